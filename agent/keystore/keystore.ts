@@ -1,0 +1,33 @@
+import type { KeyAlgorithm, Signer } from '../pki/signer.js';
+
+/** Where a key's blobs live and what it is; persisted in agent state (contains no secret). */
+export interface KeyRecord {
+  /** Stable name inside the keystore, e.g. "ldevid-1732300000". */
+  id: string;
+  algorithm: KeyAlgorithm;
+  /** DER SubjectPublicKeyInfo. */
+  spki: Uint8Array;
+  /** Opaque, keystore-specific location (TPM: parent handle + base64 TPM2B_PUBLIC/TPM2B_PRIVATE). */
+  location: Record<string, string | number>;
+}
+
+/** Options a Node TLS client needs to authenticate with a keystore key, without the private key leaving the store. */
+export interface TlsKeyOptions {
+  key?: string;
+  privateKeyEngine?: string;
+  privateKeyIdentifier?: string;
+  /** signature algorithms the key can produce (tls `sigalgs`). */
+  sigalgs?: string;
+}
+
+export interface KeyStore {
+  /** Creates a new signing key in the store. */
+  createKey(id: string, algorithm: KeyAlgorithm): Promise<KeyRecord>;
+  /** A signer for a key created earlier (also after a restart, from its record). */
+  signer(record: KeyRecord): Signer;
+  /** TLS client options for the key. */
+  tlsKeyOptions(record: KeyRecord): Promise<TlsKeyOptions>;
+  /** Forgets the key (flushes/destroys what the store holds for it). */
+  deleteKey(record: KeyRecord): Promise<void>;
+  close(): Promise<void>;
+}
