@@ -1,0 +1,271 @@
+// enrolld configuration: /etc/enrolld/config.json, written once at manufacture. Validated at start; every error
+// names the offending field so an operator can fix the file without reading code.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { EnrolldError } from './util/errors.js';
+import type { KeyAlgorithm } from './pki/signer.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/enrolld/config.json';
+
+export type Protocol = 'est' | 'cmp' | 'cmc' | 'acme';
+
+export interface EstConfig {
+  /** Base URL of the EST server, e.g. https://est.example.com:8443 (the /.well-known/est prefix is added). */
+  url: string;
+  /** Optional label segment (RFC 7030 §3.2.2). */
+  label?: string;
+  /** PEM file with the explicit trust anchors for the EST server (RFC 7030 §4.1.1); the system store is never used. */
+  trustAnchorsFile: string;
+  /** HTTP Basic credentials for the initial enrollment; the password is read from a 0600 file, never from config. */
+  basicAuth?: { username: string; passwordFile: string };
+  maxResponseBytes: number;
+  timeoutMs: number;
+}
+
+export interface Config {
+  /** Stable device identifier: MQTT topic segment, default subject CN. */
+  deviceId: string;
+  stateDir: string;
+  tpm: {
+    /** tpm2-tss TCTI configuration, e.g. "device:/dev/tpmrm0" or "swtpm:host=127.0.0.1,port=2321". */
+    tcti: string;
+    /** Persistent handle of the storage root key. */
+    srkHandle: number;
+    /** Flush stale transient objects at start: only for TPMs reached without a resource manager. */
+    flushStaleTransients: boolean;
+  };
+  protocol: Protocol;
+  est: EstConfig;
+  identity: {
+    /** Subject DN as an RFC 4514 string, e.g. "CN=dev-0001,O=Example". */
+    subject: string;
+    dnsNames: string[];
+    keyAlgorithm: KeyAlgorithm;
+    /** Existing credential used for TLS client auth on first enrollment (an IDevID), if any. */
+    bootstrapCertFile?: string;
+    bootstrapKeyFile?: string;
+  };
+  attestation: {
+    enabled: boolean;
+    /** JSON key record of the attestation key written by provisioning. */
+    akKeyFile?: string;
+    /** PEM: AK certificate followed by its chain. */
+    akCertFile?: string;
+    pcrs: number[];
+  };
+  schedule: {
+    /** node-cron expression for PAL polls. */
+    cron: string;
+    jitterSeconds: number;
+    /** Renew once this fraction of the certificate lifetime has passed. */
+    renewFraction: number;
+    backoffMinSeconds: number;
+    backoffMaxSeconds: number;
+  };
+  mqtt: {
+    enabled: boolean;
+    url?: string;
+    caFile?: string;
+    topicPrefix: string;
+  };
+  log: { level: 'debug' | 'info' | 'warn' | 'error' };
+}
+
+export class ConfigError extends EnrolldError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super('config.invalid', `${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+class Reader {
+  constructor(private readonly obj: Obj, private readonly prefix: string, private readonly known: string[]) {
+    for (const key of Object.keys(obj)) {
+      if (!known.includes(key)) throw new ConfigError(this.at(key), `unknown field (known: ${known.join(', ')})`);
+    }
+  }
+  at(key: string): string {
+    return this.prefix ? `${this.prefix}.${key}` : key;
+  }
+  private raw(key: string): unknown {
+    return this.obj[key];
+  }
+  str(key: string, def?: string): string {
+    const v = this.raw(key);
+    if (v === undefined && def !== undefined) return def;
+    if (typeof v !== 'string' || v.length === 0) throw new ConfigError(this.at(key), 'must be a non-empty string');
+    return v;
+  }
+  optStr(key: string): string | undefined {
+    return this.raw(key) === undefined ? undefined : this.str(key);
+  }
+  bool(key: string, def: boolean): boolean {
+    const v = this.raw(key);
+    if (v === undefined) return def;
+    if (typeof v !== 'boolean') throw new ConfigError(this.at(key), 'must be true or false');
+    return v;
+  }
+  num(key: string, def: number, min: number, max: number, integer = true): number {
+    const v = this.raw(key);
+    if (v === undefined) return def;
+    if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
+      throw new ConfigError(this.at(key), `must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`);
+    }
+    return v;
+  }
+  handle(key: string, def: number): number {
+    const v = this.raw(key);
+    if (v === undefined) return def;
+    const n = typeof v === 'string' && /^0x[0-9a-f]{8}$/i.test(v) ? Number.parseInt(v, 16) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0x81000000 || n > 0x81ffffff) {
+      throw new ConfigError(this.at(key), 'must be a persistent handle 0x81000000–0x81FFFFFF (hex string)');
+    }
+    return n;
+  }
+  oneOf<T extends string>(key: string, values: readonly T[], def: T): T {
+    const v = this.raw(key);
+    if (v === undefined) return def;
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+      throw new ConfigError(this.at(key), `must be one of ${values.join(', ')}`);
+    }
+    return v as T;
+  }
+  strList(key: string): string[] {
+    const v = this.raw(key);
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s.length === 0)) {
+      throw new ConfigError(this.at(key), 'must be a list of non-empty strings');
+    }
+    return v as string[];
+  }
+  numList(key: string, def: number[], min: number, max: number): number[] {
+    const v = this.raw(key);
+    if (v === undefined) return def;
+    if (!Array.isArray(v) || v.some((n) => typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)) {
+      throw new ConfigError(this.at(key), `must be a list of integers in [${min}, ${max}]`);
+    }
+    return v as number[];
+  }
+  sub(key: string, known: string[], required = false): Reader {
+    const v = this.raw(key);
+    if (v === undefined && !required) return new Reader({}, this.at(key), known);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(this.at(key), 'must be an object');
+    return new Reader(v as Obj, this.at(key), known);
+  }
+  has(key: string): boolean {
+    return this.raw(key) !== undefined;
+  }
+}
+
+function httpsUrl(field: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(field, 'must be an absolute URL');
+  }
+  if (url.protocol !== 'https:') throw new ConfigError(field, 'must use https');
+  return value.replace(/\/+$/, '');
+}
+
+/** Resolves a relative file name against the config file's directory. */
+function file(base: string, p: string | undefined): string | undefined {
+  return p === undefined ? undefined : path.resolve(base, p);
+}
+
+/** Validates a parsed config document; `baseDir` resolves relative file names. */
+export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError('(root)', 'must be a JSON object');
+  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'identity', 'attestation', 'schedule', 'mqtt', 'log']);
+  const deviceId = r.str('deviceId');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new ConfigError('deviceId', 'must be 1–64 of [A-Za-z0-9._-] (it is an MQTT topic segment)');
+
+  const tpm = r.sub('tpm', ['tcti', 'srkHandle', 'flushStaleTransients']);
+  const est = r.sub('est', ['url', 'label', 'trustAnchorsFile', 'basicAuth', 'maxResponseBytes', 'timeoutMs'], true);
+  const basic = est.has('basicAuth') ? est.sub('basicAuth', ['username', 'passwordFile']) : undefined;
+  const id = r.sub('identity', ['subject', 'dnsNames', 'keyAlgorithm', 'bootstrapCertFile', 'bootstrapKeyFile']);
+  const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs']);
+  const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds']);
+  const mq = r.sub('mqtt', ['enabled', 'url', 'caFile', 'topicPrefix']);
+  const log = r.sub('log', ['level']);
+
+  const label = est.optStr('label');
+  if (label !== undefined && !/^[A-Za-z0-9_.~-]{1,64}$/.test(label)) throw new ConfigError('est.label', 'must be a single URL path segment');
+
+  const config: Config = {
+    deviceId,
+    stateDir: path.resolve(baseDir, r.str('stateDir', '/var/lib/enrolld')),
+    tpm: {
+      tcti: tpm.str('tcti', 'device:/dev/tpmrm0'),
+      srkHandle: tpm.handle('srkHandle', 0x81000001),
+      flushStaleTransients: tpm.bool('flushStaleTransients', false),
+    },
+    protocol: r.oneOf('protocol', ['est', 'cmp', 'cmc', 'acme'] as const, 'est'),
+    est: {
+      url: httpsUrl('est.url', est.str('url')),
+      ...(label !== undefined ? { label } : {}),
+      trustAnchorsFile: file(baseDir, est.str('trustAnchorsFile'))!,
+      ...(basic ? { basicAuth: { username: basic.str('username'), passwordFile: file(baseDir, basic.str('passwordFile'))! } } : {}),
+      maxResponseBytes: est.num('maxResponseBytes', 1 << 20, 1024, 64 << 20),
+      timeoutMs: est.num('timeoutMs', 30_000, 100, 600_000),
+    },
+    identity: {
+      subject: id.str('subject', `CN=${deviceId}`),
+      dnsNames: id.strList('dnsNames'),
+      keyAlgorithm: id.oneOf('keyAlgorithm', ['ecc-p256', 'rsa-2048'] as const, 'ecc-p256'),
+      ...(id.has('bootstrapCertFile') ? { bootstrapCertFile: file(baseDir, id.str('bootstrapCertFile'))! } : {}),
+      ...(id.has('bootstrapKeyFile') ? { bootstrapKeyFile: file(baseDir, id.str('bootstrapKeyFile'))! } : {}),
+    },
+    attestation: {
+      enabled: att.bool('enabled', false),
+      ...(att.has('akKeyFile') ? { akKeyFile: file(baseDir, att.str('akKeyFile'))! } : {}),
+      ...(att.has('akCertFile') ? { akCertFile: file(baseDir, att.str('akCertFile'))! } : {}),
+      pcrs: att.numList('pcrs', [0, 1, 2, 3, 4, 5, 6, 7], 0, 23),
+    },
+    schedule: {
+      cron: sch.str('cron', '*/15 * * * *'),
+      jitterSeconds: sch.num('jitterSeconds', 120, 0, 86_400),
+      renewFraction: sch.num('renewFraction', 2 / 3, 0.05, 0.95, false),
+      backoffMinSeconds: sch.num('backoffMinSeconds', 60, 1, 86_400),
+      backoffMaxSeconds: sch.num('backoffMaxSeconds', 6 * 3600, 1, 7 * 86_400),
+    },
+    mqtt: {
+      enabled: mq.bool('enabled', false),
+      ...(mq.has('url') ? { url: mq.str('url') } : {}),
+      ...(mq.has('caFile') ? { caFile: file(baseDir, mq.str('caFile'))! } : {}),
+      topicPrefix: mq.str('topicPrefix', 'dev/v1'),
+    },
+    log: { level: log.oneOf('level', ['debug', 'info', 'warn', 'error'] as const, 'info') },
+  };
+  if (config.schedule.backoffMaxSeconds < config.schedule.backoffMinSeconds) {
+    throw new ConfigError('schedule.backoffMaxSeconds', 'must be ≥ schedule.backoffMinSeconds');
+  }
+  if (config.attestation.enabled && (!config.attestation.akKeyFile || !config.attestation.akCertFile)) {
+    throw new ConfigError('attestation', 'enabled attestation needs akKeyFile and akCertFile (written by `enrolld provision`)');
+  }
+  if (config.mqtt.enabled && !config.mqtt.url) throw new ConfigError('mqtt.url', 'required when mqtt.enabled is true');
+  if (config.identity.bootstrapCertFile !== undefined && config.identity.bootstrapKeyFile === undefined) {
+    throw new ConfigError('identity.bootstrapKeyFile', 'required with identity.bootstrapCertFile');
+  }
+  return config;
+}
+
+/** Reads and validates the config file; a missing or unparsable file is a ConfigError naming the file. */
+export function loadConfig(file = DEFAULT_CONFIG_PATH): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, `cannot read: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(file, `not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(doc, path.dirname(path.resolve(file)));
+}

@@ -1,0 +1,54 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseConfig, ConfigError } from '../../agent/config.js';
+
+const minimal = () => ({ deviceId: 'dev-1', est: { url: 'https://est.example:8443/', trustAnchorsFile: 'ta.pem' } });
+
+test('minimal config gets documented defaults', () => {
+  const c = parseConfig(minimal(), '/etc/enrolld');
+  assert.is(c.est.url, 'https://est.example:8443');
+  assert.is(c.est.trustAnchorsFile, '/etc/enrolld/ta.pem');
+  assert.is(c.tpm.tcti, 'device:/dev/tpmrm0');
+  assert.is(c.tpm.srkHandle, 0x81000001);
+  assert.is(c.identity.subject, 'CN=dev-1');
+  assert.is(c.identity.keyAlgorithm, 'ecc-p256');
+  assert.is(c.schedule.renewFraction, 2 / 3);
+  assert.is(c.protocol, 'est');
+  assert.is(c.mqtt.enabled, false);
+});
+
+const bad: Array<[string, (d: any) => void, string]> = [
+  ['missing est', (d) => delete d.est, 'est'],
+  ['http url', (d) => (d.est.url = 'http://x'), 'est.url'],
+  ['unknown top-level field', (d) => (d.colour = 'red'), 'colour'],
+  ['unknown nested field', (d) => (d.est.proxy = 'x'), 'est.proxy'],
+  ['bad device id', (d) => (d.deviceId = 'a/b'), 'deviceId'],
+  ['bad handle', (d) => (d.tpm = { srkHandle: '0x80000001' }), 'tpm.srkHandle'],
+  ['bad algorithm', (d) => (d.identity = { keyAlgorithm: 'dsa' }), 'identity.keyAlgorithm'],
+  ['renew fraction out of range', (d) => (d.schedule = { renewFraction: 1.5 }), 'schedule.renewFraction'],
+  ['backoff max below min', (d) => (d.schedule = { backoffMinSeconds: 600, backoffMaxSeconds: 60 }), 'schedule.backoffMaxSeconds'],
+  ['attestation without AK', (d) => (d.attestation = { enabled: true }), 'attestation'],
+  ['pcr out of range', (d) => (d.attestation = { pcrs: [24] }), 'attestation.pcrs'],
+  ['mqtt without url', (d) => (d.mqtt = { enabled: true }), 'mqtt.url'],
+  ['label with slash', (d) => (d.est.label = 'a/b'), 'est.label'],
+];
+for (const [name, mutate, field] of bad) {
+  test(`rejects ${name} naming ${field}`, () => {
+    const d = minimal();
+    mutate(d);
+    try {
+      parseConfig(d);
+      assert.unreachable('accepted');
+    } catch (err) {
+      assert.instance(err, ConfigError);
+      assert.is((err as ConfigError).field, field);
+      assert.ok((err as Error).message.startsWith(field + ':'), (err as Error).message);
+    }
+  });
+}
+
+test('non-object document', () => {
+  assert.throws(() => parseConfig([]), (e: unknown) => e instanceof ConfigError);
+});
+
+test.run();
