@@ -1,0 +1,60 @@
+// When the agent acts next: cron polls (node-cron matching), jitter, exponential backoff, Retry-After, renewal time.
+import { createTask, validate } from 'node-cron';
+import { EnrolldError } from '../util/errors.js';
+
+const MINUTE = 60_000;
+/** A cron pattern that matches less than once a year is a configuration mistake; stop searching there. */
+const MAX_SEARCH_MINUTES = 366 * 24 * 60;
+
+export class ScheduleError extends EnrolldError {}
+
+/** A 5-field cron schedule; next() is computed from any given time, so simulated clocks work. */
+export class CronSchedule {
+  private readonly matcher: ReturnType<typeof createTask>;
+  constructor(readonly pattern: string, timezone?: string) {
+    if (pattern.trim().split(/\s+/).length !== 5 || !validate(pattern)) {
+      throw new ScheduleError('schedule.cron', `invalid 5-field cron expression: ${JSON.stringify(pattern)}`);
+    }
+    this.matcher = createTask(pattern, () => undefined, timezone ? { timezone } : {});
+  }
+  /** First matching minute strictly after `after`. */
+  next(after: Date): Date {
+    let t = Math.floor(after.getTime() / MINUTE) * MINUTE + MINUTE;
+    for (let i = 0; i < MAX_SEARCH_MINUTES; i++, t += MINUTE) {
+      const d = new Date(t);
+      if (this.matcher.match(d)) return d;
+    }
+    throw new ScheduleError('schedule.cron', `${this.pattern} does not match within a year`);
+  }
+  close(): void {
+    void this.matcher.destroy();
+  }
+}
+
+export type Random = () => number;
+
+/** Adds uniform jitter in [0, jitterSeconds) so a fleet does not poll in lockstep. */
+export function withJitter(at: Date, jitterSeconds: number, random: Random = Math.random): Date {
+  return new Date(at.getTime() + Math.floor(random() * jitterSeconds * 1000));
+}
+
+/**
+ * "Full jitter" exponential backoff: attempt 1 waits in [min/2, min], doubling per attempt up to max.
+ * Returns seconds.
+ */
+export function backoffSeconds(attempt: number, minSeconds: number, maxSeconds: number, random: Random = Math.random): number {
+  const exp = Math.min(maxSeconds, minSeconds * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+  return Math.max(1, Math.round(exp / 2 + random() * (exp / 2)));
+}
+
+/** Renewal time: `fraction` of the validity period after notBefore (default policy 2/3). */
+export function renewAt(notBefore: Date, notAfter: Date, fraction: number): Date {
+  const span = notAfter.getTime() - notBefore.getTime();
+  return new Date(notBefore.getTime() + Math.max(0, span) * fraction);
+}
+
+/** Bounds a server-supplied Retry-After so a hostile or broken server can neither hot-loop nor park the device forever. */
+export function clampRetryAfter(seconds: number, minSeconds = 10, maxSeconds = 24 * 3600): number {
+  if (!Number.isFinite(seconds)) return minSeconds;
+  return Math.min(maxSeconds, Math.max(minSeconds, Math.round(seconds)));
+}

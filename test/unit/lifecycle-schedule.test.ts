@@ -1,0 +1,64 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CronSchedule, backoffSeconds, renewAt, withJitter, clampRetryAfter, ScheduleError } from '../../agent/lifecycle/schedule.js';
+import { ManualClock } from '../../agent/lifecycle/clock.js';
+
+test('cron next() is strictly after and matches the pattern', () => {
+  const s = new CronSchedule('*/15 * * * *', 'UTC');
+  assert.is(s.next(new Date('2026-01-01T00:00:00Z')).toISOString(), '2026-01-01T00:15:00.000Z');
+  assert.is(s.next(new Date('2026-01-01T00:14:59Z')).toISOString(), '2026-01-01T00:15:00.000Z');
+  assert.is(s.next(new Date('2026-01-01T23:59:00Z')).toISOString(), '2026-01-02T00:00:00.000Z');
+  s.close();
+  const daily = new CronSchedule('30 3 * * *', 'UTC');
+  assert.is(daily.next(new Date('2026-01-01T04:00:00Z')).toISOString(), '2026-01-02T03:30:00.000Z');
+  daily.close();
+});
+
+test('invalid cron patterns are refused', () => {
+  for (const p of ['', 'bad', '* * * *', '0 0 0 * * *', '61 * * * *']) {
+    assert.throws(() => new CronSchedule(p), (e: unknown) => e instanceof ScheduleError, p);
+  }
+});
+
+test('backoff doubles within bounds and never exceeds max', () => {
+  const lo = () => 0;
+  const hi = () => 0.999999;
+  assert.is(backoffSeconds(1, 60, 3600, hi), 60);
+  assert.is(backoffSeconds(1, 60, 3600, lo), 30);
+  assert.is(backoffSeconds(3, 60, 3600, hi), 240);
+  for (let a = 1; a < 100; a++) assert.ok(backoffSeconds(a, 60, 3600) <= 3600);
+});
+
+test('renewAt uses the fraction of the lifetime', () => {
+  const nb = new Date('2026-01-01T00:00:00Z');
+  const na = new Date('2026-01-31T00:00:00Z');
+  assert.is(renewAt(nb, na, 2 / 3).toISOString(), '2026-01-21T00:00:00.000Z');
+});
+
+test('jitter and Retry-After clamping', () => {
+  const t = new Date('2026-01-01T00:00:00Z');
+  assert.is(withJitter(t, 120, () => 0.5).toISOString(), '2026-01-01T00:01:00.000Z');
+  assert.is(clampRetryAfter(0), 10);
+  assert.is(clampRetryAfter(1e9), 86400);
+  assert.is(clampRetryAfter(Number.NaN), 10);
+});
+
+test('ManualClock wakes sleepers in order', async () => {
+  const c = new ManualClock('2026-01-01T00:00:00Z');
+  const order: string[] = [];
+  const a = c.sleepUntil(new Date('2026-01-01T00:02:00Z')).then(() => order.push('b'));
+  const b = c.sleepUntil(new Date('2026-01-01T00:01:00Z')).then(() => order.push('a'));
+  assert.is(c.pending, 2);
+  await c.advance(90_000);
+  assert.equal(order, ['a']);
+  await c.advance(60_000);
+  await Promise.all([a, b]);
+  assert.equal(order, ['a', 'b']);
+  const ac = new AbortController();
+  const p = c.sleepUntil(new Date('2027-01-01T00:00:00Z'), ac.signal);
+  ac.abort(new Error('stop'));
+  await p.then(() => assert.unreachable(), (e: Error) => assert.is(e.message, 'stop'));
+  assert.is(c.pending, 0);
+});
+
+test.run();
