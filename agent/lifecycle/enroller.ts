@@ -1,0 +1,233 @@
+// Enrollment and renewal as a commit (DESIGN.md "Lifecycle"): the new key, CSR and certificate are produced and
+// verified beside the current credential; one atomic state write switches them; only then is the old key dropped.
+// A pending request is persisted before it is sent, so a restart resends the very same request.
+import { X509Certificate, createHash } from 'node:crypto';
+import type { KeyStore, KeyRecord } from '../keystore/keystore.js';
+import type { KeyAlgorithm, Signer } from '../pki/signer.js';
+import type { EnrollmentProtocol, EnrollResult } from '../protocols/protocol.js';
+import type { Logger } from '../util/log.js';
+import { EnrolldError } from '../util/errors.js';
+import type { Clock } from './clock.js';
+import { backoffSeconds, clampRetryAfter, renewAt, type Random } from './schedule.js';
+import {
+  transition,
+  toStoredKey,
+  fromStoredKey,
+  initialState,
+  type AgentState,
+  type Credential,
+  type LifecycleEvent,
+  type PendingRequest,
+} from './state.js';
+
+export interface StateAccess {
+  load(): Promise<AgentState | undefined>;
+  save(state: AgentState): Promise<void>;
+}
+
+export interface EnrollPolicy {
+  keyAlgorithm: KeyAlgorithm;
+  renewFraction: number;
+  backoffMinSeconds: number;
+  backoffMaxSeconds: number;
+}
+
+export interface EnrollerDeps {
+  clock: Clock;
+  log: Logger;
+  keystore: KeyStore;
+  protocol: EnrollmentProtocol;
+  state: StateAccess;
+  /** Builds the DER CSR for a new key (subject, SANs and attestation evidence are the caller's policy). */
+  buildCsr(key: KeyRecord, signer: Signer): Promise<Uint8Array>;
+  /** Validates an issued certificate and its chain to the trust anchors; throws a typed error if not valid. */
+  verifyIssued(cert: Uint8Array, chain: Uint8Array[], now: Date): Promise<void>;
+  policy: EnrollPolicy;
+  random?: Random;
+  /** Called after each persisted transition (status reporting); must not throw. */
+  onTransition?(state: AgentState, event: LifecycleEvent): void;
+}
+
+export type StepAction = 'none' | 'issued' | 'pending' | 'failed' | 'abandoned';
+
+export interface StepOutcome {
+  action: StepAction;
+  state: AgentState;
+  /** When enrollment work is next due (retry, renewal), if any. */
+  nextDue?: Date;
+  error?: EnrolldError;
+}
+
+export class IssuedCertificateError extends EnrolldError {}
+
+/** Errors the server will answer the same way again: drop the request (a fresh key/nonce/CSR is needed). */
+function isPermanent(err: unknown): boolean {
+  const status = (err as { status?: number }).status;
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+function pemOf(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN CERTIFICATE-----\n${b64.replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+}
+
+function asEnrolldError(err: unknown): EnrolldError {
+  if (err instanceof EnrolldError) return err;
+  return new EnrolldError('internal', err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+export class Enroller {
+  private busy = false;
+  constructor(private readonly d: EnrollerDeps) {}
+
+  /** When enrollment work is due for this state: now when idle-and-unenrolled, retry time, or renewal time. */
+  nextDue(s: AgentState): Date | undefined {
+    if (s.retry) return new Date(s.retry.until);
+    if (s.phase === 'bootstrapped' || s.phase === 'enrolling' || s.phase === 'renewing') return this.d.clock.now();
+    if (s.phase === 'enrolled' && s.credential) return new Date(s.credential.renewAt);
+    return undefined;
+  }
+
+  async loadState(): Promise<AgentState> {
+    return (await this.d.state.load()) ?? initialState();
+  }
+
+  /** Marks the device bootstrapped (TA store and identity present) — done by provisioning or first start. */
+  async bootstrap(): Promise<AgentState> {
+    const s = await this.loadState();
+    if (s.phase !== 'unprovisioned') return s;
+    return this.commit(s, { type: 'bootstrap' });
+  }
+
+  /**
+   * One enrollment step: does whatever is due (start, resend, renew), at most one request.
+   * `force` renews now even before the renewal time (PAL "re-enroll", `enrolld enroll --now`).
+   */
+  async step(opts: { force?: boolean } = {}): Promise<StepOutcome> {
+    if (this.busy) throw new EnrolldError('lifecycle.busy', 'an enrollment is already in progress');
+    this.busy = true;
+    try {
+      return await this.stepInner(opts.force === true);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async stepInner(force: boolean): Promise<StepOutcome> {
+    const now = this.d.clock.now();
+    let s = await this.loadState();
+    if (s.phase === 'unprovisioned') s = await this.commit(s, { type: 'bootstrap' });
+    const due = this.nextDue(s);
+    if (!force && (due === undefined || due.getTime() > now.getTime())) return { action: 'none', state: s, ...(due ? { nextDue: due } : {}) };
+
+    if (!s.pending) {
+      if (s.phase !== 'bootstrapped' && s.phase !== 'enrolled') return { action: 'none', state: s };
+      s = await this.start(s);
+    }
+    const pending = s.pending!;
+    let result: EnrollResult;
+    try {
+      const current = s.phase === 'renewing' && s.credential
+        ? { key: fromStoredKey(s.credential.key), certPem: s.credential.certPem, chainPem: s.credential.chainPem }
+        : undefined;
+      this.d.log.info('enroll.request', { op: pending.operation, keyId: pending.key.id, attempt: pending.attempts + 1 });
+      result = await this.d.protocol.enroll({
+        operation: pending.operation,
+        csr: new Uint8Array(Buffer.from(pending.csr, 'base64')),
+        ...(current ? { current } : {}),
+      });
+    } catch (err) {
+      return this.failed(s, asEnrolldError(err), isPermanent(err));
+    }
+    if (result.kind === 'pending') {
+      const secs = clampRetryAfter(result.retryAfterSeconds);
+      const until = new Date(this.d.clock.now().getTime() + secs * 1000);
+      s = await this.commit({ ...s, pending: { ...pending, attempts: pending.attempts + 1 } }, { type: 'wait', until, reason: 'pending' });
+      this.d.log.info('enroll.pending', { retryAfter: secs, until });
+      return { action: 'pending', state: s, nextDue: until };
+    }
+    let credential: Credential;
+    try {
+      credential = await this.verify(pending, result.cert, result.chain);
+    } catch (err) {
+      return this.failed(s, asEnrolldError(err), true);
+    }
+    const old = s.credential;
+    s = await this.commit(s, { type: 'issued', credential });
+    this.d.log.info('enroll.issued', { serial: credential.serial, subject: credential.subject, notAfter: credential.notAfter, renewAt: credential.renewAt, keyId: credential.key.id });
+    if (old && old.key.id !== credential.key.id) {
+      await this.d.keystore.deleteKey(fromStoredKey(old.key)).catch((err) => this.d.log.warn('key.delete-failed', { keyId: old.key.id, err }));
+    }
+    return { action: 'issued', state: s, nextDue: new Date(credential.renewAt) };
+  }
+
+  /** New key + CSR, persisted as the pending request before anything is sent. */
+  private async start(s: AgentState): Promise<AgentState> {
+    const now = this.d.clock.now();
+    const operation = s.phase === 'enrolled' ? 'reenroll' : 'enroll';
+    const id = `${operation === 'enroll' ? 'ldevid' : 'ldevid-r'}-${now.getTime().toString(36)}-${Math.floor((this.d.random ?? Math.random)() * 1e6).toString(36)}`;
+    const key = await this.d.keystore.createKey(id, this.d.policy.keyAlgorithm);
+    const csr = await this.d.buildCsr(key, this.d.keystore.signer(key));
+    const pending: PendingRequest = { operation, key: toStoredKey(key), csr: Buffer.from(csr).toString('base64'), createdAt: now.toISOString(), attempts: 0 };
+    this.d.log.info('enroll.start', { op: operation, keyId: id, csrBytes: csr.length });
+    return this.commit(s, { type: 'start', pending });
+  }
+
+  private async verify(pending: PendingRequest, certDer: Uint8Array, chain: Uint8Array[]): Promise<Credential> {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(Buffer.from(certDer));
+    } catch (err) {
+      throw new IssuedCertificateError('enroll.bad-certificate', `issued certificate does not parse: ${(err as Error).message}`);
+    }
+    const certSpki = cert.publicKey.export({ type: 'spki', format: 'der' });
+    const keySpki = Buffer.from(pending.key.spki, 'base64');
+    if (!certSpki.equals(keySpki)) {
+      throw new IssuedCertificateError('enroll.key-mismatch', 'issued certificate does not certify the requested key');
+    }
+    await this.d.verifyIssued(certDer, chain, this.d.clock.now());
+    const notBefore = new Date(cert.validFrom);
+    const notAfter = new Date(cert.validTo);
+    return {
+      key: pending.key,
+      certPem: pemOf(certDer),
+      chainPem: chain.map(pemOf),
+      subject: cert.subject.split('\n').join(','),
+      serial: cert.serialNumber.toLowerCase(),
+      notBefore: notBefore.toISOString(),
+      notAfter: notAfter.toISOString(),
+      renewAt: renewAt(notBefore, notAfter, this.d.policy.renewFraction).toISOString(),
+    };
+  }
+
+  private async failed(s: AgentState, error: EnrolldError, permanent: boolean): Promise<StepOutcome> {
+    const attempt = (s.retry?.kind === 'failed' ? s.retry.attempt : 0) + 1;
+    const secs = backoffSeconds(attempt, this.d.policy.backoffMinSeconds, this.d.policy.backoffMaxSeconds, this.d.random);
+    const until = new Date(this.d.clock.now().getTime() + secs * 1000);
+    let next = s;
+    if (permanent && s.pending) {
+      const dropped = s.pending.key;
+      next = await this.commit(next, { type: 'abandon', reason: error.code });
+      await this.d.keystore.deleteKey(fromStoredKey(dropped)).catch(() => undefined);
+    }
+    next = await this.commit(next, { type: 'fail', until, reason: error.code });
+    this.d.log.warn('enroll.failed', { code: error.code, err: error, permanent, retryIn: secs });
+    return { action: permanent ? 'abandoned' : 'failed', state: next, nextDue: until, error };
+  }
+
+  private async commit(s: AgentState, event: LifecycleEvent): Promise<AgentState> {
+    const next = transition(s, event, this.d.clock.now());
+    await this.d.state.save(next);
+    try {
+      this.d.onTransition?.(next, event);
+    } catch {
+      /* status reporting never breaks enrollment */
+    }
+    return next;
+  }
+}
+
+/** Stable fingerprint of a credential for logs and status (never the key). */
+export function credentialFingerprint(c: Credential): string {
+  return createHash('sha256').update(c.certPem).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,29 @@
+// What the lifecycle needs from an enrollment protocol (EST, CMP, CMC, ACME): one request → issued or pending.
+import type { KeyRecord } from '../keystore/keystore.js';
+import type { Protocol } from '../config.js';
+
+export type EnrollOperation = 'enroll' | 'reenroll';
+
+export interface EnrollRequest {
+  operation: EnrollOperation;
+  /** DER PKCS#10 certification request (already carrying any attestation evidence). */
+  csr: Uint8Array;
+  /** The credential being renewed: authenticates a re-enrollment (TLS client auth, CMP signature protection). */
+  current?: { key: KeyRecord; certPem: string; chainPem: string[] };
+}
+
+export type EnrollResult =
+  | { kind: 'issued'; cert: Uint8Array; chain: Uint8Array[] }
+  | { kind: 'pending'; retryAfterSeconds: number };
+
+export interface FreshnessNonce {
+  nonce: Uint8Array;
+  expiry: Date;
+}
+
+export interface EnrollmentProtocol {
+  readonly name: Protocol;
+  enroll(req: EnrollRequest): Promise<EnrollResult>;
+  /** A fresh attestation nonce (draft-ietf-lamps-attestation-freshness), where the protocol offers one. */
+  nonce?(req: { len: number; type: string; hint?: string }): Promise<FreshnessNonce>;
+}
