@@ -1,0 +1,82 @@
+// Attestation constants, and what the specifications said when this was written (checked against the drafts'
+// own repositories; editor's copies newer than the last numbered draft are noted).
+//
+// CSR ATTESTATION — draft-ietf-lamps-csr-attestation-28 (16 June 2026; repo lamps-wg/csr-attestation, HEAD = tag -28)
+// - §4.1 / Appendix B (module CSR-ATTESTATION-2025, DEFINITIONS IMPLICIT TAGS):
+//     AttestationStatement ::= SEQUENCE { type OID, stmt ANY DEFINED BY type }           -- no hint
+//     AttestationBundle ::= SEQUENCE { attestations SEQUENCE SIZE (1..MAX) OF AttestationStatement,
+//                                      certs SEQUENCE SIZE (1..MAX) OF LimitedCertChoices OPTIONAL }
+//     LimitedCertChoices = CertificateChoices WITH COMPONENTS {certificate, other [3] IMPLICIT}
+// - §4.3: id-aa-attestation ::= { id-aa 59 } = 1.2.840.113549.1.9.16.2.59; attr-attestation TYPE AttestationBundle
+//   COUNTS MAX 1 (at most one attribute, exactly one AttestationBundle value); the same OID as a CRMF extension.
+//   §5.2: .59 was early-allocated by IANA as "id-aa-evidence"; the draft asks only to rename it.
+// - History (this is where the task brief's description comes from, it is NOT the current text):
+//     -08..-10 (2024): EvidenceStatement {type, stmt, hint UTF8String OPTIONAL}, EvidenceBundle {evidences, certs},
+//                      attribute value EvidenceBundles ::= SEQUENCE SIZE (1..MAX) OF EvidenceBundle.
+//     -11..-16: attribute value is a single EvidenceBundle.  -17..-22: hint became IA5String.
+//     -23 (Feb 2026): renamed to AttestationStatement/AttestationBundle/attestations, hint removed, OID renamed.
+//   CHOSEN: the -28 structures. The pre-23 hint can be read with { allowLegacyHint: true } but is never written.
+// - TPM 2.0 statement: the TPM appendix left the draft in -22 (kept as tpm-appdx.md.donotbuild in the repo);
+//   the structure is unchanged since -09:  Tcg-csr-tpm-certify ::= SEQUENCE { tpmSAttest OCTET STRING,
+//   signature OCTET STRING, tpmTPublic OCTET STRING OPTIONAL }, type OID tcg-attest-tpm-certify 2.23.133.20.1.
+//   There is no keyAlgorithm field in any version (-07 and older had a tagged TPM2B_* layout, not supported).
+//   The AK certificate travels in AttestationBundle.certs (AK cert EKU tcg-kp-AIKCertificate 2.23.133.8.3).
+// - Samples: draft repo sampledata/tcgAttestTpmCertify.pem is the -17..-21 format (IA5String hint
+//   "tpmverifier.example.com"; its self-signature does not verify); mwiseman32/csr-attestation-tpm-example
+//   sample_data/key1-csr.der (commit 3bdcd3b, "updated to reflect draft version -24") is the current format,
+//   self-signature verifies. Neither is committed here (see test/fixtures/attest/README.md).
+//
+// FRESHNESS NONCE — draft-ietf-lamps-attestation-freshness-08 (4 July 2026; repo lamps-wg/lamps-attestation-freshness,
+// editor's copy aedda15 of 21 July 2026 differs only editorially and in fixing the Appendix A example)
+// - EST (§6.1): GET or POST /.well-known/est/nonce; POST body and 200 response use media type
+//   application/est-attestation-freshness+json. ONE JSON OBJECT each way (not an array):
+//     request  { ? "len": 8..64 (bytes), ? "reqTypeInfo": { "type": "<dotted OID>", ? "reqInfo": any } }
+//     response { "nonce": "" | unpadded base64url of 8..64 bytes ([A-Za-z0-9_-]{11,86}),
+//                ? "expiry": uint (SECONDS of validity, relative), ? "respTypeInfo": { "type", ? "respInfo" } }
+//   "" nonce = the RA/CA needs no freshness proof (still 200). Errors: 400 with no nonce content; 503 when the
+//   request is fine but the server is unable or unwilling. GET when there is nothing to send.
+//   CBOR twin for EST-coaps: application/est-attestation-freshness+cbor (nonce as a byte string).
+// - CMP (§5): genm InfoTypeAndValue { id-it-nonceRequest (TBD1), NonceRequest }, genp { id-it-nonceResponse (TBD2),
+//   NonceResponse }; HTTP path segment "getnonce" (CoAP "nonce"). CMC (§7): controls id-cmc-nonceReq (TBD4),
+//   id-cmc-nonceResp (TBD5). NONE of TBD1/2/4/5 is allocated.
+//     NonceRequest  ::= SEQUENCE { len INTEGER (8..64) OPTIONAL, reqTypeInfo NonceRequestTypeInfo OPTIONAL }
+//     NonceResponse ::= SEQUENCE { nonce OCTET STRING (SIZE(0 | 8..64)), expiry INTEGER OPTIONAL,
+//                                  respTypeInfo NonceResponseTypeInfo OPTIONAL }
+//     Nonce{Request,Response}TypeInfo ::= SEQUENCE { type OID, reqInfo/respInfo ANY DEFINED BY type OPTIONAL }
+// - History: -06 (April 2026), the source of DESIGN.md's and the brief's format, had a JSON ARRAY of
+//   {len, type, hint} → [{nonce (padded base64), expiry (RFC 3339 timestamp), type, hint}], media type
+//   application/json, and CMP NonceRequest {len, type, hint} / NonceResponseValue SEQUENCE OF NonceResponse.
+//   -07 dropped hint and made expiry seconds; -08 grouped type/info into reqTypeInfo/respTypeInfo.
+//   siemens/cmp-ra-component (branch feat_generic_RAT_impl, Jan 2026) implements a pre-07 variant
+//   (SEQUENCE OF {len, type, hint UTF8String, vendorextension}) with placeholder id-it 99 / 100.
+//   CHOSEN: -08 everywhere. For the unallocated CMP InfoTypes we use Siemens' placeholders 99/100 so a lab run
+//   against that RA has a chance to line up; they MUST be replaced once IANA assigns TBD1/TBD2.
+// - The response type "is defined by the type in the nonce request" — it need not equal the request type.
+// - Operational (§9): nonces ≥ 64 bits of entropy, unique, never reused; bound outstanding nonces, short lifetimes.
+
+export {
+  OID_ID_AA,
+  OID_ID_AA_ATTESTATION,
+  OID_TCG_ATTEST,
+  OID_TCG_ATTEST_TPM_CERTIFY,
+  OID_TCG_KP_AIK_CERTIFICATE,
+  OID_ID_IT,
+  OID_ID_IT_NONCE_REQUEST,
+  OID_ID_IT_NONCE_RESPONSE,
+} from '../pki/asn1/oids.js';
+import { OID_ID_AA_ATTESTATION } from '../pki/asn1/oids.js';
+
+/** @deprecated early-allocation name of the same OID (IANA registry still says "id-aa-evidence"). */
+export const OID_ID_AA_EVIDENCE = OID_ID_AA_ATTESTATION;
+
+/** EST operation path (freshness-08 §6) under /.well-known/est/ (and /.well-known/est/<label>/). */
+export const EST_NONCE_OPERATION = 'nonce';
+export const EST_NONCE_PATH = '/.well-known/est/nonce';
+/** CMP over HTTP operation path segment (freshness-08 §5). */
+export const CMP_NONCE_OPERATION = 'getnonce';
+/** Media types (freshness-08 §6.1, §6.2). */
+export const MEDIA_TYPE_NONCE_JSON = 'application/est-attestation-freshness+json';
+export const MEDIA_TYPE_NONCE_CBOR = 'application/est-attestation-freshness+cbor';
+/** Nonce length bounds in bytes (freshness-08 §3.1, §4). */
+export const NONCE_MIN_BYTES = 8;
+export const NONCE_MAX_BYTES = 64;

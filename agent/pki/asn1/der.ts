@@ -1,0 +1,170 @@
+// Strict DER reading helpers shared by the types in this folder. asn1js accepts BER and reports problems in
+// result.error strings; these helpers turn every problem into an Asn1DecodeError with a path.
+import * as asn1js from 'asn1js';
+import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
+
+export type AsnNode = asn1js.AsnType;
+/** Bytes accepted by the decoders (Bytes without the DOM lib). */
+export type Bytes = ArrayBuffer | ArrayBufferView;
+
+const UNIVERSAL = 1;
+const CONTEXT = 3;
+
+/** Universal tag numbers used here. */
+export const Tag = {
+  INTEGER: 2,
+  OCTET_STRING: 4,
+  OID: 6,
+  UTF8String: 12,
+  SEQUENCE: 16,
+  SET: 17,
+  IA5String: 22,
+} as const;
+
+function toUint8(bytes: Bytes): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return new Uint8Array(bytes);
+}
+
+/** Copies a byte view into a fresh ArrayBuffer (asn1js keeps views into the buffer it is given). */
+export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(out).set(bytes);
+  return out;
+}
+
+/** Rejects BER-only encodings anywhere in the tree: indefinite lengths and constructed string types. */
+function assertDer(node: AsnNode, path: string): void {
+  const b = node as asn1js.BaseBlock;
+  if (b.lenBlock?.isIndefiniteForm) throw new Asn1DecodeError('not-der', path, 'indefinite length is not DER');
+  const constructed = b.idBlock?.isConstructed;
+  if (constructed && b.idBlock.tagClass === UNIVERSAL && b.idBlock.tagNumber !== Tag.SEQUENCE && b.idBlock.tagNumber !== Tag.SET) {
+    throw new Asn1DecodeError('not-der', path, `constructed encoding of universal tag ${b.idBlock.tagNumber} is not DER`);
+  }
+  if (constructed) {
+    const kids = (b.valueBlock as unknown as { value?: AsnNode[] }).value ?? [];
+    kids.forEach((k, i) => assertDer(k, `${path}[${i}]`));
+  }
+}
+
+/**
+ * Parses exactly one DER element from `bytes`. Malformed input, trailing bytes and BER-only forms are refused
+ * with an Asn1DecodeError naming `what`.
+ */
+export function parseDer(bytes: Bytes, what: string): AsnNode {
+  const view = toUint8(bytes);
+  if (view.byteLength === 0) throw new Asn1DecodeError('malformed', what, 'empty input');
+  let parsed: ReturnType<typeof asn1js.fromBER>;
+  try {
+    parsed = asn1js.fromBER(toArrayBuffer(view));
+  } catch (cause) {
+    throw new Asn1DecodeError('malformed', what, 'not BER', { cause });
+  }
+  if (parsed.offset === -1 || parsed.result.error) {
+    throw new Asn1DecodeError('malformed', what, `not BER (${parsed.result.error || 'decoder error'})`);
+  }
+  if (parsed.offset !== view.byteLength) {
+    throw new Asn1DecodeError('malformed', what, `${view.byteLength - parsed.offset} trailing byte(s)`);
+  }
+  assertDer(parsed.result, what);
+  return parsed.result;
+}
+
+function tagName(node: AsnNode): string {
+  const id = (node as asn1js.BaseBlock).idBlock;
+  if (!id) return 'unknown';
+  if (id.tagClass === UNIVERSAL) return `universal ${id.tagNumber}${id.isConstructed ? ' (constructed)' : ''}`;
+  if (id.tagClass === CONTEXT) return `[${id.tagNumber}]`;
+  return `class ${id.tagClass} tag ${id.tagNumber}`;
+}
+
+export function isUniversal(node: AsnNode | undefined, tagNumber: number): boolean {
+  const id = (node as asn1js.BaseBlock | undefined)?.idBlock;
+  return !!id && id.tagClass === UNIVERSAL && id.tagNumber === tagNumber;
+}
+
+export function isContext(node: AsnNode | undefined, tagNumber: number, constructed?: boolean): boolean {
+  const id = (node as asn1js.BaseBlock | undefined)?.idBlock;
+  return !!id && id.tagClass === CONTEXT && id.tagNumber === tagNumber && (constructed === undefined || id.isConstructed === constructed);
+}
+
+/** The children of a SEQUENCE (or SET) node, after checking its tag. */
+export function seqChildren(node: AsnNode | undefined, path: string, tag: number = Tag.SEQUENCE): AsnNode[] {
+  if (node === undefined) throw new Asn1DecodeError('missing-field', path, 'absent');
+  if (!isUniversal(node, tag) || !(node as asn1js.BaseBlock).idBlock.isConstructed) {
+    throw new Asn1DecodeError('bad-tag', path, `expected ${tag === Tag.SET ? 'SET' : 'SEQUENCE'}, got ${tagName(node)}`);
+  }
+  return [...((node as asn1js.Sequence).valueBlock.value as AsnNode[])];
+}
+
+/** Children of a constructed context-specific node ([n] IMPLICIT SEQUENCE ...). */
+export function contextChildren(node: AsnNode, path: string): AsnNode[] {
+  return [...(((node as asn1js.Constructed).valueBlock.value ?? []) as AsnNode[])];
+}
+
+export function readOid(node: AsnNode | undefined, path: string): string {
+  if (node === undefined) throw new Asn1DecodeError('missing-field', path, 'absent');
+  if (!(node instanceof asn1js.ObjectIdentifier) || !isUniversal(node, Tag.OID)) {
+    throw new Asn1DecodeError('bad-tag', path, `expected OBJECT IDENTIFIER, got ${tagName(node)}`);
+  }
+  const s = node.valueBlock.toString();
+  if (!/^\d+(\.\d+)+$/.test(s)) throw new Asn1DecodeError('bad-value', path, `unusable OID ${JSON.stringify(s)}`);
+  return s;
+}
+
+export function readOctets(node: AsnNode | undefined, path: string): Uint8Array {
+  if (node === undefined) throw new Asn1DecodeError('missing-field', path, 'absent');
+  if (!(node instanceof asn1js.OctetString) || !isUniversal(node, Tag.OCTET_STRING)) {
+    throw new Asn1DecodeError('bad-tag', path, `expected OCTET STRING, got ${tagName(node)}`);
+  }
+  return new Uint8Array(node.valueBlock.valueHexView);
+}
+
+/** Reads an INTEGER as a bigint (no range check). */
+export function readBigInt(node: AsnNode | undefined, path: string): bigint {
+  if (node === undefined) throw new Asn1DecodeError('missing-field', path, 'absent');
+  if (!(node instanceof asn1js.Integer) || !isUniversal(node, Tag.INTEGER)) {
+    throw new Asn1DecodeError('bad-tag', path, `expected INTEGER, got ${tagName(node)}`);
+  }
+  if (node.valueBlock.valueHexView.byteLength === 0) throw new Asn1DecodeError('malformed', path, 'empty INTEGER');
+  return node.toBigInt();
+}
+
+/** Reads an INTEGER that must lie within [min, max] (both safe integers). */
+export function readSmallInt(node: AsnNode | undefined, path: string, min: number, max: number): number {
+  const v = readBigInt(node, path);
+  if (v < BigInt(min) || v > BigInt(max)) throw new Asn1DecodeError('constraint', path, `${v} outside ${min}..${max}`);
+  return Number(v);
+}
+
+export function readIa5OrUtf8(node: AsnNode | undefined, path: string): string {
+  if (node === undefined) throw new Asn1DecodeError('missing-field', path, 'absent');
+  if (node instanceof asn1js.Utf8String && isUniversal(node, Tag.UTF8String)) return node.valueBlock.value;
+  if (node instanceof asn1js.IA5String && isUniversal(node, Tag.IA5String)) return node.valueBlock.value;
+  throw new Asn1DecodeError('bad-tag', path, `expected IA5String or UTF8String, got ${tagName(node)}`);
+}
+
+/** Re-parses a node into an independent copy (so a decoded object does not alias the input tree). */
+export function cloneNode(node: AsnNode, path: string): AsnNode {
+  return parseDer(node.toBER(false), path);
+}
+
+/** DER bytes of a node. */
+export function encodeNode(node: AsnNode): Uint8Array {
+  return new Uint8Array(node.toBER(false));
+}
+
+/** Throws unless `n` is an integer within [min, max]. */
+export function checkRange(name: string, n: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Asn1EncodeError(`${name} must be an integer in ${min}..${max}, got ${n}`);
+}
+
+export function checkOid(name: string, oid: string): void {
+  if (typeof oid !== 'string' || !/^[0-2](\.(0|[1-9]\d*))+$/.test(oid)) throw new Asn1EncodeError(`${name} is not a dotted-decimal OID: ${String(oid)}`);
+}
+
+/** Hex string of bytes, for toJSON(). */
+export function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}

@@ -1,0 +1,170 @@
+// The TPM 2.0 key-attestation statement carried as AttestationStatement { type tcg-attest-tpm-certify, stmt }.
+// ASN.1 from the csr-attestation TPM appendix (in the draft as Appendix A.2 up to -21 as "Tcg-csr-tpm-certify";
+// removed from the draft text in -22, kept in the repository as tpm-appdx.md.donotbuild), unchanged since -09:
+//   Tcg-csr-tpm-certify ::= SEQUENCE {
+//     tpmSAttest       OCTET STRING,          -- TPMS_ATTEST from TPM2_Certify (the signed blob, no TPM2B size)
+//     signature        OCTET STRING,          -- TPMT_SIGNATURE over tpmSAttest by the AK
+//     tpmTPublic       OCTET STRING OPTIONAL  -- TPMT_PUBLIC of the certified key (from TPM2_ReadPublic)
+//   }
+// The sample CSRs (draft repo sampledata/tcgAttestTpmCertify.pem and mwiseman32/csr-attestation-tpm-example
+// sample_data/key1-csr.der) confirm: three OCTET STRINGs, tpmSAttest beginning ff544347 8017, tpmTPublic beginning
+// with TPMI_ALG_PUBLIC (no TPM2B size prefix). Drafts -07 and earlier had a different, tagged layout (not supported).
+import * as asn1js from 'asn1js';
+import { EnrolldError } from '../../util/errors.js';
+import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
+import { AttestationStatement } from './evidence-statement.js';
+import { type AsnNode, type Bytes, encodeNode, hex, parseDer, readOctets, seqChildren } from './der.js';
+import { OID_TCG_ATTEST_TPM_CERTIFY } from './oids.js';
+
+export interface TcgAttestCertifyFields {
+  tpmSAttest: Uint8Array;
+  signature: Uint8Array;
+  tpmTPublic?: Uint8Array;
+}
+
+export interface TcgAttestCertifyJson {
+  tpmSAttest: string;
+  signature: string;
+  tpmTPublic?: string;
+}
+
+export class TcgAttestCertify {
+  static readonly CLASS_NAME = 'TcgAttestCertify';
+  tpmSAttest: Uint8Array;
+  signature: Uint8Array;
+  tpmTPublic?: Uint8Array;
+
+  constructor(params: { schema: AsnNode } | TcgAttestCertifyFields) {
+    if ('schema' in params) {
+      this.tpmSAttest = new Uint8Array();
+      this.signature = new Uint8Array();
+      this.fromSchema(params.schema);
+    } else {
+      if (!(params.tpmSAttest instanceof Uint8Array) || !(params.signature instanceof Uint8Array)) throw new Asn1EncodeError('TcgAttestCertify: tpmSAttest and signature are required byte arrays');
+      this.tpmSAttest = params.tpmSAttest;
+      this.signature = params.signature;
+      if (params.tpmTPublic !== undefined) this.tpmTPublic = params.tpmTPublic;
+    }
+  }
+
+  static schema(parameters: { names?: { blockName?: string; tpmSAttest?: string; signature?: string; tpmTPublic?: string } } = {}): asn1js.Sequence {
+    const n = parameters.names ?? {};
+    return new asn1js.Sequence({
+      name: n.blockName ?? '',
+      value: [
+        new asn1js.OctetString({ name: n.tpmSAttest ?? 'tpmSAttest' }),
+        new asn1js.OctetString({ name: n.signature ?? 'signature' }),
+        new asn1js.OctetString({ name: n.tpmTPublic ?? 'tpmTPublic', optional: true }),
+      ],
+    });
+  }
+
+  fromSchema(schema: AsnNode, path = 'TcgAttestCertify'): void {
+    const kids = seqChildren(schema, path);
+    this.tpmSAttest = readOctets(kids[0], `${path}.tpmSAttest`);
+    this.signature = readOctets(kids[1], `${path}.signature`);
+    delete this.tpmTPublic;
+    if (kids.length > 2) this.tpmTPublic = readOctets(kids[2], `${path}.tpmTPublic`);
+    if (kids.length > 3) throw new Asn1DecodeError('extra-field', `${path}[3]`, `TcgAttestCertify has ${kids.length} elements, expected 2 or 3`);
+  }
+
+  toSchema(): asn1js.Sequence {
+    const value: AsnNode[] = [new asn1js.OctetString({ valueHex: copy(this.tpmSAttest) }), new asn1js.OctetString({ valueHex: copy(this.signature) })];
+    if (this.tpmTPublic !== undefined) value.push(new asn1js.OctetString({ valueHex: copy(this.tpmTPublic) }));
+    return new asn1js.Sequence({ value });
+  }
+
+  toJSON(): TcgAttestCertifyJson {
+    const j: TcgAttestCertifyJson = { tpmSAttest: hex(this.tpmSAttest), signature: hex(this.signature) };
+    if (this.tpmTPublic !== undefined) j.tpmTPublic = hex(this.tpmTPublic);
+    return j;
+  }
+
+  static fromBER(bytes: Bytes): TcgAttestCertify {
+    return new TcgAttestCertify({ schema: parseDer(bytes, TcgAttestCertify.CLASS_NAME) });
+  }
+
+  toDER(): Uint8Array {
+    return encodeNode(this.toSchema());
+  }
+
+  /** Wraps this statement as AttestationStatement { tcg-attest-tpm-certify, this }. */
+  toAttestationStatement(): AttestationStatement {
+    return new AttestationStatement({ type: OID_TCG_ATTEST_TPM_CERTIFY, stmt: this.toSchema() });
+  }
+
+  /** Decodes the stmt of an AttestationStatement whose type must be tcg-attest-tpm-certify. */
+  static fromAttestationStatement(st: AttestationStatement): TcgAttestCertify {
+    if (st.type !== OID_TCG_ATTEST_TPM_CERTIFY) throw new Asn1DecodeError('bad-value', 'AttestationStatement.type', `expected ${OID_TCG_ATTEST_TPM_CERTIFY}, got ${st.type}`);
+    const t = Object.create(TcgAttestCertify.prototype) as TcgAttestCertify;
+    t.fromSchema(st.stmt, 'AttestationStatement.stmt(TcgAttestCertify)');
+    return t;
+  }
+
+  /** Unmarshals tpmSAttest as a TPMS_ATTEST of type TPM_ST_ATTEST_CERTIFY (throws TpmAttestParseError). */
+  certifyInfo(): TpmsAttestCertify {
+    return parseTpmsAttestCertify(this.tpmSAttest);
+  }
+}
+
+function copy(b: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(b.byteLength);
+  new Uint8Array(out).set(b);
+  return out;
+}
+
+/** TPM_GENERATED_VALUE (TPM 2.0 Part 2, 6.2) and TPM_ST_ATTEST_CERTIFY (Part 2, 6.9). */
+export const TPM_GENERATED_VALUE = 0xff544347;
+export const TPM_ST_ATTEST_CERTIFY = 0x8017;
+
+/** A TPMS_ATTEST bytes that are not a well-formed certify attestation. */
+export class TpmAttestParseError extends EnrolldError {
+  constructor(detail: string) {
+    super('tpm.bad-attest', `TPMS_ATTEST: ${detail}`);
+  }
+}
+
+/** The fields of TPMS_ATTEST (TPM 2.0 Part 2, 10.12.12) with attested = TPMS_CERTIFY_INFO. */
+export interface TpmsAttestCertify {
+  magic: number;
+  type: number;
+  qualifiedSigner: Uint8Array;
+  /** The caller's qualifyingData — where enrolld puts the freshness nonce. */
+  extraData: Uint8Array;
+  clockInfo: { clock: bigint; resetCount: number; restartCount: number; safe: boolean };
+  firmwareVersion: bigint;
+  /** TPM2B_NAME of the certified key: nameAlg || H(TPMT_PUBLIC). */
+  name: Uint8Array;
+  qualifiedName: Uint8Array;
+}
+
+/** Big-endian TPM unmarshalling of a certify TPMS_ATTEST; exact length, no trailing bytes. */
+export function parseTpmsAttestCertify(bytes: Uint8Array): TpmsAttestCertify {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let off = 0;
+  const need = (n: number, what: string): void => {
+    if (off + n > bytes.byteLength) throw new TpmAttestParseError(`truncated in ${what}`);
+  };
+  const u8 = (w: string): number => (need(1, w), dv.getUint8(off++));
+  const u16 = (w: string): number => { need(2, w); const v = dv.getUint16(off); off += 2; return v; };
+  const u32 = (w: string): number => { need(4, w); const v = dv.getUint32(off); off += 4; return v; };
+  const u64 = (w: string): bigint => { need(8, w); const v = dv.getBigUint64(off); off += 8; return v; };
+  const tpm2b = (w: string): Uint8Array => { const n = u16(w); need(n, w); const v = bytes.slice(off, off + n); off += n; return v; };
+
+  const magic = u32('magic');
+  if (magic !== TPM_GENERATED_VALUE) throw new TpmAttestParseError(`magic ${magic.toString(16)} is not TPM_GENERATED_VALUE`);
+  const type = u16('type');
+  if (type !== TPM_ST_ATTEST_CERTIFY) throw new TpmAttestParseError(`type 0x${type.toString(16)} is not TPM_ST_ATTEST_CERTIFY`);
+  const qualifiedSigner = tpm2b('qualifiedSigner');
+  const extraData = tpm2b('extraData');
+  const clock = u64('clockInfo.clock');
+  const resetCount = u32('clockInfo.resetCount');
+  const restartCount = u32('clockInfo.restartCount');
+  const safe = u8('clockInfo.safe');
+  if (safe > 1) throw new TpmAttestParseError(`clockInfo.safe is ${safe}, not a TPMI_YES_NO`);
+  const firmwareVersion = u64('firmwareVersion');
+  const name = tpm2b('attested.name');
+  const qualifiedName = tpm2b('attested.qualifiedName');
+  if (off !== bytes.byteLength) throw new TpmAttestParseError(`${bytes.byteLength - off} trailing byte(s)`);
+  return { magic, type, qualifiedSigner, extraData, clockInfo: { clock, resetCount, restartCount, safe: safe === 1 }, firmwareVersion, name, qualifiedName };
+}

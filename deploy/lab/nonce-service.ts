@@ -1,0 +1,192 @@
+// The lab server's attestation-freshness nonce logic (draft-ietf-lamps-attestation-freshness-08), without HTTP:
+// the lab server wires handleRequest() to GET/POST /.well-known/est/nonce and calls consume() when a CSR's
+// evidence carries a nonce. Nonces are random, single use, expire after a TTL, and outstanding state is bounded
+// (freshness-08 §9: unique, never reused, bounded outstanding state, short lifetimes).
+import { randomBytes } from 'node:crypto';
+import { EnrolldError } from '../../agent/util/errors.js';
+import { MEDIA_TYPE_NONCE_JSON, NONCE_MAX_BYTES, NONCE_MIN_BYTES, OID_TCG_ATTEST_TPM_CERTIFY } from '../../agent/attest/constants.js';
+import { NonceProtocolError, buildNonceResponse, encodeBase64url, parseNonceRequest } from '../../agent/attest/nonce.js';
+
+/** How the service treats one requested type (reqTypeInfo.type). */
+export interface NonceTypePolicy {
+  /** respTypeInfo.type to answer with; no respTypeInfo when unset. */
+  responseType?: string;
+  /** Accepts a reqInfo for this type; without it any reqInfo is a 400. */
+  acceptReqInfo?: (reqInfo: unknown) => boolean;
+  /** respInfo to return (only with responseType). */
+  respInfo?: (reqInfo: unknown) => unknown;
+}
+
+export interface NonceServiceOptions {
+  /** Validity of an issued nonce in seconds (default 300). */
+  ttlSeconds?: number;
+  /** Most nonces remembered at once, outstanding and recently consumed (default 1024). */
+  maxOutstanding?: number;
+  /** Length used when the request has no len (default 32). */
+  defaultLen?: number;
+  /** Supported request types (default: tcg-attest-tpm-certify with no type-specific info). */
+  types?: Record<string, NonceTypePolicy>;
+  /** When false, answers "" (no freshness proof required) and keeps no state. Default true. */
+  freshnessRequired?: boolean;
+  /** Randomness source (tests inject a deterministic one). */
+  random?: (n: number) => Uint8Array;
+}
+
+export interface IssuedNonce {
+  nonce: Uint8Array;
+  issuedAt: Date;
+  expiresAt: Date;
+  ttlSeconds: number;
+  type?: string;
+}
+
+export type ConsumeResult = 'ok' | 'unknown' | 'expired' | 'replayed' | 'wrong-type';
+
+export type NonceServiceErrorCode = 'nonce-service.bad-len' | 'nonce-service.unknown-type' | 'nonce-service.bad-req-info' | 'nonce-service.full';
+
+export class NonceServiceError extends EnrolldError {
+  declare readonly code: NonceServiceErrorCode;
+  constructor(code: NonceServiceErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+export interface NonceHttpResult {
+  status: 200 | 400 | 503;
+  contentType: string;
+  body: string;
+  /** Error code for 400/503 (also in the text body). */
+  reason?: string;
+  issued?: IssuedNonce;
+}
+
+interface Entry {
+  expiresAtMs: number;
+  type: string | undefined;
+  consumed: boolean;
+}
+
+export class NonceService {
+  readonly ttlSeconds: number;
+  readonly maxOutstanding: number;
+  readonly defaultLen: number;
+  private readonly types: Record<string, NonceTypePolicy>;
+  private readonly freshnessRequired: boolean;
+  private readonly random: (n: number) => Uint8Array;
+  /** Keyed by base64url nonce; Map keeps issue order, so with one TTL the oldest expiry is first. */
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(opts: NonceServiceOptions = {}) {
+    this.ttlSeconds = opts.ttlSeconds ?? 300;
+    this.maxOutstanding = opts.maxOutstanding ?? 1024;
+    this.defaultLen = opts.defaultLen ?? 32;
+    this.types = opts.types ?? { [OID_TCG_ATTEST_TPM_CERTIFY]: {} };
+    this.freshnessRequired = opts.freshnessRequired ?? true;
+    this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+    if (!Number.isSafeInteger(this.ttlSeconds) || this.ttlSeconds < 1) throw new RangeError('ttlSeconds must be a positive integer');
+    if (!Number.isSafeInteger(this.maxOutstanding) || this.maxOutstanding < 1) throw new RangeError('maxOutstanding must be a positive integer');
+    if (!Number.isInteger(this.defaultLen) || this.defaultLen < NONCE_MIN_BYTES || this.defaultLen > NONCE_MAX_BYTES) throw new RangeError('defaultLen must be 8..64');
+  }
+
+  /** Entries currently remembered (outstanding plus consumed-but-unexpired). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Forgets entries expired at `now`; returns how many were dropped. Entries are in issue order and share one
+   * TTL, so the quick sweep stops at the first live one; `full` checks every entry (used before refusing as full,
+   * in case a test clock moved backwards and left the order unsorted).
+   */
+  sweep(now: Date, full = false): number {
+    const t = now.getTime();
+    let dropped = 0;
+    for (const [k, e] of this.entries) {
+      if (e.expiresAtMs <= t) {
+        this.entries.delete(k);
+        dropped++;
+      } else if (!full) break;
+    }
+    return dropped;
+  }
+
+  /** Issues and remembers a nonce. Throws NonceServiceError (bad len, unknown type, full). */
+  issue(req: { len?: number; type?: string }, now: Date): IssuedNonce {
+    const len = req.len ?? this.defaultLen;
+    if (!Number.isInteger(len) || len < NONCE_MIN_BYTES || len > NONCE_MAX_BYTES) throw new NonceServiceError('nonce-service.bad-len', `len must be ${NONCE_MIN_BYTES}..${NONCE_MAX_BYTES}, got ${len}`);
+    if (req.type !== undefined && !Object.hasOwn(this.types, req.type)) throw new NonceServiceError('nonce-service.unknown-type', `unsupported type ${req.type}`);
+    this.sweep(now);
+    if (this.entries.size >= this.maxOutstanding) this.sweep(now, true);
+    if (this.entries.size >= this.maxOutstanding) throw new NonceServiceError('nonce-service.full', `${this.entries.size} nonces outstanding (cap ${this.maxOutstanding})`);
+    let nonce: Uint8Array;
+    let key: string;
+    let tries = 0;
+    do {
+      nonce = this.random(len);
+      if (nonce.byteLength !== len) throw new RangeError('random source returned the wrong length');
+      key = encodeBase64url(nonce);
+      if (++tries > 4) throw new Error('random source keeps repeating itself');
+    } while (this.entries.has(key));
+    const expiresAtMs = now.getTime() + this.ttlSeconds * 1000;
+    this.entries.set(key, { expiresAtMs, type: req.type, consumed: false });
+    const issued: IssuedNonce = { nonce, issuedAt: new Date(now.getTime()), expiresAt: new Date(expiresAtMs), ttlSeconds: this.ttlSeconds };
+    if (req.type !== undefined) issued.type = req.type;
+    return issued;
+  }
+
+  /**
+   * Redeems a nonce found in evidence: 'ok' the first time within its TTL; 'replayed' afterwards (until it would
+   * have expired, then 'unknown'); 'expired' past its TTL; 'unknown' if never issued (or long forgotten);
+   * 'wrong-type' (not consumed) when `expectedType` is given and the nonce was issued for another type.
+   */
+  consume(nonce: Uint8Array, now: Date, expectedType?: string): ConsumeResult {
+    const key = encodeBase64url(nonce);
+    const e = this.entries.get(key);
+    if (!e) return 'unknown';
+    if (e.expiresAtMs <= now.getTime()) {
+      this.entries.delete(key);
+      return 'expired';
+    }
+    if (e.consumed) return 'replayed';
+    if (expectedType !== undefined && e.type !== expectedType) return 'wrong-type';
+    e.consumed = true;
+    return 'ok';
+  }
+
+  /**
+   * Server side of EST /nonce: `body` is the POST body, or undefined for a GET. 200 with the JSON response,
+   * 400 (text reason, no nonce content) for a bad request, 503 when the request is fine but no nonce can be given.
+   */
+  handleRequest(body: string | undefined, now: Date): NonceHttpResult {
+    const fail = (status: 400 | 503, reason: string, message: string): NonceHttpResult => ({ status, contentType: 'text/plain; charset=utf-8', body: `${reason}: ${message}\n`, reason });
+    let req;
+    try {
+      req = parseNonceRequest(body);
+    } catch (e) {
+      if (e instanceof NonceProtocolError) return fail(400, e.code, e.message);
+      throw e;
+    }
+    const policy = req.type !== undefined ? this.types[req.type] : undefined;
+    if (req.type !== undefined && (!policy || !Object.hasOwn(this.types, req.type))) return fail(400, 'nonce-service.unknown-type', `unsupported type ${req.type}`);
+    if (req.reqInfo !== undefined && !(policy?.acceptReqInfo?.(req.reqInfo) ?? false)) return fail(400, 'nonce-service.bad-req-info', `reqInfo not accepted for type ${req.type}`);
+    const respType = policy?.responseType;
+    const respInfo = respType !== undefined && policy?.respInfo ? policy.respInfo(req.reqInfo) : undefined;
+    const typeFields = respType !== undefined ? { type: respType, ...(respInfo !== undefined ? { respInfo } : {}) } : {};
+    if (!this.freshnessRequired) {
+      return { status: 200, contentType: MEDIA_TYPE_NONCE_JSON, body: buildNonceResponse({ nonce: new Uint8Array(), ...typeFields }) };
+    }
+    let issued: IssuedNonce;
+    try {
+      issued = this.issue({ ...(req.len !== undefined ? { len: req.len } : {}), ...(req.type !== undefined ? { type: req.type } : {}) }, now);
+    } catch (e) {
+      if (e instanceof NonceServiceError) return fail(e.code === 'nonce-service.full' ? 503 : 400, e.code, e.message);
+      throw e;
+    }
+    return {
+      status: 200,
+      contentType: MEDIA_TYPE_NONCE_JSON,
+      body: buildNonceResponse({ nonce: issued.nonce, expirySeconds: issued.ttlSeconds, ...typeFields }),
+      issued,
+    };
+  }
+}
