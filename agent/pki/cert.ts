@@ -1,0 +1,75 @@
+// Certificate helpers shared by protocols, the TA store and the lab server: pkijs objects from DER/PEM, DER out,
+// public-key and name comparisons, fingerprints.
+import { createHash } from 'node:crypto';
+import * as pkijs from 'pkijs';
+import { bytesEqual, decodeAsn1, toArrayBuffer } from './der.js';
+import { PkiDecodeError } from './errors.js';
+import { pemDecodeAll, pemEncode } from './pem.js';
+
+export function certificateFromDer(der: Uint8Array): pkijs.Certificate {
+  const asn1 = decodeAsn1(der, 'Certificate');
+  try {
+    return new pkijs.Certificate({ schema: asn1 });
+  } catch (e) {
+    throw new PkiDecodeError('certificate', `not an X.509 certificate: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Every CERTIFICATE block in a PEM bundle. */
+export function certificatesFromPem(pem: string): pkijs.Certificate[] {
+  return pemDecodeAll(pem, 'CERTIFICATE').map((b) => certificateFromDer(b.der));
+}
+
+export function certificateToDer(cert: pkijs.Certificate): Uint8Array {
+  return new Uint8Array(cert.toSchema().toBER(false));
+}
+
+export function certificateToPem(cert: pkijs.Certificate | Uint8Array): string {
+  return pemEncode('CERTIFICATE', cert instanceof Uint8Array ? cert : certificateToDer(cert));
+}
+
+/** DER SubjectPublicKeyInfo of a certificate. */
+export function certificateSpki(cert: pkijs.Certificate): Uint8Array {
+  return new Uint8Array(cert.subjectPublicKeyInfo.toSchema().toBER(false));
+}
+
+/** True when the certificate certifies exactly the key `spki` (DER SubjectPublicKeyInfo). */
+export function certificateHasKey(cert: pkijs.Certificate, spki: Uint8Array): boolean {
+  return bytesEqual(certificateSpki(cert), spki);
+}
+
+/** DER of a Name (for exact comparisons: RFC 5280 §7.1 comparison is left to pkijs where it matters). */
+export function nameDer(name: pkijs.RelativeDistinguishedNames): Uint8Array {
+  return new Uint8Array(name.toSchema().toBER(false));
+}
+
+export function isSelfIssued(cert: pkijs.Certificate): boolean {
+  return cert.subject.isEqual(cert.issuer);
+}
+
+/** Lower-case hex SHA-256 (or other) digest of the whole DER certificate — the RFC 7030 §4.1.1 "fingerprint". */
+export function certificateFingerprint(cert: pkijs.Certificate | Uint8Array, algorithm: 'sha256' | 'sha512' = 'sha256'): string {
+  const der = cert instanceof Uint8Array ? cert : certificateToDer(cert);
+  return createHash(algorithm).update(der).digest('hex');
+}
+
+/** The extension with `oid`, if present. */
+export function findExtension(
+  exts: pkijs.Extension[] | undefined,
+  oid: string,
+): pkijs.Extension | undefined {
+  return exts?.find((e) => e.extnID === oid);
+}
+
+/** Human-readable one-line subject, e.g. "CN=device-1, O=Acme" (for logs and error messages only). */
+export function describeName(name: pkijs.RelativeDistinguishedNames): string {
+  const short: Record<string, string> = {
+    '2.5.4.3': 'CN', '2.5.4.6': 'C', '2.5.4.7': 'L', '2.5.4.8': 'ST', '2.5.4.10': 'O', '2.5.4.11': 'OU',
+    '2.5.4.5': 'serialNumber', '1.2.840.113549.1.9.1': 'emailAddress', '0.9.2342.19200300.100.1.25': 'DC',
+  };
+  return name.typesAndValues
+    .map((tv) => `${short[tv.type] ?? tv.type}=${(tv.value.valueBlock as { value?: unknown }).value ?? '?'}`)
+    .join(', ');
+}
+
+export { toArrayBuffer };

@@ -1,0 +1,77 @@
+// "certs-only" CMS messages (RFC 5751 §3.6 / RFC 8551 §3.6): a degenerate SignedData (RFC 5652 §5) with no
+// signers and no content, used to carry certificates (EST /cacerts and enrollment responses, RFC 7030 §4.1.3/§4.2.3).
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { certificateFromDer, certificateToDer } from './cert.js';
+import { decodeAsn1 } from './der.js';
+import { PkiDecodeError } from './errors.js';
+
+export const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
+export const OID_DATA = '1.2.840.113549.1.7.1';
+
+export interface CertsOnly {
+  certificates: pkijs.Certificate[];
+  /** DER of each certificate, same order. */
+  certificatesDer: Uint8Array[];
+  crls: pkijs.CertificateRevocationList[];
+}
+
+/**
+ * Parses a certs-only ContentInfo. Rejects anything that is not SignedData, carries encapsulated content, or has no
+ * certificate (unless `allowEmpty`). Other certificate choices (attribute certificates, other formats) are ignored.
+ * Signer infos are not expected; if a server adds some they are ignored (nothing here is trusted because of a CMS
+ * signature — certificates are validated against the TA store by the caller).
+ */
+export function parseCertsOnly(der: Uint8Array, opts: { allowEmpty?: boolean } = {}): CertsOnly {
+  const asn1 = decodeAsn1(der, 'certs-only ContentInfo');
+  let signed: pkijs.SignedData;
+  try {
+    const ci = new pkijs.ContentInfo({ schema: asn1 });
+    if (ci.contentType !== OID_SIGNED_DATA) {
+      throw new PkiDecodeError('pki.cms.content_type', `expected SignedData (${OID_SIGNED_DATA}), got ${ci.contentType}`);
+    }
+    signed = new pkijs.SignedData({ schema: ci.content });
+  } catch (e) {
+    if (e instanceof PkiDecodeError) throw e;
+    throw new PkiDecodeError('pki.cms.malformed', `malformed certs-only message: ${(e as Error).message}`, { cause: e });
+  }
+  if (signed.encapContentInfo.eContent !== undefined && signed.encapContentInfo.eContent.valueBlock.valueHexView.byteLength > 0) {
+    throw new PkiDecodeError('pki.cms.not_certs_only', 'SignedData carries content; not a certs-only message');
+  }
+  const certificates: pkijs.Certificate[] = [];
+  const certificatesDer: Uint8Array[] = [];
+  for (const c of signed.certificates ?? []) {
+    if (!(c instanceof pkijs.Certificate)) continue;
+    // Re-parse from the exact received DER: pkijs re-encoding must never alter what we later compare or store.
+    const certDer = new Uint8Array(c.toSchema().toBER(false));
+    certificates.push(certificateFromDer(certDer));
+    certificatesDer.push(certDer);
+  }
+  if (certificates.length === 0 && !opts.allowEmpty) {
+    throw new PkiDecodeError('pki.cms.no_certificates', 'certs-only message contains no certificate');
+  }
+  const crls = (signed.crls ?? []).filter((c): c is pkijs.CertificateRevocationList => c instanceof pkijs.CertificateRevocationList);
+  return { certificates, certificatesDer, crls };
+}
+
+/** Builds a certs-only message (DER ContentInfo) carrying `certs` (and optional CRLs) in the given order. */
+export function createCertsOnly(
+  certs: Array<pkijs.Certificate | Uint8Array>,
+  crls: pkijs.CertificateRevocationList[] = [],
+): Uint8Array {
+  const certificates = certs.map((c) => (c instanceof Uint8Array ? certificateFromDer(c) : c));
+  const signed = new pkijs.SignedData({
+    version: 1,
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID_DATA }),
+    digestAlgorithms: [],
+    certificates,
+    signerInfos: [],
+    ...(crls.length > 0 ? { crls } : {}),
+  });
+  const ci = new pkijs.ContentInfo({ contentType: OID_SIGNED_DATA, content: signed.toSchema(true) });
+  return new Uint8Array(ci.toSchema().toBER(false));
+}
+
+/** Re-exported for callers that already hold DER. */
+export { certificateToDer };
+void asn1js;

@@ -1,0 +1,257 @@
+// The HTTPS client every protocol uses (EST, CMP-over-HTTP, ACME, PAL): TLS 1.2/1.3, server authenticated ONLY
+// against the configured trust anchors (never the system store), rejectUnauthorized always on, RFC 6125/9525 server
+// identity checked by node's checkServerIdentity, optional TLS client auth with a keystore key (PEM or TPM engine),
+// optional HTTP Basic auth (RFC 7617), a response-size cap enforced while streaming, connect/total timeouts.
+import https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { TlsKeyOptions } from '../../keystore/keystore.js';
+import { pemEncode } from '../../pki/pem.js';
+import {
+  ConnectionError,
+  ResponseTooLargeError,
+  TimeoutError,
+  TlsError,
+  TransportConfigError,
+  TransportError,
+} from './errors.js';
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+export const DEFAULT_TOTAL_TIMEOUT_MS = 60_000;
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
+
+export interface TransportRequest {
+  method: HttpMethod;
+  url: string | URL;
+  headers?: Record<string, string>;
+  body?: Uint8Array | string;
+  /** Per-request override of the transport's response-size limit. */
+  maxResponseBytes?: number;
+  signal?: AbortSignal;
+  /** Send the transport's Basic credentials with this request (default true when configured). */
+  basicAuth?: boolean;
+}
+
+export interface TransportResponse {
+  status: number;
+  /** Lower-cased header names (node IncomingHttpHeaders). */
+  headers: IncomingHttpHeaders;
+  body: Uint8Array;
+  /** DER certificates the server presented, leaf first. */
+  peerCertificates: Uint8Array[];
+  /** Negotiated protocol, e.g. "TLSv1.3". */
+  tlsProtocol: string | undefined;
+  /** Bootstrap mode only: why normal verification would have rejected the server (undefined if it would not). */
+  authorizationError?: string;
+}
+
+/** Injectable HTTP(S) client: the real one is createHttpsTransport; tests and other protocols may supply their own. */
+export interface Transport {
+  request(req: TransportRequest): Promise<TransportResponse>;
+}
+
+export interface ClientAuthOptions {
+  /** Key options from the KeyStore (PEM key, or TPM engine + identifier) and the signature algorithms it supports. */
+  key: TlsKeyOptions;
+  /** Client certificate followed by any intermediates: PEM string(s) or DER. */
+  certChain: string | Array<string | Uint8Array>;
+}
+
+export interface HttpsTransportOptions {
+  /** The ONLY trust anchors for server authentication: PEM (one or several per string) or DER certificates. */
+  trustAnchors: Array<string | Uint8Array>;
+  clientAuth?: ClientAuthOptions;
+  basicAuth?: { username: string; password: string };
+  /** Default 1 MiB. */
+  maxResponseBytes?: number;
+  /** Until the TLS handshake completes. Default 15 s. */
+  connectTimeoutMs?: number;
+  /** For the whole exchange. Default 60 s. */
+  totalTimeoutMs?: number;
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** Name to send as SNI and to check the server certificate against, when it differs from the URL host. */
+  servername?: string;
+  userAgent?: string;
+  /**
+   * RFC 7030 §4.1.1 bootstrap ONLY: complete the handshake without authenticating the server so /cacerts can be
+   * fetched and then verified out of band by the caller. Never combined with Basic credentials. The EST client is
+   * the only intended user (see est/cacerts.ts); everything received this way is untrusted.
+   */
+  unauthenticatedBootstrap?: boolean;
+}
+
+function toPem(c: string | Uint8Array): string {
+  return typeof c === 'string' ? c : pemEncode('CERTIFICATE', c);
+}
+
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH|INVALID_CA|PATH_LENGTH|INVALID_PURPOSE|EPROTO$)/;
+
+function classify(err: unknown, handshakeDone: boolean, tcpConnected: boolean): TransportError {
+  if (err instanceof TransportError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const msg = e?.message ?? String(err);
+  if ((code && TLS_CODE.test(code)) || /ssl|tls|certificate|alert/i.test(msg)) return new TlsError(`TLS failure: ${msg}`, code, { cause: err });
+  if (tcpConnected && !handshakeDone && (code === 'ECONNRESET' || code === 'EPIPE')) {
+    return new TlsError(`connection reset during the TLS handshake: ${msg}`, code, { cause: err });
+  }
+  return new ConnectionError(`connection failed: ${msg}`, code, { cause: err });
+}
+
+export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
+  const trustAnchors = opts.trustAnchors.map(toPem);
+  if (!opts.unauthenticatedBootstrap && trustAnchors.length === 0) {
+    throw new TransportConfigError('no trust anchor configured: refusing to connect (use the explicit bootstrap mode)');
+  }
+  if (opts.unauthenticatedBootstrap && opts.basicAuth) {
+    throw new TransportConfigError('Basic credentials must never be sent to an unauthenticated server (RFC 7030 §3.2.3)');
+  }
+  if (opts.basicAuth && opts.basicAuth.username.includes(':')) {
+    throw new TransportConfigError('Basic auth user-id must not contain ":" (RFC 7617 §2)');
+  }
+  const certChain = opts.clientAuth
+    ? (typeof opts.clientAuth.certChain === 'string' ? [opts.clientAuth.certChain] : opts.clientAuth.certChain.map(toPem)).join('')
+    : undefined;
+  const maxDefault = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const totalTimeoutMs = opts.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS;
+
+  return {
+    request(req: TransportRequest): Promise<TransportResponse> {
+      let url: URL;
+      try {
+        url = new URL(req.url);
+      } catch {
+        return Promise.reject(new TransportConfigError(`invalid URL "${String(req.url)}"`));
+      }
+      if (url.protocol !== 'https:') return Promise.reject(new TransportConfigError(`refusing non-https URL ${url.origin}`));
+      if (url.username || url.password) return Promise.reject(new TransportConfigError('credentials in the URL are not allowed'));
+      const limit = req.maxResponseBytes ?? maxDefault;
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      const body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+      const headers: Record<string, string> = { accept: '*/*', ...(opts.userAgent ? { 'user-agent': opts.userAgent } : {}), ...req.headers };
+      if (body) headers['content-length'] = String(body.byteLength);
+      if (opts.basicAuth && req.basicAuth !== false) {
+        headers.authorization = 'Basic ' + Buffer.from(`${opts.basicAuth.username}:${opts.basicAuth.password}`, 'utf8').toString('base64');
+      }
+      const servername = opts.servername ?? (isIP(host) ? undefined : host);
+
+      const options: https.RequestOptions = {
+        method: req.method,
+        host,
+        port: url.port ? Number(url.port) : 443,
+        path: url.pathname + url.search,
+        headers,
+        agent: false,
+        ca: trustAnchors, // an (even empty) array replaces node's bundled root store
+        rejectUnauthorized: !opts.unauthenticatedBootstrap,
+        minVersion: opts.minVersion ?? 'TLSv1.2',
+        maxVersion: opts.maxVersion ?? 'TLSv1.3',
+        ...(servername ? { servername } : {}),
+        ...(certChain ? { cert: certChain } : {}),
+        ...(opts.clientAuth?.key.key ? { key: opts.clientAuth.key.key } : {}),
+        ...(opts.clientAuth?.key.privateKeyEngine
+          ? { privateKeyEngine: opts.clientAuth.key.privateKeyEngine, privateKeyIdentifier: opts.clientAuth.key.privateKeyIdentifier }
+          : {}),
+        ...(opts.clientAuth?.key.sigalgs ? { sigalgs: opts.clientAuth.key.sigalgs } : {}),
+      };
+
+      return new Promise<TransportResponse>((resolve, reject) => {
+        let settled = false;
+        let tcpConnected = false;
+        let handshakeDone = false;
+        let peerCertificates: Uint8Array[] = [];
+        let tlsProtocol: string | undefined;
+        let authorizationError: string | undefined;
+        const timers: NodeJS.Timeout[] = [];
+        const finish = (err: TransportError | undefined, res?: TransportResponse): void => {
+          if (settled) return;
+          settled = true;
+          timers.forEach(clearTimeout);
+          req.signal?.removeEventListener('abort', onAbort);
+          if (err) {
+            r.destroy();
+            reject(err);
+          } else resolve(res!);
+        };
+        const onAbort = (): void => finish(new TransportError('transport.aborted', `request aborted: ${String(req.signal?.reason ?? '')}`));
+
+        let r: ReturnType<typeof https.request>;
+        try {
+          r = https.request(options);
+        } catch (e) {
+          reject(classify(e, false, false));
+          return;
+        }
+        timers.push(setTimeout(() => finish(new TimeoutError('total', totalTimeoutMs)), totalTimeoutMs));
+        timers.push(setTimeout(() => { if (!handshakeDone) finish(new TimeoutError('connect', connectTimeoutMs)); }, connectTimeoutMs));
+        if (req.signal) {
+          if (req.signal.aborted) return onAbort();
+          req.signal.addEventListener('abort', onAbort, { once: true });
+        }
+        r.on('socket', (s) => {
+          const sock = s as TLSSocket;
+          sock.once('connect', () => (tcpConnected = true));
+          sock.once('secureConnect', () => {
+            handshakeDone = true;
+            tlsProtocol = sock.getProtocol() ?? undefined;
+            const chain: Uint8Array[] = [];
+            let c = sock.getPeerCertificate(true);
+            const seen = new Set<string>();
+            while (c && c.raw && !seen.has(c.fingerprint256)) {
+              seen.add(c.fingerprint256);
+              chain.push(new Uint8Array(c.raw));
+              c = c.issuerCertificate;
+            }
+            peerCertificates = chain;
+            if (opts.unauthenticatedBootstrap && !sock.authorized) authorizationError = String(sock.authorizationError ?? 'unauthorized');
+          });
+        });
+        r.on('error', (e) => finish(classify(e, handshakeDone, tcpConnected)));
+        r.on('response', (res) => {
+          const declared = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
+          if (declared !== undefined && Number.isFinite(declared) && declared > limit) {
+            finish(new ResponseTooLargeError(limit, declared)); // settle first: destroy() emits 'aborted'
+            res.destroy();
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.byteLength;
+            if (size > limit) {
+              finish(new ResponseTooLargeError(limit));
+              res.destroy();
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('error', (e) => finish(classify(e, true, true)));
+          res.on('aborted', () => finish(new ConnectionError('response aborted by the server')));
+          res.on('end', () => {
+            if (!res.complete) return finish(new ConnectionError('connection closed before the response was complete'));
+            finish(undefined, {
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: new Uint8Array(Buffer.concat(chunks)),
+              peerCertificates,
+              tlsProtocol,
+              ...(authorizationError !== undefined ? { authorizationError } : {}),
+            });
+          });
+        });
+        r.end(body);
+      });
+    },
+  };
+}
+
+/** First value of a (lower-cased) header. */
+export function headerValue(res: TransportResponse, name: string): string | undefined {
+  const v = res.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,232 @@
+// Lab EST endpoints (RFC 7030): /cacerts, /csrattrs, /simpleenroll, /simplereenroll under /.well-known/est with an
+// optional label segment. Every refusal is a clear 4xx with a text reason.
+import { createHash } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import type * as pkijs from 'pkijs';
+import { bytesEqual } from '../../agent/pki/der.js';
+import { createCertsOnly } from '../../agent/pki/certs-only.js';
+import { describeName, findExtension, nameDer, certificateToDer } from '../../agent/pki/cert.js';
+import { csrExtensions, OID_SUBJECT_ALT_NAME, verifyCsr } from '../../agent/pki/csr.js';
+import { decodeBase64Body, encodeBase64Body, type Base64EncodeOptions } from '../../agent/protocols/est/base64-body.js';
+import { EST_LABEL_PATTERN, EST_WELL_KNOWN_PATH, MEDIA_TYPES, OIDS } from '../../agent/protocols/est/constants.js';
+import { encodeCsrAttrs, type CsrAttrs } from '../../agent/protocols/est/csrattrs.js';
+import { parseMediaType } from '../../agent/protocols/http/media-type.js';
+import { formatHttpDate } from '../../agent/protocols/http/retry-after.js';
+import { checkBasic, checkClientCert, type ClientCertResult } from './auth.js';
+import type { LabCa } from './ca.js';
+import { text, type LabRequest, type LabResponse, type Router } from './router.js';
+
+export interface ManualApprovalOptions {
+  /** Seconds the client is told to wait (default 1). */
+  retryAfterSeconds?: number;
+  /** Send Retry-After as an HTTP-date instead of delay-seconds. */
+  retryAfterFormat?: 'seconds' | 'http-date';
+  /** Approve automatically once the same request has been repeated this many times (undefined: only via approve()). */
+  approveAfterPolls?: number;
+}
+
+export interface PendingRequest {
+  /** SHA-256 (hex) of operation + CSR DER: the identity of "the same request". */
+  id: string;
+  operation: 'simpleenroll' | 'simplereenroll';
+  subject: string;
+  polls: number;
+  approved: boolean;
+  firstSeen: Date;
+}
+
+export interface IssuedRecord {
+  operation: 'simpleenroll' | 'simplereenroll';
+  subject: string;
+  serialHex: string;
+  der: Uint8Array;
+  authenticatedAs: string;
+}
+
+export interface EstLabConfig {
+  ca: LabCa;
+  users: Record<string, string>;
+  idevidCaDers: Uint8Array[];
+  /** When false, /simpleenroll accepts unauthenticated requests. Default true. */
+  requireAuth: boolean;
+  certValiditySeconds: number;
+  manualApproval: ManualApprovalOptions | undefined;
+  labels: string[] | undefined;
+  csrAttrs: Partial<CsrAttrs> | null;
+  includeChainInEnroll: boolean;
+  base64: Base64EncodeOptions;
+  now: () => Date;
+  log: (line: string) => void;
+}
+
+export interface EstLabState {
+  config: EstLabConfig;
+  pending: Map<string, PendingRequest>;
+  issued: IssuedRecord[];
+}
+
+export const DEFAULT_CSR_ATTRS: Partial<CsrAttrs> = {
+  oids: [OIDS.ecdsaWithSHA256],
+  attributes: [{ type: OIDS.ecPublicKey, values: [new asn1js.ObjectIdentifier({ value: OIDS.secp256r1 })] }],
+};
+
+function certsOnlyResponse(state: EstLabState, certs: Uint8Array[]): LabResponse {
+  return {
+    status: 200,
+    headers: { 'content-type': MEDIA_TYPES.certsOnly, 'content-transfer-encoding': 'base64' },
+    body: encodeBase64Body(createCertsOnly(certs), state.config.base64),
+  };
+}
+
+function labelError(state: EstLabState, req: LabRequest): LabResponse | undefined {
+  const label = req.params.label;
+  if (label === undefined) return undefined;
+  if (!EST_LABEL_PATTERN.test(label)) return text(404, `invalid EST label "${label}"`);
+  if (state.config.labels && !state.config.labels.includes(label)) return text(404, `unknown EST label "${label}"`);
+  return undefined;
+}
+
+function unauthorized(reason: string): LabResponse {
+  return text(401, reason, { 'www-authenticate': 'Basic realm="enrolld-lab-est", charset="UTF-8"' });
+}
+
+async function clientCert(state: EstLabState, req: LabRequest): Promise<ClientCertResult> {
+  const { ca, idevidCaDers, now } = state.config;
+  return checkClientCert(req, { lab: [ca.root.der], labIntermediates: [ca.issuing.der], idevid: idevidCaDers }, now());
+}
+
+async function readCsr(req: LabRequest): Promise<{ csr: pkijs.CertificationRequest; der: Uint8Array } | LabResponse> {
+  const mt = parseMediaType(req.headers['content-type']);
+  if (!mt || mt.essence !== MEDIA_TYPES.pkcs10) return text(415, `Content-Type must be ${MEDIA_TYPES.pkcs10}`);
+  let der: Uint8Array;
+  try {
+    der = decodeBase64Body(req.body, 'request body');
+  } catch (e) {
+    return text(400, `malformed base64 request body: ${(e as Error).message}`);
+  }
+  try {
+    return { csr: await verifyCsr(der), der };
+  } catch (e) {
+    return text(400, `invalid CSR: ${(e as Error).message}`);
+  }
+}
+
+function sanDer(exts: pkijs.Extension[] | undefined): Uint8Array | undefined {
+  return findExtension(exts, OID_SUBJECT_ALT_NAME)?.extnValue.valueBlock.valueHexView;
+}
+
+/** 202 bookkeeping; returns a response while the request must wait, undefined once it may be issued. */
+function approvalGate(state: EstLabState, op: PendingRequest['operation'], csrDer: Uint8Array, subject: string): LabResponse | undefined {
+  const cfg = state.config.manualApproval;
+  if (!cfg) return undefined;
+  const id = createHash('sha256').update(op).update(csrDer).digest('hex');
+  let p = state.pending.get(id);
+  if (!p) {
+    p = { id, operation: op, subject, polls: 0, approved: false, firstSeen: state.config.now() };
+    state.pending.set(id, p);
+  } else {
+    p.polls++;
+    if (cfg.approveAfterPolls !== undefined && p.polls >= cfg.approveAfterPolls) p.approved = true;
+  }
+  if (p.approved) {
+    state.pending.delete(id);
+    return undefined;
+  }
+  const secs = cfg.retryAfterSeconds ?? 1;
+  const retryAfter = cfg.retryAfterFormat === 'http-date' ? formatHttpDate(new Date(state.config.now().getTime() + secs * 1000)) : String(secs);
+  state.config.log(`est ${op} pending id=${id.slice(0, 12)} polls=${p.polls}`);
+  return text(202, `request ${id.slice(0, 12)} awaits manual approval`, { 'retry-after': retryAfter });
+}
+
+async function issue(
+  state: EstLabState,
+  op: PendingRequest['operation'],
+  csr: pkijs.CertificationRequest,
+  authenticatedAs: string,
+): Promise<LabResponse> {
+  const { ca, now, certValiditySeconds, includeChainInEnroll } = state.config;
+  const t = now();
+  const san = findExtension(csrExtensions(csr), OID_SUBJECT_ALT_NAME);
+  const cert = await ca.issue({
+    subject: csr.subject,
+    spki: csr.subjectPublicKeyInfo,
+    notBefore: new Date(t.getTime() - 60_000),
+    notAfter: new Date(t.getTime() + certValiditySeconds * 1000),
+    profile: 'client',
+    ...(san ? { extensions: [san] } : {}),
+  });
+  const der = certificateToDer(cert);
+  state.issued.push({
+    operation: op,
+    subject: describeName(cert.subject),
+    serialHex: Buffer.from(cert.serialNumber.valueBlock.valueHexView).toString('hex'),
+    der,
+    authenticatedAs,
+  });
+  state.config.log(`est ${op} issued subject="${describeName(cert.subject)}" auth=${authenticatedAs}`);
+  return certsOnlyResponse(state, includeChainInEnroll ? [der, ca.issuing.der] : [der]);
+}
+
+export function registerEstHandlers(router: Router, state: EstLabState): void {
+  const base = `${EST_WELL_KNOWN_PATH}/:label?`;
+
+  // §4.1 /cacerts: no authentication required.
+  router.register('GET', `${base}/cacerts`, (req) => labelError(state, req) ?? certsOnlyResponse(state, state.config.ca.caCertificatesDer));
+
+  // §4.5 /csrattrs: 204 when none are configured.
+  router.register('GET', `${base}/csrattrs`, (req) => {
+    const bad = labelError(state, req);
+    if (bad) return bad;
+    if (state.config.csrAttrs === null) return { status: 204 };
+    return {
+      status: 200,
+      headers: { 'content-type': MEDIA_TYPES.csrattrs, 'content-transfer-encoding': 'base64' },
+      body: encodeBase64Body(encodeCsrAttrs(state.config.csrAttrs), state.config.base64),
+    };
+  });
+
+  // §4.2.1 /simpleenroll: Basic auth or a client certificate (lab-issued or IDevID).
+  router.register('POST', `${base}/simpleenroll`, async (req) => {
+    const bad = labelError(state, req);
+    if (bad) return bad;
+    let authenticatedAs: string | undefined;
+    const basic = checkBasic(req, state.config.users);
+    if (basic.kind === 'invalid') return unauthorized(basic.reason);
+    if (basic.kind === 'ok') authenticatedAs = `basic:${basic.user}`;
+    if (!authenticatedAs) {
+      const cc = await clientCert(state, req);
+      if (cc.kind === 'invalid') return text(403, cc.reason);
+      if (cc.kind === 'ok') authenticatedAs = `cert:${cc.issuer}:${describeName(cc.certificate.subject)}`;
+    }
+    if (!authenticatedAs && state.config.requireAuth) return unauthorized('authentication required (HTTP Basic or TLS client certificate)');
+    const parsed = await readCsr(req);
+    if ('status' in parsed) return parsed;
+    const wait = approvalGate(state, 'simpleenroll', parsed.der, describeName(parsed.csr.subject));
+    if (wait) return wait;
+    return issue(state, 'simpleenroll', parsed.csr, authenticatedAs ?? 'anonymous');
+  });
+
+  // §4.2.2 /simplereenroll: TLS client auth with the lab-issued certificate being renewed; same subject and SAN.
+  router.register('POST', `${base}/simplereenroll`, async (req) => {
+    const bad = labelError(state, req);
+    if (bad) return bad;
+    const cc = await clientCert(state, req);
+    if (cc.kind === 'none') return unauthorized('re-enrollment requires TLS client authentication with the certificate being renewed');
+    if (cc.kind === 'invalid') return text(403, cc.reason);
+    if (cc.issuer !== 'lab') return text(403, 're-enrollment requires a certificate issued by this CA (not an IDevID)');
+    const parsed = await readCsr(req);
+    if ('status' in parsed) return parsed;
+    const { csr } = parsed;
+    if (!bytesEqual(nameDer(csr.subject), nameDer(cc.certificate.subject)) && !csr.subject.isEqual(cc.certificate.subject)) {
+      return text(400, `CSR subject "${describeName(csr.subject)}" differs from the certificate being renewed ("${describeName(cc.certificate.subject)}")`);
+    }
+    const a = sanDer(cc.certificate.extensions);
+    const b = sanDer(csrExtensions(csr));
+    if ((a === undefined) !== (b === undefined) || (a && b && !bytesEqual(a, b))) {
+      return text(400, 'CSR subjectAltName differs from the certificate being renewed');
+    }
+    const wait = approvalGate(state, 'simplereenroll', parsed.der, describeName(csr.subject));
+    if (wait) return wait;
+    return issue(state, 'simplereenroll', csr, `cert:lab:${describeName(cc.certificate.subject)}`);
+  });
+}

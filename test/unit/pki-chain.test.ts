@@ -1,0 +1,84 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { validateChain } from '../../agent/pki/chain.js';
+import { ChainValidationError } from '../../agent/pki/errors.js';
+import { buildCsr } from '../../agent/pki/csr.js';
+import { SoftwareSigner } from '../../agent/keystore/software.js';
+import { webcrypto } from 'node:crypto';
+import { LabCa, signCertificate } from '../../deploy/lab/ca.js';
+
+const NOW = new Date('2026-04-01T00:00:00Z');
+const DAY = 86_400_000;
+
+async function leafFrom(ca: LabCa, notAfter = new Date(NOW.getTime() + 30 * DAY)) {
+  const signer = SoftwareSigner.generate();
+  const { csr } = await buildCsr({ subject: 'CN=leaf', signer });
+  return ca.issue({ subject: csr.subject, spki: csr.subjectPublicKeyInfo, notBefore: new Date(NOW.getTime() - DAY), notAfter, profile: 'client' });
+}
+
+async function rejects(p: Promise<unknown>, reason: string): Promise<void> {
+  await p.then(
+    () => assert.unreachable('validation should fail'),
+    (e) => {
+      assert.ok(e instanceof ChainValidationError, String(e));
+      assert.is((e as ChainValidationError).reason, reason, (e as Error).message);
+      assert.is((e as ChainValidationError).code, `pki.chain.${reason}`);
+    },
+  );
+}
+
+test('leaf → issuing → root validates (intermediates in any order, extra certs ignored)', async () => {
+  const ca = await LabCa.create({ now: NOW });
+  const other = await LabCa.create({ now: NOW, name: 'other' });
+  const leaf = await leafFrom(ca);
+  const { path } = await validateChain({ leaf, intermediates: [other.issuing.der, ca.issuing.der], trustAnchors: [ca.root.der], at: NOW });
+  assert.is(path.length, 3);
+  // the issuing CA as the TA also works (shorter path)
+  await validateChain({ leaf, trustAnchors: [ca.issuing.certificate], at: NOW });
+  // a TA validates as itself
+  await validateChain({ leaf: ca.root.der, trustAnchors: [ca.root.der], at: NOW });
+});
+
+test('untrusted: other CA, or missing intermediate', async () => {
+  const ca = await LabCa.create({ now: NOW });
+  const other = await LabCa.create({ now: NOW, name: 'other' });
+  const leaf = await leafFrom(ca);
+  await rejects(validateChain({ leaf, intermediates: [ca.issuing.der], trustAnchors: [other.root.der], at: NOW }), 'untrusted');
+  await rejects(validateChain({ leaf, trustAnchors: [ca.root.der], at: NOW }), 'untrusted');
+  await rejects(validateChain({ leaf, trustAnchors: [], at: NOW }), 'no-trust-anchor');
+});
+
+test('validity: injected time before notBefore / after notAfter', async () => {
+  const ca = await LabCa.create({ now: NOW });
+  const leaf = await leafFrom(ca, new Date(NOW.getTime() + DAY));
+  await validateChain({ leaf, intermediates: [ca.issuing.der], trustAnchors: [ca.root.der], at: NOW });
+  await rejects(validateChain({ leaf, intermediates: [ca.issuing.der], trustAnchors: [ca.root.der], at: new Date(NOW.getTime() + 2 * DAY) }), 'validity');
+  await rejects(validateChain({ leaf, intermediates: [ca.issuing.der], trustAnchors: [ca.root.der], at: new Date(NOW.getTime() - 2 * DAY) }), 'validity');
+  await rejects(validateChain({ leaf: ca.root.der, trustAnchors: [ca.root.der], at: new Date(NOW.getTime() + 4000 * DAY) }), 'validity');
+});
+
+test('an end-entity certificate cannot act as an issuer (not a CA / no keyCertSign)', async () => {
+  const ca = await LabCa.create({ now: NOW });
+  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const spki = new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey));
+  const ee = await ca.issue({ subject: 'CN=end-entity', spki, notBefore: NOW, notAfter: new Date(NOW.getTime() + DAY), profile: 'client' });
+  const s = SoftwareSigner.generate();
+  const { csr } = await buildCsr({ subject: 'CN=grandchild', signer: s });
+  const grandchild = await signCertificate({
+    issuer: ee.subject,
+    subject: csr.subject,
+    spki: csr.subjectPublicKeyInfo,
+    notBefore: NOW,
+    notAfter: new Date(NOW.getTime() + DAY),
+    extensions: [],
+    signingKey: keys.privateKey,
+  });
+  const at = new Date(NOW.getTime() + 1000);
+  await validateChain({ leaf: ee, intermediates: [ca.issuing.der], trustAnchors: [ca.root.der], at });
+  await validateChain({ leaf: grandchild, intermediates: [ee, ca.issuing.der], trustAnchors: [ca.root.der], at }).then(
+    () => assert.unreachable('must not validate'),
+    (e) => assert.ok(e instanceof ChainValidationError && ['not-ca', 'key-usage'].includes(e.reason), String(e)),
+  );
+});
+
+test.run();
