@@ -94,7 +94,7 @@ export function subjectAltNameExtension(san: SubjectAltNameInput, critical = fal
   return new pkijs.Extension({ extnID: OID_SUBJECT_ALT_NAME, critical, extnValue });
 }
 
-/** Builds and signs a CSR. The signature is produced by `signer.signDigest(SHA-256(CertificationRequestInfo))`. */
+/** Builds and signs a CSR. The signature is produced by `signer.sign(CertificationRequestInfo)` (SHA-256). */
 export async function buildCsr(opts: BuildCsrOptions): Promise<BuiltCsr> {
   const csr = new pkijs.CertificationRequest();
   csr.version = 0;

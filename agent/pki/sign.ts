@@ -1,6 +1,5 @@
 // Signing X.509-style structures (CSR, certificate, CRL, CMS signed attributes) through a `Signer`, i.e. with a key
-// that never leaves the TPM: hash the TBS DER with SHA-256 and let the signer produce the signature value.
-import { createHash } from 'node:crypto';
+// that never leaves the TPM: the signer produces a SHA-256 signature value over the TBS DER.
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { KeyAlgorithm, Signer } from './signer.js';
@@ -45,12 +44,11 @@ export function assertEcdsaSigValue(sig: Uint8Array): void {
   }
 }
 
-/** Signs `tbs` (DER) with the signer: SHA-256 digest → signDigest. Returns the signature value bytes. */
+/** Signs `tbs` (DER) with the signer (SHA-256). Returns the signature value bytes, checked for well-formedness. */
 export async function signTbs(tbs: Uint8Array, signer: Signer): Promise<Uint8Array> {
-  const digest = new Uint8Array(createHash('sha256').update(tbs).digest());
   let sig: Uint8Array;
   try {
-    sig = await signer.signDigest(digest);
+    sig = await signer.sign(tbs);
   } catch (e) {
     throw new PkiSignError(`signer failed: ${(e as Error).message}`, { cause: e });
   }

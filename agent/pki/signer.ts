@@ -10,8 +10,9 @@ export interface Signer {
   /** DER SubjectPublicKeyInfo of the key. */
   readonly spki: Uint8Array;
   /**
-   * Signs a SHA-256 digest and returns the X.509 signature value: DER ECDSA-Sig-Value (minimal INTEGERs) for
-   * ecc-p256, the PKCS#1 v1.5 signature for rsa-2048.
+   * Signs SHA-256(message) and returns the X.509 signature value: DER ECDSA-Sig-Value (minimal INTEGERs) for
+   * ecc-p256, the RSASSA-PKCS1-v1_5 signature for rsa-2048. A TPM signer hashes in the agent and has the TPM sign
+   * the digest (TPM2_Sign); a software signer hands the message to node:crypto.
    */
-  signDigest(digest: Uint8Array): Promise<Uint8Array>;
+  sign(message: Uint8Array): Promise<Uint8Array>;
 }

@@ -24,7 +24,7 @@ function opensslVerify(pem: string, name: string): string {
 }
 
 for (const alg of ['ecc-p256', 'rsa-2048'] as const) {
-  test(`${alg}: CSR signed through Signer.signDigest verifies with pkijs and openssl req -verify`, async () => {
+  test(`${alg}: CSR signed through Signer.sign verifies with pkijs and openssl req -verify`, async () => {
     const signer = SoftwareSigner.generate(alg);
     for (let i = 0; i < 5; i++) {
       // several rounds: ECDSA r/s with leading zero bits must still be minimal DER INTEGERs
@@ -85,8 +85,8 @@ test('a signer returning a padded/garbage ECDSA signature is caught before the C
   const padded: Signer = {
     algorithm: 'ecc-p256',
     spki: good.spki,
-    async signDigest(d) {
-      const sig = await good.signDigest(d);
+    async sign(d) {
+      const sig = await good.sign(d);
       // Re-encode r with a superfluous leading 0x00 (what naive TPM r/s → DER code produces).
       const seq = asn1js.fromBER(sig).result as asn1js.Sequence;
       const [r, s] = seq.valueBlock.value as asn1js.Integer[];
@@ -99,9 +99,9 @@ test('a signer returning a padded/garbage ECDSA signature is caught before the C
     () => assert.unreachable('should have thrown'),
     (e) => assert.ok(e instanceof PkiSignError, String(e)),
   );
-  const raw: Signer = { algorithm: 'ecc-p256', spki: good.spki, signDigest: async () => new Uint8Array(64) };
+  const raw: Signer = { algorithm: 'ecc-p256', spki: good.spki, sign: async () => new Uint8Array(64) };
   await buildCsr({ subject: 'CN=x', signer: raw }).then(() => assert.unreachable(), (e) => assert.ok(e instanceof PkiSignError));
-  const failing: Signer = { algorithm: 'ecc-p256', spki: good.spki, signDigest: async () => { throw new Error('TPM_RC_AUTH_FAIL'); } };
+  const failing: Signer = { algorithm: 'ecc-p256', spki: good.spki, sign: async () => { throw new Error('TPM_RC_AUTH_FAIL'); } };
   await buildCsr({ subject: 'CN=x', signer: failing }).then(() => assert.unreachable(), (e) => assert.match(String(e), 'TPM_RC_AUTH_FAIL'));
 });
 
