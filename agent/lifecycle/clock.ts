@@ -52,16 +52,19 @@ export class ManualClock implements Clock {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (when.getTime() <= this.t) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const entry = { at: when.getTime(), resolve };
-      this.sleepers.push(entry);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.sleepers = this.sleepers.filter((s) => s !== entry);
-          reject(abortError(signal));
+      const onAbort = (): void => {
+        this.sleepers = this.sleepers.filter((s) => s !== entry);
+        reject(abortError(signal!));
+      };
+      const entry = {
+        at: when.getTime(),
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
         },
-        { once: true },
-      );
+      };
+      this.sleepers.push(entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
   /** Number of pending sleepers (lets a test wait until the code under test is idle). */

@@ -1,6 +1,7 @@
 // What the lifecycle needs from an enrollment protocol (EST, CMP, CMC, ACME): one request → issued or pending.
 import type { KeyRecord } from '../keystore/keystore.js';
 import type { Protocol } from '../config.js';
+import type { NonceRequestParams, ReceivedNonce } from '../attest/nonce.js';
 
 export type EnrollOperation = 'enroll' | 'reenroll';
 
@@ -16,14 +17,10 @@ export type EnrollResult =
   | { kind: 'issued'; cert: Uint8Array; chain: Uint8Array[] }
   | { kind: 'pending'; retryAfterSeconds: number };
 
-export interface FreshnessNonce {
-  nonce: Uint8Array;
-  expiry: Date;
-}
 
 export interface EnrollmentProtocol {
   readonly name: Protocol;
   enroll(req: EnrollRequest): Promise<EnrollResult>;
-  /** A fresh attestation nonce (draft-ietf-lamps-attestation-freshness), where the protocol offers one. */
-  nonce?(req: { len: number; type: string; hint?: string }): Promise<FreshnessNonce>;
+  /** A fresh attestation nonce (draft-ietf-lamps-attestation-freshness-08), where the protocol offers one. */
+  nonce?(req: NonceRequestParams): Promise<ReceivedNonce>;
 }

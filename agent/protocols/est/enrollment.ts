@@ -1,0 +1,94 @@
+// EST as the lifecycle's EnrollmentProtocol: /simpleenroll (Basic auth and/or IDevID TLS client auth),
+// /simplereenroll (TLS client auth with the credential being renewed, RFC 7030 §3.3.2), and the freshness nonce
+// (draft-ietf-lamps-attestation-freshness-08 §6: GET or POST /.well-known/est/nonce).
+import type { KeyStore } from '../../keystore/keystore.js';
+import { nonceHttpRequest, parseNonceResponse, type NonceRequestParams, type ReceivedNonce } from '../../attest/nonce.js';
+import { EST_NONCE_OPERATION } from '../../attest/constants.js';
+import { createHttpsTransport, type ClientAuthOptions, type HttpsTransportOptions, type Transport } from '../http/transport.js';
+import type { EnrollmentProtocol, EnrollRequest, EnrollResult } from '../protocol.js';
+import { EstClient } from './client.js';
+import { estUrl } from './context.js';
+import { EstHttpError } from './errors.js';
+import type { EstOperation } from './constants.js';
+
+export interface EstEnrollmentOptions {
+  baseUrl: string;
+  label?: string;
+  /** PEM/DER trust anchors of the EST server (explicit TA database, RFC 7030 §4.1.1). */
+  trustAnchors: Array<string | Uint8Array>;
+  /** Validate issued certificates to these anchors too (the CA's root, from /cacerts or provisioning). */
+  issuerTrustAnchors?: Array<string | Uint8Array>;
+  basicAuth?: { username: string; password: string };
+  /** IDevID (or other existing credential) for TLS client auth on initial enrollment. */
+  bootstrapClientAuth?: ClientAuthOptions;
+  keystore: KeyStore;
+  maxResponseBytes?: number;
+  totalTimeoutMs?: number;
+  now?: () => Date;
+  /** For tests and other transports: builds the transport for given options. */
+  transportFactory?: (opts: HttpsTransportOptions) => Transport;
+}
+
+export class EstEnrollment implements EnrollmentProtocol {
+  readonly name = 'est' as const;
+  constructor(private readonly o: EstEnrollmentOptions) {}
+
+  private transport(clientAuth: ClientAuthOptions | undefined, basic: boolean): Transport {
+    const opts: HttpsTransportOptions = {
+      trustAnchors: this.o.trustAnchors,
+      ...(clientAuth ? { clientAuth } : {}),
+      ...(basic && this.o.basicAuth ? { basicAuth: this.o.basicAuth } : {}),
+      ...(this.o.maxResponseBytes !== undefined ? { maxResponseBytes: this.o.maxResponseBytes } : {}),
+      ...(this.o.totalTimeoutMs !== undefined ? { totalTimeoutMs: this.o.totalTimeoutMs } : {}),
+    };
+    return (this.o.transportFactory ?? createHttpsTransport)(opts);
+  }
+
+  private client(transport: Transport): EstClient {
+    return new EstClient({
+      baseUrl: this.o.baseUrl,
+      transport,
+      ...(this.o.label !== undefined ? { label: this.o.label } : {}),
+      ...(this.o.now ? { now: this.o.now } : {}),
+      ...(this.o.maxResponseBytes !== undefined ? { maxResponseBytes: this.o.maxResponseBytes } : {}),
+    });
+  }
+
+  async enroll(req: EnrollRequest): Promise<EnrollResult> {
+    const validate = this.o.issuerTrustAnchors?.length ? { validate: { trustAnchors: this.o.issuerTrustAnchors.map(toDer) } } : {};
+    let result;
+    if (req.operation === 'reenroll') {
+      if (!req.current) throw new Error('re-enrollment needs the current credential');
+      const clientAuth: ClientAuthOptions = {
+        key: await this.o.keystore.tlsKeyOptions(req.current.key),
+        certChain: [req.current.certPem, ...req.current.chainPem],
+      };
+      result = await this.client(this.transport(clientAuth, false)).simpleReenroll(req.csr, validate);
+    } else {
+      result = await this.client(this.transport(this.o.bootstrapClientAuth, true)).simpleEnroll(req.csr, validate);
+    }
+    if (result.kind === 'pending') return { kind: 'pending', retryAfterSeconds: result.retryAfterSeconds };
+    return { kind: 'issued', cert: result.certificateDer, chain: result.chainDer };
+  }
+
+  async nonce(req: NonceRequestParams): Promise<ReceivedNonce> {
+    const http = nonceHttpRequest(req);
+    const url = estUrl({ baseUrl: this.o.baseUrl, ...(this.o.label !== undefined ? { label: this.o.label } : {}) }, EST_NONCE_OPERATION as EstOperation);
+    const res = await this.transport(this.o.bootstrapClientAuth, true).request({
+      method: http.method,
+      url,
+      ...(http.method === 'POST' ? { headers: { 'content-type': http.contentType, accept: 'application/json, ' + http.contentType }, body: http.body } : {}),
+      maxResponseBytes: 16 * 1024,
+    });
+    if (res.status !== 200) {
+      throw new EstHttpError(res.status, Buffer.from(res.body).toString('utf8').replace(/[^\x20-\x7e]+/g, ' ').slice(0, 200), 'nonce');
+    }
+    return parseNonceResponse(Buffer.from(res.body).toString('utf8'), req, (this.o.now ?? (() => new Date()))());
+  }
+}
+
+function toDer(c: string | Uint8Array): Uint8Array {
+  if (typeof c !== 'string') return c;
+  const b64 = c.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  return new Uint8Array(Buffer.from(b64, 'base64'));
+}
