@@ -1,3 +1,20 @@
+// enrolld_tpm: module entry point. Exports `Tpm` (tpm_context.cc / commands.cc) and `sdNotify` (sd_notify.cc).
 #include <napi.h>
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+#include <cstdlib>
+
+#include "tpm_context.h"
+
+namespace enrolld {
+void InitSdNotify(Napi::Env env, Napi::Object exports);
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // ESYS logs errors to stderr by default; the agent reports errors itself. Respect an explicit TSS2_LOG.
+  setenv("TSS2_LOG", "all+none", 0);
+  enrolld::InitTpm(env, exports);
+  enrolld::InitSdNotify(env, exports);
+  return exports;
+}
+
 NODE_API_MODULE(enrolld_tpm, Init)

@@ -1,0 +1,125 @@
+// Typed access to the native addon (build/Release/enrolld_tpm.node): loads it from ESM, turns its errors into
+// TpmCommandError, and times every call. No policy here — one method per TPM command, bytes in, bytes out.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TpmCommandError } from '../tpm2/errors.js';
+
+/** The native `Tpm` class (native/tpm_context.h, native/commands.cc). Handles are ESYS_TR numbers. */
+export interface NativeTpm {
+  getRandom(n: number): Promise<Buffer>;
+  createPrimary(hierarchy: number, inPublic: Uint8Array): Promise<{ handle: number; outPublic: Buffer }>;
+  create(parentHandle: number, inPublic: Uint8Array): Promise<{ outPublic: Buffer; outPrivate: Buffer }>;
+  load(parentHandle: number, inPrivate: Uint8Array, inPublic: Uint8Array): Promise<number>;
+  sign(keyHandle: number, digest: Uint8Array, scheme: Uint8Array): Promise<Buffer>;
+  certify(
+    objectHandle: number,
+    signHandle: number,
+    qualifyingData: Uint8Array,
+    scheme: Uint8Array,
+  ): Promise<{ certifyInfo: Buffer; signature: Buffer }>;
+  quote(
+    signHandle: number,
+    qualifyingData: Uint8Array,
+    scheme: Uint8Array,
+    pcrSelection: Uint8Array,
+  ): Promise<{ quoted: Buffer; signature: Buffer }>;
+  pcrRead(selection: Uint8Array): Promise<{ updateCounter: number; selectionOut: Buffer; digests: Buffer[] }>;
+  readPublic(handle: number): Promise<{ outPublic: Buffer; name: Buffer; qualifiedName: Buffer }>;
+  trFromTpmPublic(tpmHandle: number): Promise<number>;
+  trClose(handle: number): Promise<void>;
+  evictControl(objectHandle: number, persistentHandle: number): Promise<number>;
+  nvReadPublic(nvIndex: number): Promise<{ nvPublic: Buffer; name: Buffer }>;
+  nvRead(nvIndex: number, size: number, offset: number, authHandle?: number): Promise<Buffer>;
+  getCapability(capability: number, property: number, propertyCount: number): Promise<{ moreData: boolean; capabilityData: Buffer }>;
+  flushContext(handle: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface NativeAddon {
+  Tpm: new (tctiConf: string) => NativeTpm;
+  sdNotify?: (state: string, socketPath?: string) => boolean;
+}
+
+/** The directory holding enrolld's package.json (works from agent/ sources and from dist/). */
+export function packageRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const pj = path.join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'enrolld') return dir;
+      } catch {
+        // not ours; keep walking
+      }
+    }
+    if (path.dirname(dir) === dir) throw new Error(`enrolld package root not found above ${from}`);
+  }
+}
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon once. ENROLLD_TPM_ADDON overrides its path (packaging). */
+export function loadAddon(): NativeAddon {
+  if (!cached) {
+    const file = process.env.ENROLLD_TPM_ADDON ?? path.join(packageRoot(), 'build', 'Release', 'enrolld_tpm.node');
+    cached = createRequire(import.meta.url)(file) as NativeAddon;
+  }
+  return cached;
+}
+
+type NativeError = Error & { rc?: unknown; command?: unknown; rcText?: unknown };
+
+/** Native errors carrying `.rc` become TpmCommandError; argument errors (TypeError/RangeError) pass through. */
+export function toTpmError(err: unknown): unknown {
+  const e = err as NativeError;
+  if (e instanceof Error && typeof e.rc === 'number' && typeof e.command === 'string') {
+    return new TpmCommandError(e.command, e.rc, typeof e.rcText === 'string' ? e.rcText : '', e.message, { cause: err });
+  }
+  return err;
+}
+
+export type CommandStats = Record<string, { count: number; totalMs: number; errors: number }>;
+
+/** A NativeTpm whose methods time themselves and reject with TpmCommandError. */
+export class TpmClient {
+  private readonly timings = new Map<string, { count: number; totalMs: number; errors: number }>();
+
+  private constructor(private readonly native: NativeTpm) {}
+
+  /** Opens the TCTI (e.g. "swtpm:host=127.0.0.1,port=2321", "device:/dev/tpmrm0"). Throws TpmCommandError. */
+  static open(tctiConf: string): TpmClient {
+    const { Tpm } = loadAddon();
+    try {
+      return new TpmClient(new Tpm(tctiConf));
+    } catch (err) {
+      throw toTpmError(err);
+    }
+  }
+
+  /** Calls one native command, recording its duration under `name`. */
+  async call<K extends keyof NativeTpm>(name: K, ...args: Parameters<NativeTpm[K]>): Promise<Awaited<ReturnType<NativeTpm[K]>>> {
+    const t0 = performance.now();
+    let failed = false;
+    try {
+      const fn = this.native[name] as (...a: unknown[]) => Promise<Awaited<ReturnType<NativeTpm[K]>>>;
+      return await fn.apply(this.native, args);
+    } catch (err) {
+      failed = true;
+      throw toTpmError(err);
+    } finally {
+      const s = this.timings.get(name) ?? { count: 0, totalMs: 0, errors: 0 };
+      s.count++;
+      s.totalMs += performance.now() - t0;
+      if (failed) s.errors++;
+      this.timings.set(name, s);
+    }
+  }
+
+  /** Per-command count, total in-process milliseconds and error count since open. */
+  stats(): CommandStats {
+    const out: CommandStats = {};
+    for (const [k, v] of this.timings) out[k] = { ...v };
+    return out;
+  }
+}

@@ -1,0 +1,10 @@
+// TPM 2.0 structures in TypeScript (the native addon only moves marshalled bytes).
+export * from './constants.js';
+export * from './errors.js';
+export * from './marshal.js';
+export * from './public.js';
+export * from './signature.js';
+export * from './attest.js';
+export * from './pcr.js';
+export * from './capability.js';
+export * from './nv.js';
