@@ -1,0 +1,293 @@
+// The trust-anchor database (RFC 5914 in spirit: each TA is a certificate plus a name, where it came from and what
+// it is authorized for — RFC 5914 §2 TrustAnchorInfo carries a certPath/constraints for the same reason). RFC 7030
+// §3.6.1 "explicit TA database" is what the EST transport authenticates servers against; RFC 8295 §3.2/§4.2 "an
+// authorized TA" is a TA whose `uses` include what is being validated.
+//
+// Persistence: one versioned JSON file, replaced atomically (writeFileAtomic: temp file in the same directory,
+// mode 0600, fsync, rename, fsync of the directory). Memory changes only after the write succeeded, and writes are
+// serialized, so a failed or concurrent update never leaves memory and disk disagreeing.
+//
+// Digest (reported in status): SHA-256 over the sorted lines "<sha256 of the TA certificate DER> <uses sorted,
+// comma-separated>\n" — names/sources/dates are descriptive and do not change it; any change in which keys are
+// trusted for what does.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type * as pkijs from 'pkijs';
+import { certificateFingerprint, certificateFromDer, certificateToDer, certificatesFromPem, describeName } from '../pki/cert.js';
+import { EnrolldError } from '../util/errors.js';
+import { ensurePrivateDir, readFileIfExists, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
+
+/** What a TA may be used to validate. */
+export const TA_USES = ['est-server', 'cacerts', 'firmware', 'tamp', 'crl'] as const;
+export type TaUse = (typeof TA_USES)[number];
+
+export const TA_STORE_SCHEMA = 1;
+
+export class TaStoreError extends EnrolldError {
+  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+    super(`ta.store.${reason}`, message, options);
+  }
+}
+
+export interface TrustAnchor {
+  /** Unique, human-chosen (e.g. "factory-root", "lab-root-2026"). */
+  readonly name: string;
+  /** Where it came from: "config", "factory", "cacerts-rollover", "tamp", … */
+  readonly source: string;
+  /** Sorted, de-duplicated. */
+  readonly uses: readonly TaUse[];
+  /** Lower-case hex SHA-256 of the DER certificate: the TA's identity in the store. */
+  readonly fingerprint: string;
+  readonly der: Uint8Array;
+  readonly certificate: pkijs.Certificate;
+  readonly subject: string;
+  /** ISO-8601. */
+  readonly addedAt: string;
+}
+
+export interface TrustAnchorInput {
+  name: string;
+  source: string;
+  uses: readonly TaUse[];
+  /** DER, a pkijs certificate, or PEM (exactly one certificate). */
+  certificate: Uint8Array | pkijs.Certificate | string;
+}
+
+interface StoredTa {
+  name: string;
+  source: string;
+  uses: TaUse[];
+  /** base64 DER */
+  cert: string;
+  addedAt: string;
+}
+
+interface StoredDoc {
+  schema: typeof TA_STORE_SCHEMA;
+  anchors: StoredTa[];
+}
+
+const NAME_RE = /^[\x21-\x7e](?:[\x20-\x7e]{0,126}[\x21-\x7e])?$/;
+
+function normUses(uses: readonly string[], where: string): TaUse[] {
+  if (!Array.isArray(uses) || uses.length === 0) throw new TaStoreError('invalid', `${where}: a trust anchor needs at least one use`);
+  for (const u of uses) {
+    if (!(TA_USES as readonly string[]).includes(u)) throw new TaStoreError('invalid', `${where}: unknown use ${JSON.stringify(u)} (allowed: ${TA_USES.join(', ')})`);
+  }
+  return [...new Set(uses as TaUse[])].sort();
+}
+
+function toDer(c: TrustAnchorInput['certificate'], where: string): Uint8Array {
+  if (c instanceof Uint8Array) return c;
+  if (typeof c === 'string') {
+    const certs = certificatesFromPem(c);
+    if (certs.length !== 1) throw new TaStoreError('invalid', `${where}: expected exactly one PEM certificate, found ${certs.length}`);
+    return certificateToDer(certs[0]!);
+  }
+  return certificateToDer(c);
+}
+
+function makeTa(input: TrustAnchorInput, addedAt: string, where: string): TrustAnchor {
+  if (typeof input.name !== 'string' || !NAME_RE.test(input.name)) throw new TaStoreError('invalid', `${where}: invalid name ${JSON.stringify(input.name)}`);
+  if (typeof input.source !== 'string' || !NAME_RE.test(input.source)) throw new TaStoreError('invalid', `${where}: invalid source ${JSON.stringify(input.source)}`);
+  const uses = normUses(input.uses, where);
+  let der: Uint8Array;
+  let certificate: pkijs.Certificate;
+  try {
+    der = toDer(input.certificate, where);
+    certificate = certificateFromDer(der);
+  } catch (e) {
+    if (e instanceof TaStoreError) throw e;
+    throw new TaStoreError('invalid', `${where}: not a certificate: ${(e as Error).message}`, { cause: e });
+  }
+  return { name: input.name, source: input.source, uses, fingerprint: certificateFingerprint(der), der, certificate, subject: describeName(certificate.subject), addedAt };
+}
+
+export function trustAnchorSetDigest(anchors: readonly Pick<TrustAnchor, 'fingerprint' | 'uses'>[]): string {
+  const lines = anchors.map((a) => `${a.fingerprint} ${[...a.uses].sort().join(',')}\n`).sort();
+  return createHash('sha256').update(lines.join('')).digest('hex');
+}
+
+export type TaChange = 'added' | 'updated' | 'unchanged';
+
+export interface TrustAnchorStoreOptions {
+  /** Clock for addedAt (default system time). */
+  now?: () => Date;
+}
+
+export class TrustAnchorStore {
+  private anchors: TrustAnchor[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    /** The JSON file. */
+    readonly file: string,
+    private readonly opts: TrustAnchorStoreOptions,
+  ) {}
+
+  /** Opens (loads, or starts empty when the file does not exist). A corrupt file is an error, never reset. */
+  static async open(file: string, opts: TrustAnchorStoreOptions = {}): Promise<TrustAnchorStore> {
+    const s = new TrustAnchorStore(path.resolve(file), opts);
+    await removeStaleTemps(s.file);
+    await s.reload();
+    return s;
+  }
+
+  /** Re-reads the file (what another process or an operator wrote). */
+  async reload(): Promise<void> {
+    await this.serialize(async () => {
+      this.anchors = await this.readFile();
+    });
+  }
+
+  private async readFile(): Promise<TrustAnchor[]> {
+    const raw = await readFileIfExists(this.file);
+    if (raw === undefined) return [];
+    let doc: StoredDoc;
+    try {
+      doc = JSON.parse(raw.toString('utf8')) as StoredDoc;
+    } catch (e) {
+      throw new TaStoreError('corrupt', `${this.file}: not JSON: ${(e as Error).message}`, { cause: e });
+    }
+    if (!doc || typeof doc !== 'object' || doc.schema !== TA_STORE_SCHEMA || !Array.isArray(doc.anchors)) {
+      throw new TaStoreError('corrupt', `${this.file}: not a schema-${TA_STORE_SCHEMA} trust-anchor file`);
+    }
+    const out: TrustAnchor[] = [];
+    doc.anchors.forEach((a, i) => {
+      const where = `${this.file}: anchors[${i}]`;
+      if (!a || typeof a.cert !== 'string' || typeof a.addedAt !== 'string') throw new TaStoreError('corrupt', `${where}: malformed record`);
+      try {
+        out.push(makeTa({ name: a.name, source: a.source, uses: a.uses, certificate: new Uint8Array(Buffer.from(a.cert, 'base64')) }, a.addedAt, where));
+      } catch (e) {
+        throw new TaStoreError('corrupt', (e as Error).message, { cause: e });
+      }
+    });
+    checkUnique(out, this.file);
+    return out;
+  }
+
+  /** Runs `fn` after every earlier operation finished (one writer at a time). */
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Persists `next` and, once durable, makes it the in-memory set. */
+  private async commit(next: TrustAnchor[]): Promise<void> {
+    checkUnique(next, this.file);
+    const doc: StoredDoc = {
+      schema: TA_STORE_SCHEMA,
+      anchors: next.map((a) => ({ name: a.name, source: a.source, uses: [...a.uses], cert: Buffer.from(a.der).toString('base64'), addedAt: a.addedAt })),
+    };
+    await ensurePrivateDir(path.dirname(this.file));
+    await writeFileAtomic(this.file, JSON.stringify(doc, null, 2) + '\n');
+    this.anchors = next;
+  }
+
+  private now(): string {
+    return (this.opts.now ? this.opts.now() : new Date()).toISOString();
+  }
+
+  /** All anchors (a snapshot). */
+  list(): TrustAnchor[] {
+    return [...this.anchors];
+  }
+
+  get size(): number {
+    return this.anchors.length;
+  }
+
+  /** By fingerprint (hex SHA-256 of the DER) or name. */
+  get(fingerprintOrName: string): TrustAnchor | undefined {
+    const k = fingerprintOrName.toLowerCase();
+    return this.anchors.find((a) => a.fingerprint === k || a.name === fingerprintOrName);
+  }
+
+  /** The anchor holding exactly this certificate, if any. */
+  find(cert: Uint8Array | pkijs.Certificate): TrustAnchor | undefined {
+    const fp = certificateFingerprint(cert instanceof Uint8Array ? cert : certificateToDer(cert));
+    return this.anchors.find((a) => a.fingerprint === fp);
+  }
+
+  /** Anchors authorized for `use`. */
+  anchorsFor(use: TaUse): TrustAnchor[] {
+    return this.anchors.filter((a) => a.uses.includes(use));
+  }
+
+  /** DER certificates of the anchors authorized for `use` (what validateChain/createHttpsTransport take). */
+  certificatesFor(use: TaUse): Uint8Array[] {
+    return this.anchorsFor(use).map((a) => a.der);
+  }
+
+  /** SHA-256 digest of the set (see the file comment). */
+  digest(): string {
+    return trustAnchorSetDigest(this.anchors);
+  }
+
+  /**
+   * Adds anchors, or updates name/source/uses of ones already present (same certificate). One atomic write for
+   * the whole batch; nothing is written when nothing changes. A name used by another certificate is an error.
+   */
+  add(inputs: TrustAnchorInput | readonly TrustAnchorInput[]): Promise<TaChange[]> {
+    const list = Array.isArray(inputs) ? (inputs as readonly TrustAnchorInput[]) : [inputs as TrustAnchorInput];
+    return this.serialize(async () => {
+      const now = this.now();
+      const next = [...this.anchors];
+      const changes: TaChange[] = [];
+      list.forEach((input, i) => {
+        const ta = makeTa(input, now, `trust anchor #${i}`);
+        const at = next.findIndex((a) => a.fingerprint === ta.fingerprint);
+        if (at < 0) {
+          next.push(ta);
+          changes.push('added');
+          return;
+        }
+        const old = next[at]!;
+        if (old.name === ta.name && old.source === ta.source && old.uses.join(',') === ta.uses.join(',')) {
+          changes.push('unchanged');
+          return;
+        }
+        next[at] = { ...ta, addedAt: old.addedAt };
+        changes.push('updated');
+      });
+      if (changes.some((c) => c !== 'unchanged')) await this.commit(next);
+      return changes;
+    });
+  }
+
+  /** Removes by fingerprint or name. Returns false when there was no such anchor. */
+  remove(fingerprintOrName: string): Promise<boolean> {
+    return this.serialize(async () => {
+      const k = fingerprintOrName.toLowerCase();
+      const next = this.anchors.filter((a) => a.fingerprint !== k && a.name !== fingerprintOrName);
+      if (next.length === this.anchors.length) return false;
+      await this.commit(next);
+      return true;
+    });
+  }
+
+  /** Replaces the whole set (e.g. provisioning). An anchor kept across the replace keeps its addedAt. */
+  replace(inputs: readonly TrustAnchorInput[]): Promise<void> {
+    return this.serialize(async () => {
+      const now = this.now();
+      const next = inputs.map((input, i) => {
+        const ta = makeTa(input, now, `trust anchor #${i}`);
+        const old = this.anchors.find((a) => a.fingerprint === ta.fingerprint);
+        return old ? { ...ta, addedAt: old.addedAt } : ta;
+      });
+      await this.commit(next);
+    });
+  }
+}
+
+function checkUnique(anchors: readonly TrustAnchor[], file: string): void {
+  const fps = new Set<string>();
+  const names = new Set<string>();
+  for (const a of anchors) {
+    if (fps.has(a.fingerprint)) throw new TaStoreError('duplicate', `${file}: certificate ${a.fingerprint} listed twice`);
+    if (names.has(a.name)) throw new TaStoreError('duplicate', `${file}: trust anchor name ${JSON.stringify(a.name)} used twice`);
+    fps.add(a.fingerprint);
+    names.add(a.name);
+  }
+}
