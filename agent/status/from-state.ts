@@ -1,0 +1,22 @@
+// Builds the StatusSink inputs from the persisted lifecycle state (the lifecycle's onTransition hook calls this).
+// Parts the lifecycle does not know (PAL, firmware, TA store, TPM health, error history) come from the caller.
+import type { AgentState } from '../lifecycle/state.js';
+import type { DeviceStatus, StateExtra } from './schema.js';
+
+export type StatusParts = Omit<DeviceStatus, 'phase' | 'enroll' | 'tpm'> & { tpm?: DeviceStatus['tpm'] };
+
+export function deviceStatusFromState(s: AgentState, parts: StatusParts = {}): DeviceStatus {
+  const out: DeviceStatus = { phase: s.phase, tpm: parts.tpm ?? { ok: true } };
+  if (s.credential) {
+    out.enroll = { serial: s.credential.serial, notAfter: s.credential.notAfter, renewAt: s.credential.renewAt, subject: s.credential.subject };
+  }
+  if (parts.pal) out.pal = parts.pal;
+  if (parts.fw) out.fw = parts.fw;
+  if (parts.ta) out.ta = parts.ta;
+  if (parts.errors?.length) out.errors = parts.errors;
+  return out;
+}
+
+export function stateExtraFromState(s: AgentState): StateExtra | undefined {
+  return s.retry ? { retry: s.retry.kind, until: s.retry.until } : undefined;
+}
