@@ -19,6 +19,7 @@ import {
   type ManualApprovalOptions,
   type PendingRequest,
 } from './est.js';
+import { registerPalHandlers } from './pal.js';
 import { Router, text, type LabRequest, type LabResponse } from './router.js';
 
 export interface LabServerOptions {
@@ -119,6 +120,7 @@ export async function createLabServer(options: LabServerOptions = {}): Promise<L
   };
   const router = new Router();
   registerEstHandlers(router, state);
+  registerPalHandlers(router, state.config); // RFC 8295 /pal, /eecerts, /crls (deploy/lab/pal.ts; labPal(router))
 
   const server = https.createServer(
     {

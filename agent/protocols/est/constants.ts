@@ -48,3 +48,22 @@ export const OIDS = {
   sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
   /** RFC 7030 §3.5 / §4.5: tls-unique linking uses challengePassword; listed by servers that want it. */
 } as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// RFC 8295 (EST extensions). The PAL encodings and their media types are in agent/pal/constants.ts (§1.5, §2.2).
+
+/** RFC 8295 operation path segments used by the client: /pal (§2.2), /eecerts (§3.1), /crls (§4.1). */
+export const EST_EXT_OPERATIONS = {
+  pal: 'pal',
+  eecerts: 'eecerts',
+  crls: 'crls',
+} as const;
+export type EstExtOperation = (typeof EST_EXT_OPERATIONS)[keyof typeof EST_EXT_OPERATIONS];
+
+/**
+ * RFC 8295 §1.5 / §4.2 / Appendix A: /crls answers application/pkcs7-mime carrying a "crls-only" message — a
+ * degenerate SignedData (RFC 5652 §5) with CRLs in `crls`, no signers, no content. RFC 5751 registers no
+ * smime-type for it; Appendix A labels it smime-type=crls-only. /eecerts (§3.2) answers certs-only like /cacerts.
+ */
+export const SMIME_TYPE_CRLS_ONLY = 'crls-only';
+export const MEDIA_TYPE_CRLS_ONLY = 'application/pkcs7-mime; smime-type=crls-only';

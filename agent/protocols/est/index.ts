@@ -10,3 +10,7 @@ export * from './enroll-response.js';
 export * from './simpleenroll.js';
 export * from './simplereenroll.js';
 export { EstClient } from './client.js';
+export * from './package-uri.js';
+export * from './pal.js';
+export * from './eecerts.js';
+export * from './crls.js';

@@ -1,0 +1,115 @@
+// 0002 "X.509 CA certificate" (RFC 8295 §2.1.1 → RFC 7030 §4.1): fetch /cacerts and update the TA store — but
+// never silently trust a new root. A self-signed certificate from the response is added only when
+//   (a) the configuration trusts it explicitly (policy.trustedRootFingerprints, SHA-256 of the DER), or
+//   (b) it is a root rollover that an existing TA vouches for: RFC 7030 §4.1.3 puts a NewWithOld certificate (the
+//       new root's subject and key, signed by the old root) in the response; when such a certificate validates to a
+//       TA authorized for CA certificates, the new root joins with that TA's uses (source "cacerts-rollover").
+// Any other new root is refused and reported (code cacerts.untrusted_root); the TA store stays as it was.
+// CA certificates that are not roots are validated to the (possibly updated) TA store; the valid ones become this
+// run's intermediates for /crls and /eecerts. A rollover asks the lifecycle to re-enroll under the new CA.
+import type * as pkijs from 'pkijs';
+import type { HandlerContext, HandlerResult, PackageHandler } from '../pal/dispatch.js';
+import { PackageType, type PalEntry } from '../pal/model.js';
+import { certificateFingerprint, certificateHasKey, certificateSpki, certificateToDer, describeName, isSelfIssued } from '../pki/cert.js';
+import { validateChain } from '../pki/chain.js';
+import { EST_OPERATIONS } from '../protocols/est/constants.js';
+import type { TaUse, TrustAnchorInput } from '../store/ta-store.js';
+import { clientFor, entryUri, failed } from './common.js';
+import type { PackageContext } from './context.js';
+
+const DEFAULT_TRUSTED_ROOT_USES: readonly TaUse[] = ['est-server', 'cacerts'];
+
+export class CaCertsHandler implements PackageHandler<PackageContext> {
+  readonly types = [PackageType.CaCertificate] as const;
+
+  async handle(entry: PalEntry, hctx: HandlerContext<PackageContext>): Promise<HandlerResult> {
+    const s = hctx.shared;
+    const log = s.log.child({ pkg: entry.type });
+    const use = s.policy.certificateUse ?? 'cacerts';
+    const at = s.clock.now();
+    const resolved = entryUri(entry, s, [EST_OPERATIONS.cacerts]);
+    const client = clientFor(s, resolved);
+    // The transport authenticates the server against the TA store; the response's certificates are still only
+    // candidates until validated here against the store itself (never against roots from the same response).
+    const r = await client.cacerts();
+    const certs = r.certificates;
+    const ders = r.certificatesDer;
+    const explicit = new Set((s.policy.trustedRootFingerprints ?? []).map((f) => f.toLowerCase().replace(/:/g, '')));
+
+    const toAdd: TrustAnchorInput[] = [];
+    const refused: string[] = [];
+    let rollover = false;
+    for (let i = 0; i < certs.length; i++) {
+      const root = certs[i]!;
+      if (!isSelfIssued(root)) continue;
+      if (s.taStore.find(ders[i]!)) continue;
+      const fp = certificateFingerprint(ders[i]!);
+      const name = `${describeName(root.subject).slice(0, 80)} ${fp.slice(0, 16)}`;
+      if (explicit.has(fp)) {
+        toAdd.push({ name, source: 'config', uses: s.policy.trustedRootUses ?? DEFAULT_TRUSTED_ROOT_USES, certificate: ders[i]! });
+        log.info('cacerts.root.trusted_by_config', { subject: describeName(root.subject), sha256: fp });
+        continue;
+      }
+      const uses = await this.vouchedUses(root, certs, at, s);
+      if (uses) {
+        toAdd.push({ name, source: 'cacerts-rollover', uses, certificate: ders[i]! });
+        rollover = true;
+        log.info('cacerts.root.rollover', { subject: describeName(root.subject), sha256: fp });
+        continue;
+      }
+      refused.push(`${describeName(root.subject)} (sha256 ${fp})`);
+      log.warn('cacerts.root.untrusted', { subject: describeName(root.subject), sha256: fp });
+    }
+    if (toAdd.length > 0) await s.taStore.add(toAdd);
+
+    // Intermediates: validated to the TA store as it is now.
+    const anchors = s.taStore.certificatesFor(use);
+    const others = certs.filter((c) => !isSelfIssued(c));
+    let accepted = 0;
+    for (let i = 0; i < certs.length; i++) {
+      const c = certs[i]!;
+      if (isSelfIssued(c)) continue;
+      try {
+        await validateChain({ leaf: c, intermediates: others.filter((o) => o !== c), trustAnchors: anchors, at });
+        if (!s.intermediates.some((d) => Buffer.compare(Buffer.from(d), Buffer.from(ders[i]!)) === 0)) s.intermediates.push(ders[i]!);
+        accepted++;
+      } catch (e) {
+        log.info('cacerts.intermediate.ignored', { subject: describeName(c.subject), error: e as Error });
+      }
+    }
+    if (rollover) s.requestRenewal({ type: entry.type, reason: 'ca-change' });
+    const detail = `${toAdd.length} TA(s) added, ${accepted} CA certificate(s) validated`;
+    if (refused.length > 0) {
+      return failed('cacerts.untrusted_root', `refused ${refused.length} new root(s) that no TA vouches for: ${refused.join('; ')}; ${detail}`);
+    }
+    return { status: 'ok', detail };
+  }
+
+  /**
+   * The uses of the TA that vouches for `root` through a NewWithOld certificate in the response (same subject and
+   * key as the root, not self-issued, validating to a TA), or undefined.
+   */
+  private async vouchedUses(root: pkijs.Certificate, certs: pkijs.Certificate[], at: Date, s: PackageContext): Promise<TaUse[] | undefined> {
+    const use = s.policy.certificateUse ?? 'cacerts';
+    const spki = certificateSpki(root);
+    const anchors = s.taStore.anchorsFor(use);
+    if (anchors.length === 0) return undefined;
+    for (const link of certs) {
+      if (link === root || isSelfIssued(link) || !link.subject.isEqual(root.subject) || !certificateHasKey(link, spki)) continue;
+      try {
+        const { path } = await validateChain({
+          leaf: link,
+          intermediates: certs.filter((c) => c !== link && !isSelfIssued(c)),
+          trustAnchors: anchors.map((a) => a.der),
+          at,
+        });
+        const top = path[path.length - 1]!;
+        const ta = s.taStore.find(certificateToDer(top));
+        return ta ? [...ta.uses] : [use];
+      } catch {
+        // not this one
+      }
+    }
+    return undefined;
+  }
+}
