@@ -1,0 +1,406 @@
+// Verification and unpacking of a downloaded RFC 4108 firmware package (a file), in constant memory:
+//  1. outer structure by incremental DER reading (cms-signed-data-stream.ts): ContentInfo → SignedData v3, one
+//     digest algorithm, one SignerInfo; eContentType firmwarePackage | compressedData | encryptedData; eContent present;
+//  2. SignerInfo (pkijs): version/sid, digest algorithm (SHA-256/384/512, equal in SignedData and SignerInfo), signed
+//     attributes REQUIRED, each single-valued and unique; unsigned attributes only wrappedFirmwareKey;
+//     content-type attribute = eContentType;
+//  3. eContent streamed from the package file into content.bin while hashed; the digest must equal message-digest;
+//  4. signer certificate (by sid, from the SignedData certificates or a trust anchor itself) validated to a trust
+//     anchor AUTHORIZED FOR FIRMWARE; one that only chains to some other TA is notAuthorized (§4.1.3);
+//  5. the signature over the DER signed attributes with node:crypto (ECDSA P-256/384/521, RSA ≥ 2048 PKCS#1 v1.5,
+//     Ed25519);
+//  6. RFC 4108 checks on the now-trusted attributes: firmware-package-identifier and target-hardware-module-
+//     identifiers present; this module's hardware type listed (§2.2.4); community membership (§2.2.8); package type
+//     and dependencies (§2.2.9); stale version / no downgrade (§1.2.3, state.ts);
+//  7. content: encryptedData → noDecryptKey ('firmware.unsupported': no firmware-decryption keys are provisioned);
+//     compressedData → RFC 3274 zlib, inflated (streamed, size-capped) into image.bin; otherwise content.bin IS the
+//     image; the optional firmware-package-message-digest (§2.2.10) is checked against the final image.
+// Every rejection is a FirmwareLoadFailure with the §4.1.3 error code.
+import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createInflate } from 'node:zlib';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { certificateFromDer, certificateSpki } from '../../pki/cert.js';
+import { validateChain } from '../../pki/chain.js';
+import { ChainValidationError } from '../../pki/errors.js';
+import { singleValuedAttributes } from '../../pki/asn1/cms-attributes.js';
+import { CmsStreamError, readCompressedDataLayout, readSignedDataLayout, type ByteRange, type CmsStreamStage } from '../../pki/asn1/cms-signed-data-stream.js';
+import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
+import { CommunityIdentifiers } from '../../pki/asn1/firmware-community-ids.js';
+import { FirmwarePackageInfo } from '../../pki/asn1/firmware-package-info.js';
+import { FirmwarePackageIdentifier } from '../../pki/asn1/firmware-package-identifier.js';
+import { FirmwarePackageMessageDigest } from '../../pki/asn1/firmware-message-digest.js';
+import {
+  OID_ALG_ZLIB_COMPRESS,
+  OID_ATTR_CONTENT_TYPE,
+  OID_ATTR_MESSAGE_DIGEST,
+  OID_AA_WRAPPED_FIRMWARE_KEY,
+  OID_CMS_ENCRYPTED_DATA,
+  OID_CT_COMPRESSED_DATA,
+  OID_CT_FIRMWARE_PACKAGE,
+  type FirmwareErrorCodeName,
+} from '../../pki/asn1/firmware-oids.js';
+import type { PreferredOrLegacyPackageIdentifier } from '../../pki/asn1/firmware-package-name.js';
+import { TargetHardwareIdentifiers } from '../../pki/asn1/firmware-target-hardware-ids.js';
+import { IO_CHUNK, forEachChunk, gcTicker } from './download.js';
+import { FirmwareLoadFailure } from './errors.js';
+import { checkStale, compareLegacyNames, type FirmwareState, type LegacyCompare } from './state.js';
+
+const DIGESTS: Record<string, string> = {
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};
+/** signatureAlgorithm OID → hash used over the signed attributes ('' = the algorithm has none / use digestAlgorithm). */
+const SIGNATURES: Record<string, { kind: 'ec' | 'rsa' | 'ed25519'; hash?: string }> = {
+  '1.2.840.10045.4.3.2': { kind: 'ec', hash: 'sha256' },
+  '1.2.840.10045.4.3.3': { kind: 'ec', hash: 'sha384' },
+  '1.2.840.10045.4.3.4': { kind: 'ec', hash: 'sha512' },
+  '1.2.840.10045.2.1': { kind: 'ec' }, // id-ecPublicKey as signatureAlgorithm (some signers): hash = digestAlgorithm
+  '1.2.840.113549.1.1.11': { kind: 'rsa', hash: 'sha256' },
+  '1.2.840.113549.1.1.12': { kind: 'rsa', hash: 'sha384' },
+  '1.2.840.113549.1.1.13': { kind: 'rsa', hash: 'sha512' },
+  '1.2.840.113549.1.1.1': { kind: 'rsa' }, // rsaEncryption (RFC 3370 §3.2): hash = digestAlgorithm
+  '1.3.101.112': { kind: 'ed25519' },
+};
+const OID_SKI = '2.5.29.14';
+
+export interface DeviceIdentity {
+  /** This module's hardware type OID (receipts/errors: hwType). */
+  hwType: string;
+  /** Further type OIDs the module answers to in target-hardware-module-identifiers (e.g. model without revision). */
+  altHwTypes?: string[];
+  /** Module serial number (receipts/errors: hwSerialNum; community hwModuleList membership). */
+  hwSerialNum: Uint8Array;
+  /** Community OIDs this module belongs to (§2.2.8). */
+  communities?: string[];
+}
+
+/** Trust anchors for a purpose: `firmware` = authorized firmware signers; `all` = every installed TA (for notAuthorized). */
+export type TrustAnchorsProvider = (purpose: 'firmware' | 'all') => Promise<ReadonlyArray<Uint8Array | pkijs.Certificate>>;
+
+export interface VerifyOptions {
+  device: DeviceIdentity;
+  trustAnchors: TrustAnchorsProvider;
+  state: FirmwareState;
+  /** Directory for content.bin / image.bin (the caller's 0700 work dir). */
+  workDir: string;
+  /** Certificate validation time (default now). */
+  at?: Date;
+  compareLegacy?: LegacyCompare;
+  /** Accepted firmware-package-info fwPkgType values; undefined = any. */
+  supportedPackageTypes?: readonly bigint[];
+  /** Cap on the decompressed image (default 4 GiB). */
+  maxImageBytes?: number;
+}
+
+export interface VerifiedPackage {
+  identifier: FirmwarePackageIdentifier;
+  imagePath: string;
+  imageSize: number;
+  imageSha256: string;
+  compressed: boolean;
+  targetHardware: string[];
+  packageInfo?: FirmwarePackageInfo;
+  signerSubject: string;
+  /** Key identifier of the trust anchor the signer chained to (receipts: trustAnchorKeyID). */
+  trustAnchorKeyId: Uint8Array;
+}
+
+const STAGE_CODES: Record<CmsStreamStage, FirmwareErrorCodeName> = {
+  decode: 'decodeFailure',
+  'content-info': 'badContentInfo',
+  'signed-data': 'badSignedData',
+  'encap-content': 'badEncapContent',
+  'missing-content': 'missingContent',
+  certificate: 'badCertificate',
+  'signer-info': 'badSignerInfo',
+  'compressed-data': 'badEncapContent',
+};
+
+function skiOf(cert: pkijs.Certificate): Uint8Array | undefined {
+  const ext = cert.extensions?.find((e) => e.extnID === OID_SKI);
+  if (!ext) return undefined;
+  const p = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
+  return p.result instanceof asn1js.OctetString ? new Uint8Array(p.result.valueBlock.valueHexView) : undefined;
+}
+
+function keyIdOf(cert: pkijs.Certificate): Uint8Array {
+  return skiOf(cert) ?? keyIdentifierFromSpki(certificateSpki(cert));
+}
+
+const eq = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+
+/** Does the SignerInfo sid name this certificate (issuerAndSerialNumber or subjectKeyIdentifier)? */
+function sidMatches(si: pkijs.SignerInfo, cert: pkijs.Certificate): boolean {
+  if (si.sid instanceof pkijs.IssuerAndSerialNumber) return cert.issuer.isEqual(si.sid.issuer) && cert.serialNumber.isEqual(si.sid.serialNumber);
+  const sid = si.sid as asn1js.BaseBlock & { valueBlock: { value?: asn1js.OctetString[]; valueHexView?: Uint8Array } };
+  const keyId = sid.idBlock.isConstructed ? sid.valueBlock.value?.[0]?.valueBlock.valueHexView : sid.valueBlock.valueHexView;
+  if (!keyId) return false;
+  const k = new Uint8Array(keyId);
+  const ski = skiOf(cert);
+  return (ski !== undefined && eq(ski, k)) || eq(keyIdentifierFromSpki(certificateSpki(cert)), k);
+}
+
+/** Copies the byte ranges of `src` into `dest` (created 0600), feeding every byte to `hashes`. Constant memory. */
+async function copyRanges(src: string, ranges: ByteRange[], dest: string, hashes: Array<ReturnType<typeof createHash> | undefined>): Promise<number> {
+  const out = await open(dest, 'w', 0o600);
+  try {
+    return await forEachChunk(src, ranges, async (c) => {
+      for (const h of hashes) h?.update(c);
+      await out.write(c);
+    });
+  } finally {
+    await out.close();
+  }
+}
+
+const fail = (code: FirmwareErrorCodeName, message: string, extra: { code?: string; fwPkgName?: PreferredOrLegacyPackageIdentifier; cause?: unknown } = {}): never => {
+  throw new FirmwareLoadFailure(code, message, extra);
+};
+
+/** Verifies the package file and leaves the image in `<workDir>/image.bin`. Throws FirmwareLoadFailure. */
+export async function verifyFirmwarePackage(packagePath: string, o: VerifyOptions): Promise<VerifiedPackage> {
+  // 1. Outer structure.
+  let layout: Awaited<ReturnType<typeof readSignedDataLayout>>;
+  try {
+    layout = await readSignedDataLayout(packagePath);
+  } catch (e) {
+    if (e instanceof CmsStreamError) return fail(STAGE_CODES[e.stage], e.message, { cause: e });
+    throw e;
+  }
+  if (layout.version !== 3) fail('badSignedData', `SignedData version ${layout.version}, RFC 4108 §2.1.2 requires 3`);
+  if (layout.digestAlgorithms.length !== 1) fail('badSignedData', `SignedData has ${layout.digestAlgorithms.length} digest algorithms, exactly one is required`);
+  if (layout.signerInfos.length !== 1) fail('badSignedData', `SignedData has ${layout.signerInfos.length} SignerInfos, exactly one is required`);
+  if (![OID_CT_FIRMWARE_PACKAGE, OID_CT_COMPRESSED_DATA, OID_CMS_ENCRYPTED_DATA].includes(layout.eContentType)) {
+    fail('badEncapContent', `eContentType ${layout.eContentType} is not firmwarePackage, compressedData or encryptedData`);
+  }
+  if (!layout.eContent) fail('missingContent', 'the SignedData carries no eContent (detached packages are not accepted)');
+
+  // 2. SignerInfo.
+  const si = layout.signerInfos[0]!;
+  const sidIsIasn = si.sid instanceof pkijs.IssuerAndSerialNumber;
+  if (!((si.version === 3 && !sidIsIasn) || (si.version === 1 && sidIsIasn))) fail('badSignerInfo', `SignerInfo version ${si.version} does not match its sid form`);
+  const digestOid = si.digestAlgorithm.algorithmId;
+  const digestName = DIGESTS[digestOid];
+  if (!digestName || layout.digestAlgorithms[0]!.algorithmId !== digestOid) fail('badDigestAlgorithm', `digest algorithm ${digestOid} is unsupported or differs from SignedData.digestAlgorithms`);
+  if (!si.signedAttrs || si.signedAttrs.attributes.length === 0) fail('badSignedAttrs', 'signed attributes are required (RFC 4108 §2.1.2.1)');
+  const attrs = singleValuedAttributes(si.signedAttrs!.attributes);
+  if (!attrs.ok) return fail('badSignedAttrs', attrs.reason);
+  const byType = attrs.byType;
+  if (si.unsignedAttrs) {
+    const u = si.unsignedAttrs.attributes;
+    if (u.some((a) => a.type !== OID_AA_WRAPPED_FIRMWARE_KEY) || u.length > 1) fail('badUnsignedAttrs', 'unsigned attributes other than a single wrapped-firmware-decryption-key');
+  }
+  const ctAttr = byType.get(OID_ATTR_CONTENT_TYPE);
+  if (!(ctAttr instanceof asn1js.ObjectIdentifier)) return fail('badSignedAttrs', 'content-type signed attribute missing or not an OID');
+  if (ctAttr.valueBlock.toString() !== layout.eContentType) fail('contentTypeMismatch', `content-type attribute ${ctAttr.valueBlock.toString()} ≠ eContentType ${layout.eContentType}`);
+  const mdAttr = byType.get(OID_ATTR_MESSAGE_DIGEST);
+  if (!(mdAttr instanceof asn1js.OctetString)) return fail('badSignedAttrs', 'message-digest signed attribute missing or not an OCTET STRING');
+  // The package name, for error reports (only trusted after step 5).
+  let identifier: FirmwarePackageIdentifier | undefined;
+  try {
+    const v = byType.get(FirmwarePackageIdentifier.ATTRIBUTE_OID);
+    if (v) identifier = FirmwarePackageIdentifier.fromNode(v);
+  } catch (e) {
+    fail('badSignedAttrs', `firmware-package-identifier: ${(e as Error).message}`, { cause: e });
+  }
+  const name = identifier?.name;
+  const failN = (code: FirmwareErrorCodeName, message: string, extra: { code?: string; cause?: unknown } = {}): never => fail(code, message, { ...extra, ...(name ? { fwPkgName: name } : {}) });
+
+  // The optional §2.2.10 digest of the final image (checked in step 7).
+  let fwMd: FirmwarePackageMessageDigest | undefined;
+  const mdNode = byType.get(FirmwarePackageMessageDigest.ATTRIBUTE_OID);
+  if (mdNode) {
+    try {
+      fwMd = FirmwarePackageMessageDigest.fromNode(mdNode);
+    } catch (e) {
+      return failN('badSignedAttrs', `firmware-package-message-digest: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const fwMdName = fwMd ? DIGESTS[fwMd.algorithm.algorithmId] : undefined;
+  if (fwMd && !fwMdName) failN('badDigestAlgorithm', `firmware-package-message-digest algorithm ${fwMd.algorithm.algorithmId} is unsupported`);
+  const iHash = createHash('sha256');
+  const mHash = fwMdName ? createHash(fwMdName) : undefined;
+  const compressed = layout.eContentType === OID_CT_COMPRESSED_DATA;
+  const plain = layout.eContentType === OID_CT_FIRMWARE_PACKAGE;
+
+  // 3. eContent → content.bin, digested on the way (for a plain package that is the image: its hashes too).
+  const contentPath = path.join(o.workDir, 'content.bin');
+  const cHash = createHash(digestName!);
+  const contentLength = await copyRanges(packagePath, layout.eContent!, contentPath, plain ? [cHash, iHash, mHash] : [cHash]);
+  if (!eq(new Uint8Array(cHash.digest()), new Uint8Array(mdAttr.valueBlock.valueHexView))) failN('signatureFailure', 'message-digest attribute does not match the eContent');
+
+  // 4. Signer certificate and path to a firmware trust anchor.
+  const certs: pkijs.Certificate[] = [];
+  try {
+    for (const d of layout.certificates) certs.push(certificateFromDer(d));
+  } catch (e) {
+    failN('badCertificate', `certificate set: ${(e as Error).message}`, { cause: e });
+  }
+  if (layout.otherCertificateChoices > 0) failN('badCertificate', 'extended or attribute certificates are not allowed (RFC 4108 §2.1.2)');
+  const fwTas = (await o.trustAnchors('firmware')).map((c) => (c instanceof Uint8Array ? certificateFromDer(c) : c));
+  const signer = certs.find((c) => sidMatches(si, c)) ?? fwTas.find((c) => sidMatches(si, c));
+  if (!signer) return failN('noTrustAnchor', 'no certificate or trust anchor matches the SignerInfo sid');
+  const at = o.at ?? new Date();
+  let taKeyId: Uint8Array;
+  try {
+    const { path: p } = await validateChain({ leaf: signer, intermediates: certs.filter((c) => c !== signer), trustAnchors: fwTas, at });
+    taKeyId = keyIdOf(p[p.length - 1]!);
+  } catch (e) {
+    if (!(e instanceof ChainValidationError)) throw e;
+    const all = (await o.trustAnchors('all')).map((c) => (c instanceof Uint8Array ? certificateFromDer(c) : c));
+    const elsewhere = await validateChain({ leaf: signer, intermediates: certs.filter((c) => c !== signer), trustAnchors: all, at }).then(
+      () => true,
+      () => false,
+    );
+    return failN(elsewhere ? 'notAuthorized' : 'noTrustAnchor', elsewhere ? 'the signer chains to a trust anchor that is not authorized for firmware' : `signer certificate: ${e.message}`, { cause: e });
+  }
+
+  // 5. Signature over the DER signed attributes.
+  const sigAlg = SIGNATURES[si.signatureAlgorithm.algorithmId];
+  if (!sigAlg) failN('badSignatureAlgorithm', `signature algorithm ${si.signatureAlgorithm.algorithmId} is not supported`);
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(certificateSpki(signer)), format: 'der', type: 'spki' });
+  } catch (e) {
+    return failN('unsupportedParameters', `signer public key: ${(e as Error).message}`, { cause: e });
+  }
+  const kd = key.asymmetricKeyDetails ?? {};
+  if (sigAlg!.kind === 'ec' && (key.asymmetricKeyType !== 'ec' || !['prime256v1', 'secp384r1', 'secp521r1'].includes(kd.namedCurve ?? ''))) failN('unsupportedKeySize', `EC key on ${kd.namedCurve ?? key.asymmetricKeyType}`);
+  if (sigAlg!.kind === 'rsa' && (key.asymmetricKeyType !== 'rsa' || (kd.modulusLength ?? 0) < 2048)) failN('unsupportedKeySize', `RSA key of ${kd.modulusLength ?? '?'} bits`);
+  if (sigAlg!.kind === 'ed25519' && key.asymmetricKeyType !== 'ed25519') failN('badSignatureAlgorithm', 'Ed25519 signature with a non-Ed25519 key');
+  const tbs = new Uint8Array(si.signedAttrs!.encodedValue); // pkijs re-tags the received [0] bytes as SET (0x31)
+  const sigValue = si.signature.valueBlock.valueHexView;
+  let ok = false;
+  try {
+    ok = cryptoVerify(sigAlg!.kind === 'ed25519' ? null : (sigAlg!.hash ?? digestName!), tbs, sigAlg!.kind === 'ec' ? { key, dsaEncoding: 'der' } : key, sigValue);
+  } catch {
+    ok = false;
+  }
+  if (!ok) failN('signatureFailure', 'the SignerInfo signature does not verify');
+
+  // 6. RFC 4108 attribute checks (attributes are now authentic).
+  if (!identifier) return fail('badSignedAttrs', 'firmware-package-identifier attribute missing (RFC 4108 §2.2)');
+  const thwNode = byType.get(TargetHardwareIdentifiers.ATTRIBUTE_OID);
+  if (!thwNode) failN('badSignedAttrs', 'target-hardware-module-identifiers attribute missing (RFC 4108 §2.2)');
+  let thw: TargetHardwareIdentifiers;
+  try {
+    thw = TargetHardwareIdentifiers.fromNode(thwNode!);
+  } catch (e) {
+    return failN('badSignedAttrs', `target-hardware-module-identifiers: ${(e as Error).message}`, { cause: e });
+  }
+  const myTypes = [o.device.hwType, ...(o.device.altHwTypes ?? [])];
+  if (!myTypes.some((t) => thw.includes(t))) failN('wrongHardware', `hardware type ${o.device.hwType} is not among the package targets ${thw.oids.join(', ')}`);
+  const communityNode = byType.get(CommunityIdentifiers.ATTRIBUTE_OID);
+  if (communityNode) {
+    let ci: CommunityIdentifiers;
+    try {
+      ci = CommunityIdentifiers.fromNode(communityNode);
+    } catch (e) {
+      return failN('badSignedAttrs', `community-identifiers: ${(e as Error).message}`, { cause: e });
+    }
+    if (!ci.admits({ communities: o.device.communities ?? [], hwTypes: myTypes, hwSerialNum: o.device.hwSerialNum })) failN('notInCommunity', 'this module is not a member of the package communities');
+  }
+  let packageInfo: FirmwarePackageInfo | undefined;
+  const infoNode = byType.get(FirmwarePackageInfo.ATTRIBUTE_OID);
+  if (infoNode) {
+    try {
+      packageInfo = FirmwarePackageInfo.fromNode(infoNode);
+    } catch (e) {
+      return failN('badSignedAttrs', `firmware-package-info: ${(e as Error).message}`, { cause: e });
+    }
+    if (packageInfo.fwPkgType !== undefined && o.supportedPackageTypes && !o.supportedPackageTypes.includes(packageInfo.fwPkgType)) {
+      failN('unsupportedPackageType', `firmware package type ${packageInfo.fwPkgType} is not supported`);
+    }
+    checkDependencies(packageInfo, o.state, o.compareLegacy ?? compareLegacyNames, failN);
+  }
+  const stale = checkStale(o.state, identifier, o.compareLegacy ?? compareLegacyNames);
+  if (stale) failN('stalePackage', stale, { code: 'firmware.stale_package' });
+
+  // 7. Content.
+  if (layout.eContentType === OID_CMS_ENCRYPTED_DATA) {
+    failN('noDecryptKey', 'encrypted firmware packages are not supported (no firmware-decryption key is provisioned)', { code: 'firmware.unsupported' });
+  }
+  const imagePath = path.join(o.workDir, 'image.bin');
+  let imageSize: number;
+  if (compressed) {
+    let cl: Awaited<ReturnType<typeof readCompressedDataLayout>>;
+    try {
+      cl = await readCompressedDataLayout(contentPath);
+    } catch (e) {
+      if (e instanceof CmsStreamError) return failN('badEncapContent', `CompressedData: ${e.message}`, { cause: e });
+      throw e;
+    }
+    if (cl.version !== 0) failN('badEncapContent', `CompressedData version ${cl.version}, must be 0`);
+    const alg = cl.compressionAlgorithm;
+    const params = alg.algorithmParams as asn1js.BaseBlock | undefined;
+    if (alg.algorithmId !== OID_ALG_ZLIB_COMPRESS || (params !== undefined && !(params instanceof asn1js.Null))) failN('badCompressAlgorithm', `compression algorithm ${alg.algorithmId} is not zlib`);
+    if (cl.eContentType !== OID_CT_FIRMWARE_PACKAGE) failN('badEncapContent', `compressed eContentType ${cl.eContentType} is not firmwarePackage`);
+    if (!cl.eContent) failN('missingCompressedContent', 'CompressedData carries no eContent');
+    const cap = o.maxImageBytes ?? 4 * 1024 ** 3;
+    imageSize = 0;
+    const tick = gcTicker();
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        imageSize += chunk.byteLength;
+        tick(imageSize);
+        if (imageSize > cap) return cb(new FirmwareLoadFailure('insufficientMemory', `decompressed image exceeds ${cap} bytes`, { fwPkgName: identifier!.name }));
+        iHash.update(chunk);
+        mHash?.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    async function* compressedChunks(): AsyncGenerator<Buffer> {
+      for (const r of cl.eContent!) for await (const c of createReadStream(contentPath, { start: r.offset, end: r.offset + r.length - 1, highWaterMark: IO_CHUNK })) yield c as Buffer;
+    }
+    try {
+      await pipeline(compressedChunks(), createInflate(), meter, createWriteStream(imagePath, { mode: 0o600 }));
+    } catch (e) {
+      if (e instanceof FirmwareLoadFailure) throw e;
+      failN('decompressFailure', `zlib: ${(e as Error).message}`, { cause: e });
+    }
+    await rm(contentPath, { force: true });
+  } else {
+    imageSize = contentLength; // content.bin is the image, already hashed in step 3
+    await rename(contentPath, imagePath);
+  }
+  if (fwMd && mHash && !eq(new Uint8Array(mHash.digest()), fwMd.msgDigest)) failN('badFirmware', 'firmware-package-message-digest does not match the recovered image');
+  const fh = await open(imagePath, 'r');
+  await fh.sync().catch(() => {});
+  await fh.close();
+  return {
+    identifier,
+    imagePath,
+    imageSize,
+    imageSha256: iHash.digest('hex'),
+    compressed,
+    targetHardware: thw.oids,
+    ...(packageInfo ? { packageInfo } : {}),
+    signerSubject: signer.subject.typesAndValues.map((tv) => `${tv.type}=${(tv.value.valueBlock as { value?: unknown }).value ?? ''}`).join(','),
+    trustAnchorKeyId: taKeyId!,
+  };
+}
+
+/** §2.2.9: every dependency must be satisfied by the installed (or pending) package. */
+function checkDependencies(info: FirmwarePackageInfo, state: FirmwareState, cmp: LegacyCompare, failN: (code: FirmwareErrorCodeName, message: string) => never): void {
+  if (!info.dependencies?.length) return;
+  const present = [state.installed, state.pending].filter((r) => r !== undefined).map((r) => r!.name);
+  for (const dep of info.dependencies) {
+    if (dep.preferred) {
+      const have = present.find((n) => 'preferred' in n && n.preferred.fwPkgID === dep.preferred!.fwPkgID);
+      if (!have) failN('missingDependency', `depends on ${dep.preferred.fwPkgID}, which is not loaded`);
+      if (BigInt((have as { preferred: { verNum: string } }).preferred.verNum) < dep.preferred.verNum) {
+        failN('wrongDependencyVersion', `depends on ${dep.toString()} or newer`);
+      }
+    } else {
+      const ok = present.some((n) => 'legacy' in n && cmp(new Uint8Array(Buffer.from(n.legacy, 'hex')), dep.legacy!) >= 0);
+      if (!ok) failN('missingDependency', `depends on ${dep.toString()}, which is not loaded`);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// RFC 4108 §2.2.3 (Appendix A) firmware package names, shared by the firmware-package-identifier attribute, the
+// firmware-package-info dependencies, the load receipt and the load error:
+//   PreferredOrLegacyPackageIdentifier ::= CHOICE {
+//     preferred PreferredPackageIdentifier,
+//     legacy OCTET STRING }
+//   PreferredPackageIdentifier ::= SEQUENCE {
+//     fwPkgID OBJECT IDENTIFIER,
+//     verNum INTEGER (0..MAX) }
+import * as asn1js from 'asn1js';
+import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
+import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, hex, isUniversal, parseDer, readBigInt, readOctets, readOid, seqChildren } from './der.js';
+
+export type FirmwarePackageNameFields =
+  /** Preferred form: package OID + monotonically increasing non-negative version. */
+  | { preferred: { fwPkgID: string; verNum: bigint | number } }
+  /** Legacy form: an opaque octet string whose ordering only the signer and the loader understand. */
+  | { legacy: Uint8Array };
+
+export type FirmwarePackageNameJson = { preferred: { fwPkgID: string; verNum: string } } | { legacy: string };
+
+export function checkNonNegative(name: string, v: bigint | number): bigint {
+  const b = typeof v === 'bigint' ? v : Number.isSafeInteger(v) ? BigInt(v) : NaN;
+  if (typeof b !== 'bigint' || b < 0n) throw new Asn1EncodeError(`${name} must be a non-negative integer (0..MAX), got ${String(v)}`);
+  return b;
+}
+
+export function readNonNegative(node: AsnNode | undefined, path: string): bigint {
+  const v = readBigInt(node, path);
+  if (v < 0n) throw new Asn1DecodeError('constraint', path, `${v} outside 0..MAX`);
+  return v;
+}
+
+export class PreferredOrLegacyPackageIdentifier {
+  static readonly CLASS_NAME = 'PreferredOrLegacyPackageIdentifier';
+  preferred?: { fwPkgID: string; verNum: bigint };
+  legacy?: Uint8Array;
+
+  constructor(params: { schema: AsnNode } | FirmwarePackageNameFields) {
+    if ('schema' in params) this.fromSchema(params.schema);
+    else if ('preferred' in params) {
+      checkOid('PreferredPackageIdentifier.fwPkgID', params.preferred.fwPkgID);
+      this.preferred = { fwPkgID: params.preferred.fwPkgID, verNum: checkNonNegative('PreferredPackageIdentifier.verNum', params.preferred.verNum) };
+    } else if ('legacy' in params && params.legacy instanceof Uint8Array) {
+      this.legacy = new Uint8Array(params.legacy);
+    } else throw new Asn1EncodeError('PreferredOrLegacyPackageIdentifier needs preferred or legacy');
+  }
+
+  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.Choice {
+    return new asn1js.Choice({
+      value: [
+        new asn1js.Sequence({ name: parameters.names?.blockName ?? '', value: [new asn1js.ObjectIdentifier(), new asn1js.Integer()] }),
+        new asn1js.OctetString({ name: parameters.names?.blockName ?? '' }),
+      ],
+    });
+  }
+
+  fromSchema(schema: AsnNode, path = 'PreferredOrLegacyPackageIdentifier'): void {
+    delete this.preferred;
+    delete this.legacy;
+    if (isUniversal(schema, Tag.OCTET_STRING)) {
+      this.legacy = readOctets(schema, `${path}.legacy`);
+      return;
+    }
+    const kids = seqChildren(schema, `${path}.preferred`);
+    if (kids.length !== 2) throw new Asn1DecodeError(kids.length < 2 ? 'missing-field' : 'extra-field', `${path}.preferred`, `expected 2 elements, got ${kids.length}`);
+    this.preferred = { fwPkgID: readOid(kids[0], `${path}.preferred.fwPkgID`), verNum: readNonNegative(kids[1], `${path}.preferred.verNum`) };
+  }
+
+  toSchema(): AsnNode {
+    if (this.preferred) {
+      return new asn1js.Sequence({
+        value: [new asn1js.ObjectIdentifier({ value: this.preferred.fwPkgID }), asn1js.Integer.fromBigInt(this.preferred.verNum)],
+      });
+    }
+    if (this.legacy) return new asn1js.OctetString({ valueHex: this.legacy });
+    throw new Asn1EncodeError('PreferredOrLegacyPackageIdentifier is empty');
+  }
+
+  /** Stable text form for logs and state: "oid#version" (preferred) or "legacy:<hex>". */
+  toString(): string {
+    return this.preferred ? `${this.preferred.fwPkgID}#${this.preferred.verNum}` : `legacy:${hex(this.legacy ?? new Uint8Array())}`;
+  }
+
+  toJSON(): FirmwarePackageNameJson {
+    return this.preferred
+      ? { preferred: { fwPkgID: this.preferred.fwPkgID, verNum: this.preferred.verNum.toString() } }
+      : { legacy: hex(this.legacy ?? new Uint8Array()) };
+  }
+
+  static fromJSON(j: FirmwarePackageNameJson): PreferredOrLegacyPackageIdentifier {
+    return 'preferred' in j
+      ? new PreferredOrLegacyPackageIdentifier({ preferred: { fwPkgID: j.preferred.fwPkgID, verNum: BigInt(j.preferred.verNum) } })
+      : new PreferredOrLegacyPackageIdentifier({ legacy: new Uint8Array(Buffer.from(j.legacy, 'hex')) });
+  }
+
+  equals(other: PreferredOrLegacyPackageIdentifier): boolean {
+    return this.toString() === other.toString();
+  }
+
+  static fromNode(node: AsnNode, path?: string): PreferredOrLegacyPackageIdentifier {
+    const p = Object.create(PreferredOrLegacyPackageIdentifier.prototype) as PreferredOrLegacyPackageIdentifier;
+    p.fromSchema(node, path);
+    return p;
+  }
+
+  static fromBER(bytes: Bytes): PreferredOrLegacyPackageIdentifier {
+    return PreferredOrLegacyPackageIdentifier.fromNode(parseDer(bytes, PreferredOrLegacyPackageIdentifier.CLASS_NAME));
+  }
+
+  toDER(): Uint8Array {
+    return encodeNode(this.toSchema());
+  }
+}

@@ -1,0 +1,347 @@
+// Lab firmware service (RFC 8295 §6 + RFC 4108): the lab's own firmware-signing trust anchor, a package builder
+// that signs firmware with the RFC 4108 signed attributes, GET /.well-known/est/firmware/:id (with Range support for
+// resumed downloads) and POST /.well-known/est/firmware/return (checks the receipt / load error structure and its
+// signature when signed, records it, answers 204). Bad variants for the tests: wrong signer, stale version, wrong
+// hardware, truncated DER, oversized (body larger than the advertised PAL size), unknown content type, corrupted
+// signature, encrypted.
+//
+// Packages are written to disk by a streaming DER writer (headers by hand, small parts by asn1js/pkijs, the image
+// copied through), so the lab can produce 256 MB packages without building them in memory. The HTTP layer of the lab
+// router holds a response body in memory; that is the lab's (not the device's) cost.
+import { createHash, KeyObject, sign as cryptoSign } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createDeflate } from 'node:zlib';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { certificateFromDer } from '../../agent/pki/cert.js';
+import { contentTypeAttribute, messageDigestAttribute, signedAttributesDer, signingTimeAttribute, singleValueAttribute, sortAttributes } from '../../agent/pki/asn1/cms-attributes.js';
+import { encodeDerHeader } from '../../agent/pki/asn1/cms-signed-data-stream.js';
+import { OID_SHA256 } from '../../agent/pki/asn1/cms-signed-data-create.js';
+import { CommunityIdentifiers, type CommunityIdentifier } from '../../agent/pki/asn1/firmware-community-ids.js';
+import { FirmwarePackageLoadError } from '../../agent/pki/asn1/firmware-load-error.js';
+import { FirmwarePackageLoadReceipt } from '../../agent/pki/asn1/firmware-load-receipt.js';
+import { FIRMWARE_PACKAGE_COMPRESSED_MEDIA_TYPE, FIRMWARE_PACKAGE_MEDIA_TYPE, FIRMWARE_RETURN_SUCCESS_STATUS } from '../../agent/pki/asn1/firmware-media-types.js';
+import { FirmwarePackageMessageDigest } from '../../agent/pki/asn1/firmware-message-digest.js';
+import {
+  OID_ALG_ZLIB_COMPRESS,
+  OID_CMS_ENCRYPTED_DATA,
+  OID_CMS_SIGNED_DATA,
+  OID_CT_COMPRESSED_DATA,
+  OID_CT_FIRMWARE_LOAD_ERROR,
+  OID_CT_FIRMWARE_LOAD_RECEIPT,
+  OID_CT_FIRMWARE_PACKAGE,
+} from '../../agent/pki/asn1/firmware-oids.js';
+import { FirmwarePackageIdentifier, type FirmwareStaleFields } from '../../agent/pki/asn1/firmware-package-identifier.js';
+import { FirmwarePackageInfo } from '../../agent/pki/asn1/firmware-package-info.js';
+import type { FirmwarePackageNameFields } from '../../agent/pki/asn1/firmware-package-name.js';
+import { TargetHardwareIdentifiers } from '../../agent/pki/asn1/firmware-target-hardware-ids.js';
+import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
+import { LabCa } from './ca.js';
+import { text, type LabRequest, type LabResponse, type Router } from './router.js';
+
+export type FirmwareVariant = 'good' | 'wrong-signer' | 'truncated' | 'oversized' | 'unknown-content-type' | 'bad-signature' | 'encrypted';
+
+export interface FirmwarePackageSpec {
+  /** URL path segment: GET /.well-known/est/firmware/<id>. */
+  id: string;
+  /** The firmware image: bytes, or a file path (large images). */
+  image: Uint8Array | { path: string };
+  name: FirmwarePackageNameFields;
+  stale?: FirmwareStaleFields;
+  targetHardware: string[];
+  compress?: boolean;
+  communities?: CommunityIdentifier[];
+  packageInfo?: { fwPkgType?: number; dependencies?: FirmwarePackageNameFields[] };
+  variant?: FirmwareVariant;
+  /** Serve base64 with Content-Transfer-Encoding: base64 instead of binary. */
+  base64?: boolean;
+}
+
+export interface LabFirmwarePackage {
+  id: string;
+  url: string;
+  path: string;
+  /** Actual size of the package file. */
+  bytes: number;
+  /** What the PAL entry should advertise (smaller than `bytes` for the oversized variant). */
+  palSize: number;
+  spec: FirmwarePackageSpec;
+}
+
+export interface ReturnRecord {
+  at: Date;
+  kind: 'receipt' | 'error';
+  signed: boolean;
+  /** Signature verified against the certificate the SignedData carries (undefined when unsigned or no cert). */
+  signatureValid?: boolean;
+  receipt?: ReturnType<FirmwarePackageLoadReceipt['toJSON']>;
+  error?: ReturnType<FirmwarePackageLoadError['toJSON']>;
+  contentType: string | undefined;
+  der: Uint8Array;
+}
+
+export interface FirmwareLabOptions {
+  /** Directory for package files (created). */
+  dir: string;
+  /** EST base URL of the lab server, e.g. server.url. */
+  baseUrl: string;
+  log?: (line: string) => void;
+  now?: () => Date;
+}
+
+interface SigningIdentity {
+  certDer: Uint8Array;
+  cert: pkijs.Certificate;
+  key: KeyObject;
+  chain: Uint8Array[];
+}
+
+async function identityOf(ca: LabCa): Promise<SigningIdentity> {
+  // The issuing CA of a LabCa has digitalSignature in its keyUsage: it signs packages, its root is the TA.
+  return { certDer: ca.issuing.der, cert: ca.issuing.certificate, key: KeyObject.from(ca.issuing.privateKey), chain: [] };
+}
+
+async function hashFile(file: string): Promise<Uint8Array> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return new Uint8Array(h.digest());
+}
+
+const der = (n: asn1js.AsnType | { toSchema(): asn1js.AsnType }): Uint8Array =>
+  new Uint8Array(('toSchema' in n && typeof n.toSchema === 'function' ? n.toSchema() : (n as asn1js.AsnType)).toBER(false));
+
+/** Writes `parts` (bytes or a file to copy) to `out` in order. */
+async function writeParts(out: string, parts: Array<Uint8Array | { file: string }>): Promise<void> {
+  async function* gen(): AsyncGenerator<Uint8Array> {
+    for (const p of parts) {
+      if (p instanceof Uint8Array) yield p;
+      else for await (const c of createReadStream(p.file, { highWaterMark: 1 << 20 })) yield c as Buffer;
+    }
+  }
+  await pipeline(gen(), createWriteStream(out, { mode: 0o600 }));
+}
+
+/** EncapsulatedContentInfo { eContentType, [0] { OCTET STRING <file> } } as header parts around the file. */
+function encapParts(eContentType: string, contentFile: string, contentLength: number): { parts: Array<Uint8Array | { file: string }>; length: number } {
+  const oid = der(new asn1js.ObjectIdentifier({ value: eContentType }));
+  const octetHdr = encodeDerHeader(0x04, contentLength);
+  const e0Hdr = encodeDerHeader(0xa0, octetHdr.length + contentLength);
+  const bodyLen = oid.length + e0Hdr.length + octetHdr.length + contentLength;
+  const seqHdr = encodeDerHeader(0x30, bodyLen);
+  return { parts: [seqHdr, oid, e0Hdr, octetHdr, { file: contentFile }], length: seqHdr.length + bodyLen };
+}
+
+export class FirmwareLab {
+  readonly packages = new Map<string, LabFirmwarePackage>();
+  readonly returns: ReturnRecord[] = [];
+  private constructor(
+    readonly opts: FirmwareLabOptions,
+    /** The firmware-signing TA (root) and its issuing CA (the package signer). */
+    readonly ca: LabCa,
+    private readonly signerId: SigningIdentity,
+    /** An unrelated signer for the wrong-signer variant. */
+    private readonly rogueId: SigningIdentity,
+    /** Root of the unrelated signer (tests may install it as a TA that is NOT authorized for firmware). */
+    readonly rogueCa: LabCa,
+  ) {}
+
+  static async create(router: Router, opts: FirmwareLabOptions): Promise<FirmwareLab> {
+    await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+    const now = (opts.now ?? (() => new Date()))();
+    const ca = await LabCa.create({ name: 'enrolld lab firmware', now });
+    const rogue = await LabCa.create({ name: 'rogue firmware', now });
+    const lab = new FirmwareLab(opts, ca, await identityOf(ca), await identityOf(rogue), rogue);
+    const base = `${EST_WELL_KNOWN_PATH}/:label?`;
+    router.register('POST', `${EST_WELL_KNOWN_PATH}/firmware/return`, (req) => lab.acceptReturn(req));
+    router.register('POST', `${EST_WELL_KNOWN_PATH}/:label/firmware/return`, (req) => lab.acceptReturn(req));
+    router.register('GET', `${base}/firmware/:id`, (req) => lab.serve(req));
+    return lab;
+  }
+
+  /** The firmware trust anchor (what a device provisions as its firmware TA). */
+  get trustAnchorDer(): Uint8Array {
+    return this.ca.root.der;
+  }
+  get trustAnchorPem(): string {
+    return this.ca.root.pem;
+  }
+  /** The rogue signer's root (tests install it as a non-firmware TA to get notAuthorized). */
+  get rogueTrustAnchorDer(): Uint8Array {
+    return this.rogueCa.root.der;
+  }
+
+  /** Builds, signs and publishes a package. */
+  async addPackage(spec: FirmwarePackageSpec): Promise<LabFirmwarePackage> {
+    const dir = path.join(this.opts.dir, spec.id);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const imagePath = spec.image instanceof Uint8Array ? path.join(dir, 'image.bin') : spec.image.path;
+    if (spec.image instanceof Uint8Array) await writeFile(imagePath, spec.image, { mode: 0o600 });
+    const out = path.join(dir, 'package.der');
+    const variant = spec.variant ?? 'good';
+    const id = variant === 'wrong-signer' ? this.rogueId : this.signerId;
+
+    // Content: the image, or CompressedData(zlib(image)).
+    let contentFile = imagePath;
+    let eContentType = OID_CT_FIRMWARE_PACKAGE;
+    if (spec.compress) {
+      const z = path.join(dir, 'image.z');
+      await pipeline(createReadStream(imagePath), createDeflate(), createWriteStream(z, { mode: 0o600 }));
+      const zLen = (await stat(z)).size;
+      const inner = encapParts(OID_CT_FIRMWARE_PACKAGE, z, zLen);
+      const version = der(new asn1js.Integer({ value: 0 }));
+      const alg = der(new pkijs.AlgorithmIdentifier({ algorithmId: OID_ALG_ZLIB_COMPRESS }));
+      const body = version.length + alg.length + inner.length;
+      contentFile = path.join(dir, 'compressed.der');
+      await writeParts(contentFile, [encodeDerHeader(0x30, body), version, alg, ...inner.parts]);
+      await rm(z, { force: true });
+      eContentType = OID_CT_COMPRESSED_DATA;
+    }
+    if (variant === 'unknown-content-type') eContentType = '1.2.840.113549.1.7.1'; // id-data: not an RFC 4108 content
+    if (variant === 'encrypted') eContentType = OID_CMS_ENCRYPTED_DATA; // (content not really encrypted: refused before use)
+    const contentLength = (await stat(contentFile)).size;
+    const digest = await hashFile(contentFile);
+    const imageDigest = spec.compress ? await hashFile(imagePath) : digest;
+
+    const identifier = new FirmwarePackageIdentifier({ name: spec.name, ...(spec.stale ? { stale: spec.stale } : {}) });
+    const attrs = [
+      contentTypeAttribute(eContentType),
+      messageDigestAttribute(digest),
+      signingTimeAttribute((this.opts.now ?? (() => new Date()))()),
+      singleValueAttribute(FirmwarePackageIdentifier.ATTRIBUTE_OID, identifier),
+      singleValueAttribute(TargetHardwareIdentifiers.ATTRIBUTE_OID, new TargetHardwareIdentifiers({ oids: spec.targetHardware })),
+      singleValueAttribute(FirmwarePackageMessageDigest.ATTRIBUTE_OID, new FirmwarePackageMessageDigest({ algorithm: OID_SHA256, msgDigest: imageDigest })),
+      ...(spec.communities ? [singleValueAttribute(CommunityIdentifiers.ATTRIBUTE_OID, new CommunityIdentifiers({ identifiers: spec.communities }))] : []),
+      ...(spec.packageInfo
+        ? [
+            singleValueAttribute(
+              FirmwarePackageInfo.ATTRIBUTE_OID,
+              new FirmwarePackageInfo({
+                ...(spec.packageInfo.fwPkgType !== undefined ? { fwPkgType: spec.packageInfo.fwPkgType } : {}),
+                ...(spec.packageInfo.dependencies ? { dependencies: spec.packageInfo.dependencies.map((d) => new FirmwarePackageIdentifier({ name: d }).name) } : {}),
+              }),
+            ),
+          ]
+        : []),
+    ];
+    const sorted = sortAttributes(attrs);
+    const signature = new Uint8Array(cryptoSign('sha256', signedAttributesDer(sorted), { key: id.key, dsaEncoding: 'der' }));
+    if (variant === 'bad-signature') signature[signature.length - 5]! ^= 0x55;
+    const ski = (() => {
+      const ext = id.cert.extensions!.find((e) => e.extnID === '2.5.29.14')!;
+      return new Uint8Array((asn1js.fromBER(ext.extnValue.valueBlock.valueHexView).result as asn1js.OctetString).valueBlock.valueHexView);
+    })();
+    const signerInfo = new pkijs.SignerInfo({
+      version: 3,
+      sid: new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: ski }),
+      digestAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID_SHA256 }),
+      signedAttrs: new pkijs.SignedAndUnsignedAttributes({ type: 0, attributes: sorted }),
+      signatureAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.840.10045.4.3.2' }),
+      signature: new asn1js.OctetString({ valueHex: signature }),
+    });
+
+    // SignedData, streamed: headers by hand, small members by asn1js.
+    const version = der(new asn1js.Integer({ value: 3 }));
+    const digestAlgs = der(new asn1js.Set({ value: [new pkijs.AlgorithmIdentifier({ algorithmId: OID_SHA256 }).toSchema()] }));
+    const encap = encapParts(eContentType, contentFile, contentLength);
+    const certs = der(new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [id.certDer, ...id.chain].map((d) => certificateFromDer(d).toSchema()) }));
+    const signerInfos = der(new asn1js.Set({ value: [signerInfo.toSchema()] }));
+    const sdBody = version.length + digestAlgs.length + encap.length + certs.length + signerInfos.length;
+    const sdHdr = encodeDerHeader(0x30, sdBody);
+    const ctOid = der(new asn1js.ObjectIdentifier({ value: OID_CMS_SIGNED_DATA }));
+    const ci0 = encodeDerHeader(0xa0, sdHdr.length + sdBody);
+    const ciHdr = encodeDerHeader(0x30, ctOid.length + ci0.length + sdHdr.length + sdBody);
+    await writeParts(out, [ciHdr, ctOid, ci0, sdHdr, version, digestAlgs, ...encap.parts, certs, signerInfos]);
+    if (contentFile !== imagePath) await rm(contentFile, { force: true });
+    if (spec.image instanceof Uint8Array) await rm(imagePath, { force: true });
+
+    let bytes = (await stat(out)).size;
+    if (variant === 'truncated') {
+      bytes = Math.floor(bytes * 0.6);
+      await truncate(out, bytes);
+    }
+    const palSize = variant === 'oversized' ? Math.max(1, bytes - 1024) : bytes;
+    const pkg: LabFirmwarePackage = { id: spec.id, url: `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/firmware/${encodeURIComponent(spec.id)}`, path: out, bytes, palSize, spec };
+    this.packages.set(spec.id, pkg);
+    this.opts.log?.(`lab firmware: package ${spec.id} (${variant}) ${bytes} bytes`);
+    return pkg;
+  }
+
+  async removePackage(id: string): Promise<void> {
+    const p = this.packages.get(id);
+    this.packages.delete(id);
+    if (p) await rm(path.dirname(p.path), { recursive: true, force: true });
+  }
+
+  private async serve(req: LabRequest): Promise<LabResponse> {
+    const pkg = this.packages.get(req.params.id ?? '');
+    if (!pkg) return text(404, `no firmware package ${req.params.id}`);
+    const ct = pkg.spec.compress ? FIRMWARE_PACKAGE_COMPRESSED_MEDIA_TYPE : FIRMWARE_PACKAGE_MEDIA_TYPE;
+    const st = await stat(pkg.path);
+    const etag = `"${pkg.id}-${st.size}-${Math.floor(st.mtimeMs)}"`;
+    if (pkg.spec.base64) {
+      const b64 = (await readFile(pkg.path)).toString('base64').replace(/.{64}/g, '$&\r\n');
+      return { status: 200, headers: { 'content-type': ct, 'content-transfer-encoding': 'base64' }, body: b64 };
+    }
+    const range = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
+    const ifRange = req.headers['if-range'];
+    if (range && (ifRange === undefined || ifRange === etag)) {
+      const start = Number(range[1]);
+      if (start >= st.size) return { status: 416, headers: { 'content-range': `bytes */${st.size}` } };
+      const fh = await open(pkg.path, 'r');
+      try {
+        const buf = Buffer.alloc(st.size - start);
+        await fh.read(buf, 0, buf.length, start);
+        return { status: 206, headers: { 'content-type': ct, etag, 'accept-ranges': 'bytes', 'content-range': `bytes ${start}-${st.size - 1}/${st.size}` }, body: buf };
+      } finally {
+        await fh.close();
+      }
+    }
+    return { status: 200, headers: { 'content-type': ct, etag, 'accept-ranges': 'bytes' }, body: await readFile(pkg.path) };
+  }
+
+  private async acceptReturn(req: LabRequest): Promise<LabResponse> {
+    let body = new Uint8Array(req.body);
+    if (String(req.headers['content-transfer-encoding'] ?? '').toLowerCase() === 'base64' || (body.length > 1 && body[0] === 0x4d)) {
+      body = new Uint8Array(Buffer.from(Buffer.from(body).toString('latin1'), 'base64'));
+    }
+    const ct = typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined;
+    if (!ct || !/^application\/cms\b/i.test(ct)) return text(415, 'expected application/cms');
+    try {
+      const parsed = asn1js.fromBER(body);
+      if (parsed.offset !== body.byteLength || parsed.result.error) throw new Error('not one BER element');
+      const ci = new pkijs.ContentInfo({ schema: parsed.result });
+      let inner: { type: string; der: Uint8Array };
+      let signed = false;
+      let signatureValid: boolean | undefined;
+      if (ci.contentType === OID_CMS_SIGNED_DATA) {
+        signed = true;
+        const sd = new pkijs.SignedData({ schema: ci.content });
+        if (sd.signerInfos.length !== 1) throw new Error(`${sd.signerInfos.length} SignerInfos, exactly one expected`);
+        const e = sd.encapContentInfo;
+        if (!e.eContent) throw new Error('no eContent');
+        inner = { type: e.eContentType, der: new Uint8Array(e.eContent.getValue()) };
+        if (sd.certificates?.length) {
+          signatureValid = await sd.verify({ signer: 0, checkChain: false }).then(
+            (v) => v === true,
+            () => false,
+          );
+        }
+      } else inner = { type: ci.contentType, der: new Uint8Array((ci.content as asn1js.BaseBlock).toBER(false)) };
+      const rec: ReturnRecord = { at: new Date(), kind: 'receipt', signed, contentType: ct, der: body, ...(signatureValid !== undefined ? { signatureValid } : {}) };
+      if (inner.type === OID_CT_FIRMWARE_LOAD_RECEIPT) rec.receipt = FirmwarePackageLoadReceipt.fromBER(inner.der).toJSON();
+      else if (inner.type === OID_CT_FIRMWARE_LOAD_ERROR) {
+        rec.kind = 'error';
+        rec.error = FirmwarePackageLoadError.fromBER(inner.der).toJSON();
+      } else throw new Error(`content type ${inner.type} is neither a load receipt nor a load error`);
+      if (signatureValid === false) return text(400, 'signature on the report does not verify');
+      this.returns.push(rec);
+      this.opts.log?.(`lab firmware: ${rec.kind} ${JSON.stringify(rec.receipt ?? rec.error)}`);
+      return { status: FIRMWARE_RETURN_SUCCESS_STATUS };
+    } catch (e) {
+      return text(400, `malformed firmware receipt/error: ${(e as Error).message}`);
+    }
+  }
+}
