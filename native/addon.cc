@@ -7,6 +7,7 @@
 
 namespace enrolld {
 void InitSdNotify(Napi::Env env, Napi::Object exports);
+void InitTlsEngine(Napi::Env env, Napi::Object exports);
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -14,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   setenv("TSS2_LOG", "all+none", 0);
   enrolld::InitTpm(env, exports);
   enrolld::InitSdNotify(env, exports);
+  enrolld::InitTlsEngine(env, exports);
   return exports;
 }
 

@@ -40,6 +40,12 @@ export interface NativeTpm {
 export interface NativeAddon {
   Tpm: new (tctiConf: string) => NativeTpm;
   sdNotify?: (state: string, socketPath?: string) => boolean;
+  /** The OpenSSL engine id (native/tls_engine.cc) for node:tls `privateKeyEngine`. */
+  tlsEngineId: string;
+  /** Makes a TPM key usable as `privateKeyIdentifier: id` (the engine loads/signs/flushes per TLS handshake). */
+  registerTlsKey(tpm: NativeTpm, id: string, parentTpmHandle: number, pub: Uint8Array, priv: Uint8Array): void;
+  unregisterTlsKey(id: string): boolean;
+  tlsEngineLastError(): string;
 }
 
 /** The directory holding enrolld's package.json (works from agent/ sources and from dist/). */
@@ -95,6 +101,13 @@ export class TpmClient {
     } catch (err) {
       throw toTpmError(err);
     }
+  }
+
+  /** Registers key blobs with the in-process OpenSSL engine under `id`; returns the engine id. */
+  registerTlsKey(id: string, parentTpmHandle: number, pub: Uint8Array, priv: Uint8Array): string {
+    const addon = loadAddon();
+    addon.registerTlsKey(this.native, id, parentTpmHandle, Buffer.from(pub), Buffer.from(priv));
+    return addon.tlsEngineId;
   }
 
   /** Calls one native command, recording its duration under `name`. */

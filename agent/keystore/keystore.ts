@@ -18,6 +18,8 @@ export interface TlsKeyOptions {
   privateKeyIdentifier?: string;
   /** signature algorithms the key can produce (tls `sigalgs`). */
   sigalgs?: string;
+  /** Highest TLS version the key can serve (RSA TPM keys: PKCS#1 v1.5 only, so TLS 1.2). */
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
 export interface KeyStore {

@@ -244,15 +244,20 @@ export class TpmKeyStore implements KeyStore {
   }
 
   /**
-   * TLS client options. Provisional: names the addon's OpenSSL engine (native/tls_engine.cc, not written yet) and
-   * identifies the key by its location; the engine's key-id format is the lead's to fix.
+   * TLS client options: the addon's in-process OpenSSL engine (native/tls_engine.cc) signs the handshake with the
+   * TPM key (load → TPM2_Sign → flush under the ESYS mutex); the private key never leaves the TPM. ECDSA keys work
+   * with TLS 1.2 and 1.3; RSA keys only with PKCS#1 v1.5 signatures, i.e. TLS 1.2.
    */
   async tlsKeyOptions(record: KeyRecord): Promise<TlsKeyOptions> {
     const key = this.blobs(record);
+    const ecc = key.publicArea.type === TPM_ALG.ECC;
+    if (!ecc && key.publicArea.type !== TPM_ALG.RSA) throw new TpmKeyStoreError(`key "${record.id}" cannot authenticate TLS`);
+    const engine = this.tpm.registerTlsKey(record.id, key.parent, key.pub, key.priv);
     return {
-      privateKeyEngine: 'enrolld_tpm',
-      privateKeyIdentifier: `tpm2key:${key.parent.toString(16)}:${record.location.public}:${record.location.private}`,
-      sigalgs: key.publicArea.type === TPM_ALG.ECC ? 'ecdsa_secp256r1_sha256' : 'rsa_pkcs1_sha256',
+      privateKeyEngine: engine,
+      privateKeyIdentifier: record.id,
+      sigalgs: ecc ? 'ecdsa_secp256r1_sha256' : 'rsa_pkcs1_sha256',
+      ...(ecc ? {} : { maxVersion: 'TLSv1.2' as const }),
     };
   }
 

@@ -114,11 +114,10 @@ export class Enroller {
   }
 
   private async stepInner(force: boolean): Promise<StepOutcome> {
-    const now = this.d.clock.now();
     let s = await this.loadState();
     if (s.phase === 'unprovisioned') s = await this.commit(s, { type: 'bootstrap' });
     const due = this.nextDue(s);
-    if (!force && (due === undefined || due.getTime() > now.getTime())) return { action: 'none', state: s, ...(due ? { nextDue: due } : {}) };
+    if (!force && (due === undefined || due.getTime() > this.d.clock.now().getTime())) return { action: 'none', state: s, ...(due ? { nextDue: due } : {}) };
 
     if (!s.pending) {
       if (s.phase !== 'bootstrapped' && s.phase !== 'enrolled') return { action: 'none', state: s };

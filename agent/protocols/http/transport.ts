@@ -150,7 +150,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
         ca: trustAnchors, // an (even empty) array replaces node's bundled root store
         rejectUnauthorized: !opts.unauthenticatedBootstrap,
         minVersion: opts.minVersion ?? 'TLSv1.2',
-        maxVersion: opts.maxVersion ?? 'TLSv1.3',
+        maxVersion: opts.maxVersion ?? opts.clientAuth?.key.maxVersion ?? 'TLSv1.3',
         ...(servername ? { servername } : {}),
         ...(certChain ? { cert: certChain } : {}),
         ...(opts.clientAuth?.key.key ? { key: opts.clientAuth.key.key } : {}),

@@ -1,0 +1,161 @@
+// The composition root: builds the agent from a validated Config — TPM keystore, state store, TA/CRL stores,
+// the enrollment protocol, the PAL poller, the enroller and the daemon. Layers meet only here.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { TpmKeyStore } from '../keystore/tpm.js';
+import type { KeyStore } from '../keystore/keystore.js';
+import { FileStateStore } from '../store/state-store.js';
+import { TrustAnchorStore } from '../store/ta-store.js';
+import { CrlStore } from '../store/crl-store.js';
+import { SystemClock, type Clock } from '../lifecycle/clock.js';
+import { Enroller } from '../lifecycle/enroller.js';
+import { Daemon } from '../lifecycle/daemon.js';
+import { CronSchedule } from '../lifecycle/schedule.js';
+import { STATE_SCHEMA, isAgentState, type AgentState } from '../lifecycle/state.js';
+import { EstEnrollment } from '../protocols/est/enrollment.js';
+import { EstClient } from '../protocols/est/client.js';
+import { createHttpsTransport } from '../protocols/http/transport.js';
+import { PalPoller } from '../packages/pal-poller.js';
+import { buildCsr } from '../pki/csr.js';
+import { validateChain } from '../pki/chain.js';
+import { certificatesFromPem } from '../pki/cert.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { EnrolldError } from '../util/errors.js';
+import type * as pkijs from 'pkijs';
+
+export interface AgentParts {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  keystore: KeyStore;
+  state: FileStateStore<AgentState>;
+  taStore: TrustAnchorStore;
+  crlStore: CrlStore;
+  protocol: EstEnrollment;
+  enroller: Enroller;
+  poller: PalPoller;
+  /** Builds the daemon (owns a cron matcher: close() releases it). */
+  daemon(hooks?: { onReady?(s: AgentState): void; onIdle?(s: AgentState, next: Date): void }): Daemon;
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Another KeyStore (tests of the software path); default: the TPM named by config.tpm. */
+  keystore?: KeyStore;
+}
+
+function readSecret(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new EnrolldError('config.secret', `cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+function readAnchors(file: string): pkijs.Certificate[] {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new EnrolldError('config.trust-anchors', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  const certs = certificatesFromPem(pem);
+  if (certs.length === 0) throw new EnrolldError('config.trust-anchors', `${file} holds no certificate`);
+  return certs;
+}
+
+export async function composeAgent(config: Config, opts: ComposeOptions = {}): Promise<AgentParts> {
+  const clock = opts.clock ?? new SystemClock();
+  const log = opts.log ?? createLogger({ level: config.log.level, fields: { device: config.deviceId } });
+  const estAnchorsPem = readFileSync(config.est.trustAnchorsFile, 'utf8');
+  const estAnchors = readAnchors(config.est.trustAnchorsFile);
+  const keystore = opts.keystore ?? (await TpmKeyStore.open({ tcti: config.tpm.tcti, srkHandle: config.tpm.srkHandle }));
+  try {
+    if (config.tpm.flushStaleTransients && keystore instanceof TpmKeyStore) {
+      const n = await keystore.flushStaleTransients();
+      if (n > 0) log.warn('tpm.stale-transients-flushed', { count: n });
+    }
+    const state = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState, now: () => clock.now(), log });
+    const taStore = await TrustAnchorStore.open(path.join(config.stateDir, 'trust-anchors.json'), { now: () => clock.now() });
+    if (taStore.list().length === 0) {
+      // First start: the manufacture-time TA file seeds the TA database (RFC 7030 §4.1.1 explicit TA).
+      await taStore.add(estAnchors.map((c, i) => ({ name: `factory-${i}`, source: 'config', uses: ['est-server', 'cacerts', 'crl'] as const, certificate: c })));
+    }
+    const crlStore = await CrlStore.open(path.join(config.stateDir, 'crls.json'), { taStore, now: () => clock.now() });
+    const basicAuth = config.est.basicAuth ? { username: config.est.basicAuth.username, password: readSecret(config.est.basicAuth.passwordFile) } : undefined;
+    const protocol = new EstEnrollment({
+      baseUrl: config.est.url,
+      ...(config.est.label !== undefined ? { label: config.est.label } : {}),
+      trustAnchors: [estAnchorsPem],
+      ...(basicAuth ? { basicAuth } : {}),
+      keystore,
+      maxResponseBytes: config.est.maxResponseBytes,
+      totalTimeoutMs: config.est.timeoutMs,
+      now: () => clock.now(),
+    });
+    const enroller = new Enroller({
+      clock,
+      log,
+      keystore,
+      protocol,
+      state,
+      buildCsr: async (_key, signer) =>
+        (await buildCsr({ subject: config.identity.subject, signer, ...(config.identity.dnsNames.length ? { san: { dns: config.identity.dnsNames } } : {}) })).der,
+      verifyIssued: async (cert, chain, at) => {
+        const anchors = [...taStore.certificatesFor('cacerts')];
+        await validateChain({ leaf: cert, intermediates: chain, trustAnchors: anchors.length ? anchors : estAnchors, at });
+      },
+      policy: {
+        keyAlgorithm: config.identity.keyAlgorithm,
+        renewFraction: config.schedule.renewFraction,
+        backoffMinSeconds: config.schedule.backoffMinSeconds,
+        backoffMaxSeconds: config.schedule.backoffMaxSeconds,
+      },
+    });
+    const estClient = new EstClient({
+      baseUrl: config.est.url,
+      ...(config.est.label !== undefined ? { label: config.est.label } : {}),
+      transport: createHttpsTransport({ trustAnchors: [estAnchorsPem], ...(basicAuth ? { basicAuth } : {}), maxResponseBytes: config.est.maxResponseBytes }),
+      now: () => clock.now(),
+    });
+    const poller = new PalPoller({ est: estClient, taStore, crlStore, log, clock });
+    const schedules: CronSchedule[] = [];
+    return {
+      config,
+      log,
+      clock,
+      keystore,
+      state,
+      taStore,
+      crlStore,
+      protocol,
+      enroller,
+      poller,
+      daemon(hooks = {}) {
+        const schedule = new CronSchedule(config.schedule.cron);
+        schedules.push(schedule);
+        return new Daemon({
+          clock,
+          log,
+          enroller,
+          schedule,
+          poller,
+          jitterSeconds: config.schedule.jitterSeconds,
+          backoffMinSeconds: config.schedule.backoffMinSeconds,
+          backoffMaxSeconds: config.schedule.backoffMaxSeconds,
+          ...hooks,
+        });
+      },
+      async close() {
+        for (const s of schedules) s.close();
+        await keystore.close();
+      },
+    };
+  } catch (err) {
+    await keystore.close().catch(() => undefined);
+    throw err;
+  }
+}
