@@ -39,6 +39,9 @@ struct TlsKey {
   TPM2_HANDLE parent = 0;
   TPM2B_PUBLIC pub{};
   TPM2B_PRIVATE priv{};
+  // ESYS_TR of the parent, looked up once under the context mutex. Never closed here: ESYS hands out the same
+  // ESYS_TR for a TPM handle it already knows, so closing it would invalidate the keystore's own SRK object.
+  ESYS_TR parent_tr = ESYS_TR_NONE;
 };
 
 std::mutex g_keys_mu;
@@ -83,15 +86,17 @@ bool TpmSign(const std::shared_ptr<TlsKey>& key, const unsigned char* dgst, size
     SetLastError("TPM context closed");
     return false;
   }
-  ESYS_TR parent = ESYS_TR_NONE;
-  TSS2_RC rc = Esys_TR_FromTPMPublic(tpm->esys, key->parent, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &parent);
-  if (rc != TSS2_RC_SUCCESS) {
-    SetLastError(RcText("TR_FromTPMPublic", rc));
-    return false;
+  TSS2_RC rc = TSS2_RC_SUCCESS;
+  if (key->parent_tr == ESYS_TR_NONE) {
+    rc = Esys_TR_FromTPMPublic(tpm->esys, key->parent, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &key->parent_tr);
+    if (rc != TSS2_RC_SUCCESS) {
+      key->parent_tr = ESYS_TR_NONE;
+      SetLastError(RcText("TR_FromTPMPublic", rc));
+      return false;
+    }
   }
   ESYS_TR handle = ESYS_TR_NONE;
-  rc = Esys_Load(tpm->esys, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &key->priv, &key->pub, &handle);
-  Esys_TR_Close(tpm->esys, &parent);
+  rc = Esys_Load(tpm->esys, key->parent_tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &key->priv, &key->pub, &handle);
   if (rc != TSS2_RC_SUCCESS) {
     SetLastError(RcText("Load", rc));
     return false;
