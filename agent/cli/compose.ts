@@ -35,6 +35,8 @@ export interface AgentParts {
   protocol: EstEnrollment;
   enroller: Enroller;
   poller: PalPoller;
+  /** EST client for the RFC 8295 extension endpoints (PAL, eecerts, crls). */
+  est: EstClient;
   /** Builds the daemon (owns a cron matcher: close() releases it). */
   daemon(hooks?: { onReady?(s: AgentState): void; onIdle?(s: AgentState, next: Date): void }): Daemon;
   close(): Promise<void>;
@@ -134,6 +136,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       protocol,
       enroller,
       poller,
+      est: estClient,
       daemon(hooks = {}) {
         const schedule = new CronSchedule(config.schedule.cron);
         schedules.push(schedule);

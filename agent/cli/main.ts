@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// enrolld — command line: run | once | status | enroll --now | pal | demo
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG_PATH, loadConfig, ConfigError } from '../config.js';
+import { composeAgent } from './compose.js';
+import { runDemo } from './demo.js';
+import { renderStatus, statusView } from './status-view.js';
+import { FileStateStore } from '../store/state-store.js';
+import { STATE_SCHEMA, isAgentState, type AgentState } from '../lifecycle/state.js';
+import { loadAddon } from '../keystore/addon.js';
+import { EnrolldError } from '../util/errors.js';
+import { fetchPalPage } from '../protocols/est/pal.js';
+import { parsePal, describePackageType } from '../pal/index.js';
+
+const USAGE = `usage: enrolld <command> [options]
+
+commands:
+  run                 run the agent (systemd service; Type=notify)
+  once                one PAL poll and enrollment cycle, then exit
+  status [--json]     show the lifecycle state and the current certificate
+  enroll --now        enroll or renew now
+  pal                 fetch and print the Package Availability List
+  demo [--protocol est] [--verbose]
+                      full lifecycle against the bundled lab server and a software TPM
+
+options:
+  --config FILE       configuration file (default ${DEFAULT_CONFIG_PATH})`;
+
+function notify(state: string): void {
+  try {
+    loadAddon().sdNotify?.(state);
+  } catch {
+    /* no addon or no socket: nothing to tell */
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', default: DEFAULT_CONFIG_PATH },
+      json: { type: 'boolean', default: false },
+      now: { type: 'boolean', default: false },
+      protocol: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE + '\n');
+    return command || values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'demo':
+      await runDemo({ ...(values.protocol ? { protocol: values.protocol } : {}), verbose: values.verbose });
+      return 0;
+    case 'status': {
+      const config = loadConfig(values.config);
+      const store = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState });
+      const view = statusView(await store.load());
+      process.stdout.write((values.json ? JSON.stringify(view, null, 2) : renderStatus(view)) + '\n');
+      return 0;
+    }
+    case 'once':
+    case 'enroll': {
+      if (command === 'enroll' && !values.now) throw new ConfigError('enroll', 'use `enrolld enroll --now`');
+      const agent = await composeAgent(loadConfig(values.config));
+      try {
+        let state = await agent.enroller.loadState();
+        if (command === 'once') {
+          const daemon = agent.daemon();
+          state = await daemon.iterate(state, { pollNow: true });
+        } else {
+          state = (await agent.enroller.step({ force: true })).state;
+        }
+        process.stdout.write(renderStatus(statusView(state)) + '\n');
+        return state.retry?.kind === 'failed' ? 1 : 0;
+      } finally {
+        await agent.close();
+      }
+    }
+    case 'pal': {
+      const agent = await composeAgent(loadConfig(values.config));
+      try {
+        const page = await fetchPalPage(agent.est.ctx);
+        const entries = parsePal(page.body, page.contentType);
+        for (const e of entries) {
+          const info = Object.entries(e.info).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) : String(v)}`).join(' ');
+          process.stdout.write(`${e.type} ${describePackageType(e.type).padEnd(40)} ${e.date ? e.date.toISOString() : '-'.padEnd(24)} size=${e.size} ${info}\n`);
+        }
+        if (entries.length === 0) process.stdout.write('(empty PAL)\n');
+        return 0;
+      } finally {
+        await agent.close();
+      }
+    }
+    case 'run': {
+      const agent = await composeAgent(loadConfig(values.config));
+      const ac = new AbortController();
+      const stop = (sig: string): void => {
+        agent.log.info('daemon.signal', { signal: sig });
+        notify('STOPPING=1');
+        ac.abort();
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      const daemon = agent.daemon({
+        onReady: (s) => notify(`READY=1\nSTATUS=${s.phase}`),
+        onIdle: (s, next) => notify(`WATCHDOG=1\nSTATUS=${s.phase}, next wake ${next.toISOString()}`),
+      });
+      try {
+        await daemon.run(ac.signal);
+      } finally {
+        await agent.close();
+      }
+      return 0;
+    }
+    default:
+      process.stderr.write(`enrolld: unknown command '${command}'\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`enrolld: configuration error: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof EnrolldError) {
+      process.stderr.write(`enrolld: ${err.code}: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`enrolld: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

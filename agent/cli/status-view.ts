@@ -1,0 +1,45 @@
+// `enrolld status`: human-readable and JSON views of the persisted state (reads files only; no TPM, no network).
+import type { AgentState } from '../lifecycle/state.js';
+
+export interface StatusView {
+  phase: string;
+  credential?: { subject: string; serial: string; notBefore: string; notAfter: string; renewAt: string; keyId: string };
+  pending?: { operation: string; keyId: string; createdAt: string; attempts: number };
+  retry?: { kind: string; until: string; attempt: number; reason: string };
+  history: Array<{ at: string; from: string; to: string; event: string }>;
+}
+
+export function statusView(s: AgentState | undefined): StatusView {
+  if (!s) return { phase: 'unprovisioned', history: [] };
+  const c = s.credential;
+  return {
+    phase: s.phase,
+    ...(c ? { credential: { subject: c.subject, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, renewAt: c.renewAt, keyId: c.key.id } } : {}),
+    ...(s.pending ? { pending: { operation: s.pending.operation, keyId: s.pending.key.id, createdAt: s.pending.createdAt, attempts: s.pending.attempts } } : {}),
+    ...(s.retry ? { retry: { ...s.retry } } : {}),
+    history: s.history.slice(-5).map((h) => ({ ...h })),
+  };
+}
+
+export function renderStatus(v: StatusView, now: Date = new Date()): string {
+  const lines = [`state:        ${v.phase}${v.retry ? ` (${v.retry.kind}, attempt ${v.retry.attempt}, ${v.retry.reason}, next try ${v.retry.until})` : ''}`];
+  if (v.credential) {
+    const c = v.credential;
+    const days = (Date.parse(c.notAfter) - now.getTime()) / 86_400_000;
+    lines.push(
+      `certificate:  ${c.subject}`,
+      `  serial:     ${c.serial}`,
+      `  valid:      ${c.notBefore} → ${c.notAfter} (${days >= 0 ? `${days.toFixed(1)} days left` : 'EXPIRED'})`,
+      `  renew at:   ${c.renewAt}`,
+      `  key:        ${c.keyId} (TPM, under the SRK)`,
+    );
+  } else {
+    lines.push('certificate:  none');
+  }
+  if (v.pending) lines.push(`pending:      ${v.pending.operation} with key ${v.pending.keyId} since ${v.pending.createdAt} (${v.pending.attempts} attempts)`);
+  if (v.history.length) {
+    lines.push('recent:');
+    for (const h of v.history) lines.push(`  ${h.at}  ${h.from} → ${h.to} (${h.event})`);
+  }
+  return lines.join('\n');
+}

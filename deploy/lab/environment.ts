@@ -1,0 +1,55 @@
+// A complete lab device environment (used by `enrolld demo` and the integration tests): a fresh swtpm, the lab server, and an
+// enrolld config + state directory in a temp dir (secrets 0600).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createLabServer, type LabServer, type LabServerOptions } from './server.js';
+import { parseConfig, type Config } from '../../agent/config.js';
+import { startSwtpm, type Swtpm } from './swtpm.js';
+
+export interface AgentEnv {
+  dir: string;
+  tpm: Swtpm;
+  lab: LabServer;
+  config: Config;
+  stop(): Promise<void>;
+}
+
+export async function startAgentEnv(opts: { lab?: LabServerOptions; config?: Record<string, unknown>; deviceId?: string } = {}): Promise<AgentEnv> {
+  const deviceId = opts.deviceId ?? 'dev-0001';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'enrolld-env-'));
+  const tpm = await startSwtpm();
+  let lab: LabServer | undefined;
+  try {
+    lab = await createLabServer({ users: { [deviceId]: 'factory-secret' }, ...opts.lab });
+    writeFileSync(path.join(dir, 'est-ta.pem'), lab.trustAnchorPem, { mode: 0o644 });
+    writeFileSync(path.join(dir, 'est-password'), 'factory-secret\n', { mode: 0o600 });
+    const doc = {
+      deviceId,
+      stateDir: path.join(dir, 'state'),
+      tpm: { tcti: tpm.tcti, flushStaleTransients: true },
+      est: { url: lab.url, trustAnchorsFile: 'est-ta.pem', basicAuth: { username: deviceId, passwordFile: 'est-password' } },
+      identity: { subject: `CN=${deviceId},O=enrolld demo`, dnsNames: [`${deviceId}.devices.example`] },
+      ...opts.config,
+    };
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(doc, null, 2), { mode: 0o600 });
+    const config = parseConfig(doc, dir);
+    const l = lab;
+    return {
+      dir,
+      tpm,
+      lab,
+      config,
+      async stop() {
+        await l.close().catch(() => undefined);
+        await tpm.stop().catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await lab?.close().catch(() => undefined);
+    await tpm.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,57 @@
+// The CLI as a user runs it: `enrolld demo`, and `enroll --now` / `status` / `pal` against a lab environment.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { startAgentEnv } from '../harness/agent-env.js';
+
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agent/cli/main.js');
+// Asynchronous on purpose: the lab server runs in this process and must keep answering.
+function run(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+test('enrolld demo: enrolls and re-enrolls a TPM key against the lab server, exits 0', async () => {
+  const r = await run('demo');
+  assert.is(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /1\. enrolled \(\/simpleenroll/);
+  assert.match(r.stdout, /3\. re-enrolled \(\/simplereenroll, TLS client auth signed by the TPM key\)/);
+  assert.match(r.stdout, /authenticated as cert:/);
+  assert.match(r.stdout, /state: enrolled/);
+});
+
+test('enroll --now, status (text and JSON), pal; config errors name the field', async () => {
+  const env = await startAgentEnv();
+  try {
+    const cfg = path.join(env.dir, 'config.json');
+    const before = (await run('status', '--config', cfg));
+    assert.is(before.status, 0, before.stderr);
+    assert.match(before.stdout, /state:\s+unprovisioned/);
+    const e = (await run('enroll', '--now', '--config', cfg));
+    assert.is(e.status, 0, e.stderr + e.stdout);
+    assert.match(e.stdout, /state:\s+enrolled/);
+    const js = JSON.parse((await run('status', '--json', '--config', cfg)).stdout);
+    assert.is(js.phase, 'enrolled');
+    assert.match(js.credential.subject, /CN=dev-0001/);
+    const p = (await run('pal', '--config', cfg));
+    assert.is(p.status, 0, p.stderr);
+    const bad = path.join(env.dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ deviceId: 'x', est: { url: 'http://insecure', trustAnchorsFile: 'est-ta.pem' } }));
+    const b = (await run('status', '--config', bad));
+    assert.is(b.status, 2);
+    assert.match(b.stderr, /configuration error: est\.url: must use https/);
+  } finally {
+    await env.stop();
+  }
+});
+
+test.run();
