@@ -163,7 +163,10 @@ export class Enroller {
   /** New key + CSR, persisted as the pending request before anything is sent. */
   private async start(s: AgentState): Promise<AgentState> {
     const now = this.d.clock.now();
-    const operation = s.phase === 'enrolled' ? 'reenroll' : 'enroll';
+    // An expired (or not yet valid) credential cannot authenticate a re-enrollment: fall back to initial enrollment.
+    const usable = s.credential && Date.parse(s.credential.notAfter) > now.getTime() && Date.parse(s.credential.notBefore) <= now.getTime();
+    const operation = s.phase === 'enrolled' && usable ? 'reenroll' : 'enroll';
+    if (s.phase === 'enrolled' && !usable) this.d.log.warn('enroll.credential-expired', { notAfter: s.credential?.notAfter });
     const id = `${operation === 'enroll' ? 'ldevid' : 'ldevid-r'}-${now.getTime().toString(36)}-${Math.floor((this.d.random ?? Math.random)() * 1e6).toString(36)}`;
     const key = await this.d.keystore.createKey(id, this.d.policy.keyAlgorithm);
     const csr = await this.d.buildCsr(key, this.d.keystore.signer(key));

@@ -160,5 +160,21 @@ test('a restart while pending resumes with the same request (state reloaded by a
   }
 });
 
+test('an expired credential falls back to initial enrollment (Basic auth) instead of a doomed re-enrollment', async () => {
+  const clock = new ManualClock(new Date());
+  const lab = await createLabServer({ users: { 'dev-1': 'pw-1' }, certValiditySeconds: 3600, now: () => clock.now() });
+  try {
+    const { enroller } = setup(lab, clock);
+    assert.is((await enroller.step()).action, 'issued');
+    await clock.advance(2 * 3600_000); // the device was off past notAfter
+    const out = await enroller.step();
+    assert.is(out.action, 'issued', out.error?.message);
+    assert.is(lab.issued[1]!.operation, 'simpleenroll');
+    assert.match(lab.issued[1]!.authenticatedAs, /^basic:/);
+  } finally {
+    await lab.close();
+  }
+});
+
 void waitUntilAsleep;
 test.run();
