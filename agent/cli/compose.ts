@@ -21,8 +21,12 @@ import { buildCsr } from '../pki/csr.js';
 import { validateChain } from '../pki/chain.js';
 import { certificatesFromPem } from '../pki/cert.js';
 import { createLogger, type Logger } from '../util/log.js';
+import { createStatusSink, deviceStatusFromState, stateExtraFromState, type StatusSink, type DeviceStatus } from '../status/index.js';
 import { EnrolldError } from '../util/errors.js';
 import type * as pkijs from 'pkijs';
+import type { KeyRecord } from '../keystore/keystore.js';
+import { attestationAttribute, isCertifyingKeyStore } from '../attest/evidence.js';
+import { loadProvisionedAk, type ProvisionedAk } from '../attest/provision.js';
 
 export interface AgentParts {
   config: Config;
@@ -35,6 +39,8 @@ export interface AgentParts {
   protocol: EstEnrollment;
   enroller: Enroller;
   poller: PalPoller;
+  /** Where status goes: the journal always, MQTT when configured. Never blocks or throws. */
+  status: StatusSink;
   /** EST client for the RFC 8295 extension endpoints (PAL, eecerts, crls). */
   est: EstClient;
   /** Builds the daemon (owns a cron matcher: close() releases it). */
@@ -47,6 +53,8 @@ export interface ComposeOptions {
   log?: Logger;
   /** Another KeyStore (tests of the software path); default: the TPM named by config.tpm. */
   keystore?: KeyStore;
+  /** Another status sink; default: createStatusSink(config). */
+  status?: StatusSink;
 }
 
 function readSecret(file: string): string {
@@ -98,14 +106,44 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       totalTimeoutMs: config.est.timeoutMs,
       now: () => clock.now(),
     });
+    let provisionedAk: ProvisionedAk | undefined;
+    const attestCsrKey = async (key: KeyRecord): Promise<pkijs.Attribute> => {
+      const { akKeyFile, akCertFile } = config.attestation;
+      if (!akKeyFile || !akCertFile) throw new EnrolldError('config.attestation', 'attestation.enabled needs attestation.akKeyFile and attestation.akCertFile');
+      if (!isCertifyingKeyStore(keystore)) throw new EnrolldError('config.attestation', 'attestation needs a TPM keystore (TPM2_Certify)');
+      provisionedAk ??= await loadProvisionedAk(akKeyFile, akCertFile);
+      return attestationAttribute({ keystore, key, ak: provisionedAk.ak, akChain: provisionedAk.chain, nonces: protocol, now: () => clock.now() });
+    };
+    const status = opts.status ?? createStatusSink(config, { log, clock });
+    let lastPal: DeviceStatus['pal'];
+    const errors: Array<{ code: string; at: string }> = [];
+    const publish = (s: AgentState): void => {
+      status.state(s.phase, stateExtraFromState(s));
+      status.snapshot(deviceStatusFromState(s, { ta: { digest: taStore.digest() }, ...(lastPal ? { pal: lastPal } : {}), ...(errors.length ? { errors: errors.slice(-5) } : {}) }));
+    };
     const enroller = new Enroller({
+      onTransition: (s, event) => {
+        if (event.type === 'fail') errors.push({ code: event.reason, at: clock.now().toISOString() });
+        status.event(`lifecycle.${event.type}`, { phase: s.phase });
+        publish(s);
+      },
       clock,
       log,
       keystore,
       protocol,
       state,
-      buildCsr: async (_key, signer) =>
-        (await buildCsr({ subject: config.identity.subject, signer, ...(config.identity.dnsNames.length ? { san: { dns: config.identity.dnsNames } } : {}) })).der,
+      buildCsr: async (key, signer) => {
+        // CSR attestation (issue #3): TPM2_Certify of the new key by the provisioned AK, fresh nonce from the CA.
+        const attributes = config.attestation.enabled ? [await attestCsrKey(key)] : [];
+        return (
+          await buildCsr({
+            subject: config.identity.subject,
+            signer,
+            ...(config.identity.dnsNames.length ? { san: { dns: config.identity.dnsNames } } : {}),
+            ...(attributes.length ? { attributes } : {}),
+          })
+        ).der;
+      },
       verifyIssued: async (cert, chain, at) => {
         const anchors = [...taStore.certificatesFor('cacerts')];
         await validateChain({ leaf: cert, intermediates: chain, trustAnchors: anchors.length ? anchors : estAnchors, at });
@@ -123,7 +161,18 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       transport: createHttpsTransport({ trustAnchors: [estAnchorsPem], ...(basicAuth ? { basicAuth } : {}), maxResponseBytes: config.est.maxResponseBytes }),
       now: () => clock.now(),
     });
-    const poller = new PalPoller({ est: estClient, taStore, crlStore, log, clock });
+    const poller = new PalPoller({
+      est: estClient,
+      taStore,
+      crlStore,
+      log,
+      clock,
+      onRecord: (r) => {
+        lastPal = { lastPoll: r.at, result: r.outcome === 'error' ? 'error' : r.entries === 0 ? 'none' : 'ok', ...(r.error ? { code: r.error.code } : {}) };
+        if (r.error) errors.push({ code: r.error.code, at: r.at });
+        void state.load().then((s) => s && publish(s), () => undefined);
+      },
+    });
     const schedules: CronSchedule[] = [];
     return {
       config,
@@ -136,6 +185,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       protocol,
       enroller,
       poller,
+      status,
       est: estClient,
       daemon(hooks = {}) {
         const schedule = new CronSchedule(config.schedule.cron);
@@ -154,6 +204,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       },
       async close() {
         for (const s of schedules) s.close();
+        await status.close();
         await keystore.close();
       },
     };
