@@ -55,6 +55,8 @@ export interface EstLabConfig {
   csrAttrs: Partial<CsrAttrs> | null;
   includeChainInEnroll: boolean;
   base64: Base64EncodeOptions;
+  /** CSR evidence check (deploy/lab/attestation.ts): a refusal, or undefined to go on. */
+  checkEvidence?: (csr: pkijs.CertificationRequest) => Promise<LabResponse | undefined>;
   now: () => Date;
   log: (line: string) => void;
 }
@@ -116,10 +118,18 @@ function sanDer(exts: pkijs.Extension[] | undefined): Uint8Array | undefined {
 }
 
 /** 202 bookkeeping; returns a response while the request must wait, undefined once it may be issued. */
+const pendingId = (op: PendingRequest['operation'], csrDer: Uint8Array): string => createHash('sha256').update(op).update(csrDer).digest('hex');
+
+/** Attestation evidence, checked once per request (a pending request passed it when first seen). */
+async function evidenceGate(state: EstLabState, op: PendingRequest['operation'], parsed: { csr: pkijs.CertificationRequest; der: Uint8Array }): Promise<LabResponse | undefined> {
+  if (!state.config.checkEvidence || state.pending.has(pendingId(op, parsed.der))) return undefined;
+  return state.config.checkEvidence(parsed.csr);
+}
+
 function approvalGate(state: EstLabState, op: PendingRequest['operation'], csrDer: Uint8Array, subject: string): LabResponse | undefined {
   const cfg = state.config.manualApproval;
   if (!cfg) return undefined;
-  const id = createHash('sha256').update(op).update(csrDer).digest('hex');
+  const id = pendingId(op, csrDer);
   let p = state.pending.get(id);
   if (!p) {
     p = { id, operation: op, subject, polls: 0, approved: false, firstSeen: state.config.now() };
@@ -201,6 +211,8 @@ export function registerEstHandlers(router: Router, state: EstLabState): void {
     if (!authenticatedAs && state.config.requireAuth) return unauthorized('authentication required (HTTP Basic or TLS client certificate)');
     const parsed = await readCsr(req);
     if ('status' in parsed) return parsed;
+    const refused = await evidenceGate(state, 'simpleenroll', parsed);
+    if (refused) return refused;
     const wait = approvalGate(state, 'simpleenroll', parsed.der, describeName(parsed.csr.subject));
     if (wait) return wait;
     return issue(state, 'simpleenroll', parsed.csr, authenticatedAs ?? 'anonymous');
@@ -225,6 +237,8 @@ export function registerEstHandlers(router: Router, state: EstLabState): void {
     if ((a === undefined) !== (b === undefined) || (a && b && !bytesEqual(a, b))) {
       return text(400, 'CSR subjectAltName differs from the certificate being renewed');
     }
+    const refused = await evidenceGate(state, 'simplereenroll', parsed);
+    if (refused) return refused;
     const wait = approvalGate(state, 'simplereenroll', parsed.der, describeName(csr.subject));
     if (wait) return wait;
     return issue(state, 'simplereenroll', csr, `cert:lab:${describeName(cc.certificate.subject)}`);

@@ -20,6 +20,7 @@ import {
   type PendingRequest,
 } from './est.js';
 import { registerPalHandlers } from './pal.js';
+import { LabAttestation, type LabAttestationOptions } from './attestation.js';
 import { Router, text, type LabRequest, type LabResponse } from './router.js';
 
 export interface LabServerOptions {
@@ -55,6 +56,8 @@ export interface LabServerOptions {
   /** Lab clock (validation and issuance times). */
   now?: () => Date;
   log?: (line: string) => void;
+  /** Nonce endpoint (served when this is set, even `{}`) + CSR evidence check (runs when trustAnchors are given). */
+  attestation?: Omit<LabAttestationOptions, 'now' | 'log'>;
 }
 
 export interface LabServer {
@@ -76,6 +79,8 @@ export interface LabServer {
   pendingRequests(): PendingRequest[];
   issued: IssuedRecord[];
   setManualApproval(opts: ManualApprovalOptions | undefined): void;
+  /** The nonce service and evidence verifier. */
+  attestation: LabAttestation;
   close(): Promise<void>;
 }
 
@@ -118,8 +123,12 @@ export async function createLabServer(options: LabServerOptions = {}): Promise<L
     pending: new Map(),
     issued: [],
   };
+  const attestation = new LabAttestation({ ...options.attestation, now, log });
+  if (attestation.enabled) state.config.checkEvidence = (csr) => attestation.checkCsr(csr);
   const router = new Router();
   registerEstHandlers(router, state);
+  // GET/POST /.well-known/est[/<label>]/nonce — only when asked for, so callers may still register their own /nonce.
+  if (options.attestation) attestation.register(router);
   registerPalHandlers(router, state.config); // RFC 8295 /pal, /eecerts, /crls (deploy/lab/pal.ts; labPal(router))
 
   const server = https.createServer(
@@ -227,6 +236,7 @@ export async function createLabServer(options: LabServerOptions = {}): Promise<L
     setManualApproval(opts) {
       state.config.manualApproval = opts;
     },
+    attestation,
     close(): Promise<void> {
       return new Promise((resolve) => {
         server.close(() => resolve());

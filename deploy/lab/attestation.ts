@@ -1,0 +1,319 @@
+// Lab attestation: a manufacturer "attestation CA" that certifies device AKs (TCG AK certificate profile: keyUsage
+// digitalSignature, EKU tcg-kp-AIKCertificate 2.23.133.8.3), the freshness nonce endpoint (NonceService behind
+// GET/POST /.well-known/est[/<label>]/nonce), and the verifier that checks a CSR's TPM2_Certify evidence
+// (draft-ietf-lamps-csr-attestation-28 AttestationBundle with a tcg-attest-tpm-certify statement) before the EST
+// handlers issue. Every refusal is a text body "attest.<reason>: <detail>".
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { OID_TCG_ATTEST_TPM_CERTIFY, OID_TCG_KP_AIK_CERTIFICATE } from '../../agent/attest/constants.js';
+import type { AkCertifier, AkCertificationRequest } from '../../agent/attest/provision.js';
+import { certificateSpki, certificateToDer, findExtension } from '../../agent/pki/cert.js';
+import { csrSpki } from '../../agent/pki/csr.js';
+import { bytesEqual, decodeAsn1, toArrayBuffer } from '../../agent/pki/der.js';
+import { validateChain } from '../../agent/pki/chain.js';
+import { buildName } from '../../agent/pki/name.js';
+import { findAttestationBundle } from '../../agent/pki/asn1/evidence-attribute.js';
+import type { AttestationBundle } from '../../agent/pki/asn1/evidence-bundle.js';
+import { TcgAttestCertify, parseTpmsAttestCertify, type TpmsAttestCertify } from '../../agent/pki/asn1/tcg-attest-certify.js';
+import { TPM_ALG, TPMA_OBJECT } from '../../agent/tpm2/constants.js';
+import { objectName, publicToSpki, unmarshalPublic, type TpmtPublic } from '../../agent/tpm2/public.js';
+import { signatureToDer, unmarshalSignature } from '../../agent/tpm2/signature.js';
+import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
+import { LabCa, keyIdentifier, signCertificate } from './ca.js';
+import { NonceService, type NonceServiceOptions } from './nonce-service.js';
+import { text, type LabRequest, type LabResponse, type Router } from './router.js';
+
+export type AttestReason =
+  | 'attest.missing'
+  | 'attest.nonce-unknown'
+  | 'attest.nonce-expired'
+  | 'attest.nonce-replayed'
+  | 'attest.ak-untrusted'
+  | 'attest.bad-signature'
+  | 'attest.wrong-key'
+  | 'attest.bad-structure'
+  | 'attest.unknown-type';
+
+export interface AttestFailure {
+  reason: AttestReason;
+  status: 400 | 403;
+  detail: string;
+}
+
+const STATUS: Record<AttestReason, 400 | 403> = {
+  'attest.missing': 403,
+  'attest.nonce-unknown': 403,
+  'attest.nonce-expired': 403,
+  'attest.nonce-replayed': 403,
+  'attest.ak-untrusted': 403,
+  'attest.bad-signature': 403,
+  'attest.wrong-key': 403,
+  'attest.bad-structure': 400,
+  'attest.unknown-type': 400,
+};
+
+class Refusal extends Error {
+  constructor(
+    readonly reason: AttestReason,
+    readonly detail: string,
+  ) {
+    super(`${reason}: ${detail}`);
+  }
+}
+
+const fail = (reason: AttestReason, detail: string): never => {
+  throw new Refusal(reason, detail);
+};
+
+// ---- the attestation CA ---------------------------------------------------------------------------------------------
+
+function ext(extnID: string, critical: boolean, value: asn1js.BaseBlock): pkijs.Extension {
+  return new pkijs.Extension({ extnID, critical, extnValue: value.toBER(false) });
+}
+
+/** A separate two-level CA (root + issuing) that plays the TPM/device manufacturer's AK CA. */
+export function createAttestationCa(opts: { dir?: string; now?: Date } = {}): Promise<LabCa> {
+  return LabCa.create({ ...opts, name: 'enrolld lab attestation' });
+}
+
+export interface AkCertOptions {
+  now?: Date;
+  validityDays?: number;
+  /** Leave out the tcg-kp-AIKCertificate EKU (tests of the verifier). */
+  omitAkEku?: boolean;
+}
+
+/**
+ * Issues an AK certificate from `ca.issuing`: subject CN="<deviceId> AK", keyUsage digitalSignature (critical),
+ * EKU tcg-kp-AIKCertificate, not a CA. Returns [AK certificate, issuing CA] (DER); the root is the verifier's TA.
+ */
+export async function issueAkCertificate(ca: LabCa, req: AkCertificationRequest, o: AkCertOptions = {}): Promise<Uint8Array[]> {
+  const now = o.now ?? new Date();
+  const spki = new pkijs.PublicKeyInfo({ schema: decodeAsn1(req.spki, 'SubjectPublicKeyInfo') });
+  const pub = unmarshalPublic(req.tpmtPublic);
+  const a = pub.objectAttributes;
+  const isAk = (a & TPMA_OBJECT.RESTRICTED) !== 0 && (a & TPMA_OBJECT.SIGN_ENCRYPT) !== 0 && (a & TPMA_OBJECT.FIXED_TPM) !== 0 && (a & TPMA_OBJECT.DECRYPT) === 0;
+  if (!isAk) throw new Error('attestation CA: the key is not a restricted fixedTPM signing key');
+  if (!bytesEqual(publicToSpki(pub), req.spki)) throw new Error('attestation CA: spki does not match the TPMT_PUBLIC');
+  const extensions = [
+    ext('2.5.29.19', true, new pkijs.BasicConstraints({ cA: false }).toSchema()),
+    ext('2.5.29.15', true, new asn1js.BitString({ valueHex: toArrayBuffer(new Uint8Array([0x80])), unusedBits: 7 })),
+    ...(o.omitAkEku ? [] : [ext('2.5.29.37', false, new pkijs.ExtKeyUsage({ keyPurposes: [OID_TCG_KP_AIK_CERTIFICATE] }).toSchema())]),
+    ext('2.5.29.14', false, new asn1js.OctetString({ valueHex: toArrayBuffer(keyIdentifier(spki)) })),
+    ext('2.5.29.35', false, new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: toArrayBuffer(ca.issuing.keyId) }) }).toSchema()),
+  ];
+  const cert = await signCertificate({
+    issuer: ca.issuing.certificate.subject,
+    subject: buildName({ O: 'enrolld lab device', CN: `${req.deviceId} AK` }),
+    spki,
+    notBefore: new Date(now.getTime() - 3_600_000),
+    notAfter: new Date(now.getTime() + (o.validityDays ?? 3650) * 86_400_000),
+    extensions,
+    signingKey: ca.issuing.privateKey,
+  });
+  return [certificateToDer(cert), ca.issuing.der];
+}
+
+/** An AkCertifier (agent/attest/provision.ts) backed by a lab attestation CA. */
+export function labAkCertifier(ca: LabCa, o: AkCertOptions = {}): AkCertifier {
+  return (req) => issueAkCertificate(ca, req, o);
+}
+
+// ---- the verifier ---------------------------------------------------------------------------------------------------
+
+export interface LabAttestationOptions {
+  /** Attestation-CA trust anchors (DER or PEM certificates); without any, enrollment evidence is not checked. */
+  trustAnchors?: Array<Uint8Array | string>;
+  /** Refuse CSRs without evidence (attest.missing). Default true when trust anchors are given. */
+  requireAttestation?: boolean;
+  /** NonceService options (TTL, bounds). */
+  nonce?: NonceServiceOptions;
+  /** Lab clock. */
+  now?: () => Date;
+  log?: (line: string) => void;
+}
+
+export interface VerifiedEvidence {
+  akCertificate: pkijs.Certificate;
+  attest: TpmsAttestCertify;
+  certifiedPublic: TpmtPublic;
+}
+
+function toCertDers(list: Array<Uint8Array | string>): Uint8Array[] {
+  return list.flatMap((c) => {
+    if (typeof c !== 'string') return [c];
+    const out: Uint8Array[] = [];
+    for (const m of c.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)) out.push(new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+    return out;
+  });
+}
+
+function hasAkEku(cert: pkijs.Certificate): boolean {
+  const e = findExtension(cert.extensions, '2.5.29.37');
+  if (!e) return false;
+  try {
+    const eku = e.parsedValue instanceof pkijs.ExtKeyUsage ? e.parsedValue : new pkijs.ExtKeyUsage({ schema: asn1js.fromBER(e.extnValue.valueBlock.valueHexView).result });
+    return eku.keyPurposes.includes(OID_TCG_KP_AIK_CERTIFICATE);
+  } catch {
+    return false;
+  }
+}
+
+export class LabAttestation {
+  readonly nonces: NonceService;
+  private readonly anchors: Uint8Array[];
+  readonly requireAttestation: boolean;
+  private readonly now: () => Date;
+  private readonly log: (line: string) => void;
+  /** Refusals and successes, newest last (tests read them). */
+  readonly events: Array<{ ok: boolean; reason?: AttestReason; detail?: string }> = [];
+
+  constructor(o: LabAttestationOptions = {}) {
+    this.nonces = new NonceService(o.nonce ?? {});
+    this.anchors = toCertDers(o.trustAnchors ?? []);
+    this.requireAttestation = o.requireAttestation ?? this.anchors.length > 0;
+    this.now = o.now ?? ((): Date => new Date());
+    this.log = o.log ?? ((): void => {});
+  }
+
+  /** True when enrollment CSRs are checked (attestation-CA trust anchors configured). */
+  get enabled(): boolean {
+    return this.anchors.length > 0;
+  }
+
+  /** GET/POST /.well-known/est[/<label>]/nonce (freshness-08 §6.1). */
+  register(router: Router): void {
+    const handler = (req: LabRequest): LabResponse => {
+      const body = req.method === 'GET' || req.body.byteLength === 0 ? undefined : req.body.toString('utf8');
+      const r = this.nonces.handleRequest(body, this.now());
+      if (r.status !== 200) this.log(`nonce refused ${r.status} ${r.reason ?? ''}`);
+      return { status: r.status, headers: { 'content-type': r.contentType, 'cache-control': 'no-store' }, body: r.body };
+    };
+    for (const p of [`${EST_WELL_KNOWN_PATH}/nonce`, `${EST_WELL_KNOWN_PATH}/:label/nonce`]) {
+      router.register('GET', p, handler);
+      router.register('POST', p, handler);
+    }
+  }
+
+  /**
+   * The EST hook: undefined when the CSR may be issued, otherwise the 400/403 refusal. Without trust anchors
+   * nothing is checked; a CSR without evidence passes unless requireAttestation.
+   */
+  async checkCsr(csr: pkijs.CertificationRequest): Promise<LabResponse | undefined> {
+    if (!this.enabled) return undefined;
+    const r = await this.verify(csr);
+    if ('reason' in r) {
+      this.events.push({ ok: false, reason: r.reason, detail: r.detail });
+      this.log(`attestation refused: ${r.reason}: ${r.detail}`);
+      return text(r.status, `${r.reason}: ${r.detail}`);
+    }
+    this.events.push({ ok: true });
+    return undefined;
+  }
+
+  /** Full verification of the CSR's evidence; consumes the nonce only when everything else verified. */
+  async verify(csr: pkijs.CertificationRequest): Promise<VerifiedEvidence | AttestFailure | { none: true }> {
+    try {
+      return await this.verifyOrThrow(csr);
+    } catch (e) {
+      if (e instanceof Refusal) return { reason: e.reason, status: STATUS[e.reason], detail: e.detail };
+      throw e;
+    }
+  }
+
+  private async verifyOrThrow(csr: pkijs.CertificationRequest): Promise<VerifiedEvidence | { none: true }> {
+    // 1. the attribute
+    let bundle: AttestationBundle | undefined;
+    try {
+      bundle = findAttestationBundle(csr);
+    } catch (e) {
+      fail('attest.bad-structure', `id-aa-attestation does not decode: ${(e as Error).message}`);
+    }
+    if (!bundle) {
+      if (this.requireAttestation) fail('attest.missing', 'the CSR carries no id-aa-attestation attribute (TPM key attestation required)');
+      return { none: true };
+    }
+    const stmts = bundle.statementsOfType(OID_TCG_ATTEST_TPM_CERTIFY);
+    if (stmts.length === 0) fail('attest.unknown-type', `no supported statement (types: ${bundle.attestations.map((a) => a.type).join(', ')}; supported: ${OID_TCG_ATTEST_TPM_CERTIFY})`);
+    if (stmts.length > 1) fail('attest.bad-structure', `${stmts.length} tcg-attest-tpm-certify statements, expected one`);
+    let st!: TcgAttestCertify;
+    try {
+      st = TcgAttestCertify.fromAttestationStatement(stmts[0]!);
+    } catch (e) {
+      fail('attest.bad-structure', `TcgAttestCertify does not decode: ${(e as Error).message}`);
+    }
+    if (st.tpmTPublic === undefined) fail('attest.bad-structure', 'TcgAttestCertify has no tpmTPublic (needed to bind the certified key to the CSR key)');
+
+    // 2. the AK certificate chains to the attestation CA
+    const certs = bundle.x509Certificates();
+    if (certs.length === 0) fail('attest.ak-untrusted', 'the bundle carries no AK certificate');
+    const akCert = certs[0]!;
+    try {
+      await validateChain({ leaf: akCert, intermediates: certs.slice(1), trustAnchors: this.anchors, at: this.now() });
+    } catch (e) {
+      fail('attest.ak-untrusted', `AK certificate does not chain to the attestation CA: ${(e as Error).message}`);
+    }
+    if (!hasAkEku(akCert)) fail('attest.ak-untrusted', 'AK certificate lacks the tcg-kp-AIKCertificate EKU (2.23.133.8.3)');
+
+    // 3. the AK signature over tpmSAttest
+    let akKey!: KeyObject;
+    try {
+      akKey = createPublicKey({ key: Buffer.from(certificateSpki(akCert)), format: 'der', type: 'spki' });
+    } catch (e) {
+      fail('attest.ak-untrusted', `AK certificate key is unusable: ${(e as Error).message}`);
+    }
+    let sigDer!: Uint8Array;
+    try {
+      const sig = unmarshalSignature(st.signature);
+      if (sig.hashAlg !== TPM_ALG.SHA256) fail('attest.bad-signature', `signature hash 0x${sig.hashAlg.toString(16)} is not SHA-256`);
+      if (sig.sigAlg !== TPM_ALG.ECDSA && sig.sigAlg !== TPM_ALG.RSASSA) fail('attest.bad-signature', `signature scheme 0x${sig.sigAlg.toString(16)} not supported`);
+      sigDer = signatureToDer(sig);
+    } catch (e) {
+      if (e instanceof Refusal) throw e;
+      fail('attest.bad-structure', `signature is not a TPMT_SIGNATURE: ${(e as Error).message}`);
+    }
+    let ok = false;
+    try {
+      ok = cryptoVerify('sha256', st.tpmSAttest, akKey, sigDer);
+    } catch {
+      ok = false;
+    }
+    if (!ok) fail('attest.bad-signature', 'the AK signature over tpmSAttest does not verify');
+
+    // 4. TPMS_ATTEST: magic, type = certify
+    let attest!: TpmsAttestCertify;
+    try {
+      attest = parseTpmsAttestCertify(st.tpmSAttest);
+    } catch (e) {
+      fail('attest.bad-structure', (e as Error).message);
+    }
+
+    // 5. the certified key is the CSR key: Name = nameAlg || H(tpmTPublic), tpmTPublic's key = CSR SPKI
+    let pub!: TpmtPublic;
+    try {
+      pub = unmarshalPublic(st.tpmTPublic!);
+    } catch (e) {
+      fail('attest.bad-structure', `tpmTPublic is not a TPMT_PUBLIC: ${(e as Error).message}`);
+    }
+    if (!bytesEqual(objectName(st.tpmTPublic!), attest.name)) fail('attest.wrong-key', 'the certified Name is not the Name of tpmTPublic');
+    let spki!: Uint8Array;
+    try {
+      spki = publicToSpki(pub);
+    } catch (e) {
+      fail('attest.wrong-key', `tpmTPublic holds no usable public key: ${(e as Error).message}`);
+    }
+    if (!bytesEqual(spki, csrSpki(csr))) fail('attest.wrong-key', 'the certified key is not the CSR subjectPublicKey');
+    const need = TPMA_OBJECT.FIXED_TPM | TPMA_OBJECT.FIXED_PARENT | TPMA_OBJECT.SENSITIVE_DATA_ORIGIN;
+    if ((pub.objectAttributes & need) !== need) fail('attest.wrong-key', `the certified key is not TPM-resident (attributes 0x${pub.objectAttributes.toString(16)})`);
+
+    // 6. freshness: extraData is a nonce we issued, unexpired, unused (consumed now)
+    if (attest.extraData.byteLength === 0) fail('attest.nonce-unknown', 'extraData is empty: no freshness nonce');
+    const c = this.nonces.consume(attest.extraData, this.now(), OID_TCG_ATTEST_TPM_CERTIFY);
+    if (c === 'unknown' || c === 'wrong-type') fail('attest.nonce-unknown', c === 'unknown' ? 'extraData is not a nonce this server issued' : 'the nonce was issued for another evidence type');
+    if (c === 'expired') fail('attest.nonce-expired', 'the nonce in extraData has expired');
+    if (c === 'replayed') fail('attest.nonce-replayed', 'the nonce in extraData was already used');
+    return { akCertificate: akCert, attest, certifiedPublic: pub };
+  }
+}
+
