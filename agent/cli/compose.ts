@@ -1,6 +1,7 @@
 // The composition root: builds the agent from a validated Config — TPM keystore, state store, TA/CRL stores,
 // the enrollment protocol, the PAL poller, the enroller and the daemon. Layers meet only here.
 import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { TpmKeyStore } from '../keystore/tpm.js';
@@ -27,6 +28,19 @@ import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
 import { attestationAttribute, isCertifyingKeyStore } from '../attest/evidence.js';
 import { loadProvisionedAk, type ProvisionedAk } from '../attest/provision.js';
+
+/** The last PAL poll, as `enrolld status` shows it (state dir, 0600). */
+export const PAL_STATUS_FILE = 'pal-last-poll.json';
+export interface PalPollSummary {
+  at: string;
+  outcome: 'ok' | 'error';
+  pages: number;
+  entries: number;
+  counts: { ok: number; failed: number; skipped: number; notRun: number };
+  codes: string[];
+  renew: boolean;
+  error?: string;
+}
 
 export interface AgentParts {
   config: Config;
@@ -116,6 +130,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     };
     const status = opts.status ?? createStatusSink(config, { log, clock });
     let lastPal: DeviceStatus['pal'];
+    let palWrite: Promise<void> = Promise.resolve();
     const errors: Array<{ code: string; at: string }> = [];
     const publish = (s: AgentState): void => {
       status.state(s.phase, stateExtraFromState(s));
@@ -170,6 +185,11 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       onRecord: (r) => {
         lastPal = { lastPoll: r.at, result: r.outcome === 'error' ? 'error' : r.entries === 0 ? 'none' : 'ok', ...(r.error ? { code: r.error.code } : {}) };
         if (r.error) errors.push({ code: r.error.code, at: r.at });
+        // Summary for `enrolld status` (one small atomic write per poll; never fails the poll).
+        const summary: PalPollSummary = { at: r.at, outcome: r.outcome, pages: r.pages, entries: r.entries, counts: r.counts, codes: r.codes, renew: r.renew, ...(r.error ? { error: r.error.code } : {}) };
+        palWrite = palWrite
+          .then(() => writeFileAtomic(path.join(config.stateDir, PAL_STATUS_FILE), JSON.stringify(summary) + '\n'))
+          .catch((err) => log.warn('pal.status-write-failed', { err }));
         void state.load().then((s) => s && publish(s), () => undefined);
       },
     });
@@ -204,6 +224,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       },
       async close() {
         for (const s of schedules) s.close();
+        await palWrite;
         await status.close();
         await keystore.close();
       },

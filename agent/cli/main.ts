@@ -2,7 +2,9 @@
 // enrolld — command line: run | once | status | enroll --now | pal | demo
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadConfig, ConfigError } from '../config.js';
-import { composeAgent } from './compose.js';
+import { composeAgent, PAL_STATUS_FILE, type PalPollSummary } from './compose.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { runDemo } from './demo.js';
 import { renderStatus, statusView } from './status-view.js';
 import { FileStateStore } from '../store/state-store.js';
@@ -25,6 +27,15 @@ commands:
 
 options:
   --config FILE       configuration file (default ${DEFAULT_CONFIG_PATH})`;
+
+/** The last PAL poll summary, or undefined when never polled (or unreadable: shown as "never"). */
+async function readPalSummary(stateDir: string): Promise<PalPollSummary | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(stateDir, PAL_STATUS_FILE), 'utf8')) as PalPollSummary;
+  } catch {
+    return undefined;
+  }
+}
 
 function notify(state: string): void {
   try {
@@ -59,27 +70,25 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const config = loadConfig(values.config);
       const store = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState });
-      const view = statusView(await store.load());
+      const view = statusView(await store.load(), await readPalSummary(config.stateDir));
       process.stdout.write((values.json ? JSON.stringify(view, null, 2) : renderStatus(view)) + '\n');
       return 0;
     }
     case 'once':
     case 'enroll': {
       if (command === 'enroll' && !values.now) throw new ConfigError('enroll', 'use `enrolld enroll --now`');
-      const agent = await composeAgent(loadConfig(values.config));
+      const config = loadConfig(values.config);
+      const agent = await composeAgent(config);
+      let state: AgentState;
       try {
-        let state = await agent.enroller.loadState();
-        if (command === 'once') {
-          const daemon = agent.daemon();
-          state = await daemon.iterate(state, { pollNow: true });
-        } else {
-          state = (await agent.enroller.step({ force: true })).state;
-        }
-        process.stdout.write(renderStatus(statusView(state)) + '\n');
-        return state.retry?.kind === 'failed' ? 1 : 0;
+        state = await agent.enroller.loadState();
+        if (command === 'once') state = await agent.daemon().iterate(state, { pollNow: true });
+        else state = (await agent.enroller.step({ force: true })).state;
       } finally {
         await agent.close();
       }
+      process.stdout.write(renderStatus(statusView(state, await readPalSummary(config.stateDir))) + '\n');
+      return state.retry?.kind === 'failed' ? 1 : 0;
     }
     case 'pal': {
       const agent = await composeAgent(loadConfig(values.config));

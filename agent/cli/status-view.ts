@@ -1,5 +1,6 @@
 // `enrolld status`: human-readable and JSON views of the persisted state (reads files only; no TPM, no network).
 import type { AgentState } from '../lifecycle/state.js';
+import type { PalPollSummary } from './compose.js';
 
 export interface StatusView {
   phase: string;
@@ -7,10 +8,12 @@ export interface StatusView {
   pending?: { operation: string; keyId: string; createdAt: string; attempts: number };
   retry?: { kind: string; until: string; attempt: number; reason: string };
   history: Array<{ at: string; from: string; to: string; event: string }>;
+  lastPalPoll?: PalPollSummary;
 }
 
-export function statusView(s: AgentState | undefined): StatusView {
-  if (!s) return { phase: 'unprovisioned', history: [] };
+export function statusView(s: AgentState | undefined, lastPalPoll?: PalPollSummary): StatusView {
+  const pal = lastPalPoll ? { lastPalPoll } : {};
+  if (!s) return { phase: 'unprovisioned', history: [], ...pal };
   const c = s.credential;
   return {
     phase: s.phase,
@@ -18,6 +21,7 @@ export function statusView(s: AgentState | undefined): StatusView {
     ...(s.pending ? { pending: { operation: s.pending.operation, keyId: s.pending.key.id, createdAt: s.pending.createdAt, attempts: s.pending.attempts } } : {}),
     ...(s.retry ? { retry: { ...s.retry } } : {}),
     history: s.history.slice(-5).map((h) => ({ ...h })),
+    ...pal,
   };
 }
 
@@ -37,6 +41,12 @@ export function renderStatus(v: StatusView, now: Date = new Date()): string {
     lines.push('certificate:  none');
   }
   if (v.pending) lines.push(`pending:      ${v.pending.operation} with key ${v.pending.keyId} since ${v.pending.createdAt} (${v.pending.attempts} attempts)`);
+  if (v.lastPalPoll) {
+    const p = v.lastPalPoll;
+    lines.push(`last PAL poll: ${p.at} ${p.outcome}${p.error ? ` (${p.error})` : ''}: ${p.entries} entries, ${p.counts.ok} ok, ${p.counts.failed} failed, ${p.counts.skipped} skipped${p.renew ? ', renewal requested' : ''}`);
+  } else {
+    lines.push('last PAL poll: never');
+  }
   if (v.history.length) {
     lines.push('recent:');
     for (const h of v.history) lines.push(`  ${h.at}  ${h.from} → ${h.to} (${h.event})`);

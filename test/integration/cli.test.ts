@@ -42,6 +42,9 @@ test('enroll --now, status (text and JSON), pal; config errors name the field', 
     const js = JSON.parse((await run('status', '--json', '--config', cfg)).stdout);
     assert.is(js.phase, 'enrolled');
     assert.match(js.credential.subject, /CN=dev-0001/);
+    const once = (await run('once', '--config', cfg));
+    assert.is(once.status, 0, once.stderr + once.stdout);
+    assert.match(once.stdout, /last PAL poll: \S+ ok: 0 entries/);
     const p = (await run('pal', '--config', cfg));
     assert.is(p.status, 0, p.stderr);
     const bad = path.join(env.dir, 'bad.json');
