@@ -115,6 +115,12 @@ async function main(argv: string[]): Promise<number> {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      // systemd watchdog (sd_watchdog_enabled(3)): ping at half of WATCHDOG_USEC while the event loop is alive,
+      // since the daemon may sleep for hours between iterations.
+      const usec = Number(process.env.WATCHDOG_USEC);
+      const forUs = !process.env.WATCHDOG_PID || Number(process.env.WATCHDOG_PID) === process.pid;
+      const watchdog = Number.isFinite(usec) && usec > 0 && forUs ? setInterval(() => notify('WATCHDOG=1'), Math.max(1, Math.floor(usec / 2000))) : undefined;
+      watchdog?.unref();
       const daemon = agent.daemon({
         onReady: (s) => notify(`READY=1\nSTATUS=${s.phase}`),
         onIdle: (s, next) => notify(`WATCHDOG=1\nSTATUS=${s.phase}, next wake ${next.toISOString()}`),
@@ -122,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         await daemon.run(ac.signal);
       } finally {
+        if (watchdog) clearInterval(watchdog);
         await agent.close();
       }
       return 0;

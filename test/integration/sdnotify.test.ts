@@ -67,13 +67,13 @@ test('sdNotify sends to a path socket and to an abstract socket; no socket → f
   if (saved !== undefined) process.env.NOTIFY_SOCKET = saved;
 });
 
-test('enrolld run: READY=1 after start, WATCHDOG/STATUS while idle, STOPPING=1 on SIGTERM', async () => {
+test('enrolld run: READY=1 after start, watchdog pings at WATCHDOG_USEC/2, STOPPING=1 on SIGTERM', async () => {
   const env = await startAgentEnv();
   const sock = path.join(dir, 'run.sock');
   const r = await receiver(sock);
   const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agent/cli/main.js');
   const child = spawn(process.execPath, [main, 'run', '--config', path.join(env.dir, 'config.json')], {
-    env: { ...process.env, NOTIFY_SOCKET: sock },
+    env: { ...process.env, NOTIFY_SOCKET: sock, WATCHDOG_USEC: '200000' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -82,6 +82,11 @@ test('enrolld run: READY=1 after start, WATCHDOG/STATUS while idle, STOPPING=1 o
   try {
     await waitFor(r.lines, /^READY=1/);
     await waitFor(r.lines, /^WATCHDOG=1\|STATUS=enrolled/);
+    // The keeper pings every WATCHDOG_USEC/2 = 100 ms while the daemon sleeps until its next poll.
+    const pings = () => r.lines.filter((l) => l === 'WATCHDOG=1').length;
+    const before = pings();
+    await new Promise((res) => setTimeout(res, 600));
+    assert.ok(pings() - before >= 3, `watchdog pings in 600 ms: ${pings() - before}`);
     child.kill('SIGTERM');
     await waitFor(r.lines, /^STOPPING=1$/);
     assert.is(await exited, 0, stderr);
