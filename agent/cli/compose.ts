@@ -13,10 +13,11 @@ import { SystemClock, type Clock } from '../lifecycle/clock.js';
 import { Enroller } from '../lifecycle/enroller.js';
 import { Daemon } from '../lifecycle/daemon.js';
 import { CronSchedule } from '../lifecycle/schedule.js';
-import { STATE_SCHEMA, isAgentState, type AgentState } from '../lifecycle/state.js';
+import { STATE_SCHEMA, fromStoredKey, isAgentState, type AgentState } from '../lifecycle/state.js';
 import { EstEnrollment } from '../protocols/est/enrollment.js';
 import { EstClient } from '../protocols/est/client.js';
 import { createHttpsTransport } from '../protocols/http/transport.js';
+import { createCredentialTransport, type DeviceCredential } from '../protocols/http/credential-transport.js';
 import { PalPoller } from '../packages/pal-poller.js';
 import { buildCsr } from '../pki/csr.js';
 import { validateChain } from '../pki/chain.js';
@@ -170,10 +171,22 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
         backoffMaxSeconds: config.schedule.backoffMaxSeconds,
       },
     });
+    // RFC 8295 requests authenticate as the device: TLS client auth with the current TPM credential once there is
+    // one (re-read per request, so a renewal switches it), the bootstrap Basic credentials before that.
+    const deviceCredential = async (): Promise<DeviceCredential | undefined> => {
+      const cred = (await state.load())?.credential;
+      if (!cred) return undefined;
+      const key = fromStoredKey(cred.key);
+      return { id: `${cred.serial}/${key.id}`, clientAuth: { key: await keystore.tlsKeyOptions(key), certChain: [cred.certPem, ...cred.chainPem] } };
+    };
+    const deviceTransport = createCredentialTransport({
+      base: { trustAnchors: [estAnchorsPem], ...(basicAuth ? { basicAuth } : {}), maxResponseBytes: config.est.maxResponseBytes, totalTimeoutMs: config.est.timeoutMs },
+      current: deviceCredential,
+    });
     const estClient = new EstClient({
       baseUrl: config.est.url,
       ...(config.est.label !== undefined ? { label: config.est.label } : {}),
-      transport: createHttpsTransport({ trustAnchors: [estAnchorsPem], ...(basicAuth ? { basicAuth } : {}), maxResponseBytes: config.est.maxResponseBytes }),
+      transport: deviceTransport,
       now: () => clock.now(),
     });
     const poller = new PalPoller({

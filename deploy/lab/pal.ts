@@ -115,6 +115,8 @@ export interface LabPalRequestRecord {
   path: string;
   accept: string | undefined;
   format: PalFormat | undefined;
+  /** How the device authenticated: HTTP Basic or a TLS client certificate. */
+  auth: 'basic' | 'certificate';
 }
 
 export interface LabPalOptions {
@@ -245,16 +247,16 @@ export class LabPalService {
   // -------------------------------------------------------------------------------------------------------------
   // request handling
 
-  async identify(req: LabRequest): Promise<{ deviceId: string } | LabResponse> {
+  async identify(req: LabRequest): Promise<{ deviceId: string; auth: 'basic' | 'certificate' } | LabResponse> {
     const basic = checkBasic(req, this.config.users);
     if (basic.kind === 'invalid') return text(401, basic.reason, { 'www-authenticate': 'Basic realm="enrolld-lab-est", charset="UTF-8"' });
-    if (basic.kind === 'ok') return { deviceId: basic.user };
+    if (basic.kind === 'ok') return { deviceId: basic.user, auth: 'basic' };
     const cc = await checkClientCert(req, { lab: [this.ca.root.der], labIntermediates: [this.ca.issuing.der], idevid: this.config.idevidCaDers }, this.config.now());
     if (cc.kind === 'invalid') return text(403, cc.reason);
     if (cc.kind === 'ok') {
       const cn = cc.certificate.subject.typesAndValues.find((tv) => tv.type === '2.5.4.3');
       const value = (cn?.value.valueBlock as { value?: unknown } | undefined)?.value;
-      if (typeof value === 'string' && value.length > 0) return { deviceId: value };
+      if (typeof value === 'string' && value.length > 0) return { deviceId: value, auth: 'certificate' };
       return text(403, `client certificate "${describeName(cc.certificate.subject)}" has no CN`);
     }
     return text(401, 'authentication required (RFC 8295 §2: the server MUST authenticate the client)', { 'www-authenticate': 'Basic realm="enrolld-lab-est", charset="UTF-8"' });
@@ -263,12 +265,12 @@ export class LabPalService {
   async handlePal(req: LabRequest): Promise<LabResponse> {
     const who = await this.identify(req);
     if ('status' in who) return who;
-    const { deviceId } = who;
+    const { deviceId, auth } = who;
     const page = req.params.page === undefined ? 0 : Number(req.params.page);
     if (!Number.isInteger(page) || page < 0 || page > 10_000) return text(404, `no PAL page ${req.params.page}`);
     const accept = typeof req.headers.accept === 'string' ? req.headers.accept : undefined;
     const format = negotiate(accept);
-    this.requests.push({ deviceId, path: req.path, accept, format });
+    this.requests.push({ deviceId, path: req.path, accept, format, auth });
     const raw = this.raw.get(`${deviceId}\n${page}`);
     if (raw) {
       return { status: raw.status, ...(raw.contentType ? { headers: { 'content-type': raw.contentType } } : {}), ...(raw.body !== undefined ? { body: raw.body } : {}) };

@@ -14,9 +14,10 @@ import { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import { loadAddon } from '../../agent/keystore/addon.js';
 import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { TlsError } from '../../agent/protocols/http/errors.js';
-import { fromStoredKey } from '../../agent/lifecycle/state.js';
+import { fromStoredKey, initialState } from '../../agent/lifecycle/state.js';
 import { createLabServer } from '../../deploy/lab/server.js';
 import { startAgentEnv } from '../harness/agent-env.js';
+import { labPal } from '../../deploy/lab/pal.js';
 
 test('enroll a TPM key, then re-enroll over TLS client auth signed by the TPM; state files 0600', async () => {
   const env = await startAgentEnv();
@@ -45,6 +46,37 @@ test('enroll a TPM key, then re-enroll over TLS client auth signed by the TPM; s
     assert.is(statSync(env.config.stateDir).mode & 0o777, 0o700);
     const ks = agent.keystore as TpmKeyStore;
     assert.is((await ks.listHandles()).length, 0, 'no transient object left in the TPM');
+  } finally {
+    await agent.close();
+    await env.stop();
+  }
+});
+
+test('PAL polls authenticate with Basic before enrollment, then with the current TPM credential (switching at renewal)', async () => {
+  const env = await startAgentEnv();
+  const log = memoryLogger('info');
+  const agent = await composeAgent(env.config, { log });
+  try {
+    const pal = labPal(env.lab.router);
+    const poll = async (): Promise<void> => {
+      await agent.poller.poll((await agent.state.load()) ?? initialState());
+      assert.is(agent.poller.last?.outcome, 'ok', log.lines.join('\n'));
+    };
+    await poll();
+    assert.equal(pal.requests.map((r) => r.auth), ['basic']);
+    const first = await agent.enroller.step();
+    assert.is(first.action, 'issued');
+    await poll();
+    assert.is(pal.requests[1]!.auth, 'certificate', 'a TLS client certificate, not the factory password');
+    assert.not.ok(log.lines.some((l) => /factory-secret/.test(l)));
+    const second = await agent.enroller.step({ force: true });
+    assert.is(second.action, 'issued');
+    await poll();
+    assert.is(pal.requests[2]!.auth, 'certificate');
+    // The renewed key signed that handshake: the old key is gone from the state, and the lab saw the new serial.
+    const ks = agent.keystore as TpmKeyStore;
+    assert.is((await ks.listHandles()).length, 0);
+    assert.is.not(second.state.credential!.serial, first.state.credential!.serial);
   } finally {
     await agent.close();
     await env.stop();
