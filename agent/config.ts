@@ -22,6 +22,19 @@ export interface EstConfig {
   timeoutMs: number;
 }
 
+export interface FirmwareSettings {
+  /** PEM: the authorized firmware signers' trust anchors, seeded into the TA store (use "firmware") at first start. */
+  trustAnchorsFile: string;
+  /** The installer (A/B slot tool or script) run with the verified image; the agent never writes block devices. */
+  hook: { path: string; args: string[]; timeoutSeconds: number };
+  /** This module in RFC 4108 terms: hardware type OID (+ alternates), serial number (hex), communities (OIDs). */
+  hardware: { type: string; altTypes: string[]; serialHex: string; communities: string[] };
+  /** Cap on a package when the PAL gives no size. */
+  maxPackageBytes: number;
+  /** Sign load receipts and errors with the device credential (default true). */
+  signReturns: boolean;
+}
+
 export interface Config {
   /** Stable device identifier: MQTT topic segment, default subject CN. */
   deviceId: string;
@@ -62,6 +75,8 @@ export interface Config {
     backoffMinSeconds: number;
     backoffMaxSeconds: number;
   };
+  /** RFC 4108 firmware packages via the PAL (types 0026/0027); absent: firmware entries are skipped. */
+  firmware?: FirmwareSettings;
   mqtt: {
     enabled: boolean;
     url?: string;
@@ -176,10 +191,38 @@ function file(base: string, p: string | undefined): string | undefined {
   return p === undefined ? undefined : path.resolve(base, p);
 }
 
+const OID = /^[0-2](\.(0|[1-9][0-9]*))+$/;
+
+function oid(field: string, v: string): string {
+  if (!OID.test(v)) throw new ConfigError(field, 'must be a dotted OID');
+  return v;
+}
+
+function firmwareSettings(fw: Reader, baseDir: string): FirmwareSettings {
+  const hook = fw.sub('hook', ['path', 'args', 'timeoutSeconds'], true);
+  const hw = fw.sub('hardware', ['type', 'altTypes', 'serialHex', 'communities'], true);
+  const hookPath = hook.str('path');
+  if (!path.isAbsolute(hookPath)) throw new ConfigError('firmware.hook.path', 'must be an absolute path');
+  const serialHex = hw.str('serialHex').toLowerCase();
+  if (!/^([0-9a-f]{2}){1,64}$/.test(serialHex)) throw new ConfigError('firmware.hardware.serialHex', 'must be 1–64 bytes of hex');
+  return {
+    trustAnchorsFile: file(baseDir, fw.str('trustAnchorsFile'))!,
+    hook: { path: hookPath, args: hook.strList('args'), timeoutSeconds: hook.num('timeoutSeconds', 600, 1, 86_400) },
+    hardware: {
+      type: oid('firmware.hardware.type', hw.str('type')),
+      altTypes: hw.strList('altTypes').map((t) => oid('firmware.hardware.altTypes', t)),
+      serialHex,
+      communities: hw.strList('communities').map((t) => oid('firmware.hardware.communities', t)),
+    },
+    maxPackageBytes: fw.num('maxPackageBytes', 1024 ** 3, 1024, 16 * 1024 ** 3),
+    signReturns: fw.bool('signReturns', true),
+  };
+}
+
 /** Validates a parsed config document; `baseDir` resolves relative file names. */
 export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError('(root)', 'must be a JSON object');
-  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'identity', 'attestation', 'schedule', 'mqtt', 'log']);
+  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'identity', 'attestation', 'schedule', 'firmware', 'mqtt', 'log']);
   const deviceId = r.str('deviceId');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new ConfigError('deviceId', 'must be 1–64 of [A-Za-z0-9._-] (it is an MQTT topic segment)');
 
@@ -189,6 +232,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const id = r.sub('identity', ['subject', 'dnsNames', 'keyAlgorithm', 'bootstrapCertFile', 'bootstrapKeyFile']);
   const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs']);
   const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds']);
+  const fw = r.has('firmware') ? r.sub('firmware', ['trustAnchorsFile', 'hook', 'hardware', 'maxPackageBytes', 'signReturns'], true) : undefined;
   const mq = r.sub('mqtt', ['enabled', 'url', 'caFile', 'topicPrefix']);
   const log = r.sub('log', ['level']);
 
@@ -232,6 +276,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
       backoffMinSeconds: sch.num('backoffMinSeconds', 60, 1, 86_400),
       backoffMaxSeconds: sch.num('backoffMaxSeconds', 6 * 3600, 1, 7 * 86_400),
     },
+    ...(fw ? { firmware: firmwareSettings(fw, baseDir) } : {}),
     mqtt: {
       enabled: mq.bool('enabled', false),
       ...(mq.has('url') ? { url: mq.str('url') } : {}),

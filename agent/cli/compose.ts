@@ -17,11 +17,15 @@ import { STATE_SCHEMA, fromStoredKey, isAgentState, type AgentState } from '../l
 import { EstEnrollment } from '../protocols/est/enrollment.js';
 import { EstClient } from '../protocols/est/client.js';
 import { createHttpsTransport } from '../protocols/http/transport.js';
-import { createCredentialTransport, type DeviceCredential } from '../protocols/http/credential-transport.js';
 import { PalPoller } from '../packages/pal-poller.js';
+import { createPackageRegistry } from '../packages/registry.js';
+import { FirmwareManager } from '../packages/firmware/manager.js';
+import { createStreamingHttpsClient, type StreamingHttpClient } from '../packages/firmware/download.js';
+import type { ReturnSigner } from '../packages/firmware/report.js';
+import { createCredentialTransport, credentialScoped, type DeviceCredential } from '../protocols/http/credential-transport.js';
 import { buildCsr } from '../pki/csr.js';
 import { validateChain } from '../pki/chain.js';
-import { certificatesFromPem } from '../pki/cert.js';
+import { certificateToDer, certificatesFromPem } from '../pki/cert.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { createStatusSink, deviceStatusFromState, stateExtraFromState, type StatusSink, type DeviceStatus } from '../status/index.js';
 import { EnrolldError } from '../util/errors.js';
@@ -54,6 +58,8 @@ export interface AgentParts {
   protocol: EstEnrollment;
   enroller: Enroller;
   poller: PalPoller;
+  /** Firmware packages (RFC 4108), when configured. */
+  firmware?: FirmwareManager;
   /** Where status goes: the journal always, MQTT when configured. Never blocks or throws. */
   status: StatusSink;
   /** EST client for the RFC 8295 extension endpoints (PAL, eecerts, crls). */
@@ -90,6 +96,57 @@ function readAnchors(file: string): pkijs.Certificate[] {
   const certs = certificatesFromPem(pem);
   if (certs.length === 0) throw new EnrolldError('config.trust-anchors', `${file} holds no certificate`);
   return certs;
+}
+
+interface FirmwareDeps {
+  taStore: TrustAnchorStore;
+  clock: Clock;
+  log: Logger;
+  keystore: KeyStore;
+  state: FileStateStore<AgentState>;
+  deviceCredential: () => Promise<DeviceCredential | undefined>;
+  deviceTransport: ReturnType<typeof createCredentialTransport>;
+  estAnchorsPem: string;
+  basicAuth: { username: string; password: string } | undefined;
+}
+
+/** RFC 4108 firmware over RFC 8295 §6: signers from the TA store (seeded once from config), device-authenticated downloads. */
+async function composeFirmware(config: Config, d: FirmwareDeps): Promise<FirmwareManager> {
+  const fw = config.firmware!;
+  if (d.taStore.anchorsFor('firmware').length === 0) {
+    const anchors = readAnchors(fw.trustAnchorsFile);
+    await d.taStore.add(anchors.map((c, i) => ({ name: `firmware-${i}`, source: 'config', uses: ['firmware'] as const, certificate: c })));
+  }
+  const streaming = credentialScoped(d.deviceCredential, (clientAuth) =>
+    createStreamingHttpsClient({ trustAnchors: [d.estAnchorsPem], ...(clientAuth ? { clientAuth } : d.basicAuth ? { basicAuth: d.basicAuth } : {}) }),
+  );
+  const http: StreamingHttpClient = { get: async (url, o) => (await streaming()).client.get(url, o) };
+  const returnSigner = async (): Promise<ReturnSigner | undefined> => {
+    const cred = (await d.state.load())?.credential;
+    if (!cred) return undefined;
+    return {
+      signer: d.keystore.signer(fromStoredKey(cred.key)),
+      certificate: certificateToDer(certificatesFromPem(cred.certPem)[0]!),
+      chain: cred.chainPem.flatMap((p) => certificatesFromPem(p).map(certificateToDer)),
+    };
+  };
+  return new FirmwareManager({
+    workDir: path.join(config.stateDir, 'firmware'),
+    device: {
+      hwType: fw.hardware.type,
+      ...(fw.hardware.altTypes.length ? { altHwTypes: fw.hardware.altTypes } : {}),
+      hwSerialNum: new Uint8Array(Buffer.from(fw.hardware.serialHex, 'hex')),
+      ...(fw.hardware.communities.length ? { communities: fw.hardware.communities } : {}),
+    },
+    trustAnchors: async (purpose) => (purpose === 'firmware' ? d.taStore.certificatesFor('firmware') : d.taStore.list().map((a) => a.certificate)),
+    hook: { path: fw.hook.path, args: fw.hook.args, timeoutMs: fw.hook.timeoutSeconds * 1000 },
+    http,
+    transport: d.deviceTransport,
+    ...(fw.signReturns ? { returnSigner } : {}),
+    maxPackageBytes: fw.maxPackageBytes,
+    now: () => d.clock.now(),
+    log: d.log,
+  });
 }
 
 export async function composeAgent(config: Config, opts: ComposeOptions = {}): Promise<AgentParts> {
@@ -189,8 +246,10 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       transport: deviceTransport,
       now: () => clock.now(),
     });
+    const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state }) : undefined;
     const poller = new PalPoller({
       est: estClient,
+      registry: createPackageRegistry({ handlers: firmware ? [firmware.handler()] : [] }),
       taStore,
       crlStore,
       log,
@@ -218,6 +277,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       protocol,
       enroller,
       poller,
+      ...(firmware ? { firmware } : {}),
       status,
       est: estClient,
       daemon(hooks = {}) {

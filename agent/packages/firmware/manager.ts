@@ -39,8 +39,11 @@ export interface FirmwareConfig {
   http: StreamingHttpClient;
   /** Transport for the /firmware/return POST. */
   transport: Transport;
-  /** Sign receipts/errors (recommended); unsigned when absent. */
-  returnSigner?: ReturnSigner;
+  /**
+   * Sign receipts/errors (recommended); unsigned when absent. A function is asked at signing time, so the agent
+   * signs with whichever device credential is current then (it may have been renewed since start).
+   */
+  returnSigner?: ReturnSigner | (() => Promise<ReturnSigner | undefined>);
   /** POST target when a 0027 entry carries no URI; default: the package URL with /firmware → /firmware/return. */
   returnUrl?: string;
   /** Send receipts/errors base64-encoded (RFC 7030 style) instead of binary. */
@@ -132,10 +135,12 @@ export class FirmwareManager {
     throw new FirmwareConfigError('could not take the firmware work dir lock');
   }
 
-  private reportOptions(): Parameters<typeof buildReceipt>[2] {
+  private async reportOptions(): Promise<Parameters<typeof buildReceipt>[2]> {
+    const rs = this.cfg.returnSigner;
+    const signer = typeof rs === 'function' ? await rs() : rs;
     return {
       device: this.cfg.device,
-      ...(this.cfg.returnSigner ? { signer: this.cfg.returnSigner } : {}),
+      ...(signer ? { signer } : {}),
       ...(this.cfg.noSigningTime ? {} : { now: this.cfg.now ?? (() => new Date()) }),
     };
   }
@@ -208,7 +213,7 @@ export class FirmwareManager {
         }),
       );
       log?.info('firmware.applied', { name: n.toString(), status: 'pending-reboot', imageSha256: verified.imageSha256, ms: hook.durationMs });
-      await this.outbox.add('receipt', await buildReceipt(n, verified.trustAnchorKeyId, this.reportOptions()), n.toString());
+      await this.outbox.add('receipt', await buildReceipt(n, verified.trustAnchorKeyId, await this.reportOptions()), n.toString());
       return { status: 'applied', name: n, verified, download: { bytes: dl.bytes, sha256: dl.sha256, resumedFrom: dl.resumedFrom } };
     } catch (e) {
       const f =
@@ -217,7 +222,7 @@ export class FirmwareManager {
           : new FirmwareLoadFailure('otherError', `internal error: ${(e as Error).message}`, { code: 'firmware.internal', vendorErrorCode: VendorErrorCode.internal, cause: e });
       const pkgName = f.fwPkgName ?? name;
       log?.warn('firmware.rejected', { url, code: f.code, rfcCode: f.rfcCode, name: pkgName?.toString(), error: f.message });
-      await this.outbox.add('error', await buildLoadError(f.rfcCode, f.vendorErrorCode, pkgName, await this.state(), this.reportOptions()), `${pkgName?.toString() ?? '?'} ${f.rfcCode}`);
+      await this.outbox.add('error', await buildLoadError(f.rfcCode, f.vendorErrorCode, pkgName, await this.state(), await this.reportOptions()), `${pkgName?.toString() ?? '?'} ${f.rfcCode}`);
       return { status: 'rejected', code: f.code, rfcCode: f.rfcCode, message: f.message, ...(pkgName ? { name: pkgName } : {}) };
     } finally {
       // Keep a .part for resume; drop everything else from this attempt.

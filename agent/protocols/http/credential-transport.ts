@@ -26,26 +26,38 @@ export interface CredentialTransport extends Transport {
   readonly lastIdentity: string | undefined;
 }
 
+/**
+ * Keeps one client per identity: `build(undefined)` before the first credential, `build(clientAuth)` after; a new
+ * credential id builds a new client (the previous one is dropped). Shared by the request/response transport and the
+ * streaming firmware client.
+ */
+export function credentialScoped<T>(
+  current: () => Promise<DeviceCredential | undefined>,
+  build: (clientAuth: ClientAuthOptions | undefined) => T,
+): () => Promise<{ client: T; identity: string }> {
+  let bootstrap: T | undefined;
+  let device: { id: string; client: T } | undefined;
+  return async () => {
+    const cred = await current();
+    if (!cred) return { client: (bootstrap ??= build(undefined)), identity: 'bootstrap' };
+    if (device?.id !== cred.id) device = { id: cred.id, client: build(cred.clientAuth) };
+    return { client: device.client, identity: cred.id };
+  };
+}
+
 export function createCredentialTransport(opts: CredentialTransportOptions): CredentialTransport {
   const create = opts.create ?? createHttpsTransport;
   const { basicAuth: _basic, clientAuth: _client, ...shared } = opts.base;
-  let bootstrap: Transport | undefined;
-  let device: { id: string; transport: Transport } | undefined;
+  const scoped = credentialScoped(opts.current, (clientAuth) => (clientAuth ? create({ ...shared, clientAuth }) : create(opts.base)));
   let lastIdentity: string | undefined;
   return {
     get lastIdentity() {
       return lastIdentity;
     },
     async request(req: TransportRequest): Promise<TransportResponse> {
-      const cred = await opts.current();
-      if (!cred) {
-        bootstrap ??= create(opts.base);
-        lastIdentity = 'bootstrap';
-        return bootstrap.request(req);
-      }
-      if (device?.id !== cred.id) device = { id: cred.id, transport: create({ ...shared, clientAuth: cred.clientAuth }) };
-      lastIdentity = cred.id;
-      return device.transport.request({ ...req, basicAuth: false });
+      const { client, identity } = await scoped();
+      lastIdentity = identity;
+      return client.request(identity === 'bootstrap' ? req : { ...req, basicAuth: false });
     },
   };
 }
