@@ -1,14 +1,26 @@
-// `enrolld demo`: the full lifecycle against the bundled lab server and a software TPM (swtpm), on loopback:
-// start swtpm + lab CA, enroll a TPM-resident key over EST, re-enroll it with TLS client auth signed in the TPM,
-// poll the PAL, print what happened and the TPM timings, stop everything it started.
+// `enrolld demo`: the full device lifecycle against the bundled lab server and a software TPM (swtpm), on loopback:
+// manufacture (an attestation key created in the TPM and certified by the lab's attestation CA), attested enrollment
+// of a TPM-resident key over EST (freshness nonce + TPM2_Certify evidence in the CSR, checked by the lab), a PAL poll
+// that delivers a CRL and a signed firmware package (verified, applied by a hook, receipt signed with the TPM key),
+// re-enrollment with TLS client auth signed in the TPM, the TPM timings; then it stops everything it started.
 import { X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { startAgentEnv } from '../../deploy/lab/environment.js';
-import { composeAgent } from './compose.js';
+import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestation.js';
+import { FirmwareLab } from '../../deploy/lab/firmware.js';
+import { labPal } from '../../deploy/lab/pal.js';
+import { composeAgent, type AgentParts } from './compose.js';
+import { parseConfig } from '../config.js';
 import { createLogger } from '../util/log.js';
-import type { TpmKeyStore } from '../keystore/tpm.js';
+import { TpmKeyStore } from '../keystore/tpm.js';
+import { provisionAttestationKey } from '../attest/provision.js';
 import type { Credential } from '../lifecycle/state.js';
 
 type Out = (line: string) => void;
+
+const DEMO_FW_PACKAGE = '1.3.6.1.4.1.32473.7.1';
+const DEMO_HW_TYPE = '1.3.6.1.4.1.32473.8.1';
 
 function describe(out: Out, title: string, c: Credential): void {
   const cert = new X509Certificate(c.certPem);
@@ -27,22 +39,60 @@ export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?
   }
   const t0 = performance.now();
   out('enrolld demo: starting swtpm and the lab EST server on 127.0.0.1 …');
-  const env = await startAgentEnv({ lab: { certValiditySeconds: 7 * 86400 } });
+  const attCa = await createAttestationCa();
+  const env = await startAgentEnv({ lab: { certValiditySeconds: 7 * 86400, attestation: { trustAnchors: [attCa.root.der], nonce: { ttlSeconds: 300 } } } });
   const log = createLogger({ level: opts.verbose ? 'debug' : 'warn', journal: false });
-  let agent;
+  let agent: AgentParts | undefined;
+  let keystore: TpmKeyStore | undefined;
   try {
     out(`  TPM:       swtpm (pid ${env.tpm.pid}), TCTI ${env.tpm.tcti}`);
     out(`  EST:       ${env.lab.estUrl()} (explicit TA: the lab root)`);
     out(`  state:     ${env.config.stateDir}`);
-    agent = await composeAgent(env.config, { log });
+
+    // 0. Manufacture: the AK is created in the TPM and certified by the (lab) attestation CA; firmware trust is set.
+    keystore = await TpmKeyStore.open({ tcti: env.tpm.tcti });
+    const akKeyFile = path.join(env.dir, 'factory', 'ak.json');
+    const akCertFile = path.join(env.dir, 'factory', 'ak-chain.pem');
+    const ak = await provisionAttestationKey({ keystore, certifier: labAkCertifier(attCa), deviceId: env.config.deviceId, akKeyFile, akCertFile });
+    const fwLab = await FirmwareLab.create(env.lab.router, { dir: path.join(env.dir, 'fwlab'), baseUrl: env.lab.url });
+    writeFileSync(path.join(env.dir, 'firmware-ta.pem'), fwLab.trustAnchorPem);
+    const applied = path.join(env.dir, 'slot-b.img');
+    const hook = path.join(env.dir, 'install-firmware.sh');
+    writeFileSync(hook, `#!/bin/sh\n# demo installer: "writes" the inactive slot\nset -e\ncp "$1" "${applied}"\n`);
+    chmodSync(hook, 0o755);
+    const doc = JSON.parse(readFileSync(path.join(env.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    doc.attestation = { enabled: true, akKeyFile, akCertFile };
+    doc.firmware = { trustAnchorsFile: 'firmware-ta.pem', hook: { path: hook, timeoutSeconds: 60 }, hardware: { type: DEMO_HW_TYPE, serialHex: '00c0ffee' } };
+    const config = parseConfig(doc, env.dir);
+    out(`\n0. manufacture: AK ${ak.ak.id} created in the TPM, certified by the lab attestation CA (${ak.chain.length} certs); firmware TA installed`);
+
+    agent = await composeAgent(config, { log, keystore });
     const t1 = performance.now();
     const first = await agent.enroller.step();
     if (first.action !== 'issued') throw new Error(`enrollment did not complete: ${first.action} ${first.error?.message ?? ''}`);
     const t2 = performance.now();
     describe(out, `\n1. enrolled (/simpleenroll, HTTP Basic) in ${(t2 - t1).toFixed(0)} ms`, first.state.credential!);
+    const ev = env.lab.attestation.events.at(-1);
+    out(`  evidence:  freshness nonce from /nonce, TPM2_Certify of the new key by the AK in the CSR — lab verifier: ${ev?.ok ? 'ok' : (ev?.reason ?? 'none')}`);
 
+    // 2. The PAL: a fresh CRL and a signed firmware package for this hardware, then the receipt path.
+    const pal = labPal(env.lab.router);
+    await pal.reissueCrl();
+    const image = new Uint8Array(256 * 1024).map((_, i) => i & 0xff);
+    const pkg = await fwLab.addPackage({ id: 'demo-v2', image, name: { preferred: { fwPkgID: DEMO_FW_PACKAGE, verNum: 2 } }, targetHardware: [DEMO_HW_TYPE] });
+    pal.setPal(config.deviceId, [
+      { type: '0004', size: 0, info: { kind: 'uri', uri: `${env.lab.estUrl()}/crls` } },
+      { type: '0026', size: pkg.palSize, info: { kind: 'uri', uri: pkg.url } },
+      { type: '0027', size: 0, info: { kind: 'uri', uri: `${env.lab.estUrl()}/firmware/return` } },
+    ]);
     const poll = await agent.poller.poll(first.state);
-    out(`\n2. PAL polled: ${agent.poller.last?.entries ?? 0} entries, renew requested: ${poll.renew === true}`);
+    const last = agent.poller.last;
+    out(`\n2. PAL polled (TLS client auth with the new TPM credential): ${last?.entries ?? 0} entries — ok ${last?.counts.ok ?? 0}, failed ${last?.counts.failed ?? 0}; renew requested: ${poll.renew === true}`);
+    out(`  CRLs:      ${agent.crlStore.list().length} held`);
+    const fwState = await agent.firmware!.state();
+    const ret = fwLab.returns.at(-1);
+    out(`  firmware:  ${pkg.bytes} B package verified to the firmware TA, hook installed ${existsSync(applied) ? statSync(applied).size : 0} B → ${fwState.pending?.status ?? 'not applied'}`);
+    out(`  receipt:   ${ret ? `${ret.kind}, signed by the TPM key: ${ret.signatureValid === true}` : 'none returned'}`);
 
     const t3 = performance.now();
     const second = await agent.enroller.step({ force: true });
@@ -50,7 +100,7 @@ export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?
     const t4 = performance.now();
     describe(out, `\n3. re-enrolled (/simplereenroll, TLS client auth signed by the TPM key) in ${(t4 - t3).toFixed(0)} ms`, second.state.credential!);
     const rec = env.lab.issued.at(-1)!;
-    out(`  lab saw:   ${rec.operation} authenticated as ${rec.authenticatedAs}`);
+    out(`  lab saw:   ${rec.operation} authenticated as ${rec.authenticatedAs}; evidence ${env.lab.attestation.events.at(-1)?.ok ? 'verified' : 'rejected'}`);
     out(`  old key:   ${first.state.credential!.key.id} dropped after the switch`);
 
     const stats = (agent.keystore as TpmKeyStore).stats();
@@ -60,7 +110,8 @@ export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?
     }
     out(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(2)} s — state: ${second.state.phase}`);
   } finally {
-    await agent?.close().catch(() => undefined);
+    if (agent) await agent.close().catch(() => undefined);
+    else await keystore?.close().catch(() => undefined);
     await env.stop();
   }
 }

@@ -20,10 +20,17 @@ function run(...args: string[]): Promise<{ status: number | null; stdout: string
   });
 }
 
-test('enrolld demo: enrolls and re-enrolls a TPM key against the lab server, exits 0', async () => {
+test('enrolld demo: attested enrollment, PAL with CRL + firmware, re-enrollment against the lab server, exits 0', async () => {
   const r = await run('demo');
   assert.is(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /0\. manufacture: AK \S+ created in the TPM/);
   assert.match(r.stdout, /1\. enrolled \(\/simpleenroll/);
+  assert.match(r.stdout, /lab verifier: ok/);
+  assert.match(r.stdout, /3 entries — ok 3, failed 0/);
+  assert.match(r.stdout, /CRLs:\s+1 held/);
+  assert.match(r.stdout, /hook installed 262144 B → pending-reboot/);
+  assert.match(r.stdout, /receipt:\s+receipt, signed by the TPM key: true/);
+  assert.match(r.stdout, /evidence verified/);
   assert.match(r.stdout, /3\. re-enrolled \(\/simplereenroll, TLS client auth signed by the TPM key\)/);
   assert.match(r.stdout, /authenticated as cert:/);
   assert.match(r.stdout, /state: enrolled/);
