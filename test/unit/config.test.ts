@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { parseConfig, ConfigError } from '../../agent/config.js';
 
 const minimal = () => ({ deviceId: 'dev-1', est: { url: 'https://est.example:8443/', trustAnchorsFile: 'ta.pem' } });
@@ -49,6 +50,13 @@ for (const [name, mutate, field] of bad) {
 
 test('non-object document', () => {
   assert.throws(() => parseConfig([]), (e: unknown) => e instanceof ConfigError);
+});
+
+test('the shipped example config (deploy/examples/config.json) is valid', () => {
+  const c = parseConfig(JSON.parse(readFileSync('deploy/examples/config.json', 'utf8')), '/etc/enrolld');
+  assert.is(c.firmware?.hardware.serialHex, '00c0ffee');
+  assert.is(c.firmware?.trustAnchorsFile, '/etc/enrolld/firmware-ta.pem');
+  assert.ok(c.attestation.enabled);
 });
 
 test.run();
