@@ -22,6 +22,7 @@ import { createPackageRegistry } from '../packages/registry.js';
 import { FirmwareManager } from '../packages/firmware/manager.js';
 import { createStreamingHttpsClient, type StreamingHttpClient } from '../packages/firmware/download.js';
 import type { ReturnSigner } from '../packages/firmware/report.js';
+import type { FirmwarePackageNameJson } from '../pki/asn1/firmware-package-name.js';
 import { createCredentialTransport, credentialScoped, type DeviceCredential } from '../protocols/http/credential-transport.js';
 import { buildCsr } from '../pki/csr.js';
 import { validateChain } from '../pki/chain.js';
@@ -96,6 +97,15 @@ function readAnchors(file: string): pkijs.Certificate[] {
   const certs = certificatesFromPem(pem);
   if (certs.length === 0) throw new EnrolldError('config.trust-anchors', `${file} holds no certificate`);
   return certs;
+}
+
+const fwName = (n: FirmwarePackageNameJson): string => ('preferred' in n ? `${n.preferred.fwPkgID}#${n.preferred.verNum}` : `legacy:${n.legacy}`);
+
+/** The status snapshot's firmware part: what runs (confirmed after boot) and what waits for the reboot. */
+async function firmwareStatus(fw: FirmwareManager): Promise<DeviceStatus['fw']> {
+  const st = await fw.state();
+  if (!st.installed && !st.pending) return undefined;
+  return { running: st.installed ? fwName(st.installed.name) : 'factory', ...(st.pending ? { pending: fwName(st.pending.name) } : {}) };
 }
 
 interface FirmwareDeps {
@@ -188,11 +198,12 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     };
     const status = opts.status ?? createStatusSink(config, { log, clock });
     let lastPal: DeviceStatus['pal'];
+    let fwStatus: DeviceStatus['fw'];
     let palWrite: Promise<void> = Promise.resolve();
     const errors: Array<{ code: string; at: string }> = [];
     const publish = (s: AgentState): void => {
       status.state(s.phase, stateExtraFromState(s));
-      status.snapshot(deviceStatusFromState(s, { ta: { digest: taStore.digest() }, ...(lastPal ? { pal: lastPal } : {}), ...(errors.length ? { errors: errors.slice(-5) } : {}) }));
+      status.snapshot(deviceStatusFromState(s, { ta: { digest: taStore.digest() }, ...(lastPal ? { pal: lastPal } : {}), ...(fwStatus ? { fw: fwStatus } : {}), ...(errors.length ? { errors: errors.slice(-5) } : {}) }));
     };
     const enroller = new Enroller({
       onTransition: (s, event) => {
@@ -247,6 +258,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       now: () => clock.now(),
     });
     const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state }) : undefined;
+    if (firmware) fwStatus = await firmwareStatus(firmware);
     const poller = new PalPoller({
       est: estClient,
       registry: createPackageRegistry({ handlers: firmware ? [firmware.handler()] : [] }),
@@ -262,7 +274,11 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
         palWrite = palWrite
           .then(() => writeFileAtomic(path.join(config.stateDir, PAL_STATUS_FILE), JSON.stringify(summary) + '\n'))
           .catch((err) => log.warn('pal.status-write-failed', { err }));
-        void state.load().then((s) => s && publish(s), () => undefined);
+        void (async () => {
+          if (firmware) fwStatus = await firmwareStatus(firmware).catch(() => fwStatus);
+          const s = await state.load();
+          if (s) publish(s);
+        })().catch(() => undefined);
       },
     });
     const schedules: CronSchedule[] = [];

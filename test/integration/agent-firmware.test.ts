@@ -14,6 +14,7 @@ import { certificateToDer, certificatesFromPem } from '../../agent/pki/cert.js';
 import { FirmwareLab } from '../../deploy/lab/firmware.js';
 import { labPal } from '../../deploy/lab/pal.js';
 import { startAgentEnv } from '../harness/agent-env.js';
+import type { DeviceStatus, StatusSink } from '../../agent/status/index.js';
 
 const PKG = '1.3.6.1.4.1.32473.7.1';
 const HW = '1.3.6.1.4.1.32473.8.1';
@@ -30,7 +31,9 @@ test('a PAL firmware entry is downloaded as the device, verified to the configur
   const doc = JSON.parse(readFileSync(path.join(env.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   doc.firmware = { trustAnchorsFile: 'fw-ta.pem', hook: { path: hook, timeoutSeconds: 20 }, hardware: { type: HW, serialHex: '00c0ffee' } };
   const config = parseConfig(doc, env.dir);
-  const agent = await composeAgent(config, { log });
+  const snapshots: DeviceStatus[] = [];
+  const sink: StatusSink = { state: () => undefined, snapshot: (st) => void snapshots.push(st), event: () => undefined, close: async () => undefined };
+  const agent = await composeAgent(config, { log, status: sink });
   try {
     assert.ok(agent.firmware, 'firmware is composed when configured');
     assert.is(agent.taStore.anchorsFor('firmware').length, 1, 'the firmware TA is seeded into the TA store');
@@ -51,6 +54,8 @@ test('a PAL firmware entry is downloaded as the device, verified to the configur
     assert.equal(new Uint8Array(readFileSync(marker)), image);
     assert.is((await agent.firmware!.state()).pending?.status, 'pending-reboot');
     assert.is(pal.requests.at(-1)!.auth, 'certificate');
+    for (let i = 0; i < 50 && !snapshots.at(-1)?.fw; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(snapshots.at(-1)?.fw, { running: 'factory', pending: `${PKG}#5` }, 'the status snapshot reports the pending firmware');
     const rec = fwLab.returns.at(-1)!;
     assert.is(rec.kind, 'receipt');
     assert.is(rec.signatureValid, true);
