@@ -8,7 +8,7 @@
 // Packages are written to disk by a streaming DER writer (headers by hand, small parts by asn1js/pkijs, the image
 // copied through), so the lab can produce 256 MB packages without building them in memory. The HTTP layer of the lab
 // router holds a response body in memory; that is the lab's (not the device's) cost.
-import { createHash, KeyObject, sign as cryptoSign } from 'node:crypto';
+import { createCipheriv, createHash, KeyObject, randomBytes, sign as cryptoSign } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import { FirmwarePackageLoadError } from '../../agent/pki/asn1/firmware-load-err
 import { FirmwarePackageLoadReceipt } from '../../agent/pki/asn1/firmware-load-receipt.js';
 import { FIRMWARE_PACKAGE_COMPRESSED_MEDIA_TYPE, FIRMWARE_PACKAGE_MEDIA_TYPE, FIRMWARE_RETURN_SUCCESS_STATUS } from '../../agent/pki/asn1/firmware-media-types.js';
 import { FirmwarePackageMessageDigest } from '../../agent/pki/asn1/firmware-message-digest.js';
+import { DecryptKeyIdentifier } from '../../agent/pki/asn1/firmware-decrypt-key-id.js';
 import {
   OID_ALG_ZLIB_COMPRESS,
   OID_CMS_ENCRYPTED_DATA,
@@ -58,6 +59,8 @@ export interface FirmwarePackageSpec {
   variant?: FirmwareVariant;
   /** Serve base64 with Content-Transfer-Encoding: base64 instead of binary. */
   base64?: boolean;
+  /** RFC 4108 §2.1.3: EncryptedData (AES-CBC) around the (compressed) content, key named by decrypt-key-identifier. */
+  encrypt?: { keyId: Uint8Array; key: Uint8Array };
 }
 
 export interface LabFirmwarePackage {
@@ -199,11 +202,34 @@ export class FirmwareLab {
       await rm(z, { force: true });
       eContentType = OID_CT_COMPRESSED_DATA;
     }
+    if (spec.encrypt) {
+      // EncryptedData { version 0, EncryptedContentInfo { contentType, aes-CBC(iv), [0] IMPLICIT ciphertext } }.
+      const bits = spec.encrypt.key.byteLength * 8;
+      const algOid = ({ 128: '2.16.840.1.101.3.4.1.2', 192: '2.16.840.1.101.3.4.1.22', 256: '2.16.840.1.101.3.4.1.42' } as Record<number, string>)[bits];
+      if (!algOid) throw new Error(`lab: no AES-CBC for a ${bits}-bit key`);
+      const iv = randomBytes(16);
+      const ct = path.join(dir, 'content.enc');
+      await pipeline(createReadStream(contentFile), createCipheriv(`aes-${bits}-cbc`, spec.encrypt.key, iv), createWriteStream(ct, { mode: 0o600 }));
+      const ctLen = (await stat(ct)).size;
+      const version = der(new asn1js.Integer({ value: 0 }));
+      const typeOid = der(new asn1js.ObjectIdentifier({ value: eContentType }));
+      const alg = der(new pkijs.AlgorithmIdentifier({ algorithmId: algOid, algorithmParams: new asn1js.OctetString({ valueHex: iv }) }));
+      const ctHdr = encodeDerHeader(0x80, ctLen);
+      const eciLen = typeOid.length + alg.length + ctHdr.length + ctLen;
+      const eciHdr = encodeDerHeader(0x30, eciLen);
+      const edLen = version.length + eciHdr.length + eciLen;
+      const encrypted = path.join(dir, 'encrypted.der');
+      await writeParts(encrypted, [encodeDerHeader(0x30, edLen), version, eciHdr, typeOid, alg, ctHdr, { file: ct }]);
+      await rm(ct, { force: true });
+      if (contentFile !== imagePath) await rm(contentFile, { force: true });
+      contentFile = encrypted;
+      eContentType = OID_CMS_ENCRYPTED_DATA;
+    }
     if (variant === 'unknown-content-type') eContentType = '1.2.840.113549.1.7.1'; // id-data: not an RFC 4108 content
     if (variant === 'encrypted') eContentType = OID_CMS_ENCRYPTED_DATA; // (content not really encrypted: refused before use)
     const contentLength = (await stat(contentFile)).size;
     const digest = await hashFile(contentFile);
-    const imageDigest = spec.compress ? await hashFile(imagePath) : digest;
+    const imageDigest = spec.compress || spec.encrypt ? await hashFile(imagePath) : digest;
 
     const identifier = new FirmwarePackageIdentifier({ name: spec.name, ...(spec.stale ? { stale: spec.stale } : {}) });
     const attrs = [
@@ -213,6 +239,7 @@ export class FirmwareLab {
       singleValueAttribute(FirmwarePackageIdentifier.ATTRIBUTE_OID, identifier),
       singleValueAttribute(TargetHardwareIdentifiers.ATTRIBUTE_OID, new TargetHardwareIdentifiers({ oids: spec.targetHardware })),
       singleValueAttribute(FirmwarePackageMessageDigest.ATTRIBUTE_OID, new FirmwarePackageMessageDigest({ algorithm: OID_SHA256, msgDigest: imageDigest })),
+      ...(spec.encrypt ? [singleValueAttribute(DecryptKeyIdentifier.ATTRIBUTE_OID, new DecryptKeyIdentifier({ value: spec.encrypt.keyId }))] : []),
       ...(spec.communities ? [singleValueAttribute(CommunityIdentifiers.ATTRIBUTE_OID, new CommunityIdentifiers({ identifiers: spec.communities }))] : []),
       ...(spec.packageInfo
         ? [

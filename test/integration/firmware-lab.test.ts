@@ -55,6 +55,11 @@ writeFileSync(hookHang, '#!/bin/sh\nsleep 30\n');
 for (const h of [hookOk, hookFail, hookHang]) chmodSync(h, 0o755);
 const markers = (): string[] => (existsSync(markerDir) ? readdirSync(markerDir).filter((f) => f.startsWith('applied-')) : []);
 
+// A firmware-decryption key "delivered earlier" (RFC 4108 §2.2.5 names it by decrypt-key-identifier).
+const FW_KEY_ID = new Uint8Array(Buffer.from('fw-key-2026', 'utf8'));
+const FW_KEY = new Uint8Array(randomBytes(16));
+const decryptKey = async (id: Uint8Array): Promise<Uint8Array | undefined> => (Buffer.from(id).equals(Buffer.from(FW_KEY_ID)) ? new Uint8Array(FW_KEY) : undefined);
+
 function manager(workDir: string, over: Partial<FirmwareConfig> = {}): FirmwareManager {
   return new FirmwareManager({
     workDir,
@@ -64,6 +69,7 @@ function manager(workDir: string, over: Partial<FirmwareConfig> = {}): FirmwareM
     http: createStreamingHttpsClient({ trustAnchors: [server.trustAnchorPem] }),
     transport: createHttpsTransport({ trustAnchors: [server.trustAnchorPem] }),
     returnSigner: { signer: deviceSigner, certificate: certificateToDer(deviceCert) },
+    decryptKey,
     ...over,
   });
 }
@@ -129,6 +135,22 @@ test('PAL dispatch: 0026 (compressed, base64 body) then 0027 → applied and rec
   await m.confirmBoot();
 });
 
+test('encrypted packages (AES-128-CBC plain, AES-128-CBC around CompressedData) are decrypted with the named key; the receipt names it', async () => {
+  for (const [id, ver, compress] of [['enc-plain', 12, false], ['enc-z', 13, true]] as const) {
+    const img = image(120_000 + ver);
+    const p = await lab.addPackage({ ...spec(id, ver, { compress }), image: img, encrypt: { keyId: FW_KEY_ID, key: FW_KEY } });
+    const m = manager(path.join(tmp, 'device-enc')); // its own state: the other tests' installed versions stay as they are
+    const r = await m.processPackage(p.url, p.palSize);
+    assert.is(r.status, 'applied', JSON.stringify(r));
+    assert.equal(new Uint8Array(readFileSync(path.join(markerDir, `applied-${ver}.bin`))), img);
+    await m.returnReports();
+    const rec = lab.returns.at(-1)!;
+    assert.is(rec.kind, 'receipt');
+    assert.is(rec.receipt!.decryptKeyID, Buffer.from(FW_KEY_ID).toString('hex'));
+    await m.confirmBoot();
+  }
+});
+
 const BAD: Array<{ what: string; spec: () => FirmwarePackageSpec; code: string; rfc: string }> = [
   { what: 'wrong signer (chains only to a non-firmware TA)', spec: () => spec('bad-signer', 20, { variant: 'wrong-signer' }), code: 'firmware.not_authorized', rfc: 'notAuthorized' },
   { what: 'stale version (not newer than installed 11)', spec: () => spec('bad-stale', 11), code: 'firmware.stale_package', rfc: 'stalePackage' },
@@ -137,7 +159,9 @@ const BAD: Array<{ what: string; spec: () => FirmwarePackageSpec; code: string; 
   { what: 'oversized (larger than the PAL size)', spec: () => spec('bad-big', 23, { variant: 'oversized' }), code: 'firmware.too_large', rfc: 'insufficientMemory' },
   { what: 'unknown content type', spec: () => spec('bad-ct', 24, { variant: 'unknown-content-type' }), code: 'firmware.bad_encap_content', rfc: 'badEncapContent' },
   { what: 'corrupted signature', spec: () => spec('bad-sig', 25, { variant: 'bad-signature' }), code: 'firmware.signature_failure', rfc: 'signatureFailure' },
-  { what: 'encrypted content', spec: () => spec('bad-enc', 26, { variant: 'encrypted' }), code: 'firmware.unsupported', rfc: 'noDecryptKey' },
+  { what: 'encrypted content without a decrypt-key-identifier', spec: () => spec('bad-enc', 26, { variant: 'encrypted' }), code: 'firmware.no_decrypt_key', rfc: 'noDecryptKey' },
+  { what: 'encrypted to a key the device does not hold', spec: () => spec('bad-enc-key', 26, { encrypt: { keyId: new Uint8Array([9, 9]), key: new Uint8Array(16).fill(7) } }), code: 'firmware.no_decrypt_key', rfc: 'noDecryptKey' },
+  { what: 'encrypted with AES-256 while the key under that id is a 128-bit key', spec: () => spec('bad-enc-wrong', 26, { encrypt: { keyId: FW_KEY_ID, key: new Uint8Array(32).fill(0x42) }, compress: true }), code: 'firmware.decrypt_failed', rfc: 'decryptFailure' },
   { what: 'not in community', spec: () => spec('bad-comm', 27, { communities: [{ communityOID: '1.3.6.1.4.1.32473.9.9' }] }), code: 'firmware.not_in_community', rfc: 'notInCommunity' },
   { what: 'missing dependency', spec: () => spec('bad-dep', 28, { packageInfo: { dependencies: [{ preferred: { fwPkgID: '1.3.6.1.4.1.32473.7.5', verNum: 1 } }] } }), code: 'firmware.missing_dependency', rfc: 'missingDependency' },
 ];

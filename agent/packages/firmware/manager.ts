@@ -50,6 +50,8 @@ export interface FirmwareConfig {
   returnBase64?: boolean;
   maxPackageBytes?: number;
   maxImageBytes?: number;
+  /** Firmware-decryption keys by decrypt-key-identifier (RFC 4108 §2.2.5); see VerifyOptions.decryptKey. */
+  decryptKey?: (keyId: Uint8Array) => Promise<Uint8Array | undefined>;
   idleTimeoutMs?: number;
   compareLegacy?: LegacyCompare;
   supportedPackageTypes?: readonly bigint[];
@@ -181,6 +183,7 @@ export class FirmwareManager {
         ...(this.cfg.compareLegacy ? { compareLegacy: this.cfg.compareLegacy } : {}),
         ...(this.cfg.supportedPackageTypes ? { supportedPackageTypes: this.cfg.supportedPackageTypes } : {}),
         ...(this.cfg.maxImageBytes ? { maxImageBytes: this.cfg.maxImageBytes } : {}),
+        ...(this.cfg.decryptKey ? { decryptKey: this.cfg.decryptKey } : {}),
       });
       name = verified.identifier.name;
       await rm(pkg, { force: true });
@@ -213,7 +216,7 @@ export class FirmwareManager {
         }),
       );
       log?.info('firmware.applied', { name: n.toString(), status: 'pending-reboot', imageSha256: verified.imageSha256, ms: hook.durationMs });
-      await this.outbox.add('receipt', await buildReceipt(n, verified.trustAnchorKeyId, await this.reportOptions()), n.toString());
+      await this.outbox.add('receipt', await buildReceipt(n, verified.trustAnchorKeyId, await this.reportOptions(), verified.decryptKeyId), n.toString());
       return { status: 'applied', name: n, verified, download: { bytes: dl.bytes, sha256: dl.sha256, resumedFrom: dl.resumedFrom } };
     } catch (e) {
       const f =

@@ -54,8 +54,19 @@ async function wrap(contentType: string, content: Uint8Array, o: ReportOptions):
   };
 }
 
-export async function buildReceipt(name: PreferredOrLegacyPackageIdentifier, trustAnchorKeyID: Uint8Array | undefined, o: ReportOptions): Promise<{ der: Uint8Array; signed: boolean }> {
-  const r = new FirmwarePackageLoadReceipt({ hwType: o.device.hwType, hwSerialNum: o.device.hwSerialNum, fwPkgName: name, ...(trustAnchorKeyID ? { trustAnchorKeyID } : {}) });
+export async function buildReceipt(
+  name: PreferredOrLegacyPackageIdentifier,
+  trustAnchorKeyID: Uint8Array | undefined,
+  o: ReportOptions,
+  decryptKeyID?: Uint8Array,
+): Promise<{ der: Uint8Array; signed: boolean }> {
+  const r = new FirmwarePackageLoadReceipt({
+    hwType: o.device.hwType,
+    hwSerialNum: o.device.hwSerialNum,
+    fwPkgName: name,
+    ...(trustAnchorKeyID ? { trustAnchorKeyID } : {}),
+    ...(decryptKeyID ? { decryptKeyID } : {}),
+  });
   return wrap(FirmwarePackageLoadReceipt.CONTENT_TYPE, r.toDER(), o);
 }
 

@@ -12,13 +12,14 @@
 //  6. RFC 4108 checks on the now-trusted attributes: firmware-package-identifier and target-hardware-module-
 //     identifiers present; this module's hardware type listed (§2.2.4); community membership (§2.2.8); package type
 //     and dependencies (§2.2.9); stale version / no downgrade (§1.2.3, state.ts);
-//  7. content: encryptedData → noDecryptKey ('firmware.unsupported': no firmware-decryption keys are provisioned);
-//     compressedData → RFC 3274 zlib, inflated (streamed, size-capped) into image.bin; otherwise content.bin IS the
+//  7. content: encryptedData (§2.1.3) → decrypted in a stream with the key named by decrypt-key-identifier (AES-CBC,
+//     RFC 3565; keys come from `decryptKey`, e.g. symmetric key packages held by the TPM) into firmwarePackage or
+//     compressedData; compressedData → RFC 3274 zlib, inflated (streamed, size-capped) into image.bin; otherwise content.bin IS the
 //     image; the optional firmware-package-message-digest (§2.2.10) is checked against the final image.
 // Every rejection is a FirmwareLoadFailure with the §4.1.3 error code.
-import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,7 +30,8 @@ import { certificateFromDer, certificateSpki } from '../../pki/cert.js';
 import { validateChain } from '../../pki/chain.js';
 import { ChainValidationError } from '../../pki/errors.js';
 import { singleValuedAttributes } from '../../pki/asn1/cms-attributes.js';
-import { CmsStreamError, readCompressedDataLayout, readSignedDataLayout, type ByteRange, type CmsStreamStage } from '../../pki/asn1/cms-signed-data-stream.js';
+import { CmsStreamError, readCompressedDataLayout, readEncryptedDataLayout, readSignedDataLayout, type ByteRange, type CmsStreamStage, type EncryptedDataLayout } from '../../pki/asn1/cms-signed-data-stream.js';
+import { DecryptKeyIdentifier } from '../../pki/asn1/firmware-decrypt-key-id.js';
 import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
 import { CommunityIdentifiers } from '../../pki/asn1/firmware-community-ids.js';
 import { FirmwarePackageInfo } from '../../pki/asn1/firmware-package-info.js';
@@ -97,6 +99,12 @@ export interface VerifyOptions {
   supportedPackageTypes?: readonly bigint[];
   /** Cap on the decompressed image (default 4 GiB). */
   maxImageBytes?: number;
+  /**
+   * Firmware-decryption keys by decrypt-key-identifier (§2.2.5), delivered earlier (e.g. a symmetric key package
+   * sealed in the TPM). Absent or undefined for the id: the package is refused with noDecryptKey. The caller owns
+   * the returned buffer; it is zeroed after use.
+   */
+  decryptKey?: (keyId: Uint8Array) => Promise<Uint8Array | undefined>;
 }
 
 export interface VerifiedPackage {
@@ -105,6 +113,8 @@ export interface VerifiedPackage {
   imageSize: number;
   imageSha256: string;
   compressed: boolean;
+  /** decrypt-key-identifier of the key that decrypted the package (receipts: decryptKeyID), when it was encrypted. */
+  decryptKeyId?: Uint8Array;
   targetHardware: string[];
   packageInfo?: FirmwarePackageInfo;
   signerSubject: string;
@@ -121,6 +131,7 @@ const STAGE_CODES: Record<CmsStreamStage, FirmwareErrorCodeName> = {
   certificate: 'badCertificate',
   'signer-info': 'badSignerInfo',
   'compressed-data': 'badEncapContent',
+  'encrypted-data': 'badEncapContent',
 };
 
 function skiOf(cert: pkijs.Certificate): Uint8Array | undefined {
@@ -227,7 +238,6 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
   if (fwMd && !fwMdName) failN('badDigestAlgorithm', `firmware-package-message-digest algorithm ${fwMd.algorithm.algorithmId} is unsupported`);
   const iHash = createHash('sha256');
   const mHash = fwMdName ? createHash(fwMdName) : undefined;
-  const compressed = layout.eContentType === OID_CT_COMPRESSED_DATA;
   const plain = layout.eContentType === OID_CT_FIRMWARE_PACKAGE;
 
   // 3. eContent → content.bin, digested on the way (for a plain package that is the image: its hashes too).
@@ -323,9 +333,20 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
   const stale = checkStale(o.state, identifier, o.compareLegacy ?? compareLegacyNames);
   if (stale) failN('stalePackage', stale, { code: 'firmware.stale_package' });
 
-  // 7. Content.
+  // 7. Content: EncryptedData (§2.1.3) is decrypted first; what it holds is a firmware package or CompressedData.
+  let compressed = layout.eContentType === OID_CT_COMPRESSED_DATA;
+  let decryptKeyId: Uint8Array | undefined;
   if (layout.eContentType === OID_CMS_ENCRYPTED_DATA) {
-    failN('noDecryptKey', 'encrypted firmware packages are not supported (no firmware-decryption key is provisioned)', { code: 'firmware.unsupported' });
+    const dk = await decryptContent(contentPath, byType, o, failN);
+    decryptKeyId = dk.keyId;
+    compressed = dk.contentType === OID_CT_COMPRESSED_DATA;
+    if (!compressed) {
+      // The decrypted bytes are the image itself: hash them now (they were not hashed as ciphertext).
+      for await (const c of createReadStream(contentPath, { highWaterMark: IO_CHUNK })) {
+        iHash.update(c as Buffer);
+        mHash?.update(c as Buffer);
+      }
+    }
   }
   const imagePath = path.join(o.workDir, 'image.bin');
   let imageSize: number;
@@ -367,7 +388,7 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
     }
     await rm(contentPath, { force: true });
   } else {
-    imageSize = contentLength; // content.bin is the image, already hashed in step 3
+    imageSize = decryptKeyId ? (await stat(contentPath)).size : contentLength; // content.bin is the image, already hashed
     await rename(contentPath, imagePath);
   }
   if (fwMd && mHash && !eq(new Uint8Array(mHash.digest()), fwMd.msgDigest)) failN('badFirmware', 'firmware-package-message-digest does not match the recovered image');
@@ -380,11 +401,73 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
     imageSize,
     imageSha256: iHash.digest('hex'),
     compressed,
+    ...(decryptKeyId ? { decryptKeyId } : {}),
     targetHardware: thw.oids,
     ...(packageInfo ? { packageInfo } : {}),
     signerSubject: signer.subject.typesAndValues.map((tv) => `${tv.type}=${(tv.value.valueBlock as { value?: unknown }).value ?? ''}`).join(','),
     trustAnchorKeyId: taKeyId!,
   };
+}
+
+/** RFC 3565 AES-CBC content-encryption algorithms (the IV is the parameter). */
+const AES_CBC: Record<string, { cipher: string; keyBytes: number }> = {
+  '2.16.840.1.101.3.4.1.2': { cipher: 'aes-128-cbc', keyBytes: 16 },
+  '2.16.840.1.101.3.4.1.22': { cipher: 'aes-192-cbc', keyBytes: 24 },
+  '2.16.840.1.101.3.4.1.42': { cipher: 'aes-256-cbc', keyBytes: 32 },
+};
+
+/**
+ * §2.1.3: content.bin holds an EncryptedData; the decrypt-key-identifier signed attribute names the key. Decrypts
+ * the encryptedContent in a stream into content.bin (replacing it) and returns what the plaintext is.
+ */
+async function decryptContent(
+  contentPath: string,
+  byType: Map<string, asn1js.AsnType>,
+  o: VerifyOptions,
+  failN: (code: FirmwareErrorCodeName, message: string, extra?: { code?: string; cause?: unknown }) => never,
+): Promise<{ contentType: string; keyId: Uint8Array }> {
+  const idNode = byType.get(DecryptKeyIdentifier.ATTRIBUTE_OID);
+  if (!idNode) return failN('noDecryptKey', 'an encrypted package without a decrypt-key-identifier signed attribute', { code: 'firmware.no_decrypt_key' });
+  let keyId: Uint8Array;
+  try {
+    keyId = DecryptKeyIdentifier.fromNode(idNode).value;
+  } catch (e) {
+    return failN('badSignedAttrs', `decrypt-key-identifier: ${(e as Error).message}`, { cause: e });
+  }
+  let el: EncryptedDataLayout;
+  try {
+    el = await readEncryptedDataLayout(contentPath);
+  } catch (e) {
+    if (e instanceof CmsStreamError) return failN('badEncryptedData', `EncryptedData: ${e.message}`, { cause: e });
+    throw e;
+  }
+  if (el.version !== 0) failN('badEncryptedData', `EncryptedData version ${el.version}, must be 0`);
+  if (el.hasUnprotectedAttrs) failN('unprotectedAttrsPresent', 'EncryptedData must not carry unprotectedAttrs (§2.1.3)');
+  if (el.encryptedContentLength === 0) failN('missingCiphertext', 'EncryptedData carries no ciphertext');
+  if (el.contentType !== OID_CT_FIRMWARE_PACKAGE && el.contentType !== OID_CT_COMPRESSED_DATA) failN('badEncryptContent', `encrypted contentType ${el.contentType} is not firmwarePackage or compressedData`);
+  const alg = AES_CBC[el.contentEncryptionAlgorithm.algorithmId];
+  if (!alg) return failN('badEncryptAlgorithm', `content-encryption algorithm ${el.contentEncryptionAlgorithm.algorithmId} is not AES-CBC`);
+  const ivNode = el.contentEncryptionAlgorithm.algorithmParams as asn1js.BaseBlock | undefined;
+  if (!(ivNode instanceof asn1js.OctetString) || ivNode.valueBlock.valueHexView.byteLength !== 16) return failN('badEncryptAlgorithm', 'AES-CBC parameters must be a 16-byte IV');
+  const key = o.decryptKey ? await o.decryptKey(keyId) : undefined;
+  if (!key) return failN('noDecryptKey', `no firmware-decryption key ${Buffer.from(keyId).toString('hex')} is held`, { code: 'firmware.no_decrypt_key' });
+  const plainPath = `${contentPath}.plain`;
+  try {
+    if (key.byteLength !== alg.keyBytes) failN('decryptFailure', `key ${Buffer.from(keyId).toString('hex')} has ${key.byteLength} bytes, ${alg.cipher} needs ${alg.keyBytes}`);
+    const decipher = createDecipheriv(alg.cipher, key, new Uint8Array(ivNode.valueBlock.valueHexView));
+    async function* cipherChunks(): AsyncGenerator<Buffer> {
+      for (const r of el.encryptedContent) for await (const c of createReadStream(contentPath, { start: r.offset, end: r.offset + r.length - 1, highWaterMark: IO_CHUNK })) yield c as Buffer;
+    }
+    await pipeline(cipherChunks(), decipher, createWriteStream(plainPath, { mode: 0o600 }));
+  } catch (e) {
+    await rm(plainPath, { force: true });
+    if (e instanceof FirmwareLoadFailure) throw e;
+    return failN('decryptFailure', `decryption with key ${Buffer.from(keyId).toString('hex')} failed: ${(e as Error).message}`, { code: 'firmware.decrypt_failed', cause: e });
+  } finally {
+    key.fill(0);
+  }
+  await rename(plainPath, contentPath);
+  return { contentType: el.contentType, keyId };
 }
 
 /** §2.2.9: every dependency must be satisfied by the installed (or pending) package. */

@@ -21,7 +21,8 @@ export type CmsStreamStage =
   | 'missing-content' // no eContent
   | 'certificate' // certificate set syntax
   | 'signer-info' // signerInfos syntax
-  | 'compressed-data'; // CompressedData syntax
+  | 'compressed-data' // CompressedData syntax
+  | 'encrypted-data'; // EncryptedData syntax
 
 export class CmsStreamError extends EnrolldError {
   constructor(
@@ -174,9 +175,13 @@ async function readOidAt(r: DerFileReader, offset: number, stage: CmsStreamStage
   return { oid: node.valueBlock.toString(), length };
 }
 
-/** Collects the data ranges of an OCTET STRING (primitive, or constructed of OCTET STRINGs, recursively). */
-async function octetRanges(r: DerFileReader, h: DerHeader, stage: CmsStreamStage, out: ByteRange[], depth = 0): Promise<number> {
-  expectTag(h, 1, 4, undefined, stage, 'eContent');
+/**
+ * Collects the data ranges of an OCTET STRING (primitive, or constructed of OCTET STRINGs, recursively). `outer`
+ * names an IMPLICIT tag that replaces the outermost OCTET STRING tag (EncryptedContentInfo.encryptedContent [0]).
+ */
+async function octetRanges(r: DerFileReader, h: DerHeader, stage: CmsStreamStage, out: ByteRange[], depth = 0, outer?: { tagClass: number; tagNumber: number; what: string }): Promise<number> {
+  if (outer) expectTag(h, outer.tagClass, outer.tagNumber, undefined, stage, outer.what);
+  else expectTag(h, 1, 4, undefined, stage, 'eContent');
   if (!h.constructed) {
     if (h.length! > 0) out.push({ offset: h.offset + h.headerLength, length: h.length! });
     return h.offset + h.headerLength + h.length!;
@@ -329,6 +334,67 @@ export async function readCompressedDataLayout(path: string): Promise<Compressed
     const total = await cd.finish('compressed-data', 'CompressedData');
     if (total !== r.size) throw new CmsStreamError('decode', `${r.size - total} trailing byte(s) after the CompressedData`);
     return { ...encap.layout, version: Number(v.node.toBigInt()), compressionAlgorithm };
+  } finally {
+    await r.close();
+  }
+}
+
+export interface EncryptedDataLayout {
+  version: number;
+  /** EncryptedContentInfo.contentType: what the decrypted bytes are. */
+  contentType: string;
+  contentEncryptionAlgorithm: pkijs.AlgorithmIdentifier;
+  /** Byte ranges of encryptedContent within the file. */
+  encryptedContent: ByteRange[];
+  encryptedContentLength: number;
+  /** unprotectedAttrs [1] present. */
+  hasUnprotectedAttrs: boolean;
+}
+
+/** Walks an EncryptedData (RFC 5652 §8) that is the whole of the file at `path`. Throws CmsStreamError('encrypted-data' | 'decode'). */
+export async function readEncryptedDataLayout(path: string): Promise<EncryptedDataLayout> {
+  const stage: CmsStreamStage = 'encrypted-data';
+  const r = await DerFileReader.open(path);
+  try {
+    if (r.size === 0) throw new CmsStreamError('decode', 'empty EncryptedData');
+    const ed = new Container(r, await r.header(0));
+    expectTag(ed.h, 1, 16, true, stage, 'EncryptedData');
+    const v = await r.element(ed.next, 16, stage, 'EncryptedData.version');
+    if (!(v.node instanceof asn1js.Integer)) throw new CmsStreamError(stage, 'EncryptedData.version: expected INTEGER');
+    ed.next += v.length;
+    const eci = new Container(r, await r.header(ed.next));
+    expectTag(eci.h, 1, 16, true, stage, 'EncryptedContentInfo');
+    const ct = await readOidAt(r, eci.next, stage, 'EncryptedContentInfo.contentType');
+    eci.next += ct.length;
+    const alg = await r.element(eci.next, 4096, stage, 'contentEncryptionAlgorithm');
+    let contentEncryptionAlgorithm: pkijs.AlgorithmIdentifier;
+    try {
+      contentEncryptionAlgorithm = new pkijs.AlgorithmIdentifier({ schema: alg.node });
+    } catch (e) {
+      throw new CmsStreamError(stage, `contentEncryptionAlgorithm: ${(e as Error).message}`, { cause: e });
+    }
+    eci.next += alg.length;
+    if (await eci.atEnd()) throw new CmsStreamError(stage, 'EncryptedContentInfo carries no encryptedContent');
+    const encryptedContent: ByteRange[] = [];
+    eci.next = await octetRanges(r, await r.header(eci.next), stage, encryptedContent, 0, { tagClass: 3, tagNumber: 0, what: 'encryptedContent [0]' });
+    ed.next = await eci.finish(stage, 'EncryptedContentInfo');
+    let hasUnprotectedAttrs = false;
+    if (!(await ed.atEnd())) {
+      const h = await r.header(ed.next);
+      if (h.tagClass !== 3 || h.tagNumber !== 1) throw new CmsStreamError(stage, 'EncryptedData: unexpected element after EncryptedContentInfo');
+      ed.next += (await r.element(ed.next, 64 * 1024, stage, 'unprotectedAttrs')).length;
+      hasUnprotectedAttrs = true;
+    }
+    const total = await ed.finish(stage, 'EncryptedData');
+    if (total !== r.size) throw new CmsStreamError('decode', `${r.size - total} trailing byte(s) after the EncryptedData`);
+    return {
+      version: Number(v.node.toBigInt()),
+      contentType: ct.oid,
+      contentEncryptionAlgorithm,
+      encryptedContent,
+      encryptedContentLength: encryptedContent.reduce((n, x) => n + x.length, 0),
+      hasUnprotectedAttrs,
+    };
   } finally {
     await r.close();
   }
