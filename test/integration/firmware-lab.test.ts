@@ -161,7 +161,7 @@ const BAD: Array<{ what: string; spec: () => FirmwarePackageSpec; code: string; 
   { what: 'corrupted signature', spec: () => spec('bad-sig', 25, { variant: 'bad-signature' }), code: 'firmware.signature_failure', rfc: 'signatureFailure' },
   { what: 'encrypted content without a decrypt-key-identifier', spec: () => spec('bad-enc', 26, { variant: 'encrypted' }), code: 'firmware.no_decrypt_key', rfc: 'noDecryptKey' },
   { what: 'encrypted to a key the device does not hold', spec: () => spec('bad-enc-key', 26, { encrypt: { keyId: new Uint8Array([9, 9]), key: new Uint8Array(16).fill(7) } }), code: 'firmware.no_decrypt_key', rfc: 'noDecryptKey' },
-  { what: 'encrypted with AES-256 while the key under that id is a 128-bit key', spec: () => spec('bad-enc-wrong', 26, { encrypt: { keyId: FW_KEY_ID, key: new Uint8Array(32).fill(0x42) }, compress: true }), code: 'firmware.decrypt_failed', rfc: 'decryptFailure' },
+  { what: 'encrypted with AES-256 while the key under that id is a 128-bit key', spec: () => spec('bad-enc-wrong', 26, { encrypt: { keyId: FW_KEY_ID, key: new Uint8Array(32).fill(0x42) }, compress: true }), code: 'firmware.decrypt_failure', rfc: 'decryptFailure' },
   { what: 'not in community', spec: () => spec('bad-comm', 27, { communities: [{ communityOID: '1.3.6.1.4.1.32473.9.9' }] }), code: 'firmware.not_in_community', rfc: 'notInCommunity' },
   { what: 'missing dependency', spec: () => spec('bad-dep', 28, { packageInfo: { dependencies: [{ preferred: { fwPkgID: '1.3.6.1.4.1.32473.7.5', verNum: 1 } }] } }), code: 'firmware.missing_dependency', rfc: 'missingDependency' },
 ];

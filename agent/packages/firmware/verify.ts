@@ -462,7 +462,7 @@ async function decryptContent(
   } catch (e) {
     await rm(plainPath, { force: true });
     if (e instanceof FirmwareLoadFailure) throw e;
-    return failN('decryptFailure', `decryption with key ${Buffer.from(keyId).toString('hex')} failed: ${(e as Error).message}`, { code: 'firmware.decrypt_failed', cause: e });
+    return failN('decryptFailure', `decryption with key ${Buffer.from(keyId).toString('hex')} failed: ${(e as Error).message}`, { cause: e });
   } finally {
     key.fill(0);
   }
