@@ -15,6 +15,7 @@ import { Daemon } from '../lifecycle/daemon.js';
 import { CronSchedule } from '../lifecycle/schedule.js';
 import { STATE_SCHEMA, fromStoredKey, isAgentState, type AgentState } from '../lifecycle/state.js';
 import { EstEnrollment } from '../protocols/est/enrollment.js';
+import type { EnrollmentProtocol } from '../protocols/protocol.js';
 import { EstClient } from '../protocols/est/client.js';
 import { createHttpsTransport } from '../protocols/http/transport.js';
 import { PalPoller } from '../packages/pal-poller.js';
@@ -56,7 +57,8 @@ export interface AgentParts {
   state: FileStateStore<AgentState>;
   taStore: TrustAnchorStore;
   crlStore: CrlStore;
-  protocol: EstEnrollment;
+  /** The enrollment protocol selected by config.protocol. */
+  protocol: EnrollmentProtocol;
   enroller: Enroller;
   poller: PalPoller;
   /** Firmware packages (RFC 4108), when configured. */
@@ -106,6 +108,32 @@ async function firmwareStatus(fw: FirmwareManager): Promise<DeviceStatus['fw']> 
   const st = await fw.state();
   if (!st.installed && !st.pending) return undefined;
   return { running: st.installed ? fwName(st.installed.name) : 'factory', ...(st.pending ? { pending: fwName(st.pending.name) } : {}) };
+}
+
+interface ProtocolDeps {
+  keystore: KeyStore;
+  clock: Clock;
+  estAnchorsPem: string;
+  basicAuth: { username: string; password: string } | undefined;
+}
+
+/** The enrollment protocol named by config.protocol; the lifecycle, state and status are shared by all of them. */
+function createEnrollmentProtocol(config: Config, d: ProtocolDeps): EnrollmentProtocol {
+  switch (config.protocol) {
+    case 'est':
+      return new EstEnrollment({
+        baseUrl: config.est.url,
+        ...(config.est.label !== undefined ? { label: config.est.label } : {}),
+        trustAnchors: [d.estAnchorsPem],
+        ...(d.basicAuth ? { basicAuth: d.basicAuth } : {}),
+        keystore: d.keystore,
+        maxResponseBytes: config.est.maxResponseBytes,
+        totalTimeoutMs: config.est.timeoutMs,
+        now: () => d.clock.now(),
+      });
+    default:
+      throw new EnrolldError('config.protocol', `protocol ${config.protocol} is not available in this build`);
+  }
 }
 
 interface FirmwareDeps {
@@ -178,23 +206,15 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     }
     const crlStore = await CrlStore.open(path.join(config.stateDir, 'crls.json'), { taStore, now: () => clock.now() });
     const basicAuth = config.est.basicAuth ? { username: config.est.basicAuth.username, password: readSecret(config.est.basicAuth.passwordFile) } : undefined;
-    const protocol = new EstEnrollment({
-      baseUrl: config.est.url,
-      ...(config.est.label !== undefined ? { label: config.est.label } : {}),
-      trustAnchors: [estAnchorsPem],
-      ...(basicAuth ? { basicAuth } : {}),
-      keystore,
-      maxResponseBytes: config.est.maxResponseBytes,
-      totalTimeoutMs: config.est.timeoutMs,
-      now: () => clock.now(),
-    });
+    const protocol = createEnrollmentProtocol(config, { keystore, clock, estAnchorsPem, basicAuth });
     let provisionedAk: ProvisionedAk | undefined;
     const attestCsrKey = async (key: KeyRecord): Promise<pkijs.Attribute> => {
       const { akKeyFile, akCertFile } = config.attestation;
       if (!akKeyFile || !akCertFile) throw new EnrolldError('config.attestation', 'attestation.enabled needs attestation.akKeyFile and attestation.akCertFile');
       if (!isCertifyingKeyStore(keystore)) throw new EnrolldError('config.attestation', 'attestation needs a TPM keystore (TPM2_Certify)');
+      if (!protocol.nonce) throw new EnrolldError('config.attestation', `the ${protocol.name} protocol offers no freshness nonce for attestation`);
       provisionedAk ??= await loadProvisionedAk(akKeyFile, akCertFile);
-      return attestationAttribute({ keystore, key, ak: provisionedAk.ak, akChain: provisionedAk.chain, nonces: protocol, now: () => clock.now() });
+      return attestationAttribute({ keystore, key, ak: provisionedAk.ak, akChain: provisionedAk.chain, nonces: { nonce: (r) => protocol.nonce!(r) }, now: () => clock.now() });
     };
     const status = opts.status ?? createStatusSink(config, { log, clock });
     let lastPal: DeviceStatus['pal'];

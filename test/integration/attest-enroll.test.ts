@@ -87,7 +87,7 @@ async function refused(c: Ctx, csr: Uint8Array, status: number): Promise<string>
 }
 
 async function freshNonce(c: Ctx): Promise<Uint8Array> {
-  return (await c.agent.protocol.nonce(CERTIFY_NONCE_REQUEST)).nonce;
+  return (await c.agent.protocol.nonce!(CERTIFY_NONCE_REQUEST)).nonce;
 }
 
 test('provisioning writes the AK record (0600) and chain; attested enroll and re-enroll succeed', async () => {
@@ -118,7 +118,7 @@ test('the attested CSR verifies with openssl; the attribute parses with asn1pars
   const c = await start();
   try {
     const key = await c.ks.createKey('size-probe', 'ecc-p256');
-    const ev = await buildAttestedEvidence({ keystore: c.ks, key, ak: c.ak.ak, akChain: c.ak.chain, nonces: c.agent.protocol, now: () => new Date() });
+    const ev = await buildAttestedEvidence({ keystore: c.ks, key, ak: c.ak.ak, akChain: c.ak.chain, nonces: { nonce: (r) => c.agent.protocol.nonce!(r) }, now: () => new Date() });
     const plain = await csrFor(c, key);
     const attested = await csrFor(c, key, ev.attribute);
     const attrDer = new Uint8Array(ev.attribute.toSchema().toBER(false));
@@ -268,7 +268,7 @@ test('without attestation CA the lab still serves /nonce and issues unattested C
   const env = await startAgentEnv({ lab: { attestation: {} } });
   const agent = await composeAgent(env.config, { log: memoryLogger('warn') });
   try {
-    const n = await agent.protocol.nonce(CERTIFY_NONCE_REQUEST);
+    const n = await agent.protocol.nonce!(CERTIFY_NONCE_REQUEST);
     assert.is(n.nonce.byteLength, 32);
     assert.is(n.expirySeconds, 300);
     assert.is((await agent.enroller.step()).action, 'issued');
