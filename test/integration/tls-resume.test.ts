@@ -10,6 +10,7 @@ import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { fromStoredKey } from '../../agent/lifecycle/state.js';
 import { pemDecode } from '../../agent/pki/pem.js';
 import { text } from '../../deploy/lab/router.js';
+import { loadAddon } from '../../agent/keystore/addon.js';
 import { startAgentEnv } from '../harness/agent-env.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -50,6 +51,11 @@ test('sessions resume per transport: Basic-only, TPM-engine client auth (TLS 1.3
 
     const off = createHttpsTransport({ trustAnchors: [env.lab.trustAnchorPem], sessionReuse: false });
     for (let i = 0; i < 3; i++) assert.is((await off.request({ method: 'GET', url: whoami })).tlsSessionReused, false);
+
+    // deleteKey also drops the key's blobs from the TLS engine (no per-renewal entry left behind in the addon).
+    await agent.keystore.tlsKeyOptions(fromStoredKey(cred.key));
+    await agent.keystore.deleteKey(fromStoredKey(cred.key));
+    assert.is(loadAddon().unregisterTlsKey(cred.key.id), false, 'the engine still held the deleted key');
   } finally {
     await agent.close();
     await env.stop();
