@@ -36,6 +36,8 @@ export interface SimAgent {
   readonly faulted: number;
   /** Starts the daemon loop (resolves when it stops). */
   run(): Promise<void>;
+  /** Stops the daemon loop only (the agent, lab and TPM stay up for inspection). */
+  halt(): Promise<void>;
   /** Stops the daemon (if running), closes the agent and stops swtpm + lab; idempotent. */
   stop(): Promise<void>;
 }
@@ -71,6 +73,10 @@ export async function startSimAgent(o: SimAgentOptions): Promise<SimAgent> {
       run() {
         running ??= daemon.run(ac.signal);
         return running;
+      },
+      async halt() {
+        ac.abort();
+        await running?.catch(() => undefined);
       },
       async stop() {
         if (stopped) return;

@@ -167,7 +167,7 @@ test(`${DAYS} simulated days, PAL poll every ${POLL_MINUTES} min: flat heap, no 
     // The composition root wires no PeerCertificateStore, so every 0003 (eecerts) entry fails with the typed,
     // non-fatal eecerts.no_store (the poll goes on); anything else after the first enrollment is a finding.
     assert.equal(late.filter((w) => !/code=eecerts\.no_store /.test(w)), [], 'warnings after the first enrollment');
-    await sim.stop();
+    await sim.halt();
     await running;
     await settle();
     const after = resourceCounts();
