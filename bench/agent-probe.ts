@@ -3,7 +3,7 @@
 // process CPU (all threads), RSS, TPM time from the keystore's per-command stats. Synchronises with the parent
 // (which counts bytes at a TCP relay in front of the lab server) by printing "MARK <name>" and waiting for a line on
 // stdin; prints "RESULT <json>" last.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { composeAgent } from '../agent/cli/compose.js';
 import { loadConfig } from '../agent/config.js';
@@ -34,6 +34,23 @@ function tpmMs(ks: TpmKeyStore): { ms: number; calls: number; signOpMs: number }
   }
   const op = s['op.signDigest'];
   return { ms, calls, signOpMs: op && op.count ? op.totalMs / op.count : 0 };
+}
+
+/** CPU ms per thread (Linux /proc/self/task/<tid>/stat utime+stime, 10 ms ticks), keyed "main" or "other". */
+function threadCpu(): { main: number; other: number } {
+  const out = { main: 0, other: 0 };
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (Number(f[11]) + Number(f[12])) * 10; // fields 14 and 15, after pid (comm) state
+      if (Number(tid) === process.pid) out.main += ms;
+      else out.other += ms;
+    } catch {
+      /* thread exited */
+    }
+  }
+  return out;
 }
 
 const [configFile, mode, nArg] = process.argv.slice(2);
@@ -102,8 +119,13 @@ try {
     };
     const s = await agent.enroller.loadState();
     if (s.phase !== 'enrolled') await one(false, 'enroll');
+    // Which threads burn the CPU of a re-enrollment: the event loop (JS: ASN.1, pkijs, TLS record handling) or the
+    // others (libuv pool: webcrypto verify/importKey, fs + fsync; the addon's TPM worker; V8 GC helpers).
+    const th0 = threadCpu();
     for (let i = 0; i < n; i++) await one(true, `reenroll-${i}`);
-    process.stdout.write(`RESULT ${JSON.stringify({ samples, memory: procMemory() })}\n`);
+    const th1 = threadCpu();
+    const threads = { mainMsPerReenroll: (th1.main - th0.main) / n, otherMsPerReenroll: (th1.other - th0.other) / n };
+    process.stdout.write(`RESULT ${JSON.stringify({ samples, threads, memory: procMemory() })}\n`);
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -31,12 +31,14 @@ export interface EnrollBreakdown {
 export interface EnrollLatencyResult {
   enroll?: EnrollBreakdown;
   reenroll: EnrollBreakdown;
+  /** Re-enrollment CPU by thread (mean; /proc per-thread ticks). */
+  threads: { mainMsPerReenroll: number; otherMsPerReenroll: number };
 }
 
 export async function enrollLatency(env: AgentEnv, reenrolls = 10): Promise<EnrollLatencyResult> {
   const relay = await startRelay(env.lab.port);
   try {
-    const { result, marks } = await runProbe<{ samples: EnrollSample[] }>(relayConfig(env, relay, 'config-enroll.json', `state-enroll-${Date.now()}`), relay, 'enroll', reenrolls);
+    const { result, marks } = await runProbe<{ samples: EnrollSample[]; threads: EnrollLatencyResult['threads'] }>(relayConfig(env, relay, 'config-enroll.json', `state-enroll-${Date.now()}`), relay, 'enroll', reenrolls);
     const withBytes = result.samples.map((s, i) => {
       const name = s.op === 'enroll' ? 'enroll' : `reenroll-${result.samples[0]!.op === 'enroll' ? i - 1 : i}`;
       const d = delta(marks[`${name}-start`]!, marks[`${name}-end`]!);
@@ -55,7 +57,7 @@ export async function enrollLatency(env: AgentEnv, reenrolls = 10): Promise<Enro
       };
     };
     const first = withBytes.filter((s) => s.op === 'enroll');
-    return { ...(first.length ? { enroll: summarize(first) } : {}), reenroll: summarize(withBytes.filter((s) => s.op === 'reenroll')) };
+    return { ...(first.length ? { enroll: summarize(first) } : {}), reenroll: summarize(withBytes.filter((s) => s.op === 'reenroll')), threads: result.threads };
   } finally {
     await relay.close();
   }

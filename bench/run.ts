@@ -67,6 +67,7 @@ try {
     row(`${tag}: network + server (rest of wall)`, ms(b.networkMs));
     row(`${tag}: bytes on the wire`, `${b.bytes} B`);
   }
+  row('re-enroll: agent CPU by thread, mean (event loop / other threads)', `${ms(e.threads.mainMsPerReenroll)} / ${ms(e.threads.otherMsPerReenroll)}`);
 } finally {
   await env.stop();
 }
