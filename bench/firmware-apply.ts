@@ -12,7 +12,7 @@ import { chmodSync, createWriteStream, mkdtempSync, rmSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StandaloneJob } from '../agent/packages/firmware/standalone.js';
 import { FirmwareLab } from '../deploy/lab/firmware.js';
 import { createLabServer } from '../deploy/lab/server.js';
@@ -52,55 +52,74 @@ function runChild(jobFile: string): Promise<Record<string, unknown>> {
   });
 }
 
-const args = process.argv.slice(2);
-const compress = args.includes('--compress');
-const sizes = args.filter((a) => /^\d+$/.test(a)).map(Number);
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'enrolld-fwbench-'));
-const server = await createLabServer();
-let failed = false;
-try {
-  const lab = await FirmwareLab.create(server.router, { dir: path.join(tmp, 'lab'), baseUrl: server.url });
-  const hook = path.join(tmp, 'hook.sh');
-  writeFileSync(hook, '#!/bin/sh\ntest -s "$1" && cmp -s /dev/null /dev/null\n'); // an installer that accepts the image
-  chmodSync(hook, 0o755);
+export interface FirmwareApplyRow {
+  sizeMb: number;
+  packageBytes: number;
+  ms: number;
+  idleRss: number;
+  peakRss: number;
+  hwm: number | undefined;
+  ok: boolean;
+  error?: string;
+}
+
+/** Builds, serves and applies one package per size in a child process; one row per size. */
+export async function firmwareApply(sizes: number[] = [16, 256], compress = false, print: (line: string) => void = () => {}): Promise<FirmwareApplyRow[]> {
+  const rows: FirmwareApplyRow[] = [];
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'enrolld-fwbench-'));
+  const server = await createLabServer();
+  try {
+    const lab = await FirmwareLab.create(server.router, { dir: path.join(tmp, 'lab'), baseUrl: server.url });
+    const hook = path.join(tmp, 'hook.sh');
+    writeFileSync(hook, '#!/bin/sh\ntest -s "$1" && cmp -s /dev/null /dev/null\n'); // an installer that accepts the image
+    chmodSync(hook, 0o755);
+    let version = 1;
+    for (const sizeMb of sizes) {
+      const imagePath = path.join(tmp, `image-${sizeMb}.bin`);
+      await writeRandomFile(imagePath, sizeMb * MB);
+      const p = await lab.addPackage({ id: `bench-${sizeMb}`, image: { path: imagePath }, name: { preferred: { fwPkgID: '1.3.6.1.4.1.32473.7.1', verNum: version++ } }, targetHardware: [HW], compress });
+      rmSync(imagePath, { force: true });
+      const job: StandaloneJob = {
+        url: p.url,
+        size: p.palSize,
+        workDir: path.join(tmp, `work-${sizeMb}`),
+        tlsTrustAnchorsPem: server.trustAnchorPem,
+        firmwareTrustAnchorsPem: lab.trustAnchorPem,
+        hwType: HW,
+        hwSerialHex: '0001',
+        hookPath: hook,
+      };
+      const jobFile = path.join(tmp, `job-${sizeMb}.json`);
+      writeFileSync(jobFile, JSON.stringify(job));
+      const r = await runChild(jobFile);
+      if (r.status !== 'applied') {
+        print(`${sizeMb} MB: ${JSON.stringify(r)}`);
+        rows.push({ sizeMb, packageBytes: p.bytes, ms: NaN, idleRss: NaN, peakRss: NaN, hwm: undefined, ok: false, error: JSON.stringify(r) });
+        continue;
+      }
+      const idle = Number(r.idleRssBytes);
+      const peak = Number(r.peakRssBytes);
+      const hwm = r.hwmRssBytes ? Number(r.hwmRssBytes) : undefined;
+      const row = { sizeMb, packageBytes: p.bytes, ms: Number(r.ms), idleRss: idle, peakRss: peak, hwm, ok: peak - idle <= 16 * MB };
+      rows.push(row);
+      const f = (b: number): string => `${(b / MB).toFixed(1)} MB`.padEnd(11);
+      print(`${`${sizeMb} MB`.padEnd(10)}${String(p.bytes).padEnd(15)}${`${(row.ms / 1000).toFixed(1)} s`.padEnd(10)}${f(idle)}${f(peak)}${f(peak - idle)}${hwm ? f(hwm) : '-'.padEnd(11)}${row.ok ? 'ok' : 'OVER'}`);
+      await lab.removePackage(p.id);
+      rmSync(job.workDir, { recursive: true, force: true });
+    }
+  } finally {
+    await server.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const compress = args.includes('--compress');
+  const sizes = args.filter((a) => /^\d+$/.test(a)).map(Number);
   console.log(`firmware apply benchmark (node ${process.version}, ${compress ? 'zlib-compressed' : 'uncompressed'} packages)`);
   console.log('size      package bytes  time      idle RSS   peak RSS   peak-idle  VmHWM      target (≤ 16 MB)');
-  let version = 1;
-  for (const sizeMb of sizes.length ? sizes : [16, 256]) {
-    const imagePath = path.join(tmp, `image-${sizeMb}.bin`);
-    await writeRandomFile(imagePath, sizeMb * MB);
-    const p = await lab.addPackage({ id: `bench-${sizeMb}`, image: { path: imagePath }, name: { preferred: { fwPkgID: '1.3.6.1.4.1.32473.7.1', verNum: version++ } }, targetHardware: [HW], compress });
-    rmSync(imagePath, { force: true });
-    const job: StandaloneJob = {
-      url: p.url,
-      size: p.palSize,
-      workDir: path.join(tmp, `work-${sizeMb}`),
-      tlsTrustAnchorsPem: server.trustAnchorPem,
-      firmwareTrustAnchorsPem: lab.trustAnchorPem,
-      hwType: HW,
-      hwSerialHex: '0001',
-      hookPath: hook,
-    };
-    const jobFile = path.join(tmp, `job-${sizeMb}.json`);
-    writeFileSync(jobFile, JSON.stringify(job));
-    const r = await runChild(jobFile);
-    if (r.status !== 'applied') {
-      failed = true;
-      console.log(`${sizeMb} MB: ${JSON.stringify(r)}`);
-      continue;
-    }
-    const idle = Number(r.idleRssBytes);
-    const peak = Number(r.peakRssBytes);
-    const delta = peak - idle;
-    const ok = delta <= 16 * MB;
-    if (!ok) failed = true;
-    const f = (b: number): string => `${(b / MB).toFixed(1)} MB`.padEnd(11);
-    console.log(`${`${sizeMb} MB`.padEnd(10)}${String(p.bytes).padEnd(15)}${`${(Number(r.ms) / 1000).toFixed(1)} s`.padEnd(10)}${f(idle)}${f(peak)}${f(delta)}${r.hwmRssBytes ? f(Number(r.hwmRssBytes)) : '-'.padEnd(11)}${ok ? 'ok' : 'OVER'}`);
-    await lab.removePackage(p.id);
-    rmSync(job.workDir, { recursive: true, force: true });
-  }
-} finally {
-  await server.close();
-  rmSync(tmp, { recursive: true, force: true });
+  const rows = await firmwareApply(sizes.length ? sizes : [16, 256], compress, (l) => console.log(l));
+  process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
 }
-process.exitCode = failed ? 1 : 0;

@@ -15,8 +15,11 @@
 //   TEST_TIMEOUT=300   per-file timeout in seconds
 //   TEST_VERBOSE=1     print every file's output, not only failing ones
 //   TEST_MAX_LINES=400 lines of a failing file's output to print (tail; 0 = all)
+//
+// Per-file node flags: a line `// node-flags: --expose-gc …` among a test file's first 10 lines (tsc keeps comments)
+// puts those flags before the file on its node command line. Only flags of the form --name or --name=value.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,13 +119,30 @@ function killGroup(child, signal) {
   }
 }
 
+/** The `// node-flags: …` pragma of a compiled test file (see the header). */
+function nodeFlagsOf(abs) {
+  let head;
+  try {
+    head = readFileSync(abs, 'utf8').split('\n', 10);
+  } catch {
+    return [];
+  }
+  const line = head.find((l) => /^\/\/\s*node-flags:/.test(l));
+  if (!line) return [];
+  return line
+    .replace(/^\/\/\s*node-flags:/, '')
+    .trim()
+    .split(/\s+/)
+    .filter((f) => /^--[a-z0-9-]+(=[\w.,:-]+)?$/.test(f));
+}
+
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
     const chunks = [];
     let timedOut = false;
     let settled = false;
-    const child = spawn(process.execPath, [file.abs], {
+    const child = spawn(process.execPath, [...nodeFlagsOf(file.abs), file.abs], {
       cwd: ROOT,
       detached: true, // own process group: a timeout kills the file and everything it started
       stdio: ['ignore', 'pipe', 'pipe'],

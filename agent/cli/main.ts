@@ -5,7 +5,6 @@ import { DEFAULT_CONFIG_PATH, loadConfig, ConfigError } from '../config.js';
 import { composeAgent, PAL_STATUS_FILE, type PalPollSummary } from './compose.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runDemo } from './demo.js';
 import { renderStatus, statusView } from './status-view.js';
 import { FileStateStore } from '../store/state-store.js';
 import { STATE_SCHEMA, isAgentState, type AgentState } from '../lifecycle/state.js';
@@ -65,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'demo':
+      // Loaded on demand: the demo pulls in the lab server, which `enrolld run` must not pay for at start-up.
+      const { runDemo } = await import('./demo.js');
       await runDemo({ ...(values.protocol ? { protocol: values.protocol } : {}), verbose: values.verbose });
       return 0;
     case 'status': {

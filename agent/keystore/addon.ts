@@ -110,6 +110,11 @@ export class TpmClient {
     return addon.tlsEngineId;
   }
 
+  /** Forgets a key registered with the TLS engine (its blobs); false if it was not registered. */
+  unregisterTlsKey(id: string): boolean {
+    return loadAddon().unregisterTlsKey(id);
+  }
+
   /** Calls one native command, recording its duration under `name`. */
   async call<K extends keyof NativeTpm>(name: K, ...args: Parameters<NativeTpm[K]>): Promise<Awaited<ReturnType<NativeTpm[K]>>> {
     const t0 = performance.now();

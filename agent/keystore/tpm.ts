@@ -264,6 +264,9 @@ export class TpmKeyStore implements KeyStore {
   /** Keys are never resident (loaded per operation), so nothing in the TPM holds them; forgetting the blobs deletes them. */
   async deleteKey(record: KeyRecord): Promise<void> {
     this.blobs(record);
+    // The TLS engine keeps the blobs of every key handed to tlsKeyOptions(): drop them too, or each renewal leaves
+    // one entry behind in the addon for the life of the process (found by test/integration/soak-year.test.ts).
+    this.tpm.unregisterTlsKey(record.id);
   }
 
   /** Waits for queued jobs, releases the SRK's ESYS_TR and closes the TPM connection. Idempotent. */

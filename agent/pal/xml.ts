@@ -7,7 +7,8 @@
 // parser then runs with entity processing off (we decode the predefined references ourselves), values as strings,
 // and the tree is checked against the schema: namespace urn:ietf:params:xml:ns:pal on every element
 // (elementFormDefault="qualified"), the xsd:sequence order type, date?, size, info, and the info xsd:choice.
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
+import { lazyRequire } from '../util/lazy-require.js';
 import { decodeBody, type PalParseOptions } from './body.js';
 import {
   PAL_DEFAULT_MAX_ENTRIES,
@@ -144,7 +145,10 @@ interface Elem {
 }
 
 const ATTR_PREFIX = '@_';
-const parser = new XMLParser({
+const fxp = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
+let cachedParser: XMLParser | undefined;
+/** fast-xml-parser is loaded when the first XML PAL arrives (JSON is preferred). */
+const parser = (): XMLParser => (cachedParser ??= new (fxp().XMLParser)({
   preserveOrder: true,
   ignoreAttributes: false,
   attributeNamePrefix: ATTR_PREFIX,
@@ -158,7 +162,7 @@ const parser = new XMLParser({
   cdataPropName: '#cdata',
   commentPropName: false,
   allowBooleanAttributes: false,
-});
+}));
 
 function tagOf(node: XNode): string | undefined {
   for (const k of Object.keys(node)) if (k !== ':@' && k !== '#text' && k !== '#cdata') return k;
@@ -290,14 +294,14 @@ export function parsePalXml(input: Uint8Array | string, opts?: PalParseOptions):
   const maxEntries = opts?.maxEntries ?? PAL_DEFAULT_MAX_ENTRIES;
   const text = decodeBody(input, opts, 'XML');
   prescan(text, maxEntries);
-  const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
+  const valid = fxp().XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
     const msg = /^Invalid '\[/.test(valid.err.msg) ? 'unclosed element(s)' : valid.err.msg;
     throw new PalFormatError('xml', 'pal', `malformed XML: ${msg} (line ${valid.err.line}, column ${valid.err.col})`);
   }
   let tree: XNode[];
   try {
-    tree = parser.parse(text) as XNode[];
+    tree = parser().parse(text) as XNode[];
   } catch (cause) {
     throw new PalFormatError('xml', 'pal', `malformed XML: ${(cause as Error).message}`, { cause });
   }

@@ -16,7 +16,8 @@
 // state and status are published again.
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
-import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
+import { lazyRequire } from '../util/lazy-require.js';
 import type { Phase } from '../lifecycle/state.js';
 import { SystemClock, type Clock } from '../lifecycle/clock.js';
 import type { Logger } from '../util/log.js';
@@ -40,6 +41,9 @@ import {
 } from './schema.js';
 import { guarded, type StatusSink } from './status-sink.js';
 
+
+/** mqtt.js is loaded when the first MQTT sink is built (start-up time and idle memory without MQTT). */
+const mqttModule = lazyRequire<typeof import('mqtt')>('mqtt');
 export interface MqttTlsOptions {
   /** PEM file with the broker's CA (explicit trust anchor; the system store is not used when given). */
   caFile?: string;
@@ -250,7 +254,7 @@ export class MqttStatusSink implements StatusSink {
       will: this.will(),
       ...(tls as IClientOptions),
     };
-    this.client = mqtt.connect(opts.url, options);
+    this.client = mqttModule().connect(opts.url, options);
     this.client.on('connect', () => guarded(() => this.onConnect(), (e) => this.internal('connect', e)));
     this.client.on('reconnect', () => guarded(() => this.onReconnect(), (e) => this.internal('reconnect', e)));
     this.client.on('close', () => guarded(() => this.onClose(), (e) => this.internal('close', e)));

@@ -2,7 +2,8 @@
 // Three topics under {prefix}/{deviceId}/: state (tiny, retained, the LWT writes st=lost), status (retained
 // snapshot), event (not retained, expires). Payloads are CBOR maps with short keys: devices pay for every byte.
 // Times on the wire are integer seconds since the Unix epoch; certificate serials and digests are byte strings.
-import { Encoder } from 'cbor-x';
+import type { Encoder } from 'cbor-x';
+import { lazyRequire } from '../util/lazy-require.js';
 import type { Phase } from '../lifecycle/state.js';
 
 /** Bumped on any incompatible payload change; sent as `v` in the snapshot and as the `schema` user property. */
@@ -187,14 +188,17 @@ export function eventPayload(name: string, fields: Record<string, EventValue>, t
 // CBOR: plain RFC 8949 maps (no cbor-x record extension, no typed-array tags, minimal map headers), so any
 // CBOR decoder on the consumer side reads them.
 
-const encoder = new Encoder({ useRecords: false, tagUint8Array: false, variableMapSize: true, mapsAsObjects: true });
+const cborX = lazyRequire<typeof import('cbor-x')>('cbor-x');
+let cached: Encoder | undefined;
+/** cbor-x is loaded on first use (only the MQTT sink encodes). */
+const encoder = (): Encoder => (cached ??= new (cborX().Encoder)({ useRecords: false, tagUint8Array: false, variableMapSize: true, mapsAsObjects: true }));
 
 export function encodeCbor(payload: StatePayload | StatusPayload | EventPayload): Buffer {
-  return encoder.encode(payload);
+  return encoder().encode(payload);
 }
 
 export function decodeCbor(bytes: Uint8Array): unknown {
-  return encoder.decode(bytes);
+  return encoder().decode(bytes);
 }
 
 /** Appends an error to a bounded history (helper for whoever assembles DeviceStatus). Returns a new array. */

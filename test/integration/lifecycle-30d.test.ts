@@ -1,65 +1,44 @@
-// 30 simulated days of the composed agent (TPM keystore on swtpm, real lab server over TLS, PAL poller): hourly PAL
+// 30 days of the composed agent (TPM keystore on swtpm, real lab server over TLS, PAL poller): hourly PAL
 // polls with CRL and eecerts packages, renewals at the policy fraction, a 12-hour 503 storm, a CRL refresh — with
-// request counts and state transitions asserted (no hot loop, no lost credential).
+// request counts and state transitions asserted (no hot loop, no lost credential). Setup: test/harness/sim-agent.ts
+// (shared with soak-year).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ManualClock } from '../../agent/lifecycle/clock.js';
-import { composeAgent } from '../../agent/cli/compose.js';
 import { memoryLogger } from '../../agent/util/log.js';
-import { labPal } from '../../deploy/lab/pal.js';
 import { text } from '../../deploy/lab/router.js';
-import { startAgentEnv } from '../harness/agent-env.js';
 import { simulateUntil } from '../harness/sim.js';
+import { startSimAgent } from '../harness/sim-agent.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 test('30 days: renewals, PAL packages, 503 storm, CRL refresh — bounded requests, always a valid credential', async () => {
-  const clock = new ManualClock(new Date());
-  const start = clock.now().getTime();
-  const env = await startAgentEnv({
-    lab: { certValiditySeconds: 3 * 86400, now: () => clock.now() },
-    config: { schedule: { cron: '0 * * * *', jitterSeconds: 0, backoffMinSeconds: 60, backoffMaxSeconds: 3600 } },
-  });
-  const pal = labPal(env.lab.router);
-  const base = env.lab.estUrl();
-  pal.setPal('dev-0001', [
-    { type: '0004', size: 0, info: { kind: 'uri', uri: `${base}/crls` } },
-    { type: '0003', size: 0, info: { kind: 'uri', uri: `${base}/eecerts` } },
-  ]);
-  // Fault injection at the server boundary: every request during the storm gets 503.
-  let storm = false;
-  let requests = 0;
-  let stormRequests = 0;
-  const match = env.lab.router.match.bind(env.lab.router);
-  env.lab.router.match = (method, path) => {
-    requests++;
-    if (storm) {
-      stormRequests++;
-      return { handler: async () => text(503, 'maintenance'), params: {} };
-    }
-    return match(method, path);
-  };
-
-  const log = memoryLogger('info');
-  const agent = await composeAgent(env.config, { clock, log });
   const transitions: string[] = [];
-  const daemon = agent.daemon({ onIdle: (s) => transitions.push(s.phase) });
-  const ac = new AbortController();
-  const running = daemon.run(ac.signal);
+  const sim = await startSimAgent({
+    certValiditySeconds: 3 * 86400,
+    cron: '0 * * * *',
+    log: memoryLogger('info'),
+    onIdle: (s) => transitions.push(s.phase),
+  });
+  const { clock, env, pal, agent, daemon } = sim;
+  const start = clock.now().getTime();
+  const running = sim.run();
   try {
     await simulateUntil(clock, new Date(start + 10 * DAY));
-    const beforeStorm = { issued: env.lab.issued.length, requests };
-    storm = true;
+    const beforeStorm = { issued: env.lab.issued.length, requests: sim.requests };
+    // Fault injection at the server boundary: every request during the storm gets 503.
+    sim.fault = () => text(503, 'maintenance');
     await simulateUntil(clock, new Date(start + 10 * DAY + 12 * HOUR));
-    storm = false;
+    sim.fault = undefined;
+    const stormRequests = sim.faulted;
     const crlBefore = agent.crlStore.crls()[0]?.thisUpdate.value.getTime();
     await pal.reissueCrl();
     await simulateUntil(clock, new Date(start + 30 * DAY));
-    ac.abort();
+    await sim.halt();
     await running;
 
     const issued = env.lab.issued;
+    const requests = sim.requests;
     // 3-day certificates (notBefore backdated 60 s) renewed at 2/3: ~every 2 days → 15 ± 1, one initial enrollment.
     assert.ok(issued.length >= 14 && issued.length <= 16, `issued ${issued.length}`);
     assert.is(issued.filter((r) => r.operation === 'simpleenroll').length, 1);
@@ -81,9 +60,7 @@ test('30 days: renewals, PAL packages, 503 storm, CRL refresh — bounded reques
     assert.ok(transitions.slice(firstEnrolled).every((p) => p === 'enrolled' || p === 'renewing'), 'never lost the credential');
     console.log(`30 days: ${issued.length} certificates, ${palCycles} PAL fetches, ${requests} requests (${stormRequests} during the 503 storm), ${daemon.iterations} loop iterations`);
   } finally {
-    ac.abort();
-    await agent.close();
-    await env.stop();
+    await sim.stop();
   }
 });
 

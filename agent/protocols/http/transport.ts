@@ -46,6 +46,8 @@ export interface TransportResponse {
   tlsProtocol: string | undefined;
   /** Bootstrap mode only: why normal verification would have rejected the server (undefined if it would not). */
   authorizationError?: string;
+  /** The TLS session was resumed (abbreviated handshake with a ticket/session of an earlier connection). */
+  tlsSessionReused?: boolean;
 }
 
 /** Injectable HTTP(S) client: the real one is createHttpsTransport; tests and other protocols may supply their own. */
@@ -82,6 +84,13 @@ export interface HttpsTransportOptions {
    * the only intended user (see est/cacerts.ts); everything received this way is untrusted.
    */
   unauthenticatedBootstrap?: boolean;
+  /**
+   * Resume TLS sessions across this transport's connections (default true; never in bootstrap mode). Sessions are
+   * kept per transport instance (and per host/port/SNI), so a session is only ever offered by the same client
+   * identity that created it: a transport with TLS client auth is bound to one key and certificate. The server
+   * decides whether to resume (ticket lifetime); OpenSSL does not offer an expired ticket.
+   */
+  sessionReuse?: boolean;
 }
 
 function toPem(c: string | Uint8Array): string {
@@ -119,6 +128,8 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
   const maxDefault = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const totalTimeoutMs = opts.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS;
+  // TLS session resumption: the latest session (TLS 1.3 ticket / TLS 1.2 session) per host:port:SNI, one slot each.
+  const sessions = opts.sessionReuse === false || opts.unauthenticatedBootstrap ? undefined : new Map<string, Buffer>();
 
   return {
     request(req: TransportRequest): Promise<TransportResponse> {
@@ -139,11 +150,14 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
         headers.authorization = 'Basic ' + Buffer.from(`${opts.basicAuth.username}:${opts.basicAuth.password}`, 'utf8').toString('base64');
       }
       const servername = opts.servername ?? (isIP(host) ? undefined : host);
+      const port = url.port ? Number(url.port) : 443;
+      const sessionKey = `${host}|${port}|${servername ?? ''}`;
+      const session = sessions?.get(sessionKey);
 
       const options: https.RequestOptions = {
         method: req.method,
         host,
-        port: url.port ? Number(url.port) : 443,
+        port,
         path: url.pathname + url.search,
         headers,
         agent: false,
@@ -158,6 +172,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
           ? { privateKeyEngine: opts.clientAuth.key.privateKeyEngine, privateKeyIdentifier: opts.clientAuth.key.privateKeyIdentifier }
           : {}),
         ...(opts.clientAuth?.key.sigalgs ? { sigalgs: opts.clientAuth.key.sigalgs } : {}),
+        ...(session ? { session } : {}),
       };
 
       return new Promise<TransportResponse>((resolve, reject) => {
@@ -167,6 +182,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
         let peerCertificates: Uint8Array[] = [];
         let tlsProtocol: string | undefined;
         let authorizationError: string | undefined;
+        let tlsSessionReused = false;
         const timers: NodeJS.Timeout[] = [];
         const finish = (err: TransportError | undefined, res?: TransportResponse): void => {
           if (settled) return;
@@ -174,6 +190,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
           timers.forEach(clearTimeout);
           req.signal?.removeEventListener('abort', onAbort);
           if (err) {
+            if (err instanceof TlsError) sessions?.delete(sessionKey); // a handshake failure: start afresh next time
             r.destroy();
             reject(err);
           } else resolve(res!);
@@ -196,9 +213,11 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
         r.on('socket', (s) => {
           const sock = s as TLSSocket;
           sock.once('connect', () => (tcpConnected = true));
+          if (sessions) sock.on('session', (sess: Buffer) => sessions.set(sessionKey, sess));
           sock.once('secureConnect', () => {
             handshakeDone = true;
             tlsProtocol = sock.getProtocol() ?? undefined;
+            tlsSessionReused = sock.isSessionReused();
             const chain: Uint8Array[] = [];
             let c = sock.getPeerCertificate(true);
             const seen = new Set<string>();
@@ -240,6 +259,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
               body: new Uint8Array(Buffer.concat(chunks)),
               peerCertificates,
               tlsProtocol,
+              tlsSessionReused,
               ...(authorizationError !== undefined ? { authorizationError } : {}),
             });
           });
