@@ -5,7 +5,6 @@ import { DEFAULT_CONFIG_PATH, loadConfig, ConfigError } from '../config.js';
 import { composeAgent, PAL_STATUS_FILE, type PalPollSummary } from './compose.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runDemo } from './demo.js';
 import { renderStatus, statusView } from './status-view.js';
 import { FileStateStore } from '../store/state-store.js';
 import { STATE_SCHEMA, isAgentState, type AgentState } from '../lifecycle/state.js';
@@ -64,9 +63,18 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   switch (command) {
-    case 'demo':
+    case 'demo': {
+      // Loaded on demand: the demo pulls in the lab server (deploy/lab/), which the .deb does not ship.
+      let runDemo: typeof import('./demo.js').runDemo;
+      try {
+        ({ runDemo } = await import('./demo.js'));
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw cause;
+        throw new EnrolldError('cli.demo', 'the demo needs the lab server from the source tree (deploy/lab/); this build does not include it', { cause });
+      }
       await runDemo({ ...(values.protocol ? { protocol: values.protocol } : {}), verbose: values.verbose });
       return 0;
+    }
     case 'status': {
       const config = loadConfig(values.config);
       const store = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState });
