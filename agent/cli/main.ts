@@ -12,13 +12,15 @@ import { loadAddon } from '../keystore/addon.js';
 import { EnrolldError } from '../util/errors.js';
 import { fetchPalPage } from '../protocols/est/pal.js';
 import { parsePal, describePackageType } from '../pal/index.js';
+import { runProvisionCli } from './provision.js';
 
 const USAGE = `usage: enrolld <command> [options]
 
 commands:
   run                 run the agent (systemd service; Type=notify)
   once                one PAL poll and enrollment cycle, then exit
-  status [--json]     show the lifecycle state and the current certificate
+  status [--json]     show the lifecycle state, the current certificate and the next scheduled run
+  provision ...       manufacture: TPM checks, SRK, EK certificate, AK, IDevID, config (provision --help)
   enroll --now        enroll or renew now
   pal                 fetch and print the Package Availability List
   demo [--protocol est] [--verbose]
@@ -45,6 +47,7 @@ function notify(state: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'provision') return runProvisionCli(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
