@@ -13,6 +13,7 @@ import { EnrolldError } from '../util/errors.js';
 import { fetchPalPage } from '../protocols/est/pal.js';
 import { parsePal, describePackageType } from '../pal/index.js';
 import { runProvisionCli } from './provision.js';
+import { readNextRun, writeNextRun } from './next-run.js';
 
 const USAGE = `usage: enrolld <command> [options]
 
@@ -81,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const config = loadConfig(values.config);
       const store = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState });
-      const view = statusView(await store.load(), await readPalSummary(config.stateDir));
+      const view = statusView(await store.load(), await readPalSummary(config.stateDir), await readNextRun(config.stateDir));
       process.stdout.write((values.json ? JSON.stringify(view, null, 2) : renderStatus(view)) + '\n');
       return 0;
     }
@@ -93,12 +94,14 @@ async function main(argv: string[]): Promise<number> {
       let state: AgentState;
       try {
         state = await agent.enroller.loadState();
-        if (command === 'once') state = await agent.daemon().iterate(state, { pollNow: true });
+        const daemon = agent.daemon();
+        if (command === 'once') state = await daemon.iterate(state, { pollNow: true });
         else state = (await agent.enroller.step({ force: true })).state;
+        if (command === 'once') await writeNextRun(config.stateDir, daemon.nextWake(state), 'once').catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
       } finally {
         await agent.close();
       }
-      process.stdout.write(renderStatus(statusView(state, await readPalSummary(config.stateDir))) + '\n');
+      process.stdout.write(renderStatus(statusView(state, await readPalSummary(config.stateDir), await readNextRun(config.stateDir))) + '\n');
       return state.retry?.kind === 'failed' ? 1 : 0;
     }
     case 'pal': {
@@ -134,7 +137,10 @@ async function main(argv: string[]): Promise<number> {
       watchdog?.unref();
       const daemon = agent.daemon({
         onReady: (s) => notify(`READY=1\nSTATUS=${s.phase}`),
-        onIdle: (s, next) => notify(`WATCHDOG=1\nSTATUS=${s.phase}, next wake ${next.toISOString()}`),
+        onIdle: (s, next) => {
+          notify(`WATCHDOG=1\nSTATUS=${s.phase}, next wake ${next.toISOString()}`);
+          void writeNextRun(agent.config.stateDir, next, 'run').catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
+        },
       });
       try {
         await daemon.run(ac.signal);
