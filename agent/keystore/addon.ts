@@ -110,6 +110,11 @@ export class TpmClient {
     return addon.tlsEngineId;
   }
 
+  /** Drops `id` from the engine's registry (TLS contexts already holding the key keep it). */
+  unregisterTlsKey(id: string): boolean {
+    return loadAddon().unregisterTlsKey(id);
+  }
+
   /** Calls one native command, recording its duration under `name`. */
   async call<K extends keyof NativeTpm>(name: K, ...args: Parameters<NativeTpm[K]>): Promise<Awaited<ReturnType<NativeTpm[K]>>> {
     const t0 = performance.now();

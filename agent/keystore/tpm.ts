@@ -286,9 +286,13 @@ export class TpmKeyStore implements KeyStore {
     };
   }
 
-  /** Keys are never resident (loaded per operation), so nothing in the TPM holds them; forgetting the blobs deletes them. */
+  /**
+   * Keys are never resident (loaded per operation), so nothing in the TPM holds them; forgetting the blobs deletes
+   * them. The TLS engine's registration goes too (a TLS context built earlier keeps its own reference).
+   */
   async deleteKey(record: KeyRecord): Promise<void> {
     this.blobs(record);
+    this.tpm.unregisterTlsKey(record.id);
   }
 
   /** Waits for queued jobs, releases the SRK's ESYS_TR and closes the TPM connection. Idempotent. */
