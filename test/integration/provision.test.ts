@@ -226,6 +226,29 @@ test('bad input: missing options, a wrong AK chain, a non-TA file — typed erro
   }
 });
 
+test('--owner hands directories and files to the service user (as root)', async () => {
+  if (process.getuid?.() !== 0) {
+    console.log('not root: --owner not exercised');
+    return;
+  }
+  const s = await station('owner');
+  try {
+    const r = await enrolld([...s.args, '--owner', 'nobody']);
+    assert.is(r.status, 3, r.stderr + r.stdout);
+    const uid = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+    const gid = Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+    for (const d of ['etc', 'var']) assert.equal([statSync(path.join(s.dir, d)).uid, statSync(path.join(s.dir, d)).gid], [uid, gid], d);
+    for (const n of readdirSync(path.join(s.dir, 'etc'))) {
+      const st = statSync(path.join(s.dir, 'etc', n));
+      assert.equal([st.uid, st.gid, (st.mode & 0o777).toString(8)], [uid, gid, '600'], n);
+    }
+    const again = await enrolld([...s.args, '--owner', 'nobody']);
+    assert.match(again.stdout, /already provisioned, nothing changed/);
+  } finally {
+    await stopStation(s);
+  }
+});
+
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();
