@@ -13,7 +13,7 @@ import { SystemClock, type Clock } from '../lifecycle/clock.js';
 import { Enroller } from '../lifecycle/enroller.js';
 import { Daemon } from '../lifecycle/daemon.js';
 import { CronSchedule } from '../lifecycle/schedule.js';
-import { STATE_SCHEMA, fromStoredKey, isAgentState, type AgentState } from '../lifecycle/state.js';
+import { STATE_SCHEMA, fromStoredKey, isAgentState, type AgentState, type Credential } from '../lifecycle/state.js';
 import { EstEnrollment } from '../protocols/est/enrollment.js';
 import type { EnrollmentProtocol } from '../protocols/protocol.js';
 import { EstClient } from '../protocols/est/client.js';
@@ -29,7 +29,7 @@ import { buildCsr } from '../pki/csr.js';
 import { validateChain } from '../pki/chain.js';
 import { certificateToDer, certificatesFromPem } from '../pki/cert.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { createStatusSink, deviceStatusFromState, stateExtraFromState, type StatusSink, type DeviceStatus } from '../status/index.js';
+import { createStatusSink, deviceStatusFromState, stateExtraFromState, type StatusSink, type DeviceStatus, type ClientCredential } from '../status/index.js';
 import { EnrolldError } from '../util/errors.js';
 import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
@@ -216,7 +216,47 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       provisionedAk ??= await loadProvisionedAk(akKeyFile, akCertFile);
       return attestationAttribute({ keystore, key, ak: provisionedAk.ak, akChain: provisionedAk.chain, nonces: { nonce: (r) => protocol.nonce!(r) }, now: () => clock.now() });
     };
-    const status = opts.status ?? createStatusSink(config, { log, clock });
+    // MQTT over TLS authenticates with the device credential (TPM key through the OpenSSL engine), and follows it
+    // across renewals: the sink reconnects with the new certificate, and the old key is dropped only after that.
+    const mqttClientCredential = async (c: Credential): Promise<ClientCredential | undefined> => {
+      const k = await keystore.tlsKeyOptions(fromStoredKey(c.key));
+      if (!k.privateKeyEngine || !k.privateKeyIdentifier) return undefined;
+      return { certPem: [c.certPem, ...c.chainPem].join(''), privateKeyEngine: k.privateKeyEngine, privateKeyIdentifier: k.privateKeyIdentifier, label: c.serial };
+    };
+    const mqttTls = config.mqtt.enabled && config.mqtt.url?.startsWith('mqtts:');
+    const initialCredential = mqttTls ? (await state.load())?.credential : undefined;
+    const initialTls = initialCredential ? await mqttClientCredential(initialCredential).catch((err) => void log.warn('status.mqtt.credential-unavailable', { err })) : undefined;
+    let mqttKeyId: string | undefined = initialTls ? initialCredential!.key.id : undefined;
+    const status =
+      opts.status ??
+      createStatusSink(config, {
+        log,
+        clock,
+        ...(initialTls ? { tls: { cert: initialTls.certPem, privateKeyEngine: initialTls.privateKeyEngine, privateKeyIdentifier: initialTls.privateKeyIdentifier } } : {}),
+      });
+    /** Settles when the MQTT connection has moved to the newest credential (deletion of older keys waits for it). */
+    let credentialSwitch: Promise<unknown> = Promise.resolve();
+    const switchCredential = (c: Credential): void => {
+      if (!mqttTls || !status.useClientCredential || c.key.id === mqttKeyId) return;
+      credentialSwitch = credentialSwitch
+        .then(async () => {
+          const cc = await mqttClientCredential(c);
+          if (cc && (await status.useClientCredential!(cc))) mqttKeyId = c.key.id;
+        })
+        .catch((err) => log.warn('status.mqtt.credential-switch-failed', { err }));
+    };
+    /** The enroller's keystore: deleting the key the MQTT connection authenticated with waits for the switch. */
+    const enrollerKeystore: KeyStore = Object.create(keystore, {
+      deleteKey: {
+        value: (record: KeyRecord): Promise<void> => {
+          if (!mqttTls || record.id !== mqttKeyId) return keystore.deleteKey(record);
+          const done = credentialSwitch.then(() => (record.id === mqttKeyId ? log.warn('key.delete-deferred', { keyId: record.id, reason: 'still authenticates the MQTT connection' }) : keystore.deleteKey(record)));
+          deferredDeletes.push(done.catch(() => undefined));
+          return Promise.resolve();
+        },
+      },
+    }) as KeyStore;
+    const deferredDeletes: Promise<unknown>[] = [];
     let lastPal: DeviceStatus['pal'];
     let fwStatus: DeviceStatus['fw'];
     let palWrite: Promise<void> = Promise.resolve();
@@ -228,12 +268,13 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     const enroller = new Enroller({
       onTransition: (s, event) => {
         if (event.type === 'fail') errors.push({ code: event.reason, at: clock.now().toISOString() });
+        if (event.type === 'issued' && s.credential) switchCredential(s.credential);
         status.event(`lifecycle.${event.type}`, { phase: s.phase });
         publish(s);
       },
       clock,
       log,
-      keystore,
+      keystore: enrollerKeystore,
       protocol,
       state,
       buildCsr: async (key, signer) => {
@@ -334,6 +375,8 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       async close() {
         for (const s of schedules) s.close();
         await palWrite;
+        await credentialSwitch;
+        await Promise.all(deferredDeletes);
         await status.close();
         await keystore.close();
       },

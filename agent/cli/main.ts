@@ -12,13 +12,16 @@ import { loadAddon } from '../keystore/addon.js';
 import { EnrolldError } from '../util/errors.js';
 import { fetchPalPage } from '../protocols/est/pal.js';
 import { parsePal, describePackageType } from '../pal/index.js';
+import { runProvisionCli } from './provision.js';
+import { readNextRun, writeNextRun } from './next-run.js';
 
 const USAGE = `usage: enrolld <command> [options]
 
 commands:
   run                 run the agent (systemd service; Type=notify)
   once                one PAL poll and enrollment cycle, then exit
-  status [--json]     show the lifecycle state and the current certificate
+  status [--json]     show the lifecycle state, the current certificate and the next scheduled run
+  provision ...       manufacture: TPM checks, SRK, EK certificate, AK, IDevID, config (provision --help)
   enroll --now        enroll or renew now
   pal                 fetch and print the Package Availability List
   demo [--protocol est] [--verbose]
@@ -45,6 +48,7 @@ function notify(state: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'provision') return runProvisionCli(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -63,15 +67,22 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   switch (command) {
-    case 'demo':
-      // Loaded on demand: the demo pulls in the lab server, which `enrolld run` must not pay for at start-up.
-      const { runDemo } = await import('./demo.js');
+    case 'demo': {
+      // Loaded on demand: the demo pulls in the lab server (deploy/lab/), which the .deb does not ship.
+      let runDemo: typeof import('./demo.js').runDemo;
+      try {
+        ({ runDemo } = await import('./demo.js'));
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw cause;
+        throw new EnrolldError('cli.demo', 'the demo needs the lab server from the source tree (deploy/lab/); this build does not include it', { cause });
+      }
       await runDemo({ ...(values.protocol ? { protocol: values.protocol } : {}), verbose: values.verbose });
       return 0;
+    }
     case 'status': {
       const config = loadConfig(values.config);
       const store = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState });
-      const view = statusView(await store.load(), await readPalSummary(config.stateDir));
+      const view = statusView(await store.load(), await readPalSummary(config.stateDir), await readNextRun(config.stateDir));
       process.stdout.write((values.json ? JSON.stringify(view, null, 2) : renderStatus(view)) + '\n');
       return 0;
     }
@@ -83,12 +94,14 @@ async function main(argv: string[]): Promise<number> {
       let state: AgentState;
       try {
         state = await agent.enroller.loadState();
-        if (command === 'once') state = await agent.daemon().iterate(state, { pollNow: true });
+        const daemon = agent.daemon();
+        if (command === 'once') state = await daemon.iterate(state, { pollNow: true });
         else state = (await agent.enroller.step({ force: true })).state;
+        if (command === 'once') await writeNextRun(config.stateDir, daemon.nextWake(state), 'once').catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
       } finally {
         await agent.close();
       }
-      process.stdout.write(renderStatus(statusView(state, await readPalSummary(config.stateDir))) + '\n');
+      process.stdout.write(renderStatus(statusView(state, await readPalSummary(config.stateDir), await readNextRun(config.stateDir))) + '\n');
       return state.retry?.kind === 'failed' ? 1 : 0;
     }
     case 'pal': {
@@ -124,7 +137,10 @@ async function main(argv: string[]): Promise<number> {
       watchdog?.unref();
       const daemon = agent.daemon({
         onReady: (s) => notify(`READY=1\nSTATUS=${s.phase}`),
-        onIdle: (s, next) => notify(`WATCHDOG=1\nSTATUS=${s.phase}, next wake ${next.toISOString()}`),
+        onIdle: (s, next) => {
+          notify(`WATCHDOG=1\nSTATUS=${s.phase}, next wake ${next.toISOString()}`);
+          void writeNextRun(agent.config.stateDir, next, 'run').catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
+        },
       });
       try {
         await daemon.run(ac.signal);

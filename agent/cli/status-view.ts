@@ -1,6 +1,7 @@
 // `enrolld status`: human-readable and JSON views of the persisted state (reads files only; no TPM, no network).
 import type { AgentState } from '../lifecycle/state.js';
 import type { PalPollSummary } from './compose.js';
+import type { NextRun } from './next-run.js';
 
 export interface StatusView {
   phase: string;
@@ -9,10 +10,12 @@ export interface StatusView {
   retry?: { kind: string; until: string; attempt: number; reason: string };
   history: Array<{ at: string; from: string; to: string; event: string }>;
   lastPalPoll?: PalPollSummary;
+  /** The next scheduled run as the daemon (or the last `once`) computed it. */
+  nextRun?: NextRun;
 }
 
-export function statusView(s: AgentState | undefined, lastPalPoll?: PalPollSummary): StatusView {
-  const pal = lastPalPoll ? { lastPalPoll } : {};
+export function statusView(s: AgentState | undefined, lastPalPoll?: PalPollSummary, nextRun?: NextRun): StatusView {
+  const pal = { ...(lastPalPoll ? { lastPalPoll } : {}), ...(nextRun ? { nextRun } : {}) };
   if (!s) return { phase: 'unprovisioned', history: [], ...pal };
   const c = s.credential;
   return {
@@ -46,6 +49,13 @@ export function renderStatus(v: StatusView, now: Date = new Date()): string {
     lines.push(`last PAL poll: ${p.at} ${p.outcome}${p.error ? ` (${p.error})` : ''}: ${p.entries} entries, ${p.counts.ok} ok, ${p.counts.failed} failed, ${p.counts.skipped} skipped${p.renew ? ', renewal requested' : ''}`);
   } else {
     lines.push('last PAL poll: never');
+  }
+  if (v.nextRun) {
+    const mins = (Date.parse(v.nextRun.at) - now.getTime()) / 60_000;
+    const when = mins >= 0 ? `in ${mins < 120 ? `${mins.toFixed(1)} min` : `${(mins / 60).toFixed(1)} h`}` : `${(-mins).toFixed(1)} min ago — is enrolld.service running?`;
+    lines.push(`next run:     ${v.nextRun.at} (${when}; computed by \`enrolld ${v.nextRun.by}\` at ${v.nextRun.computedAt})`);
+  } else {
+    lines.push('next run:     unknown (the daemon has not run yet)');
   }
   if (v.history.length) {
     lines.push('recent:');

@@ -8,6 +8,7 @@ import {
   TPM_ALG,
   TPM_CAP,
   TPM_HT,
+  TPM_PT,
   TPM_RH,
   WELL_KNOWN,
   algName,
@@ -103,6 +104,26 @@ function derTlvLength(der: Uint8Array): number {
   return 2 + n + len;
 }
 
+/** TPM identity and free resources as TPM2_GetCapability reports them (TpmKeyStore.tpmInfo()). */
+export interface TpmInfo {
+  /** TPM_PT_FAMILY_INDICATOR, e.g. "2.0". */
+  family: string;
+  /** TPM_PT_MANUFACTURER as its 4 ASCII characters (TCG vendor ID registry), e.g. "IBM", "IFX", "STM". */
+  manufacturer: string;
+  vendor: string;
+  /** TPM_PT_FIRMWARE_VERSION_1/2 as four 16-bit parts (the vendor defines their meaning). */
+  firmware: string;
+  firmwareRaw: [number, number];
+  /** Allocated PCR banks and how many PCRs each has selected. */
+  pcrBanks: { hash: string; pcrs: number }[];
+  transientAvail: number;
+  persistent: number;
+  persistentAvail: number;
+  nvIndices: number;
+  nvCountersAvail: number;
+  nvIndexMax: number;
+}
+
 export class TpmKeyStore implements KeyStore {
   private readonly queue = new PromiseQueue();
   private readonly ops = new Map<string, { count: number; totalMs: number; errors: number }>();
@@ -114,6 +135,8 @@ export class TpmKeyStore implements KeyStore {
     readonly srkHandle: number,
     /** ESYS_TR of the SRK (valid until close()). */
     private readonly srkTr: number,
+    /** True when open() created and persisted the SRK (it was absent). */
+    readonly srkCreated: boolean = false,
   ) {}
 
   /** Opens the TPM and ensures the SRK (creating and persisting it when absent, checking it is a storage key when present). */
@@ -122,16 +145,17 @@ export class TpmKeyStore implements KeyStore {
     if ((srkHandle >>> 24) !== TPM_HT.PERSISTENT) throw new TpmKeyStoreError(`SRK handle 0x${srkHandle.toString(16)} is not persistent`);
     const tpm = TpmClient.open(opts.tcti);
     try {
-      const srkTr = await TpmKeyStore.ensureSrk(tpm, srkHandle);
-      return new TpmKeyStore(tpm, srkHandle, srkTr);
+      const { tr, created } = await TpmKeyStore.ensureSrk(tpm, srkHandle);
+      return new TpmKeyStore(tpm, srkHandle, tr, created);
     } catch (err) {
       await tpm.call('close').catch(() => undefined);
       throw err;
     }
   }
 
-  private static async ensureSrk(tpm: TpmClient, srkHandle: number): Promise<number> {
+  private static async ensureSrk(tpm: TpmClient, srkHandle: number): Promise<{ tr: number; created: boolean }> {
     let tr: number;
+    let created = false;
     try {
       tr = await tpm.call('trFromTpmPublic', srkHandle);
     } catch (err) {
@@ -139,6 +163,7 @@ export class TpmKeyStore implements KeyStore {
       const { handle } = await tpm.call('createPrimary', TPM_RH.OWNER, marshalPublic2B(srkEccTemplate()));
       try {
         tr = await tpm.call('evictControl', handle, srkHandle);
+        created = true;
       } finally {
         await tpm.call('flushContext', handle);
       }
@@ -152,7 +177,7 @@ export class TpmKeyStore implements KeyStore {
           `(attributes 0x${pub.objectAttributes.toString(16)})`,
       );
     }
-    return tr;
+    return { tr, created };
   }
 
   // ---- plumbing ---------------------------------------------------------------------------------------------------
@@ -261,7 +286,10 @@ export class TpmKeyStore implements KeyStore {
     };
   }
 
-  /** Keys are never resident (loaded per operation), so nothing in the TPM holds them; forgetting the blobs deletes them. */
+  /**
+   * Keys are never resident (loaded per operation), so nothing in the TPM holds them; forgetting the blobs deletes
+   * them. The TLS engine's registration goes too (a TLS context built earlier keeps its own reference).
+   */
   async deleteKey(record: KeyRecord): Promise<void> {
     this.blobs(record);
     // The TLS engine keeps the blobs of every key handed to tlsKeyOptions(): drop them too, or each renewal leaves
@@ -391,6 +419,38 @@ export class TpmKeyStore implements KeyStore {
         return data.slice(0, derTlvLength(data));
       }
       return null;
+    });
+  }
+
+  /** What a provisioning station checks (TPM2_GetCapability: TPM properties and PCR banks; Part 2 §6.13, §10.10). */
+  tpmInfo(): Promise<TpmInfo> {
+    return this.job('tpmInfo', async () => {
+      const props = new Map<number, number>();
+      for (const [first, count] of [[0x100, 0x40], [0x200, 0x20]] as const) {
+        const { capabilityData } = await this.tpm.call('getCapability', TPM_CAP.TPM_PROPERTIES, first, count);
+        for (const p of unmarshalCapabilityData(capabilityData).properties ?? []) props.set(p.property, p.value);
+      }
+      const { capabilityData } = await this.tpm.call('getCapability', TPM_CAP.PCRS, 0, 1);
+      const banks = (unmarshalCapabilityData(capabilityData).pcrs ?? []).map((b) => ({ hash: HASH_INFO[b.hashAlg]?.name ?? algName(b.hashAlg), pcrs: b.pcrs.length }));
+      const get = (p: number): number => props.get(p) ?? 0;
+      const chars = (...ps: number[]): string =>
+        Buffer.concat(ps.map((p) => { const b = Buffer.alloc(4); b.writeUInt32BE(get(p) >>> 0); return b; })).toString('latin1').replace(/[\0\s]+$/g, '').replace(/\0/g, '');
+      const fw1 = get(TPM_PT.FIRMWARE_VERSION_1) >>> 0;
+      const fw2 = get(TPM_PT.FIRMWARE_VERSION_2) >>> 0;
+      return {
+        family: chars(TPM_PT.FAMILY_INDICATOR),
+        manufacturer: chars(TPM_PT.MANUFACTURER),
+        vendor: chars(TPM_PT.VENDOR_STRING_1, TPM_PT.VENDOR_STRING_2, TPM_PT.VENDOR_STRING_3, TPM_PT.VENDOR_STRING_4),
+        firmware: `${fw1 >>> 16}.${fw1 & 0xffff}.${fw2 >>> 16}.${fw2 & 0xffff}`,
+        firmwareRaw: [fw1, fw2],
+        pcrBanks: banks,
+        transientAvail: get(TPM_PT.HR_TRANSIENT_AVAIL),
+        persistent: get(TPM_PT.HR_PERSISTENT),
+        persistentAvail: get(TPM_PT.HR_PERSISTENT_AVAIL),
+        nvIndices: get(TPM_PT.HR_NV_INDEX),
+        nvCountersAvail: get(TPM_PT.NV_COUNTERS_AVAIL),
+        nvIndexMax: get(TPM_PT.NV_INDEX_MAX),
+      };
     });
   }
 

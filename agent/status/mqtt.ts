@@ -39,7 +39,7 @@ import {
   type StateExtra,
   type WireState,
 } from './schema.js';
-import { guarded, type StatusSink } from './status-sink.js';
+import { guarded, type ClientCredential, type StatusSink } from './status-sink.js';
 
 
 /** mqtt.js is loaded when the first MQTT sink is built (start-up time and idle memory without MQTT). */
@@ -172,6 +172,9 @@ export class MqttStatusSink implements StatusSink {
   private readonly bdStore: BdSeqStore;
   private readonly client: MqttClient;
   private secureContext: SecureContext | undefined;
+  /** CA and servername of the TLS options (kept for credential switches). */
+  private tlsBase: MqttTlsOptions = {};
+  private credentialLabel: string | undefined;
 
   private readonly stateSlot = new LatestSlot<StateItem>();
   private readonly statusSlot = new LatestSlot<StatusItem>();
@@ -227,6 +230,7 @@ export class MqttStatusSink implements StatusSink {
     const tls: Record<string, unknown> = {};
     if (url.protocol === 'mqtts:') {
       this.secureContext = MqttStatusSink.secureContext(t);
+      this.tlsBase = { ...(t.caFile !== undefined ? { caFile: t.caFile } : {}), ...(t.ca !== undefined ? { ca: t.ca } : {}) };
       tls.secureContext = this.secureContext;
       if (t.servername !== undefined) tls.servername = t.servername;
       tls.rejectUnauthorized = t.rejectUnauthorized !== false;
@@ -334,6 +338,47 @@ export class MqttStatusSink implements StatusSink {
       this.log?.warn('status.mqtt.credential-rejected', { err });
       return false;
     }
+  }
+
+  /**
+   * Renewal (issue #6): switches to the new TPM-backed credential and, when connected with the old one, ends that
+   * connection so the next CONNECT (session resumed within the will delay: no st=lost) authenticates with the new
+   * certificate. Resolves true once connected with it (or at once when not connected: the next attempt uses it),
+   * false when the broker did not accept it within connectTimeoutMs (the old key must then stay usable: the client
+   * keeps retrying with the new context). Never rejects.
+   */
+  async useClientCredential(c: ClientCredential): Promise<boolean> {
+    if (!this.secureContext || this.closing) return true;
+    const base = this.tlsBase;
+    if (!this.setClientCredential({ ...base, cert: c.certPem, privateKeyEngine: c.privateKeyEngine, privateKeyIdentifier: c.privateKeyIdentifier })) return false;
+    this.credentialLabel = c.label;
+    if (!this.client.connected) {
+      this.log?.info('status.mqtt.credential-switched', { credential: c.label, reconnect: false });
+      return true;
+    }
+    const connected = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.client.removeListener('connect', onConnect);
+        resolve(false);
+      }, this.o.connectTimeoutMs + this.o.reconnectMinMs);
+      timer.unref?.();
+      const onConnect = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.client.once('connect', onConnect);
+    });
+    // Ends the TLS connection made with the old key; mqtt.js reconnects after reconnectPeriod with the new context.
+    this.stream?.destroy();
+    const ok = await connected;
+    if (ok) this.log?.info('status.mqtt.credential-switched', { credential: c.label, reconnect: true });
+    else this.log?.warn('status.mqtt.credential-switch-timeout', { credential: c.label });
+    return ok;
+  }
+
+  /** The label of the credential the current/next connection authenticates with (tests, status). */
+  get clientCredentialLabel(): string | undefined {
+    return this.credentialLabel;
   }
 
   /**

@@ -13,6 +13,21 @@ export interface StatusSink {
   event(name: string, fields?: EventFields): void;
   /** Flushes what it can within a bounded time and releases resources. Never rejects. Later calls are no-ops. */
   close(): Promise<void>;
+  /**
+   * The device credential changed (renewal): sinks that authenticate with it (MQTT over TLS) reconnect with the new
+   * one. Resolves true once every such connection uses it (or none exists), false when that did not happen in time;
+   * the previous key may be dropped only after it resolved. Never rejects. Optional: other sinks do not implement it.
+   */
+  useClientCredential?(credential: ClientCredential): Promise<boolean>;
+}
+
+/** A TLS client credential held in the TPM: certificate chain PEM and the OpenSSL engine key reference. */
+export interface ClientCredential {
+  certPem: string;
+  privateKeyEngine: string;
+  privateKeyIdentifier: string;
+  /** What logs call it (serial). */
+  label: string;
 }
 
 /** A sink that discards everything (status reporting disabled). */

@@ -1,0 +1,146 @@
+// The .deb as dpkg sees it: deploy/deb/build.sh builds it from this tree, `dpkg-deb -I/-c` shows its fields and
+// files, and `dpkg --root=<tmp>` installs it into a throwaway root with its own admin dir (--force-not-root so it
+// also works unprivileged, --force-script-chrootless so the maintainer scripts run with DPKG_ROOT set instead of
+// in a chroot, --force-depends because the throwaway root has no nodejs/libtss2 packages). Then the installed
+// /usr/bin/enrolld (ENROLLD_HOME pointing into the root) runs `--help`, `status`, and a full `enroll --now` +
+// `status` against the lab server and swtpm — proving the shipped node_modules and addon are complete.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startAgentEnv } from '../harness/agent-env.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'enrolld-deb-'));
+const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const arch = spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout.trim();
+let deb = '';
+const root = path.join(tmp, 'root');
+const admin = path.join(root, 'var/lib/dpkg');
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { code: number | null; out: string; err: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000, env, cwd: ROOT });
+  if (r.error) throw r.error;
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+const dpkgArgs = (): string[] => [`--root=${root}`, `--admindir=${admin}`, `--log=${path.join(tmp, 'dpkg.log')}`, '--force-not-root', '--force-script-chrootless', '--force-depends', '--no-triggers'];
+
+/** The installed wrapper, asynchronous (the lab server runs in this process and must keep answering). */
+function enrolld(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(path.join(root, 'usr/bin/enrolld'), args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: { ...process.env, ENROLLD_HOME: path.join(root, 'usr/lib/enrolld') } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const mode = (p: string): string => (statSync(path.join(root, p)).mode & 0o7777).toString(8).padStart(4, '0');
+
+test('build.sh builds enrolld_<version>_<arch>.deb; dpkg-deb -I shows the fields', () => {
+  const r = sh(path.join(ROOT, 'deploy/deb/build.sh'), [path.join(tmp, 'out')]);
+  assert.is(r.code, 0, r.err);
+  deb = r.out.trim();
+  assert.is(path.basename(deb), `enrolld_${version}_${arch}.deb`);
+  const info = sh('dpkg-deb', ['-I', deb]);
+  assert.is(info.code, 0, info.err);
+  const field = (f: string): string => new RegExp(`^ ${f}: (.*)$`, 'm').exec(info.out)?.[1] ?? '';
+  assert.is(field('Package'), 'enrolld');
+  assert.is(field('Version'), version);
+  assert.is(field('Architecture'), arch);
+  assert.match(field('Depends'), /nodejs \(>= 20\)/);
+  assert.match(field('Depends'), /libtss2-esys-3\.0\.2-0/);
+  assert.match(field('Depends'), /libtss2-tctildr0/);
+  assert.match(info.out, /conffiles/);
+  for (const s of ['postinst', 'prerm', 'postrm']) assert.match(info.out, new RegExp(`\\*\\s+${s}`), `${s} is executable`);
+  // Every file root-owned; no test code, lab server, dev dependencies or source maps shipped.
+  const list = sh('dpkg-deb', ['-c', deb]).out.split('\n').filter(Boolean);
+  assert.ok(list.every((l) => l.split(/\s+/)[1] === 'root/root'), 'all files root/root');
+  const names = list.map((l) => l.split(/\s+/).at(-1)!);
+  for (const bad of ['/dist/test/', '/dist/deploy/', '/node_modules/typescript/', '/node_modules/uvu/', '/node_modules/@types/', '.js.map']) {
+    assert.not.ok(names.some((n) => n.includes(bad)), `${bad} is not shipped`);
+  }
+  console.log(`${path.basename(deb)}: ${statSync(deb).size} bytes, ${names.length} entries, Installed-Size ${field('Installed-Size')} KiB`);
+});
+
+test('dpkg --root installs it: files, modes, the unit, the conffile', () => {
+  mkdirSync(path.join(admin, 'updates'), { recursive: true });
+  mkdirSync(path.join(admin, 'info'), { recursive: true });
+  writeFileSync(path.join(admin, 'status'), '');
+  writeFileSync(path.join(admin, 'available'), '');
+  const r = sh('dpkg', [...dpkgArgs(), '-i', deb]);
+  assert.is(r.code, 0, r.out + r.err);
+  const st = sh('dpkg-query', [`--admindir=${admin}`, '-W', '-f', '${Status} ${Version} ${Conffiles}', 'enrolld']);
+  assert.match(st.out, new RegExp(`^install ok installed ${version.replace(/\./g, '\\.')} `));
+  assert.match(st.out, /\/etc\/enrolld\/config\.json [0-9a-f]{32}/);
+  assert.is(mode('usr/bin/enrolld'), '0755');
+  assert.is(mode('etc/enrolld'), '0750');
+  assert.is(mode('etc/enrolld/config.json'), '0640');
+  assert.is(mode('usr/lib/enrolld/build/Release/enrolld_tpm.node'), '0755');
+  assert.is(readFileSync(path.join(root, 'usr/lib/systemd/system/enrolld.service'), 'utf8'), readFileSync(path.join(ROOT, 'systemd/enrolld.service'), 'utf8'));
+  assert.is(readFileSync(path.join(root, 'usr/lib/sysusers.d/enrolld.conf'), 'utf8'), readFileSync(path.join(ROOT, 'systemd/enrolld.sysusers'), 'utf8'));
+  assert.is(readFileSync(path.join(root, 'usr/lib/tmpfiles.d/enrolld.conf'), 'utf8'), readFileSync(path.join(ROOT, 'systemd/enrolld.tmpfiles'), 'utf8'));
+  assert.ok(existsSync(path.join(root, 'usr/lib/enrolld/node_modules/pkijs/package.json')));
+  // The installed unit verifies against the installed wrapper (host targets copied in for the dependency graph).
+  const units = path.join(root, 'usr/lib/systemd/system');
+  for (const t of ['sysinit.target', 'basic.target', 'shutdown.target', 'multi-user.target', 'network-online.target', 'time-sync.target', 'network.target', 'paths.target', 'slices.target', 'sockets.target', 'timers.target', 'local-fs.target', 'swap.target', 'umount.target']) {
+    for (const d of ['/usr/lib/systemd/system', '/lib/systemd/system']) {
+      if (existsSync(path.join(d, t))) {
+        writeFileSync(path.join(units, t), readFileSync(path.join(d, t)));
+        break;
+      }
+    }
+  }
+  const v = sh('systemd-analyze', ['verify', `--root=${root}`, 'enrolld.service']);
+  assert.is(v.code, 0, v.err);
+  assert.is(v.err.trim(), '');
+});
+
+test('a reinstall keeps the administrator\'s edited conffile', () => {
+  const conf = path.join(root, 'etc/enrolld/config.json');
+  const edited = readFileSync(conf, 'utf8').replace('est.example.com', 'est.site.example');
+  writeFileSync(conf, edited);
+  const r = sh('dpkg', [...dpkgArgs(), '--force-confold', '-i', deb]);
+  assert.is(r.code, 0, r.out + r.err);
+  assert.is(readFileSync(conf, 'utf8'), edited);
+});
+
+test('the installed /usr/bin/enrolld runs: --help, status, enroll --now against the lab with swtpm', async () => {
+  const help = await enrolld('--help');
+  assert.is(help.status, 0, help.stderr);
+  assert.match(help.stdout, /usage: enrolld <command>/);
+  assert.is(help.stderr, '', 'no V8 warning from --jitless/--no-expose-wasm');
+  const demo = await enrolld('demo');
+  assert.is(demo.status, 1);
+  assert.match(demo.stderr, /cli\.demo: the demo needs the lab server/);
+  const env = await startAgentEnv();
+  try {
+    const cfg = path.join(env.dir, 'config.json');
+    const before = await enrolld('status', '--config', cfg);
+    assert.is(before.status, 0, before.stderr);
+    assert.match(before.stdout, /state:\s+unprovisioned/);
+    const e = await enrolld('enroll', '--now', '--config', cfg);
+    assert.is(e.status, 0, e.stderr + e.stdout);
+    assert.match(e.stdout, /state:\s+enrolled/);
+    const js = JSON.parse((await enrolld('status', '--json', '--config', cfg)).stdout) as { phase: string };
+    assert.is(js.phase, 'enrolled');
+  } finally {
+    await env.stop();
+  }
+});
+
+test('dpkg --remove leaves state alone and removes the program', () => {
+  const r = sh('dpkg', [...dpkgArgs(), '--remove', 'enrolld']);
+  assert.is(r.code, 0, r.out + r.err);
+  assert.not.ok(existsSync(path.join(root, 'usr/bin/enrolld')));
+  assert.ok(existsSync(path.join(root, 'etc/enrolld/config.json')), 'conffile kept until purge');
+});
+
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test.run();
