@@ -2,7 +2,7 @@
 // SymmetricKeyPackage, signed by the lab's own key-package signer (its root is the TA a device must hold for key
 // packages), with the RFC 7191 keyPkgIdAndReceiptReq attribute; the /symmetrickeys/return and /serverkeygen/return
 // endpoints that verify and record RFC 7191 receipts and errors (204); PAL entries for the tests; bad variants.
-import { KeyObject, randomBytes } from 'node:crypto';
+import { KeyObject, generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { SoftwareSigner } from '../../agent/keystore/software.js';
@@ -18,7 +18,11 @@ import { OneSymmetricKey, utf8AttributeValue } from '../../agent/pki/asn1/one-sy
 import { SIREntityName } from '../../agent/pki/asn1/siren-entity-name.js';
 import { SymmetricKeyPackage } from '../../agent/pki/asn1/symmetric-key-package.js';
 import type { PalEntry } from '../../agent/pal/model.js';
+import { decodeEstBody } from '../../agent/protocols/est/base64-body.js';
 import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
+import { buildMultipartMixed } from '../../agent/protocols/est/multipart-mixed.js';
+import { createCertsOnly } from '../../agent/pki/certs-only.js';
+import { certificateToDer } from '../../agent/pki/cert.js';
 import { LabCa } from './ca.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 
@@ -74,9 +78,21 @@ export interface KeyReturnRecord {
   by?: Uint8Array;
 }
 
+export type ServerKeygenVariant =
+  | 'good'
+  | 'mismatch' // the certificate is for another key
+  | 'untrusted-cert' // the certificate comes from a CA the device does not trust
+  | 'truncated' // multipart body without its close delimiter
+  | 'no-cert' // only the key part
+  | 'encrypted' // a CMS server-generated-key part instead of PKCS #8
+  | 'bad-key' // the PKCS #8 part is garbage
+  | 'p384'; // a key the TPM keystore does not import
+
 export interface KeyLabOptions {
   /** EST base URL of the lab server (server.url). */
   baseUrl: string;
+  /** CA issuing /serverkeygen certificates (the lab server's CA). */
+  issuer?: LabCa;
   log?: (line: string) => void;
   now?: () => Date;
 }
@@ -87,6 +103,11 @@ const OID_DATA = '1.2.840.113549.1.7.1';
 export class KeyPackageLab {
   readonly packages = new Map<string, { der: Uint8Array; base64: boolean }>();
   readonly returns: KeyReturnRecord[] = [];
+  /** How /serverkeygen answers next; the key algorithm it generates. */
+  serverKeygenVariant: ServerKeygenVariant = 'good';
+  serverKeygenAlgorithm: 'ecc-p256' | 'rsa-2048' = 'ecc-p256';
+  /** SPKIs (DER) of the keys /serverkeygen generated, latest last. */
+  readonly generated: Uint8Array[] = [];
 
   private constructor(
     readonly opts: KeyLabOptions,
@@ -104,6 +125,7 @@ export class KeyPackageLab {
       router.register('POST', `${EST_WELL_KNOWN_PATH}/:label/${p}/return`, (req) => lab.acceptReturn(p, req));
     }
     router.register('GET', `${base}/symmetrickeys/:id`, (req) => lab.serveSymmetric(req));
+    router.register('POST', `${base}/serverkeygen`, (req) => lab.serverKeygen(req));
     return lab;
   }
 
@@ -163,6 +185,49 @@ export class KeyPackageLab {
   /** The 0025 entry that asks for receipts/errors. */
   symmetricReturnEntry(): PalEntry {
     return { type: '0025', size: 0, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/symmetrickeys/return` } };
+  }
+
+  /** 0020 PAL entry pointing at /serverkeygen, and the 0023 return entry. */
+  serverKeygenEntry(type: '0020' | '0021' | '0022' = '0020'): PalEntry {
+    return { type, size: 4096, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/serverkeygen` } };
+  }
+  serverKeygenReturnEntry(): PalEntry {
+    return { type: '0023', size: 0, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/serverkeygen/return` } };
+  }
+
+  /** RFC 7030 §4.4: generates a key, issues a certificate for the CSR's subject, answers multipart/mixed. */
+  private async serverKeygen(req: LabRequest): Promise<LabResponse> {
+    const issuer = this.opts.issuer;
+    if (!issuer) return text(501, 'no issuer configured for /serverkeygen');
+    let csr: pkijs.CertificationRequest;
+    try {
+      csr = new pkijs.CertificationRequest({ schema: asn1js.fromBER(decodeEstBody(new Uint8Array(req.body), 'CSR')).result });
+    } catch (e) {
+      return text(400, `bad CSR: ${(e as Error).message}`);
+    }
+    const v = this.serverKeygenVariant;
+    const gen = () =>
+      v === 'p384' ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
+      : this.serverKeygenAlgorithm === 'rsa-2048' ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const key = gen();
+    const certKey = v === 'mismatch' ? gen() : key;
+    const spki = new Uint8Array(certKey.publicKey.export({ type: 'spki', format: 'der' }));
+    this.generated.push(new Uint8Array(key.publicKey.export({ type: 'spki', format: 'der' })));
+    const now = (this.opts.now ?? (() => new Date()))();
+    const ca = v === 'untrusted-cert' ? this.rogueCa : issuer;
+    const cert = await ca.issue({ subject: csr.subject, spki, notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + 30 * 86_400_000), profile: 'client' });
+    const certsOnly = createCertsOnly([certificateToDer(cert), ca.issuing.der]);
+    let pkcs8 = new Uint8Array(key.privateKey.export({ type: 'pkcs8', format: 'der' }));
+    if (v === 'bad-key') pkcs8 = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]);
+    const keyPart =
+      v === 'encrypted'
+        ? { contentType: 'application/pkcs7-mime; smime-type=server-generated-key', body: createUnsignedContentInfo('1.2.840.113549.1.7.3', new Uint8Array([0x30, 0x00])) }
+        : { contentType: 'application/pkcs8', body: pkcs8 };
+    const boundary = `est-${randomBytes(8).toString('hex')}`;
+    let body = buildMultipartMixed(boundary, v === 'no-cert' ? [keyPart] : [keyPart, { contentType: 'application/pkcs7-mime; smime-type=certs-only', body: certsOnly }]);
+    if (v === 'truncated') body = body.slice(0, body.lastIndexOf(`--${boundary}--`));
+    return { status: 200, headers: { 'content-type': `multipart/mixed; boundary=${boundary}` }, body };
   }
 
   private serveSymmetric(req: LabRequest): LabResponse {

@@ -1,7 +1,8 @@
 // Key packages end to end through the real PAL poller, against the lab server on 127.0.0.1 and a swtpm:
 // 0024 symmetric key packages verified, sealed in the TPM (unsealed again to compare), metadata stored, and the
-// signed receipt (device TPM key) returned by 0025 and verified by the lab — and by `openssl cms -verify`; every
-// bad variant refused with a KeyPackageError returned and nothing stored; no transient TPM handle left.
+// signed receipt (device TPM key) returned by 0025 and verified by the lab — and by `openssl cms -verify`; 0020
+// /serverkeygen (P-256 and RSA-2048) keys imported into the TPM with their certificate checked, receipt by 0023;
+// every bad variant refused with a KeyPackageError returned and nothing stored; no transient TPM handle left.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,13 +18,17 @@ import { EstClient } from '../../agent/protocols/est/client.js';
 import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { KeysStateFile } from '../../agent/packages/keys/common.js';
 import { SymmetricKeyPackages } from '../../agent/packages/keys/symmetric.js';
+import { ServerKeygen } from '../../agent/packages/keys/serverkeygen.js';
+import { keyIdentifierFromSpki } from '../../agent/pki/asn1/cms-signed-data-create.js';
+import { createPublicKey, verify } from 'node:crypto';
+import { certificatesFromPem } from '../../agent/pki/cert.js';
 import { PalPoller } from '../../agent/packages/pal-poller.js';
 import { createPackageRegistry } from '../../agent/packages/registry.js';
 import { CrlStore } from '../../agent/store/crl-store.js';
 import { TrustAnchorStore } from '../../agent/store/ta-store.js';
 import { TPM_HT } from '../../agent/tpm2/index.js';
 import { memoryLogger } from '../../agent/util/log.js';
-import { registerKeyPackageHandlers, type SymmetricVariant } from '../../deploy/lab/keys.js';
+import { registerKeyPackageHandlers, type ServerKeygenVariant, type SymmetricVariant } from '../../deploy/lab/keys.js';
 import { labPal } from '../../deploy/lab/pal.js';
 import { createLabServer } from '../../deploy/lab/server.js';
 import { startSwtpm } from '../harness/swtpm.js';
@@ -32,7 +37,7 @@ const USERS = { device: 's3cret' };
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'enrolld-keys-'));
 const server = await createLabServer({ users: USERS });
 const pal = labPal(server.router);
-const lab = await registerKeyPackageHandlers(server.router, { baseUrl: server.url });
+const lab = await registerKeyPackageHandlers(server.router, { baseUrl: server.url, issuer: server.ca });
 const swtpm = await startSwtpm();
 let store = await TpmKeyStore.open({ tcti: swtpm.tcti });
 const deviceKey = await store.createKey('device-key', 'ecc-p256');
@@ -57,6 +62,16 @@ const sym = () =>
     maxPackageBytes: 64 * 1024,
   });
 
+const skg = () =>
+  new ServerKeygen({
+    keystore: store,
+    stateDir,
+    deviceName,
+    trustAnchors: async () => [lab.trustAnchorDer],
+    returnSigner: { signer: store.signer(deviceKey), certificate: certificateToDer(deviceCert) },
+    subject: { CN: 'device-keys-1 tls', O: 'Acme' },
+  });
+
 async function poll(entries: PalEntry[]): Promise<PalPoller> {
   const dir = mkdtempSync(path.join(tmp, 'dev-'));
   const clock = new ManualClock(new Date());
@@ -70,7 +85,7 @@ async function poll(entries: PalEntry[]): Promise<PalPoller> {
     crlStore: crls,
     log: memoryLogger('debug'),
     clock,
-    registry: createPackageRegistry({ handlers: [sym().handler()] }),
+    registry: createPackageRegistry({ handlers: [sym().handler(), skg().handler()] }),
   });
   pal.setPal('device', entries);
   const state: AgentState = { schema: 1, phase: 'enrolled', history: [] } as unknown as AgentState;
@@ -179,6 +194,73 @@ test('base64 body (RFC 7030 style) is accepted; a package without a receipt requ
   assert.ok((await new KeysStateFile(stateDir).load()).symmetric.some((s) => s.keyId === 'b64-key'));
   assert.is(lab.returns.length, before);
   assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
+
+for (const alg of ['ecc-p256', 'rsa-2048'] as const) {
+  test(`0020 + 0023 (${alg}): /serverkeygen multipart answer, key imported into the TPM, certificate matches, receipt returned`, async () => {
+    lab.serverKeygenVariant = 'good';
+    lab.serverKeygenAlgorithm = alg;
+    const before = lab.returns.length;
+    const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+    const poller = await poll([lab.serverKeygenReturnEntry(), lab.serverKeygenEntry()]);
+    assert.equal(poller.last!.results.map((r) => [r.type, r.status]), [['0020', 'ok'], ['0023', 'ok']], JSON.stringify(poller.last!.results));
+    const st = await new KeysStateFile(stateDir).load();
+    assert.is(st.serverKeys.length, n0 + 1);
+    const k = st.serverKeys.at(-1)!;
+    assert.is(k.key.algorithm, alg);
+    assert.is(k.key.spki, Buffer.from(lab.generated.at(-1)!).toString('base64'), 'the imported key is the one the server generated');
+    const cert = certificatesFromPem(k.certificatePem)[0]!;
+    assert.match(cert.subject.typesAndValues.map((t) => t.value.valueBlock.value).join(','), 'device-keys-1 tls');
+    // the TPM signs with it; the certificate's key verifies
+    const rec = { id: k.key.id, algorithm: alg, spki: new Uint8Array(Buffer.from(k.key.spki, 'base64')), location: k.key.location };
+    const msg = new TextEncoder().encode('server-generated key in the TPM');
+    const sig = await store.signer(rec).sign(msg);
+    assert.ok(verify('sha256', msg, createPublicKey({ key: Buffer.from(cert.subjectPublicKeyInfo.toSchema().toBER(false)), format: 'der', type: 'spki' }), sig));
+    assert.not.ok(readFileSync(path.join(stateDir, 'keys.json'), 'utf8').includes('PRIVATE KEY'));
+    assert.is(lab.returns.length, before + 1);
+    const r = lab.returns.at(-1)!;
+    assert.is(r.path, 'serverkeygen');
+    assert.is(r.kind, 'receipt');
+    assert.is(r.signatureValid, true);
+    assert.is(r.pkgId, Buffer.from(keyIdentifierFromSpki(rec.spki)).toString('hex'));
+    assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+  });
+}
+
+const BAD_SKG: Array<{ variant: ServerKeygenVariant; code: string; rfc: string }> = [
+  { variant: 'mismatch', code: 'keys.cert_mismatch', rfc: 'badCertificate' },
+  { variant: 'untrusted-cert', code: 'keys.cert_untrusted', rfc: 'noTrustAnchor' },
+  { variant: 'truncated', code: 'keys.multipart', rfc: 'decodeFailure' },
+  { variant: 'no-cert', code: 'keys.multipart', rfc: 'badKeyPackage' },
+  { variant: 'encrypted', code: 'keys.encrypted', rfc: 'noDecryptKey' },
+  { variant: 'bad-key', code: 'keys.bad_key', rfc: 'badKeyPackage' },
+  { variant: 'p384', code: 'keys.bad_key', rfc: 'badKeyPackage' },
+];
+
+for (const b of BAD_SKG) {
+  test(`bad /serverkeygen answer (${b.variant}): ${b.code}, KeyPackageError ${b.rfc} returned, no credential stored`, async () => {
+    lab.serverKeygenVariant = b.variant;
+    lab.serverKeygenAlgorithm = 'ecc-p256';
+    const before = lab.returns.length;
+    const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+    const poller = await poll([lab.serverKeygenEntry(), lab.serverKeygenReturnEntry()]);
+    const res = poller.last!.results;
+    assert.equal(res.map((r) => [r.type, r.status]), [['0020', 'failed'], ['0023', 'ok']], JSON.stringify(res));
+    assert.is(res[0]!.code, b.code, res[0]!.message);
+    assert.is((await new KeysStateFile(stateDir).load()).serverKeys.length, n0);
+    assert.is(lab.returns.length, before + 1);
+    assert.is(lab.returns.at(-1)!.kind, 'error');
+    assert.is(lab.returns.at(-1)!.errorCode, b.rfc);
+    assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+  });
+}
+
+test('0022 (PKCS #12) is refused as unsupported with an error report', async () => {
+  const before = lab.returns.length;
+  const poller = await poll([lab.serverKeygenEntry('0022'), lab.serverKeygenReturnEntry()]);
+  assert.equal(poller.last!.results.map((r) => [r.type, r.status, r.code]), [['0022', 'failed', 'keys.unsupported'], ['0023', 'ok', undefined]]);
+  assert.is(lab.returns.at(-1)!.errorCode, 'unsupportedAsymmetricKeyPackage');
+  assert.is(lab.returns.length, before + 1);
 });
 
 test.after(async () => {
