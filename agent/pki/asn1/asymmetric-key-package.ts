@@ -21,15 +21,10 @@ export class AsymmetricKeyPackage {
     this.keys = params.keys;
   }
 
-  /** Decodes DER; the parse buffer (holding the private keys) is zeroed before returning. */
+  /** Decodes DER without copying the input (the caller wipes it); the keys are copies this object wipes in wipe(). */
   static fromDer(der: Bytes): AsymmetricKeyPackage {
-    const root = parseDer(der, 'AsymmetricKeyPackage');
-    try {
-      return new AsymmetricKeyPackage({ schema: root });
-    } finally {
-      const view = (root as asn1js.BaseBlock).valueBeforeDecodeView;
-      if (view) new Uint8Array(view.buffer).fill(0);
-    }
+    // parsed in place: the decoded keys are fresh copies (wipe()); the input stays the caller's to wipe
+    return new AsymmetricKeyPackage({ schema: parseDer(der, 'AsymmetricKeyPackage', { inPlace: true }) });
   }
 
   toSchema(): asn1js.Sequence {

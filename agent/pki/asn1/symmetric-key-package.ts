@@ -5,8 +5,8 @@
 //     sKeys SymmetricKeys, ... }
 //   SymmetricKeys ::= SEQUENCE SIZE (1..MAX) OF OneSymmetricKey
 //   KeyPkgVersion ::= INTEGER { v1(1) } ( v1, ... )
-// DER omits the default version; explicit v1 accepted on decode, other versions refused. Decoding from bytes wipes
-// the parse buffer (it holds the keys); the decoded keys are wiped with wipe().
+// DER omits the default version; explicit v1 accepted on decode, other versions refused. Decoding parses the input in
+// place (no hidden copy of the keys); the caller wipes the input, wipe() the decoded keys.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
 import { type AsnNode, type Bytes, Tag, encodeNode, isContext, isUniversal, parseDer, readSmallInt, seqChildren } from './der.js';
@@ -46,15 +46,10 @@ export class SymmetricKeyPackage {
     this.sKeys = params.sKeys;
   }
 
-  /** Decodes DER; the private copy of the input made while parsing is zeroed before returning. */
+  /** Decodes DER without copying the input (the caller wipes it); the keys are copies this object wipes in wipe(). */
   static fromDer(der: Bytes): SymmetricKeyPackage {
-    const root = parseDer(der, 'SymmetricKeyPackage');
-    try {
-      return new SymmetricKeyPackage({ schema: root });
-    } finally {
-      const view = (root as asn1js.BaseBlock).valueBeforeDecodeView;
-      if (view) new Uint8Array(view.buffer).fill(0);
-    }
+    // parsed in place: the decoded keys are fresh copies (wipe()); the input stays the caller's to wipe
+    return new SymmetricKeyPackage({ schema: parseDer(der, 'SymmetricKeyPackage', { inPlace: true }) });
   }
 
   toSchema(): asn1js.Sequence {
