@@ -265,7 +265,14 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
     return {
       privateKeyEngine: engine,
       privateKeyIdentifier: record.id,
-      sigalgs: ecc ? 'ecdsa_secp256r1_sha256' : 'rsa_pkcs1_sha256',
+      // The list is also what the server may sign with, so it names the server-side algorithms too; the client's
+      // own CertificateVerify can only use the entries matching its key type, and those are SHA-256 only (the TPM key
+      // signs 32-byte digests): P-256 ECDSA-SHA256, or RSA PKCS#1 v1.5 SHA-256 — never PSS, which the engine cannot
+      // produce. A list of only the client's algorithm broke the handshake with any server whose certificate is of
+      // the other key type (RSA client, ECDSA server: alert 40).
+      sigalgs: ecc
+        ? 'ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pkcs1_sha256:rsa_pkcs1_sha384'
+        : 'rsa_pkcs1_sha256:ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384',
       ...(ecc ? {} : { maxVersion: 'TLSv1.2' as const }),
     };
   }

@@ -39,6 +39,7 @@ const server = await createLabServer({ users: USERS });
 const pal = labPal(server.router);
 const lab = await registerKeyPackageHandlers(server.router, { baseUrl: server.url, issuer: server.ca });
 const swtpm = await startSwtpm();
+server.router.register('GET', '/whoami', (req) => ({ status: 200, body: req.tls.peerChain[0] ? Buffer.from(req.tls.peerChain[0]).toString('hex') : 'none' }));
 let store = await TpmKeyStore.open({ tcti: swtpm.tcti });
 const deviceKey = await store.createKey('device-key', 'ecc-p256');
 const now = new Date();
@@ -217,6 +218,13 @@ for (const alg of ['ecc-p256', 'rsa-2048'] as const) {
     const sig = await store.signer(rec).sign(msg);
     assert.ok(verify('sha256', msg, createPublicKey({ key: Buffer.from(cert.subjectPublicKeyInfo.toSchema().toBER(false)), format: 'der', type: 'spki' }), sig));
     assert.not.ok(readFileSync(path.join(stateDir, 'keys.json'), 'utf8').includes('PRIVATE KEY'));
+    // TLS client authentication with the imported key (the addon's engine signs in the TPM): the server sees the cert
+    const tls = await store.tlsKeyOptions(rec);
+    const t = createHttpsTransport({ trustAnchors: [server.trustAnchorPem], clientAuth: { key: tls, certChain: [k.certificatePem, ...k.chainPem] } });
+    const who = await t.request({ method: 'GET', url: `${server.url}/whoami` });
+    assert.is(who.status, 200);
+    assert.is(Buffer.from(who.body).toString(), Buffer.from(cert.toSchema().toBER(false)).toString('hex'));
+    assert.is(who.tlsProtocol, alg === 'rsa-2048' ? 'TLSv1.2' : 'TLSv1.3');
     assert.is(lab.returns.length, before + 1);
     const r = lab.returns.at(-1)!;
     assert.is(r.path, 'serverkeygen');
