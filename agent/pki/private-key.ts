@@ -1,10 +1,13 @@
-// PKCS#8 PrivateKeyInfo (RFC 5208 §5 / RFC 5958 §2 OneAsymmetricKey v1) → the raw key material a TPM import needs
-// (P-256: d and the public point; RSA-2048: n, e and the first prime). Parsed with asn1js/pkijs without copying the
-// input (copyInput: false); the copies pkijs makes of the inner key are wiped before returning, so the plaintext key
-// lives only in the caller's DER buffer and the returned material, which the caller wipes with wipe().
+// PKCS#8 PrivateKeyInfo (RFC 5208 §5 / RFC 5958 §2 OneAsymmetricKey) → the raw key material a TPM import needs
+// (P-256: d and the public point; RSA-2048: n, e and the first prime). The DER is parsed IN PLACE (asn1js
+// copyInput: false via parseDer's inPlace option) and the inner ECPrivateKey (RFC 5915 §3) / RSAPrivateKey
+// (RFC 8017 A.1.2) are read from views into the caller's buffer — not through pkijs.PrivateKeyInfo, whose inner
+// re-parse and INTEGER conversion leave copies of the key nobody can wipe. The only copies are the fixed-size
+// outputs returned here, which the caller wipes with wipe(); the caller also wipes its input.
 import { createECDH } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import { Asn1DecodeError } from './asn1/errors.js';
+import { type AsnNode, Tag, isContext, isUniversal, parseDer, readOid, readSmallInt, seqChildren } from './asn1/der.js';
 import { PkiDecodeError } from './errors.js';
 import type { KeyAlgorithm } from './signer.js';
 
@@ -21,24 +24,26 @@ export function wipeBytes(...bufs: (Uint8Array | undefined)[]): void {
   for (const b of bufs) b?.fill(0);
 }
 
-/** An unsigned big-endian integer left-padded (or stripped of leading zeros) to exactly `size` bytes. */
+const bad = (message: string, cause?: unknown): PkiDecodeError => new PkiDecodeError('private-key', message, cause ? { cause } : undefined);
+
+/** An unsigned big-endian integer (a view) left-padded / stripped of leading zeros to exactly `size` fresh bytes. */
 function fixed(b: Uint8Array, size: number, what: string): Uint8Array {
   let start = 0;
   while (start < b.byteLength - 1 && b[start] === 0 && b.byteLength - start > size) start++;
   const v = b.subarray(start);
-  if (v.byteLength > size) throw new PkiDecodeError('private-key', `${what} is longer than ${size} bytes`);
+  if (v.byteLength > size) throw bad(`${what} is longer than ${size} bytes`);
   const out = new Uint8Array(size);
   out.set(v, size - v.byteLength);
   return out;
 }
 
-/** Zeros every ArrayBuffer behind the views (pkijs's private copies of the inner key). */
-function wipeViews(...views: (Uint8Array | undefined)[]): void {
-  for (const v of views) if (v) new Uint8Array(v.buffer).fill(0);
-}
-
-function hexView(block: { valueBlock: { valueHexView: Uint8Array } } | undefined): Uint8Array | undefined {
-  return block?.valueBlock.valueHexView;
+/** The content octets of a primitive INTEGER / OCTET STRING node: a view, not a copy. */
+function contentView(node: AsnNode | undefined, tag: number, path: string): Uint8Array {
+  if (!node || !isUniversal(node, tag) || (node as asn1js.BaseBlock).idBlock.isConstructed) throw bad(`${path}: expected ${tag === Tag.INTEGER ? 'INTEGER' : 'OCTET STRING'}`);
+  const v = (node as asn1js.BaseBlock).valueBlock as unknown as { valueHexView: Uint8Array };
+  if (v.valueHexView.byteLength === 0) throw bad(`${path}: empty`);
+  if (tag === Tag.INTEGER && (v.valueHexView[0]! & 0x80) !== 0) throw bad(`${path}: negative`);
+  return v.valueHexView;
 }
 
 /**
@@ -46,70 +51,70 @@ function hexView(block: { valueBlock: { valueHexView: Uint8Array } } | undefined
  * ("pki.decode.private-key") for anything else. The input buffer is not modified (the caller wipes it).
  */
 export function decodePrivateKey(pkcs8: Uint8Array): PrivateKeyMaterial {
-  const asn1 = asn1js.fromBER(pkcs8, { copyInput: false } as never);
-  if (asn1.offset === -1 || asn1.offset !== pkcs8.byteLength) {
-    throw new PkiDecodeError('private-key', 'PKCS#8 private key is not one DER element');
-  }
-  let info: pkijs.PrivateKeyInfo;
+  let outer: AsnNode[];
+  let alg: string;
+  let params: AsnNode | undefined;
+  let inner: AsnNode;
   try {
-    info = new pkijs.PrivateKeyInfo({ schema: asn1.result });
-  } catch (err) {
-    throw new PkiDecodeError('private-key', `not a PKCS#8 PrivateKeyInfo: ${(err as Error).message}`, { cause: err });
+    outer = seqChildren(parseDer(pkcs8, 'PrivateKeyInfo', { inPlace: true }), 'PrivateKeyInfo');
+    readSmallInt(outer[0], 'PrivateKeyInfo.version', 0, 1);
+    const algId = seqChildren(outer[1], 'PrivateKeyInfo.privateKeyAlgorithm');
+    alg = readOid(algId[0], 'PrivateKeyInfo.privateKeyAlgorithm.algorithm');
+    params = algId[1];
+    inner = parseDer(contentView(outer[2], Tag.OCTET_STRING, 'PrivateKeyInfo.privateKey'), 'PrivateKeyInfo.privateKey', { inPlace: true });
+    for (const extra of outer.slice(3)) {
+      if (!isContext(extra, 0) && !isContext(extra, 1)) throw bad('PrivateKeyInfo: unknown trailing element');
+    }
+  } catch (e) {
+    if (e instanceof PkiDecodeError) throw e;
+    throw bad(`not a PKCS#8 PrivateKeyInfo: ${(e as Error).message}`, e);
   }
-  const alg = info.privateKeyAlgorithm.algorithmId;
-  const parsed = info.parsedKey;
   try {
     if (alg === OID_EC_PUBLIC_KEY) {
-      const curve = (info.privateKeyAlgorithm.algorithmParams as asn1js.ObjectIdentifier | undefined)?.valueBlock?.toString();
-      if (curve !== OID_P256) throw new PkiDecodeError('private-key', `EC curve ${curve ?? '(none)'} is not P-256`);
-      if (!(parsed instanceof pkijs.ECPrivateKey)) throw new PkiDecodeError('private-key', 'EC private key does not parse');
-      const dView = hexView(parsed.privateKey as never);
-      if (!dView || dView.byteLength === 0 || dView.byteLength > 32) throw new PkiDecodeError('private-key', 'EC private key is not 32 bytes');
+      const curve = params && isUniversal(params, Tag.OID) ? readOid(params, 'ECParameters') : undefined;
+      if (curve !== OID_P256) throw bad(`EC curve ${curve ?? '(none)'} is not P-256`);
+      const k = seqChildren(inner, 'ECPrivateKey');
+      readSmallInt(k[0], 'ECPrivateKey.version', 1, 1);
+      const dView = contentView(k[1], Tag.OCTET_STRING, 'ECPrivateKey.privateKey');
+      if (dView.byteLength > 32) throw bad('EC private key is longer than 32 bytes');
       const d = fixed(dView, 32, 'EC private key');
-      if (d.every((v) => v === 0)) throw new PkiDecodeError('private-key', 'EC private key is zero');
-      // The public point: recomputed from d (an optional publicKey field is not trusted; the import is probed anyway).
-      const ecdh = createECDH('prime256v1');
+      if (d.every((v) => v === 0)) {
+        wipeBytes(d);
+        throw bad('EC private key is zero');
+      }
+      // The public point is recomputed from d (an optional publicKey field is not trusted; the import probes it too).
       let point: Buffer;
       try {
+        const ecdh = createECDH('prime256v1');
         ecdh.setPrivateKey(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
         point = ecdh.getPublicKey();
       } catch (err) {
         wipeBytes(d);
-        throw new PkiDecodeError('private-key', 'EC private key is out of range for P-256', { cause: err });
+        throw bad('EC private key is out of range for P-256', err);
       }
-      const x = new Uint8Array(point.subarray(1, 33));
-      const y = new Uint8Array(point.subarray(33, 65));
-      return { algorithm: 'ecc-p256', d, x, y, wipe: () => wipeBytes(d) };
+      return { algorithm: 'ecc-p256', d, x: new Uint8Array(point.subarray(1, 33)), y: new Uint8Array(point.subarray(33, 65)), wipe: () => wipeBytes(d) };
     }
     if (alg === OID_RSA_ENCRYPTION) {
-      if (!(parsed instanceof pkijs.RSAPrivateKey)) throw new PkiDecodeError('private-key', 'RSA private key does not parse');
-      const nView = hexView(parsed.modulus as never);
-      const pView = hexView(parsed.prime1 as never);
-      const eView = hexView(parsed.publicExponent as never);
-      if (!nView || !pView || !eView) throw new PkiDecodeError('private-key', 'RSA private key lacks n, e or p');
-      const n = fixed(nView, 256, 'RSA modulus');
-      if ((n[0]! & 0x80) === 0) throw new PkiDecodeError('private-key', 'RSA modulus is not 2048 bits');
-      const eb = fixed(eView, 4, 'RSA public exponent');
-      const e = Buffer.from(eb).readUInt32BE(0);
-      if (e < 3 || e % 2 === 0) throw new PkiDecodeError('private-key', `RSA public exponent ${e} is unusable`);
-      const p = fixed(pView, 128, 'RSA prime p');
+      const k = seqChildren(inner, 'RSAPrivateKey');
+      readSmallInt(k[0], 'RSAPrivateKey.version', 0, 0); // two-prime only
+      if (k.length !== 9) throw bad(`RSAPrivateKey has ${k.length} fields, expected 9`);
+      const n = fixed(contentView(k[1], Tag.INTEGER, 'RSAPrivateKey.modulus'), 256, 'RSA modulus');
+      if ((n[0]! & 0x80) === 0) throw bad('RSA modulus is not 2048 bits');
+      const eView = contentView(k[2], Tag.INTEGER, 'RSAPrivateKey.publicExponent');
+      if (eView.byteLength > 5) throw bad('RSA public exponent is too large');
+      const e = Number(BigInt(`0x${Buffer.from(eView).toString('hex')}`));
+      if (e < 3 || e % 2 === 0 || e > 0xffffffff) throw bad(`RSA public exponent ${e} is unusable`);
+      const p = fixed(contentView(k[4], Tag.INTEGER, 'RSAPrivateKey.prime1'), 128, 'RSA prime p');
+      if ((p[0]! & 0x80) === 0) {
+        wipeBytes(p);
+        throw bad('RSA prime p is not 1024 bits');
+      }
       return { algorithm: 'rsa-2048', n, e, p, wipe: () => wipeBytes(p) };
     }
-    throw new PkiDecodeError('private-key', `unsupported private key algorithm ${alg}`);
-  } finally {
-    // pkijs re-parsed the inner privateKey OCTET STRING into its own buffer: zero it (and every view into it).
-    const inner = hexView(info.privateKey as never);
-    if (parsed instanceof pkijs.ECPrivateKey) wipeViews(hexView(parsed.privateKey as never));
-    if (parsed instanceof pkijs.RSAPrivateKey) {
-      wipeViews(
-        hexView(parsed.privateExponent as never),
-        hexView(parsed.prime1 as never),
-        hexView(parsed.prime2 as never),
-        hexView(parsed.exponent1 as never),
-        hexView(parsed.exponent2 as never),
-        hexView(parsed.coefficient as never),
-      );
-    }
-    void inner; // a view into the caller's buffer (copyInput: false): the caller wipes it
+    throw bad(`unsupported private key algorithm ${alg}`);
+  } catch (e) {
+    if (e instanceof PkiDecodeError) throw e;
+    if (e instanceof Asn1DecodeError) throw bad(e.message, e);
+    throw e;
   }
 }
