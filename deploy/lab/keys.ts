@@ -86,7 +86,9 @@ export type ServerKeygenVariant =
   | 'no-cert' // only the key part
   | 'encrypted' // a CMS server-generated-key part instead of PKCS #8
   | 'bad-key' // the PKCS #8 part is garbage
-  | 'p384'; // a key the TPM keystore does not import
+  | 'p384' // a key the TPM keystore does not import
+  | 'not-multipart' // the key alone, as application/pkcs8
+  | 'oversized'; // 200 KB of epilogue after the parts
 
 export interface KeyLabOptions {
   /** EST base URL of the lab server (server.url). */
@@ -227,6 +229,8 @@ export class KeyPackageLab {
     const boundary = `est-${randomBytes(8).toString('hex')}`;
     let body = buildMultipartMixed(boundary, v === 'no-cert' ? [keyPart] : [keyPart, { contentType: 'application/pkcs7-mime; smime-type=certs-only', body: certsOnly }]);
     if (v === 'truncated') body = body.slice(0, body.lastIndexOf(`--${boundary}--`));
+    if (v === 'oversized') body += 'x'.repeat(200_000);
+    if (v === 'not-multipart') return { status: 200, headers: { 'content-type': 'application/pkcs8' }, body: Buffer.from(pkcs8).toString('base64') };
     return { status: 200, headers: { 'content-type': `multipart/mixed; boundary=${boundary}` }, body };
   }
 

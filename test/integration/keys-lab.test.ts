@@ -243,6 +243,7 @@ const BAD_SKG: Array<{ variant: ServerKeygenVariant; code: string; rfc: string }
   { variant: 'encrypted', code: 'keys.encrypted', rfc: 'noDecryptKey' },
   { variant: 'bad-key', code: 'keys.bad_key', rfc: 'badKeyPackage' },
   { variant: 'p384', code: 'keys.bad_key', rfc: 'badKeyPackage' },
+  { variant: 'not-multipart', code: 'keys.multipart', rfc: 'decodeFailure' },
 ];
 
 for (const b of BAD_SKG) {
@@ -262,6 +263,19 @@ for (const b of BAD_SKG) {
     assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
   });
 }
+
+test('oversized /serverkeygen answer: the transport stops reading at the cap, nothing imported or stored', async () => {
+  lab.serverKeygenVariant = 'oversized';
+  const before = lab.returns.length;
+  const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+  const poller = await poll([lab.serverKeygenEntry()]);
+  const r = poller.last!.results[0]!;
+  assert.is(r.status, 'failed');
+  assert.match(String(r.code), /too_large|large/i, JSON.stringify(r));
+  assert.is((await new KeysStateFile(stateDir).load()).serverKeys.length, n0);
+  assert.is(lab.returns.length, before);
+  assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
 
 test('0022 (PKCS #12) is refused as unsupported with an error report', async () => {
   const before = lab.returns.length;
