@@ -635,6 +635,145 @@ class CloseWorker : public TpmWorker {
   void Run(ESYS_CONTEXT*) override {}
 };
 
+// ---- key import and sealing (keys helper: TPM2_Import, TPM2_Create with sensitive data, TPM2_Unseal) --------------
+
+// Overwrites secret bytes in a way the compiler may not elide.
+void Wipe(void* p, size_t n) {
+  volatile uint8_t* v = static_cast<volatile uint8_t*>(p);
+  while (n--) *v++ = 0;
+}
+void Wipe(Bytes& b) {
+  Wipe(b.data(), b.size());
+  b.clear();
+}
+
+// TPM2_Import(parent, encryptionKey, objectPublic TPM2B_PUBLIC, duplicate TPM2B_PRIVATE, inSymSeed
+// TPM2B_ENCRYPTED_SECRET, symmetricAlg TPMT_SYM_DEF_OBJECT) → outPrivate TPM2B_PRIVATE. The duplicate may hold a
+// plaintext sensitive area: every copy this worker owns is wiped before it is destroyed.
+class ImportWorker : public TpmWorker {
+ public:
+  ImportWorker(Napi::Env env, TpmContextPtr ctx, ESYS_TR parent, Bytes encryptionKey, Bytes objectPublic,
+               Bytes duplicate, Bytes inSymSeed, Bytes symmetricAlg)
+      : TpmWorker(env, ctx, "TPM2_Import"), parent_(parent), encryptionKey_(std::move(encryptionKey)),
+        objectPublic_(std::move(objectPublic)), duplicate_(std::move(duplicate)), inSymSeed_(std::move(inSymSeed)),
+        symmetricAlg_(std::move(symmetricAlg)) {}
+  ~ImportWorker() override { Wipe(duplicate_); Wipe(encryptionKey_); }
+
+ private:
+  void Run(ESYS_CONTEXT* esys) override {
+    TPM2B_DATA encryptionKey{};
+    TPM2B_PUBLIC objectPublic{};
+    TPM2B_PRIVATE duplicate{};
+    TPM2B_ENCRYPTED_SECRET inSymSeed{};
+    TPMT_SYM_DEF_OBJECT symmetricAlg{};
+    TPM2B_PRIVATE* outPrivate = nullptr;
+    if (encryptionKey_.size() > sizeof(encryptionKey.buffer)) {
+      Fail("encryptionKey is too long");
+    } else if (inSymSeed_.size() > sizeof(inSymSeed.secret)) {
+      Fail("inSymSeed is too long");
+    } else if (Ok(UnmarshalAll(objectPublic_, Tss2_MU_TPM2B_PUBLIC_Unmarshal, &objectPublic), "objectPublic is not a TPM2B_PUBLIC") &&
+               Ok(UnmarshalAll(duplicate_, Tss2_MU_TPM2B_PRIVATE_Unmarshal, &duplicate), "duplicate is not a TPM2B_PRIVATE") &&
+               Ok(UnmarshalAll(symmetricAlg_, Tss2_MU_TPMT_SYM_DEF_OBJECT_Unmarshal, &symmetricAlg),
+                  "symmetricAlg is not a TPMT_SYM_DEF_OBJECT")) {
+      encryptionKey.size = static_cast<UINT16>(encryptionKey_.size());
+      std::copy(encryptionKey_.begin(), encryptionKey_.end(), encryptionKey.buffer);
+      inSymSeed.size = static_cast<UINT16>(inSymSeed_.size());
+      std::copy(inSymSeed_.begin(), inSymSeed_.end(), inSymSeed.secret);
+      if (Ok(Esys_Import(esys, parent_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &encryptionKey, &objectPublic,
+                         &duplicate, &inSymSeed, &symmetricAlg, &outPrivate))) {
+        Ok(MarshalAll(outPrivate, Tss2_MU_TPM2B_PRIVATE_Marshal, &outPrivate_), "marshalling outPrivate");
+      }
+    }
+    Free(outPrivate);
+    Wipe(&duplicate, sizeof(duplicate));
+    Wipe(&encryptionKey, sizeof(encryptionKey));
+    Wipe(duplicate_);
+    Wipe(encryptionKey_);
+  }
+  Napi::Value Result(Napi::Env env) override { return ToBuffer(env, outPrivate_); }
+  ESYS_TR parent_;
+  Bytes encryptionKey_;
+  Bytes objectPublic_;
+  Bytes duplicate_;
+  Bytes inSymSeed_;
+  Bytes symmetricAlg_;
+  Bytes outPrivate_;
+};
+
+// TPM2_Create(parent, inSensitive {userAuth empty, data}, inPublic) → { outPublic, outPrivate }: a sealed data object
+// (KEYEDHASH) or a SYMCIPHER/HMAC key whose bits come from `data`. The plaintext copies are wiped.
+class CreateSealedWorker : public TpmWorker {
+ public:
+  CreateSealedWorker(Napi::Env env, TpmContextPtr ctx, ESYS_TR parent, Bytes inPublic, Bytes data)
+      : TpmWorker(env, ctx, "TPM2_Create"), parent_(parent), inPublic_(std::move(inPublic)), data_(std::move(data)) {}
+  ~CreateSealedWorker() override { Wipe(data_); }
+
+ private:
+  void Run(ESYS_CONTEXT* esys) override {
+    TPM2B_PUBLIC inPublic{};
+    if (!Ok(UnmarshalAll(inPublic_, Tss2_MU_TPM2B_PUBLIC_Unmarshal, &inPublic), "inPublic is not a TPM2B_PUBLIC")) {
+      Wipe(data_);
+      return;
+    }
+    TPM2B_SENSITIVE_CREATE sensitive{};
+    sensitive.sensitive.data.size = static_cast<UINT16>(data_.size());
+    std::copy(data_.begin(), data_.end(), sensitive.sensitive.data.buffer);
+    Wipe(data_);
+    TPM2B_DATA outsideInfo{};
+    TPML_PCR_SELECTION creationPcr{};
+    TPM2B_PRIVATE* outPrivate = nullptr;
+    TPM2B_PUBLIC* outPublic = nullptr;
+    TPM2B_CREATION_DATA* creationData = nullptr;
+    TPM2B_DIGEST* creationHash = nullptr;
+    TPMT_TK_CREATION* creationTicket = nullptr;
+    TSS2_RC rc = Esys_Create(esys, parent_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &inPublic,
+                             &outsideInfo, &creationPcr, &outPrivate, &outPublic, &creationData, &creationHash,
+                             &creationTicket);
+    Wipe(&sensitive, sizeof(sensitive));
+    if (Ok(rc) && Ok(MarshalAll(outPublic, Tss2_MU_TPM2B_PUBLIC_Marshal, &outPublic_), "marshalling outPublic")) {
+      Ok(MarshalAll(outPrivate, Tss2_MU_TPM2B_PRIVATE_Marshal, &outPrivate_), "marshalling outPrivate");
+    }
+    Free(outPrivate);
+    Free(outPublic);
+    Free(creationData);
+    Free(creationHash);
+    Free(creationTicket);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("outPublic", ToBuffer(env, outPublic_));
+    o.Set("outPrivate", ToBuffer(env, outPrivate_));
+    return o;
+  }
+  ESYS_TR parent_;
+  Bytes inPublic_;
+  Bytes data_;
+  Bytes outPublic_;
+  Bytes outPrivate_;
+};
+
+// TPM2_Unseal(item) → the sealed data (TPM2B_SENSITIVE_DATA contents). The returned Buffer is the caller's to wipe.
+class UnsealWorker : public TpmWorker {
+ public:
+  UnsealWorker(Napi::Env env, TpmContextPtr ctx, ESYS_TR item) : TpmWorker(env, ctx, "TPM2_Unseal"), item_(item) {}
+  ~UnsealWorker() override { Wipe(out_); }
+
+ private:
+  void Run(ESYS_CONTEXT* esys) override {
+    TPM2B_SENSITIVE_DATA* data = nullptr;
+    if (Ok(Esys_Unseal(esys, item_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &data))) {
+      out_.assign(data->buffer, data->buffer + data->size);
+      Wipe(data, sizeof(*data));
+    }
+    Free(data);
+  }
+  Napi::Value Result(Napi::Env env) override { return ToBuffer(env, out_); }
+  ESYS_TR item_;
+  Bytes out_;
+};
+
+// ---- end of key import and sealing ----------------------------------------------------------------------------------
+
 }  // namespace
 
 // ---- JS methods ---------------------------------------------------------------------------------------------------
@@ -762,5 +901,35 @@ Napi::Value Tpm::FlushContext(const Napi::CallbackInfo& info) {
 Napi::Value Tpm::Close(const Napi::CallbackInfo& info) {
   return StartWorker(info, [&] { return new CloseWorker(info.Env(), ctx_); });
 }
+
+// ---- key import and sealing (keys helper) ---------------------------------------------------------------------------
+
+Napi::Value Tpm::Import(const Napi::CallbackInfo& info) {
+  return StartWorker(info, [&] {
+    ESYS_TR parent = ArgU32(info, 0, "parentHandle");
+    Bytes encryptionKey = ArgBytes(info, 1, "encryptionKey", sizeof(TPM2B_DATA::buffer));
+    Bytes objectPublic = ArgBytes(info, 2, "objectPublic");
+    Bytes duplicate = ArgBytes(info, 3, "duplicate", sizeof(TPM2B_PRIVATE));
+    Bytes inSymSeed = ArgBytes(info, 4, "inSymSeed", sizeof(TPM2B_ENCRYPTED_SECRET::secret));
+    Bytes symmetricAlg = ArgBytes(info, 5, "symmetricAlg");
+    return new ImportWorker(info.Env(), ctx_, parent, std::move(encryptionKey), std::move(objectPublic),
+                            std::move(duplicate), std::move(inSymSeed), std::move(symmetricAlg));
+  });
+}
+
+Napi::Value Tpm::CreateSealed(const Napi::CallbackInfo& info) {
+  return StartWorker(info, [&] {
+    ESYS_TR parent = ArgU32(info, 0, "parentHandle");
+    Bytes inPublic = ArgBytes(info, 1, "inPublic");
+    Bytes data = ArgBytes(info, 2, "data", sizeof(TPM2B_SENSITIVE_DATA::buffer));
+    return new CreateSealedWorker(info.Env(), ctx_, parent, std::move(inPublic), std::move(data));
+  });
+}
+
+Napi::Value Tpm::Unseal(const Napi::CallbackInfo& info) {
+  return StartWorker(info, [&] { return new UnsealWorker(info.Env(), ctx_, ArgU32(info, 0, "itemHandle")); });
+}
+
+// ---- end of key import and sealing ----------------------------------------------------------------------------------
 
 }  // namespace enrolld

@@ -97,6 +97,10 @@ Napi::Function Tpm::Define(Napi::Env env) {
                          InstanceMethod<&Tpm::GetCapability>("getCapability"),
                          InstanceMethod<&Tpm::FlushContext>("flushContext"),
                          InstanceMethod<&Tpm::Close>("close"),
+                         // key import and sealing (keys helper)
+                         InstanceMethod<&Tpm::Import>("import"),
+                         InstanceMethod<&Tpm::CreateSealed>("createSealed"),
+                         InstanceMethod<&Tpm::Unseal>("unseal"),
                      });
 }
 

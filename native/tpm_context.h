@@ -66,6 +66,10 @@ class Tpm : public Napi::ObjectWrap<Tpm> {
   Napi::Value GetCapability(const Napi::CallbackInfo& info);
   Napi::Value FlushContext(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  // key import and sealing (keys helper)
+  Napi::Value Import(const Napi::CallbackInfo& info);
+  Napi::Value CreateSealed(const Napi::CallbackInfo& info);
+  Napi::Value Unseal(const Napi::CallbackInfo& info);
 
   TpmContextPtr ctx_;
 };

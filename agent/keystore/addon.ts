@@ -35,6 +35,20 @@ export interface NativeTpm {
   getCapability(capability: number, property: number, propertyCount: number): Promise<{ moreData: boolean; capabilityData: Buffer }>;
   flushContext(handle: number): Promise<void>;
   close(): Promise<void>;
+  // key import and sealing (keys helper)
+  /** TPM2_Import → outPrivate (TPM2B_PRIVATE). `duplicate` may hold a plaintext TPM2B_SENSITIVE; the addon wipes its copies. */
+  import(
+    parentHandle: number,
+    encryptionKey: Uint8Array,
+    objectPublic: Uint8Array,
+    duplicate: Uint8Array,
+    inSymSeed: Uint8Array,
+    symmetricAlg: Uint8Array,
+  ): Promise<Buffer>;
+  /** TPM2_Create with TPM2B_SENSITIVE_CREATE.data = `data` (sealed data object or caller-supplied key bits). */
+  createSealed(parentHandle: number, inPublic: Uint8Array, data: Uint8Array): Promise<{ outPublic: Buffer; outPrivate: Buffer }>;
+  /** TPM2_Unseal → the sealed bytes (the caller wipes them). */
+  unseal(itemHandle: number): Promise<Buffer>;
 }
 
 export interface NativeAddon {

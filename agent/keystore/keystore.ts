@@ -33,3 +33,23 @@ export interface KeyStore {
   deleteKey(record: KeyRecord): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A symmetric secret sealed in the store (TPM: a KEYEDHASH sealed data object under the SRK); holds no secret itself. */
+export interface SealedRecord {
+  id: string;
+  /** Length of the sealed secret in bytes. */
+  length: number;
+  /** Opaque, keystore-specific location (TPM: parent handle + base64 TPM2B_PUBLIC/TPM2B_PRIVATE). */
+  location: Record<string, string | number>;
+}
+
+/** Stores that can take keys made elsewhere (server-generated keys, key packages). */
+export interface KeyImportStore {
+  /**
+   * Imports a PKCS#8 DER private key (P-256 or RSA-2048) and returns a record usable with signer()/tlsKeyOptions().
+   * The store wipes its own copies; the caller wipes `pkcs8`.
+   */
+  importKey(id: string, pkcs8: Uint8Array): Promise<KeyRecord>;
+  /** Seals a symmetric secret (≤ 128 bytes) in the store; the caller wipes `secret`. */
+  sealSecret(id: string, secret: Uint8Array): Promise<SealedRecord>;
+}

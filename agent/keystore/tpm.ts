@@ -1,7 +1,8 @@
 // KeyStore over the TPM (native addon, one promise queue). Keys live as TPM2B_PUBLIC/TPM2B_PRIVATE blobs wrapped by
 // the SRK (persistent 0x81000001); every operation loads, uses and flushes its keys inside one queue job, so with or
 // without a resource manager no transient handle outlives the job. All TPM structure policy is here and in agent/tpm2.
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
+import { decodePrivateKey } from '../pki/private-key.js';
 import type { KeyAlgorithm, Signer } from '../pki/signer.js';
 import {
   HASH_INFO,
@@ -31,6 +32,14 @@ import {
   unmarshalPublic2B,
 } from '../tpm2/public.js';
 import {
+  MAX_SEALED_DATA,
+  importedEccP256Public,
+  importedRsa2048Public,
+  sealedDataTemplate,
+  symDefObjectNull,
+  unwrappedDuplicate,
+} from '../tpm2/sensitive.js';
+import {
   SIG_SCHEME_ECDSA_SHA256,
   SIG_SCHEME_NULL,
   SIG_SCHEME_RSASSA_SHA256,
@@ -40,7 +49,7 @@ import {
 } from '../tpm2/signature.js';
 import { EnrolldError } from '../util/errors.js';
 import { type CommandStats, TpmClient } from './addon.js';
-import type { KeyRecord, KeyStore, TlsKeyOptions } from './keystore.js';
+import type { KeyImportStore, KeyRecord, KeyStore, SealedRecord, TlsKeyOptions } from './keystore.js';
 import { PromiseQueue } from './queue.js';
 
 export class TpmKeyStoreError extends EnrolldError {
@@ -124,7 +133,7 @@ export interface TpmInfo {
   nvIndexMax: number;
 }
 
-export class TpmKeyStore implements KeyStore {
+export class TpmKeyStore implements KeyStore, KeyImportStore {
   private readonly queue = new PromiseQueue();
   private readonly ops = new Map<string, { count: number; totalMs: number; errors: number }>();
   private closed = false;
@@ -281,7 +290,14 @@ export class TpmKeyStore implements KeyStore {
     return {
       privateKeyEngine: engine,
       privateKeyIdentifier: record.id,
-      sigalgs: ecc ? 'ecdsa_secp256r1_sha256' : 'rsa_pkcs1_sha256',
+      // The list is also what the server may sign with, so it names the server-side algorithms too; the client's
+      // own CertificateVerify can only use the entries matching its key type, and those are SHA-256 only (the TPM key
+      // signs 32-byte digests): P-256 ECDSA-SHA256, or RSA PKCS#1 v1.5 SHA-256 — never PSS, which the engine cannot
+      // produce. A list of only the client's algorithm broke the handshake with any server whose certificate is of
+      // the other key type (RSA client, ECDSA server: alert 40).
+      sigalgs: ecc
+        ? 'ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pkcs1_sha256:rsa_pkcs1_sha384'
+        : 'rsa_pkcs1_sha256:ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384',
       ...(ecc ? {} : { maxVersion: 'TLSv1.2' as const }),
     };
   }
@@ -306,6 +322,90 @@ export class TpmKeyStore implements KeyStore {
     });
     this.closed = true;
     await last;
+  }
+
+  // ---- key import and sealing -------------------------------------------------------------------------------------
+
+  /**
+   * Imports a PKCS#8 P-256 / RSA-2048 private key under the SRK: TPM2_Import of an unwrapped duplicate (empty
+   * encryptionKey and inSymSeed, symmetricAlg NULL — the TPM needs no wrapping key because the agent holds the
+   * plaintext anyway). The object gets userWithAuth|sign only (fixedTPM/fixedParent/sensitiveDataOrigin CLEAR, see
+   * IMPORTED_SIGNING_ATTRS). The agent's copies of the key bits are wiped before this returns, on every path; the
+   * caller wipes `pkcs8`. The imported key is then loaded once and probed (sign + verify with its SPKI) so a key whose
+   * private part does not match its public area is refused, not stored.
+   */
+  importKey(id: string, pkcs8: Uint8Array): Promise<KeyRecord> {
+    return this.job('importKey', async () => {
+      if (!ID_RE.test(id)) throw new TpmKeyStoreError(`invalid key id "${id}"`);
+      const material = decodePrivateKey(pkcs8);
+      const seed = new Uint8Array(randomBytes(32));
+      let pub: TpmtPublic;
+      let duplicate: Uint8Array;
+      try {
+        pub = material.algorithm === 'ecc-p256' ? importedEccP256Public(material.x, material.y) : importedRsa2048Public(material.n, material.e);
+        const sensitive = material.algorithm === 'ecc-p256' ? material.d : material.p;
+        duplicate = unwrappedDuplicate({ sensitiveType: pub.type, authValue: new Uint8Array(0), seedValue: seed, sensitive });
+      } finally {
+        material.wipe();
+        seed.fill(0);
+      }
+      const pub2b = marshalPublic2B(pub);
+      let outPrivate: Buffer;
+      try {
+        outPrivate = await this.tpm.call('import', this.srkTr, new Uint8Array(0), pub2b, duplicate, new Uint8Array(0), symDefObjectNull());
+      } finally {
+        duplicate.fill(0);
+      }
+      const record: KeyRecord = {
+        id,
+        algorithm: material.algorithm,
+        spki: publicToSpki(pub),
+        location: { parent: this.srkHandle, public: b64(pub2b), private: b64(outPrivate) },
+      };
+      await this.probeKey(record);
+      return record;
+    });
+  }
+
+  /** Signs a random message with the key and verifies it with the record's SPKI (node:crypto). Call inside a job. */
+  private async probeKey(record: KeyRecord): Promise<void> {
+    const key = this.blobs(record);
+    const message = randomBytes(32);
+    const digest = createHash('sha256').update(message).digest();
+    const scheme = key.publicArea.type === TPM_ALG.ECC ? SIG_SCHEME_ECDSA_SHA256 : SIG_SCHEME_RSASSA_SHA256;
+    const sig = await this.withLoaded([key], ([h]) => this.tpm.call('sign', h!, digest, marshalSigScheme(scheme)));
+    const der = signatureToDer(unmarshalSignature(sig));
+    const spki = createPublicKey({ key: Buffer.from(record.spki), format: 'der', type: 'spki' });
+    if (!cryptoVerify('sha256', message, spki, der)) {
+      throw new TpmKeyStoreError(`key "${record.id}": the imported private key does not match its public key`);
+    }
+  }
+
+  /**
+   * Seals a symmetric secret (1..128 bytes) as a KEYEDHASH sealed data object under the SRK (TPM2_Create with the
+   * secret as sensitive data; fixedTPM|fixedParent|userWithAuth|noDA). The caller wipes `secret`.
+   */
+  sealSecret(id: string, secret: Uint8Array): Promise<SealedRecord> {
+    return this.job('sealSecret', async () => {
+      if (!ID_RE.test(id)) throw new TpmKeyStoreError(`invalid secret id "${id}"`);
+      if (secret.byteLength === 0 || secret.byteLength > MAX_SEALED_DATA) {
+        throw new TpmKeyStoreError(`secret "${id}" is ${secret.byteLength} bytes; the TPM seals 1..${MAX_SEALED_DATA}`);
+      }
+      const { outPublic, outPrivate } = await this.tpm.call('createSealed', this.srkTr, marshalPublic2B(sealedDataTemplate()), secret);
+      return { id, length: secret.byteLength, location: { parent: this.srkHandle, public: b64(outPublic), private: b64(outPrivate) } };
+    });
+  }
+
+  /** TPM2_Unseal of a sealed secret (load → unseal → flush). The caller wipes the result. */
+  unsealSecret(record: SealedRecord): Promise<Uint8Array> {
+    return this.job('unsealSecret', async () => {
+      const key = this.blobs({ id: record.id, algorithm: 'ecc-p256', spki: new Uint8Array(0), location: record.location });
+      if (key.publicArea.type !== TPM_ALG.KEYEDHASH) throw new TpmKeyStoreError(`secret "${record.id}" is not a sealed data object`);
+      const out = await this.withLoaded([key], ([h]) => this.tpm.call('unseal', h!));
+      const copy = new Uint8Array(out);
+      out.fill(0);
+      return copy;
+    });
   }
 
   // ---- attestation ------------------------------------------------------------------------------------------------

@@ -8,3 +8,4 @@ export * from './attest.js';
 export * from './pcr.js';
 export * from './capability.js';
 export * from './nv.js';
+export * from './sensitive.js';

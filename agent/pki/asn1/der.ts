@@ -50,14 +50,15 @@ function assertDer(node: AsnNode, path: string): void {
 
 /**
  * Parses exactly one DER element from `bytes`. Malformed input, trailing bytes and BER-only forms are refused
- * with an Asn1DecodeError naming `what`.
+ * with an Asn1DecodeError naming `what`. `inPlace` parses without copying the input (the nodes alias it).
  */
-export function parseDer(bytes: Bytes, what: string): AsnNode {
+export function parseDer(bytes: Bytes, what: string, opts: { inPlace?: boolean } = {}): AsnNode {
   const view = toUint8(bytes);
   if (view.byteLength === 0) throw new Asn1DecodeError('malformed', what, 'empty input');
   let parsed: ReturnType<typeof asn1js.fromBER>;
   try {
-    parsed = asn1js.fromBER(toArrayBuffer(view));
+    // inPlace: the tree views `bytes` itself (no copy) — for secrets the caller wipes (key packages)
+    parsed = opts.inPlace ? asn1js.fromBER(view, { copyInput: false } as never) : asn1js.fromBER(toArrayBuffer(view));
   } catch (cause) {
     throw new Asn1DecodeError('malformed', what, 'not BER', { cause });
   }

@@ -1,0 +1,295 @@
+// Key packages end to end through the real PAL poller, against the lab server on 127.0.0.1 and a swtpm:
+// 0024 symmetric key packages verified, sealed in the TPM (unsealed again to compare), metadata stored, and the
+// signed receipt (device TPM key) returned by 0025 and verified by the lab — and by `openssl cms -verify`; 0020
+// /serverkeygen (P-256 and RSA-2048) keys imported into the TPM with their certificate checked, receipt by 0023;
+// every bad variant refused with a KeyPackageError returned and nothing stored; no transient TPM handle left.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TpmKeyStore } from '../../agent/keystore/tpm.js';
+import { ManualClock } from '../../agent/lifecycle/clock.js';
+import type { AgentState } from '../../agent/lifecycle/state.js';
+import type { PalEntry } from '../../agent/pal/model.js';
+import { certificateToDer } from '../../agent/pki/cert.js';
+import { EstClient } from '../../agent/protocols/est/client.js';
+import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
+import { KeysStateFile } from '../../agent/packages/keys/common.js';
+import { SymmetricKeyPackages } from '../../agent/packages/keys/symmetric.js';
+import { ServerKeygen } from '../../agent/packages/keys/serverkeygen.js';
+import { keyIdentifierFromSpki } from '../../agent/pki/asn1/cms-signed-data-create.js';
+import { createPublicKey, verify } from 'node:crypto';
+import { certificatesFromPem } from '../../agent/pki/cert.js';
+import { PalPoller } from '../../agent/packages/pal-poller.js';
+import { createPackageRegistry } from '../../agent/packages/registry.js';
+import { CrlStore } from '../../agent/store/crl-store.js';
+import { TrustAnchorStore } from '../../agent/store/ta-store.js';
+import { TPM_HT } from '../../agent/tpm2/index.js';
+import { memoryLogger } from '../../agent/util/log.js';
+import { registerKeyPackageHandlers, type ServerKeygenVariant, type SymmetricVariant } from '../../deploy/lab/keys.js';
+import { labPal } from '../../deploy/lab/pal.js';
+import { createLabServer } from '../../deploy/lab/server.js';
+import { startSwtpm } from '../harness/swtpm.js';
+
+const USERS = { device: 's3cret' };
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'enrolld-keys-'));
+const server = await createLabServer({ users: USERS });
+const pal = labPal(server.router);
+const lab = await registerKeyPackageHandlers(server.router, { baseUrl: server.url, issuer: server.ca });
+const swtpm = await startSwtpm();
+server.router.register('GET', '/whoami', (req) => ({ status: 200, body: req.tls.peerChain[0] ? Buffer.from(req.tls.peerChain[0]).toString('hex') : 'none' }));
+let store = await TpmKeyStore.open({ tcti: swtpm.tcti });
+const deviceKey = await store.createKey('device-key', 'ecc-p256');
+const now = new Date();
+const deviceCert = await server.ca.issue({
+  subject: { CN: 'device-keys-1' },
+  spki: deviceKey.spki,
+  notBefore: new Date(now.getTime() - 3600_000),
+  notAfter: new Date(now.getTime() + 86_400_000),
+  profile: 'client',
+});
+const deviceName = new Uint8Array(deviceCert.subject.toSchema().toBER(false));
+const stateDir = path.join(tmp, 'state');
+
+const sym = () =>
+  new SymmetricKeyPackages({
+    keystore: store,
+    stateDir,
+    deviceName,
+    trustAnchors: async () => [lab.trustAnchorDer],
+    returnSigner: { signer: store.signer(deviceKey), certificate: certificateToDer(deviceCert) },
+    maxPackageBytes: 64 * 1024,
+  });
+
+const skg = () =>
+  new ServerKeygen({
+    keystore: store,
+    stateDir,
+    deviceName,
+    trustAnchors: async () => [lab.trustAnchorDer],
+    returnSigner: { signer: store.signer(deviceKey), certificate: certificateToDer(deviceCert) },
+    subject: { CN: 'device-keys-1 tls', O: 'Acme' },
+  });
+
+async function poll(entries: PalEntry[]): Promise<PalPoller> {
+  const dir = mkdtempSync(path.join(tmp, 'dev-'));
+  const clock = new ManualClock(new Date());
+  const ta = await TrustAnchorStore.open(path.join(dir, 'ta.json'), { now: () => clock.now() });
+  await ta.add({ name: 'lab-root', source: 'config', uses: ['est-server', 'cacerts', 'crl'], certificate: server.trustAnchorPem });
+  const crls = await CrlStore.open(path.join(dir, 'crls.json'), { taStore: ta, now: () => clock.now() });
+  const transport = createHttpsTransport({ trustAnchors: ta.certificatesFor('est-server'), basicAuth: { username: 'device', password: USERS.device } });
+  const poller = new PalPoller({
+    est: new EstClient({ baseUrl: server.url, transport }),
+    taStore: ta,
+    crlStore: crls,
+    log: memoryLogger('debug'),
+    clock,
+    registry: createPackageRegistry({ handlers: [sym().handler(), skg().handler()] }),
+  });
+  pal.setPal('device', entries);
+  const state: AgentState = { schema: 1, phase: 'enrolled', history: [] } as unknown as AgentState;
+  await poller.poll(state);
+  return poller;
+}
+
+test('0024 + 0025 through the PAL poller: two keys sealed in the TPM, receipt signed by the TPM key, verified by the lab', async () => {
+  const k1 = new Uint8Array(32).map((_, i) => i + 1);
+  const k2 = new Uint8Array(16).fill(0xab);
+  const p = await lab.addSymmetricPackage({ id: 'good-1', keys: [{ keyId: 'aes-1', key: k1, algorithm: 'http://www.w3.org/2001/04/xmlenc#aes256-cbc' }, { keyId: 'hmac-2', key: k2 }] });
+  const before = lab.returns.length;
+  const poller = await poll([lab.symmetricReturnEntry(), p.entry]);
+  const rec = poller.last!;
+  assert.equal(rec.results.map((r) => [r.type, r.status]), [['0024', 'ok'], ['0025', 'ok']], JSON.stringify(rec.results));
+  const stored = (await new KeysStateFile(stateDir).load()).symmetric;
+  assert.equal(stored.map((s) => s.keyId).sort(), ['aes-1', 'hmac-2']);
+  assert.is(stored.find((s) => s.keyId === 'aes-1')!.algorithm, 'http://www.w3.org/2001/04/xmlenc#aes256-cbc');
+  assert.is(stored[0]!.pkgId, Buffer.from(p.pkgId).toString('hex'));
+  // the keys are in the TPM (unseal gives them back) and nowhere in clear on disk
+  const file = readFileSync(path.join(stateDir, 'keys.json'));
+  assert.is(file.indexOf(Buffer.from(k1)), -1);
+  assert.is(file.indexOf(Buffer.from(k1).toString('base64')), -1);
+  assert.equal([...(await store.unsealSecret(stored.find((s) => s.keyId === 'aes-1')!.sealed))], [...k1]);
+  assert.equal([...(await store.unsealSecret(stored.find((s) => s.keyId === 'hmac-2')!.sealed))], [...k2]);
+  // the receipt
+  assert.is(lab.returns.length, before + 1);
+  const r = lab.returns.at(-1)!;
+  assert.is(r.kind, 'receipt');
+  assert.is(r.path, 'symmetrickeys');
+  assert.is(r.signatureValid, true);
+  assert.is(r.pkgId, Buffer.from(p.pkgId).toString('hex'));
+  assert.equal([...r.by!], [...deviceName]);
+  assert.match(r.contentType, 'innerContent=keyPackageReceipt');
+  assert.equal((await new KeysStateFile(stateDir).load()).outbox, [], 'the outbox is empty after 204');
+  assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
+
+test('openssl cms -verify accepts the agent’s receipt (TPM ECDSA signature, device certificate from the lab CA)', () => {
+  const rec = lab.returns.find((r) => r.kind === 'receipt')!;
+  const dir = path.join(tmp, 'openssl');
+  execFileSync('mkdir', ['-p', dir]);
+  writeFileSync(path.join(dir, 'receipt.der'), rec.der);
+  writeFileSync(path.join(dir, 'ca.pem'), server.ca.root.pem + server.ca.issuing.pem);
+  const out = path.join(dir, 'content.der');
+  execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-in', path.join(dir, 'receipt.der'), '-CAfile', path.join(dir, 'ca.pem'), '-purpose', 'any', '-binary', '-out', out], { stdio: 'pipe' });
+  const printed = execFileSync('openssl', ['asn1parse', '-inform', 'DER', '-in', out], { encoding: 'utf8' });
+  // KeyPackageReceipt { receiptOf pkgID, receivedBy { id-dn, <device subject> } }
+  assert.match(printed, 'OCTET STRING');
+  assert.match(printed, '2.16.840.1.101.2.1.16.0');
+  // a tampered copy must fail
+  const bad = new Uint8Array(rec.der);
+  bad[bad.length - 10]! ^= 0x01;
+  writeFileSync(path.join(dir, 'bad.der'), bad);
+  assert.throws(() => execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-in', path.join(dir, 'bad.der'), '-CAfile', path.join(dir, 'ca.pem'), '-purpose', 'any', '-binary', '-out', out], { stdio: 'pipe' }));
+});
+
+const BAD: Array<{ variant: SymmetricVariant; code: string; rfc: string; withPkgId: boolean }> = [
+  { variant: 'unsigned', code: 'keys.content_info', rfc: 'badContentInfo', withPkgId: false },
+  { variant: 'untrusted', code: 'keys.not_authorized', rfc: 'noTrustAnchor', withPkgId: true },
+  { variant: 'truncated', code: 'keys.decode', rfc: 'decodeFailure', withPkgId: false },
+  { variant: 'bad-signature', code: 'keys.signature', rfc: 'signatureFailure', withPkgId: true },
+  { variant: 'unknown-content-type', code: 'keys.content_type', rfc: 'badEncapContent', withPkgId: true },
+  { variant: 'encrypted', code: 'keys.encrypted', rfc: 'noDecryptKey', withPkgId: false },
+  { variant: 'oversized-key', code: 'keys.key_size', rfc: 'unsupportedKeySize', withPkgId: true },
+];
+
+for (const b of BAD) {
+  test(`bad package (${b.variant}): refused with ${b.code}, KeyPackageError ${b.rfc} returned, nothing stored`, async () => {
+    const secret = new Uint8Array(32).fill(0x42);
+    const p = await lab.addSymmetricPackage({ id: `bad-${b.variant}`, keys: [{ keyId: `k-${b.variant}`, key: secret }], variant: b.variant });
+    const storedBefore = (await new KeysStateFile(stateDir).load()).symmetric.length;
+    const before = lab.returns.length;
+    const poller = await poll([p.entry, lab.symmetricReturnEntry()]);
+    const res = poller.last!.results;
+    assert.equal(res.map((r) => [r.type, r.status]), [['0024', 'failed'], ['0025', 'ok']], JSON.stringify(res));
+    assert.is(res[0]!.code, b.code, res[0]!.message);
+    const st = await new KeysStateFile(stateDir).load();
+    assert.is(st.symmetric.length, storedBefore, 'nothing stored');
+    assert.not.ok(st.symmetric.some((s) => s.keyId === `k-${b.variant}`));
+    assert.is(lab.returns.length, before + 1);
+    const r = lab.returns.at(-1)!;
+    assert.is(r.kind, 'error');
+    assert.is(r.errorCode, b.rfc);
+    assert.is(r.signatureValid, true);
+    assert.is(r.pkgId, b.withPkgId ? Buffer.from(p.pkgId).toString('hex') : undefined);
+  });
+}
+
+test('oversized body (larger than the PAL size allows): transport refuses, nothing stored, no error report', async () => {
+  const p = await lab.addSymmetricPackage({ id: 'big', keys: [{ keyId: 'big', key: new Uint8Array(32) }], variant: 'oversized' });
+  const before = lab.returns.length;
+  const poller = await poll([p.entry]);
+  const r = poller.last!.results[0]!;
+  assert.is(r.status, 'failed');
+  assert.match(String(r.code), /too_large|size|large/i, JSON.stringify(r));
+  assert.not.ok((await new KeysStateFile(stateDir).load()).symmetric.some((s) => s.keyId === 'big'));
+  assert.is(lab.returns.length, before);
+});
+
+test('base64 body (RFC 7030 style) is accepted; a package without a receipt request produces no receipt', async () => {
+  const p = await lab.addSymmetricPackage({ id: 'b64', keys: [{ keyId: 'b64-key', key: new Uint8Array(24).fill(3) }], base64: true, receipt: false });
+  const before = lab.returns.length;
+  const poller = await poll([p.entry, lab.symmetricReturnEntry()]);
+  assert.equal(poller.last!.results.map((r) => r.status), ['ok', 'ok'], JSON.stringify(poller.last!.results));
+  assert.ok((await new KeysStateFile(stateDir).load()).symmetric.some((s) => s.keyId === 'b64-key'));
+  assert.is(lab.returns.length, before);
+  assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
+
+for (const alg of ['ecc-p256', 'rsa-2048'] as const) {
+  test(`0020 + 0023 (${alg}): /serverkeygen multipart answer, key imported into the TPM, certificate matches, receipt returned`, async () => {
+    lab.serverKeygenVariant = 'good';
+    lab.serverKeygenAlgorithm = alg;
+    const before = lab.returns.length;
+    const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+    const poller = await poll([lab.serverKeygenReturnEntry(), lab.serverKeygenEntry()]);
+    assert.equal(poller.last!.results.map((r) => [r.type, r.status]), [['0020', 'ok'], ['0023', 'ok']], JSON.stringify(poller.last!.results));
+    const st = await new KeysStateFile(stateDir).load();
+    assert.is(st.serverKeys.length, n0 + 1);
+    const k = st.serverKeys.at(-1)!;
+    assert.is(k.key.algorithm, alg);
+    assert.is(k.key.spki, Buffer.from(lab.generated.at(-1)!).toString('base64'), 'the imported key is the one the server generated');
+    const cert = certificatesFromPem(k.certificatePem)[0]!;
+    assert.match(cert.subject.typesAndValues.map((t) => t.value.valueBlock.value).join(','), 'device-keys-1 tls');
+    // the TPM signs with it; the certificate's key verifies
+    const rec = { id: k.key.id, algorithm: alg, spki: new Uint8Array(Buffer.from(k.key.spki, 'base64')), location: k.key.location };
+    const msg = new TextEncoder().encode('server-generated key in the TPM');
+    const sig = await store.signer(rec).sign(msg);
+    assert.ok(verify('sha256', msg, createPublicKey({ key: Buffer.from(cert.subjectPublicKeyInfo.toSchema().toBER(false)), format: 'der', type: 'spki' }), sig));
+    assert.not.ok(readFileSync(path.join(stateDir, 'keys.json'), 'utf8').includes('PRIVATE KEY'));
+    // TLS client authentication with the imported key (the addon's engine signs in the TPM): the server sees the cert
+    const tls = await store.tlsKeyOptions(rec);
+    const t = createHttpsTransport({ trustAnchors: [server.trustAnchorPem], clientAuth: { key: tls, certChain: [k.certificatePem, ...k.chainPem] } });
+    const who = await t.request({ method: 'GET', url: `${server.url}/whoami` });
+    assert.is(who.status, 200);
+    assert.is(Buffer.from(who.body).toString(), Buffer.from(cert.toSchema().toBER(false)).toString('hex'));
+    assert.is(who.tlsProtocol, alg === 'rsa-2048' ? 'TLSv1.2' : 'TLSv1.3');
+    assert.is(lab.returns.length, before + 1);
+    const r = lab.returns.at(-1)!;
+    assert.is(r.path, 'serverkeygen');
+    assert.is(r.kind, 'receipt');
+    assert.is(r.signatureValid, true);
+    assert.is(r.pkgId, Buffer.from(keyIdentifierFromSpki(rec.spki)).toString('hex'));
+    assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+  });
+}
+
+const BAD_SKG: Array<{ variant: ServerKeygenVariant; code: string; rfc: string }> = [
+  { variant: 'mismatch', code: 'keys.cert_mismatch', rfc: 'badCertificate' },
+  { variant: 'untrusted-cert', code: 'keys.cert_untrusted', rfc: 'noTrustAnchor' },
+  { variant: 'truncated', code: 'keys.multipart', rfc: 'decodeFailure' },
+  { variant: 'no-cert', code: 'keys.multipart', rfc: 'badKeyPackage' },
+  { variant: 'encrypted', code: 'keys.encrypted', rfc: 'noDecryptKey' },
+  { variant: 'bad-key', code: 'keys.bad_key', rfc: 'badKeyPackage' },
+  { variant: 'p384', code: 'keys.bad_key', rfc: 'badKeyPackage' },
+  { variant: 'not-multipart', code: 'keys.multipart', rfc: 'decodeFailure' },
+];
+
+for (const b of BAD_SKG) {
+  test(`bad /serverkeygen answer (${b.variant}): ${b.code}, KeyPackageError ${b.rfc} returned, no credential stored`, async () => {
+    lab.serverKeygenVariant = b.variant;
+    lab.serverKeygenAlgorithm = 'ecc-p256';
+    const before = lab.returns.length;
+    const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+    const poller = await poll([lab.serverKeygenEntry(), lab.serverKeygenReturnEntry()]);
+    const res = poller.last!.results;
+    assert.equal(res.map((r) => [r.type, r.status]), [['0020', 'failed'], ['0023', 'ok']], JSON.stringify(res));
+    assert.is(res[0]!.code, b.code, res[0]!.message);
+    assert.is((await new KeysStateFile(stateDir).load()).serverKeys.length, n0);
+    assert.is(lab.returns.length, before + 1);
+    assert.is(lab.returns.at(-1)!.kind, 'error');
+    assert.is(lab.returns.at(-1)!.errorCode, b.rfc);
+    assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+  });
+}
+
+test('oversized /serverkeygen answer: the transport stops reading at the cap, nothing imported or stored', async () => {
+  lab.serverKeygenVariant = 'oversized';
+  const before = lab.returns.length;
+  const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+  const poller = await poll([lab.serverKeygenEntry()]);
+  const r = poller.last!.results[0]!;
+  assert.is(r.status, 'failed');
+  assert.match(String(r.code), /too_large|large/i, JSON.stringify(r));
+  assert.is((await new KeysStateFile(stateDir).load()).serverKeys.length, n0);
+  assert.is(lab.returns.length, before);
+  assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
+
+test('0022 (PKCS #12) is refused as unsupported with an error report', async () => {
+  const before = lab.returns.length;
+  const poller = await poll([lab.serverKeygenEntry('0022'), lab.serverKeygenReturnEntry()]);
+  assert.equal(poller.last!.results.map((r) => [r.type, r.status, r.code]), [['0022', 'failed', 'keys.unsupported'], ['0023', 'ok', undefined]]);
+  assert.is(lab.returns.at(-1)!.errorCode, 'unsupportedAsymmetricKeyPackage');
+  assert.is(lab.returns.length, before + 1);
+});
+
+test.after(async () => {
+  await store.close();
+  await swtpm.stop();
+  await server.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test.run();
