@@ -115,6 +115,9 @@ test('the installed /usr/bin/enrolld runs: --help, status, enroll --now against 
   assert.is(help.status, 0, help.stderr);
   assert.match(help.stdout, /usage: enrolld <command>/);
   assert.is(help.stderr, '', 'no V8 warning from --jitless/--no-expose-wasm');
+  const prov = await enrolld('provision', '--help');
+  assert.is(prov.status, 0, prov.stderr);
+  assert.match(prov.stdout, /usage: enrolld provision --device-id ID/);
   const demo = await enrolld('demo');
   assert.is(demo.status, 1);
   assert.match(demo.stderr, /cli\.demo: the demo needs the lab server/);

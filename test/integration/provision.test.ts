@@ -111,6 +111,11 @@ test('first run, AK chain import, rerun changes nothing; modes; config loads; pr
     const r1 = await enrolld(s.args);
     assert.is(r1.status, 3, r1.stderr + r1.stdout); // done, but the AK chain is pending
     assert.match(r1.stdout, /^tpm manufacturer=IBM vendor="SW {3}TPM" firmware=\S+ banks=sha256 /m);
+    // The firmware version printed equals what tpm2_getcap reads (TPM2_PT_FIRMWARE_VERSION_1/2, 16-bit halves).
+    const fixed = spawnSync('tpm2_getcap', ['properties-fixed'], { encoding: 'utf8', env: { ...process.env, TPM2TOOLS_TCTI: s.tpm.tcti } }).stdout;
+    const raw = (name: string): number => Number(new RegExp(`${name}:\\s*\\n\\s*raw: (0x[0-9a-fA-F]+)`).exec(fixed)![1]);
+    const [fw1, fw2] = [raw('TPM2_PT_FIRMWARE_VERSION_1'), raw('TPM2_PT_FIRMWARE_VERSION_2')];
+    assert.match(r1.stdout, new RegExp(`firmware=${fw1 >>> 16}\\.${fw1 & 0xffff}\\.${fw2 >>> 16}\\.${fw2 & 0xffff} `));
     assert.match(r1.stdout, /^srk created 0x81000001$/m);
     assert.match(r1.stdout, /^ek-cert created issuer=/m);
     assert.match(r1.stdout, /^ak created ak$/m);

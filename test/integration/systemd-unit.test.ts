@@ -10,7 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,6 +155,39 @@ test('MemoryDenyWriteExecute: a JIT node aborts under MDWE, the wrapper\'s --jit
   assert.match(demo.out, /demo finished in .* state: enrolled/);
   assert.not.match(demo.err, /Warning/);
   console.log(`demo under MDWE with ${flags.join(' ')}: ${Date.now() - t0} ms wall`);
+});
+
+// PrivateUsers=yes: systemd sets the groups, then moves the service into a user namespace mapping only root and the
+// service user/group. Emulated with setpriv + unshare (as root): a node that is root:tss 0660 stays readable
+// through the unmapped supplementary group (shown as nogroup inside), and is not readable without it.
+test('PrivateUsers=yes keeps group tss access to a root:tss 0660 device node', () => {
+  assert.is(unitValue('PrivateUsers'), 'yes');
+  const tss = run('getent', ['group', 'tss']);
+  if (process.getuid?.() !== 0 || tss.code !== 0) {
+    console.log('not root or no tss group: PrivateUsers emulation skipped');
+    return;
+  }
+  const gid = tss.out.split(':')[2]!;
+  const dev = path.join(tmp, 'dev');
+  mkdirSync(dev, { recursive: true });
+  chmodSync(tmp, 0o755);
+  chmodSync(dev, 0o755);
+  const node = path.join(dev, 'tpmrm0');
+  writeFileSync(node, 'tpm\n');
+  chownSync(node, 0, Number(gid));
+  chmodSync(node, 0o660);
+  const probe = `id -G; cat ${node}`;
+  const withTss = run('setpriv', ['--reuid=nobody', '--regid=nogroup', `--groups=${gid}`, 'unshare', '--user', '--map-current-user', 'sh', '-c', probe]);
+  if (/unshare failed|Operation not permitted/.test(withTss.err) && withTss.code !== 0 && !withTss.out) {
+    console.log(`user namespaces unavailable here: ${withTss.err.trim()}`);
+    return;
+  }
+  assert.is(withTss.code, 0, withTss.err);
+  assert.not.match(withTss.out.split('\n')[0]!, new RegExp(`\\b${gid}\\b`), 'tss is not mapped inside the namespace');
+  assert.match(withTss.out, /^tpm$/m);
+  const without = run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'unshare', '--user', '--map-current-user', 'sh', '-c', probe]);
+  assert.is.not(without.code, 0);
+  assert.match(without.err, /Permission denied/);
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
