@@ -234,6 +234,39 @@ export class LabAttestation {
       if (this.requireAttestation) fail('attest.missing', 'the CSR carries no id-aa-attestation attribute (TPM key attestation required)');
       return { none: true };
     }
+    return this.verifyBundleOrThrow(bundle, csrSpki(csr), (extraData) => {
+      // freshness: extraData is a nonce we issued, unexpired, unused (consumed now)
+      const c = this.nonces.consume(extraData, this.now(), OID_TCG_ATTEST_TPM_CERTIFY);
+      if (c === 'unknown' || c === 'wrong-type') fail('attest.nonce-unknown', c === 'unknown' ? 'extraData is not a nonce this server issued' : 'the nonce was issued for another evidence type');
+      if (c === 'expired') fail('attest.nonce-expired', 'the nonce in extraData has expired');
+      if (c === 'replayed') fail('attest.nonce-replayed', 'the nonce in extraData was already used');
+    });
+  }
+
+  /**
+   * Verifies an AttestationBundle outside a CSR (ACME remote-attest-01): the same checks, with the caller's
+   * freshness rule and, when given, the key the certified key must be. Returns the certified key's SPKI.
+   */
+  async verifyBundle(bundle: AttestationBundle, freshness: (extraData: Uint8Array) => void, spki?: Uint8Array): Promise<(VerifiedEvidence & { spki: Uint8Array }) | AttestFailure> {
+    try {
+      const r = await this.verifyBundleOrThrow(bundle, spki, (x) => {
+        try {
+          freshness(x);
+        } catch (e) {
+          if (e instanceof Refusal) throw e;
+          fail('attest.nonce-unknown', (e as Error).message);
+        }
+      });
+      this.events.push({ ok: true });
+      return r;
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      this.events.push({ ok: false, reason: e.reason, detail: e.detail });
+      return { reason: e.reason, status: STATUS[e.reason], detail: e.detail };
+    }
+  }
+
+  private async verifyBundleOrThrow(bundle: AttestationBundle, expectSpki: Uint8Array | undefined, freshness: (extraData: Uint8Array) => void): Promise<VerifiedEvidence & { spki: Uint8Array }> {
     const stmts = bundle.statementsOfType(OID_TCG_ATTEST_TPM_CERTIFY);
     if (stmts.length === 0) fail('attest.unknown-type', `no supported statement (types: ${bundle.attestations.map((a) => a.type).join(', ')}; supported: ${OID_TCG_ATTEST_TPM_CERTIFY})`);
     if (stmts.length > 1) fail('attest.bad-structure', `${stmts.length} tcg-attest-tpm-certify statements, expected one`);
@@ -303,17 +336,14 @@ export class LabAttestation {
     } catch (e) {
       fail('attest.wrong-key', `tpmTPublic holds no usable public key: ${(e as Error).message}`);
     }
-    if (!bytesEqual(spki, csrSpki(csr))) fail('attest.wrong-key', 'the certified key is not the CSR subjectPublicKey');
+    if (expectSpki && !bytesEqual(spki, expectSpki)) fail('attest.wrong-key', 'the certified key is not the CSR subjectPublicKey');
     const need = TPMA_OBJECT.FIXED_TPM | TPMA_OBJECT.FIXED_PARENT | TPMA_OBJECT.SENSITIVE_DATA_ORIGIN;
     if ((pub.objectAttributes & need) !== need) fail('attest.wrong-key', `the certified key is not TPM-resident (attributes 0x${pub.objectAttributes.toString(16)})`);
 
-    // 6. freshness: extraData is a nonce we issued, unexpired, unused (consumed now)
+    // 6. freshness, by the caller's rule (checked last: a nonce is consumed only when everything else verified)
     if (attest.extraData.byteLength === 0) fail('attest.nonce-unknown', 'extraData is empty: no freshness nonce');
-    const c = this.nonces.consume(attest.extraData, this.now(), OID_TCG_ATTEST_TPM_CERTIFY);
-    if (c === 'unknown' || c === 'wrong-type') fail('attest.nonce-unknown', c === 'unknown' ? 'extraData is not a nonce this server issued' : 'the nonce was issued for another evidence type');
-    if (c === 'expired') fail('attest.nonce-expired', 'the nonce in extraData has expired');
-    if (c === 'replayed') fail('attest.nonce-replayed', 'the nonce in extraData was already used');
-    return { akCertificate: akCert, attest, certifiedPublic: pub };
+    freshness(attest.extraData);
+    return { akCertificate: akCert, attest, certifiedPublic: pub, spki };
   }
 }
 
