@@ -71,3 +71,28 @@ export async function daemonStart(env: AgentEnv, restarts = 5, opts: DaemonStart
   for (let i = 0; i < restarts; i++) runs.push(await runDaemonOnce(env, opts));
   return { first, restarts: runs, readyMsMedian: median(runs.map((r) => r.readyMs)), idleRssMedian: median(runs.map((r) => r.idle.rss)) };
 }
+
+const PHASES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'startup-phases.js');
+
+export interface StartupPhases {
+  nodeBoot: number;
+  importModules: number;
+  compose: number;
+  bootstrap: number;
+  total: number;
+}
+
+/** Medians over `runs` of bench/startup-phases.js (what `enrolld run` does before READY=1, timed per phase). */
+export async function startupPhases(env: AgentEnv, runs = 5): Promise<StartupPhases> {
+  const all: StartupPhases[] = [];
+  for (let i = 0; i < runs; i++) {
+    const child = spawn(process.execPath, [PHASES, path.join(env.dir, 'config.json')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    if (code !== 0) throw new Error(`startup-phases exited ${code}`);
+    all.push(JSON.parse(out.trim().split('\n').at(-1)!) as StartupPhases);
+  }
+  const m = (k: keyof StartupPhases): number => median(all.map((p) => p[k]));
+  return { nodeBoot: m('nodeBoot'), importModules: m('importModules'), compose: m('compose'), bootstrap: m('bootstrap'), total: m('total') };
+}

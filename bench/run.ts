@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startAgentEnv } from '../deploy/lab/environment.js';
-import { daemonStart } from './daemon-start.js';
+import { daemonStart, startupPhases } from './daemon-start.js';
 import { enrollLatency } from './enroll-latency.js';
 import { firmwareApply } from './firmware-apply.js';
 import { pollCycle } from './poll-cycle.js';
@@ -47,6 +47,8 @@ try {
   row('enrolld run: startup → READY=1 (first start, empty state)', ms(d.first.readyMs));
   row('enrolld run: idle VmRSS (median, 3 s after going idle)', mb(idleRss), '≤ 48 MB', idleRss <= 48 * MB);
   row('enrolld run: idle RssAnon / RssFile (that run)', `${mb(anon.rssAnon)} / ${mb(anon.rssFile)}`);
+  const ph = await startupPhases(env, restarts);
+  row('startup phases (median): node boot / import modules / compose / bootstrap', `${ms(ph.nodeBoot)} / ${ms(ph.importModules)} / ${ms(ph.compose)} / ${ms(ph.bootstrap)}`);
 
   const p = await pollCycle(env, polls);
   for (const [tag, v] of [['full handshake', p.full], ['TLS resumption', p.resume]] as const) {

@@ -25,12 +25,14 @@ export interface CertsOnly {
 export function parseCertsOnly(der: Uint8Array, opts: { allowEmpty?: boolean } = {}): CertsOnly {
   const asn1 = decodeAsn1(der, 'certs-only ContentInfo');
   let signed: pkijs.SignedData;
+  let signedAsn1: asn1js.Sequence;
   try {
     const ci = new pkijs.ContentInfo({ schema: asn1 });
     if (ci.contentType !== OID_SIGNED_DATA) {
       throw new PkiDecodeError('pki.cms.content_type', `expected SignedData (${OID_SIGNED_DATA}), got ${ci.contentType}`);
     }
-    signed = new pkijs.SignedData({ schema: ci.content });
+    signedAsn1 = ci.content as asn1js.Sequence;
+    signed = new pkijs.SignedData({ schema: signedAsn1 });
   } catch (e) {
     if (e instanceof PkiDecodeError) throw e;
     throw new PkiDecodeError('pki.cms.malformed', `malformed certs-only message: ${(e as Error).message}`, { cause: e });
@@ -40,18 +42,34 @@ export function parseCertsOnly(der: Uint8Array, opts: { allowEmpty?: boolean } =
   }
   const certificates: pkijs.Certificate[] = [];
   const certificatesDer: Uint8Array[] = [];
-  for (const c of signed.certificates ?? []) {
-    if (!(c instanceof pkijs.Certificate)) continue;
-    // Re-parse from the exact received DER: pkijs re-encoding must never alter what we later compare or store.
-    const certDer = new Uint8Array(c.toSchema().toBER(false));
-    certificates.push(certificateFromDer(certDer));
-    certificatesDer.push(certDer);
-  }
+  // The exact received DER of each certificate (what we later compare, hash or store — never a pkijs re-encoding),
+  // taken from the decoded CertificateSet; pkijs' SignedData.certificates follows its elements one to one.
+  const set = signedCertificateElements(signedAsn1);
+  (signed.certificates ?? []).forEach((c, i) => {
+    if (!(c instanceof pkijs.Certificate)) return;
+    const raw = set[i]?.valueBeforeDecodeView;
+    if (raw && raw.byteLength > 0) {
+      certificates.push(c);
+      certificatesDer.push(new Uint8Array(raw));
+    } else {
+      // Not expected (asn1js keeps the bytes it decoded); fall back to re-encoding and re-parsing.
+      const certDer = new Uint8Array(c.toSchema().toBER(false));
+      certificates.push(certificateFromDer(certDer));
+      certificatesDer.push(certDer);
+    }
+  });
   if (certificates.length === 0 && !opts.allowEmpty) {
     throw new PkiDecodeError('pki.cms.no_certificates', 'certs-only message contains no certificate');
   }
   const crls = (signed.crls ?? []).filter((c): c is pkijs.CertificateRevocationList => c instanceof pkijs.CertificateRevocationList);
   return { certificates, certificatesDer, crls };
+}
+
+/** Elements of SignedData.certificates ([0] IMPLICIT CertificateSet, RFC 5652 §5.1), in order; [] if absent. */
+function signedCertificateElements(signedData: asn1js.Sequence): asn1js.BaseBlock[] {
+  if (!(signedData instanceof asn1js.Sequence)) return [];
+  const tagged = signedData.valueBlock.value.find((e) => e.idBlock.tagClass === 3 && e.idBlock.tagNumber === 0) as asn1js.Constructed | undefined;
+  return tagged ? tagged.valueBlock.value : [];
 }
 
 /** Builds a certs-only message (DER ContentInfo) carrying `certs` (and optional CRLs) in the given order. */

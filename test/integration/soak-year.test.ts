@@ -6,8 +6,9 @@
 // Asserts flat memory (last-quarter median ≤ first-quarter median + a bound), resources back to the baseline,
 // no transient object left in the TPM, and a credential that never lapses.
 //
-// CI (the runner, `node test/run.mjs soak`) runs the bounded form: 365 days with a PAL poll every 12 hours (730
-// polls, ~55 renewals, ~35 s here; 6-hourly polls took 63 s on the shared 2-core machine, over the 60 s budget). The long form, hourly polls for a year (8760 polls):
+// CI (the runner, `node test/run.mjs soak`) runs the bounded form: 365 days with a daily PAL poll (365 polls, ~55
+// renewals, 91 samples). Measured on the shared 2-core machine: 6-hourly polls 63 s alone; 12-hourly 31–38 s alone
+// but 62 s beside another test file under load — over the 60 s budget, hence daily. The long form, hourly polls for a year (8760 polls):
 //   npm run soak -- --days 365 --poll-minutes 60          (or SOAK_DAYS / SOAK_POLL_MINUTES)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -23,7 +24,7 @@ import { cronEvery, startSimAgent } from '../harness/sim-agent.js';
 
 const { values } = parseArgs({ options: { days: { type: 'string' }, 'poll-minutes': { type: 'string' } }, strict: false });
 const DAYS = Number(values.days ?? process.env.SOAK_DAYS ?? 365);
-const POLL_MINUTES = Number(values['poll-minutes'] ?? process.env.SOAK_POLL_MINUTES ?? 720);
+const POLL_MINUTES = Number(values['poll-minutes'] ?? process.env.SOAK_POLL_MINUTES ?? 1440);
 const CERT_DAYS = 10;
 const SAMPLE_DAYS = 4; // also the CRL reissue period (the lab's CRLs are valid 7 days)
 /**
