@@ -9,6 +9,8 @@ export interface EnrollRequest {
   operation: EnrollOperation;
   /** DER PKCS#10 certification request (already carrying any attestation evidence). */
   csr: Uint8Array;
+  /** The key the CSR is for (protocols that attest it outside the CSR, e.g. ACME remote-attest-01). */
+  key?: KeyRecord;
   /** The credential being renewed: authenticates a re-enrollment (TLS client auth, CMP signature protection). */
   current?: { key: KeyRecord; certPem: string; chainPem: string[] };
 }

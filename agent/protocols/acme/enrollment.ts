@@ -1,0 +1,231 @@
+// ACME (RFC 8555) as an enrollment protocol: account (§7.3) with a TPM-resident account key, order (§7.4),
+// authorizations and challenges (§7.5, §8), finalize with the TPM-signed CSR (§7.4), certificate download (§7.4.2).
+// The remote-attest-01 challenge (draft-ietf-acme-rats) is answered with TPM evidence from the agent's one
+// attestation path: TPM2_Certify of the key being certified by the AK, qualifyingData = SHA-256(keyAuthorization),
+// so the evidence is bound to the server's challenge token and to the account key. Other challenge types are only
+// answered ("ready") when the server validates them by its own means (pebble's VA, a DNS operator); a device
+// serves no HTTP/TLS-ALPN responders.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as pkijs from 'pkijs';
+import type { KeyAlgorithm } from '../../pki/signer.js';
+import type { KeyRecord, KeyStore } from '../../keystore/keystore.js';
+import { writeFileAtomic } from '../../store/atomic-file.js';
+import { pemDecodeAll } from '../../pki/pem.js';
+import { decodeAsn1 } from '../../pki/der.js';
+import type { EnrollRequest, EnrollResult, EnrollmentProtocol } from '../protocol.js';
+import { createHttpsTransport, type Transport } from '../http/transport.js';
+import { AcmeClient } from './client.js';
+import { CMW_ATTESTATION_BUNDLE, PEM_CERTIFICATE_CHAIN, REMOTE_ATTEST_01, type AuthzStatus, type OrderStatus } from './constants.js';
+import { AcmeProblemError, AcmeProtocolError } from './errors.js';
+import { b64u, jwkFromSpki, keyAuthorization } from './jws.js';
+
+export interface AcmeIdentifier {
+  type: string;
+  value: string;
+}
+
+/** Builds remote-attest-01 evidence: a DER AttestationBundle for `key` with `qualifyingData` in the TPM quote/certify. */
+export type AcmeAttester = (key: KeyRecord, qualifyingData: Uint8Array) => Promise<Uint8Array>;
+
+export interface AcmeEnrollmentOptions {
+  directoryUrl: string;
+  /** Explicit trust anchors for the ACME server's TLS certificate (PEM); the system store is never used. */
+  trustAnchors: Array<string | Uint8Array>;
+  keystore: KeyStore;
+  /** JSON file (0600) with the account key record and the account URL; created on first use. */
+  accountFile: string;
+  accountKeyAlgorithm?: KeyAlgorithm;
+  /** mailto: URLs for newAccount (§7.3). */
+  contact?: string[];
+  /** Identifiers to order; default: the CSR's subjectAltName DNS names (then its CN). */
+  identifiers?: AcmeIdentifier[];
+  /** Challenge types in order of preference (default remote-attest-01, then the server-validated types). */
+  challengePreference?: string[];
+  /** Needed for remote-attest-01. */
+  attest?: AcmeAttester;
+  /** Polling of authorizations and orders: interval (default 1 s, or the server's Retry-After, clamped to 60 s). */
+  pollIntervalMs?: number;
+  /** Give up polling after this long and report "pending" to the lifecycle (default 120 s). */
+  maxPollMs?: number;
+  maxResponseBytes?: number;
+  totalTimeoutMs?: number;
+  /** Injectable transport (tests); default createHttpsTransport with the trust anchors. */
+  transport?: Transport;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => Date;
+}
+
+interface AccountFile {
+  version: 1;
+  directoryUrl: string;
+  /** The account key record with its SPKI in base64 (no secret: TPM blobs). */
+  key: { id: string; algorithm: KeyAlgorithm; spki: string; location: Record<string, string | number> };
+  kid?: string;
+}
+
+const DEFAULT_PREFERENCE = [REMOTE_ATTEST_01, 'http-01', 'dns-01', 'tls-alpn-01'];
+
+function obj(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AcmeProtocolError(`${what}: expected a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function str(o: Record<string, unknown>, k: string, what: string): string {
+  const v = o[k];
+  if (typeof v !== 'string' || v.length === 0) throw new AcmeProtocolError(`${what}: "${k}" missing or not a string`);
+  return v;
+}
+
+/** DNS SANs of a PKCS#10 request, else its CN: the identifiers an order needs (§7.4: they must match the CSR). */
+export function csrIdentifiers(csrDer: Uint8Array): AcmeIdentifier[] {
+  const csr = new pkijs.CertificationRequest({ schema: decodeAsn1(csrDer, 'CSR') });
+  const ids: AcmeIdentifier[] = [];
+  for (const attr of csr.attributes ?? []) {
+    if (attr.type !== '1.2.840.113549.1.9.14') continue;
+    const exts = new pkijs.Extensions({ schema: attr.values[0] });
+    for (const e of exts.extensions) {
+      if (e.extnID !== '2.5.29.17' || !(e.parsedValue instanceof pkijs.GeneralNames)) continue;
+      for (const n of e.parsedValue.names) if (n.type === 2 && typeof n.value === 'string') ids.push({ type: 'dns', value: n.value });
+    }
+  }
+  if (ids.length === 0) {
+    const cn = csr.subject.typesAndValues.find((tv) => tv.type === '2.5.4.3');
+    const v = (cn?.value.valueBlock as { value?: unknown } | undefined)?.value;
+    if (typeof v === 'string') ids.push({ type: 'dns', value: v });
+  }
+  if (ids.length === 0) throw new AcmeProtocolError('the CSR names no DNS identifier (subjectAltName dNSName or CN) to order');
+  return ids;
+}
+
+export class AcmeEnrollment implements EnrollmentProtocol {
+  readonly name = 'acme' as const;
+  private client: AcmeClient | undefined;
+  private readonly transport: Transport;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly o: AcmeEnrollmentOptions) {
+    this.transport =
+      o.transport ??
+      createHttpsTransport({ trustAnchors: o.trustAnchors, ...(o.maxResponseBytes ? { maxResponseBytes: o.maxResponseBytes } : {}), ...(o.totalTimeoutMs ? { totalTimeoutMs: o.totalTimeoutMs } : {}) });
+    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  /** The account: key created in the keystore on first use and persisted with the account URL (§7.3, §7.3.1). */
+  async account(): Promise<AcmeClient> {
+    if (this.client?.kid) return this.client;
+    // The directory first: a server we cannot reach or do not trust costs no key and writes nothing.
+    const client = new AcmeClient({ directoryUrl: this.o.directoryUrl, transport: this.transport, ...(this.o.now ? { now: this.o.now } : {}) });
+    const dir = await client.directory();
+    let file: AccountFile | undefined;
+    try {
+      const f = JSON.parse(await readFile(this.o.accountFile, 'utf8')) as AccountFile;
+      if (f.version === 1 && f.key && f.directoryUrl === this.o.directoryUrl) file = f;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && !(e instanceof SyntaxError)) throw e;
+    }
+    if (!file) {
+      const key = await this.o.keystore.createKey(`acme-account-${Date.now().toString(36)}`, this.o.accountKeyAlgorithm ?? 'ecc-p256');
+      file = { version: 1, directoryUrl: this.o.directoryUrl, key: { ...key, spki: Buffer.from(key.spki).toString('base64') } };
+      await writeFileAtomic(this.o.accountFile, JSON.stringify(file) + '\n');
+    }
+    client.signer = this.o.keystore.signer({ ...file.key, spki: new Uint8Array(Buffer.from(file.key.spki, 'base64')) });
+    // newAccount with the same key returns the existing account (200) or creates it (201); either way: the URL.
+    const res = await client.post(dir.newAccount, { termsOfServiceAgreed: true, ...(this.o.contact?.length ? { contact: this.o.contact } : {}) }, { useJwk: true });
+    if (res.status !== 200 && res.status !== 201) throw new AcmeProtocolError(`newAccount answered ${res.status}`);
+    if (!res.location) throw new AcmeProtocolError('newAccount answered without the account URL (Location)');
+    const acct = obj(res.json, 'account');
+    if (acct.status !== 'valid') throw new AcmeProtocolError(`account status is ${String(acct.status)}`);
+    client.kid = res.location;
+    if (file.kid !== res.location) {
+      file.kid = res.location;
+      await writeFileAtomic(this.o.accountFile, JSON.stringify(file) + '\n');
+    }
+    this.client = client;
+    return client;
+  }
+
+  async enroll(req: EnrollRequest): Promise<EnrollResult> {
+    const client = await this.account();
+    const dir = await client.directory();
+    const identifiers = this.o.identifiers ?? csrIdentifiers(req.csr);
+    const created = await client.post(dir.newOrder, { identifiers });
+    if (created.status !== 201 || !created.location) throw new AcmeProtocolError(`newOrder answered ${created.status}${created.location ? '' : ' without a Location'}`);
+    const orderUrl = created.location;
+    let order = obj(created.json, 'order');
+    const deadline = Date.now() + (this.o.maxPollMs ?? 120_000);
+
+    // Authorizations (§7.5): answer one challenge each, then wait for them to become valid.
+    const authzUrls = order.authorizations;
+    if (!Array.isArray(authzUrls) || authzUrls.some((u) => typeof u !== 'string')) throw new AcmeProtocolError('order.authorizations is not a list of URLs');
+    for (const url of authzUrls as string[]) await this.authorize(client, url, req, deadline);
+
+    // Finalize (§7.4) once the order is ready.
+    const ready = await this.pollOrder(client, orderUrl, order, ['ready', 'valid'], deadline);
+    if (ready === undefined) return { kind: 'pending', retryAfterSeconds: 30 };
+    order = ready;
+    if (order.status === 'ready') {
+      const fin = await client.post(str(order, 'finalize', 'order'), { csr: b64u(req.csr) });
+      order = obj(fin.json, 'order');
+      const done = await this.pollOrder(client, orderUrl, order, ['valid'], deadline);
+      if (done === undefined) return { kind: 'pending', retryAfterSeconds: 30 };
+      order = done;
+    }
+    const certUrl = str(order, 'certificate', 'order');
+    const cert = await client.post(certUrl, undefined, { accept: PEM_CERTIFICATE_CHAIN });
+    if (cert.contentType !== PEM_CERTIFICATE_CHAIN) throw new AcmeProtocolError(`certificate download has content type ${cert.contentType ?? 'none'}, expected ${PEM_CERTIFICATE_CHAIN}`);
+    const blocks = pemDecodeAll(Buffer.from(cert.body).toString('utf8'), 'CERTIFICATE');
+    if (blocks.length === 0) throw new AcmeProtocolError('the certificate chain holds no certificate');
+    return { kind: 'issued', cert: blocks[0]!.der, chain: blocks.slice(1).map((b) => b.der) };
+  }
+
+  private async authorize(client: AcmeClient, url: string, req: EnrollRequest, deadline: number): Promise<void> {
+    let authz = obj((await client.post(url, undefined)).json, 'authorization');
+    if (authz.status === 'valid') return;
+    if (authz.status !== 'pending') throw new AcmeProtocolError(`authorization ${url} is ${String(authz.status)}`);
+    const challenges = Array.isArray(authz.challenges) ? authz.challenges.map((c) => obj(c, 'challenge')) : [];
+    const prefs = this.o.challengePreference ?? DEFAULT_PREFERENCE;
+    const usable = prefs.filter((t) => t !== REMOTE_ATTEST_01 || (this.o.attest && req.key));
+    const chal = usable.map((t) => challenges.find((c) => c.type === t)).find((c) => c !== undefined);
+    if (!chal) throw new AcmeProtocolError(`authorization ${url} offers none of the challenge types ${usable.join(', ')} (offered: ${challenges.map((c) => String(c.type)).join(', ')})`);
+    const chalUrl = str(chal, 'url', 'challenge');
+    let payload: Record<string, unknown> = {};
+    if (chal.type === REMOTE_ATTEST_01) {
+      const token = str(chal, 'token', 'challenge');
+      if (!/^[A-Za-z0-9_-]{22,}$/.test(token)) throw new AcmeProtocolError('challenge token is not base64url with ≥128 bits (§8.1)');
+      const ka = keyAuthorization(token, jwkFromSpki(client.signer!.spki));
+      const evidence = await this.o.attest!(req.key!, new Uint8Array(createHash('sha256').update(ka).digest()));
+      // A CMW JSON record (draft-ietf-rats-msg-wrap): [media type, base64url value].
+      payload = { cmw: [CMW_ATTESTATION_BUNDLE, b64u(evidence)] };
+    }
+    await client.post(chalUrl, payload);
+    for (;;) {
+      authz = obj((await client.post(url, undefined)).json, 'authorization');
+      const st = authz.status as AuthzStatus;
+      if (st === 'valid') return;
+      if (st !== 'pending') {
+        const ch = Array.isArray(authz.challenges) ? authz.challenges.map((c) => obj(c, 'challenge')).find((c) => c.url === chalUrl) : undefined;
+        const err = ch?.error ? obj(ch.error, 'challenge error') : undefined;
+        throw new AcmeProblemError(403, { type: typeof err?.type === 'string' ? err.type : 'urn:ietf:params:acme:error:unauthorized', detail: `authorization ${st}${typeof err?.detail === 'string' ? `: ${err.detail}` : ''}` });
+      }
+      if (Date.now() > deadline) throw new AcmeProtocolError(`authorization ${url} still pending after polling`);
+      await this.sleep(this.o.pollIntervalMs ?? 1000);
+    }
+  }
+
+  /** Polls the order until its status is one of `want` (undefined: still processing at the deadline). */
+  private async pollOrder(client: AcmeClient, url: string, order: Record<string, unknown>, want: OrderStatus[], deadline: number): Promise<Record<string, unknown> | undefined> {
+    for (;;) {
+      const st = order.status as OrderStatus;
+      if (want.includes(st)) return order;
+      if (st === 'invalid') {
+        const e = order.error ? obj(order.error, 'order error') : undefined;
+        throw new AcmeProblemError(403, { type: typeof e?.type === 'string' ? e.type : 'urn:ietf:params:acme:error:orderNotReady', detail: `order invalid${typeof e?.detail === 'string' ? `: ${e.detail}` : ''}` });
+      }
+      if (Date.now() > deadline) return undefined;
+      const res = await client.post(url, undefined);
+      await this.sleep(Math.min(60_000, (res.retryAfterSeconds ?? 0) * 1000 || (this.o.pollIntervalMs ?? 1000)));
+      order = obj(res.json, 'order');
+    }
+  }
+}
