@@ -22,6 +22,22 @@ export interface EstConfig {
   timeoutMs: number;
 }
 
+/** ACME (RFC 8555) enrollment, when protocol is "acme" (the PAL still comes from the EST server). */
+export interface AcmeSettings {
+  /** The ACME directory URL (https). */
+  directoryUrl: string;
+  /** PEM: explicit trust anchors for the ACME server's TLS certificate. */
+  trustAnchorsFile: string;
+  /** mailto: contacts for the account. */
+  contact: string[];
+  /** Challenge types in order of preference; remote-attest-01 needs attestation.enabled. */
+  challengePreference: string[];
+  /** Give up polling an order after this long and retry later (seconds). */
+  maxPollSeconds: number;
+  /** PEM: roots the ACME CA's certificates chain to, when not the EST CA's (issued certificates are validated). */
+  issuerTrustAnchorsFile?: string;
+}
+
 export interface FirmwareSettings {
   /** PEM: the authorized firmware signers' trust anchors, seeded into the TA store (use "firmware") at first start. */
   trustAnchorsFile: string;
@@ -49,6 +65,7 @@ export interface Config {
   };
   protocol: Protocol;
   est: EstConfig;
+  acme?: AcmeSettings;
   identity: {
     /** Subject DN as an RFC 4514 string, e.g. "CN=dev-0001,O=Example". */
     subject: string;
@@ -222,7 +239,7 @@ function firmwareSettings(fw: Reader, baseDir: string): FirmwareSettings {
 /** Validates a parsed config document; `baseDir` resolves relative file names. */
 export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError('(root)', 'must be a JSON object');
-  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'identity', 'attestation', 'schedule', 'firmware', 'mqtt', 'log']);
+  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'acme', 'identity', 'attestation', 'schedule', 'firmware', 'mqtt', 'log']);
   const deviceId = r.str('deviceId');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new ConfigError('deviceId', 'must be 1–64 of [A-Za-z0-9._-] (it is an MQTT topic segment)');
 
@@ -232,6 +249,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const id = r.sub('identity', ['subject', 'dnsNames', 'keyAlgorithm', 'bootstrapCertFile', 'bootstrapKeyFile']);
   const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs']);
   const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds']);
+  const acme = r.has('acme') ? r.sub('acme', ['directoryUrl', 'trustAnchorsFile', 'contact', 'challengePreference', 'maxPollSeconds', 'issuerTrustAnchorsFile'], true) : undefined;
   const fw = r.has('firmware') ? r.sub('firmware', ['trustAnchorsFile', 'hook', 'hardware', 'maxPackageBytes', 'signReturns'], true) : undefined;
   const mq = r.sub('mqtt', ['enabled', 'url', 'caFile', 'topicPrefix']);
   const log = r.sub('log', ['level']);
@@ -256,6 +274,18 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
       maxResponseBytes: est.num('maxResponseBytes', 1 << 20, 1024, 64 << 20),
       timeoutMs: est.num('timeoutMs', 30_000, 100, 600_000),
     },
+    ...(acme
+      ? {
+          acme: {
+            directoryUrl: httpsUrl('acme.directoryUrl', acme.str('directoryUrl')),
+            trustAnchorsFile: file(baseDir, acme.str('trustAnchorsFile'))!,
+            contact: acme.strList('contact'),
+            challengePreference: acme.has('challengePreference') ? acme.strList('challengePreference') : ['remote-attest-01'],
+            maxPollSeconds: acme.num('maxPollSeconds', 120, 1, 3600),
+            ...(acme.has('issuerTrustAnchorsFile') ? { issuerTrustAnchorsFile: file(baseDir, acme.str('issuerTrustAnchorsFile'))! } : {}),
+          },
+        }
+      : {}),
     identity: {
       subject: id.str('subject', `CN=${deviceId}`),
       dnsNames: id.strList('dnsNames'),
@@ -291,6 +321,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   if (config.attestation.enabled && (!config.attestation.akKeyFile || !config.attestation.akCertFile)) {
     throw new ConfigError('attestation', 'enabled attestation needs akKeyFile and akCertFile (written by `enrolld provision`)');
   }
+  if (config.protocol === 'acme' && !config.acme) throw new ConfigError('acme', 'required when protocol is "acme"');
   if (config.mqtt.enabled && !config.mqtt.url) throw new ConfigError('mqtt.url', 'required when mqtt.enabled is true');
   if (config.identity.bootstrapCertFile !== undefined && config.identity.bootstrapKeyFile === undefined) {
     throw new ConfigError('identity.bootstrapKeyFile', 'required with identity.bootstrapCertFile');

@@ -33,7 +33,8 @@ import { createStatusSink, deviceStatusFromState, stateExtraFromState, type Stat
 import { EnrolldError } from '../util/errors.js';
 import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
-import { attestationAttribute, isCertifyingKeyStore } from '../attest/evidence.js';
+import { attestationAttribute, buildCertifyEvidence, isCertifyingKeyStore } from '../attest/evidence.js';
+import { AcmeEnrollment } from '../protocols/acme/enrollment.js';
 import { loadProvisionedAk, type ProvisionedAk } from '../attest/provision.js';
 
 /** The last PAL poll, as `enrolld status` shows it (state dir, 0600). */
@@ -115,6 +116,8 @@ interface ProtocolDeps {
   clock: Clock;
   estAnchorsPem: string;
   basicAuth: { username: string; password: string } | undefined;
+  /** TPM2_Certify evidence (DER AttestationBundle) of `key` with `qualifyingData`, when attestation is enabled. */
+  attest?: (key: KeyRecord, qualifyingData: Uint8Array) => Promise<Uint8Array>;
 }
 
 /** The enrollment protocol named by config.protocol; the lifecycle, state and status are shared by all of them. */
@@ -131,6 +134,21 @@ function createEnrollmentProtocol(config: Config, d: ProtocolDeps): EnrollmentPr
         totalTimeoutMs: config.est.timeoutMs,
         now: () => d.clock.now(),
       });
+    case 'acme': {
+      const a = config.acme!;
+      return new AcmeEnrollment({
+        directoryUrl: a.directoryUrl,
+        trustAnchors: [readFileSync(a.trustAnchorsFile, 'utf8')],
+        keystore: d.keystore,
+        accountFile: path.join(config.stateDir, 'acme-account.json'),
+        contact: a.contact,
+        challengePreference: a.challengePreference,
+        ...(d.attest ? { attest: d.attest } : {}),
+        maxPollMs: a.maxPollSeconds * 1000,
+        totalTimeoutMs: config.est.timeoutMs,
+        now: () => d.clock.now(),
+      });
+    }
     default:
       throw new EnrolldError('config.protocol', `protocol ${config.protocol} is not available in this build`);
   }
@@ -206,15 +224,25 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     }
     const crlStore = await CrlStore.open(path.join(config.stateDir, 'crls.json'), { taStore, now: () => clock.now() });
     const basicAuth = config.est.basicAuth ? { username: config.est.basicAuth.username, password: readSecret(config.est.basicAuth.passwordFile) } : undefined;
-    const protocol = createEnrollmentProtocol(config, { keystore, clock, estAnchorsPem, basicAuth });
     let provisionedAk: ProvisionedAk | undefined;
-    const attestCsrKey = async (key: KeyRecord): Promise<pkijs.Attribute> => {
+    const loadAk = async (): Promise<ProvisionedAk> => {
       const { akKeyFile, akCertFile } = config.attestation;
       if (!akKeyFile || !akCertFile) throw new EnrolldError('config.attestation', 'attestation.enabled needs attestation.akKeyFile and attestation.akCertFile');
+      return (provisionedAk ??= await loadProvisionedAk(akKeyFile, akCertFile));
+    };
+    // Evidence outside the CSR (ACME remote-attest-01): the same TPM2_Certify by the provisioned AK.
+    const attest = async (key: KeyRecord, qualifyingData: Uint8Array): Promise<Uint8Array> => {
+      if (!isCertifyingKeyStore(keystore)) throw new EnrolldError('config.attestation', 'attestation needs a TPM keystore (TPM2_Certify)');
+      const ak = await loadAk();
+      return (await buildCertifyEvidence({ keystore, key, ak: ak.ak, akChain: ak.chain, nonce: qualifyingData })).bundle.toDER();
+    };
+    const issuerAnchors = config.protocol === 'acme' && config.acme?.issuerTrustAnchorsFile ? readAnchors(config.acme.issuerTrustAnchorsFile) : [];
+    const protocol = createEnrollmentProtocol(config, { keystore, clock, estAnchorsPem, basicAuth, ...(config.attestation.enabled ? { attest } : {}) });
+    const attestCsrKey = async (key: KeyRecord): Promise<pkijs.Attribute> => {
       if (!isCertifyingKeyStore(keystore)) throw new EnrolldError('config.attestation', 'attestation needs a TPM keystore (TPM2_Certify)');
       if (!protocol.nonce) throw new EnrolldError('config.attestation', `the ${protocol.name} protocol offers no freshness nonce for attestation`);
-      provisionedAk ??= await loadProvisionedAk(akKeyFile, akCertFile);
-      return attestationAttribute({ keystore, key, ak: provisionedAk.ak, akChain: provisionedAk.chain, nonces: { nonce: (r) => protocol.nonce!(r) }, now: () => clock.now() });
+      const ak = await loadAk();
+      return attestationAttribute({ keystore, key, ak: ak.ak, akChain: ak.chain, nonces: { nonce: (r) => protocol.nonce!(r) }, now: () => clock.now() });
     };
     // MQTT over TLS authenticates with the device credential (TPM key through the OpenSSL engine), and follows it
     // across renewals: the sink reconnects with the new certificate, and the old key is dropped only after that.
@@ -279,7 +307,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       state,
       buildCsr: async (key, signer) => {
         // CSR attestation (issue #3): TPM2_Certify of the new key by the provisioned AK, fresh nonce from the CA.
-        const attributes = config.attestation.enabled ? [await attestCsrKey(key)] : [];
+        const attributes = config.attestation.enabled && protocol.nonce ? [await attestCsrKey(key)] : [];
         return (
           await buildCsr({
             subject: config.identity.subject,
@@ -290,7 +318,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
         ).der;
       },
       verifyIssued: async (cert, chain, at) => {
-        const anchors = [...taStore.certificatesFor('cacerts')];
+        const anchors = [...taStore.certificatesFor('cacerts'), ...issuerAnchors];
         await validateChain({ leaf: cert, intermediates: chain, trustAnchors: anchors.length ? anchors : estAnchors, at });
       },
       policy: {

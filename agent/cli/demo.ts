@@ -10,6 +10,7 @@ import { startAgentEnv } from '../../deploy/lab/environment.js';
 import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestation.js';
 import { FirmwareLab } from '../../deploy/lab/firmware.js';
 import { labPal } from '../../deploy/lab/pal.js';
+import { registerAcmeHandlers } from '../../deploy/lab/acme.js';
 import { composeAgent, type AgentParts } from './compose.js';
 import { parseConfig } from '../config.js';
 import { createLogger } from '../util/log.js';
@@ -18,6 +19,23 @@ import { provisionAttestationKey } from '../attest/provision.js';
 import type { Credential } from '../lifecycle/state.js';
 
 type Out = (line: string) => void;
+
+/** Protocols the demo can run against the lab (the PAL, firmware and CRLs always come over EST). */
+export const DEMO_PROTOCOLS = ['est', 'acme'] as const;
+
+/** What each protocol's enrollment and renewal look like, for the printed steps. */
+const STEPS: Record<(typeof DEMO_PROTOCOLS)[number], { enroll: string; evidence: string; renew: string }> = {
+  est: {
+    enroll: '/simpleenroll, HTTP Basic',
+    evidence: 'freshness nonce from /nonce, TPM2_Certify of the new key by the AK in the CSR',
+    renew: '/simplereenroll, TLS client auth signed by the TPM key',
+  },
+  acme: {
+    enroll: 'ACME order, remote-attest-01, finalize with the TPM-signed CSR; account key in the TPM',
+    evidence: 'TPM2_Certify of the new key by the AK, bound to SHA-256(token.accountThumbprint), POSTed to the challenge',
+    renew: 'a new ACME order for a new TPM key, same account',
+  },
+};
 
 const DEMO_FW_PACKAGE = '1.3.6.1.4.1.32473.7.1';
 const DEMO_HW_TYPE = '1.3.6.1.4.1.32473.8.1';
@@ -34,8 +52,9 @@ function describe(out: Out, title: string, c: Credential): void {
 
 export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?: Out } = {}): Promise<void> {
   const out: Out = opts.out ?? ((l) => process.stdout.write(l + '\n'));
-  if (opts.protocol && opts.protocol !== 'est') {
-    throw new Error(`demo --protocol ${opts.protocol}: only 'est' is implemented so far (CMP, CMC and ACME are planned)`);
+  const protocol = opts.protocol ?? 'est';
+  if (!(DEMO_PROTOCOLS as readonly string[]).includes(protocol)) {
+    throw new Error(`demo --protocol ${protocol}: one of ${DEMO_PROTOCOLS.join(', ')}`);
   }
   const t0 = performance.now();
   out('enrolld demo: starting swtpm and the lab EST server on 127.0.0.1 …');
@@ -62,6 +81,13 @@ export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?
     chmodSync(hook, 0o755);
     const doc = JSON.parse(readFileSync(path.join(env.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     doc.attestation = { enabled: true, akKeyFile, akCertFile };
+    const acmeLab = protocol === 'acme' ? registerAcmeHandlers(env.lab.router, { baseUrl: env.lab.url, ca: env.lab.ca, attestation: env.lab.attestation }) : undefined;
+    if (acmeLab) {
+      doc.protocol = 'acme';
+      doc.acme = { directoryUrl: acmeLab.directoryUrl, trustAnchorsFile: 'est-ta.pem' };
+      out(`  ACME:      ${acmeLab.directoryUrl} (lab ACME server with remote-attest-01)`);
+    }
+    const steps = STEPS[protocol as keyof typeof STEPS];
     doc.firmware = { trustAnchorsFile: 'firmware-ta.pem', hook: { path: hook, timeoutSeconds: 60 }, hardware: { type: DEMO_HW_TYPE, serialHex: '00c0ffee' } };
     const config = parseConfig(doc, env.dir);
     out(`\n0. manufacture: AK ${ak.ak.id} created in the TPM, certified by the lab attestation CA (${ak.chain.length} certs); firmware TA installed`);
@@ -71,9 +97,9 @@ export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?
     const first = await agent.enroller.step();
     if (first.action !== 'issued') throw new Error(`enrollment did not complete: ${first.action} ${first.error?.message ?? ''}`);
     const t2 = performance.now();
-    describe(out, `\n1. enrolled (/simpleenroll, HTTP Basic) in ${(t2 - t1).toFixed(0)} ms`, first.state.credential!);
+    describe(out, `\n1. enrolled (${steps.enroll}) in ${(t2 - t1).toFixed(0)} ms`, first.state.credential!);
     const ev = env.lab.attestation.events.at(-1);
-    out(`  evidence:  freshness nonce from /nonce, TPM2_Certify of the new key by the AK in the CSR — lab verifier: ${ev?.ok ? 'ok' : (ev?.reason ?? 'none')}`);
+    out(`  evidence:  ${steps.evidence} — lab verifier: ${ev?.ok ? 'ok' : (ev?.reason ?? 'none')}`);
 
     // 2. The PAL: a fresh CRL and a signed firmware package for this hardware, then the receipt path.
     const pal = labPal(env.lab.router);
@@ -98,9 +124,13 @@ export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?
     const second = await agent.enroller.step({ force: true });
     if (second.action !== 'issued') throw new Error(`re-enrollment did not complete: ${second.action} ${second.error?.message ?? ''}`);
     const t4 = performance.now();
-    describe(out, `\n3. re-enrolled (/simplereenroll, TLS client auth signed by the TPM key) in ${(t4 - t3).toFixed(0)} ms`, second.state.credential!);
-    const rec = env.lab.issued.at(-1)!;
-    out(`  lab saw:   ${rec.operation} authenticated as ${rec.authenticatedAs}; evidence ${env.lab.attestation.events.at(-1)?.ok ? 'verified' : 'rejected'}`);
+    describe(out, `\n3. re-enrolled (${steps.renew}) in ${(t4 - t3).toFixed(0)} ms`, second.state.credential!);
+    const verdict = env.lab.attestation.events.at(-1)?.ok ? 'verified' : 'rejected';
+    if (acmeLab) out(`  lab saw:   ${acmeLab.orders.size} orders from ${acmeLab.accounts.size} account(s); evidence ${verdict}`);
+    else {
+      const rec = env.lab.issued.at(-1)!;
+      out(`  lab saw:   ${rec.operation} authenticated as ${rec.authenticatedAs}; evidence ${verdict}`);
+    }
     out(`  old key:   ${first.state.credential!.key.id} dropped after the switch`);
 
     const stats = (agent.keystore as TpmKeyStore).stats();

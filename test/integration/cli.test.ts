@@ -36,6 +36,17 @@ test('enrolld demo: attested enrollment, PAL with CRL + firmware, re-enrollment 
   assert.match(r.stdout, /state: enrolled/);
 });
 
+test('enrolld demo --protocol acme: remote-attest-01 enrollment and renewal against the lab ACME server', async () => {
+  const r = await run('demo', '--protocol', 'acme');
+  assert.is(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /1\. enrolled \(ACME order, remote-attest-01/);
+  assert.match(r.stdout, /lab verifier: ok/);
+  assert.match(r.stdout, /lab saw:\s+2 orders from 1 account\(s\); evidence verified/);
+  assert.match(r.stdout, /state: enrolled/);
+  const bad = await run('demo', '--protocol', 'nope');
+  assert.is.not(bad.status, 0);
+});
+
 test('enroll --now, status (text and JSON), pal; config errors name the field', async () => {
   const env = await startAgentEnv();
   try {

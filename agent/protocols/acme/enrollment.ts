@@ -215,6 +215,7 @@ export class AcmeEnrollment implements EnrollmentProtocol {
 
   /** Polls the order until its status is one of `want` (undefined: still processing at the deadline). */
   private async pollOrder(client: AcmeClient, url: string, order: Record<string, unknown>, want: OrderStatus[], deadline: number): Promise<Record<string, unknown> | undefined> {
+    let waitMs: number | undefined;
     for (;;) {
       const st = order.status as OrderStatus;
       if (want.includes(st)) return order;
@@ -223,8 +224,10 @@ export class AcmeEnrollment implements EnrollmentProtocol {
         throw new AcmeProblemError(403, { type: typeof e?.type === 'string' ? e.type : 'urn:ietf:params:acme:error:orderNotReady', detail: `order invalid${typeof e?.detail === 'string' ? `: ${e.detail}` : ''}` });
       }
       if (Date.now() > deadline) return undefined;
+      // The order object in hand may be stale (from newOrder/finalize): re-read it first, wait only between reads.
+      if (waitMs !== undefined) await this.sleep(waitMs);
       const res = await client.post(url, undefined);
-      await this.sleep(Math.min(60_000, (res.retryAfterSeconds ?? 0) * 1000 || (this.o.pollIntervalMs ?? 1000)));
+      waitMs = Math.min(60_000, (res.retryAfterSeconds ?? 0) * 1000 || (this.o.pollIntervalMs ?? 1000));
       order = obj(res.json, 'order');
     }
   }
