@@ -329,6 +329,17 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   return config;
 }
 
+/** Validates configuration text (JSON); a syntax error is a ConfigError naming `where`. */
+export function parseConfigText(text: string, baseDir: string, where = '(config)'): Config {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(where, `not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(doc, baseDir);
+}
+
 /** Reads and validates the config file; a missing or unparsable file is a ConfigError naming the file. */
 export function loadConfig(file = DEFAULT_CONFIG_PATH): Config {
   let text: string;
@@ -337,11 +348,5 @@ export function loadConfig(file = DEFAULT_CONFIG_PATH): Config {
   } catch (err) {
     throw new ConfigError(file, `cannot read: ${(err as Error).message}`);
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(file, `not valid JSON: ${(err as Error).message}`);
-  }
-  return parseConfig(doc, path.dirname(path.resolve(file)));
+  return parseConfigText(text, path.dirname(path.resolve(file)), file);
 }

@@ -37,7 +37,9 @@ export function parseCertsOnly(der: Uint8Array, opts: { allowEmpty?: boolean } =
     if (e instanceof PkiDecodeError) throw e;
     throw new PkiDecodeError('pki.cms.malformed', `malformed certs-only message: ${(e as Error).message}`, { cause: e });
   }
-  if (signed.encapContentInfo.eContent !== undefined && signed.encapContentInfo.eContent.valueBlock.valueHexView.byteLength > 0) {
+  // eContent may also be a constructed (BER) OCTET STRING, which has segments instead of valueHexView (test/fuzz).
+  const eContent = signed.encapContentInfo.eContent as { valueBlock: { valueHexView?: Uint8Array; value?: unknown[] } } | undefined;
+  if (eContent !== undefined && (eContent.valueBlock.valueHexView?.byteLength ?? eContent.valueBlock.value?.length ?? 1) > 0) {
     throw new PkiDecodeError('pki.cms.not_certs_only', 'SignedData carries content; not a certs-only message');
   }
   const certificates: pkijs.Certificate[] = [];

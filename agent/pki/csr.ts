@@ -153,8 +153,12 @@ export async function verifyCsr(der: Uint8Array): Promise<pkijs.CertificationReq
 /** Extensions requested via extensionRequest (empty if none). */
 export function csrExtensions(csr: pkijs.CertificationRequest): pkijs.Extension[] {
   const attr = csr.attributes?.find((a) => a.type === OID_EXTENSION_REQUEST);
-  if (!attr || attr.values.length === 0) return [];
-  return new pkijs.Extensions({ schema: attr.values[0] }).extensions;
+  if (!attr?.values?.length) return [];
+  try {
+    return new pkijs.Extensions({ schema: attr.values[0] }).extensions;
+  } catch (e) {
+    throw new PkiDecodeError('csr', `extensionRequest does not decode: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** DER SubjectPublicKeyInfo of the CSR key. */

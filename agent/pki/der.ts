@@ -7,7 +7,14 @@ import { PkiDecodeError } from './errors.js';
 export function decodeAsn1(der: Uint8Array | ArrayBuffer, what: string): asn1js.AsnType {
   const view = der instanceof Uint8Array ? der : new Uint8Array(der);
   if (view.byteLength === 0) throw new PkiDecodeError('asn1', `${what}: empty input`);
-  const parsed = asn1js.fromBER(view);
+  let parsed: ReturnType<typeof asn1js.fromBER>;
+  try {
+    parsed = asn1js.fromBER(view);
+  } catch (cause) {
+    // asn1js throws (rather than reporting) for some malformed primitives: GeneralizedTime text, a UniversalString
+    // length not a multiple of 4, a BMPString of odd length (found by test/fuzz).
+    throw new PkiDecodeError('asn1', `${what}: malformed ASN.1 (${(cause as Error).message})`, { cause });
+  }
   if (parsed.offset === -1 || parsed.result.error) {
     throw new PkiDecodeError('asn1', `${what}: malformed ASN.1 (${parsed.result.error || 'decode failed'})`);
   }

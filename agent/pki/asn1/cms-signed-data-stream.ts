@@ -130,7 +130,12 @@ export class DerFileReader {
     const total = h.length === null ? Math.min(cap, this.size - offset) : h.headerLength + h.length;
     if (total > cap) throw new CmsStreamError(stage, `${what} is ${total} bytes, over the ${cap}-byte limit`);
     const bytes = await this.read(offset, total);
-    const parsed = asn1js.fromBER(bytes);
+    let parsed: ReturnType<typeof asn1js.fromBER>;
+    try {
+      parsed = asn1js.fromBER(bytes);
+    } catch (cause) {
+      throw new CmsStreamError(stage, `${what}: malformed (${(cause as Error).message})`, { cause });
+    }
     if (parsed.offset === -1 || parsed.result.error) throw new CmsStreamError(stage, `${what}: malformed (${parsed.result.error || 'decode failed'})`);
     return { node: parsed.result, length: parsed.offset, bytes: bytes.subarray(0, parsed.offset) };
   }

@@ -12,7 +12,7 @@ import type { KeyAlgorithm } from '../../pki/signer.js';
 import type { KeyRecord, KeyStore } from '../../keystore/keystore.js';
 import { writeFileAtomic } from '../../store/atomic-file.js';
 import { pemDecodeAll } from '../../pki/pem.js';
-import { decodeAsn1 } from '../../pki/der.js';
+import { csrExtensions, parseCsr } from '../../pki/csr.js';
 import type { EnrollRequest, EnrollResult, EnrollmentProtocol } from '../protocol.js';
 import { createHttpsTransport, type Transport } from '../http/transport.js';
 import { AcmeClient } from './client.js';
@@ -79,15 +79,18 @@ function str(o: Record<string, unknown>, k: string, what: string): string {
 
 /** DNS SANs of a PKCS#10 request, else its CN: the identifiers an order needs (§7.4: they must match the CSR). */
 export function csrIdentifiers(csrDer: Uint8Array): AcmeIdentifier[] {
-  const csr = new pkijs.CertificationRequest({ schema: decodeAsn1(csrDer, 'CSR') });
+  const csr = parseCsr(csrDer);
   const ids: AcmeIdentifier[] = [];
-  for (const attr of csr.attributes ?? []) {
-    if (attr.type !== '1.2.840.113549.1.9.14') continue;
-    const exts = new pkijs.Extensions({ schema: attr.values[0] });
-    for (const e of exts.extensions) {
-      if (e.extnID !== '2.5.29.17' || !(e.parsedValue instanceof pkijs.GeneralNames)) continue;
-      for (const n of e.parsedValue.names) if (n.type === 2 && typeof n.value === 'string') ids.push({ type: 'dns', value: n.value });
+  for (const e of csrExtensions(csr)) {
+    if (e.extnID !== '2.5.29.17') continue;
+    let san: unknown;
+    try {
+      san = e.parsedValue; // pkijs decodes lazily and may throw on malformed content (test/fuzz)
+    } catch (cause) {
+      throw new AcmeProtocolError(`the CSR's subjectAltName does not decode: ${(cause as Error).message}`, { cause });
     }
+    if (!(san instanceof pkijs.GeneralNames)) continue;
+    for (const n of san.names) if (n.type === 2 && typeof n.value === 'string') ids.push({ type: 'dns', value: n.value });
   }
   if (ids.length === 0) {
     const cn = csr.subject.typesAndValues.find((tv) => tv.type === '2.5.4.3');
