@@ -2,6 +2,7 @@
 // attestation key (AK) with the freshness nonce as qualifyingData → TcgAttestCertify {tpmSAttest, signature,
 // tpmTPublic} → AttestationStatement (tcg-attest-tpm-certify) → AttestationBundle with the AK certificate chain in
 // `certs` → the id-aa-attestation CSR attribute. The nonce comes from the RA/CA (freshness-08) right before use.
+import { crashpoint } from '../util/crashpoint.js';
 import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
 import type { TpmCertifyResult } from '../keystore/tpm.js';
@@ -102,6 +103,7 @@ export async function buildAttestedEvidence(input: AttestedAttributeInput): Prom
   let lastReason = '';
   for (let i = 0; i < attempts; i++) {
     const n = await input.nonces.nonce(CERTIFY_NONCE_REQUEST);
+    crashpoint('enroll.after-nonce');
     if (!isUsable(n, input.now(), margin)) {
       lastReason = `nonce valid for ${n.expirySeconds ?? '?'} s, less than the ${margin} ms margin`;
       continue;

@@ -1,6 +1,7 @@
 // Enrollment and renewal as a commit (DESIGN.md "Lifecycle"): the new key, CSR and certificate are produced and
 // verified beside the current credential; one atomic state write switches them; only then is the old key dropped.
 // A pending request is persisted before it is sent, so a restart resends the very same request.
+import { crashpoint } from '../util/crashpoint.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import type { KeyStore, KeyRecord } from '../keystore/keystore.js';
 import type { KeyAlgorithm, Signer } from '../pki/signer.js';
@@ -78,6 +79,11 @@ function asEnrolldError(err: unknown): EnrolldError {
 
 export class Enroller {
   private busy = false;
+  /** Pending requests (by key id) this process created: any other pending was inherited from before a restart. */
+  private readonly createdHere = new Set<string>();
+  /** Inherited requests already sent once by this process. */
+  private readonly resentHere = new Set<string>();
+
   constructor(private readonly d: EnrollerDeps) {}
 
   /** When enrollment work is due for this state: now when idle-and-unenrolled, retry time, or renewal time. */
@@ -130,6 +136,7 @@ export class Enroller {
         ? { key: fromStoredKey(s.credential.key), certPem: s.credential.certPem, chainPem: s.credential.chainPem }
         : undefined;
       this.d.log.info('enroll.request', { op: pending.operation, keyId: pending.key.id, attempt: pending.attempts + 1 });
+      crashpoint('enroll.after-send');
       result = await this.d.protocol.enroll({
         operation: pending.operation,
         csr: new Uint8Array(Buffer.from(pending.csr, 'base64')),
@@ -137,8 +144,22 @@ export class Enroller {
         ...(current ? { current } : {}),
       });
     } catch (err) {
-      return this.failed(s, asEnrolldError(err), isPermanent(err));
+      const permanent = isPermanent(err);
+      // An inherited request (persisted by a process that may have sent it and died before storing the answer) that
+      // is now refused permanently — e.g. its single-use attestation nonce was consumed by that first send — is
+      // dropped and replaced by a fresh request at once, not after a backoff. Once per inherited request.
+      const inherited = !this.createdHere.has(pending.key.id) && !this.resentHere.has(pending.key.id);
+      if (permanent && inherited) {
+        this.resentHere.add(pending.key.id);
+        this.d.log.warn('enroll.resend-refused', { code: asEnrolldError(err).code, keyId: pending.key.id });
+        const dropped = pending.key;
+        s = await this.commit(s, { type: 'abandon', reason: asEnrolldError(err).code });
+        await this.d.keystore.deleteKey(fromStoredKey(dropped)).catch(() => undefined);
+        return this.stepInner(true);
+      }
+      return this.failed(s, asEnrolldError(err), permanent);
     }
+    if (pending && !this.createdHere.has(pending.key.id)) this.resentHere.add(pending.key.id);
     if (result.kind === 'pending') {
       const secs = clampRetryAfter(result.retryAfterSeconds);
       const until = new Date(this.d.clock.now().getTime() + secs * 1000);
@@ -146,6 +167,7 @@ export class Enroller {
       this.d.log.info('enroll.pending', { retryAfter: secs, until });
       return { action: 'pending', state: s, nextDue: until };
     }
+    crashpoint('enroll.after-response');
     let credential: Credential;
     try {
       credential = await this.verify(pending, result.cert, result.chain);
@@ -170,7 +192,9 @@ export class Enroller {
     if (s.phase === 'enrolled' && !usable) this.d.log.warn('enroll.credential-expired', { notAfter: s.credential?.notAfter });
     const id = `${operation === 'enroll' ? 'ldevid' : 'ldevid-r'}-${now.getTime().toString(36)}-${Math.floor((this.d.random ?? Math.random)() * 1e6).toString(36)}`;
     const key = await this.d.keystore.createKey(id, this.d.policy.keyAlgorithm);
+    this.createdHere.add(id);
     const csr = await this.d.buildCsr(key, this.d.keystore.signer(key));
+    crashpoint('enroll.after-csr');
     const pending: PendingRequest = { operation, key: toStoredKey(key), csr: Buffer.from(csr).toString('base64'), createdAt: now.toISOString(), attempts: 0 };
     this.d.log.info('enroll.start', { op: operation, keyId: id, csrBytes: csr.length });
     return this.commit(s, { type: 'start', pending });

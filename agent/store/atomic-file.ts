@@ -1,6 +1,7 @@
 // Crash-safe file primitives (DESIGN.md "agent/store"): a file is replaced by writing a temp file in the same
 // directory (mode 0600, O_EXCL), fsync'ing it, renaming it over the target and fsync'ing the directory, so after a
 // crash or power loss the target holds either the complete old or the complete new content — never a mix.
+import { crashpoint } from '../util/crashpoint.js';
 import { constants as C } from 'node:fs';
 import { chmod, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -85,6 +86,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     } finally {
       await fh.close();
     }
+    crashpoint('atomic.before-rename', path.basename(target));
     await rename(tmp, target);
     created = false;
   } catch (err) {

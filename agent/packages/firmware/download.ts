@@ -12,6 +12,7 @@
 //    are decoded on the fly; they are not resumed (a partial base64 download restarts).
 // The HTTPS client mirrors agent/protocols/http/transport.ts (explicit trust anchors only, TLS 1.2+, optional client
 // certificate / Basic auth) but hands the body out as a stream; transport.ts buffers bodies by design.
+import { crashpoint } from '../../util/crashpoint.js';
 import { createHash, type Hash } from 'node:crypto';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import https from 'node:https';
@@ -309,6 +310,7 @@ export async function downloadToFile(client: StreamingHttpClient, url: string, d
       }
       if (decoder) data = decoder.push(data);
       await write(data);
+      if (bytes >= 64 * 1024) crashpoint('firmware.mid-download');
       tick(bytes);
       if (o.signal?.aborted) throw new FirmwareDownloadError(`GET ${url}: aborted`);
       await o.onProgress?.(bytes);

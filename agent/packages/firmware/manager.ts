@@ -7,6 +7,7 @@
 //                    any rejection → load error queued, hook not run, state unchanged.
 // Work dir layout (created 0700; files 0600):  <workDir>/package.der(.part, .part.json), content.bin, image.bin,
 // outbox/*.der|json, lock;  <stateDir>/firmware-state.json.
+import { crashpoint } from '../../util/crashpoint.js';
 import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { HandlerContext, HandlerResult, PackageHandler } from '../../pal/dispatch.js';
@@ -207,6 +208,7 @@ export class FirmwareManager {
         });
       }
       // The hook installed the image in the inactive slot: record pending-reboot (one atomic write), then the receipt.
+      crashpoint('firmware.after-apply');
       await saveState(
         this.stateDir,
         withApplied(state, verified.identifier, {

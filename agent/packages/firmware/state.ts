@@ -12,6 +12,7 @@
 //    allowed (it replaces a different package line).
 // After a successful apply, withApplied() stores the new name as pending-reboot and adds its stale designation to
 // the list (bounded: the oldest entries are dropped, the limitation §6.3 describes).
+import { writeFileAtomic } from '../../store/atomic-file.js';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FirmwarePackageIdentifier } from '../../pki/asn1/firmware-package-identifier.js';
@@ -53,28 +54,9 @@ export async function loadState(dir: string): Promise<FirmwareState> {
   return s;
 }
 
-/** Writes `data` to `file` atomically and durably. */
+/** Writes `data` to `file` atomically and durably (the store's one implementation: temp, fsync, rename, dir fsync). */
 export async function atomicWriteFile(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  const dh = await open(path.dirname(file), 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  await writeFileAtomic(file, data, { mode });
 }
 
 export async function saveState(dir: string, state: FirmwareState): Promise<void> {
