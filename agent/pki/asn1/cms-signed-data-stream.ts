@@ -168,6 +168,13 @@ class Container {
   }
 }
 
+/** The children of a constructed element; a primitive one where a SET/[n] of elements belongs is refused (test/fuzz). */
+function constructedChildren(node: asn1js.AsnType, stage: CmsStreamStage, what: string): asn1js.AsnType[] {
+  const v = (node as asn1js.Constructed).valueBlock?.value as unknown;
+  if (!Array.isArray(v)) throw new CmsStreamError(stage, `${what}: expected a constructed element`);
+  return v as asn1js.AsnType[];
+}
+
 function expectTag(h: DerHeader, tagClass: number, tagNumber: number, constructed: boolean | undefined, stage: CmsStreamStage, what: string): void {
   if (h.tagClass !== tagClass || h.tagNumber !== tagNumber || (constructed !== undefined && h.constructed !== constructed)) {
     throw new CmsStreamError(stage, `${what}: unexpected tag (class ${h.tagClass}, number ${h.tagNumber}${h.constructed ? ', constructed' : ''}) at offset ${h.offset}`);
@@ -282,19 +289,19 @@ export async function readSignedDataLayout(path: string, opts: ReadSignedDataOpt
       const h = await r.header(sd.next);
       if (h.tagClass === 3 && h.tagNumber === 0 && signerInfos === undefined) {
         const el = await r.element(sd.next, cap, 'certificate', 'SignedData.certificates');
-        for (const c of (el.node as asn1js.Constructed).valueBlock.value) {
+        for (const c of constructedChildren(el.node, 'certificate', 'SignedData.certificates')) {
           if (c instanceof asn1js.Sequence) certificates.push(new Uint8Array(c.valueBeforeDecodeView));
           else otherCertificateChoices++;
         }
         sd.next += el.length;
       } else if (h.tagClass === 3 && h.tagNumber === 1 && signerInfos === undefined) {
         const el = await r.element(sd.next, cap, 'signed-data', 'SignedData.crls');
-        crlCount += (el.node as asn1js.Constructed).valueBlock.value.length;
+        crlCount += constructedChildren(el.node, 'signed-data', 'SignedData.crls').length;
         sd.next += el.length;
       } else if (h.tagClass === 1 && h.tagNumber === 17 && signerInfos === undefined) {
         const el = await r.element(sd.next, cap, 'signer-info', 'SignedData.signerInfos');
         try {
-          signerInfos = (el.node as asn1js.Set).valueBlock.value.map((n) => new pkijs.SignerInfo({ schema: n }));
+          signerInfos = constructedChildren(el.node, 'signer-info', 'SignedData.signerInfos').map((n) => new pkijs.SignerInfo({ schema: n }));
         } catch (e) {
           throw new CmsStreamError('signer-info', `SignerInfo: ${(e as Error).message}`, { cause: e });
         }
