@@ -38,6 +38,14 @@ export interface AcmeSettings {
   issuerTrustAnchorsFile?: string;
 }
 
+/** TAMP (RFC 5934) trust-anchor management via the PAL (types 0028–0037); absent: TAMP entries are skipped. */
+export interface TampSettings {
+  /** PEM: the apex trust anchor (installed at first start; afterwards only TAMP apex updates change it). */
+  apexTrustAnchorFile: string;
+  /** Communities this module starts in (OIDs). */
+  communities: string[];
+}
+
 export interface FirmwareSettings {
   /** PEM: the authorized firmware signers' trust anchors, seeded into the TA store (use "firmware") at first start. */
   trustAnchorsFile: string;
@@ -94,6 +102,7 @@ export interface Config {
   };
   /** RFC 4108 firmware packages via the PAL (types 0026/0027); absent: firmware entries are skipped. */
   firmware?: FirmwareSettings;
+  tamp?: TampSettings;
   mqtt: {
     enabled: boolean;
     url?: string;
@@ -239,7 +248,7 @@ function firmwareSettings(fw: Reader, baseDir: string): FirmwareSettings {
 /** Validates a parsed config document; `baseDir` resolves relative file names. */
 export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError('(root)', 'must be a JSON object');
-  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'acme', 'identity', 'attestation', 'schedule', 'firmware', 'mqtt', 'log']);
+  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'acme', 'identity', 'attestation', 'schedule', 'firmware', 'tamp', 'mqtt', 'log']);
   const deviceId = r.str('deviceId');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new ConfigError('deviceId', 'must be 1–64 of [A-Za-z0-9._-] (it is an MQTT topic segment)');
 
@@ -251,6 +260,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds']);
   const acme = r.has('acme') ? r.sub('acme', ['directoryUrl', 'trustAnchorsFile', 'contact', 'challengePreference', 'maxPollSeconds', 'issuerTrustAnchorsFile'], true) : undefined;
   const fw = r.has('firmware') ? r.sub('firmware', ['trustAnchorsFile', 'hook', 'hardware', 'maxPackageBytes', 'signReturns'], true) : undefined;
+  const tamp = r.has('tamp') ? r.sub('tamp', ['apexTrustAnchorFile', 'communities'], true) : undefined;
   const mq = r.sub('mqtt', ['enabled', 'url', 'caFile', 'topicPrefix']);
   const log = r.sub('log', ['level']);
 
@@ -307,6 +317,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
       backoffMaxSeconds: sch.num('backoffMaxSeconds', 6 * 3600, 1, 7 * 86_400),
     },
     ...(fw ? { firmware: firmwareSettings(fw, baseDir) } : {}),
+    ...(tamp ? { tamp: { apexTrustAnchorFile: file(baseDir, tamp.str('apexTrustAnchorFile'))!, communities: tamp.strList('communities').map((c) => oid('tamp.communities', c)) } } : {}),
     mqtt: {
       enabled: mq.bool('enabled', false),
       ...(mq.has('url') ? { url: mq.str('url') } : {}),

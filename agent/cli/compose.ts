@@ -24,6 +24,7 @@ import { FirmwareManager } from '../packages/firmware/manager.js';
 import { createStreamingHttpsClient, type StreamingHttpClient } from '../packages/firmware/download.js';
 import type { ReturnSigner } from '../packages/firmware/report.js';
 import type { FirmwarePackageNameJson } from '../pki/asn1/firmware-package-name.js';
+import { APEX_NAME, TampManager } from '../packages/tamp/manager.js';
 import { createCredentialTransport, credentialScoped, type DeviceCredential } from '../protocols/http/credential-transport.js';
 import { buildCsr } from '../pki/csr.js';
 import { validateChain } from '../pki/chain.js';
@@ -64,6 +65,8 @@ export interface AgentParts {
   poller: PalPoller;
   /** Firmware packages (RFC 4108), when configured. */
   firmware?: FirmwareManager;
+  /** TAMP trust-anchor management (RFC 5934), when configured. */
+  tamp?: TampManager;
   /** Where status goes: the journal always, MQTT when configured. Never blocks or throws. */
   status: StatusSink;
   /** EST client for the RFC 8295 extension endpoints (PAL, eecerts, crls). */
@@ -154,6 +157,35 @@ function createEnrollmentProtocol(config: Config, d: ProtocolDeps): EnrollmentPr
   }
 }
 
+/** The device credential as a CMS signer (receipts, TAMP answers): whichever credential is current when asked. */
+async function currentReturnSigner(keystore: KeyStore, state: FileStateStore<AgentState>): Promise<ReturnSigner | undefined> {
+  const cred = (await state.load())?.credential;
+  if (!cred) return undefined;
+  return {
+    signer: keystore.signer(fromStoredKey(cred.key)),
+    certificate: certificateToDer(certificatesFromPem(cred.certPem)[0]!),
+    chain: cred.chainPem.flatMap((p) => certificatesFromPem(p).map(certificateToDer)),
+  };
+}
+
+/** TAMP (RFC 5934): the apex TA installed once from config; answers signed with the device credential. */
+async function composeTamp(config: Config, d: { taStore: TrustAnchorStore; clock: Clock; log: Logger; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<TampManager> {
+  const t = config.tamp!;
+  if (!d.taStore.get(APEX_NAME)) {
+    const [apex] = readAnchors(t.apexTrustAnchorFile);
+    await d.taStore.add({ name: APEX_NAME, source: 'config', uses: ['tamp'], certificate: apex! });
+  }
+  const hw = config.firmware?.hardware;
+  return new TampManager({
+    taStore: d.taStore,
+    stateDir: config.stateDir,
+    device: { ...(hw ? { hwType: hw.type, hwSerialNum: new Uint8Array(Buffer.from(hw.serialHex, 'hex')) } : {}), communities: t.communities },
+    returnSigner: () => currentReturnSigner(d.keystore, d.state),
+    now: () => d.clock.now(),
+    log: d.log,
+  });
+}
+
 interface FirmwareDeps {
   taStore: TrustAnchorStore;
   clock: Clock;
@@ -177,15 +209,7 @@ async function composeFirmware(config: Config, d: FirmwareDeps): Promise<Firmwar
     createStreamingHttpsClient({ trustAnchors: [d.estAnchorsPem], ...(clientAuth ? { clientAuth } : d.basicAuth ? { basicAuth: d.basicAuth } : {}) }),
   );
   const http: StreamingHttpClient = { get: async (url, o) => (await streaming()).client.get(url, o) };
-  const returnSigner = async (): Promise<ReturnSigner | undefined> => {
-    const cred = (await d.state.load())?.credential;
-    if (!cred) return undefined;
-    return {
-      signer: d.keystore.signer(fromStoredKey(cred.key)),
-      certificate: certificateToDer(certificatesFromPem(cred.certPem)[0]!),
-      chain: cred.chainPem.flatMap((p) => certificatesFromPem(p).map(certificateToDer)),
-    };
-  };
+  const returnSigner = (): Promise<ReturnSigner | undefined> => currentReturnSigner(d.keystore, d.state);
   return new FirmwareManager({
     workDir: path.join(config.stateDir, 'firmware'),
     device: {
@@ -348,9 +372,10 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     });
     const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state }) : undefined;
     if (firmware) fwStatus = await firmwareStatus(firmware);
+    const tamp = config.tamp ? await composeTamp(config, { taStore, clock, log, keystore, state }) : undefined;
     const poller = new PalPoller({
       est: estClient,
-      registry: createPackageRegistry({ handlers: firmware ? [firmware.handler()] : [] }),
+      registry: createPackageRegistry({ handlers: [...(firmware ? [firmware.handler()] : []), ...(tamp ? [tamp.handler()] : [])] }),
       taStore,
       crlStore,
       log,
@@ -383,6 +408,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       enroller,
       poller,
       ...(firmware ? { firmware } : {}),
+      ...(tamp ? { tamp } : {}),
       status,
       est: estClient,
       daemon(hooks = {}) {
