@@ -9,6 +9,7 @@ import type { KeyStore } from '../keystore/keystore.js';
 import { FileStateStore } from '../store/state-store.js';
 import { TrustAnchorStore } from '../store/ta-store.js';
 import { CrlStore } from '../store/crl-store.js';
+import { FilePeerCertificateStore } from '../store/peer-store.js';
 import { SystemClock, type Clock } from '../lifecycle/clock.js';
 import { Enroller } from '../lifecycle/enroller.js';
 import { Daemon } from '../lifecycle/daemon.js';
@@ -373,8 +374,10 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state }) : undefined;
     if (firmware) fwStatus = await firmwareStatus(firmware);
     const tamp = config.tamp ? await composeTamp(config, { taStore, clock, log, keystore, state }) : undefined;
+    const peers = await FilePeerCertificateStore.open(path.join(config.stateDir, 'peer-certificates.json'));
     const poller = new PalPoller({
       est: estClient,
+      peers,
       registry: createPackageRegistry({ handlers: [...(firmware ? [firmware.handler()] : []), ...(tamp ? [tamp.handler()] : [])] }),
       taStore,
       crlStore,

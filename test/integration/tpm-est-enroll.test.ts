@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { composeAgent } from '../../agent/cli/compose.js';
@@ -66,8 +66,15 @@ test('PAL polls authenticate with Basic before enrollment, then with the current
     assert.equal(pal.requests.map((r) => r.auth), ['basic']);
     const first = await agent.enroller.step();
     assert.is(first.action, 'issued');
+    // An /eecerts package (RFC 8295 §3) lands in the persistent peer store.
+    pal.setEeCerts('dev-0001', [await pal.issuePeerCertificate('peer.example')]);
+    pal.setPal('dev-0001', [{ type: '0003', size: 0, info: { kind: 'uri', uri: `${env.lab.estUrl()}/eecerts` } }]);
     await poll();
     assert.is(pal.requests[1]!.auth, 'certificate', 'a TLS client certificate, not the factory password');
+    assert.is(agent.poller.last!.counts.failed, 0, JSON.stringify(agent.poller.last!.codes));
+    const peers = JSON.parse(readFileSync(path.join(env.config.stateDir, 'peer-certificates.json'), 'utf8')) as { sources: Record<string, Array<{ subject: string }>> };
+    assert.match(JSON.stringify(peers.sources), /peer\.example/);
+    assert.is(statSync(path.join(env.config.stateDir, 'peer-certificates.json')).mode & 0o777, 0o600);
     assert.not.ok(log.lines.some((l) => /factory-secret/.test(l)));
     const second = await agent.enroller.step({ force: true });
     assert.is(second.action, 'issued');
