@@ -6,7 +6,7 @@
 // content type matches the media type; the decoded response is recorded and answered 204. Bad variants: wrong
 // signer (a rogue CA), replayed/lower sequence number (seqNum given explicitly), wrong target, truncated DER, an
 // unknown content type, an oversized body.
-import { KeyObject, randomBytes } from 'node:crypto';
+import { KeyObject, createCipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { SoftwareSigner } from '../../agent/keystore/software.js';
@@ -18,7 +18,9 @@ import { TAMPCommunityUpdate, type CommunityUpdates } from '../../agent/pki/asn1
 import { TAMPCommunityUpdateConfirm } from '../../agent/pki/asn1/tamp-community-update-confirm.js';
 import { TAMPError } from '../../agent/pki/asn1/tamp-error.js';
 import { TAMPMsgRef } from '../../agent/pki/asn1/tamp-msg-ref.js';
-import { TAMP_MEDIA_TYPES, type TampStatusCodeName } from '../../agent/pki/asn1/tamp-oids.js';
+import { OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, TAMP_MEDIA_TYPES, type TampStatusCodeName } from '../../agent/pki/asn1/tamp-oids.js';
+import { ApexContingencyKey } from '../../agent/pki/asn1/tamp-apex-contingency-key.js';
+import { TrustAnchorInfo } from '../../agent/pki/asn1/trust-anchor-info.js';
 import { SequenceNumberAdjust } from '../../agent/pki/asn1/tamp-sequence-number-adjust.js';
 import { SequenceNumberAdjustConfirm } from '../../agent/pki/asn1/tamp-sequence-number-adjust-confirm.js';
 import { TAMPStatusQuery } from '../../agent/pki/asn1/tamp-status-query.js';
@@ -45,7 +47,15 @@ export type TampSignerName = 'apex' | 'manager' | 'rogue';
 export type TampMessageSpec = { id?: string; signer?: TampSignerName; seqNum?: bigint; target?: TargetIdentifier; variant?: TampVariant; terse?: TerseOrVerbose } & (
   | { kind: 'statusQuery' }
   | { kind: 'update'; updates: TrustAnchorUpdate[] }
-  | { kind: 'apexUpdate'; apexTA: TrustAnchorChoice; clearTrustAnchors?: boolean; clearCommunities?: boolean; newApexSeq?: bigint }
+  | {
+      kind: 'apexUpdate';
+      apexTA: TrustAnchorChoice;
+      clearTrustAnchors?: boolean;
+      clearCommunities?: boolean;
+      newApexSeq?: bigint;
+      /** Sign with this contingency key (no certificate) and publish `decryptKey` in the unsigned attribute (§4.5). */
+      contingency?: { key: KeyObject; decryptKey: Uint8Array };
+    }
   | { kind: 'communityUpdate'; updates: CommunityUpdates }
   | { kind: 'seqAdjust' }
 );
@@ -162,13 +172,15 @@ export class LabTamp {
     const kind = KINDS[spec.kind];
     const variant = spec.variant ?? 'good';
     const ca = this.ca(signer);
+    const contingency = spec.kind === 'apexUpdate' ? spec.contingency : undefined;
     let der = await createSignedData({
       eContentType: variant === 'unknown-content-type' ? OID_DATA : kind.ct,
       eContent: content,
-      signer: new SoftwareSigner(KeyObject.from(ca.issuing.privateKey)),
-      certificate: ca.issuing.der,
+      signer: new SoftwareSigner(contingency ? contingency.key : KeyObject.from(ca.issuing.privateKey)),
+      ...(contingency ? {} : { certificate: ca.issuing.der }),
       signingTime: (this.opts.now ?? (() => new Date()))(),
     });
+    if (contingency) der = withUnsignedAttribute(der, OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, new asn1js.OctetString({ valueHex: contingency.decryptKey }));
     if (variant === 'bad-signature') {
       der = new Uint8Array(der);
       der[der.length - 4]! ^= 0x55;
@@ -240,6 +252,36 @@ export class LabTamp {
       return text(400, `malformed TAMP response: ${(err as Error).message}`);
     }
   }
+}
+
+/** Adds one unsigned attribute to the (single) SignerInfo of a ContentInfo(SignedData). */
+function withUnsignedAttribute(der: Uint8Array, type: string, value: asn1js.BaseBlock): Uint8Array {
+  const ci = new pkijs.ContentInfo({ schema: asn1js.fromBER(der).result });
+  const sd = new pkijs.SignedData({ schema: ci.content });
+  sd.signerInfos[0]!.unsignedAttrs = new pkijs.SignedAndUnsignedAttributes({ type: 1, attributes: [new pkijs.Attribute({ type, values: [value] })] });
+  return new Uint8Array(new pkijs.ContentInfo({ contentType: OID_CMS_SIGNED_DATA, content: sd.toSchema(true) }).toSchema().toBER(false));
+}
+
+/**
+ * An apex TA with a contingency key (RFC 5934 §2.2.4.1): a TrustAnchorInfo for `ca.root` whose exts carry
+ * id-pe-wrappedApexContinKey — a fresh P-256 public key wrapped with AES-256 key wrap with padding (RFC 5649) under
+ * a fresh key. Returns the TA and what a contingency-signed apex update needs.
+ */
+export function contingencyApex(ca: LabCa): { apexTA: TrustAnchorChoice; contingency: { key: KeyObject; decryptKey: Uint8Array } } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const decryptKey = new Uint8Array(randomBytes(32));
+  const c = createCipheriv('id-aes256-wrap-pad', decryptKey, Buffer.from('a65959a6', 'hex'));
+  const wrapped = new Uint8Array(Buffer.concat([c.update(publicKey.export({ type: 'spki', format: 'der' })), c.final()]));
+  const ext = new ApexContingencyKey({ wrapAlgorithm: '2.16.840.1.101.3.4.1.48', wrappedContinPubKey: wrapped }).toExtension();
+  const exts = new Uint8Array(new asn1js.Sequence({ value: [ext.toSchema()] }).toBER(false));
+  const info = new TrustAnchorInfo({
+    pubKey: new Uint8Array(ca.root.certificate.subjectPublicKeyInfo.toSchema().toBER(false)),
+    keyId: ca.root.keyId,
+    taTitle: 'lab apex (contingency)',
+    certPath: { taName: new Uint8Array(ca.root.certificate.subject.toSchema().toBER(false)), certificate: ca.root.der },
+    exts,
+  });
+  return { apexTA: { kind: 'taInfo', info }, contingency: { key: privateKey, decryptKey } };
 }
 
 /** Registers the TAMP endpoints on the lab router (tests call this on lab.router). */

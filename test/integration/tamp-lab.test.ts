@@ -2,11 +2,11 @@
 // swtpm: every response is signed by the device's TPM key and verified by the lab (and once by `openssl cms
 // -verify`). Status query (verbose/terse), TA add (a chain that only validates after the add), change, remove, apex
 // update (old apex no longer accepted, new one is), community update (then a community-targeted message), sequence
-// number adjust; every bad input answered by a TAMPError with the RFC 5934 status, the TA store and the sequence
+// number adjust, an apex update signed with the contingency key; every bad input answered by a TAMPError with the RFC 5934 status, the TA store and the sequence
 // numbers unchanged; sequence numbers survive a restart (new objects on the same state directory) and a replay after
 // the restart is refused.
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,7 +38,7 @@ import { memoryLogger } from '../../agent/util/log.js';
 import { LabCa } from '../../deploy/lab/ca.js';
 import { labPal } from '../../deploy/lab/pal.js';
 import { createLabServer } from '../../deploy/lab/server.js';
-import { registerTampHandlers, type TampReturnRecord } from '../../deploy/lab/tamp.js';
+import { contingencyApex, registerTampHandlers, type TampReturnRecord } from '../../deploy/lab/tamp.js';
 import { startSwtpm } from '../harness/swtpm.js';
 
 const USERS = { device: 's3cret' };
@@ -269,6 +269,41 @@ test('apex update: the new apex is installed; the old apex is no longer accepted
   assert.equal((await poll([low.entry])).results.map((r) => r.code), ['tamp.seqNumFailure'], 'seqNumber from the apex update is the new apex’s starting point');
   const ok = await lab.publish({ kind: 'statusQuery', signer: 'apex' });
   assert.equal((await poll([ok.entry])).results.map((r) => r.status), ['ok']);
+});
+
+test('contingency key (§2.2.4.1/§4.5): wrong decrypt key and wrong signer refused, nothing changed; the right key replaces the apex', async () => {
+  const apex3 = await LabCa.create({ name: 'enrolld lab TAMP apex 3' });
+  const c = contingencyApex(apex3);
+  const inst = await lab.publish({ kind: 'apexUpdate', apexTA: c.apexTA, newApexSeq: 0n });
+  assert.equal((await poll([inst.entry])).results.map((r) => r.status), ['ok']);
+  const held = await manager().apex();
+  assert.ok(held?.kind === 'taInfo' && held.info.exts !== undefined, 'the apex TrustAnchorInfo keeps its contingency extension');
+  lab.rotateApex(apex3, 0n);
+  const apex4 = await LabCa.create({ name: 'enrolld lab TAMP apex 4' });
+  const newTA = { kind: 'certificate' as const, der: apex4.root.der, certificate: apex4.root.certificate };
+  const refusals: Array<[string, { key: typeof c.contingency.key; decryptKey: Uint8Array }]> = [
+    ['contingencyPublicKeyDecrypt', { key: c.contingency.key, decryptKey: new Uint8Array(randomBytes(32)) }],
+    ['notAuthorized', { key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, decryptKey: c.contingency.decryptKey }],
+  ];
+  for (const [status, contingency] of refusals) {
+    const d0 = await digest();
+    const s0 = await seqState();
+    const bad = await lab.publish({ kind: 'apexUpdate', apexTA: newTA, contingency });
+    assert.equal((await poll([bad.entry])).results.map((r) => r.code), [`tamp.${status}`]);
+    assert.is(lastReturn().status, status);
+    assert.is(await digest(), d0);
+    assert.equal(await seqState(), s0);
+    const still = await manager().apex();
+    assert.ok(still?.kind === 'taInfo', 'apex unchanged');
+  }
+  const good = await lab.publish({ kind: 'apexUpdate', apexTA: newTA, contingency: c.contingency, newApexSeq: 0n });
+  assert.equal((await poll([good.entry])).results.map((r) => r.status), ['ok']);
+  assert.instance(lastReturn().message, TAMPApexUpdateConfirm);
+  const now4 = await manager().apex();
+  assert.ok(now4?.kind === 'certificate' && Buffer.from(now4.der).equals(Buffer.from(apex4.root.der)));
+  lab.rotateApex(apex4, 0n);
+  const q = await lab.publish({ kind: 'statusQuery', signer: 'apex' });
+  assert.equal((await poll([q.entry])).results.map((r) => r.status), ['ok']);
 });
 
 test('restart: sequence numbers persist (new manager + TA store on the same state dir); a replay after restart is refused', async () => {

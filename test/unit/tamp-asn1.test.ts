@@ -6,6 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Asn1DecodeError } from '../../agent/pki/asn1/errors.js';
+import { ApexContingencyKey } from '../../agent/pki/asn1/tamp-apex-contingency-key.js';
 import { TAMPApexUpdate } from '../../agent/pki/asn1/tamp-apex-update.js';
 import { TAMPApexUpdateConfirm } from '../../agent/pki/asn1/tamp-apex-update-confirm.js';
 import { TAMPCommunityUpdate } from '../../agent/pki/asn1/tamp-community-update.js';
@@ -204,6 +205,16 @@ test('SequenceNumberAdjust / Confirm and TAMPError round-trip', () => {
   assert.is(TAMPError.fromDer(bare.toDer()).msgRef, undefined);
   // unknown StatusCode 99 refused
   throwsDecode(() => TAMPError.fromDer(fromHex('300f060a6086480165020102 4d010a0163'.replace(/ /g, ''))), 'constraint');
+});
+
+test('ApexContingencyKey: round trip, empty form (RFC 5934 §9), as an extension', () => {
+  const k = new ApexContingencyKey({ wrapAlgorithm: '2.16.840.1.101.3.4.1.48', wrappedContinPubKey: fromHex('0102030405060708') });
+  const b = ApexContingencyKey.fromDer(k.toDer());
+  assert.equal([b.wrapAlgorithm, hex(b.wrappedContinPubKey!), b.empty], ['2.16.840.1.101.3.4.1.48', '0102030405060708', false]);
+  assert.is(hex(b.toDer()), hex(k.toDer()));
+  assert.is(ApexContingencyKey.fromDer(fromHex('3000')).empty, true);
+  assert.is(k.toExtension().extnID, O.OID_PE_WRAPPED_APEX_CONTIN_KEY);
+  throwsDecode(() => ApexContingencyKey.fromDer(fromHex('3003020101')), 'malformed');
 });
 
 test.run();

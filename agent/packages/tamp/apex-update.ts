@@ -4,9 +4,7 @@
 // clearTrustAnchors empties the TrustAnchorStore (every non-apex TA, as §4.5 says — including the EST server TA, so
 // a device usually needs an update re-adding it from the new apex); clearCommunities empties the communities;
 // seqNumber, when present, is the first sequence number slot of the new apex (§4.5).
-// Contingency keys (§4.5: signature by the contingency key, decrypted with the key in the unsigned attribute
-// id-aa-TAMP-contingencyPublicKeyDecryptKey) are not supported: such a message fails path validation to the
-// apex certificate and is answered notAuthorized/noTrustAnchor. (Not implemented; see the report.)
+// A message signed with the apex's contingency key (§2.2.4.1) is verified by contingency.ts before it gets here.
 import { TAMPApexUpdateConfirm } from '../../pki/asn1/tamp-apex-update-confirm.js';
 import type { TAMPApexUpdate } from '../../pki/asn1/tamp-apex-update.js';
 import { trustAnchorCertificate, trustAnchorChoiceToDer, trustAnchorSpki } from '../../pki/asn1/trust-anchor-choice.js';

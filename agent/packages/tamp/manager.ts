@@ -1,6 +1,6 @@
 // TAMP (RFC 5934) over the EST extensions (RFC 8295 §7): PAL types 0028/0030/0032/0034/0036 GET a signed TAMP
 // message from /tamp (size-capped), the manager verifies it (verify.ts: SignedData, one signer, path to the apex TA
-// or a TA authorized for 'tamp'), decodes it, checks the target (§4.1 TargetIdentifier against this module) and the
+// or a TA authorized for 'tamp'; contingency.ts: an apex update signed with the apex's contingency key), decodes it, checks the target (§4.1 TargetIdentifier against this module) and the
 // sequence number (§6: strictly greater than the last accepted from the signer's TA; replays and lower numbers are
 // seqNumFailure), plans the action on a copy (one file per message kind), persists the sequence number together with
 // the TAMP state changes (one atomic write) BEFORE acting, then applies the TA set with one atomic TrustAnchorStore
@@ -22,7 +22,7 @@ import { SequenceNumberAdjust } from '../../pki/asn1/tamp-sequence-number-adjust
 import { TAMPStatusQuery } from '../../pki/asn1/tamp-status-query.js';
 import { type TampModuleIdentity, targetMatches } from '../../pki/asn1/tamp-target-identifier.js';
 import { TAMPUpdate } from '../../pki/asn1/tamp-update.js';
-import { type TrustAnchorChoice, trustAnchorCertificate, trustAnchorChoiceFromDer } from '../../pki/asn1/trust-anchor-choice.js';
+import { type TrustAnchorChoice, trustAnchorCertificate, trustAnchorChoiceFromDer, trustAnchorChoiceToDer } from '../../pki/asn1/trust-anchor-choice.js';
 import { certificateFromDer, certificateToDer } from '../../pki/cert.js';
 import { pemDecodeAll } from '../../pki/pem.js';
 import type { Signer } from '../../pki/signer.js';
@@ -35,12 +35,13 @@ import { failed } from '../common.js';
 import type { PackageContext } from '../context.js';
 import { apexUpdate } from './apex-update.js';
 import { communityUpdate } from './community-update.js';
+import { contingencyRequest, verifyContingencySigned } from './contingency.js';
 import { sequenceAdjust } from './sequence-adjust.js';
 import { type TampStateDoc, TampStateFile } from './state.js';
 import { statusQuery } from './status-query.js';
 import { trustAnchorUpdate } from './trust-anchor-update.js';
 import { TampFailure, peekContentType, verifyTampMessage } from './verify.js';
-import type { TampActionContext, TampPlan, TampView } from './view.js';
+import { type TampActionContext, type TampPlan, type TampView, keyIdOfChoice } from './view.js';
 
 /** What the composition root fills in (see the report for the options). */
 export interface TampConfig {
@@ -85,11 +86,19 @@ export class TampManager {
     if (d.apex !== undefined || !this.cfg.apexTaFile) return;
     const raw = await readFile(this.cfg.apexTaFile);
     const text = raw.toString('latin1');
-    const der = text.includes('-----BEGIN') ? pemDecodeAll(text, 'CERTIFICATE').map((b) => b.der) : [new Uint8Array(raw)];
-    if (der.length !== 1) throw new TampFailure('other', `${this.cfg.apexTaFile}: expected exactly one certificate, found ${der.length}`);
-    const cert = certificateFromDer(der[0]!);
+    let choice: Uint8Array;
+    if (text.includes('-----BEGIN')) {
+      const der = pemDecodeAll(text, 'CERTIFICATE').map((b) => b.der);
+      if (der.length !== 1) throw new TampFailure('other', `${this.cfg.apexTaFile}: expected exactly one certificate, found ${der.length}`);
+      choice = certificateToDer(certificateFromDer(der[0]!));
+    } else {
+      // DER: a Certificate or a TrustAnchorChoice (e.g. [2] TrustAnchorInfo carrying a contingency key); must hold a certificate
+      const c = trustAnchorChoiceFromDer(new Uint8Array(raw));
+      if (!trustAnchorCertificate(c)) throw new TampFailure('unsupportedTrustAnchorFormat', `${this.cfg.apexTaFile}: the apex TA must carry a certificate`);
+      choice = trustAnchorChoiceToDer(c);
+    }
     await this.state.update((s) => {
-      if (s.apex === undefined) s.apex = Buffer.from(certificateToDer(cert)).toString('base64');
+      if (s.apex === undefined) s.apex = Buffer.from(choice).toString('base64');
       if (s.communities.length === 0 && this.cfg.initialCommunities) s.communities = [...this.cfg.initialCommunities];
     });
   }
@@ -147,7 +156,14 @@ export class TampManager {
       request = peekContentType(der) ?? expected;
       const d0 = await this.state.load();
       const apexDer = d0.apex ? trustAnchorCertificate(trustAnchorChoiceFromDer(Buffer.from(d0.apex, 'base64'))) : undefined;
-      const v = await verifyTampMessage(der, { ...(apexDer ? { apex: apexDer } : {}), tamp: ta.certificatesFor('tamp'), all: ta.list().map((a) => a.der) }, this.now());
+      const cont = contingencyRequest(der);
+      let v: { contentType: string; content: Uint8Array; anchor: 'apex' | 'tamp'; anchorKeyId: string };
+      if (cont) {
+        // §4.5: an apex update signed with the apex's contingency key (contingency.ts); same sequence slot as the apex
+        const apexChoice = d0.apex ? trustAnchorChoiceFromDer(Buffer.from(d0.apex, 'base64')) : undefined;
+        const r = verifyContingencySigned(cont, apexChoice);
+        v = { ...r, anchor: 'apex', anchorKeyId: Buffer.from(keyIdOfChoice(apexChoice!)!).toString('hex') };
+      } else v = await verifyTampMessage(der, { ...(apexDer ? { apex: apexDer } : {}), tamp: ta.certificatesFor('tamp'), all: ta.list().map((a) => a.der) }, this.now());
       request = v.contentType;
       let msgRef: TAMPMsgRef;
       let plan: (c: TampActionContext) => TampPlan;
