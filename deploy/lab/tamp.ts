@@ -40,7 +40,8 @@ export type TampVariant =
   | 'truncated' // DER cut short
   | 'unknown-content-type' // SignedData(id-data) instead of a TAMP content type
   | 'oversized' // 200 KB of trailing zeros (over the agent's cap)
-  | 'bad-signature'; // one signature byte flipped
+  | 'bad-signature' // one signature byte flipped
+  | 'v1'; // the content carries version [0] v1 (this is TAMP v2: versionNumberMismatch)
 
 export type TampSignerName = 'apex' | 'manager' | 'rogue';
 
@@ -171,6 +172,11 @@ export class LabTamp {
     }
     const kind = KINDS[spec.kind];
     const variant = spec.variant ?? 'good';
+    if (variant === 'v1') {
+      const seq = asn1js.fromBER(content).result as asn1js.Sequence;
+      const v1 = new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: new Uint8Array([1]) });
+      content = new Uint8Array(new asn1js.Sequence({ value: [v1, ...(seq.valueBlock.value as asn1js.BaseBlock[])] }).toBER(false));
+    }
     const ca = this.ca(signer);
     const contingency = spec.kind === 'apexUpdate' ? spec.contingency : undefined;
     let der = await createSignedData({

@@ -193,6 +193,7 @@ const BAD: BadCase[] = [
   { name: 'bad signature', status: 'signatureFailure', make: () => lab.publish({ kind: 'update', variant: 'bad-signature', updates: [{ kind: 'remove', pubKey: certificateSpki(vendor.root.certificate) }] }) },
   { name: 'unknown content type', status: 'unsupportedTAMPMsgType', make: () => lab.publish({ kind: 'update', variant: 'unknown-content-type', updates: [{ kind: 'remove', pubKey: certificateSpki(vendor.root.certificate) }] }) },
   { name: 'oversized message', status: 'insufficientMemory', make: () => lab.publish({ kind: 'update', variant: 'oversized', updates: [{ kind: 'remove', pubKey: certificateSpki(vendor.root.certificate) }] }) },
+  { name: 'TAMP version 1', status: 'versionNumberMismatch', make: () => lab.publish({ kind: 'update', variant: 'v1', updates: [{ kind: 'remove', pubKey: certificateSpki(vendor.root.certificate) }] }) },
   { name: 'remove of the apex key', status: 'apexTAMPAnchor', make: () => lab.publish({ kind: 'update', updates: [{ kind: 'remove', pubKey: certificateSpki(lab.apex.root.certificate) }] }) },
   { name: 'add + remove of an unknown key (all-or-nothing)', status: 'trustAnchorNotFound', make: () => lab.publish({ kind: 'update', updates: [{ kind: 'add', ta: { kind: 'certificate', der: extra.root.der, certificate: extra.root.certificate } }, { kind: 'remove', pubKey: new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' })) }] }) },
   { name: 'apex update signed by the manager', status: 'notAuthorized', make: () => lab.publish({ kind: 'apexUpdate', signer: 'manager', apexTA: { kind: 'certificate', der: vendor.root.der, certificate: vendor.root.certificate } }) },
@@ -334,6 +335,17 @@ test('odd PAL type (0031) returns responses still queued (lab down for the first
   assert.equal(r2.results.map((r) => r.status), ['ok'], JSON.stringify(r2.results));
   assert.is(lab.returns.length, before + 1);
   assert.equal((await new TampStateFile(stateDir).load()).outbox, []);
+});
+
+test('apex update with clearTrustAnchors + clearCommunities: every other TA and every community removed in one write', async () => {
+  const apex5 = await LabCa.create({ name: 'enrolld lab TAMP apex 5' });
+  const m = await lab.publish({ kind: 'apexUpdate', apexTA: { kind: 'certificate', der: apex5.root.der, certificate: apex5.root.certificate }, clearTrustAnchors: true, clearCommunities: true });
+  const { results } = await poll([m.entry]); // the confirm still goes out over this poll's TLS session set-up
+  assert.equal(results.map((r) => r.status), ['ok'], JSON.stringify(results));
+  const c = lastReturn().message as TAMPApexUpdateConfirm;
+  assert.ok(c.apexConfirm.kind === 'verbose' && c.apexConfirm.taInfo.length === 1 && c.apexConfirm.communities === undefined);
+  assert.is((await TrustAnchorStore.open(taFile)).size, 0);
+  assert.equal((await new TampStateFile(stateDir).load()).communities, []);
 });
 
 test.after(async () => {
