@@ -24,11 +24,13 @@ import { TAMPApexUpdateConfirm } from '../../agent/pki/asn1/tamp-apex-update-con
 import { TAMPCommunityUpdateConfirm } from '../../agent/pki/asn1/tamp-community-update-confirm.js';
 import { SequenceNumberAdjustConfirm } from '../../agent/pki/asn1/tamp-sequence-number-adjust-confirm.js';
 import { certificateFromDer, certificateSpki, certificateToDer } from '../../agent/pki/cert.js';
-import { validateChain } from '../../agent/pki/chain.js';
 import { EstClient } from '../../agent/protocols/est/client.js';
 import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { PalPoller } from '../../agent/packages/pal-poller.js';
 import { createPackageRegistry } from '../../agent/packages/registry.js';
+import { FirmwareLoadFailure } from '../../agent/packages/firmware/errors.js';
+import { emptyState } from '../../agent/packages/firmware/state.js';
+import { verifyFirmwarePackage } from '../../agent/packages/firmware/verify.js';
 import { TampManager } from '../../agent/packages/tamp/manager.js';
 import { TampStateFile } from '../../agent/packages/tamp/state.js';
 import { CrlStore } from '../../agent/store/crl-store.js';
@@ -36,6 +38,7 @@ import { TrustAnchorStore } from '../../agent/store/ta-store.js';
 import { TPM_HT } from '../../agent/tpm2/index.js';
 import { memoryLogger } from '../../agent/util/log.js';
 import { LabCa } from '../../deploy/lab/ca.js';
+import { FirmwareLab } from '../../deploy/lab/firmware.js';
 import { labPal } from '../../deploy/lab/pal.js';
 import { createLabServer } from '../../deploy/lab/server.js';
 import { contingencyApex, registerTampHandlers, type TampReturnRecord } from '../../deploy/lab/tamp.js';
@@ -138,22 +141,30 @@ test('openssl cms -verify accepts a TAMP response signed by the TPM key (device 
   assert.throws(() => execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-in', path.join(dir, 'bad.der'), '-CAfile', path.join(dir, 'ca.pem'), '-purpose', 'any', '-binary', '-out', out], { stdio: 'pipe' }));
 });
 
-const vendor = await LabCa.create({ name: 'firmware vendor (TAMP-added)' });
-const vendorLeaf = await vendor.issue({
-  subject: { CN: 'fw signer' },
-  spki: new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' })),
-  notBefore: new Date(t0.getTime() - 60_000),
-  notAfter: new Date(t0.getTime() + 86_400_000),
-  profile: 'client',
-});
-const chainsForFirmware = async (): Promise<boolean> =>
-  validateChain({ leaf: vendorLeaf, intermediates: [vendor.issuing.der], trustAnchors: (await TrustAnchorStore.open(taFile)).certificatesFor('firmware') }).then(
+// The TA a TAMP update adds is the firmware lab's signer root: a real RFC 4108 package verification
+// (verifyFirmwarePackage, TAs from the device's TrustAnchorStore) fails before the add and passes after it.
+const fwLab = await FirmwareLab.create(server.router, { dir: path.join(tmp, 'fwlab'), baseUrl: server.url });
+const vendor = fwLab.ca;
+const fwPkg = await fwLab.addPackage({ id: 'tamp-fw', image: new Uint8Array(randomBytes(4096)), name: { preferred: { fwPkgID: '1.3.6.1.4.1.32473.7.9', verNum: 1 } }, targetHardware: [HW_TYPE] });
+const chainsForFirmware = async (): Promise<boolean> => {
+  const ta = await TrustAnchorStore.open(taFile);
+  const workDir = mkdtempSync(path.join(tmp, 'fw-'));
+  return verifyFirmwarePackage(fwPkg.path, {
+    device: { hwType: HW_TYPE, hwSerialNum: HW_SERIAL },
+    trustAnchors: async (purpose) => (purpose === 'firmware' ? ta.certificatesFor('firmware') : ta.list().map((a) => a.der)),
+    state: emptyState(),
+    workDir,
+  }).then(
     () => true,
-    () => false,
+    (e: unknown) => {
+      if (!(e instanceof FirmwareLoadFailure)) throw e;
+      return false;
+    },
   );
+};
 
-test('TA update add: the vendor root is installed (firmware use) and a chain to it validates only afterwards; change renames it', async () => {
-  assert.is(await chainsForFirmware(), false, 'no firmware TA before the add');
+test('TA update add: the firmware signer root is installed (firmware use); an RFC 4108 package verifies only afterwards; change renames it', async () => {
+  assert.is(await chainsForFirmware(), false, 'the firmware package is refused before the add');
   const m = await lab.publish({ kind: 'update', updates: [{ kind: 'add', ta: { kind: 'certificate', der: vendor.root.der, certificate: vendor.root.certificate } }] });
   const { results } = await poll([m.entry]);
   assert.equal(results.map((r) => r.status), ['ok'], JSON.stringify(results));
@@ -164,7 +175,7 @@ test('TA update add: the vendor root is installed (firmware use) and a chain to 
   const added = ta.find(vendor.root.der)!;
   assert.ok(added, 'vendor root in the TA store');
   assert.equal([added.source, [...added.uses]], ['tamp', ['cacerts', 'crl', 'firmware']]);
-  assert.is(await chainsForFirmware(), true, 'the chain validates after the add');
+  assert.is(await chainsForFirmware(), true, 'the firmware package verifies after the add');
   const spki = certificateSpki(vendor.root.certificate);
   const ch = await lab.publish({ kind: 'update', terse: 'terse', updates: [{ kind: 'change', change: taTitleChange(spki, 'vendor-root') }] });
   await poll([ch.entry]);
@@ -218,7 +229,7 @@ for (const b of BAD) {
   });
 }
 
-test('TA update remove: the vendor root is gone; its chain no longer validates', async () => {
+test('TA update remove: the firmware signer root is gone; the package is refused again', async () => {
   const m = await lab.publish({ kind: 'update', updates: [{ kind: 'remove', pubKey: certificateSpki(vendor.root.certificate) }] });
   const { results } = await poll([m.entry]);
   assert.equal(results.map((r) => r.status), ['ok'], JSON.stringify(results));
