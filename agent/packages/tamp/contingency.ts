@@ -1,0 +1,103 @@
+// RFC 5934 §2.2.4.1 / §4.5: an apex update signed with the apex's contingency key. The apex TA carries the
+// contingency public key wrapped (extension id-pe-wrappedApexContinKey, in the certificate's extensions or the
+// TrustAnchorInfo exts); the apex update carries the unwrapping key in the unsigned attribute
+// id-aa-TAMP-contingencyPublicKeyDecryptKey. The key is unwrapped (AES key wrap with padding, RFC 5649, or AES key
+// wrap, RFC 3394), parsed as a SubjectPublicKeyInfo, and the SignerInfo (whose sid must name that key) verified with
+// it: content-type and message-digest signed attributes, then the signature over the DER signed attributes.
+// Failures: no extension / unwrap or parse failure → contingencyPublicKeyDecrypt; unknown wrap algorithm →
+// unsupportedContinPubKeyDecryptAlg; sid mismatch → notAuthorized; digest or signature mismatch → signatureFailure.
+// (enrolld's reading: the contingency signer is the bare key — no certificate — and the sequence number slot stays
+// the apex TA's.)
+import { createDecipheriv, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
+import { ApexContingencyKey } from '../../pki/asn1/tamp-apex-contingency-key.js';
+import { OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, OID_CT_TAMP_APEX_UPDATE, OID_PE_WRAPPED_APEX_CONTIN_KEY } from '../../pki/asn1/tamp-oids.js';
+import { type TrustAnchorChoice, trustAnchorCertificate } from '../../pki/asn1/trust-anchor-choice.js';
+import { certificateFromDer } from '../../pki/cert.js';
+import { bytesEqual } from '../../pki/der.js';
+import { TampFailure } from './verify.js';
+
+const WRAP: Record<string, { cipher: string; iv: string }> = {
+  '2.16.840.1.101.3.4.1.8': { cipher: 'id-aes128-wrap-pad', iv: 'a65959a6' },
+  '2.16.840.1.101.3.4.1.28': { cipher: 'id-aes192-wrap-pad', iv: 'a65959a6' },
+  '2.16.840.1.101.3.4.1.48': { cipher: 'id-aes256-wrap-pad', iv: 'a65959a6' },
+  '2.16.840.1.101.3.4.1.5': { cipher: 'id-aes128-wrap', iv: 'a6a6a6a6a6a6a6a6' },
+  '2.16.840.1.101.3.4.1.25': { cipher: 'id-aes192-wrap', iv: 'a6a6a6a6a6a6a6a6' },
+  '2.16.840.1.101.3.4.1.45': { cipher: 'id-aes256-wrap', iv: 'a6a6a6a6a6a6a6a6' },
+};
+const DIGESTS: Record<string, string> = { '2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512' };
+const SIGS: Record<string, string | undefined> = { '1.2.840.10045.4.3.2': 'sha256', '1.2.840.10045.4.3.3': 'sha384', '1.2.840.10045.4.3.4': 'sha512', '1.2.840.113549.1.1.11': 'sha256', '1.2.840.113549.1.1.12': 'sha384', '1.2.840.113549.1.1.13': 'sha512' };
+
+/** The SignedData of `der` when it carries the contingency-key attribute (i.e. it asks for this path). */
+export function contingencyRequest(der: Uint8Array): { sd: pkijs.SignedData; decryptKey: Uint8Array } | undefined {
+  try {
+    const ci = new pkijs.ContentInfo({ schema: asn1js.fromBER(der).result });
+    const sd = new pkijs.SignedData({ schema: ci.content });
+    const attr = sd.signerInfos[0]?.unsignedAttrs?.attributes.find((a) => a.type === OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY);
+    if (!attr) return undefined;
+    const v = attr.values[0];
+    if (attr.values.length !== 1 || !(v instanceof asn1js.OctetString)) throw new TampFailure('badUnsignedAttrs', 'contingency-public-key-decrypt-key must be one OCTET STRING');
+    return { sd, decryptKey: new Uint8Array(v.valueBlock.valueHexView) };
+  } catch (e) {
+    if (e instanceof TampFailure) throw e;
+    return undefined;
+  }
+}
+
+function contingencyExtension(apex: TrustAnchorChoice): ApexContingencyKey | undefined {
+  let exts: pkijs.Extension[] | undefined;
+  if (apex.kind === 'taInfo' && apex.info.exts) exts = new pkijs.Extensions({ schema: asn1js.fromBER(apex.info.exts).result }).extensions;
+  else {
+    const der = trustAnchorCertificate(apex);
+    exts = der ? certificateFromDer(der).extensions : undefined;
+  }
+  const ext = exts?.find((e) => e.extnID === OID_PE_WRAPPED_APEX_CONTIN_KEY);
+  return ext ? ApexContingencyKey.fromDer(ext.extnValue.valueBlock.valueHexView) : undefined;
+}
+
+export function verifyContingencySigned(req: { sd: pkijs.SignedData; decryptKey: Uint8Array }, apex: TrustAnchorChoice | undefined): { contentType: string; content: Uint8Array } {
+  const { sd, decryptKey } = req;
+  try {
+    if (sd.signerInfos.length !== 1) throw new TampFailure('badSignedData', 'exactly one SignerInfo is required');
+    const e = sd.encapContentInfo;
+    if (!e.eContent) throw new TampFailure('missingContent', 'no encapsulated content');
+    if (e.eContentType !== OID_CT_TAMP_APEX_UPDATE) throw new TampFailure('notAuthorized', 'only an apex update may be signed with the contingency key');
+    const ck = apex ? contingencyExtension(apex) : undefined;
+    if (!ck || ck.empty) throw new TampFailure('contingencyPublicKeyDecrypt', 'the apex trust anchor has no contingency key');
+    const w = WRAP[ck.wrapAlgorithm!];
+    if (!w) throw new TampFailure('unsupportedContinPubKeyDecryptAlg', `wrap algorithm ${ck.wrapAlgorithm} is not AES key wrap`);
+    let spki: Uint8Array;
+    let key;
+    try {
+      const d = createDecipheriv(w.cipher, decryptKey, Buffer.from(w.iv, 'hex'));
+      spki = new Uint8Array(Buffer.concat([d.update(ck.wrappedContinPubKey!), d.final()]));
+      key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    } catch (err) {
+      throw new TampFailure('contingencyPublicKeyDecrypt', `the contingency public key does not unwrap: ${(err as Error).message}`);
+    }
+    const si = sd.signerInfos[0]!;
+    const sid = si.sid as asn1js.BaseBlock & { valueBlock: { valueHexView?: Uint8Array } };
+    if (si.sid instanceof pkijs.IssuerAndSerialNumber || !sid.valueBlock.valueHexView || !bytesEqual(new Uint8Array(sid.valueBlock.valueHexView), keyIdentifierFromSpki(spki))) {
+      throw new TampFailure('notAuthorized', 'the SignerInfo does not name the contingency key');
+    }
+    const digest = DIGESTS[si.digestAlgorithm.algorithmId];
+    if (!digest) throw new TampFailure('badDigestAlgorithm', `digest ${si.digestAlgorithm.algorithmId}`);
+    const attrs = si.signedAttrs?.attributes ?? [];
+    const ct = attrs.find((a) => a.type === '1.2.840.113549.1.9.3')?.values[0];
+    const md = attrs.find((a) => a.type === '1.2.840.113549.1.9.4')?.values[0];
+    if (!(ct instanceof asn1js.ObjectIdentifier) || ct.valueBlock.toString() !== e.eContentType) throw new TampFailure('badSignedAttrs', 'content-type attribute missing or wrong');
+    const content = new Uint8Array(e.eContent.getValue());
+    if (!(md instanceof asn1js.OctetString) || !bytesEqual(new Uint8Array(md.valueBlock.valueHexView), new Uint8Array(createHash(digest).update(content).digest()))) {
+      throw new TampFailure('signatureFailure', 'message-digest attribute does not match the content');
+    }
+    const hash = SIGS[si.signatureAlgorithm.algorithmId];
+    if (!hash) throw new TampFailure('badSignatureAlgorithm', `signature algorithm ${si.signatureAlgorithm.algorithmId}`);
+    const ok = cryptoVerify(hash, new Uint8Array(si.signedAttrs!.encodedValue), key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key, si.signature.valueBlock.valueHexView);
+    if (!ok) throw new TampFailure('signatureFailure', 'the contingency-key signature does not verify');
+    return { contentType: e.eContentType, content };
+  } finally {
+    decryptKey.fill(0);
+  }
+}

@@ -1,0 +1,61 @@
+// RFC 5934 §4.5 TAMPApexUpdate ::= SEQUENCE {
+//   version [0] TAMPVersion DEFAULT v2, terse [1] TerseOrVerbose DEFAULT verbose, msgRef TAMPMsgRef,
+//   clearTrustAnchors BOOLEAN, clearCommunities BOOLEAN, seqNumber SeqNumber OPTIONAL, apexTA TrustAnchorChoice }
+import * as asn1js from 'asn1js';
+import { Asn1DecodeError } from './errors.js';
+import { type AsnNode, type Bytes, Tag, encodeNode, isUniversal, parseDer, seqChildren } from './der.js';
+import { readBoolean, readSeqNumber, readTerse, readVersion, seqNumberNode, terseFields, type TerseOrVerbose } from './tamp-fields.js';
+import { TAMPMsgRef } from './tamp-msg-ref.js';
+import { OID_CT_TAMP_APEX_UPDATE } from './tamp-oids.js';
+import { type TrustAnchorChoice, trustAnchorChoiceFromNode, trustAnchorChoiceToSchema } from './trust-anchor-choice.js';
+
+export class TAMPApexUpdate {
+  static readonly CONTENT_TYPE = OID_CT_TAMP_APEX_UPDATE;
+  terse: TerseOrVerbose;
+  msgRef: TAMPMsgRef;
+  clearTrustAnchors: boolean;
+  clearCommunities: boolean;
+  seqNumber?: bigint;
+  apexTA: TrustAnchorChoice;
+
+  constructor(p: { schema: AsnNode } | { terse?: TerseOrVerbose; msgRef: TAMPMsgRef; clearTrustAnchors: boolean; clearCommunities: boolean; seqNumber?: bigint; apexTA: TrustAnchorChoice }) {
+    if ('schema' in p) {
+      const path = 'TAMPApexUpdate';
+      const k = seqChildren(p.schema, path);
+      const t = readTerse(k, readVersion(k, 0, path), path);
+      let i = t.next;
+      this.terse = t.terse;
+      this.msgRef = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.msgRef` });
+      this.clearTrustAnchors = readBoolean(k[i++], `${path}.clearTrustAnchors`);
+      this.clearCommunities = readBoolean(k[i++], `${path}.clearCommunities`);
+      if (isUniversal(k[i], Tag.INTEGER)) this.seqNumber = readSeqNumber(k[i++], `${path}.seqNumber`);
+      this.apexTA = trustAnchorChoiceFromNode(k[i++], `${path}.apexTA`);
+      if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
+      return;
+    }
+    this.terse = p.terse ?? 'verbose';
+    this.msgRef = p.msgRef;
+    this.clearTrustAnchors = p.clearTrustAnchors;
+    this.clearCommunities = p.clearCommunities;
+    if (p.seqNumber !== undefined) this.seqNumber = p.seqNumber;
+    this.apexTA = p.apexTA;
+  }
+  static fromDer(der: Bytes): TAMPApexUpdate {
+    return new TAMPApexUpdate({ schema: parseDer(der, 'TAMPApexUpdate') });
+  }
+  toSchema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        ...terseFields(this.terse),
+        this.msgRef.toSchema(),
+        new asn1js.Boolean({ value: this.clearTrustAnchors }),
+        new asn1js.Boolean({ value: this.clearCommunities }),
+        ...(this.seqNumber !== undefined ? [seqNumberNode(this.seqNumber)] : []),
+        trustAnchorChoiceToSchema(this.apexTA),
+      ] as asn1js.BaseBlock[],
+    });
+  }
+  toDer(): Uint8Array {
+    return encodeNode(this.toSchema());
+  }
+}

@@ -1,0 +1,52 @@
+// RFC 5934 §4.8 TAMPCommunityUpdateConfirm ::= SEQUENCE {
+//   version [0] TAMPVersion DEFAULT v2, update TAMPMsgRef, commConfirm CommunityConfirm }
+//   CommunityConfirm ::= CHOICE { terseCommConfirm [0] TerseCommunityConfirm (= StatusCode),
+//                                 verboseCommConfirm [1] VerboseCommunityConfirm }
+//   VerboseCommunityConfirm ::= SEQUENCE { status StatusCode, communities CommunityIdentifierList OPTIONAL }
+import * as asn1js from 'asn1js';
+import { Asn1DecodeError } from './errors.js';
+import { type AsnNode, type Bytes, encodeNode, isContext, parseDer, seqChildren } from './der.js';
+import { communityList, communityListNode, implicitConstructed, readStatusCode, readTaggedStatusCode, readVersion, statusCodeNode, taggedChildren, taggedStatusCode } from './tamp-fields.js';
+import { TAMPMsgRef } from './tamp-msg-ref.js';
+import { OID_CT_TAMP_COMMUNITY_UPDATE_CONFIRM, type TampStatusCodeName } from './tamp-oids.js';
+
+export type CommunityConfirm = { kind: 'terse'; status: TampStatusCodeName } | { kind: 'verbose'; status: TampStatusCodeName; communities?: string[] };
+
+export class TAMPCommunityUpdateConfirm {
+  static readonly CONTENT_TYPE = OID_CT_TAMP_COMMUNITY_UPDATE_CONFIRM;
+  update: TAMPMsgRef;
+  commConfirm: CommunityConfirm;
+
+  constructor(p: { schema: AsnNode } | { update: TAMPMsgRef; commConfirm: CommunityConfirm }) {
+    if ('schema' in p) {
+      const path = 'TAMPCommunityUpdateConfirm';
+      const k = seqChildren(p.schema, path);
+      let i = readVersion(k, 0, path);
+      this.update = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.update` });
+      const c = k[i++];
+      if (isContext(c, 0, false)) this.commConfirm = { kind: 'terse', status: readTaggedStatusCode(c, 0, `${path}.terseCommConfirm`) };
+      else if (isContext(c, 1, true)) {
+        const v = taggedChildren(c, 1, `${path}.verboseCommConfirm`);
+        const conf: CommunityConfirm = { kind: 'verbose', status: readStatusCode(v[0], `${path}.verboseCommConfirm.status`) };
+        if (v[1] !== undefined) conf.communities = communityList(v[1], `${path}.verboseCommConfirm.communities`);
+        if (v.length > 2) throw new Asn1DecodeError('extra-field', `${path}.verboseCommConfirm`, 'unexpected elements');
+        this.commConfirm = conf;
+      } else throw new Asn1DecodeError(c ? 'bad-tag' : 'missing-field', `${path}.commConfirm`, 'expected [0] or [1]');
+      if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
+      return;
+    }
+    this.update = p.update;
+    this.commConfirm = p.commConfirm;
+  }
+  static fromDer(der: Bytes): TAMPCommunityUpdateConfirm {
+    return new TAMPCommunityUpdateConfirm({ schema: parseDer(der, 'TAMPCommunityUpdateConfirm') });
+  }
+  toSchema(): asn1js.Sequence {
+    const c = this.commConfirm;
+    const node = c.kind === 'terse' ? taggedStatusCode(0, c.status) : implicitConstructed(1, [statusCodeNode(c.status), ...(c.communities ? [communityListNode(c.communities)] : [])]);
+    return new asn1js.Sequence({ value: [this.update.toSchema(), node] });
+  }
+  toDer(): Uint8Array {
+    return encodeNode(this.toSchema());
+  }
+}

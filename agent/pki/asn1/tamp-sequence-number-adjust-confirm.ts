@@ -1,0 +1,36 @@
+// RFC 5934 §4.10 SequenceNumberAdjustConfirm ::= SEQUENCE {
+//   version [0] TAMPVersion DEFAULT v2, adjust TAMPMsgRef, status StatusCode }
+import * as asn1js from 'asn1js';
+import { Asn1DecodeError } from './errors.js';
+import { type AsnNode, type Bytes, encodeNode, parseDer, seqChildren } from './der.js';
+import { readStatusCode, readVersion, statusCodeNode } from './tamp-fields.js';
+import { TAMPMsgRef } from './tamp-msg-ref.js';
+import { OID_CT_TAMP_SEQ_NUM_ADJUST_CONFIRM, type TampStatusCodeName } from './tamp-oids.js';
+
+export class SequenceNumberAdjustConfirm {
+  static readonly CONTENT_TYPE = OID_CT_TAMP_SEQ_NUM_ADJUST_CONFIRM;
+  adjust: TAMPMsgRef;
+  status: TampStatusCodeName;
+  constructor(p: { schema: AsnNode } | { adjust: TAMPMsgRef; status: TampStatusCodeName }) {
+    if ('schema' in p) {
+      const path = 'SequenceNumberAdjustConfirm';
+      const k = seqChildren(p.schema, path);
+      const i = readVersion(k, 0, path);
+      this.adjust = new TAMPMsgRef({ schema: k[i]!, path: `${path}.adjust` });
+      this.status = readStatusCode(k[i + 1], `${path}.status`);
+      if (k.length !== i + 2) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
+      return;
+    }
+    this.adjust = p.adjust;
+    this.status = p.status;
+  }
+  static fromDer(der: Bytes): SequenceNumberAdjustConfirm {
+    return new SequenceNumberAdjustConfirm({ schema: parseDer(der, 'SequenceNumberAdjustConfirm') });
+  }
+  toSchema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [this.adjust.toSchema(), statusCodeNode(this.status)] });
+  }
+  toDer(): Uint8Array {
+    return encodeNode(this.toSchema());
+  }
+}

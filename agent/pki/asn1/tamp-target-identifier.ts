@@ -1,0 +1,147 @@
+// RFC 5934 §4.1 TargetIdentifier (module IMPLICIT TAGS):
+//   TargetIdentifier ::= CHOICE {
+//     hwModules [1] HardwareModuleIdentifierList,     -- SEQUENCE SIZE (1..MAX) OF HardwareModules
+//     communities [2] CommunityIdentifierList,
+//     allModules [3] NULL,
+//     uri [4] IA5String,
+//     otherName [5] AnotherName }
+//   HardwareModules ::= SEQUENCE { hwType OBJECT IDENTIFIER, hwSerialEntries SEQUENCE SIZE (1..MAX) OF HardwareSerialEntry }
+//   HardwareSerialEntry ::= CHOICE { all NULL, single OCTET STRING, block SEQUENCE { low OCTET STRING, high OCTET STRING } }
+import * as asn1js from 'asn1js';
+import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
+import { type AsnNode, Tag, checkOid, isContext, isUniversal, readOctets, readOid, seqChildren } from './der.js';
+import { implicitConstructed, implicitPrimitive, readOidList, oidNodes, taggedChildren } from './tamp-fields.js';
+
+export type HardwareSerialEntry = { all: true } | { single: Uint8Array } | { block: { low: Uint8Array; high: Uint8Array } };
+export interface HardwareModules {
+  hwType: string;
+  serials: HardwareSerialEntry[];
+}
+
+export type TargetIdentifier =
+  | { kind: 'hwModules'; modules: HardwareModules[] }
+  | { kind: 'communities'; communities: string[] }
+  | { kind: 'allModules' }
+  | { kind: 'uri'; uri: string }
+  | { kind: 'otherName'; typeId: string; value: Uint8Array };
+
+/** What a module is, for matching a TargetIdentifier (RFC 5934 §4.1, §6). */
+export interface TampModuleIdentity {
+  hwType: string;
+  hwSerialNum: Uint8Array;
+  communities: readonly string[];
+  uri?: string;
+}
+
+function cmpBytes(a: Uint8Array, b: Uint8Array): number {
+  // serial numbers compare as unsigned big-endian numbers of possibly different lengths
+  const la = a.byteLength, lb = b.byteLength;
+  if (la !== lb) return la - lb;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+export function targetMatches(t: TargetIdentifier, me: TampModuleIdentity): boolean | 'unsupported' {
+  switch (t.kind) {
+    case 'allModules':
+      return true;
+    case 'communities':
+      return t.communities.some((c) => me.communities.includes(c));
+    case 'uri':
+      return me.uri !== undefined && me.uri === t.uri;
+    case 'otherName':
+      return 'unsupported';
+    case 'hwModules':
+      return t.modules.some(
+        (m) =>
+          m.hwType === me.hwType &&
+          m.serials.some((s) =>
+            'all' in s ? true : 'single' in s ? cmpBytes(s.single, me.hwSerialNum) === 0 : cmpBytes(s.block.low, me.hwSerialNum) <= 0 && cmpBytes(me.hwSerialNum, s.block.high) <= 0,
+          ),
+      );
+  }
+}
+
+export function targetIdentifierFromNode(node: AsnNode | undefined, path: string): TargetIdentifier {
+  if (node === undefined) throw new Asn1DecodeError('missing-field', path, 'absent');
+  if (isContext(node, 1, true)) {
+    const mods = taggedChildren(node, 1, path);
+    if (mods.length === 0) throw new Asn1DecodeError('constraint', `${path}.hwModules`, 'at least one HardwareModules');
+    return {
+      kind: 'hwModules',
+      modules: mods.map((m, i) => {
+        const p = `${path}.hwModules[${i}]`;
+        const k = seqChildren(m, p);
+        if (k.length !== 2) throw new Asn1DecodeError('malformed', p, 'HardwareModules has two fields');
+        const entries = seqChildren(k[1], `${p}.hwSerialEntries`);
+        if (entries.length === 0) throw new Asn1DecodeError('constraint', `${p}.hwSerialEntries`, 'at least one entry');
+        return {
+          hwType: readOid(k[0], `${p}.hwType`),
+          serials: entries.map((e, j): HardwareSerialEntry => {
+            const q = `${p}.hwSerialEntries[${j}]`;
+            if (isUniversal(e, 5)) return { all: true };
+            if (isUniversal(e, Tag.OCTET_STRING)) return { single: readOctets(e, q) };
+            const b = seqChildren(e, q);
+            if (b.length !== 2) throw new Asn1DecodeError('malformed', q, 'block has low and high');
+            return { block: { low: readOctets(b[0], `${q}.low`), high: readOctets(b[1], `${q}.high`) } };
+          }),
+        };
+      }),
+    };
+  }
+  if (isContext(node, 2, true)) return { kind: 'communities', communities: readOidList(taggedChildren(node, 2, path), `${path}.communities`) };
+  if (isContext(node, 3, false)) {
+    if ((node as asn1js.Primitive).valueBlock.valueHexView.byteLength !== 0) throw new Asn1DecodeError('malformed', path, 'allModules NULL has content');
+    return { kind: 'allModules' };
+  }
+  if (isContext(node, 4, false)) {
+    const bytes = Buffer.from((node as asn1js.Primitive).valueBlock.valueHexView);
+    if (bytes.some((b) => b > 0x7f)) throw new Asn1DecodeError('bad-value', `${path}.uri`, 'not IA5');
+    return { kind: 'uri', uri: bytes.toString('latin1') };
+  }
+  if (isContext(node, 5, true)) {
+    const k = taggedChildren(node, 5, path);
+    if (k.length !== 2 || !isContext(k[1], 0, true)) throw new Asn1DecodeError('malformed', `${path}.otherName`, 'AnotherName { type-id, [0] value }');
+    return { kind: 'otherName', typeId: readOid(k[0], `${path}.otherName.type-id`), value: new Uint8Array(k[1]!.toBER(false)) };
+  }
+  throw new Asn1DecodeError('bad-tag', path, 'not a TargetIdentifier alternative');
+}
+
+export function targetIdentifierToSchema(t: TargetIdentifier): AsnNode {
+  switch (t.kind) {
+    case 'allModules':
+      return implicitPrimitive(3, new Uint8Array(0));
+    case 'communities':
+      return implicitConstructed(2, oidNodes(t.communities, 'community'));
+    case 'uri':
+      if (/[^\x00-\x7f]/.test(t.uri)) throw new Asn1EncodeError('TargetIdentifier uri must be IA5');
+      return implicitPrimitive(4, new Uint8Array(Buffer.from(t.uri, 'latin1')));
+    case 'otherName': {
+      checkOid('otherName type-id', t.typeId);
+      const parsed = asn1js.fromBER(t.value);
+      return implicitConstructed(5, [new asn1js.ObjectIdentifier({ value: t.typeId }), parsed.result]);
+    }
+    case 'hwModules':
+      if (t.modules.length === 0) throw new Asn1EncodeError('hwModules needs at least one entry');
+      return implicitConstructed(
+        1,
+        t.modules.map((m) => {
+          checkOid('hwType', m.hwType);
+          if (m.serials.length === 0) throw new Asn1EncodeError('hwSerialEntries needs at least one entry');
+          return new asn1js.Sequence({
+            value: [
+              new asn1js.ObjectIdentifier({ value: m.hwType }),
+              new asn1js.Sequence({
+                value: m.serials.map((s) =>
+                  'all' in s
+                    ? new asn1js.Null()
+                    : 'single' in s
+                      ? new asn1js.OctetString({ valueHex: s.single })
+                      : new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: s.block.low }), new asn1js.OctetString({ valueHex: s.block.high })] }),
+                ),
+              }),
+            ],
+          });
+        }),
+      );
+  }
+}
