@@ -44,6 +44,8 @@ export interface TampSettings {
   apexTrustAnchorFile: string;
   /** Communities this module starts in (OIDs). */
   communities: string[];
+  /** This module's hardware type OID and serial (TAMP targets); default: firmware.hardware. */
+  hardware?: { type: string; serialHex: string };
 }
 
 export interface FirmwareSettings {
@@ -224,6 +226,17 @@ function oid(field: string, v: string): string {
   return v;
 }
 
+function tampSettings(t: Reader, baseDir: string): TampSettings {
+  const hw = t.has('hardware') ? t.sub('hardware', ['type', 'serialHex'], true) : undefined;
+  const serialHex = hw?.str('serialHex').toLowerCase();
+  if (serialHex !== undefined && !/^([0-9a-f]{2}){1,64}$/.test(serialHex)) throw new ConfigError('tamp.hardware.serialHex', 'must be 1–64 bytes of hex');
+  return {
+    apexTrustAnchorFile: file(baseDir, t.str('apexTrustAnchorFile'))!,
+    communities: t.strList('communities').map((c) => oid('tamp.communities', c)),
+    ...(hw ? { hardware: { type: oid('tamp.hardware.type', hw.str('type')), serialHex: serialHex! } } : {}),
+  };
+}
+
 function firmwareSettings(fw: Reader, baseDir: string): FirmwareSettings {
   const hook = fw.sub('hook', ['path', 'args', 'timeoutSeconds'], true);
   const hw = fw.sub('hardware', ['type', 'altTypes', 'serialHex', 'communities'], true);
@@ -260,7 +273,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds']);
   const acme = r.has('acme') ? r.sub('acme', ['directoryUrl', 'trustAnchorsFile', 'contact', 'challengePreference', 'maxPollSeconds', 'issuerTrustAnchorsFile'], true) : undefined;
   const fw = r.has('firmware') ? r.sub('firmware', ['trustAnchorsFile', 'hook', 'hardware', 'maxPackageBytes', 'signReturns'], true) : undefined;
-  const tamp = r.has('tamp') ? r.sub('tamp', ['apexTrustAnchorFile', 'communities'], true) : undefined;
+  const tamp = r.has('tamp') ? r.sub('tamp', ['apexTrustAnchorFile', 'communities', 'hardware'], true) : undefined;
   const mq = r.sub('mqtt', ['enabled', 'url', 'caFile', 'topicPrefix']);
   const log = r.sub('log', ['level']);
 
@@ -317,7 +330,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
       backoffMaxSeconds: sch.num('backoffMaxSeconds', 6 * 3600, 1, 7 * 86_400),
     },
     ...(fw ? { firmware: firmwareSettings(fw, baseDir) } : {}),
-    ...(tamp ? { tamp: { apexTrustAnchorFile: file(baseDir, tamp.str('apexTrustAnchorFile'))!, communities: tamp.strList('communities').map((c) => oid('tamp.communities', c)) } } : {}),
+    ...(tamp ? { tamp: tampSettings(tamp, baseDir) } : {}),
     mqtt: {
       enabled: mq.bool('enabled', false),
       ...(mq.has('url') ? { url: mq.str('url') } : {}),
@@ -332,6 +345,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   if (config.attestation.enabled && (!config.attestation.akKeyFile || !config.attestation.akCertFile)) {
     throw new ConfigError('attestation', 'enabled attestation needs akKeyFile and akCertFile (written by `enrolld provision`)');
   }
+  if (config.tamp && !config.tamp.hardware && !config.firmware) throw new ConfigError('tamp.hardware', 'required unless firmware.hardware names the module');
   if (config.protocol === 'acme' && !config.acme) throw new ConfigError('acme', 'required when protocol is "acme"');
   if (config.mqtt.enabled && !config.mqtt.url) throw new ConfigError('mqtt.url', 'required when mqtt.enabled is true');
   if (config.identity.bootstrapCertFile !== undefined && config.identity.bootstrapKeyFile === undefined) {

@@ -25,7 +25,7 @@ import { FirmwareManager } from '../packages/firmware/manager.js';
 import { createStreamingHttpsClient, type StreamingHttpClient } from '../packages/firmware/download.js';
 import type { ReturnSigner } from '../packages/firmware/report.js';
 import type { FirmwarePackageNameJson } from '../pki/asn1/firmware-package-name.js';
-import { APEX_NAME, TampManager } from '../packages/tamp/manager.js';
+import { TampManager } from '../packages/tamp/manager.js';
 import { createCredentialTransport, credentialScoped, type DeviceCredential } from '../protocols/http/credential-transport.js';
 import { buildCsr } from '../pki/csr.js';
 import { validateChain } from '../pki/chain.js';
@@ -169,22 +169,20 @@ async function currentReturnSigner(keystore: KeyStore, state: FileStateStore<Age
   };
 }
 
-/** TAMP (RFC 5934): the apex TA installed once from config; answers signed with the device credential. */
-async function composeTamp(config: Config, d: { taStore: TrustAnchorStore; clock: Clock; log: Logger; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<TampManager> {
+/** TAMP (RFC 5934): the apex TA installed once from config; answers signed with the current device credential. */
+async function composeTamp(config: Config, d: { clock: Clock; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<TampManager> {
   const t = config.tamp!;
-  if (!d.taStore.get(APEX_NAME)) {
-    const [apex] = readAnchors(t.apexTrustAnchorFile);
-    await d.taStore.add({ name: APEX_NAME, source: 'config', uses: ['tamp'], certificate: apex! });
-  }
-  const hw = config.firmware?.hardware;
-  return new TampManager({
-    taStore: d.taStore,
+  const hw = t.hardware ?? config.firmware!.hardware;
+  const m = new TampManager({
     stateDir: config.stateDir,
-    device: { ...(hw ? { hwType: hw.type, hwSerialNum: new Uint8Array(Buffer.from(hw.serialHex, 'hex')) } : {}), communities: t.communities },
+    apexTaFile: t.apexTrustAnchorFile,
+    module: { hwType: hw.type, hwSerialNum: new Uint8Array(Buffer.from(hw.serialHex, 'hex')) },
+    initialCommunities: t.communities,
     returnSigner: () => currentReturnSigner(d.keystore, d.state),
     now: () => d.clock.now(),
-    log: d.log,
   });
+  await m.init();
+  return m;
 }
 
 interface FirmwareDeps {
@@ -373,7 +371,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     });
     const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state }) : undefined;
     if (firmware) fwStatus = await firmwareStatus(firmware);
-    const tamp = config.tamp ? await composeTamp(config, { taStore, clock, log, keystore, state }) : undefined;
+    const tamp = config.tamp ? await composeTamp(config, { clock, keystore, state }) : undefined;
     const peers = await FilePeerCertificateStore.open(path.join(config.stateDir, 'peer-certificates.json'));
     const poller = new PalPoller({
       est: estClient,

@@ -8,6 +8,7 @@
 // response, or a TAMPError for every refused message (nothing changed, sequence number unchanged). Responses go to
 // an outbox in the TAMP state and are POSTed to /tamp/return with their media type (204 expected) right away; the
 // odd PAL types 0029…0037 POST whatever is still queued.
+import { EnrolldError } from '../../util/errors.js';
 import { readFile } from 'node:fs/promises';
 import type { HandlerContext, HandlerResult, PackageHandler } from '../../pal/dispatch.js';
 import type { PalEntry } from '../../pal/model.js';
@@ -53,13 +54,22 @@ export interface TampConfig {
   module: Omit<TampModuleIdentity, 'communities'>;
   /** Communities the module starts in (used while the TAMP state has none recorded). */
   initialCommunities?: readonly string[];
-  /** Signs responses: the device key (TPM Signer) and its certificate (+ chain) included in the SignedData. */
-  returnSigner: { signer: Signer; certificate?: Uint8Array; chain?: Uint8Array[] };
+  /**
+   * Signs responses: the device key (TPM Signer) and its certificate (+ chain) included in the SignedData. A
+   * function is asked at signing time, so responses are signed with whichever device credential is current.
+   */
+  returnSigner: TampReturnSigner | (() => Promise<TampReturnSigner | undefined>);
   /** Uses of TAs added by a TAMPUpdate (default cacerts, firmware, crl). */
   addedUses?: readonly TaUse[];
   /** Largest TAMP message accepted from /tamp (default 64 KiB). */
   maxMessageBytes?: number;
   now?: () => Date;
+}
+
+export interface TampReturnSigner {
+  signer: Signer;
+  certificate?: Uint8Array;
+  chain?: Uint8Array[];
 }
 
 export const DEFAULT_TAMP_MAX_BYTES = 64 * 1024;
@@ -114,7 +124,9 @@ export class TampManager {
   }
 
   private async sign(contentType: string, content: Uint8Array): Promise<Uint8Array> {
-    const r = this.cfg.returnSigner;
+    const rs = this.cfg.returnSigner;
+    const r = typeof rs === 'function' ? await rs() : rs;
+    if (!r) throw new EnrolldError('tamp.no_credential', 'no device credential to sign the TAMP response with (not enrolled yet)');
     return createSignedData({
       eContentType: contentType,
       eContent: content,
