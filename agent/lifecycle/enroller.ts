@@ -133,6 +133,7 @@ export class Enroller {
       result = await this.d.protocol.enroll({
         operation: pending.operation,
         csr: new Uint8Array(Buffer.from(pending.csr, 'base64')),
+        key: fromStoredKey(pending.key),
         ...(current ? { current } : {}),
       });
     } catch (err) {

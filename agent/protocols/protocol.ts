@@ -9,6 +9,8 @@ export interface EnrollRequest {
   operation: EnrollOperation;
   /** DER PKCS#10 certification request (already carrying any attestation evidence). */
   csr: Uint8Array;
+  /** The key being certified (the CSR's key), for protocols that prove possession themselves (CMP CRMF POP). */
+  key?: KeyRecord;
   /** The credential being renewed: authenticates a re-enrollment (TLS client auth, CMP signature protection). */
   current?: { key: KeyRecord; certPem: string; chainPem: string[] };
 }
