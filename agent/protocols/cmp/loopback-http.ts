@@ -20,7 +20,10 @@ export function createLoopbackHttpTransport(opts: { maxResponseBytes?: number; t
       const url = new URL(req.url);
       if (!isLoopbackHttpUrl(url)) return Promise.reject(new TransportConfigError(`plain HTTP is allowed only to 127.0.0.1/::1, not ${url.host}`));
       return new Promise((resolve, reject) => {
-        const r = http.request(url, { method: req.method, headers: req.headers, agent: false }, (res) => {
+        const body = typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : req.body;
+        // An explicit Content-Length: OpenSSL's HTTP server does not read chunked request bodies.
+        const headers = { ...req.headers, ...(body !== undefined ? { 'content-length': String(body.byteLength) } : {}) };
+        const r = http.request(url, { method: req.method, headers, agent: false }, (res) => {
           const chunks: Buffer[] = [];
           let n = 0;
           res.on('data', (d: Buffer) => {
@@ -39,7 +42,7 @@ export function createLoopbackHttpTransport(opts: { maxResponseBytes?: number; t
           if (e instanceof ResponseTooLargeError || e instanceof TimeoutError) reject(e);
           else reject(new ConnectionError(`connection failed: ${e.message}`, (e as NodeJS.ErrnoException).code, { cause: e }));
         });
-        if (req.body !== undefined) r.write(req.body);
+        if (body !== undefined) r.write(body);
         r.end();
       });
     },
