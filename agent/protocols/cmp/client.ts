@@ -17,6 +17,7 @@ import { CertConfirmContent } from './asn1/cert-confirm-content.js';
 import { CertRepMessage, type CertResponse } from './asn1/cert-rep-message.js';
 import { CertReqMsg, certReqMessages } from './asn1/cert-req-msg.js';
 import { CertTemplate } from './asn1/cert-template.js';
+import { CertId } from './asn1/cert-id.js';
 import { ErrorMsgContent } from './asn1/error-msg-content.js';
 import { InfoTypeAndValue, genContent, readGenContent } from './asn1/info-type-and-value.js';
 import { PBMParameter } from './asn1/pbm-parameter.js';
@@ -102,6 +103,8 @@ export class CmpClient {
     const subject = params.subject === undefined ? undefined : params.subject instanceof pkijs.RelativeDistinguishedNames ? params.subject : buildName(params.subject);
     const msg = new CertReqMsg({ certReqId: 0, certTemplate: new CertTemplate({ ...(subject ? { subject } : {}), publicKey: params.newKey.spki, ...(params.extensions ? { extensions: params.extensions } : {}) }) });
     if (params.regInfo) msg.regInfo = params.regInfo;
+    // RFC 9483 §4.1.3: a kur names the certificate it updates (oldCertID control); OpenSSL insists on it.
+    if (type === 'kur' && params.protection.kind === 'signature') msg.controls = [CertId.ofCertificate(params.protection.certDer).toControl()];
     await msg.signPop(params.newKey);
     return this.certTransaction(type, certReqMessages([msg]), params.protection, 0);
   }

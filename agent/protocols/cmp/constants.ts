@@ -17,6 +17,9 @@ export const OID_IT_CA_CERTS = '1.3.6.1.5.5.7.4.17';
 export const OID_IT_ROOT_CA_KEY_UPDATE = '1.3.6.1.5.5.7.4.18';
 export const OID_IT_ROOT_CA_CERT = '1.3.6.1.5.5.7.4.20';
 
+/** RFC 4211 §6.5 */
+export const OID_REG_CTRL_OLD_CERT_ID = '1.3.6.1.5.5.7.5.1.5';
+
 /** PKIBody CHOICE tags (RFC 4210 §5.1.2). */
 export const BodyTag = {
   ir: 0, ip: 1, cr: 2, cp: 3, p10cr: 4, kur: 7, kup: 8, rr: 11, rp: 12,
