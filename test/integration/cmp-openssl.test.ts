@@ -19,6 +19,12 @@ import { CmpClient, type CmpOptions } from '../../agent/protocols/cmp/client.js'
 import { InfoTypeAndValue } from '../../agent/protocols/cmp/asn1/info-type-and-value.js';
 import { OID_IT_CA_CERTS } from '../../agent/protocols/cmp/constants.js';
 import { CmpProtectionError, CmpRejectedError, CmpUsageError } from '../../agent/protocols/cmp/errors.js';
+import { CmpEnrollment, type CmpEnrollmentOptions } from '../../agent/protocols/cmp/enrollment.js';
+import { Enroller, type StateAccess } from '../../agent/lifecycle/enroller.js';
+import { ManualClock } from '../../agent/lifecycle/clock.js';
+import type { AgentState } from '../../agent/lifecycle/state.js';
+import { validateChain } from '../../agent/pki/chain.js';
+import { memoryLogger } from '../../agent/util/log.js';
 import { startSwtpm, type Swtpm } from '../harness/swtpm.js';
 import { freePorts } from '../harness/ports.js';
 import { startProcess, waitForPort, type Started } from '../harness/proc.js';
@@ -62,6 +68,18 @@ function client(url: string, extra: Partial<CmpOptions> = {}): CmpClient {
     trustAnchors: [pemDecode(readFileSync(path.join(dir, 'ca.pem'), 'utf8'), 'CERTIFICATE')],
     ...extra,
   });
+}
+
+function memoryState(): StateAccess {
+  let doc: AgentState | undefined;
+  return {
+    async load() {
+      return doc ? structuredClone(doc) : undefined;
+    },
+    async save(d) {
+      doc = structuredClone(d);
+    },
+  };
 }
 
 const spkiOf = (der: Uint8Array): Buffer => Buffer.from(new X509Certificate(Buffer.from(der)).publicKey.export({ type: 'spki', format: 'der' }));
@@ -182,6 +200,59 @@ test('genm id-it-caCerts → genp', async () => {
   // OpenSSL 3.0's mock echoes the requested infoTypes (it has no caCerts support before 3.2).
   assert.ok(itavs.some((i) => i.infoType === OID_IT_CA_CERTS));
   void asn1js;
+});
+
+test('the shared Enroller with CmpEnrollment: enroll (ir, MAC, one pending round) then renew (p10cr signed by the current TPM key)', async () => {
+  // The mock returns a fixed -rsp_cert: the CSR hook (which sees the new TPM key before anything is sent) has the CA
+  // issue the certificate for that key and (re)starts the mock with it.
+  const anchors = [pemDecode(readFileSync(path.join(dir, 'ca.pem'), 'utf8'), 'CERTIFICATE')];
+  let url = '';
+  let n = 0;
+  const state = memoryState();
+  let protocol!: CmpEnrollment;
+  const opts = (): CmpEnrollmentOptions => ({
+    url, allowLoopbackHttp: true, keystore: ks, trustAnchors: anchors,
+    mac: { reference: 'dev-ref', secret: new TextEncoder().encode(SECRET), iterations: 1000 },
+    request: n > 1 ? 'p10cr' : 'crmf',
+    pending: protocol?.exportPending() ?? {},
+  });
+  const enroller = new Enroller({
+    clock: new ManualClock(new Date(Date.now() + 300_000)), // after the notBefore of certificates issued during the test
+    log: memoryLogger('warn'),
+    keystore: ks,
+    get protocol() {
+      return protocol;
+    },
+    state,
+    buildCsr: async (k, signer) => {
+      n++;
+      const pem = await issueFor(k, `lc-${n}`);
+      // first enrollment: through one "waiting" round; renewal: signature-protected mock
+      url = n === 1 ? await macMock(pem, ['-poll_count', '1', '-check_after', '0']) : await sigMock(pem);
+      protocol = new CmpEnrollment(opts());
+      return (await buildCsr({ subject: 'CN=dev-lc,O=enrolld', signer })).der;
+    },
+    verifyIssued: async (cert, chain, at) => {
+      await validateChain({ leaf: cert, intermediates: chain, trustAnchors: anchors, at });
+    },
+    policy: { keyAlgorithm: 'ecc-p256', renewFraction: 2 / 3, backoffMinSeconds: 60, backoffMaxSeconds: 3600 },
+    random: () => 0.5,
+  } as ConstructorParameters<typeof Enroller>[0]);
+  const first = await enroller.step();
+  assert.is(first.action, 'pending', first.error?.message);
+  assert.equal(Object.values(protocol.exportPending()).map((t) => t.request), ['ir']);
+  const second = await enroller.step({ force: true });
+  assert.is(second.action, 'issued', second.error?.message);
+  assert.equal(protocol.client.sent, ['ir', 'pollReq', 'certConf']);
+  const cred1 = second.state.credential!;
+  assert.ok(spkiOf(pemDecode(cred1.certPem, 'CERTIFICATE')).equals(Buffer.from(cred1.key.spki, 'base64')));
+
+  const renewed = await enroller.step({ force: true });
+  assert.is(renewed.action, 'issued', renewed.error?.message);
+  assert.equal(protocol.client.sent, ['p10cr', 'certConf']);
+  const cred2 = renewed.state.credential!;
+  assert.is.not(cred2.key.id, cred1.key.id, 'renewal rotated the TPM key');
+  assert.ok(spkiOf(pemDecode(cred2.certPem, 'CERTIFICATE')).equals(Buffer.from(cred2.key.spki, 'base64')));
 });
 
 test('http:// to a non-loopback host is refused', () => {
