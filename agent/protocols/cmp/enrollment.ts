@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { findAttestationBundle, buildAttestationExtension } from '../../pki/asn1/evidence-attribute.js';
 import { NonceRequest } from '../../pki/asn1/nonce-request.js';
+import { NonceRequestTypeInfo } from '../../pki/asn1/nonce-request-type-info.js';
 import { NonceResponse } from '../../pki/asn1/nonce-response.js';
 import { OID_ID_IT_NONCE_REQUEST, OID_ID_IT_NONCE_RESPONSE } from '../../pki/asn1/oids.js';
 import { certificatesFromPem, certificateToDer } from '../../pki/cert.js';
@@ -83,7 +84,10 @@ export class CmpEnrollment implements EnrollmentProtocol {
 
   /** Freshness nonce by genm id-it-nonceRequest → genp id-it-nonceResponse (draft-ietf-lamps-attestation-freshness-08 §5). */
   async nonce(params: NonceRequestParams): Promise<ReceivedNonce> {
-    const req = new NonceRequest(params.len !== undefined ? { len: params.len } : {});
+    const req = new NonceRequest({
+      ...(params.len !== undefined ? { len: params.len } : {}),
+      ...(params.type !== undefined ? { reqTypeInfo: new NonceRequestTypeInfo({ type: params.type }) } : {}),
+    });
     const itavs = await this.client.generalMessage([new InfoTypeAndValue(OID_ID_IT_NONCE_REQUEST, req.toSchema())], { kind: 'mac' });
     const it = itavs.find((i) => i.infoType === OID_ID_IT_NONCE_RESPONSE);
     if (!it?.infoValue) throw new CmpProtocolError('genp without id-it-nonceResponse');
@@ -96,6 +100,7 @@ export class CmpEnrollment implements EnrollmentProtocol {
       receivedAt,
       expiry: expirySeconds === null ? null : new Date(receivedAt.getTime() + expirySeconds * 1000),
       expirySeconds,
+      ...(rsp.respTypeInfo ? { type: rsp.respTypeInfo.type } : {}),
     };
   }
 
