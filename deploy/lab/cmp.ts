@@ -23,7 +23,8 @@ import { CertRepMessage } from '../../agent/protocols/cmp/asn1/cert-rep-message.
 import { readCertReqMessages } from '../../agent/protocols/cmp/asn1/cert-req-msg.js';
 import { ErrorMsgContent } from '../../agent/protocols/cmp/asn1/error-msg-content.js';
 import { InfoTypeAndValue, genContent, readGenContent } from '../../agent/protocols/cmp/asn1/info-type-and-value.js';
-import { BodyTag, CMP_MEDIA_TYPE, OID_IT_IMPLICIT_CONFIRM, OID_PASSWORD_BASED_MAC } from '../../agent/protocols/cmp/constants.js';
+import { RootCaKeyUpdateContent, caCertsValue } from '../../agent/protocols/cmp/asn1/root-ca-key-update-content.js';
+import { BodyTag, CMP_MEDIA_TYPE, OID_IT_CA_CERTS, OID_IT_IMPLICIT_CONFIRM, OID_IT_ROOT_CA_CERT, OID_IT_ROOT_CA_KEY_UPDATE, OID_PASSWORD_BASED_MAC } from '../../agent/protocols/cmp/constants.js';
 
 export const CMP_WELL_KNOWN_PATH = '/.well-known/cmp';
 
@@ -33,12 +34,16 @@ export interface LabCmpOptions {
   reference: string;
   secret: Uint8Array;
   certValiditySeconds?: number;
+  /** Answer to id-it-rootCaCert (RFC 9480 §2.14); absent: "no update" (rootCaKeyUpdate without value). */
+  rootCaKeyUpdate?: RootCaKeyUpdateContent;
+  /** Route (default /.well-known/cmp). */
+  path?: string;
   now?: () => Date;
 }
 
 export interface LabCmpRecord {
   body: string;
-  outcome: 'issued' | 'rejected' | 'nonce' | 'confirmed' | 'error';
+  outcome: 'issued' | 'rejected' | 'general' | 'confirmed' | 'error';
   detail?: string;
 }
 
@@ -90,6 +95,14 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
         case BodyTag.genm: {
           const out: InfoTypeAndValue[] = [];
           for (const itav of readGenContent(msg.body, 'genm')) {
+            if (itav.infoType === OID_IT_CA_CERTS) {
+              out.push(new InfoTypeAndValue(OID_IT_CA_CERTS, caCertsValue([o.ca.issuing.der, o.ca.root.der])));
+              continue;
+            }
+            if (itav.infoType === OID_IT_ROOT_CA_CERT) {
+              out.push(new InfoTypeAndValue(OID_IT_ROOT_CA_KEY_UPDATE, o.rootCaKeyUpdate?.toSchema()));
+              continue;
+            }
             if (itav.infoType !== OID_ID_IT_NONCE_REQUEST) continue;
             if (!o.attestation) throw new Refuse(17, 'no nonce service');
             const nr = NonceRequest.fromInfoTypeAndValue(itav.toSchema());
@@ -98,7 +111,7 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
             const rsp = new NonceResponse({ nonce: issued.nonce, expiry: issued.ttlSeconds, ...(issued.type ? { respTypeInfo: new NonceResponseTypeInfo({ type: issued.type }) } : {}) });
             out.push(InfoTypeAndValue.fromSchema(rsp.toInfoTypeAndValue()));
           }
-          records.push({ body: 'genm', outcome: 'nonce' });
+          records.push({ body: 'genm', outcome: 'general' });
           return answer(BodyTag.genp, genContent(out));
         }
         case BodyTag.ir:
@@ -161,6 +174,6 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
       return error(25, `lab failure: ${(e as Error).message}`);
     }
   };
-  router.register('POST', CMP_WELL_KNOWN_PATH, handler);
+  router.register('POST', o.path ?? CMP_WELL_KNOWN_PATH, handler);
   return records;
 }

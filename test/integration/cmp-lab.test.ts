@@ -12,7 +12,12 @@ import { buildCsr } from '../../agent/pki/csr.js';
 import { buildAttestedEvidence, buildCertifyEvidence, CERTIFY_NONCE_REQUEST } from '../../agent/attest/evidence.js';
 import { provisionAttestationKey, type ProvisionedAk } from '../../agent/attest/provision.js';
 import { CmpEnrollment } from '../../agent/protocols/cmp/enrollment.js';
-import { CmpRejectedError } from '../../agent/protocols/cmp/errors.js';
+import { CmpProtectionError, CmpRejectedError } from '../../agent/protocols/cmp/errors.js';
+import { CmpClient } from '../../agent/protocols/cmp/client.js';
+import { RootCaKeyUpdateContent } from '../../agent/protocols/cmp/asn1/root-ca-key-update-content.js';
+import { pemDecode } from '../../agent/pki/pem.js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestation.js';
 import { createLabServer, type LabServer } from '../../deploy/lab/server.js';
 import { registerCmpHandlers, CMP_WELL_KNOWN_PATH, type LabCmpRecord } from '../../deploy/lab/cmp.js';
@@ -60,7 +65,7 @@ test('nonce by genm: id-it-nonceRequest → id-it-nonceResponse', async () => {
   assert.is(n.nonce.byteLength, 32);
   assert.is(n.expirySeconds, 120);
   assert.ok(n.freshnessRequired);
-  assert.is(records.at(-1)!.outcome, 'nonce');
+  assert.is(records.at(-1)!.outcome, 'general');
 });
 
 test('attested ir: TPM2_Certify evidence in the CRMF template, bound to the CMP nonce, verified by the lab', async () => {
@@ -97,6 +102,33 @@ test('p10cr with the evidence in the PKCS#10 attribute is verified the same way'
   const r = await p10.enroll({ operation: 'enroll', csr: der, key });
   assert.is(r.kind, 'issued', JSON.stringify(records.slice(-2)));
   assert.equal(lab.attestation.events.at(-1), { ok: true });
+});
+
+test('genm id-it-caCerts → the lab CA certificates', async () => {
+  const certs = await cmp.client.caCerts({ kind: 'mac' });
+  assert.equal(certs, [lab.ca.issuing.der, lab.ca.root.der]);
+});
+
+test('genm id-it-rootCaCert → rootCaKeyUpdate: accepted only when newWithOld is signed by the old root', async () => {
+  const sh = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  sh(['req', '-x509', ...ec, '-keyout', 'old.key', '-out', 'old.pem', '-subj', '/CN=Root G1', '-days', '5', '-addext', 'basicConstraints=critical,CA:TRUE']);
+  sh(['req', '-x509', ...ec, '-keyout', 'new.key', '-out', 'new.pem', '-subj', '/CN=Root G2', '-days', '5', '-addext', 'basicConstraints=critical,CA:TRUE']);
+  sh(['req', '-new', '-key', 'new.key', '-subj', '/CN=Root G2', '-out', 'new.csr']);
+  sh(['x509', '-req', '-in', 'new.csr', '-CA', 'old.pem', '-CAkey', 'old.key', '-CAcreateserial', '-days', '5', '-out', 'nwo.pem']);
+  const der = (f: string): Uint8Array => pemDecode(readFileSync(path.join(dir, f), 'utf8'), 'CERTIFICATE');
+  const c = new CmpEnrollment(options()).client;
+  // no update configured
+  assert.is(await c.rootCaKeyUpdate(der('old.pem'), { kind: 'mac' }), undefined);
+  const at = (p: string, upd: RootCaKeyUpdateContent): CmpClient => {
+    registerCmpHandlers(lab.router, { ca: lab.ca, reference: 'dev-0001', secret: SECRET, rootCaKeyUpdate: upd, path: p });
+    return new CmpClient({ ...options(), url: `${lab.url}${p}` });
+  };
+  const upd = await at('/cmp-root-ok', new RootCaKeyUpdateContent(der('new.pem'), der('nwo.pem'))).rootCaKeyUpdate(der('old.pem'), { kind: 'mac' });
+  assert.equal(upd?.newWithNew, der('new.pem'));
+  // newWithOld that the old root did not sign (the self-signed new root in its place) → refused
+  const err = await at('/cmp-root-bad', new RootCaKeyUpdateContent(der('new.pem'), der('new.pem'))).rootCaKeyUpdate(der('old.pem'), { kind: 'mac' }).catch((e: unknown) => e);
+  assert.instance(err, CmpProtectionError);
 });
 
 test.run();

@@ -18,6 +18,7 @@ import { CertRepMessage, type CertResponse } from './asn1/cert-rep-message.js';
 import { CertReqMsg, certReqMessages } from './asn1/cert-req-msg.js';
 import { CertTemplate } from './asn1/cert-template.js';
 import { CertId } from './asn1/cert-id.js';
+import { RootCaKeyUpdateContent, readCaCertsValue } from './asn1/root-ca-key-update-content.js';
 import { ErrorMsgContent } from './asn1/error-msg-content.js';
 import { InfoTypeAndValue, genContent, readGenContent } from './asn1/info-type-and-value.js';
 import { PBMParameter } from './asn1/pbm-parameter.js';
@@ -25,7 +26,7 @@ import { PKIHeader } from './asn1/pki-header.js';
 import { PKIMessage } from './asn1/pki-message.js';
 import { PollRepContent, PollReqContent } from './asn1/poll-content.js';
 import { RevDetails, RevRepContent } from './asn1/rev-content.js';
-import { BodyTag, type BodyType, CMP_MEDIA_TYPE, OID_ECDSA_WITH_SHA256, OID_IT_IMPLICIT_CONFIRM, OID_PASSWORD_BASED_MAC, OID_SHA256_WITH_RSA, PKIStatus, PVNO_CMP2000, bodyName } from './constants.js';
+import { BodyTag, type BodyType, CMP_MEDIA_TYPE, OID_ECDSA_WITH_SHA256, OID_IT_CA_CERTS, OID_IT_IMPLICIT_CONFIRM, OID_IT_ROOT_CA_CERT, OID_IT_ROOT_CA_KEY_UPDATE, OID_PASSWORD_BASED_MAC, OID_SHA256_WITH_RSA, PKIStatus, PVNO_CMP2000, bodyName } from './constants.js';
 import { CmpProtectionError, CmpProtocolError, CmpRejectedError, CmpUsageError } from './errors.js';
 import { createLoopbackHttpTransport, isLoopbackHttpUrl } from './loopback-http.js';
 
@@ -171,6 +172,36 @@ export class CmpClient {
     const txn: Txn = { transactionID: new Uint8Array(randomBytes(16)) };
     const rsp = await this.exchange('genm', genContent(itavs), protection, txn, [BodyTag.genp]);
     return readGenContent(rsp.body, 'genp');
+  }
+
+  /** genm id-it-caCerts (RFC 9483 §4.3.1): the CA certificates the server publishes (empty when it has none). */
+  async caCerts(protection: Protection): Promise<Uint8Array[]> {
+    const itavs = await this.generalMessage([new InfoTypeAndValue(OID_IT_CA_CERTS)], protection);
+    const it = itavs.find((i) => i.infoType === OID_IT_CA_CERTS);
+    if (!it) throw new CmpProtocolError('genp without id-it-caCerts');
+    return it.infoValue ? readCaCertsValue(it.infoValue, 'genp.caCerts') : [];
+  }
+
+  /**
+   * genm id-it-rootCaCert(old root) → id-it-rootCaKeyUpdate (RFC 9483 §4.3.2). Returns undefined when there is no
+   * update. The new root is accepted only when newWithOld (new key certified by the old root) verifies with the
+   * old root's key — the trust transfer of RFC 4210 §4.4; the caller then replaces its trust anchor.
+   */
+  async rootCaKeyUpdate(oldRootDer: Uint8Array, protection: Protection): Promise<RootCaKeyUpdateContent | undefined> {
+    const itavs = await this.generalMessage([new InfoTypeAndValue(OID_IT_ROOT_CA_CERT, parseDer(oldRootDer, 'oldRoot'))], protection);
+    const it = itavs.find((i) => i.infoType === OID_IT_ROOT_CA_KEY_UPDATE);
+    if (!it) throw new CmpProtocolError('genp without id-it-rootCaKeyUpdate');
+    if (!it.infoValue) return undefined;
+    const upd = RootCaKeyUpdateContent.fromSchema(it.infoValue, 'genp.rootCaKeyUpdate');
+    const oldRoot = new X509Certificate(Buffer.from(oldRootDer));
+    if (!upd.newWithOld || !new X509Certificate(Buffer.from(upd.newWithOld)).verify(oldRoot.publicKey)) {
+      throw new CmpProtectionError('root CA key update: newWithOld is missing or not signed by the current root');
+    }
+    const nwn = new X509Certificate(Buffer.from(upd.newWithNew));
+    if (!nwn.verify(nwn.publicKey) || !nwn.publicKey.equals(new X509Certificate(Buffer.from(upd.newWithOld)).publicKey)) {
+      throw new CmpProtectionError('root CA key update: newWithNew is not self-signed by the certified new key');
+    }
+    return upd;
   }
 
   /** rr for one certificate (RFC 9483 §4.2), signature-protected by the key of that certificate (or MAC). */
