@@ -27,6 +27,13 @@ import { BodyTag } from '../../agent/protocols/cmp/constants.js';
 import { CmpProtectionError, CmpProtocolError, CmpRejectedError } from '../../agent/protocols/cmp/errors.js';
 import { buildName } from '../../agent/pki/name.js';
 import { verify as cryptoVerify, createPublicKey } from 'node:crypto';
+import { RootCaKeyUpdateContent } from '../../agent/protocols/cmp/asn1/root-ca-key-update-content.js';
+import { CmpEnrollment } from '../../agent/protocols/cmp/enrollment.js';
+import { Enroller } from '../../agent/lifecycle/enroller.js';
+import { ManualClock } from '../../agent/lifecycle/clock.js';
+import type { AgentState } from '../../agent/lifecycle/state.js';
+import { buildCsr } from '../../agent/pki/csr.js';
+import { memoryLogger } from '../../agent/util/log.js';
 
 const SECRET = new TextEncoder().encode('s3cret');
 const ks = new SoftwareKeyStore();
@@ -193,6 +200,42 @@ test('malformed DER and trailing bytes → Asn1DecodeError', async () => {
   const good = new PKIMessage({ header: new PKIHeader(), bodyType: 'pkiconf', body: new asn1js.Null() }).toDER();
   assert.throws(() => PKIMessage.fromBER(new Uint8Array([...good, 0])), (e: unknown) => e instanceof Asn1DecodeError && e.reason === 'malformed');
   assert.throws(() => PKIMessage.fromBER(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x02])), (e: unknown) => e instanceof Asn1DecodeError);
+});
+
+test('RootCaKeyUpdateContent round trip; bad tag → Asn1DecodeError', () => {
+  const u = RootCaKeyUpdateContent.fromSchema(new RootCaKeyUpdateContent(ca.root.der, devCert, raCert).toSchema());
+  assert.equal([u.newWithNew, u.newWithOld, u.oldWithNew], [ca.root.der, devCert, raCert]);
+  const bad = new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [] }), new asn1js.Integer({ value: 1 })] });
+  assert.throws(() => RootCaKeyUpdateContent.fromSchema(bad), (e: unknown) => e instanceof Asn1DecodeError);
+});
+
+test('Enroller + CmpEnrollment: a permanent rejection abandons the request, deletes the new key, stores no credential', async () => {
+  let doc: AgentState | undefined;
+  const store = new SoftwareKeyStore();
+  const t = responder({ body: (m) => ({ tag: m.bodyTag + 1, node: new CertRepMessage([{ certReqId: 0, status: new PKIStatusInfo(2, ['no'], [9]) }]).toSchema() }) });
+  const protocol = new CmpEnrollment({ url: 'https://ca.example/.well-known/cmp', transport: t, mac: { reference: 'ref-1', secret: SECRET, iterations: 500 }, trustAnchors: [ca.root.der], keystore: store });
+  let created: KeyRecord | undefined;
+  const enroller = new Enroller({
+    clock: new ManualClock(new Date()),
+    log: memoryLogger('error'),
+    keystore: store,
+    protocol,
+    state: { load: async () => (doc ? structuredClone(doc) : undefined), save: async (d) => void (doc = structuredClone(d)) },
+    buildCsr: async (k, signer) => {
+      created = k;
+      return (await buildCsr({ subject: 'CN=dev', signer })).der;
+    },
+    verifyIssued: async () => undefined,
+    policy: { keyAlgorithm: 'ecc-p256', renewFraction: 2 / 3, backoffMinSeconds: 60, backoffMaxSeconds: 3600 },
+    random: () => 0.5,
+  });
+  const out = await enroller.step();
+  assert.is(out.action, 'abandoned');
+  assert.is(out.error?.code, 'cmp.rejected');
+  assert.is(doc?.credential, undefined);
+  assert.is(doc?.pending, undefined);
+  assert.equal(protocol.exportPending(), {});
+  assert.throws(() => store.signer(created!), 'the new key was deleted');
 });
 
 test.run();
