@@ -1,15 +1,19 @@
 // Lab CMP endpoint (RFC 9483 subset) for what the `openssl cmp` mock cannot do: the freshness nonce genm
 // (draft-ietf-lamps-attestation-freshness-08 §5: id-it-nonceRequest → id-it-nonceResponse) and ir/p10cr whose
 // attestation evidence (CSR attribute or CRMF id-aa-attestation extension, draft-ietf-lamps-csr-attestation-28)
-// is checked with deploy/lab/attestation.ts. MAC protection only (PBM with the lab's shared secret); answers MAC'd.
+// is checked with deploy/lab/attestation.ts. Requests: MAC (PBM with the lab's shared secret; answered MAC'd) or, for
+// kur/cr, a signature by a lab-issued certificate in extraCerts (answered signed by a lab "CMP RA" certificate).
 // POST /.well-known/cmp, application/pkixcmp. registerCmpHandlers(lab.router, { ca: lab.ca, attestation: lab.attestation, … }).
-import { createPublicKey, randomBytes, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { generateKeyPairSync, sign as cryptoSign, X509Certificate, createPublicKey, randomBytes, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { LabCa } from './ca.js';
 import type { LabAttestation } from './attestation.js';
 import type { Router, LabRequest, LabResponse } from './router.js';
 import { certificateToDer } from '../../agent/pki/cert.js';
+import { validateChain } from '../../agent/pki/chain.js';
+import { buildName } from '../../agent/pki/name.js';
+import { signatureAlgorithmFor } from '../../agent/pki/sign.js';
 import { verifyCsr, csrExtensions } from '../../agent/pki/csr.js';
 import { NonceRequest } from '../../agent/pki/asn1/nonce-request.js';
 import { NonceResponse } from '../../agent/pki/asn1/nonce-response.js';
@@ -24,7 +28,7 @@ import { readCertReqMessages } from '../../agent/protocols/cmp/asn1/cert-req-msg
 import { ErrorMsgContent } from '../../agent/protocols/cmp/asn1/error-msg-content.js';
 import { InfoTypeAndValue, genContent, readGenContent } from '../../agent/protocols/cmp/asn1/info-type-and-value.js';
 import { RootCaKeyUpdateContent, caCertsValue } from '../../agent/protocols/cmp/asn1/root-ca-key-update-content.js';
-import { BodyTag, CMP_MEDIA_TYPE, OID_IT_CA_CERTS, OID_IT_IMPLICIT_CONFIRM, OID_IT_ROOT_CA_CERT, OID_IT_ROOT_CA_KEY_UPDATE, OID_PASSWORD_BASED_MAC } from '../../agent/protocols/cmp/constants.js';
+import { BodyTag, OID_ECDSA_WITH_SHA256, CMP_MEDIA_TYPE, OID_IT_CA_CERTS, OID_IT_IMPLICIT_CONFIRM, OID_IT_ROOT_CA_CERT, OID_IT_ROOT_CA_KEY_UPDATE, OID_PASSWORD_BASED_MAC } from '../../agent/protocols/cmp/constants.js';
 
 export const CMP_WELL_KNOWN_PATH = '/.well-known/cmp';
 
@@ -57,6 +61,16 @@ class Refuse extends Error {
 export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRecord[] {
   const records: LabCmpRecord[] = [];
   const now = o.now ?? (() => new Date());
+  // The RA identity that signs answers to signature-protected requests (issued lazily by the lab issuing CA).
+  const raKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  let raCert: Uint8Array | undefined;
+  const ra = async (): Promise<Uint8Array> => {
+    raCert ??= certificateToDer(await o.ca.issue({
+      subject: 'CN=enrolld lab CMP RA', spki: new Uint8Array(raKeys.publicKey.export({ type: 'spki', format: 'der' })),
+      notBefore: new Date(now().getTime() - 60_000), notAfter: new Date(now().getTime() + 30 * 86400_000), profile: 'client',
+    }));
+    return raCert;
+  };
   const handler = async (req: LabRequest): Promise<LabResponse> => {
     let msg: PKIMessage;
     try {
@@ -65,7 +79,8 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
       records.push({ body: '?', outcome: 'error', detail: (e as Error).message });
       return { status: 400, headers: { 'content-type': 'text/plain' }, body: `not a PKIMessage: ${(e as Error).message}\n` };
     }
-    const answer = (tag: number, body: asn1js.AsnType, generalInfo?: InfoTypeAndValue[]): LabResponse => {
+    let signed = false;
+    const answer = async (tag: number, body: asn1js.AsnType, generalInfo?: InfoTypeAndValue[]): Promise<LabResponse> => {
       const h = new PKIHeader({
         pvno: 2,
         messageTime: new Date(Math.floor(now().getTime() / 1000) * 1000),
@@ -75,22 +90,46 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
         ...(msg.header.senderNonce ? { recipNonce: msg.header.senderNonce } : {}),
         ...(generalInfo ? { generalInfo } : {}),
       });
-      const pbm = new PBMParameter(new Uint8Array(randomBytes(16)), undefined, 1000);
-      h.protectionAlg = pbm.toAlgorithmIdentifier();
-      const out = new PKIMessage({ header: h, bodyType: tag, body });
-      out.protection = pbm.compute(o.secret, out.protectedPart());
+      let out: PKIMessage;
+      if (signed) {
+        const cert = await ra();
+        h.senderKID = undefined;
+        h.sender = new pkijs.GeneralName({ type: 4, value: buildName('CN=enrolld lab CMP RA') });
+        h.protectionAlg = signatureAlgorithmFor('ecc-p256');
+        out = new PKIMessage({ header: h, bodyType: tag, body, extraCerts: [cert, o.ca.issuing.der] });
+        out.protection = new Uint8Array(cryptoSign('sha256', out.protectedPart(), raKeys.privateKey));
+      } else {
+        const pbm = new PBMParameter(new Uint8Array(randomBytes(16)), undefined, 1000);
+        h.protectionAlg = pbm.toAlgorithmIdentifier();
+        out = new PKIMessage({ header: h, bodyType: tag, body, extraCerts: [o.ca.issuing.der] });
+        out.protection = pbm.compute(o.secret, out.protectedPart());
+      }
       return { status: 200, headers: { 'content-type': CMP_MEDIA_TYPE }, body: out.toDER() };
     };
-    const error = (bit: number, text: string): LabResponse => {
+    const error = (bit: number, text: string): Promise<LabResponse> => {
       records.push({ body: msg.bodyType, outcome: 'rejected', detail: text });
       return answer(BodyTag.error, new ErrorMsgContent(new PKIStatusInfo(2, [text], [bit])).toSchema());
     };
     try {
       // protection: PBM with the shared secret, senderKID = reference
-      if (msg.header.protectionAlg?.algorithmId !== OID_PASSWORD_BASED_MAC || !msg.protection) throw new Refuse(1, 'lab CMP accepts only MAC-protected requests');
-      if (Buffer.from(msg.header.senderKID ?? []).toString('utf8') !== o.reference) throw new Refuse(1, 'unknown senderKID');
-      const mac = PBMParameter.fromSchema(msg.header.protectionAlg.algorithmParams).compute(o.secret, msg.protectedPart());
-      if (mac.byteLength !== msg.protection.byteLength || !timingSafeEqual(mac, msg.protection)) throw new Refuse(1, 'MAC does not verify');
+      if (!msg.protection) throw new Refuse(1, 'unprotected request');
+      let requester: X509Certificate | undefined;
+      if (msg.header.protectionAlg?.algorithmId === OID_ECDSA_WITH_SHA256 && msg.extraCerts[0]) {
+        signed = true;
+        requester = new X509Certificate(Buffer.from(msg.extraCerts[0]));
+        if (!cryptoVerify('sha256', msg.protectedPart(), requester.publicKey, msg.protection)) throw new Refuse(1, 'signature protection does not verify');
+        try {
+          await validateChain({ leaf: msg.extraCerts[0], intermediates: [o.ca.issuing.der], trustAnchors: [o.ca.root.der], at: now() });
+        } catch (e) {
+          throw new Refuse(20, `requester certificate not issued by the lab: ${(e as Error).message}`);
+        }
+      } else {
+        if (msg.header.protectionAlg?.algorithmId !== OID_PASSWORD_BASED_MAC) throw new Refuse(0, 'MAC (PBM) or ecdsa-with-SHA256 protection required');
+        if (Buffer.from(msg.header.senderKID ?? []).toString('utf8') !== o.reference) throw new Refuse(1, 'unknown senderKID');
+        const mac = PBMParameter.fromSchema(msg.header.protectionAlg.algorithmParams).compute(o.secret, msg.protectedPart());
+        if (mac.byteLength !== msg.protection.byteLength || !timingSafeEqual(mac, msg.protection)) throw new Refuse(1, 'MAC does not verify');
+      }
+      if (msg.bodyTag === BodyTag.kur && !requester) throw new Refuse(23, 'kur must be signed by the certificate being updated');
       switch (msg.bodyTag) {
         case BodyTag.genm: {
           const out: InfoTypeAndValue[] = [];
@@ -116,6 +155,7 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
         }
         case BodyTag.ir:
         case BodyTag.cr:
+        case BodyTag.kur:
         case BodyTag.p10cr: {
           let csrLike: pkijs.CertificationRequest;
           let certReqId = 0;
@@ -161,7 +201,7 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
           const implicit = msg.header.generalInfo?.some((i) => i.infoType === OID_IT_IMPLICIT_CONFIRM);
           records.push({ body: msg.bodyType, outcome: 'issued' });
           const rep = new CertRepMessage([{ certReqId, status: new PKIStatusInfo(0), certificate: certificateToDer(cert) }], [o.ca.root.der]);
-          return answer(msg.bodyTag === BodyTag.ir ? BodyTag.ip : BodyTag.cp, rep.toSchema(), implicit ? [new InfoTypeAndValue(OID_IT_IMPLICIT_CONFIRM, new asn1js.Null())] : undefined);
+          return answer(msg.bodyTag === BodyTag.ir ? BodyTag.ip : msg.bodyTag === BodyTag.kur ? BodyTag.kup : BodyTag.cp, rep.toSchema(), implicit ? [new InfoTypeAndValue(OID_IT_IMPLICIT_CONFIRM, new asn1js.Null())] : undefined);
         }
         case BodyTag.certConf:
           records.push({ body: 'certConf', outcome: 'confirmed' });

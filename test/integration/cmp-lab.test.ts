@@ -17,6 +17,11 @@ import { CmpClient } from '../../agent/protocols/cmp/client.js';
 import { RootCaKeyUpdateContent } from '../../agent/protocols/cmp/asn1/root-ca-key-update-content.js';
 import { pemDecode } from '../../agent/pki/pem.js';
 import { execFileSync } from 'node:child_process';
+import { Enroller } from '../../agent/lifecycle/enroller.js';
+import { ManualClock } from '../../agent/lifecycle/clock.js';
+import type { AgentState } from '../../agent/lifecycle/state.js';
+import { validateChain } from '../../agent/pki/chain.js';
+import { memoryLogger } from '../../agent/util/log.js';
 import { readFileSync } from 'node:fs';
 import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestation.js';
 import { createLabServer, type LabServer } from '../../deploy/lab/server.js';
@@ -102,6 +107,36 @@ test('p10cr with the evidence in the PKCS#10 attribute is verified the same way'
   const r = await p10.enroll({ operation: 'enroll', csr: der, key });
   assert.is(r.kind, 'issued', JSON.stringify(records.slice(-2)));
   assert.equal(lab.attestation.events.at(-1), { ok: true });
+});
+
+test('the shared Enroller over CMP with attested TPM keys: enroll (ir, MAC) then renew (kur signed by the current TPM key)', async () => {
+  let doc: AgentState | undefined;
+  const protocol = new CmpEnrollment(options());
+  const enroller = new Enroller({
+    clock: new ManualClock(new Date()),
+    log: memoryLogger('warn'),
+    keystore: ks,
+    protocol,
+    state: { load: async () => (doc ? structuredClone(doc) : undefined), save: async (d) => void (doc = structuredClone(d)) },
+    buildCsr: async (key, signer) => {
+      const ev = await buildAttestedEvidence({ keystore: ks, key, ak: ak.ak, akChain: ak.chain, nonces: protocol, now: () => new Date() });
+      return (await buildCsr({ subject: 'CN=dev-0001,O=enrolld', signer, attributes: [ev.attribute] })).der;
+    },
+    verifyIssued: async (cert, chain, at) => {
+      await validateChain({ leaf: cert, intermediates: chain, trustAnchors: [lab.ca.root.der], at });
+    },
+    policy: { keyAlgorithm: 'ecc-p256', renewFraction: 2 / 3, backoffMinSeconds: 60, backoffMaxSeconds: 3600 },
+    random: () => 0.5,
+  });
+  const first = await enroller.step();
+  assert.is(first.action, 'issued', `${first.error?.message} ${JSON.stringify(records.slice(-2))}`);
+  const second = await enroller.step({ force: true });
+  assert.is(second.action, 'issued', `${second.error?.message} ${JSON.stringify(records.slice(-2))}`);
+  assert.equal(protocol.client.sent, ['genm', 'ir', 'certConf', 'genm', 'kur', 'certConf']);
+  assert.is.not(second.state.credential!.key.id, first.state.credential!.key.id);
+  const cert = new X509Certificate(second.state.credential!.certPem);
+  assert.ok(Buffer.from(cert.publicKey.export({ type: 'spki', format: 'der' })).equals(Buffer.from(second.state.credential!.key.spki, 'base64')));
+  assert.equal(lab.attestation.events.slice(-2), [{ ok: true }, { ok: true }]);
 });
 
 test('genm id-it-caCerts → the lab CA certificates', async () => {

@@ -155,7 +155,9 @@ export class CmpClient {
     if (r.status.status !== PKIStatus.accepted && r.status.status !== PKIStatus.grantedWithMods) throw new CmpRejectedError(r.status.failInfoNames(), r.status.statusString, rsp.bodyType);
     if (!r.certificate) throw new CmpProtocolError(`${rsp.bodyType}: accepted without a certificate`);
     const cert = r.certificate;
-    const chain = rsp.extraCerts.filter((c) => !bytesEqual(c, cert));
+    // RFC 9483 §4.1.1: extraCerts carry the chain of the new certificate, next to the protection certificate of a
+    // signed answer; only CA certificates are kept as the chain.
+    const chain = rsp.extraCerts.filter((c) => !bytesEqual(c, cert) && isCaCertificate(c));
     const implicit = !!this.opts.implicitConfirm && !!rsp.header.generalInfo?.some((i) => i.infoType === OID_IT_IMPLICIT_CONFIRM);
     if (!implicit) {
       // RFC 4210 §5.3.18 (pvno 2): certHash with the hash of the certificate's signature algorithm (SHA-256 here).
@@ -320,6 +322,14 @@ export class CmpClient {
 export class CmpWaitingError extends EnrolldError {
   constructor(readonly transaction: CmpPendingTransaction) {
     super('cmp.waiting', `server is processing the ${transaction.request}: poll later`);
+  }
+}
+
+function isCaCertificate(der: Uint8Array): boolean {
+  try {
+    return new X509Certificate(Buffer.from(der)).ca;
+  } catch {
+    return false;
   }
 }
 
