@@ -61,6 +61,8 @@ type Tamper = {
   recipNonce?: Uint8Array;
   body?: (req: PKIMessage) => { tag: number; node: asn1js.AsnType };
   raw?: Uint8Array;
+  iterations?: number;
+  pvno?: number;
 };
 
 /** A responder: answers ir/cr/kur with ip/cp/kup holding devCert, certConf with pkiconf, tampered as asked. */
@@ -78,11 +80,11 @@ function responder(t: Tamper = {}): Transport & { seen: PKIMessage[] } {
         if (t.body) ({ tag, node } = t.body(m));
         else if (m.bodyTag === BodyTag.certConf) ({ tag, node } = { tag: BodyTag.pkiconf, node: new asn1js.Null() });
         else ({ tag, node } = { tag: m.bodyTag + 1, node: new CertRepMessage([{ certReqId: 0, status: new PKIStatusInfo(0), certificate: devCert }]).toSchema() });
-        const h = new PKIHeader({ pvno: 2, transactionID: t.txid ?? m.header.transactionID!, senderNonce: new Uint8Array(randomBytes(16)), recipNonce: t.recipNonce ?? m.header.senderNonce! });
+        const h = new PKIHeader({ pvno: t.pvno ?? 2, transactionID: t.txid ?? m.header.transactionID!, senderNonce: new Uint8Array(randomBytes(16)), recipNonce: t.recipNonce ?? m.header.senderNonce! });
         const out = new PKIMessage({ header: h, bodyType: tag, body: node });
         const mode = t.protection ?? 'mac';
         if (mode === 'mac') {
-          const pbm = new PBMParameter(new Uint8Array(randomBytes(8)), undefined, 500);
+          const pbm = new PBMParameter(new Uint8Array(randomBytes(8)), undefined, t.iterations ?? 500);
           h.protectionAlg = pbm.toAlgorithmIdentifier();
           out.protection = pbm.compute(t.badMac ? new TextEncoder().encode('other') : SECRET, out.protectedPart());
         } else if (mode === 'sig') {
@@ -193,6 +195,12 @@ test('error with status waiting (RFC 9483 §4.4) → pending, resumable', async 
   const r = await ir(client(responder({ body: () => ({ tag: BodyTag.error, node: new ErrorMsgContent(new PKIStatusInfo(3)).toSchema() }) })));
   assert.is(r.kind, 'pending');
   assert.ok(r.kind === 'pending' && r.transaction.request === 'ir' && r.transaction.certReqId === 0);
+});
+
+test('PBM iterationCount above the cap (CPU bomb) → Asn1DecodeError; pvno 1 → CmpProtocolError', async () => {
+  const err = await rejects(ir(client(responder({ iterations: 100_001 }))), Asn1DecodeError);
+  assert.is((err as Asn1DecodeError).reason, 'constraint');
+  await rejects(ir(client(responder({ pvno: 1 }))), CmpProtocolError, /pvno/);
 });
 
 test('malformed DER and trailing bytes → Asn1DecodeError', async () => {
