@@ -9,7 +9,7 @@ export interface EnrollRequest {
   operation: EnrollOperation;
   /** DER PKCS#10 certification request (already carrying any attestation evidence). */
   csr: Uint8Array;
-  /** The key the CSR is for (protocols that attest it outside the CSR, e.g. ACME remote-attest-01). */
+  /** The key being certified (the CSR's key): for protocols that prove possession or attest it themselves (CMP CRMF POP, ACME remote-attest-01). */
   key?: KeyRecord;
   /** The credential being renewed: authenticates a re-enrollment (TLS client auth, CMP signature protection). */
   current?: { key: KeyRecord; certPem: string; chainPem: string[] };

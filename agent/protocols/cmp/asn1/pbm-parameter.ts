@@ -1,0 +1,57 @@
+// PBMParameter, RFC 4211 §4.4 (id-PasswordBasedMac 1.2.840.113533.7.66.13):
+//   PBMParameter ::= SEQUENCE { salt OCTET STRING, owf AlgorithmIdentifier, iterationCount INTEGER, mac AlgorithmIdentifier }
+// key = owf^iterationCount(secret || salt); protection = mac(key, ProtectedPart). RFC 9483 §6: owf sha256, mac hmac-sha256.
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { createHash, createHmac } from 'node:crypto';
+import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
+import { type AsnNode, readOctets, readSmallInt, seqChildren } from '../../../pki/asn1/der.js';
+import { OID_HMAC_SHA256, OID_PASSWORD_BASED_MAC, OID_SHA256 } from '../constants.js';
+
+/** Upper bound on iterationCount accepted from a peer (RFC 9483 §6 recommends ≥ 500; this caps the CPU a response can cost). */
+export const PBM_MAX_ITERATIONS = 100_000;
+
+const OWF: Record<string, string> = { [OID_SHA256]: 'sha256', '1.3.14.3.2.26': 'sha1' };
+const MAC: Record<string, string> = { [OID_HMAC_SHA256]: 'sha256', '1.3.6.1.5.5.8.1.2': 'sha1', '1.2.840.113549.2.7': 'sha1' };
+
+export class PBMParameter {
+  constructor(public salt: Uint8Array, public owf: string = OID_SHA256, public iterationCount = 10_000, public mac: string = OID_HMAC_SHA256) {}
+
+  toSchema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.OctetString({ valueHex: this.salt }),
+        new pkijs.AlgorithmIdentifier({ algorithmId: this.owf }).toSchema(),
+        new asn1js.Integer({ value: this.iterationCount }),
+        new pkijs.AlgorithmIdentifier({ algorithmId: this.mac }).toSchema(),
+      ],
+    });
+  }
+
+  toAlgorithmIdentifier(): pkijs.AlgorithmIdentifier {
+    return new pkijs.AlgorithmIdentifier({ algorithmId: OID_PASSWORD_BASED_MAC, algorithmParams: this.toSchema() });
+  }
+
+  static fromSchema(node: AsnNode | undefined, path = 'PBMParameter'): PBMParameter {
+    const f = seqChildren(node, path);
+    const alg = (n: AsnNode | undefined, p: string): string => {
+      try {
+        return new pkijs.AlgorithmIdentifier({ schema: n }).algorithmId;
+      } catch (cause) {
+        throw new Asn1DecodeError('bad-value', p, 'not an AlgorithmIdentifier', { cause });
+      }
+    };
+    return new PBMParameter(readOctets(f[0], `${path}.salt`), alg(f[1], `${path}.owf`), readSmallInt(f[2], `${path}.iterationCount`, 1, PBM_MAX_ITERATIONS), alg(f[3], `${path}.mac`));
+  }
+
+  /** The MAC over `data` with `secret`; throws Asn1DecodeError for an owf/mac it does not implement. */
+  compute(secret: Uint8Array, data: Uint8Array): Uint8Array {
+    const owf = OWF[this.owf];
+    const mac = MAC[this.mac];
+    if (!owf) throw new Asn1DecodeError('constraint', 'PBMParameter.owf', `unsupported owf ${this.owf}`);
+    if (!mac) throw new Asn1DecodeError('constraint', 'PBMParameter.mac', `unsupported mac ${this.mac}`);
+    let key = createHash(owf).update(secret).update(this.salt).digest();
+    for (let i = 1; i < this.iterationCount; i++) key = createHash(owf).update(key).digest();
+    return new Uint8Array(createHmac(mac, key).update(data).digest());
+  }
+}

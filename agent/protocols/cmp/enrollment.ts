@@ -1,0 +1,122 @@
+// CMP as an EnrollmentProtocol for the lifecycle (RFC 9483 profile):
+//   enroll   → ir (CRMF, POP signed by the new TPM key, MAC protection with the shared secret)
+//   reenroll → kur (CRMF, POP by the new key, signature protection by the CURRENT key, current cert in extraCerts)
+//   request: 'p10cr' → p10cr with the lifecycle's PKCS#10 instead (same protection rules).
+// Attestation evidence already in the CSR (id-aa-attestation attribute) is moved into the CRMF certTemplate as the
+// id-aa-attestation extension (draft-ietf-lamps-csr-attestation-28 §4.3, the "CRMF form").
+// "waiting" → {kind:'pending'}; the transaction (transactionID, certReqId, nonce) is kept per CSR so the lifecycle's
+// retry of the same pending request becomes a pollReq; exportPending()/the constructor's `pending` persist it.
+import { createHash } from 'node:crypto';
+import { findAttestationBundle, buildAttestationExtension } from '../../pki/asn1/evidence-attribute.js';
+import { NonceRequest } from '../../pki/asn1/nonce-request.js';
+import { NonceRequestTypeInfo } from '../../pki/asn1/nonce-request-type-info.js';
+import { NonceResponse } from '../../pki/asn1/nonce-response.js';
+import { OID_ID_IT_NONCE_REQUEST, OID_ID_IT_NONCE_RESPONSE } from '../../pki/asn1/oids.js';
+import { certificatesFromPem, certificateToDer } from '../../pki/cert.js';
+import { csrExtensions, parseCsr } from '../../pki/csr.js';
+import type { KeyStore } from '../../keystore/keystore.js';
+import type { NonceRequestParams, ReceivedNonce } from '../../attest/nonce.js';
+import type { EnrollRequest, EnrollResult, EnrollmentProtocol } from '../protocol.js';
+import { InfoTypeAndValue } from './asn1/info-type-and-value.js';
+import { CmpClient, type CmpOptions, type CmpPendingTransaction, type Protection } from './client.js';
+import { OID_ID_AA_ATTESTATION } from '../../pki/asn1/oids.js';
+import { CmpProtocolError, CmpUsageError } from './errors.js';
+
+export interface CmpEnrollmentOptions extends CmpOptions {
+  keystore: KeyStore;
+  /** 'crmf' (default: ir/kur) or 'p10cr'. */
+  request?: 'crmf' | 'p10cr';
+  /** Waiting transactions restored from disk (keyed by SHA-256 of the CSR, hex). */
+  pending?: Record<string, CmpPendingTransaction>;
+  /** Called whenever the set of waiting transactions changes (persist it next to the lifecycle's pending request). */
+  onPendingChange?: (pending: Record<string, CmpPendingTransaction>) => void;
+}
+
+export class CmpEnrollment implements EnrollmentProtocol {
+  readonly name = 'cmp' as const;
+  readonly client: CmpClient;
+  private readonly pending: Map<string, CmpPendingTransaction>;
+
+  constructor(private readonly opts: CmpEnrollmentOptions) {
+    this.client = new CmpClient(opts);
+    this.pending = new Map(Object.entries(opts.pending ?? {}));
+  }
+
+  exportPending(): Record<string, CmpPendingTransaction> {
+    return Object.fromEntries(this.pending);
+  }
+
+  async enroll(req: EnrollRequest): Promise<EnrollResult> {
+    const id = createHash('sha256').update(req.csr).digest('hex');
+    const protection = this.protectionFor(req);
+    const waiting = this.pending.get(id);
+    let result;
+    if (waiting) {
+      result = await this.client.poll(waiting, protection);
+    } else if ((this.opts.request ?? 'crmf') === 'p10cr' || !req.key) {
+      result = await this.client.requestP10(req.csr, protection);
+    } else {
+      const csr = parseCsr(req.csr);
+      const extensions = csrExtensions(csr);
+      const bundle = findAttestationBundle(csr);
+      if (bundle) extensions.push(buildAttestationExtension(bundle));
+      if (Buffer.compare(Buffer.from(req.key.spki), Buffer.from(csr.subjectPublicKeyInfo.toSchema().toBER(false))) !== 0) {
+        throw new CmpUsageError('the CSR is not for the key being certified');
+      }
+      result = await this.client.requestCertificate(req.operation === 'enroll' ? 'ir' : 'kur', {
+        newKey: this.opts.keystore.signer(req.key),
+        subject: csr.subject,
+        extensions: extensions.filter((e, i, all) => e.extnID !== OID_ID_AA_ATTESTATION || all.findIndex((x) => x.extnID === OID_ID_AA_ATTESTATION) === i),
+        protection,
+      });
+    }
+    if (result.kind === 'pending') {
+      this.pending.set(id, result.transaction);
+      this.opts.onPendingChange?.(this.exportPending());
+      return { kind: 'pending', retryAfterSeconds: result.transaction.checkAfter };
+    }
+    if (waiting) {
+      this.pending.delete(id);
+      this.opts.onPendingChange?.(this.exportPending());
+    }
+    return { kind: 'issued', cert: result.cert, chain: result.chain };
+  }
+
+  /** Freshness nonce by genm id-it-nonceRequest → genp id-it-nonceResponse (draft-ietf-lamps-attestation-freshness-08 §5). */
+  async nonce(params: NonceRequestParams): Promise<ReceivedNonce> {
+    const req = new NonceRequest({
+      ...(params.len !== undefined ? { len: params.len } : {}),
+      ...(params.type !== undefined ? { reqTypeInfo: new NonceRequestTypeInfo({ type: params.type }) } : {}),
+    });
+    const itavs = await this.client.generalMessage([new InfoTypeAndValue(OID_ID_IT_NONCE_REQUEST, req.toSchema())], { kind: 'mac' });
+    const it = itavs.find((i) => i.infoType === OID_ID_IT_NONCE_RESPONSE);
+    if (!it?.infoValue) throw new CmpProtocolError('genp without id-it-nonceResponse');
+    const rsp = NonceResponse.fromInfoTypeAndValue(it.toSchema());
+    const receivedAt = this.opts.now?.() ?? new Date();
+    const expirySeconds = rsp.expiry ?? null;
+    return {
+      nonce: rsp.nonce,
+      freshnessRequired: rsp.nonce.byteLength > 0,
+      receivedAt,
+      expiry: expirySeconds === null ? null : new Date(receivedAt.getTime() + expirySeconds * 1000),
+      expirySeconds,
+      ...(rsp.respTypeInfo ? { type: rsp.respTypeInfo.type } : {}),
+    };
+  }
+
+  private protectionFor(req: EnrollRequest): Protection {
+    if (req.operation === 'enroll') {
+      if (!this.opts.mac) throw new CmpUsageError('initial enrollment over CMP needs a shared secret (mac.reference/secret)');
+      return { kind: 'mac' };
+    }
+    if (!req.current) throw new CmpUsageError('re-enrollment over CMP needs the current credential');
+    const certs = certificatesFromPem(req.current.certPem);
+    if (!certs[0]) throw new CmpUsageError('current credential has no certificate');
+    return {
+      kind: 'signature',
+      signer: this.opts.keystore.signer(req.current.key),
+      certDer: certificateToDer(certs[0]),
+      chainDer: req.current.chainPem.flatMap((p) => certificatesFromPem(p)).map(certificateToDer),
+    };
+  }
+}
