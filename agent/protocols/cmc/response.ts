@@ -36,7 +36,9 @@ export type CmcResult =
 export async function readCmcResponse(der: Uint8Array, exp: ResponseExpectation): Promise<CmcResult> {
   const opened = await openSignedCmc(der, OID_CCT_PKI_RESPONSE);
   try {
-    await validateChain({ leaf: opened.signerCertificate, intermediates: opened.certificatesDer, trustAnchors: exp.trustAnchors, at: exp.at });
+    // The signer certificate must not also be among the intermediates: pkijs's engine dedupes its input and would
+    // then validate a different "last" certificate (the path of an unrelated CA certificate in the message).
+    await validateChain({ leaf: opened.signerCertificate, intermediates: withoutSigner(opened), trustAnchors: exp.trustAnchors, at: exp.at });
   } catch (e) {
     throw new CmcProtocolError('untrusted-signer', `CMC response signer not trusted: ${(e as Error).message}`, { cause: e });
   }
@@ -64,7 +66,10 @@ export async function readCmcResponse(der: Uint8Array, exp: ResponseExpectation)
     case 'success': {
       const idx = opened.certificatesDer.findIndex((c) => certificateHasKey(certificateFromDer(c), exp.spki));
       if (idx < 0) throw new CmcProtocolError('key-mismatch', 'success, but no returned certificate certifies the requested key');
-      return { kind: 'issued', cert: opened.certificatesDer[idx]!, chain: opened.certificatesDer.filter((_, i) => i !== idx), status };
+      const cert = opened.certificatesDer[idx]!;
+      const chain: Uint8Array[] = [];
+      for (const c of opened.certificatesDer) if (!bytesEqual(c, cert) && !chain.some((x) => bytesEqual(x, c))) chain.push(c);
+      return { kind: 'issued', cert, chain, status };
     }
     case 'pending':
       if (!info || !('pendInfo' in info)) throw new CmcProtocolError('pending-info', 'pending status without pendInfo (pendToken, pendTime)');
@@ -72,4 +77,10 @@ export async function readCmcResponse(der: Uint8Array, exp: ResponseExpectation)
     default:
       throw new CmcFailedError(status.cMCStatus, info && 'failInfo' in info ? info.failInfo : undefined, status.statusString);
   }
+}
+
+/** The message's certificates other than the signer's own. */
+export function withoutSigner(o: { signerCertificate: pkijs.Certificate; certificatesDer: Uint8Array[] }): Uint8Array[] {
+  const signer = new Uint8Array(o.signerCertificate.toSchema().toBER(false));
+  return o.certificatesDer.filter((c) => !bytesEqual(c, signer));
 }
