@@ -97,6 +97,8 @@ Napi::Function Tpm::Define(Napi::Env env) {
                          InstanceMethod<&Tpm::GetCapability>("getCapability"),
                          InstanceMethod<&Tpm::FlushContext>("flushContext"),
                          InstanceMethod<&Tpm::Close>("close"),
+                         InstanceMethod<&Tpm::RsaDecrypt>("rsaDecrypt"),
+                         InstanceMethod<&Tpm::EcdhZGen>("ecdhZGen"),
                      });
 }
 

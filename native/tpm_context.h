@@ -66,6 +66,9 @@ class Tpm : public Napi::ObjectWrap<Tpm> {
   Napi::Value GetCapability(const Napi::CallbackInfo& info);
   Napi::Value FlushContext(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  // key-establishment commands (cmc)
+  Napi::Value RsaDecrypt(const Napi::CallbackInfo& info);
+  Napi::Value EcdhZGen(const Napi::CallbackInfo& info);
 
   TpmContextPtr ctx_;
 };
