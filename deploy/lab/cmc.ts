@@ -5,7 +5,7 @@
 // Transport-level problems (media type, base64, undecodable or unverifiable CMS) are 4xx with a text reason; CMC-level
 // refusals are HTTP 200 with statusInfoV2 failed + CMCFailInfo. Pending: statusInfoV2 pending + PendInfo
 // (pendToken, pendTime); the client repeats with queryPending. Responses are signed by the issuing CA key.
-import { KeyObject, randomBytes } from 'node:crypto';
+import { createHash, createHmac, KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import type * as pkijs from 'pkijs';
 import { bytesEqual } from '../../agent/pki/der.js';
 import { certificateToDer, describeName, findExtension, nameDer } from '../../agent/pki/cert.js';
@@ -16,9 +16,13 @@ import { decodeEstBody, encodeBase64Body } from '../../agent/protocols/est/base6
 import { EST_LABEL_PATTERN, EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
 import { parseMediaType } from '../../agent/protocols/http/media-type.js';
 import { CMCStatusInfoV2, type OtherStatusInfo } from '../../agent/protocols/cmc/cmc-status-info-v2.js';
-import { CMC_MEDIA_TYPES, OID_CCT_PKI_DATA, OID_CCT_PKI_RESPONSE, type CmcFailInfoName, type CmcStatusName } from '../../agent/protocols/cmc/constants.js';
+import { CMC_MEDIA_TYPES, OID_CCT_PKI_DATA, OID_CCT_PKI_RESPONSE, OID_CMC, OID_HMAC_SHA256, OID_SHA256, type CmcFailInfoName, type CmcStatusName } from '../../agent/protocols/cmc/constants.js';
 import { readQueryPending, readSenderNonce, readTransactionId, recipientNonceControl, senderNonceControl, statusInfoV2Control, transactionIdControl } from '../../agent/protocols/cmc/controls.js';
 import { PKIData } from '../../agent/protocols/cmc/pki-data.js';
+import { DecryptedPOP, EncryptedPOP } from '../../agent/protocols/cmc/encrypted-pop.js';
+import { checkNoSignatureCsr, isNoSignatureCsr } from '../../agent/protocols/cmc/no-signature-csr.js';
+import { createPopEnvelope } from '../../agent/protocols/cmc/pop-envelope.js';
+import { TaggedAttribute } from '../../agent/protocols/cmc/tagged-attribute.js';
 import { PKIResponse } from '../../agent/protocols/cmc/pki-response.js';
 import { openSignedCmc, signCmc } from '../../agent/protocols/cmc/signed-message.js';
 import { withoutSigner } from '../../agent/protocols/cmc/response.js';
@@ -60,6 +64,8 @@ export interface CmcLab {
   /** Every request seen: transactionId, whether it was a queryPending, the CMC status answered. */
   requests: Array<{ transactionId: bigint | undefined; query: boolean; status: CmcStatusName | number }>;
   approve(): number;
+  /** Outstanding encryptedPOP challenges by transactionId: the random value y and the request it belongs to. */
+  popChallenges: Map<string, { y: Uint8Array; csrDer: Uint8Array }>;
 }
 
 function cmcResponseType(): Record<string, string> {
@@ -72,6 +78,7 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     pending: new Map(),
     issued: [],
     requests: [],
+    popChallenges: new Map(),
     approve() {
       let n = 0;
       for (const p of lab.pending.values()) if (!p.approved) ((p.approved = true), n++);
@@ -97,6 +104,7 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     other?: OtherStatusInfo,
     statusString?: string,
     certs: Uint8Array[] = [],
+    extra: TaggedAttribute[] = [],
   ): Promise<LabResponse> {
     lab.requests.push({ transactionId: tid, query: false, status });
     const controls = [
@@ -104,6 +112,7 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
       transactionIdControl(2, tid),
       recipientNonceControl(3, nonce),
       senderNonceControl(4, new Uint8Array(randomBytes(16))),
+      ...extra,
     ];
     const der = await signCmc({
       eContentType: OID_CCT_PKI_RESPONSE,
@@ -197,10 +206,47 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     if (data.reqSequence.length !== 1) return failed(tid, nonce, 0, 'badRequest', `${data.reqSequence.length} requests; exactly one tcr expected`);
     const tcr = data.reqSequence[0]!;
     let csr: pkijs.CertificationRequest;
+    let parsed: pkijs.CertificationRequest;
     try {
-      csr = await verifyCsr(tcr.certificationRequest);
+      parsed = tcr.csr();
     } catch (e) {
       return failed(tid, nonce, tcr.bodyPartID, 'badRequest', `invalid PKCS#10: ${(e as Error).message}`);
+    }
+    if (isNoSignatureCsr(parsed)) {
+      // A key that cannot sign: indirect POP (RFC 5272 §6.7) — popRequired + encryptedPOP, then decryptedPOP.
+      if (!checkNoSignatureCsr(parsed)) return failed(tid, nonce, tcr.bodyPartID, 'badRequest', 'noSignature value is not SHA-256 of the request info');
+      const spki = new Uint8Array(parsed.subjectPublicKeyInfo.toSchema().toBER(false));
+      const key = tid.toString();
+      const decrypted = data.controls(OID_CMC.decryptedPOP);
+      if (decrypted.length === 0) {
+        if (parsed.subjectPublicKeyInfo.algorithm.algorithmId !== '1.2.840.113549.1.1.1') return failed(tid, nonce, tcr.bodyPartID, 'badAlg', 'indirect POP is offered for RSA keys only');
+        const y = new Uint8Array(randomBytes(32));
+        lab.popChallenges.set(key, { y, csrDer: tcr.certificationRequest });
+        const ep = new EncryptedPOP(tcr, createPopEnvelope(spki, y), OID_HMAC_SHA256, OID_SHA256, new Uint8Array(createHash('sha256').update(y).digest()));
+        cfg.log(`cmc popRequired tid=${key}`);
+        return respond(tid, nonce, 'popRequired', tcr.bodyPartID, undefined, 'decrypt the encryptedPOP and return decryptedPOP', [], [new TaggedAttribute(10, OID_CMC.encryptedPOP, [ep.toSchema()])]);
+      }
+      const ch = lab.popChallenges.get(key);
+      if (!ch || !bytesEqual(ch.csrDer, tcr.certificationRequest)) return failed(tid, nonce, tcr.bodyPartID, 'popFailed', 'no encryptedPOP outstanding for this transaction and request');
+      let dp: DecryptedPOP;
+      try {
+        dp = DecryptedPOP.fromSchema(decrypted[0]!.single('decryptedPOP'));
+      } catch (e) {
+        return failed(tid, nonce, tcr.bodyPartID, 'badRequest', `malformed decryptedPOP: ${(e as Error).message}`);
+      }
+      const expected = createHmac('sha256', ch.y).update(tcr.certificationRequest).digest();
+      if (dp.thePOPAlgID !== OID_HMAC_SHA256 || dp.bodyPartID !== tcr.bodyPartID || dp.thePOP.byteLength !== expected.byteLength || !timingSafeEqual(dp.thePOP, expected)) {
+        lab.popChallenges.delete(key);
+        return failed(tid, nonce, tcr.bodyPartID, 'popFailed', 'decryptedPOP does not match');
+      }
+      lab.popChallenges.delete(key);
+      csr = parsed;
+    } else {
+      try {
+        csr = await verifyCsr(tcr.certificationRequest);
+      } catch (e) {
+        return failed(tid, nonce, tcr.bodyPartID, 'badRequest', `invalid PKCS#10: ${(e as Error).message}`);
+      }
     }
     let operation: 'enroll' | 'reenroll';
     let authenticatedAs: string;

@@ -18,7 +18,7 @@ import { Enroller, type StateAccess } from '../../agent/lifecycle/enroller.js';
 import type { AgentState } from '../../agent/lifecycle/state.js';
 import { memoryLogger } from '../../agent/util/log.js';
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
-import { CmcEnrollment, CmcFailedError, type CmcEnrollmentOptions } from '../../agent/protocols/cmc/index.js';
+import { CmcEnrollment, CmcFailedError, CmcProtocolError, buildNoSignatureCsr, type CmcEnrollmentOptions } from '../../agent/protocols/cmc/index.js';
 import { LabCa } from '../../deploy/lab/ca.js';
 import { registerCmcHandlers, type CmcLabOptions } from '../../deploy/lab/cmc.js';
 import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
@@ -120,6 +120,48 @@ test('pending → queryPending with the pendToken → issued', async () => {
     assert.is(s.cmcLab.issued.length, 1);
     assert.is(s.cmcLab.issued[0]!.transactionId.toString(), rec.transactionId, 'the same transaction throughout');
     assert.is(s.cmcLab.pending.size, 0);
+  } finally {
+    await teardown(s);
+  }
+});
+
+test('indirect POP for a TPM decryption key: popRequired + encryptedPOP → TPM2_RSA_Decrypt → decryptedPOP → issued', async () => {
+  const s = await setup();
+  try {
+    const cmc = new CmcEnrollment(s.options);
+    const ke = await s.ks.createDecryptionKey('ke-1', 'rsa-2048');
+    const csr = buildNoSignatureCsr({ CN: 'dev-0001 key establishment', O: 'enrolld demo' }, ke.spki);
+    // The TPM key really cannot sign its own request.
+    await s.ks.signDigest(ke, new Uint8Array(32)).then(() => assert.unreachable(), () => undefined);
+    let decrypts = 0;
+    const r = await cmc.enrollDecryptionKey({
+      operation: 'enroll',
+      csr,
+      decrypt: async (ct) => {
+        decrypts++;
+        return s.ks.decrypt(ke, ct);
+      },
+    });
+    assert.is(r.kind, 'issued');
+    assert.is(decrypts, 1, 'the envelope was opened inside the TPM once');
+    if (r.kind === 'issued') {
+      const cert = new X509Certificate(r.cert);
+      assert.ok(cert.publicKey.export({ format: 'der', type: 'spki' }).equals(Buffer.from(ke.spki)));
+    }
+    assert.equal(s.cmcLab.requests.map((q) => q.status), ['popRequired', 'success']);
+    assert.is(s.cmcLab.requests[0]!.transactionId, s.cmcLab.requests[1]!.transactionId, 'one transaction');
+    assert.is(s.cmcLab.popChallenges.size, 0);
+
+    // Without the private key (another TPM key decrypts): the device cannot answer; nothing is issued.
+    const other = await s.ks.createDecryptionKey('ke-2', 'rsa-2048');
+    const ke3 = await s.ks.createDecryptionKey('ke-3', 'rsa-2048');
+    const csr3 = buildNoSignatureCsr({ CN: 'dev-0001 ke 3', O: 'enrolld demo' }, ke3.spki);
+    await cmc.enrollDecryptionKey({ operation: 'enroll', csr: csr3, decrypt: (ct) => s.ks.decrypt(other, ct) }).then(
+      () => assert.unreachable(),
+      (e) => assert.ok(e instanceof CmcProtocolError || /RSA_Decrypt/.test(String(e)), String(e)),
+    );
+    assert.is(s.cmcLab.issued.length, 1);
+    assert.is((await s.ks.listHandles()).length, 0);
   } finally {
     await teardown(s);
   }

@@ -87,3 +87,14 @@ export type CmcFailInfoName = (typeof CMC_FAIL_INFO)[number];
 export function statusName(n: number): CmcStatusName | undefined {
   return (Object.keys(CMC_STATUS) as CmcStatusName[]).find((k) => CMC_STATUS[k] === n);
 }
+
+/** id-alg-noSignature (RFC 5272 §3.2.1.2.1, Appendix A: {id-pkix id-alg(6) 2}): the PKCS#10 of a key that cannot
+ * sign. Choice (the RFC leaves the value loosely specified): parameters absent, the signature BIT STRING holds
+ * SHA-256(certificationRequestInfo DER); POP is then done by encryptedPOP/decryptedPOP (§6.7). */
+export const OID_ALG_NO_SIGNATURE = '1.3.6.1.5.5.7.6.2';
+/** Content encryption and key transport used for the encryptedPOP EnvelopedData. */
+export const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
+export const OID_RSAES_OAEP = '1.2.840.113549.1.1.7';
+export const OID_MGF1 = '1.2.840.113549.1.1.8';
+export const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
+export const OID_DATA = '1.2.840.113549.1.7.1';

@@ -7,7 +7,8 @@
 //    lifecycle repeats the same request (same CSR), a queryPending PKIData is sent instead of a new request.
 //    The lifecycle must persist `CmcPendingRecord`s (JSON-safe) across restarts to resume — pass a store backed by
 //    its state file; the default store is in memory.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { bytesEqual } from '../../pki/der.js';
 import type { KeyStore } from '../../keystore/keystore.js';
 import { csrSpki, parseCsr } from '../../pki/csr.js';
 import { pemDecode } from '../../pki/pem.js';
@@ -20,8 +21,11 @@ import { estUrl } from '../est/context.js';
 import type { EstOperation } from '../est/constants.js';
 import { throwForStatus } from '../est/response.js';
 import type { EnrollmentProtocol, EnrollRequest, EnrollResult } from '../protocol.js';
-import { CMC_FULLCMC_OPERATION, CMC_MEDIA_TYPES } from './constants.js';
-import { CmcProtocolError, CmcUsageError } from './errors.js';
+import { CMC_FULLCMC_OPERATION, CMC_MEDIA_TYPES, OID_CMC, OID_HMAC_SHA256, OID_SHA256 } from './constants.js';
+import { CmcFailedError, CmcProtocolError, CmcUsageError } from './errors.js';
+import { DecryptedPOP, EncryptedPOP } from './encrypted-pop.js';
+import { openPopEnvelope } from './pop-envelope.js';
+import { TaggedAttribute } from './tagged-attribute.js';
 import { createCmcRequest, newSenderNonce, newTransactionId, REQUEST_BODY_PART_ID } from './request.js';
 import { readCmcResponse } from './response.js';
 
@@ -89,7 +93,51 @@ export class CmcEnrollment implements EnrollmentProtocol {
     });
   }
 
-  async enroll(req: EnrollRequest): Promise<EnrollResult> {
+  /** The transactionId of the last request sent. */
+  lastTransactionId: bigint | undefined;
+
+  enroll(req: EnrollRequest): Promise<EnrollResult> {
+    return this.run(req, []);
+  }
+
+  /**
+   * Enrollment of a key-establishment (decryption-only) key with indirect POP (RFC 5272 §6.7): `req.csr` is a
+   * noSignature PKCS#10 (buildNoSignatureCsr) and the PKIData is signed by the device's signing credential. When
+   * the CA answers popRequired + encryptedPOP, `decrypt` (RSAES-OAEP-SHA-256 inside the TPM) opens the envelope,
+   * the witness SHA-256(y) is checked, and the request is resent — same transactionId — with the encryptedPOP
+   * echoed and decryptedPOP { thePOP = HMAC-SHA256(y, certificationRequest) }.
+   */
+  async enrollDecryptionKey(req: EnrollRequest & { decrypt: (encryptedKey: Uint8Array) => Promise<Uint8Array> }): Promise<EnrollResult> {
+    let challenge: CmcFailedError;
+    try {
+      return await this.run(req, []);
+    } catch (e) {
+      if (!(e instanceof CmcFailedError) || (e.status !== 'popRequired' && e.failInfo !== 'popRequired')) throw e;
+      challenge = e;
+    }
+    const ctl = challenge.controls.filter((c) => c.attrType === OID_CMC.encryptedPOP);
+    if (ctl.length !== 1) throw new CmcProtocolError('pop', `popRequired with ${ctl.length} encryptedPOP controls (exactly 1 expected)`);
+    let ep: EncryptedPOP;
+    try {
+      ep = EncryptedPOP.fromSchema(ctl[0]!.single('encryptedPOP'));
+    } catch (e) {
+      throw new CmcProtocolError('pop', `malformed encryptedPOP: ${(e as Error).message}`, { cause: e });
+    }
+    if (!bytesEqual(ep.request.certificationRequest, req.csr)) throw new CmcProtocolError('pop', 'encryptedPOP names another certification request');
+    if (ep.witnessAlgID !== OID_SHA256 || ep.thePOPAlgID !== OID_HMAC_SHA256) {
+      throw new CmcProtocolError('pop', `unsupported POP algorithms (witness ${ep.witnessAlgID}, POP ${ep.thePOPAlgID}); only SHA-256 / HMAC-SHA256`);
+    }
+    const y = await openPopEnvelope(ep.cms, req.decrypt);
+    if (!bytesEqual(new Uint8Array(createHash('sha256').update(y).digest()), ep.witness)) throw new CmcProtocolError('pop', 'encryptedPOP witness does not match the decrypted value');
+    const thePOP = new Uint8Array(createHmac('sha256', y).update(req.csr).digest());
+    const controls = [
+      new TaggedAttribute(10, OID_CMC.encryptedPOP, [ep.toSchema()]),
+      new TaggedAttribute(11, OID_CMC.decryptedPOP, [new DecryptedPOP(REQUEST_BODY_PART_ID, OID_HMAC_SHA256, thePOP).toSchema()]),
+    ];
+    return this.run(req, controls, this.lastTransactionId);
+  }
+
+  private async run(req: EnrollRequest, extraControls: TaggedAttribute[], sameTransaction?: bigint): Promise<EnrollResult> {
     const now = (this.o.now ?? (() => new Date()))();
     let spki: Uint8Array;
     try {
@@ -115,12 +163,14 @@ export class CmcEnrollment implements EnrollmentProtocol {
     }
     const key = createHash('sha256').update(req.csr).digest('hex');
     const prior = await this.pending.get(key);
-    const transactionId = prior ? BigInt(prior.transactionId) : newTransactionId();
+    const transactionId = prior ? BigInt(prior.transactionId) : (sameTransaction ?? newTransactionId());
+    this.lastTransactionId = transactionId;
     const senderNonce = newSenderNonce();
     const der = await createCmcRequest({
       transactionId,
       senderNonce,
       body: prior ? { pendToken: new Uint8Array(Buffer.from(prior.pendToken, 'base64')) } : { csr: req.csr },
+      extraControls,
       signer,
       certificate,
       chain,

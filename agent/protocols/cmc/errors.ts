@@ -1,6 +1,7 @@
 // Typed CMC failures. HTTP-level failures of /fullcmc are the EST errors (EstHttpError/EstAuthError), unchanged.
 import { EnrolldError } from '../../util/errors.js';
 import type { CmcFailInfoName, CmcStatusName } from './constants.js';
+import type { TaggedAttribute } from './tagged-attribute.js';
 
 export type CmcProtocolReason =
   | 'media-type' // the response is not application/pkcs7-mime (smime-type=CMC-response)
@@ -12,7 +13,8 @@ export type CmcProtocolReason =
   | 'recipient-nonce' // recipientNonce missing or not our senderNonce
   | 'no-status' // no statusInfoV2 for our request
   | 'key-mismatch' // success, but no certificate certifies the requested key
-  | 'pending-info'; // pending without a pendToken
+  | 'pending-info' // pending without a pendToken
+  | 'pop' // encryptedPOP missing/unusable, or its witness does not match the decrypted value
 
 /** The CMC response violated the protocol or could not be authenticated. Nothing is stored when this is raised. */
 export class CmcProtocolError extends EnrolldError {
@@ -31,6 +33,8 @@ export class CmcFailedError extends EnrolldError {
     readonly status: CmcStatusName,
     readonly failInfo: CmcFailInfoName | undefined,
     readonly statusString: string | undefined,
+    /** The response's controls (e.g. encryptedPOP with popRequired, RFC 5272 §6.7). */
+    readonly controls: TaggedAttribute[] = [],
   ) {
     super(`cmc.failed.${failInfo ?? status}`, `CMC request ${status}${failInfo ? ` (${failInfo})` : ''}${statusString ? `: ${statusString}` : ''}`);
   }

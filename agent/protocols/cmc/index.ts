@@ -14,3 +14,6 @@ export * from './signed-message.js';
 export * from './request.js';
 export * from './response.js';
 export * from './enrollment.js';
+export * from './encrypted-pop.js';
+export * from './no-signature-csr.js';
+export * from './pop-envelope.js';

@@ -75,7 +75,7 @@ export async function readCmcResponse(der: Uint8Array, exp: ResponseExpectation)
       if (!info || !('pendInfo' in info)) throw new CmcProtocolError('pending-info', 'pending status without pendInfo (pendToken, pendTime)');
       return { kind: 'pending', pendInfo: info.pendInfo, status };
     default:
-      throw new CmcFailedError(status.cMCStatus, info && 'failInfo' in info ? info.failInfo : undefined, status.statusString);
+      throw new CmcFailedError(status.cMCStatus, info && 'failInfo' in info ? info.failInfo : undefined, status.statusString, res.controlSequence);
   }
 }
 
