@@ -206,4 +206,49 @@ test('CmcEnrollment: a bad response stores nothing; pending stores the pendToken
   assert.is(last.controls(OID_CMC.queryPending).length, 1);
 });
 
+test('indirect POP pieces: noSignature CSR, EncryptedPOP/DecryptedPOP round trip, envelope opened by openssl and by us', async () => {
+  const { generateKeyPairSync, privateDecrypt, constants: c } = await import('node:crypto');
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { buildNoSignatureCsr, checkNoSignatureCsr, isNoSignatureCsr, createPopEnvelope, openPopEnvelope, EncryptedPOP, DecryptedPOP, TaggedCertificationRequest, OID_HMAC_SHA256, OID_SHA256 } = await import('../../agent/protocols/cmc/index.js');
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const spki = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+  const csrDer = buildNoSignatureCsr({ CN: 'ke' }, spki);
+  const tcr = new TaggedCertificationRequest(1, csrDer);
+  const parsed = tcr.csr();
+  assert.ok(isNoSignatureCsr(parsed) && checkNoSignatureCsr(parsed));
+  const tampered = new Uint8Array(csrDer);
+  tampered[tampered.length - 1] ^= 1;
+  assert.not.ok(checkNoSignatureCsr(new TaggedCertificationRequest(1, tampered).csr()));
+
+  const y = new Uint8Array(32).fill(5);
+  const env = createPopEnvelope(spki, y);
+  const ep = new EncryptedPOP(tcr, env, OID_HMAC_SHA256, OID_SHA256, new Uint8Array(32).fill(1));
+  const epBack = EncryptedPOP.fromSchema((await import('asn1js')).fromBER(ep.toSchema().toBER()).result);
+  assert.equal(epBack.cms, env);
+  assert.equal(epBack.request.certificationRequest, csrDer);
+  assert.is(epBack.thePOPAlgID, OID_HMAC_SHA256);
+  const dp = new DecryptedPOP(1, OID_HMAC_SHA256, new Uint8Array(32).fill(2));
+  const dpBack = DecryptedPOP.fromSchema((await import('asn1js')).fromBER(dp.toSchema().toBER()).result);
+  assert.equal(dpBack.thePOP, dp.thePOP);
+
+  // Our opener (RSA step by node here; by the TPM in the integration test).
+  const opened = await openPopEnvelope(env, async (k) => new Uint8Array(privateDecrypt({ key: privateKey, padding: c.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, k)));
+  assert.equal(opened, y);
+  // openssl cms -decrypt opens the same EnvelopedData independently.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cmc-env-'));
+  try {
+    writeFileSync(path.join(dir, 'env.der'), env);
+    writeFileSync(path.join(dir, 'key.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+    const out = execFileSync('openssl', ['cms', '-decrypt', '-inform', 'DER', '-in', path.join(dir, 'env.der'), '-inkey', path.join(dir, 'key.pem')]);
+    assert.equal(new Uint8Array(out), y);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // A content-encryption key of the wrong size yields a typed error (deterministically).
+  await openPopEnvelope(env, async () => new Uint8Array(16)).then(() => assert.unreachable(), (e) => assert.ok(e instanceof CmcProtocolError, String(e)));
+});
+
 test.run();

@@ -21,6 +21,8 @@ import { estUrl } from '../est/context.js';
 import type { EstOperation } from '../est/constants.js';
 import { throwForStatus } from '../est/response.js';
 import type { EnrollmentProtocol, EnrollRequest, EnrollResult } from '../protocol.js';
+import type { NonceRequestParams, ReceivedNonce } from '../../attest/nonce.js';
+import { EstEnrollment } from '../est/enrollment.js';
 import { CMC_FULLCMC_OPERATION, CMC_MEDIA_TYPES, OID_CMC, OID_HMAC_SHA256, OID_SHA256 } from './constants.js';
 import { CmcFailedError, CmcProtocolError, CmcUsageError } from './errors.js';
 import { DecryptedPOP, EncryptedPOP } from './encrypted-pop.js';
@@ -91,6 +93,24 @@ export class CmcEnrollment implements EnrollmentProtocol {
       ...(this.o.maxResponseBytes !== undefined ? { maxResponseBytes: this.o.maxResponseBytes } : {}),
       ...(this.o.totalTimeoutMs !== undefined ? { totalTimeoutMs: this.o.totalTimeoutMs } : {}),
     });
+  }
+
+  /**
+   * The attestation freshness nonce. draft-ietf-lamps-attestation-freshness §7 defines CMC controls id-cmc-nonceReq /
+   * id-cmc-nonceResp, but their OIDs are still TBD (agent/attest/constants.ts), so no OID is invented here: the
+   * nonce is fetched from the same EST server's /nonce (§6), which an EST-hosted /fullcmc always has beside it.
+   */
+  nonce(req: NonceRequestParams): Promise<ReceivedNonce> {
+    return new EstEnrollment({
+      baseUrl: this.o.baseUrl,
+      ...(this.o.label !== undefined ? { label: this.o.label } : {}),
+      trustAnchors: this.o.trustAnchors,
+      ...(this.o.basicAuth ? { basicAuth: this.o.basicAuth } : {}),
+      ...(this.o.bootstrap?.clientAuth ? { bootstrapClientAuth: this.o.bootstrap.clientAuth } : {}),
+      keystore: this.o.keystore,
+      ...(this.o.now ? { now: this.o.now } : {}),
+      ...(this.o.transportFactory ? { transportFactory: this.o.transportFactory } : {}),
+    }).nonce(req);
   }
 
   /** The transactionId of the last request sent. */
