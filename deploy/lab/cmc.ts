@@ -47,6 +47,8 @@ export interface CmcPendingEntry {
   polls: number;
   approved: boolean;
   authenticatedAs: string;
+  /** Body part ID of the original TaggedRequest (statuses keep referencing it). */
+  bodyPartID: number;
 }
 
 export interface CmcIssuedRecord {
@@ -96,6 +98,9 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
   } satisfies Omit<EstLabConfig, 'requireAuth' | 'manualApproval' | 'csrAttrs' | 'includeChainInEnroll' | 'base64'>;
   const responder = new SoftwareSigner(KeyObject.from(cfg.ca.issuing.privateKey));
 
+  /** Whether the request being answered is a queryPending (for `requests`). */
+  const current = { query: false };
+
   async function respond(
     tid: bigint,
     nonce: Uint8Array,
@@ -106,7 +111,7 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     certs: Uint8Array[] = [],
     extra: TaggedAttribute[] = [],
   ): Promise<LabResponse> {
-    lab.requests.push({ transactionId: tid, query: false, status });
+    lab.requests.push({ transactionId: tid, query: current.query, status });
     const controls = [
       statusInfoV2Control(1, new CMCStatusInfoV2(status, [bodyPartID], statusString, other)),
       transactionIdControl(2, tid),
@@ -191,6 +196,7 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     const signerName = describeName(opened.signerCertificate.subject);
     if (!signerKind) return failed(tid, nonce, 0, 'badIdentity', `PKIData signer "${signerName}" is not trusted`);
 
+    current.query = pendToken !== undefined;
     if (pendToken !== undefined) {
       const p = lab.pending.get(Buffer.from(pendToken).toString('hex'));
       if (!p || p.transactionId !== tid) return failed(tid, nonce, 1, 'badRequest', 'unknown pendToken for this transactionId');
@@ -200,7 +206,7 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
       if (!p.approved) return pendingResponse(p);
       lab.pending.delete(p.pendToken);
       const der = await issue(p);
-      return respond(tid, nonce, 'success', 1, undefined, undefined, [der, cfg.ca.issuing.der]);
+      return respond(tid, nonce, 'success', p.bodyPartID, undefined, undefined, [der, cfg.ca.issuing.der]);
     }
 
     if (data.reqSequence.length !== 1) return failed(tid, nonce, 0, 'badRequest', `${data.reqSequence.length} requests; exactly one tcr expected`);
@@ -272,7 +278,7 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
       if (refused) return failed(tid, nonce, tcr.bodyPartID, 'badRequest', `evidence refused: ${String(refused.body ?? refused.status).trim()}`);
     }
     if (options.pending) {
-      const p: CmcPendingEntry = { pendToken: randomBytes(16).toString('hex'), transactionId: tid, csr, operation, polls: 0, approved: false, authenticatedAs };
+      const p: CmcPendingEntry = { pendToken: randomBytes(16).toString('hex'), transactionId: tid, csr, operation, polls: 0, approved: false, authenticatedAs, bodyPartID: tcr.bodyPartID };
       lab.pending.set(p.pendToken, p);
       return pendingResponse(p);
     }
@@ -283,7 +289,7 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
       const secs = options.pending?.retryAfterSeconds ?? 1;
       const pendTime = new Date(cfg.now().getTime() + secs * 1000);
       cfg.log(`cmc pending token=${p.pendToken.slice(0, 12)} polls=${p.polls}`);
-      return respond(tid!, nonce!, 'pending', 1, { pendInfo: { pendToken: new Uint8Array(Buffer.from(p.pendToken, 'hex')), pendTime } }, 'awaiting approval');
+      return respond(tid!, nonce!, 'pending', p.bodyPartID, { pendInfo: { pendToken: new Uint8Array(Buffer.from(p.pendToken, 'hex')), pendTime } }, 'awaiting approval');
     }
   });
   return lab;

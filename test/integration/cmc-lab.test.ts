@@ -120,6 +120,7 @@ test('pending → queryPending with the pendToken → issued', async () => {
     assert.is(s.cmcLab.issued.length, 1);
     assert.is(s.cmcLab.issued[0]!.transactionId.toString(), rec.transactionId, 'the same transaction throughout');
     assert.is(s.cmcLab.pending.size, 0);
+    assert.equal(s.cmcLab.requests.map((q) => `${q.query ? 'query' : 'request'}:${q.status}`), ['request:pending', 'query:pending', 'query:success']);
   } finally {
     await teardown(s);
   }
