@@ -773,6 +773,62 @@ class UnsealWorker : public TpmWorker {
 };
 
 // ---- end of key import and sealing ----------------------------------------------------------------------------------
+// ---- key-establishment commands (cmc: indirect POP, RFC 5272 §6.7) --------------------------------------------------
+
+// TPM2_RSA_Decrypt(key, cipherText, inScheme TPMT_RSA_DECRYPT, label) → message bytes.
+class RsaDecryptWorker : public TpmWorker {
+ public:
+  RsaDecryptWorker(Napi::Env env, TpmContextPtr ctx, ESYS_TR key, Bytes cipherText, Bytes scheme, Bytes label)
+      : TpmWorker(env, ctx, "TPM2_RSA_Decrypt"), key_(key), cipherText_(std::move(cipherText)), scheme_(std::move(scheme)),
+        label_(std::move(label)) {}
+
+ private:
+  void Run(ESYS_CONTEXT* esys) override {
+    TPMT_RSA_DECRYPT scheme{};
+    if (!Ok(UnmarshalAll(scheme_, Tss2_MU_TPMT_RSA_DECRYPT_Unmarshal, &scheme), "scheme is not a TPMT_RSA_DECRYPT")) return;
+    TPM2B_PUBLIC_KEY_RSA cipherText{};
+    cipherText.size = static_cast<UINT16>(cipherText_.size());
+    std::copy(cipherText_.begin(), cipherText_.end(), cipherText.buffer);
+    TPM2B_DATA label{};
+    label.size = static_cast<UINT16>(label_.size());
+    std::copy(label_.begin(), label_.end(), label.buffer);
+    TPM2B_PUBLIC_KEY_RSA* message = nullptr;
+    if (Ok(Esys_RSA_Decrypt(esys, key_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &cipherText, &scheme, &label, &message))) {
+      message_.assign(message->buffer, message->buffer + message->size);
+    }
+    Free(message);
+  }
+  Napi::Value Result(Napi::Env env) override { return ToBuffer(env, message_); }
+  ESYS_TR key_;
+  Bytes cipherText_;
+  Bytes scheme_;
+  Bytes label_;
+  Bytes message_;
+};
+
+// TPM2_ECDH_ZGen(key, inPoint TPM2B_ECC_POINT) → outPoint TPM2B_ECC_POINT (the shared point; Z is its x coordinate).
+class EcdhZGenWorker : public TpmWorker {
+ public:
+  EcdhZGenWorker(Napi::Env env, TpmContextPtr ctx, ESYS_TR key, Bytes inPoint)
+      : TpmWorker(env, ctx, "TPM2_ECDH_ZGen"), key_(key), inPoint_(std::move(inPoint)) {}
+
+ private:
+  void Run(ESYS_CONTEXT* esys) override {
+    TPM2B_ECC_POINT inPoint{};
+    if (!Ok(UnmarshalAll(inPoint_, Tss2_MU_TPM2B_ECC_POINT_Unmarshal, &inPoint), "inPoint is not a TPM2B_ECC_POINT")) return;
+    TPM2B_ECC_POINT* outPoint = nullptr;
+    if (Ok(Esys_ECDH_ZGen(esys, key_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &inPoint, &outPoint))) {
+      Ok(MarshalAll(outPoint, Tss2_MU_TPM2B_ECC_POINT_Marshal, &outPoint_), "marshalling outPoint");
+    }
+    Free(outPoint);
+  }
+  Napi::Value Result(Napi::Env env) override { return ToBuffer(env, outPoint_); }
+  ESYS_TR key_;
+  Bytes inPoint_;
+  Bytes outPoint_;
+};
+
+// ---- end of key-establishment commands --------------------------------------------------------------------------------
 
 }  // namespace
 
@@ -931,5 +987,24 @@ Napi::Value Tpm::Unseal(const Napi::CallbackInfo& info) {
 }
 
 // ---- end of key import and sealing ----------------------------------------------------------------------------------
+
+// ---- key-establishment JS methods (cmc) ----------------------------------------------------------------------------
+
+Napi::Value Tpm::RsaDecrypt(const Napi::CallbackInfo& info) {
+  return StartWorker(info, [&] {
+    ESYS_TR key = ArgU32(info, 0, "keyHandle");
+    Bytes cipherText = ArgBytes(info, 1, "cipherText", TPM2_MAX_RSA_KEY_BYTES);
+    Bytes scheme = ArgBytes(info, 2, "scheme");
+    Bytes label = ArgBytes(info, 3, "label", sizeof(TPMU_HA));
+    return new RsaDecryptWorker(info.Env(), ctx_, key, std::move(cipherText), std::move(scheme), std::move(label));
+  });
+}
+
+Napi::Value Tpm::EcdhZGen(const Napi::CallbackInfo& info) {
+  return StartWorker(info, [&] {
+    ESYS_TR key = ArgU32(info, 0, "keyHandle");
+    return new EcdhZGenWorker(info.Env(), ctx_, key, ArgBytes(info, 1, "inPoint", sizeof(TPM2B_ECC_POINT)));
+  });
+}
 
 }  // namespace enrolld

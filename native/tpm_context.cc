@@ -101,6 +101,8 @@ Napi::Function Tpm::Define(Napi::Env env) {
                          InstanceMethod<&Tpm::Import>("import"),
                          InstanceMethod<&Tpm::CreateSealed>("createSealed"),
                          InstanceMethod<&Tpm::Unseal>("unseal"),
+                         InstanceMethod<&Tpm::RsaDecrypt>("rsaDecrypt"),
+                         InstanceMethod<&Tpm::EcdhZGen>("ecdhZGen"),
                      });
 }
 

@@ -70,6 +70,9 @@ class Tpm : public Napi::ObjectWrap<Tpm> {
   Napi::Value Import(const Napi::CallbackInfo& info);
   Napi::Value CreateSealed(const Napi::CallbackInfo& info);
   Napi::Value Unseal(const Napi::CallbackInfo& info);
+  // key-establishment commands (cmc)
+  Napi::Value RsaDecrypt(const Napi::CallbackInfo& info);
+  Napi::Value EcdhZGen(const Napi::CallbackInfo& info);
 
   TpmContextPtr ctx_;
 };

@@ -49,6 +49,11 @@ export interface NativeTpm {
   createSealed(parentHandle: number, inPublic: Uint8Array, data: Uint8Array): Promise<{ outPublic: Buffer; outPrivate: Buffer }>;
   /** TPM2_Unseal → the sealed bytes (the caller wipes them). */
   unseal(itemHandle: number): Promise<Buffer>;
+  // key-establishment commands (cmc, RFC 5272 §6.7 indirect POP)
+  /** TPM2_RSA_Decrypt: cipherText, marshalled TPMT_RSA_DECRYPT scheme, label → the message. */
+  rsaDecrypt(keyHandle: number, cipherText: Uint8Array, scheme: Uint8Array, label: Uint8Array): Promise<Buffer>;
+  /** TPM2_ECDH_ZGen: marshalled TPM2B_ECC_POINT (the peer's public point) → marshalled TPM2B_ECC_POINT (shared point). */
+  ecdhZGen(keyHandle: number, inPoint: Uint8Array): Promise<Buffer>;
 }
 
 export interface NativeAddon {

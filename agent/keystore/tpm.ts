@@ -24,6 +24,8 @@ import {
   type TpmtPublic,
   attestationKeyTemplate,
   eccP256SigningTemplate,
+  eccP256DecryptTemplate,
+  rsa2048DecryptTemplate,
   isStorageKey,
   marshalPublic2B,
   publicToSpki,
@@ -252,6 +254,55 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       throw new TpmKeyStoreError(`unsupported key algorithm ${String(algorithm)}`);
     });
   }
+
+  // ---- key-establishment keys (cmc: RFC 5272 §6.7 indirect POP) ------------------------------------------------
+
+  /** A decryption (key-establishment) key under the SRK: decrypt attribute set, sign clear. It cannot sign. */
+  createDecryptionKey(id: string, algorithm: KeyAlgorithm): Promise<KeyRecord> {
+    return this.job('createDecryptionKey', async () => {
+      if (algorithm === 'ecc-p256') return this.createUnderSrk(id, eccP256DecryptTemplate(), algorithm);
+      if (algorithm === 'rsa-2048') return this.createUnderSrk(id, rsa2048DecryptTemplate(), algorithm);
+      throw new TpmKeyStoreError(`unsupported key algorithm ${String(algorithm)}`);
+    });
+  }
+
+  /** RSAES-OAEP (SHA-256, MGF1-SHA-256, empty label) decryption inside the TPM (load → TPM2_RSA_Decrypt → flush). */
+  decrypt(record: KeyRecord, cipherText: Uint8Array): Promise<Uint8Array> {
+    return this.job('decrypt', async () => {
+      const key = this.blobs(record);
+      if (key.publicArea.type !== TPM_ALG.RSA) throw new TpmKeyStoreError(`key "${record.id}" is not an RSA key`);
+      if (cipherText.byteLength !== 256) throw new TpmKeyStoreError(`RSA-2048 ciphertext must be 256 bytes, got ${cipherText.byteLength}`);
+      const scheme = new Uint8Array([TPM_ALG.OAEP >> 8, TPM_ALG.OAEP & 0xff, TPM_ALG.SHA256 >> 8, TPM_ALG.SHA256 & 0xff]);
+      const out = await this.withLoaded([key], ([h]) => this.tpm.call('rsaDecrypt', h!, cipherText, scheme, new Uint8Array(0)));
+      return new Uint8Array(out);
+    });
+  }
+
+  /**
+   * ECDH inside the TPM (load → TPM2_ECDH_ZGen → flush): the shared secret Z (the x coordinate, 32 bytes, RFC 5753
+   * §3.1.1 / SP 800-56A) of our key with the peer's P-256 public point (x, y: 32 bytes each).
+   */
+  ecdhZGen(record: KeyRecord, peer: { x: Uint8Array; y: Uint8Array }): Promise<Uint8Array> {
+    return this.job('ecdhZGen', async () => {
+      const key = this.blobs(record);
+      if (key.publicArea.type !== TPM_ALG.ECC) throw new TpmKeyStoreError(`key "${record.id}" is not an ECC key`);
+      if (peer.x.byteLength !== 32 || peer.y.byteLength !== 32) throw new TpmKeyStoreError('P-256 point coordinates must be 32 bytes');
+      const inPoint = Buffer.alloc(2 + 2 + 32 + 2 + 32);
+      inPoint.writeUInt16BE(2 + 32 + 2 + 32, 0);
+      inPoint.writeUInt16BE(32, 2);
+      inPoint.set(peer.x, 4);
+      inPoint.writeUInt16BE(32, 36);
+      inPoint.set(peer.y, 38);
+      const out = await this.withLoaded([key], ([h]) => this.tpm.call('ecdhZGen', h!, new Uint8Array(inPoint)));
+      // TPM2B_ECC_POINT: size, x (TPM2B), y (TPM2B) → x.
+      if (out.byteLength < 4) throw new TpmKeyStoreError('TPM2_ECDH_ZGen returned a truncated point');
+      const xLen = out.readUInt16BE(2);
+      if (4 + xLen > out.byteLength) throw new TpmKeyStoreError('TPM2_ECDH_ZGen returned a truncated point');
+      return new Uint8Array(out.subarray(4, 4 + xLen));
+    });
+  }
+
+  // ---- end of key-establishment keys ------------------------------------------------------------------------------
 
   /** A restricted ECC P-256 ECDSA-SHA256 signing key for TPM2_Certify / TPM2_Quote. */
   createAttestationKey(id: string): Promise<KeyRecord> {

@@ -385,3 +385,19 @@ export function publicToSpki(p: TpmtPublic): Uint8Array {
     throw new Tpm2FormatError(`public key rejected by node:crypto: ${(err as Error).message}`, { cause: err });
   }
 }
+
+// ---- key-establishment (decryption) keys (cmc) -------------------------------------------------------------------
+
+const DECRYPT_ATTRS =
+  TPMA_OBJECT.FIXED_TPM | TPMA_OBJECT.FIXED_PARENT | TPMA_OBJECT.SENSITIVE_DATA_ORIGIN | TPMA_OBJECT.USER_WITH_AUTH |
+  TPMA_OBJECT.DECRYPT;
+
+/** Unrestricted ECC P-256 decryption (key-agreement) key: decrypt, not sign; scheme NULL (ECDH_ZGen allows it). */
+export function eccP256DecryptTemplate(): EccPublic {
+  return { ...eccP256SigningTemplate(), objectAttributes: DECRYPT_ATTRS };
+}
+
+/** Unrestricted RSA-2048 decryption key: decrypt, not sign; scheme NULL (OAEP chosen per TPM2_RSA_Decrypt). */
+export function rsa2048DecryptTemplate(): RsaPublic {
+  return { ...rsa2048SigningTemplate(), objectAttributes: DECRYPT_ATTRS };
+}

@@ -1,0 +1,242 @@
+// CMC over EST /fullcmc (RFC 7030 §4.3, RFC 5273) as the lifecycle's EnrollmentProtocol.
+//  - enroll: the PKIData is signed by the bootstrap credential (IDevID in the TPM) with its certificate included;
+//    HTTP Basic and/or TLS client auth as for /simpleenroll. The lab/CA authorizes the request by that signer.
+//  - reenroll: signed by the credential being renewed (its TPM key), its certificate included (RFC 5272 §3.2.1.2,
+//    RFC 7030 §4.3.1 "the certificate being renewed or rekeyed"); TLS client auth with the same credential.
+//  - pending (RFC 5272 §6.13): the pendToken and transactionId are kept per CSR in a CmcPendingStore; when the
+//    lifecycle repeats the same request (same CSR), a queryPending PKIData is sent instead of a new request.
+//    The lifecycle must persist `CmcPendingRecord`s (JSON-safe) across restarts to resume — pass a store backed by
+//    its state file; the default store is in memory.
+import { createHash, createHmac } from 'node:crypto';
+import { bytesEqual } from '../../pki/der.js';
+import type { KeyStore } from '../../keystore/keystore.js';
+import { csrSpki, parseCsr } from '../../pki/csr.js';
+import { pemDecode } from '../../pki/pem.js';
+import type { Signer } from '../../pki/signer.js';
+import { validateChain } from '../../pki/chain.js';
+import { createHttpsTransport, type ClientAuthOptions, type HttpsTransportOptions, type Transport } from '../http/transport.js';
+import { parseMediaType } from '../http/media-type.js';
+import { decodeEstBody, encodeBase64Body } from '../est/base64-body.js';
+import { estUrl } from '../est/context.js';
+import type { EstOperation } from '../est/constants.js';
+import { throwForStatus } from '../est/response.js';
+import type { EnrollmentProtocol, EnrollRequest, EnrollResult } from '../protocol.js';
+import type { NonceRequestParams, ReceivedNonce } from '../../attest/nonce.js';
+import { EstEnrollment } from '../est/enrollment.js';
+import { CMC_FULLCMC_OPERATION, CMC_MEDIA_TYPES, OID_CMC, OID_HMAC_SHA256, OID_SHA256 } from './constants.js';
+import { CmcFailedError, CmcProtocolError, CmcUsageError } from './errors.js';
+import { DecryptedPOP, EncryptedPOP } from './encrypted-pop.js';
+import { openPopEnvelope } from './pop-envelope.js';
+import { TaggedAttribute } from './tagged-attribute.js';
+import { createCmcRequest, newSenderNonce, newTransactionId, REQUEST_BODY_PART_ID } from './request.js';
+import { readCmcResponse } from './response.js';
+
+/** What must survive a restart to resume a pending CMC request (RFC 5272 §6.13). */
+export interface CmcPendingRecord {
+  /** Decimal transactionId of the original request. */
+  transactionId: string;
+  /** base64 pendToken from the CA's PendInfo. */
+  pendToken: string;
+  /** ISO time the CA said to ask again (pendTime). */
+  pendTime: string;
+}
+
+export interface CmcPendingStore {
+  get(csrSha256Hex: string): CmcPendingRecord | undefined | Promise<CmcPendingRecord | undefined>;
+  set(csrSha256Hex: string, rec: CmcPendingRecord): void | Promise<void>;
+  delete(csrSha256Hex: string): void | Promise<void>;
+}
+
+export function memoryPendingStore(): CmcPendingStore & { records: Map<string, CmcPendingRecord> } {
+  const records = new Map<string, CmcPendingRecord>();
+  return { records, get: (k) => records.get(k), set: (k, v) => void records.set(k, v), delete: (k) => void records.delete(k) };
+}
+
+export interface CmcEnrollmentOptions {
+  /** EST server ("https://host:port"); the request goes to /.well-known/est[/<label>]/fullcmc. */
+  baseUrl: string;
+  label?: string;
+  /** TLS trust anchors of the EST server. */
+  trustAnchors: Array<string | Uint8Array>;
+  /** CA trust anchors the PKIResponse signer must validate to (default: trustAnchors). */
+  responseTrustAnchors?: Array<string | Uint8Array>;
+  /** When given, issued certificates must validate to these (with the response certificates as intermediates). */
+  issuerTrustAnchors?: Array<string | Uint8Array>;
+  basicAuth?: { username: string; password: string };
+  /** Signs initial-enrollment PKIData: the device's bootstrap credential (e.g. the IDevID key in the TPM). */
+  bootstrap?: { signer: Signer; certificate: Uint8Array; chain?: Uint8Array[]; clientAuth?: ClientAuthOptions };
+  keystore: KeyStore;
+  pendingStore?: CmcPendingStore;
+  /** Used when a pending response's pendTime is in the past (default 60 s). */
+  defaultRetryAfterSeconds?: number;
+  maxResponseBytes?: number;
+  totalTimeoutMs?: number;
+  now?: () => Date;
+  transportFactory?: (opts: HttpsTransportOptions) => Transport;
+}
+
+export class CmcEnrollment implements EnrollmentProtocol {
+  readonly name = 'cmc' as const;
+  readonly pending: CmcPendingStore;
+  /** The last request DER sent (tests verify it independently with openssl). */
+  lastRequestDer: Uint8Array | undefined;
+
+  constructor(private readonly o: CmcEnrollmentOptions) {
+    this.pending = o.pendingStore ?? memoryPendingStore();
+  }
+
+  private transport(clientAuth: ClientAuthOptions | undefined): Transport {
+    return (this.o.transportFactory ?? createHttpsTransport)({
+      trustAnchors: this.o.trustAnchors,
+      ...(clientAuth ? { clientAuth } : {}),
+      ...(this.o.basicAuth ? { basicAuth: this.o.basicAuth } : {}),
+      ...(this.o.maxResponseBytes !== undefined ? { maxResponseBytes: this.o.maxResponseBytes } : {}),
+      ...(this.o.totalTimeoutMs !== undefined ? { totalTimeoutMs: this.o.totalTimeoutMs } : {}),
+    });
+  }
+
+  /**
+   * The attestation freshness nonce. draft-ietf-lamps-attestation-freshness §7 defines CMC controls id-cmc-nonceReq /
+   * id-cmc-nonceResp, but their OIDs are still TBD (agent/attest/constants.ts), so no OID is invented here: the
+   * nonce is fetched from the same EST server's /nonce (§6), which an EST-hosted /fullcmc always has beside it.
+   */
+  nonce(req: NonceRequestParams): Promise<ReceivedNonce> {
+    return new EstEnrollment({
+      baseUrl: this.o.baseUrl,
+      ...(this.o.label !== undefined ? { label: this.o.label } : {}),
+      trustAnchors: this.o.trustAnchors,
+      ...(this.o.basicAuth ? { basicAuth: this.o.basicAuth } : {}),
+      ...(this.o.bootstrap?.clientAuth ? { bootstrapClientAuth: this.o.bootstrap.clientAuth } : {}),
+      keystore: this.o.keystore,
+      ...(this.o.now ? { now: this.o.now } : {}),
+      ...(this.o.transportFactory ? { transportFactory: this.o.transportFactory } : {}),
+    }).nonce(req);
+  }
+
+  /** The transactionId of the last request sent. */
+  lastTransactionId: bigint | undefined;
+
+  enroll(req: EnrollRequest): Promise<EnrollResult> {
+    return this.run(req, []);
+  }
+
+  /**
+   * Enrollment of a key-establishment (decryption-only) key with indirect POP (RFC 5272 §6.7): `req.csr` is a
+   * noSignature PKCS#10 (buildNoSignatureCsr) and the PKIData is signed by the device's signing credential. When
+   * the CA answers popRequired + encryptedPOP, `decrypt` (RSAES-OAEP-SHA-256 inside the TPM) opens the envelope,
+   * the witness SHA-256(y) is checked, and the request is resent — same transactionId — with the encryptedPOP
+   * echoed and decryptedPOP { thePOP = HMAC-SHA256(y, certificationRequest) }.
+   */
+  async enrollDecryptionKey(req: EnrollRequest & { decrypt: (encryptedKey: Uint8Array) => Promise<Uint8Array> }): Promise<EnrollResult> {
+    let challenge: CmcFailedError;
+    try {
+      return await this.run(req, []);
+    } catch (e) {
+      if (!(e instanceof CmcFailedError) || (e.status !== 'popRequired' && e.failInfo !== 'popRequired')) throw e;
+      challenge = e;
+    }
+    const ctl = challenge.controls.filter((c) => c.attrType === OID_CMC.encryptedPOP);
+    if (ctl.length !== 1) throw new CmcProtocolError('pop', `popRequired with ${ctl.length} encryptedPOP controls (exactly 1 expected)`);
+    let ep: EncryptedPOP;
+    try {
+      ep = EncryptedPOP.fromSchema(ctl[0]!.single('encryptedPOP'));
+    } catch (e) {
+      throw new CmcProtocolError('pop', `malformed encryptedPOP: ${(e as Error).message}`, { cause: e });
+    }
+    if (!bytesEqual(ep.request.certificationRequest, req.csr)) throw new CmcProtocolError('pop', 'encryptedPOP names another certification request');
+    if (ep.witnessAlgID !== OID_SHA256 || ep.thePOPAlgID !== OID_HMAC_SHA256) {
+      throw new CmcProtocolError('pop', `unsupported POP algorithms (witness ${ep.witnessAlgID}, POP ${ep.thePOPAlgID}); only SHA-256 / HMAC-SHA256`);
+    }
+    const y = await openPopEnvelope(ep.cms, req.decrypt);
+    if (!bytesEqual(new Uint8Array(createHash('sha256').update(y).digest()), ep.witness)) throw new CmcProtocolError('pop', 'encryptedPOP witness does not match the decrypted value');
+    const thePOP = new Uint8Array(createHmac('sha256', y).update(req.csr).digest());
+    const controls = [
+      new TaggedAttribute(10, OID_CMC.encryptedPOP, [ep.toSchema()]),
+      new TaggedAttribute(11, OID_CMC.decryptedPOP, [new DecryptedPOP(REQUEST_BODY_PART_ID, OID_HMAC_SHA256, thePOP).toSchema()]),
+    ];
+    return this.run(req, controls, this.lastTransactionId);
+  }
+
+  private async run(req: EnrollRequest, extraControls: TaggedAttribute[], sameTransaction?: bigint): Promise<EnrollResult> {
+    const now = (this.o.now ?? (() => new Date()))();
+    let spki: Uint8Array;
+    try {
+      spki = csrSpki(parseCsr(req.csr));
+    } catch (e) {
+      throw new CmcUsageError(`the CSR is not a valid PKCS#10 request: ${(e as Error).message}`);
+    }
+    let signer: Signer;
+    let certificate: Uint8Array;
+    let chain: Uint8Array[];
+    let clientAuth: ClientAuthOptions | undefined;
+    if (req.operation === 'reenroll') {
+      if (!req.current) throw new CmcUsageError('re-enrollment needs the current credential');
+      signer = this.o.keystore.signer(req.current.key);
+      certificate = pemDecode(req.current.certPem, 'CERTIFICATE');
+      chain = req.current.chainPem.map((p) => pemDecode(p, 'CERTIFICATE'));
+      clientAuth = { key: await this.o.keystore.tlsKeyOptions(req.current.key), certChain: [req.current.certPem, ...req.current.chainPem] };
+    } else {
+      if (!this.o.bootstrap) throw new CmcUsageError('initial CMC enrollment needs a bootstrap credential to sign the PKIData');
+      ({ signer, certificate } = this.o.bootstrap);
+      chain = this.o.bootstrap.chain ?? [];
+      clientAuth = this.o.bootstrap.clientAuth;
+    }
+    const key = createHash('sha256').update(req.csr).digest('hex');
+    const prior = await this.pending.get(key);
+    const transactionId = prior ? BigInt(prior.transactionId) : (sameTransaction ?? newTransactionId());
+    this.lastTransactionId = transactionId;
+    const senderNonce = newSenderNonce();
+    const der = await createCmcRequest({
+      transactionId,
+      senderNonce,
+      body: prior ? { pendToken: new Uint8Array(Buffer.from(prior.pendToken, 'base64')) } : { csr: req.csr },
+      extraControls,
+      signer,
+      certificate,
+      chain,
+    });
+    this.lastRequestDer = der;
+    const res = await this.transport(clientAuth).request({
+      method: 'POST',
+      url: estUrl({ baseUrl: this.o.baseUrl, ...(this.o.label !== undefined ? { label: this.o.label } : {}) }, CMC_FULLCMC_OPERATION as EstOperation),
+      headers: { 'content-type': CMC_MEDIA_TYPES.request, 'content-transfer-encoding': 'base64', accept: CMC_MEDIA_TYPES.response },
+      body: encodeBase64Body(der),
+      ...(this.o.maxResponseBytes !== undefined ? { maxResponseBytes: this.o.maxResponseBytes } : {}),
+    });
+    if (res.status !== 200) throwForStatus(res, CMC_FULLCMC_OPERATION, now);
+    const ct = res.headers['content-type'];
+    const mt = parseMediaType(Array.isArray(ct) ? ct[0] : ct);
+    if (!mt || mt.essence !== CMC_MEDIA_TYPES.essence || (mt.params['smime-type'] !== undefined && mt.params['smime-type'].toLowerCase() !== 'cmc-response')) {
+      throw new CmcProtocolError('media-type', `expected ${CMC_MEDIA_TYPES.response}, got ${String(ct)}`);
+    }
+    let body: Uint8Array;
+    try {
+      body = decodeEstBody(res.body, 'CMC response');
+    } catch (e) {
+      throw new CmcProtocolError('malformed', `CMC response body: ${(e as Error).message}`, { cause: e });
+    }
+    const result = await readCmcResponse(body, {
+      transactionId,
+      senderNonce,
+      bodyPartID: REQUEST_BODY_PART_ID,
+      spki,
+      trustAnchors: (this.o.responseTrustAnchors ?? this.o.trustAnchors).map(toDer),
+      at: now,
+    });
+    if (result.kind === 'pending') {
+      const { pendToken, pendTime } = result.pendInfo;
+      await this.pending.set(key, { transactionId: transactionId.toString(), pendToken: Buffer.from(pendToken).toString('base64'), pendTime: pendTime.toISOString() });
+      const secs = Math.ceil((pendTime.getTime() - now.getTime()) / 1000);
+      return { kind: 'pending', retryAfterSeconds: secs > 0 ? secs : (this.o.defaultRetryAfterSeconds ?? 60) };
+    }
+    if (this.o.issuerTrustAnchors?.length) {
+      await validateChain({ leaf: result.cert, intermediates: result.chain, trustAnchors: this.o.issuerTrustAnchors.map(toDer), at: now });
+    }
+    await this.pending.delete(key);
+    return { kind: 'issued', cert: result.cert, chain: result.chain };
+  }
+}
+
+function toDer(c: string | Uint8Array): Uint8Array {
+  return typeof c === 'string' ? pemDecode(c, 'CERTIFICATE') : c;
+}

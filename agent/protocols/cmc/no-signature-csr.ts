@@ -1,0 +1,36 @@
+// A PKCS#10 for a key that cannot sign (a TPM decryption key), RFC 5272 §3.2.1.2.1: signatureAlgorithm
+// id-alg-noSignature; the signature value is SHA-256 of the DER certificationRequestInfo (our choice, see
+// constants.ts). Proof of possession comes later through encryptedPOP/decryptedPOP (§6.7); origin authentication
+// from the PKIData signature of the device's signing credential.
+import { createHash } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { buildName, type NameInput } from '../../pki/name.js';
+import { bytesEqual } from '../../pki/der.js';
+import { OID_ALG_NO_SIGNATURE } from './constants.js';
+
+export function buildNoSignatureCsr(subject: NameInput, spki: Uint8Array): Uint8Array {
+  const csr = new pkijs.CertificationRequest({
+    version: 0,
+    subject: buildName(subject),
+    subjectPublicKeyInfo: new pkijs.PublicKeyInfo({ schema: asn1js.fromBER(spki).result }),
+  });
+  csr.attributes = []; // [0] is mandatory in RFC 2986
+  csr.signatureAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: OID_ALG_NO_SIGNATURE });
+  // toSchema(true) encodes the CertificationRequestInfo from the fields; its first element is the TBS.
+  const tbs = new Uint8Array((csr.toSchema(true).valueBlock.value[0] as asn1js.Sequence).toBER(false));
+  csr.tbsView = tbs;
+  csr.signatureValue = new asn1js.BitString({ valueHex: createHash('sha256').update(tbs).digest() });
+  return new Uint8Array(csr.toSchema().toBER(false));
+}
+
+export function isNoSignatureCsr(csr: pkijs.CertificationRequest): boolean {
+  return csr.signatureAlgorithm.algorithmId === OID_ALG_NO_SIGNATURE;
+}
+
+/** True when the noSignature value is SHA-256 of the request info (integrity only; not a proof of possession). */
+export function checkNoSignatureCsr(csr: pkijs.CertificationRequest): boolean {
+  if (!isNoSignatureCsr(csr)) return false;
+  const tbs = new Uint8Array(csr.tbsView);
+  return bytesEqual(new Uint8Array(csr.signatureValue.valueBlock.valueHexView), new Uint8Array(createHash('sha256').update(tbs).digest()));
+}

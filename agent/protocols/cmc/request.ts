@@ -1,0 +1,55 @@
+// Building a Full PKI Request (RFC 5272 §3.2): PKIData with transactionId + senderNonce controls (§6.6) and one
+// TaggedCertificationRequest (PKCS#10), or — to resume a pending request — with the queryPending control carrying
+// the pendToken (§6.13) and no request; wrapped in SignedData{id-cct-PKIData} signed by `signer`.
+import { randomBytes } from 'node:crypto';
+import type { Signer } from '../../pki/signer.js';
+import { OID_CCT_PKI_DATA } from './constants.js';
+import { queryPendingControl, senderNonceControl, transactionIdControl } from './controls.js';
+import { PKIData } from './pki-data.js';
+import type { TaggedAttribute } from './tagged-attribute.js';
+import { TaggedCertificationRequest } from './tagged-request.js';
+import { signCmc } from './signed-message.js';
+
+/** Body part IDs used in our requests (RFC 5272 §3.2.1.1: unique within the PKIData, 0 is "the whole message"). */
+export const REQUEST_BODY_PART_ID = 1;
+
+export interface CmcRequestInput {
+  transactionId: bigint;
+  senderNonce: Uint8Array;
+  /** DER PKCS#10, or a pendToken to query a pending request. */
+  body: { csr: Uint8Array } | { pendToken: Uint8Array };
+  extraControls?: TaggedAttribute[];
+  signer: Signer;
+  certificate?: Uint8Array;
+  chain?: Uint8Array[];
+}
+
+export function newTransactionId(): bigint {
+  const b = randomBytes(8);
+  b[0] = b[0]! & 0x7f; // positive
+  return BigInt('0x' + b.toString('hex')) || 1n;
+}
+
+export function newSenderNonce(): Uint8Array {
+  return new Uint8Array(randomBytes(16));
+}
+
+export function buildPkiData(i: Omit<CmcRequestInput, 'signer' | 'certificate' | 'chain'>): PKIData {
+  let id = REQUEST_BODY_PART_ID + 1;
+  const controls = [transactionIdControl(id++, i.transactionId), senderNonceControl(id++, i.senderNonce)];
+  if ('pendToken' in i.body) controls.push(queryPendingControl(id++, i.body.pendToken));
+  for (const c of i.extraControls ?? []) controls.push(c);
+  const reqs = 'csr' in i.body ? [new TaggedCertificationRequest(REQUEST_BODY_PART_ID, i.body.csr)] : [];
+  return new PKIData(controls, reqs);
+}
+
+/** DER ContentInfo{SignedData{PKIData}}. */
+export function createCmcRequest(i: CmcRequestInput): Promise<Uint8Array> {
+  return signCmc({
+    eContentType: OID_CCT_PKI_DATA,
+    eContent: buildPkiData(i).toDer(),
+    signer: i.signer,
+    ...(i.certificate ? { certificate: i.certificate } : {}),
+    ...(i.chain ? { extraCertificates: i.chain } : {}),
+  });
+}
