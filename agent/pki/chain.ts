@@ -57,6 +57,10 @@ function reasonFor(code: number, message: string): string {
   }
 }
 
+function sameCert(a: pkijs.Certificate, b: pkijs.Certificate): boolean {
+  return Buffer.from(a.toSchema().toBER(false)).equals(Buffer.from(b.toSchema().toBER(false)));
+}
+
 /** Validates `leaf` to one of `trustAnchors` at time `at`. Throws ChainValidationError; never returns a bad path. */
 export async function validateChain(opts: ValidateChainOptions): Promise<ValidatedChain> {
   const at = opts.at ?? new Date();
@@ -75,7 +79,9 @@ export async function validateChain(opts: ValidateChainOptions): Promise<Validat
   const engine = new pkijs.CertificateChainValidationEngine({
     trustedCerts: trustAnchors,
     // pkijs takes the LAST element of trustedCerts+certs as the end entity: the leaf goes last.
-    certs: [...(opts.intermediates ?? []).map(asCert), leaf],
+    // The leaf must not also appear among the intermediates: pkijs de-duplicates the list and then validates
+    // whichever copy ends up last — not necessarily `leaf` (a certificate from another CA could pass that way).
+    certs: [...(opts.intermediates ?? []).map(asCert).filter((c) => !sameCert(c, leaf)), leaf],
     crls: opts.crls ?? [],
     checkDate: at,
   });

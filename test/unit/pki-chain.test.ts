@@ -48,6 +48,16 @@ test('untrusted: other CA, or missing intermediate', async () => {
   await rejects(validateChain({ leaf, trustAnchors: [], at: NOW }), 'no-trust-anchor');
 });
 
+test('a leaf that is also listed among the intermediates is still the certificate validated', async () => {
+  const ca = await LabCa.create({ now: NOW });
+  const other = await LabCa.create({ now: NOW, name: 'other' });
+  const foreign = await leafFrom(other);
+  const good = await leafFrom(ca);
+  await rejects(validateChain({ leaf: foreign, intermediates: [foreign, ca.issuing.der, good], trustAnchors: [ca.root.der], at: NOW }), 'untrusted');
+  const { path } = await validateChain({ leaf: good, intermediates: [good, ca.issuing.der], trustAnchors: [ca.root.der], at: NOW });
+  assert.is(path.length, 3);
+});
+
 test('validity: injected time before notBefore / after notAfter', async () => {
   const ca = await LabCa.create({ now: NOW });
   const leaf = await leafFrom(ca, new Date(NOW.getTime() + DAY));
