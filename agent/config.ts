@@ -22,6 +22,27 @@ export interface EstConfig {
   timeoutMs: number;
 }
 
+/** Lightweight CMP (RFC 9483) enrollment, when protocol is "cmp". */
+export interface CmpSettings {
+  /** CMP endpoint (https; http only to a loopback address with allowLoopbackHttp, for a local mock). */
+  url: string;
+  /** PEM: trust anchors for signature-protected CMP responses (and TLS unless tlsTrustAnchorsFile is given). */
+  trustAnchorsFile: string;
+  tlsTrustAnchorsFile?: string;
+  /** Shared-secret (MAC) protection for the initial request: reference (senderKID) and a 0600 secret file. */
+  mac?: { reference: string; secretFile: string };
+  /** "crmf" (ir/kur, default) or "p10cr" (the PKCS#10 as built, carrying the attestation attribute). */
+  request: 'crmf' | 'p10cr';
+  implicitConfirm: boolean;
+  allowLoopbackHttp: boolean;
+}
+
+/** CMC (RFC 5272) over EST /fullcmc, when protocol is "cmc" (the EST url, TA and auth are shared). */
+export interface CmcSettings {
+  /** PEM: who may sign PKIResponses (default: est.trustAnchorsFile). */
+  responseTrustAnchorsFile?: string;
+}
+
 /** ACME (RFC 8555) enrollment, when protocol is "acme" (the PAL still comes from the EST server). */
 export interface AcmeSettings {
   /** The ACME directory URL (https). */
@@ -76,6 +97,8 @@ export interface Config {
   protocol: Protocol;
   est: EstConfig;
   acme?: AcmeSettings;
+  cmp?: CmpSettings;
+  cmc?: CmcSettings;
   identity: {
     /** Subject DN as an RFC 4514 string, e.g. "CN=dev-0001,O=Example". */
     subject: string;
@@ -226,6 +249,30 @@ function oid(field: string, v: string): string {
   return v;
 }
 
+function cmpSettings(c: Reader, baseDir: string): CmpSettings {
+  const allowLoopbackHttp = c.bool('allowLoopbackHttp', false);
+  const raw = c.str('url');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('cmp.url', 'must be an absolute URL');
+  }
+  if (url.protocol !== 'https:' && !(allowLoopbackHttp && url.protocol === 'http:' && ['127.0.0.1', '[::1]'].includes(url.hostname))) {
+    throw new ConfigError('cmp.url', 'must use https (http only to 127.0.0.1/::1 with allowLoopbackHttp)');
+  }
+  const mac = c.has('mac') ? c.sub('mac', ['reference', 'secretFile'], true) : undefined;
+  return {
+    url: raw,
+    trustAnchorsFile: file(baseDir, c.str('trustAnchorsFile'))!,
+    ...(c.has('tlsTrustAnchorsFile') ? { tlsTrustAnchorsFile: file(baseDir, c.str('tlsTrustAnchorsFile'))! } : {}),
+    ...(mac ? { mac: { reference: mac.str('reference'), secretFile: file(baseDir, mac.str('secretFile'))! } } : {}),
+    request: c.oneOf('request', ['crmf', 'p10cr'] as const, 'crmf'),
+    implicitConfirm: c.bool('implicitConfirm', false),
+    allowLoopbackHttp,
+  };
+}
+
 function tampSettings(t: Reader, baseDir: string): TampSettings {
   const hw = t.has('hardware') ? t.sub('hardware', ['type', 'serialHex'], true) : undefined;
   const serialHex = hw?.str('serialHex').toLowerCase();
@@ -261,7 +308,7 @@ function firmwareSettings(fw: Reader, baseDir: string): FirmwareSettings {
 /** Validates a parsed config document; `baseDir` resolves relative file names. */
 export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError('(root)', 'must be a JSON object');
-  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'acme', 'identity', 'attestation', 'schedule', 'firmware', 'tamp', 'mqtt', 'log']);
+  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'acme', 'cmp', 'cmc', 'identity', 'attestation', 'schedule', 'firmware', 'tamp', 'mqtt', 'log']);
   const deviceId = r.str('deviceId');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new ConfigError('deviceId', 'must be 1–64 of [A-Za-z0-9._-] (it is an MQTT topic segment)');
 
@@ -272,6 +319,8 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs']);
   const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds']);
   const acme = r.has('acme') ? r.sub('acme', ['directoryUrl', 'trustAnchorsFile', 'contact', 'challengePreference', 'maxPollSeconds', 'issuerTrustAnchorsFile'], true) : undefined;
+  const cmp = r.has('cmp') ? r.sub('cmp', ['url', 'trustAnchorsFile', 'tlsTrustAnchorsFile', 'mac', 'request', 'implicitConfirm', 'allowLoopbackHttp'], true) : undefined;
+  const cmc = r.has('cmc') ? r.sub('cmc', ['responseTrustAnchorsFile']) : undefined;
   const fw = r.has('firmware') ? r.sub('firmware', ['trustAnchorsFile', 'hook', 'hardware', 'maxPackageBytes', 'signReturns'], true) : undefined;
   const tamp = r.has('tamp') ? r.sub('tamp', ['apexTrustAnchorFile', 'communities', 'hardware'], true) : undefined;
   const mq = r.sub('mqtt', ['enabled', 'url', 'caFile', 'topicPrefix']);
@@ -309,6 +358,8 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
           },
         }
       : {}),
+    ...(cmp ? { cmp: cmpSettings(cmp, baseDir) } : {}),
+    ...(cmc ? { cmc: cmc.has('responseTrustAnchorsFile') ? { responseTrustAnchorsFile: file(baseDir, cmc.str('responseTrustAnchorsFile'))! } : {} } : {}),
     identity: {
       subject: id.str('subject', `CN=${deviceId}`),
       dnsNames: id.strList('dnsNames'),
@@ -346,6 +397,8 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
     throw new ConfigError('attestation', 'enabled attestation needs akKeyFile and akCertFile (written by `enrolld provision`)');
   }
   if (config.tamp && !config.tamp.hardware && !config.firmware) throw new ConfigError('tamp.hardware', 'required unless firmware.hardware names the module');
+  if (config.protocol === 'cmp' && !config.cmp) throw new ConfigError('cmp', 'required when protocol is "cmp"');
+  if (config.protocol === 'cmc' && !config.identity.bootstrapCertFile) throw new ConfigError('identity.bootstrapCertFile', 'CMC signs the initial request with the bootstrap (IDevID) credential: required when protocol is "cmc"');
   if (config.protocol === 'acme' && !config.acme) throw new ConfigError('acme', 'required when protocol is "acme"');
   if (config.mqtt.enabled && !config.mqtt.url) throw new ConfigError('mqtt.url', 'required when mqtt.enabled is true');
   if (config.identity.bootstrapCertFile !== undefined && config.identity.bootstrapKeyFile === undefined) {

@@ -37,7 +37,10 @@ import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
 import { attestationAttribute, buildCertifyEvidence, isCertifyingKeyStore } from '../attest/evidence.js';
 import { AcmeEnrollment } from '../protocols/acme/enrollment.js';
-import { loadProvisionedAk, type ProvisionedAk } from '../attest/provision.js';
+import { CmpEnrollment } from '../protocols/cmp/enrollment.js';
+import type { CmpPendingTransaction } from '../protocols/cmp/client.js';
+import { CmcEnrollment, type CmcPendingRecord } from '../protocols/cmc/enrollment.js';
+import { akRecordFromJson, loadProvisionedAk, type ProvisionedAk } from '../attest/provision.js';
 
 /** The last PAL poll, as `enrolld status` shows it (state dir, 0600). */
 export const PAL_STATUS_FILE = 'pal-last-poll.json';
@@ -94,6 +97,21 @@ function readSecret(file: string): string {
   }
 }
 
+function readJsonIfExists<T>(file: string): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new EnrolldError('state.corrupt', `${file}: ${(err as Error).message}`);
+  }
+}
+
 function readAnchors(file: string): pkijs.Certificate[] {
   let pem: string;
   try {
@@ -138,6 +156,60 @@ function createEnrollmentProtocol(config: Config, d: ProtocolDeps): EnrollmentPr
         totalTimeoutMs: config.est.timeoutMs,
         now: () => d.clock.now(),
       });
+    case 'cmp': {
+      const c = config.cmp!;
+      const pendingFile = path.join(config.stateDir, 'cmp-pending.json');
+      const pending = readJsonIfExists<Record<string, CmpPendingTransaction>>(pendingFile) ?? {};
+      let writes: Promise<void> = Promise.resolve();
+      return new CmpEnrollment({
+        url: c.url,
+        trustAnchors: readAnchors(c.trustAnchorsFile).map(certificateToDer),
+        ...(c.tlsTrustAnchorsFile ? { tlsTrustAnchors: [readFileSync(c.tlsTrustAnchorsFile, 'utf8')] } : {}),
+        ...(c.mac ? { mac: { reference: c.mac.reference, secret: new Uint8Array(Buffer.from(readSecret(c.mac.secretFile), 'utf8')) } } : {}),
+        implicitConfirm: c.implicitConfirm,
+        allowLoopbackHttp: c.allowLoopbackHttp,
+        request: c.request,
+        keystore: d.keystore,
+        pending,
+        // A waiting transaction survives a restart (pollReq resumes it): persisted next to the lifecycle state.
+        onPendingChange: (p) => {
+          writes = writes.then(() => writeFileAtomic(pendingFile, JSON.stringify(p) + '\n')).catch(() => undefined);
+        },
+        now: () => d.clock.now(),
+      });
+    }
+    case 'cmc': {
+      const { bootstrapCertFile, bootstrapKeyFile } = config.identity;
+      const bootCerts = readAnchors(bootstrapCertFile!).map(certificateToDer);
+      const bootKey = akRecordFromJson(readFileSync(bootstrapKeyFile!, 'utf8'), bootstrapKeyFile!);
+      const pendingFile = path.join(config.stateDir, 'cmc-pending.json');
+      const records = readJsonIfExists<Record<string, CmcPendingRecord>>(pendingFile) ?? {};
+      const save = (): Promise<void> => writeFileAtomic(pendingFile, JSON.stringify(records) + '\n');
+      return new CmcEnrollment({
+        baseUrl: config.est.url,
+        ...(config.est.label !== undefined ? { label: config.est.label } : {}),
+        trustAnchors: [d.estAnchorsPem],
+        ...(config.cmc?.responseTrustAnchorsFile ? { responseTrustAnchors: [readFileSync(config.cmc.responseTrustAnchorsFile, 'utf8')] } : {}),
+        ...(d.basicAuth ? { basicAuth: d.basicAuth } : {}),
+        bootstrap: { signer: d.keystore.signer(bootKey), certificate: bootCerts[0]!, chain: bootCerts.slice(1) },
+        keystore: d.keystore,
+        // A pending CMC request (pendToken) survives a restart: queryPending resumes it.
+        pendingStore: {
+          get: (k) => records[k],
+          set: async (k, v) => {
+            records[k] = v;
+            await save();
+          },
+          delete: async (k) => {
+            delete records[k];
+            await save();
+          },
+        },
+        maxResponseBytes: config.est.maxResponseBytes,
+        totalTimeoutMs: config.est.timeoutMs,
+        now: () => d.clock.now(),
+      });
+    }
     case 'acme': {
       const a = config.acme!;
       return new AcmeEnrollment({

@@ -5,6 +5,7 @@
 import type { Encoder } from 'cbor-x';
 import { lazyRequire } from '../util/lazy-require.js';
 import type { Phase } from '../lifecycle/state.js';
+import { EnrolldError } from '../util/errors.js';
 
 /** Bumped on any incompatible payload change; sent as `v` in the snapshot and as the `schema` user property. */
 export const STATUS_SCHEMA_VERSION = 1;
@@ -197,8 +198,20 @@ export function encodeCbor(payload: StatePayload | StatusPayload | EventPayload)
   return encoder().encode(payload);
 }
 
+/** A status payload that is not well-formed CBOR (cbor-x throws plain Error/TypeError/RangeError for these). */
+export class StatusDecodeError extends EnrolldError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('status.cbor-malformed', message, options);
+  }
+}
+
+/** Decodes one CBOR payload; anything malformed (truncated, trailing bytes, bad tokens) is a StatusDecodeError. */
 export function decodeCbor(bytes: Uint8Array): unknown {
-  return encoder().decode(bytes);
+  try {
+    return encoder().decode(bytes);
+  } catch (e) {
+    throw new StatusDecodeError(`malformed CBOR status payload (${bytes.byteLength} bytes): ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
 }
 
 /** Appends an error to a bounded history (helper for whoever assembles DeviceStatus). Returns a new array. */

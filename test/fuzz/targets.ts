@@ -20,6 +20,8 @@ import { FirmwarePackageLoadError } from '../../agent/pki/asn1/firmware-load-err
 import { readSignedDataLayout } from '../../agent/pki/asn1/cms-signed-data-stream.js';
 import { csrIdentifiers } from '../../agent/protocols/acme/enrollment.js';
 import { parseConfigText } from '../../agent/config.js';
+import { decodeCbor, encodeCbor, statusPayload } from '../../agent/status/schema.js';
+import { verifyFirmwarePackage } from '../../agent/packages/firmware/verify.js';
 import { SoftwareSigner } from '../../agent/keystore/software.js';
 import { LabCa } from '../../deploy/lab/ca.js';
 
@@ -77,6 +79,22 @@ export async function buildTargets(): Promise<FuzzTarget[]> {
         const f = `${fwFile}.${fwN++ % 4}`;
         writeFileSync(f, b);
         return readSignedDataLayout(f);
+      },
+    },
+    {
+      name: 'status-cbor',
+      seeds: [new Uint8Array(encodeCbor(statusPayload({ phase: 'enrolled', tpm: { ok: true }, enroll: { serial: '0a0b', notAfter: new Date().toISOString(), renewAt: new Date().toISOString(), subject: 'CN=x' } }, new Date(), 1)))],
+      run: (b) => decodeCbor(b),
+    },
+    {
+      name: 'firmware-package',
+      seeds: [certsOnly],
+      weight: 8,
+      run: async (b) => {
+        const f = `${fwFile}.fw${fwN++ % 4}`;
+        writeFileSync(f, b);
+        // RFC 4108 refusals are FirmwareLoadFailure (an EnrolldError); anything else fails the property.
+        return verifyFirmwarePackage(f, { device: { hwType: '1.3.6.1.4.1.32473.8.1', hwSerialNum: new Uint8Array([1]) }, trustAnchors: async () => [ca.root.der], state: { version: 1, stale: [] }, workDir: tmp });
       },
     },
     { name: 'config', seeds: [new Uint8Array(readFileSync(path.join(ROOT, 'deploy/examples/config.json')))], run: (b) => parseConfigText(utf8(b), '/etc/enrolld') },

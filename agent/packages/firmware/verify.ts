@@ -137,7 +137,12 @@ const STAGE_CODES: Record<CmsStreamStage, FirmwareErrorCodeName> = {
 function skiOf(cert: pkijs.Certificate): Uint8Array | undefined {
   const ext = cert.extensions?.find((e) => e.extnID === OID_SKI);
   if (!ext) return undefined;
-  const p = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
+  let p: ReturnType<typeof asn1js.fromBER>;
+  try {
+    p = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
+  } catch {
+    return undefined; // unparsable SKI: fall back to the key identifier computed from the SPKI
+  }
   return p.result instanceof asn1js.OctetString ? new Uint8Array(p.result.valueBlock.valueHexView) : undefined;
 }
 

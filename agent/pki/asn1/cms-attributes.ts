@@ -50,6 +50,8 @@ export function singleValuedAttributes(attrs: readonly pkijs.Attribute[]): Attri
   const byType = new Map<string, asn1js.AsnType>();
   for (const a of attrs) {
     if (byType.has(a.type)) return { ok: false, reason: `attribute ${a.type} occurs more than once` };
+    // pkijs leaves `values` undefined when the attrValues SET is encoded primitive (fuzzing: test/fixtures/fuzz/firmware-package/).
+    if (!Array.isArray(a.values)) return { ok: false, reason: `attribute ${a.type} has no attrValues SET` };
     if (a.values.length !== 1) return { ok: false, reason: `attribute ${a.type} has ${a.values.length} values, expected exactly one` };
     byType.set(a.type, a.values[0]!);
   }
