@@ -11,17 +11,22 @@ import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestatio
 import { FirmwareLab } from '../../deploy/lab/firmware.js';
 import { labPal } from '../../deploy/lab/pal.js';
 import { registerAcmeHandlers } from '../../deploy/lab/acme.js';
+import { registerCmpHandlers } from '../../deploy/lab/cmp.js';
+import { registerCmcHandlers } from '../../deploy/lab/cmc.js';
+import { LabCa } from '../../deploy/lab/ca.js';
+import { certificateToPem } from '../pki/cert.js';
+import { subjectAltNameExtension } from '../pki/csr.js';
 import { composeAgent, type AgentParts } from './compose.js';
 import { parseConfig } from '../config.js';
 import { createLogger } from '../util/log.js';
 import { TpmKeyStore } from '../keystore/tpm.js';
-import { provisionAttestationKey } from '../attest/provision.js';
+import { akRecordToJson, provisionAttestationKey } from '../attest/provision.js';
 import type { Credential } from '../lifecycle/state.js';
 
 type Out = (line: string) => void;
 
 /** Protocols the demo can run against the lab (the PAL, firmware and CRLs always come over EST). */
-export const DEMO_PROTOCOLS = ['est', 'acme'] as const;
+export const DEMO_PROTOCOLS = ['est', 'cmp', 'cmc', 'acme'] as const;
 
 /** What each protocol's enrollment and renewal look like, for the printed steps. */
 const STEPS: Record<(typeof DEMO_PROTOCOLS)[number], { enroll: string; evidence: string; renew: string }> = {
@@ -29,6 +34,16 @@ const STEPS: Record<(typeof DEMO_PROTOCOLS)[number], { enroll: string; evidence:
     enroll: '/simpleenroll, HTTP Basic',
     evidence: 'freshness nonce from /nonce, TPM2_Certify of the new key by the AK in the CSR',
     renew: '/simplereenroll, TLS client auth signed by the TPM key',
+  },
+  cmp: {
+    enroll: 'CMP ir, MAC-protected with the shared secret, POP signed by the TPM key',
+    evidence: 'nonce by CMP genm, TPM2_Certify of the new key by the AK in the certTemplate',
+    renew: 'CMP kur, signature-protected by the current TPM key',
+  },
+  cmc: {
+    enroll: 'CMC Full PKI Request on /fullcmc, signed by the TPM-resident IDevID',
+    evidence: 'freshness nonce from /nonce, TPM2_Certify of the new key by the AK in the CSR',
+    renew: 'CMC Full PKI Request signed by the current TPM credential, TLS client auth',
   },
   acme: {
     enroll: 'ACME order, remote-attest-01, finalize with the TPM-signed CSR; account key in the TPM',
@@ -87,6 +102,34 @@ export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?
       doc.acme = { directoryUrl: acmeLab.directoryUrl, trustAnchorsFile: 'est-ta.pem' };
       out(`  ACME:      ${acmeLab.directoryUrl} (lab ACME server with remote-attest-01)`);
     }
+    let labSaw: () => string = () => {
+      const rec = env.lab.issued.at(-1)!;
+      return `${rec.operation} authenticated as ${rec.authenticatedAs}`;
+    };
+    if (acmeLab) labSaw = () => `${acmeLab.orders.size} orders from ${acmeLab.accounts.size} account(s)`;
+    if (protocol === 'cmp') {
+      const records = registerCmpHandlers(env.lab.router, { ca: env.lab.ca, attestation: env.lab.attestation, reference: env.config.deviceId, secret: new Uint8Array(Buffer.from('demo-cmp-secret')) });
+      writeFileSync(path.join(env.dir, 'cmp-secret'), 'demo-cmp-secret\n', { mode: 0o600 });
+      doc.protocol = 'cmp';
+      doc.cmp = { url: `${env.lab.url}/.well-known/cmp`, trustAnchorsFile: 'est-ta.pem', mac: { reference: env.config.deviceId, secretFile: 'cmp-secret' } };
+      out(`  CMP:       ${env.lab.url}/.well-known/cmp (lab CMP, lightweight profile)`);
+      labSaw = () => records.filter((r) => r.outcome === 'issued').map((r) => r.body).join(', ') + ' issued';
+    }
+    if (protocol === 'cmc') {
+      // Manufacture also gives the device an IDevID (a TPM key certified by the factory CA): it signs the first CMC request.
+      const idevid = await keystore.createKey('idevid', 'ecc-p256');
+      const t = new Date();
+      const factory = await LabCa.create({ name: 'enrolld factory', now: t });
+      const cert = await factory.issue({ subject: env.config.identity.subject, spki: idevid.spki, notBefore: new Date(t.getTime() - 60_000), notAfter: new Date(t.getTime() + 365 * 86_400_000), profile: 'client', extensions: [subjectAltNameExtension({ dns: env.config.identity.dnsNames })] });
+      writeFileSync(path.join(env.dir, 'factory', 'idevid.json'), akRecordToJson(idevid), { mode: 0o600 });
+      writeFileSync(path.join(env.dir, 'factory', 'idevid-cert.pem'), certificateToPem(cert) + factory.issuing.pem);
+      const cmcLab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { [env.config.deviceId]: 'factory-secret' }, idevidCaDers: [factory.root.der], checkEvidence: (csr) => env.lab.attestation.checkCsr(csr) });
+      doc.protocol = 'cmc';
+      (doc.identity as Record<string, unknown>).bootstrapCertFile = 'factory/idevid-cert.pem';
+      (doc.identity as Record<string, unknown>).bootstrapKeyFile = 'factory/idevid.json';
+      out(`  CMC:       ${env.lab.estUrl()}/fullcmc (lab CMC)`);
+      labSaw = () => cmcLab.issued.map((r) => `${r.operation} as ${r.authenticatedAs}`).join(', ');
+    }
     const steps = STEPS[protocol as keyof typeof STEPS];
     doc.firmware = { trustAnchorsFile: 'firmware-ta.pem', hook: { path: hook, timeoutSeconds: 60 }, hardware: { type: DEMO_HW_TYPE, serialHex: '00c0ffee' } };
     const config = parseConfig(doc, env.dir);
@@ -126,11 +169,7 @@ export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?
     const t4 = performance.now();
     describe(out, `\n3. re-enrolled (${steps.renew}) in ${(t4 - t3).toFixed(0)} ms`, second.state.credential!);
     const verdict = env.lab.attestation.events.at(-1)?.ok ? 'verified' : 'rejected';
-    if (acmeLab) out(`  lab saw:   ${acmeLab.orders.size} orders from ${acmeLab.accounts.size} account(s); evidence ${verdict}`);
-    else {
-      const rec = env.lab.issued.at(-1)!;
-      out(`  lab saw:   ${rec.operation} authenticated as ${rec.authenticatedAs}; evidence ${verdict}`);
-    }
+    out(`  lab saw:   ${labSaw()}; evidence ${verdict}`);
     out(`  old key:   ${first.state.credential!.key.id} dropped after the switch`);
 
     const stats = (agent.keystore as TpmKeyStore).stats();

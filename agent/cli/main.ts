@@ -24,7 +24,7 @@ commands:
   provision ...       manufacture: TPM checks, SRK, EK certificate, AK, IDevID, config (provision --help)
   enroll --now        enroll or renew now
   pal                 fetch and print the Package Availability List
-  demo [--protocol est] [--verbose]
+  demo [--protocol est|cmp|cmc|acme] [--verbose]
                       full lifecycle against the bundled lab server and a software TPM
 
 options:

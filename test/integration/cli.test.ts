@@ -36,6 +36,19 @@ test('enrolld demo: attested enrollment, PAL with CRL + firmware, re-enrollment 
   assert.match(r.stdout, /state: enrolled/);
 });
 
+test('enrolld demo --protocol cmp and --protocol cmc: the same lifecycle over CMP (ir/kur) and CMC (/fullcmc)', async () => {
+  const cmp = await run('demo', '--protocol', 'cmp');
+  assert.is(cmp.status, 0, cmp.stderr + cmp.stdout);
+  assert.match(cmp.stdout, /1\. enrolled \(CMP ir, MAC-protected/);
+  assert.match(cmp.stdout, /3\. re-enrolled \(CMP kur, signature-protected by the current TPM key\)/);
+  assert.match(cmp.stdout, /lab saw:\s+ir, kur issued; evidence verified/);
+  const cmc = await run('demo', '--protocol', 'cmc');
+  assert.is(cmc.status, 0, cmc.stderr + cmc.stdout);
+  assert.match(cmc.stdout, /1\. enrolled \(CMC Full PKI Request on \/fullcmc, signed by the TPM-resident IDevID\)/);
+  assert.match(cmc.stdout, /lab saw:\s+enroll as cmc-signer:idevid:.*reenroll as cmc-signer:lab:.*evidence verified/);
+  assert.match(cmc.stdout, /state: enrolled/);
+});
+
 test('enrolld demo --protocol acme: remote-attest-01 enrollment and renewal against the lab ACME server', async () => {
   const r = await run('demo', '--protocol', 'acme');
   assert.is(r.status, 0, r.stderr + r.stdout);

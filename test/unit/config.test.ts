@@ -67,4 +67,14 @@ test('protocol acme needs an acme section; the section is validated and defaulte
   assert.throws(() => parseConfig({ ...minimal(), protocol: 'acme', acme: { directoryUrl: 'http://acme.example/dir', trustAnchorsFile: 'x' } }, '/etc/enrolld'), /acme.directoryUrl: must use https/);
 });
 
+test('cmp and cmc sections: required with their protocol; http only to loopback with allowLoopbackHttp', () => {
+  assert.throws(() => parseConfig({ ...minimal(), protocol: 'cmp' }, '/etc/enrolld'), /cmp: required/);
+  const c = parseConfig({ ...minimal(), protocol: 'cmp', cmp: { url: 'https://ca.example/.well-known/cmp', trustAnchorsFile: 'cmp-ta.pem', mac: { reference: 'dev-1', secretFile: 'cmp-secret' } } }, '/etc/enrolld');
+  assert.is(c.cmp?.request, 'crmf');
+  assert.is(c.cmp?.mac?.secretFile, '/etc/enrolld/cmp-secret');
+  assert.throws(() => parseConfig({ ...minimal(), protocol: 'cmp', cmp: { url: 'http://ca.example/cmp', trustAnchorsFile: 'x' } }, '/etc/enrolld'), /cmp.url/);
+  assert.ok(parseConfig({ ...minimal(), protocol: 'cmp', cmp: { url: 'http://127.0.0.1:8080/cmp', trustAnchorsFile: 'x', allowLoopbackHttp: true } }, '/etc/enrolld').cmp);
+  assert.throws(() => parseConfig({ ...minimal(), protocol: 'cmc' }, '/etc/enrolld'), /identity.bootstrapCertFile/);
+});
+
 test.run();
