@@ -1,24 +1,12 @@
 // The CLI as a user runs it: `enrolld demo`, and `enroll --now` / `status` / `pal` against a lab environment.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
 import { startAgentEnv } from '../harness/agent-env.js';
+import { runCli } from '../harness/cli.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agent/cli/main.js');
-// Asynchronous on purpose: the lab server runs in this process and must keep answering.
-function run(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 test('enrolld demo: attested enrollment, PAL with CRL + firmware, re-enrollment against the lab server, exits 0', async () => {
   const r = await run('demo');

@@ -5,21 +5,11 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startAgentEnv } from '../harness/agent-env.js';
+import { ENROLLD_MAIN, runCli } from '../harness/cli.js';
 import { NEXT_RUN_FILE } from '../../agent/cli/next-run.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agent/cli/main.js');
-function run(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 test('status: unknown before any run; after `once` the next cron slot (jitter 0); `run` rewrites it while idle', async () => {
   // Cron every 5 minutes, no jitter: the next run is the next 5-minute boundary (or the renewal, which is days away).
@@ -42,7 +32,7 @@ test('status: unknown before any run; after `once` the next cron slot (jitter 0)
     assert.match(text, new RegExp(`next run:\\s+${js.nextRun.at.replace(/\./g, '\\.')} \\(in \\d+\\.\\d min; computed by \`enrolld once\``));
     assert.is((statSync(path.join(env.config.stateDir, NEXT_RUN_FILE)).mode & 0o777).toString(8), '600');
 
-    const daemon = spawn(process.execPath, [MAIN, 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const daemon = spawn(process.execPath, [ENROLLD_MAIN, 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
     try {
       const file = path.join(env.config.stateDir, NEXT_RUN_FILE);
       const end = Date.now() + 20_000;
