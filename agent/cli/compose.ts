@@ -18,7 +18,6 @@ import { STATE_SCHEMA, fromStoredKey, isAgentState, type AgentState, type Creden
 import { EstEnrollment } from '../protocols/est/enrollment.js';
 import type { EnrollmentProtocol } from '../protocols/protocol.js';
 import { EstClient } from '../protocols/est/client.js';
-import { createHttpsTransport } from '../protocols/http/transport.js';
 import { PalPoller } from '../packages/pal-poller.js';
 import { createPackageRegistry } from '../packages/registry.js';
 import { FirmwareManager } from '../packages/firmware/manager.js';

@@ -56,6 +56,8 @@ export async function startSimAgent(o: SimAgentOptions): Promise<SimAgent> {
       { type: '0004', size: 0, info: { kind: 'uri', uri: `${base}/crls` } },
       { type: '0003', size: 0, info: { kind: 'uri', uri: `${base}/eecerts` } },
     ]);
+    // A peer certificate for the /eecerts package (valid beyond any simulated run), so 0003 succeeds every poll.
+    pal.setEeCerts('dev-0001', [await pal.issuePeerCertificate('peer.devices.example', 800)]);
     agent = await composeAgent(env.config, { clock, log: o.log });
     const daemon = agent.daemon(o.onIdle ? { onIdle: o.onIdle } : {});
     const ac = new AbortController();

@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SoftwareSigner } from '../../agent/keystore/software.js';
 import { dispatchPal, PackageHandlerRegistry } from '../../agent/pal/dispatch.js';
-import { certificateToDer, certificateToPem } from '../../agent/pki/cert.js';
+import { certificateToDer } from '../../agent/pki/cert.js';
 import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { FirmwareManager, type FirmwareConfig } from '../../agent/packages/firmware/manager.js';
 import { createStreamingHttpsClient } from '../../agent/packages/firmware/download.js';

@@ -23,7 +23,7 @@ import { TAMPUpdateConfirm } from '../../agent/pki/asn1/tamp-update-confirm.js';
 import { TAMPApexUpdateConfirm } from '../../agent/pki/asn1/tamp-apex-update-confirm.js';
 import { TAMPCommunityUpdateConfirm } from '../../agent/pki/asn1/tamp-community-update-confirm.js';
 import { SequenceNumberAdjustConfirm } from '../../agent/pki/asn1/tamp-sequence-number-adjust-confirm.js';
-import { certificateFromDer, certificateSpki, certificateToDer } from '../../agent/pki/cert.js';
+import { certificateSpki, certificateToDer } from '../../agent/pki/cert.js';
 import { EstClient } from '../../agent/protocols/est/client.js';
 import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { PalPoller } from '../../agent/packages/pal-poller.js';

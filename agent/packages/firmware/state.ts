@@ -13,7 +13,7 @@
 // After a successful apply, withApplied() stores the new name as pending-reboot and adds its stale designation to
 // the list (bounded: the oldest entries are dropped, the limitation §6.3 describes).
 import { writeFileAtomic } from '../../store/atomic-file.js';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FirmwarePackageIdentifier } from '../../pki/asn1/firmware-package-identifier.js';
 import { PreferredOrLegacyPackageIdentifier, type FirmwarePackageNameJson } from '../../pki/asn1/firmware-package-name.js';

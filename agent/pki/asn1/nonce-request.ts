@@ -7,7 +7,7 @@
 // control id-cmc-nonceReq (TBD4) (§7). Earlier drafts (-06) had { len, type, hint } and siemens/cmp-ra-component
 // a SEQUENCE OF { len, type, hint, vendorextension }: those are not decoded here.
 import * as asn1js from 'asn1js';
-import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
+import { Asn1DecodeError } from './errors.js';
 import { NonceRequestTypeInfo } from './nonce-request-type-info.js';
 import { type AsnNode, type Bytes, Tag, checkRange, encodeNode, isUniversal, parseDer, readOid, readSmallInt, seqChildren } from './der.js';
 import { OID_ID_IT_NONCE_REQUEST } from './oids.js';
