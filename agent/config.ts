@@ -59,6 +59,13 @@ export interface AcmeSettings {
   issuerTrustAnchorsFile?: string;
 }
 
+/** Key packages via the PAL (0020–0025): symmetric keys sealed in the TPM, server-generated keys imported into it. */
+export interface KeyPackageSettings {
+  /** PEM: the TAs authorized to sign symmetric key packages (seeded into the TA store, use "key-packages"). */
+  trustAnchorsFile: string;
+  maxPackageBytes: number;
+}
+
 /** TAMP (RFC 5934) trust-anchor management via the PAL (types 0028–0037); absent: TAMP entries are skipped. */
 export interface TampSettings {
   /** PEM: the apex trust anchor (installed at first start; afterwards only TAMP apex updates change it). */
@@ -128,6 +135,7 @@ export interface Config {
   /** RFC 4108 firmware packages via the PAL (types 0026/0027); absent: firmware entries are skipped. */
   firmware?: FirmwareSettings;
   tamp?: TampSettings;
+  keyPackages?: KeyPackageSettings;
   mqtt: {
     enabled: boolean;
     url?: string;
@@ -308,7 +316,7 @@ function firmwareSettings(fw: Reader, baseDir: string): FirmwareSettings {
 /** Validates a parsed config document; `baseDir` resolves relative file names. */
 export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError('(root)', 'must be a JSON object');
-  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'acme', 'cmp', 'cmc', 'identity', 'attestation', 'schedule', 'firmware', 'tamp', 'mqtt', 'log']);
+  const r = new Reader(doc as Obj, '', ['deviceId', 'stateDir', 'tpm', 'protocol', 'est', 'acme', 'cmp', 'cmc', 'identity', 'attestation', 'schedule', 'firmware', 'tamp', 'keyPackages', 'mqtt', 'log']);
   const deviceId = r.str('deviceId');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new ConfigError('deviceId', 'must be 1–64 of [A-Za-z0-9._-] (it is an MQTT topic segment)');
 
@@ -323,6 +331,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const cmc = r.has('cmc') ? r.sub('cmc', ['responseTrustAnchorsFile']) : undefined;
   const fw = r.has('firmware') ? r.sub('firmware', ['trustAnchorsFile', 'hook', 'hardware', 'maxPackageBytes', 'signReturns'], true) : undefined;
   const tamp = r.has('tamp') ? r.sub('tamp', ['apexTrustAnchorFile', 'communities', 'hardware'], true) : undefined;
+  const kp = r.has('keyPackages') ? r.sub('keyPackages', ['trustAnchorsFile', 'maxPackageBytes'], true) : undefined;
   const mq = r.sub('mqtt', ['enabled', 'url', 'caFile', 'topicPrefix']);
   const log = r.sub('log', ['level']);
 
@@ -382,6 +391,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
     },
     ...(fw ? { firmware: firmwareSettings(fw, baseDir) } : {}),
     ...(tamp ? { tamp: tampSettings(tamp, baseDir) } : {}),
+    ...(kp ? { keyPackages: { trustAnchorsFile: file(baseDir, kp.str('trustAnchorsFile'))!, maxPackageBytes: kp.num('maxPackageBytes', 64 * 1024, 1024, 16 * 1024 * 1024) } } : {}),
     mqtt: {
       enabled: mq.bool('enabled', false),
       ...(mq.has('url') ? { url: mq.str('url') } : {}),

@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../store/atomic-file.js';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { TpmKeyStore } from '../keystore/tpm.js';
-import type { KeyStore } from '../keystore/keystore.js';
+import { isKeyImportStore, type KeyStore } from '../keystore/keystore.js';
 import { FileStateStore } from '../store/state-store.js';
 import { TrustAnchorStore } from '../store/ta-store.js';
 import { CrlStore } from '../store/crl-store.js';
@@ -25,6 +25,10 @@ import { createStreamingHttpsClient, type StreamingHttpClient } from '../package
 import type { ReturnSigner } from '../packages/firmware/report.js';
 import type { FirmwarePackageNameJson } from '../pki/asn1/firmware-package-name.js';
 import { TampManager } from '../packages/tamp/manager.js';
+import { createKeyPackageHandlers, KeysStateFile } from '../packages/keys/index.js';
+import type { PackageHandler } from '../pal/dispatch.js';
+import type { PackageContext } from '../packages/context.js';
+import { buildName } from '../pki/name.js';
 import { createCredentialTransport, credentialScoped, type DeviceCredential } from '../protocols/http/credential-transport.js';
 import { buildCsr } from '../pki/csr.js';
 import { validateChain } from '../pki/chain.js';
@@ -256,6 +260,38 @@ async function composeTamp(config: Config, d: { clock: Clock; keystore: KeyStore
   return m;
 }
 
+/** Key packages (RFC 8295 0020–0025): TAs seeded once from config, sealing/import in the TPM keystore. */
+async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore; clock: Clock; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<PackageHandler<PackageContext>[]> {
+  const k = config.keyPackages!;
+  if (!isKeyImportStore(d.keystore)) throw new EnrolldError('config.keyPackages', 'key packages need the TPM keystore (import/seal)');
+  if (d.taStore.anchorsFor('key-packages').length === 0) {
+    await d.taStore.add(readAnchors(k.trustAnchorsFile).map((c, i) => ({ name: `key-packages-${i}`, source: 'config', uses: ['key-packages'] as const, certificate: c })));
+  }
+  const keystore = d.keystore;
+  return createKeyPackageHandlers({
+    keystore,
+    stateDir: path.join(config.stateDir, 'keys'),
+    deviceName: new Uint8Array(buildName(config.identity.subject).toSchema().toBER(false)),
+    subject: config.identity.subject,
+    trustAnchors: async () => d.taStore.certificatesFor('key-packages'),
+    returnSigner: () => currentReturnSigner(d.keystore, d.state),
+    maxPackageBytes: k.maxPackageBytes,
+    now: () => d.clock.now(),
+  });
+}
+
+/** RFC 4108 §2.2.5: a firmware-decryption key named by decrypt-key-identifier, from the symmetric keys sealed in the TPM. */
+function sealedKeyLookup(config: Config, keystore: KeyStore): ((keyId: Uint8Array) => Promise<Uint8Array | undefined>) | undefined {
+  if (!config.keyPackages || !isKeyImportStore(keystore)) return undefined;
+  const ks = keystore;
+  const store = new KeysStateFile(path.join(config.stateDir, 'keys'));
+  return async (keyId) => {
+    const wanted = [Buffer.from(keyId).toString('utf8'), Buffer.from(keyId).toString('hex')];
+    const hit = (await store.load()).symmetric.find((s) => wanted.includes(s.keyId));
+    return hit ? ks.unsealSecret(hit.sealed) : undefined;
+  };
+}
+
 interface FirmwareDeps {
   taStore: TrustAnchorStore;
   clock: Clock;
@@ -266,6 +302,7 @@ interface FirmwareDeps {
   deviceTransport: ReturnType<typeof createCredentialTransport>;
   estAnchorsPem: string;
   basicAuth: { username: string; password: string } | undefined;
+  decryptKey?: (keyId: Uint8Array) => Promise<Uint8Array | undefined>;
 }
 
 /** RFC 4108 firmware over RFC 8295 §6: signers from the TA store (seeded once from config), device-authenticated downloads. */
@@ -293,6 +330,7 @@ async function composeFirmware(config: Config, d: FirmwareDeps): Promise<Firmwar
     http,
     transport: d.deviceTransport,
     ...(fw.signReturns ? { returnSigner } : {}),
+    ...(d.decryptKey ? { decryptKey: d.decryptKey } : {}),
     maxPackageBytes: fw.maxPackageBytes,
     now: () => d.clock.now(),
     log: d.log,
@@ -440,14 +478,16 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       transport: deviceTransport,
       now: () => clock.now(),
     });
-    const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state }) : undefined;
+    const decryptKey = sealedKeyLookup(config, keystore);
+    const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state, ...(decryptKey ? { decryptKey } : {}) }) : undefined;
     if (firmware) fwStatus = await firmwareStatus(firmware);
     const tamp = config.tamp ? await composeTamp(config, { clock, keystore, state }) : undefined;
+    const keyHandlers = config.keyPackages ? await composeKeyPackages(config, { taStore, clock, keystore, state }) : [];
     const peers = await FilePeerCertificateStore.open(path.join(config.stateDir, 'peer-certificates.json'));
     const poller = new PalPoller({
       est: estClient,
       peers,
-      registry: createPackageRegistry({ handlers: [...(firmware ? [firmware.handler()] : []), ...(tamp ? [tamp.handler()] : [])] }),
+      registry: createPackageRegistry({ handlers: [...(firmware ? [firmware.handler()] : []), ...(tamp ? [tamp.handler()] : []), ...keyHandlers] }),
       taStore,
       crlStore,
       log,

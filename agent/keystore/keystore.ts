@@ -52,4 +52,11 @@ export interface KeyImportStore {
   importKey(id: string, pkcs8: Uint8Array): Promise<KeyRecord>;
   /** Seals a symmetric secret (≤ 128 bytes) in the store; the caller wipes `secret`. */
   sealSecret(id: string, secret: Uint8Array): Promise<SealedRecord>;
+  /** Returns a sealed secret (for its one use, e.g. decrypting a firmware package); the caller wipes it. */
+  unsealSecret(record: SealedRecord): Promise<Uint8Array>;
+}
+
+export function isKeyImportStore(ks: unknown): ks is KeyStore & KeyImportStore {
+  const k = ks as Partial<KeyImportStore> | null;
+  return typeof k?.importKey === 'function' && typeof k.sealSecret === 'function' && typeof k.unsealSecret === 'function';
 }

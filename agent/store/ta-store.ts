@@ -18,7 +18,7 @@ import { EnrolldError } from '../util/errors.js';
 import { ensurePrivateDir, readFileIfExists, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 
 /** What a TA may be used to validate. */
-export const TA_USES = ['est-server', 'cacerts', 'firmware', 'tamp', 'crl'] as const;
+export const TA_USES = ['est-server', 'cacerts', 'firmware', 'tamp', 'crl', 'key-packages'] as const;
 export type TaUse = (typeof TA_USES)[number];
 
 export const TA_STORE_SCHEMA = 1;

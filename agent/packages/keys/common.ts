@@ -38,10 +38,27 @@ export interface KeyPackagesConfig {
   /** TAs authorized to sign symmetric key packages (RFC 6031 §1: the package signer must be authorized). */
   trustAnchors: () => Promise<ReadonlyArray<Uint8Array>>;
   /** Signs receipts/errors (the device key) and the certificate included with them. */
-  returnSigner: { signer: Signer; certificate?: Uint8Array };
+  returnSigner: KeyReturnSigner | (() => Promise<KeyReturnSigner | undefined>);
   /** Largest package body accepted (default 64 KiB). */
   maxPackageBytes?: number;
   now?: () => Date;
+}
+
+export interface KeyReturnSigner {
+  signer: Signer;
+  certificate?: Uint8Array;
+}
+
+/** The signer to use now: a function is asked each time (the device credential may have been renewed). */
+export async function currentSigner(cfg: Pick<KeyPackagesConfig, 'returnSigner'>): Promise<KeyReturnSigner> {
+  const rs = typeof cfg.returnSigner === 'function' ? await cfg.returnSigner() : cfg.returnSigner;
+  if (!rs) throw new EnrolldError('keys.no_credential', 'no device credential to sign with (not enrolled yet)');
+  return rs;
+}
+
+async function signerFields(cfg: Pick<KeyPackagesConfig, 'returnSigner'>): Promise<{ signer: Signer; certificate?: Uint8Array }> {
+  const rs = await currentSigner(cfg);
+  return { signer: rs.signer, ...(rs.certificate ? { certificate: rs.certificate } : {}) };
 }
 
 export const DEFAULT_MAX_PACKAGE_BYTES = 64 * 1024;
@@ -158,8 +175,7 @@ export async function signedReceipt(cfg: KeyPackagesConfig, pkgId: Uint8Array): 
   return createSignedData({
     eContentType: KeyPackageReceipt.CONTENT_TYPE,
     eContent: r.toDer(),
-    signer: cfg.returnSigner.signer,
-    ...(cfg.returnSigner.certificate ? { certificate: cfg.returnSigner.certificate } : {}),
+    ...(await signerFields(cfg)),
     signingTime: (cfg.now ?? (() => new Date()))(),
   });
 }
@@ -173,8 +189,7 @@ export async function signedError(cfg: KeyPackagesConfig, code: ErrorCodeChoice,
   return createSignedData({
     eContentType: KeyPackageError.CONTENT_TYPE,
     eContent: e.toDer(),
-    signer: cfg.returnSigner.signer,
-    ...(cfg.returnSigner.certificate ? { certificate: cfg.returnSigner.certificate } : {}),
+    ...(await signerFields(cfg)),
     signingTime: (cfg.now ?? (() => new Date()))(),
   });
 }

@@ -9,6 +9,7 @@
 // server-generated-key part: encrypted key delivery needs a decryption key enrolld does not hold yet), 0022
 // (PKCS #12), /fullcmc URIs. pkgID of the receipt (PKCS #8 carries none): the certificate's key identifier, SHA-1 of
 // the subjectPublicKey (RFC 5280 §4.2.1.2 method 1) — our choice, the RFCs do not say.
+import { currentSigner } from './common.js';
 import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
 import { certificateSpki, certificateToPem } from '../../pki/cert.js';
 import { parseCertsOnly } from '../../pki/certs-only.js';
@@ -64,7 +65,7 @@ export class ServerKeygen {
       await this.queueError(new KeyPackageRefused('unsupported', 'unsupportedAsymmetricKeyPackage', why));
       return failed('keys.unsupported', why);
     }
-    const csr = await buildCsr({ subject: this.cfg.subject, signer: this.cfg.returnSigner.signer });
+    const csr = await buildCsr({ subject: this.cfg.subject, signer: (await currentSigner(this.cfg)).signer });
     const res = await s.est.ctx.transport.request({
       method: 'POST',
       url: resolved.url,
