@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import { Enroller } from '../../agent/lifecycle/enroller.js';
-import { ManualClock } from '../../agent/lifecycle/clock.js';
+import { SystemClock } from '../../agent/lifecycle/clock.js';
 import { FileStateStore } from '../../agent/store/state-store.js';
 import { STATE_SCHEMA, isAgentState, type AgentState } from '../../agent/lifecycle/state.js';
 import { buildCsr } from '../../agent/pki/csr.js';
@@ -41,7 +41,8 @@ test.after(async () => {
 });
 
 test('enroll and renew a TPM key through the shared Enroller against pebble; one TPM account key, reused', async () => {
-  const clock = new ManualClock(new Date());
+  // Real time: pebble stamps notBefore with its own clock, so a frozen clock would see certificates from the future.
+  const clock = new SystemClock();
   const log = memoryLogger('info');
   const accountFile = path.join(dir, 'acme-account.json');
   const protocol = new AcmeEnrollment({ directoryUrl: pebble.directoryUrl, trustAnchors: [pebble.tlsTrustAnchorPem], keystore: ks, accountFile, pollIntervalMs: 100, maxPollMs: 20_000 });
