@@ -20,12 +20,11 @@ import type { EnrollmentProtocol } from '../protocols/protocol.js';
 import { EstClient } from '../protocols/est/client.js';
 import { PalPoller } from '../packages/pal-poller.js';
 import { createPackageRegistry } from '../packages/registry.js';
-import { FirmwareManager } from '../packages/firmware/manager.js';
-import { createStreamingHttpsClient, type StreamingHttpClient } from '../packages/firmware/download.js';
+import type { FirmwareManager } from '../packages/firmware/manager.js';
+import type { StreamingHttpClient } from '../packages/firmware/download.js';
 import type { ReturnSigner } from '../packages/firmware/report.js';
 import type { FirmwarePackageNameJson } from '../pki/asn1/firmware-package-name.js';
-import { TampManager } from '../packages/tamp/manager.js';
-import { createKeyPackageHandlers, KeysStateFile } from '../packages/keys/index.js';
+import type { TampManager } from '../packages/tamp/manager.js';
 import type { PackageHandler } from '../pal/dispatch.js';
 import type { PackageContext } from '../packages/context.js';
 import { buildName } from '../pki/name.js';
@@ -39,10 +38,8 @@ import { EnrolldError } from '../util/errors.js';
 import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
 import { attestationAttribute, buildCertifyEvidence, isCertifyingKeyStore } from '../attest/evidence.js';
-import { AcmeEnrollment } from '../protocols/acme/enrollment.js';
-import { CmpEnrollment } from '../protocols/cmp/enrollment.js';
 import type { CmpPendingTransaction } from '../protocols/cmp/client.js';
-import { CmcEnrollment, type CmcPendingRecord } from '../protocols/cmc/enrollment.js';
+import type { CmcPendingRecord } from '../protocols/cmc/enrollment.js';
 import { akRecordFromJson, loadProvisionedAk, type ProvisionedAk } from '../attest/provision.js';
 
 /** The last PAL poll, as `enrolld status` shows it (state dir, 0600). */
@@ -145,8 +142,11 @@ interface ProtocolDeps {
   attest?: (key: KeyRecord, qualifyingData: Uint8Array) => Promise<Uint8Array>;
 }
 
-/** The enrollment protocol named by config.protocol; the lifecycle, state and status are shared by all of them. */
-function createEnrollmentProtocol(config: Config, d: ProtocolDeps): EnrollmentProtocol {
+/**
+ * The enrollment protocol named by config.protocol; the lifecycle, state and status are shared by all of them. Only
+ * the selected protocol's modules are loaded (start-up time and memory of `enrolld run`).
+ */
+async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promise<EnrollmentProtocol> {
   switch (config.protocol) {
     case 'est':
       return new EstEnrollment({
@@ -160,6 +160,7 @@ function createEnrollmentProtocol(config: Config, d: ProtocolDeps): EnrollmentPr
         now: () => d.clock.now(),
       });
     case 'cmp': {
+      const { CmpEnrollment } = await import('../protocols/cmp/enrollment.js');
       const c = config.cmp!;
       const pendingFile = path.join(config.stateDir, 'cmp-pending.json');
       const pending = readJsonIfExists<Record<string, CmpPendingTransaction>>(pendingFile) ?? {};
@@ -182,6 +183,7 @@ function createEnrollmentProtocol(config: Config, d: ProtocolDeps): EnrollmentPr
       });
     }
     case 'cmc': {
+      const { CmcEnrollment } = await import('../protocols/cmc/enrollment.js');
       const { bootstrapCertFile, bootstrapKeyFile } = config.identity;
       const bootCerts = readAnchors(bootstrapCertFile!).map(certificateToDer);
       const bootKey = akRecordFromJson(readFileSync(bootstrapKeyFile!, 'utf8'), bootstrapKeyFile!);
@@ -214,6 +216,7 @@ function createEnrollmentProtocol(config: Config, d: ProtocolDeps): EnrollmentPr
       });
     }
     case 'acme': {
+      const { AcmeEnrollment } = await import('../protocols/acme/enrollment.js');
       const a = config.acme!;
       return new AcmeEnrollment({
         directoryUrl: a.directoryUrl,
@@ -246,6 +249,7 @@ async function currentReturnSigner(keystore: KeyStore, state: FileStateStore<Age
 
 /** TAMP (RFC 5934): the apex TA installed once from config; answers signed with the current device credential. */
 async function composeTamp(config: Config, d: { clock: Clock; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<TampManager> {
+  const { TampManager } = await import('../packages/tamp/manager.js');
   const t = config.tamp!;
   const hw = t.hardware ?? config.firmware!.hardware;
   const m = new TampManager({
@@ -262,6 +266,7 @@ async function composeTamp(config: Config, d: { clock: Clock; keystore: KeyStore
 
 /** Key packages (RFC 8295 0020–0025): TAs seeded once from config, sealing/import in the TPM keystore. */
 async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore; clock: Clock; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<PackageHandler<PackageContext>[]> {
+  const { createKeyPackageHandlers } = await import('../packages/keys/index.js');
   const k = config.keyPackages!;
   if (!isKeyImportStore(d.keystore)) throw new EnrolldError('config.keyPackages', 'key packages need the TPM keystore (import/seal)');
   if (d.taStore.anchorsFor('key-packages').length === 0) {
@@ -284,8 +289,10 @@ async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore
 function sealedKeyLookup(config: Config, keystore: KeyStore): ((keyId: Uint8Array) => Promise<Uint8Array | undefined>) | undefined {
   if (!config.keyPackages || !isKeyImportStore(keystore)) return undefined;
   const ks = keystore;
-  const store = new KeysStateFile(path.join(config.stateDir, 'keys'));
+  const dir = path.join(config.stateDir, 'keys');
   return async (keyId) => {
+    const { KeysStateFile } = await import('../packages/keys/index.js');
+    const store = new KeysStateFile(dir);
     const wanted = [Buffer.from(keyId).toString('utf8'), Buffer.from(keyId).toString('hex')];
     const hit = (await store.load()).symmetric.find((s) => wanted.includes(s.keyId));
     return hit ? ks.unsealSecret(hit.sealed) : undefined;
@@ -307,6 +314,8 @@ interface FirmwareDeps {
 
 /** RFC 4108 firmware over RFC 8295 §6: signers from the TA store (seeded once from config), device-authenticated downloads. */
 async function composeFirmware(config: Config, d: FirmwareDeps): Promise<FirmwareManager> {
+  const { FirmwareManager } = await import('../packages/firmware/manager.js');
+  const { createStreamingHttpsClient } = await import('../packages/firmware/download.js');
   const fw = config.firmware!;
   if (d.taStore.anchorsFor('firmware').length === 0) {
     const anchors = readAnchors(fw.trustAnchorsFile);
@@ -369,7 +378,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       return (await buildCertifyEvidence({ keystore, key, ak: ak.ak, akChain: ak.chain, nonce: qualifyingData })).bundle.toDER();
     };
     const issuerAnchors = config.protocol === 'acme' && config.acme?.issuerTrustAnchorsFile ? readAnchors(config.acme.issuerTrustAnchorsFile) : [];
-    const protocol = createEnrollmentProtocol(config, { keystore, clock, estAnchorsPem, basicAuth, ...(config.attestation.enabled ? { attest } : {}) });
+    const protocol = await createEnrollmentProtocol(config, { keystore, clock, estAnchorsPem, basicAuth, ...(config.attestation.enabled ? { attest } : {}) });
     const attestCsrKey = async (key: KeyRecord): Promise<pkijs.Attribute> => {
       if (!isCertifyingKeyStore(keystore)) throw new EnrolldError('config.attestation', 'attestation needs a TPM keystore (TPM2_Certify)');
       if (!protocol.nonce) throw new EnrolldError('config.attestation', `the ${protocol.name} protocol offers no freshness nonce for attestation`);

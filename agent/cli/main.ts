@@ -12,7 +12,6 @@ import { loadAddon } from '../keystore/addon.js';
 import { EnrolldError } from '../util/errors.js';
 import { fetchPalPage } from '../protocols/est/pal.js';
 import { parsePal, describePackageType } from '../pal/index.js';
-import { runProvisionCli } from './provision.js';
 import { readNextRun, writeNextRun } from './next-run.js';
 
 const USAGE = `usage: enrolld <command> [options]
@@ -48,7 +47,8 @@ function notify(state: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'provision') return runProvisionCli(argv.slice(1));
+  // Loaded on demand: manufacture provisioning is not on `enrolld run`'s start-up path.
+  if (argv[0] === 'provision') return (await import('./provision.js')).runProvisionCli(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
