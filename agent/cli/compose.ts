@@ -247,6 +247,12 @@ async function currentReturnSigner(keystore: KeyStore, state: FileStateStore<Age
   };
 }
 
+/** The status snapshot's TAMP sequence number: the highest accepted from any TAMP signer (RFC 5934 §6). */
+async function tampSequence(t: TampManager): Promise<number | undefined> {
+  const seqs = Object.values((await t.state.load()).seq).map(Number);
+  return seqs.length ? Math.max(...seqs) : undefined;
+}
+
 /** TAMP (RFC 5934): the apex TA installed once from config; answers signed with the current device credential. */
 async function composeTamp(config: Config, d: { clock: Clock; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<TampManager> {
   const { TampManager } = await import('../packages/tamp/manager.js');
@@ -428,11 +434,12 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     const deferredDeletes: Promise<unknown>[] = [];
     let lastPal: DeviceStatus['pal'];
     let fwStatus: DeviceStatus['fw'];
+    let tampSeq: number | undefined;
     let palWrite: Promise<void> = Promise.resolve();
     const errors: Array<{ code: string; at: string }> = [];
     const publish = (s: AgentState): void => {
       status.state(s.phase, stateExtraFromState(s));
-      status.snapshot(deviceStatusFromState(s, { ta: { digest: taStore.digest() }, ...(lastPal ? { pal: lastPal } : {}), ...(fwStatus ? { fw: fwStatus } : {}), ...(errors.length ? { errors: errors.slice(-5) } : {}) }));
+      status.snapshot(deviceStatusFromState(s, { ta: { digest: taStore.digest(), ...(tampSeq !== undefined ? { tampSeq } : {}) }, ...(lastPal ? { pal: lastPal } : {}), ...(fwStatus ? { fw: fwStatus } : {}), ...(errors.length ? { errors: errors.slice(-5) } : {}) }));
     };
     const enroller = new Enroller({
       onTransition: (s, event) => {
@@ -491,6 +498,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state, ...(decryptKey ? { decryptKey } : {}) }) : undefined;
     if (firmware) fwStatus = await firmwareStatus(firmware);
     const tamp = config.tamp ? await composeTamp(config, { clock, keystore, state }) : undefined;
+    if (tamp) tampSeq = await tampSequence(tamp);
     const keyHandlers = config.keyPackages ? await composeKeyPackages(config, { taStore, clock, keystore, state }) : [];
     const peers = await FilePeerCertificateStore.open(path.join(config.stateDir, 'peer-certificates.json'));
     const poller = new PalPoller({
@@ -511,6 +519,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
           .catch((err) => log.warn('pal.status-write-failed', { err }));
         void (async () => {
           if (firmware) fwStatus = await firmwareStatus(firmware).catch(() => fwStatus);
+          if (tamp) tampSeq = await tampSequence(tamp).catch(() => tampSeq);
           const s = await state.load();
           if (s) publish(s);
         })().catch(() => undefined);

@@ -13,6 +13,7 @@ import { labPal } from '../../deploy/lab/pal.js';
 import { LabCa } from '../../deploy/lab/ca.js';
 import { registerTampHandlers } from '../../deploy/lab/tamp.js';
 import { startAgentEnv } from '../harness/agent-env.js';
+import type { DeviceStatus, StatusSink } from '../../agent/status/index.js';
 
 const HW = '1.3.6.1.4.1.32473.8.1';
 
@@ -24,7 +25,9 @@ test('apex from config; status query and TA add via the PAL; answers signed by t
   const doc = JSON.parse(readFileSync(path.join(env.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   doc.tamp = { apexTrustAnchorFile: 'tamp-apex.pem', communities: ['1.3.6.1.4.1.32473.9.1'], hardware: { type: HW, serialHex: '0a0b0c' } };
   const config = parseConfig(doc, env.dir);
-  const agent = await composeAgent(config, { log });
+  const snapshots: DeviceStatus[] = [];
+  const sink: StatusSink = { state: () => undefined, snapshot: (st) => void snapshots.push(st), event: () => undefined, close: async () => undefined };
+  const agent = await composeAgent(config, { log, status: sink });
   try {
     assert.ok(agent.tamp, 'TAMP is composed when configured');
     const first = await agent.enroller.step();
@@ -52,6 +55,11 @@ test('apex from config; status query and TA add via the PAL; answers signed by t
     assert.is(r2.status, 'success');
     assert.ok(Buffer.from(r2.der).includes(certOf(second.state.credential!.certPem)), 'signed by the renewed credential');
     assert.ok(agent.taStore.find(vendor.root.certificate), 'the added TA is in the agent TA store');
+    // The status snapshot reports the TA-store digest and the TAMP sequence number (issue #6 status fields).
+    const seq = Number(lab.lastSeq.apex);
+    for (let i = 0; i < 50 && snapshots.at(-1)?.ta?.tampSeq !== seq; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.is(snapshots.at(-1)?.ta?.tampSeq, seq);
+    assert.is(snapshots.at(-1)?.ta?.digest, agent.taStore.digest());
   } finally {
     await agent.close();
     await env.stop();
