@@ -33,14 +33,32 @@ export interface EnrollPolicy {
   backoffMaxSeconds: number;
 }
 
+/** What a request is for: first enrollment, or renewal of `current` (RFC 7030 §4.2.2). */
+export interface RequestContext {
+  operation: 'enroll' | 'reenroll';
+  current?: Credential;
+}
+
+/** How the next request should be made, decided before its key is created (e.g. from /csrattrs, RFC 7030 §4.5). */
+export interface RequestPlan {
+  keyAlgorithm?: KeyAlgorithm;
+  /** opaque to the enroller: the CSR builder's own plan (e.g. from /csrattrs) */
+  detail?: unknown;
+}
+
 export interface EnrollerDeps {
   clock: Clock;
   log: Logger;
   keystore: KeyStore;
   protocol: EnrollmentProtocol;
   state: StateAccess;
+  /**
+   * Decides how the next request is made; called before its key is created, and its failures go through the same
+   * persisted backoff as any other step.
+   */
+  prepare?(ctx: RequestContext): Promise<RequestPlan>;
   /** Builds the DER CSR for a new key (subject, SANs and attestation evidence are the caller's policy). */
-  buildCsr(key: KeyRecord, signer: Signer): Promise<Uint8Array>;
+  buildCsr(key: KeyRecord, signer: Signer, ctx: RequestContext & { plan: RequestPlan }): Promise<Uint8Array>;
   /** Validates an issued certificate and its chain to the trust anchors; throws a typed error if not valid. */
   verifyIssued(cert: Uint8Array, chain: Uint8Array[], now: Date): Promise<void>;
   policy: EnrollPolicy;
@@ -191,9 +209,11 @@ export class Enroller {
     const operation = s.phase === 'enrolled' && usable ? 'reenroll' : 'enroll';
     if (s.phase === 'enrolled' && !usable) this.d.log.warn('enroll.credential-expired', { notAfter: s.credential?.notAfter });
     const id = `${operation === 'enroll' ? 'ldevid' : 'ldevid-r'}-${now.getTime().toString(36)}-${Math.floor((this.d.random ?? Math.random)() * 1e6).toString(36)}`;
-    const key = await this.d.keystore.createKey(id, this.d.policy.keyAlgorithm);
+    const ctx: RequestContext = { operation, ...(operation === 'reenroll' && s.credential ? { current: s.credential } : {}) };
+    const plan = (await this.d.prepare?.(ctx)) ?? {};
+    const key = await this.d.keystore.createKey(id, plan.keyAlgorithm ?? this.d.policy.keyAlgorithm);
     this.createdHere.add(id);
-    const csr = await this.d.buildCsr(key, this.d.keystore.signer(key));
+    const csr = await this.d.buildCsr(key, this.d.keystore.signer(key), { ...ctx, plan });
     crashpoint('enroll.after-csr');
     const pending: PendingRequest = { operation, key: toStoredKey(key), csr: Buffer.from(csr).toString('base64'), createdAt: now.toISOString(), attempts: 0 };
     this.d.log.info('enroll.start', { op: operation, keyId: id, csrBytes: csr.length });
