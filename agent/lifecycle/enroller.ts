@@ -296,7 +296,7 @@ export class Enroller {
   }
 
   private async failed(s: AgentState, error: EnrolldError, permanent: boolean): Promise<StepOutcome> {
-    const attempt = (s.retry?.kind === 'failed' ? s.retry.attempt : 0) + 1;
+    const attempt = (s.failures ?? 0) + 1;
     const secs = backoffSeconds(attempt, this.d.policy.backoffMinSeconds, this.d.policy.backoffMaxSeconds, this.d.random);
     const until = new Date(this.d.clock.now().getTime() + secs * 1000);
     let next = s;
