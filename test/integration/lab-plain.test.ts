@@ -5,6 +5,8 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPlainLabServer, type PlainLabServer } from '../../deploy/lab/plain/server.js';
@@ -309,6 +311,59 @@ test("the agent's EST client reads the plain profile's /cacerts and /csrattrs", 
   const attrs = await est.csrattrs();
   assert.ok(attrs.oids.includes('1.2.840.10045.4.3.3'), 'ecdsa-with-SHA384 asked for');
   assert.ok(attrs.attributes.some((a) => a.type === '1.2.840.10045.2.1' && JSON.stringify(a.values).includes('06052b81040022')), 'secp384r1 asked for');
+});
+
+test('challengePassword linking (RFC 7030 §3.5): base64(tls-unique) of the same TLS 1.2 session accepted, another one refused', async () => {
+  const l = await createPlainLabServer({ users: { dev: 'pw' }, retryAfterSeconds: null, csrAttrs: { challengePassword: true }, challengePasswordCheck: 'tls-unique' });
+  servers.push(l);
+  // One TLS 1.2 connection: read tls-unique (the client's Finished on a full handshake), put it in the CSR, send it
+  // on that same connection.
+  const post = (challenge: (sock: tls.TLSSocket) => string, name: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const sock = tls.connect({ host: l.host, port: l.port, ca: l.trustAnchorPem, maxVersion: 'TLSv1.2', servername: 'localhost' }, () => {
+        writeFileSync(f(`${name}.cnf`), `[req]\nprompt = no\ndistinguished_name = dn\nattributes = attrs\n[dn]\nCN = dev\n[attrs]\nchallengePassword = ${challenge(sock)}\n`);
+        const csr = makeCsr(name, { config: f(`${name}.cnf`), key: 'p256', digest: 'sha256' }).b64;
+        const auth = Buffer.from('dev:pw').toString('base64');
+        sock.write(`POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/pkcs10\r\nAuthorization: Basic ${auth}\r\nContent-Length: ${csr.length}\r\nConnection: close\r\n\r\n${csr}`);
+      });
+      let data = '';
+      sock.on('data', (d: Buffer) => (data += d.toString('latin1')));
+      sock.on('end', () => resolve(data));
+      sock.on('error', reject);
+    });
+  const ok = await post((s) => s.getFinished()!.toString('base64'), 'tu-ok');
+  assert.match(ok, /^HTTP\/1\.1 200/, ok);
+  const bad = await post(() => Buffer.alloc(12, 7).toString('base64'), 'tu-bad');
+  assert.match(bad, /^HTTP\/1\.1 400/);
+  assert.match(bad, /does not match this TLS session/);
+});
+
+test('libest -o (httpAuth: false): re-enrollment with the TLS client certificate alone', async () => {
+  const l = await createPlainLabServer({ users: { dev: 'pw' }, retryAfterSeconds: null, httpAuth: false });
+  servers.push(l);
+  const csr = makeCsr('o1', { subj: '/CN=dev' });
+  let r = await request(l, 'POST', '/simpleenroll', { body: csr.b64 });
+  assert.is(r.status, 401, 'first enrollment still needs some authentication');
+  r = await request(l, 'POST', '/simpleenroll', { body: csr.b64, basic: 'dev:pw' });
+  const cert = certsOf(r.body, 'o1')[0]!;
+  r = await request(l, 'POST', '/simplereenroll', { body: makeCsr('o2', { subj: '/CN=dev', existingKey: csr.keyFile }).b64, key: readFileSync(csr.keyFile, 'utf8'), cert });
+  assert.is(r.status, 200, r.body.toString());
+  assert.equal(l.issued.at(-1)!.authenticatedAs, ['tls:CN=dev']);
+});
+
+test('the plain profile is independent: nothing it loads comes from agent/', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/lab');
+  const seen = new Set<string>();
+  const walk = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*from\s+'(\.[^']+)'/g)) walk(path.resolve(path.dirname(file), m[1]!));
+  };
+  walk(path.join(root, 'plain', 'server.js'));
+  assert.ok(seen.size >= 6, [...seen].join(' '));
+  const outside = [...seen].filter((p) => !p.startsWith(root + path.sep));
+  assert.equal(outside, [], `imports outside deploy/lab: ${outside.join(', ')}`);
 });
 
 test.after(async () => {

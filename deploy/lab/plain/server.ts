@@ -195,7 +195,8 @@ export async function createPlainLabServer(options: PlainLabOptions = {}): Promi
     if (typeof cc === 'string' && cc !== 'none') return text(403, cc);
     if (typeof cc === 'object') who.push(`tls:${cc.subject}`);
     if (op === 'simplereenroll' && cc === 'none') return text(403, 're-enrollment requires TLS client authentication with the certificate being renewed');
-    if (!httpAuth) return who.length > 0 || op === 'simplereenroll' ? { who } : unauthorized('HTTP authentication required');
+    // libest -o: a valid TLS client certificate suffices; without one, HTTP auth is still the way in.
+    if (!httpAuth && who.length > 0) return { who };
     const b = checkBasic(req, users);
     if (b === 'none') return unauthorized('HTTP authentication required');
     if (b === 'invalid') return unauthorized('invalid HTTP credentials');
