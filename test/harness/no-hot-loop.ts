@@ -151,13 +151,6 @@ function protocolFor(name: ProtocolName, tlsTa: string, scenario: string, timeou
   }
 }
 
-interface Counts {
-  /** Per simulated hour: connections at the proxy, requests at the lab, TPM2_Create (keystore createKey) calls. */
-  connections: number[];
-  requests: number[];
-  creates: number[];
-}
-
 /** The keystore as the enroller sees it, recording which keys it created and deleted. */
 function trackingKeystore(): { keystore: KeyStore; created: Set<string>; deleted: Set<string> } {
   const created = new Set<string>();
@@ -173,29 +166,35 @@ function createCount(): number {
   return ks.stats()['op.createKey']?.count ?? 0;
 }
 
-/** Runs the daemon until `end`, charging every connection, request and key creation to the simulated hour of the wake-up that caused it. */
-async function simulate(start: number, end: number, counts: Counts): Promise<void> {
-  let at = clock.now().getTime();
-  let last = { c: proxy.connections, r: labRequests, k: createCount() };
+/**
+ * Runs a daemon sleeping on `sim` until `end`, charging the growth of each counter to the simulated hour of the
+ * wake-up that caused it. Returns per-hour deltas.
+ */
+export async function simulateByHour<K extends string>(sim: ManualClock, end: number, counters: Record<K, () => number>): Promise<Record<K, number[]>> {
+  const keys = Object.keys(counters) as K[];
+  const start = sim.now().getTime();
+  const out = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  const read = (): Record<K, number> => Object.fromEntries(keys.map((k) => [k, counters[k]()])) as Record<K, number>;
+  let at = start;
+  let last = read();
   for (let steps = 0; steps < 10_000; steps++) {
     const deadline = Date.now() + 20_000;
-    while (clock.pending < 1) {
+    while (sim.pending < 1) {
       if (Date.now() > deadline) throw new Error('the daemon did not go back to sleep');
       await new Promise((r) => setTimeout(r, 2));
     }
     const h = Math.floor((at - start) / HOUR);
-    const now = { c: proxy.connections, r: labRequests, k: createCount() };
-    counts.connections[h] = (counts.connections[h] ?? 0) + now.c - last.c;
-    counts.requests[h] = (counts.requests[h] ?? 0) + now.r - last.r;
-    counts.creates[h] = (counts.creates[h] ?? 0) + now.k - last.k;
+    const now = read();
+    for (const k of keys) out[k][h] = (out[k][h] ?? 0) + now[k] - last[k];
     last = now;
-    const next = clock.nextWake();
+    const next = sim.nextWake();
     if (!next || next.getTime() > end) break;
     at = next.getTime();
-    await clock.advanceTo(next);
+    await sim.advanceTo(next);
   }
+  for (const k of keys) out[k] = Array.from(out[k], (x) => x ?? 0);
+  return out;
 }
-
 
 function applyFault(f: FaultName | undefined): void {
   httpFault = undefined;
@@ -261,10 +260,9 @@ async function scenario(protocol: ProtocolName, fault: FaultName, operation: 'en
     if (fault === 'tls') tlsTa = foreignTaPem;
     active = protocolFor(protocol, tlsTa, name, fault === 'timeout' ? TIMEOUT_MS : 5000);
     const start = clock.now().getTime();
-    const counts: Counts = { connections: [], requests: [], creates: [] };
     running = daemon.run(ac.signal);
     if (operation === 'reenroll') daemon.requestRenewal();
-    await simulate(start, start + SIM_HOURS * HOUR, counts);
+    const counts = await simulateByHour(clock, start + SIM_HOURS * HOUR, { connections: () => proxy.connections, requests: () => labRequests, creates: createCount });
     ac.abort();
     await running;
     const summary = `${name}: connections/h ${counts.connections.join(',')} requests/h ${counts.requests.join(',')} creates/h ${counts.creates.join(',')}`;
@@ -280,6 +278,7 @@ async function scenario(protocol: ProtocolName, fault: FaultName, operation: 'en
     if (fault === '404' && protocol === 'est') assert.ok(counts.creates.reduce((a, b) => a + b, 0) >= 2, `${summary}: a refused request is replaced by a fresh key`);
     const s = (await state.load())!;
     assert.ok(s.retry, `${name}: a persisted backoff`);
+    assert.ok(s.pollRetry && s.pollRetry.attempt >= 2, `${name}: the failing poll's backoff is persisted too`);
     assert.ok(log.lines.some((l) => l.includes('enroll.failed')), `${name}: failures logged`);
     assert.equal(await ks.listHandles(), [], `${name}: no transient TPM object left`);
     const kept = new Set([s.credential?.key.id, s.pending?.key.id].filter((x): x is string => !!x));

@@ -14,7 +14,7 @@ import { composeAgent } from '../../agent/cli/compose.js';
 import { parseConfig } from '../../agent/config.js';
 import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestation.js';
 import { startAgentEnv } from '../harness/agent-env.js';
-import { noHotLoopTests, DEVICE, DNS, HOUR, MAX_PER_HOUR, SIM_HOURS } from '../harness/no-hot-loop.js';
+import { noHotLoopTests, simulateByHour, DEVICE, DNS, HOUR, MAX_PER_HOUR, SIM_HOURS } from '../harness/no-hot-loop.js';
 
 noHotLoopTests(test, 'est');
 
@@ -32,13 +32,12 @@ test('composed agent, attestation on, server without /nonce: POST /nonce 404 goe
     const pks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
     await provisionAttestationKey({ keystore: pks, certifier: labAkCertifier(await createAttestationCa()), deviceId: DEVICE, akKeyFile, akCertFile });
     await pks.close();
-    const doc = { ...env.config, est: { url: env.lab.url, trustAnchorsFile: path.join(env.dir, 'est-ta.pem'), basicAuth: { username: DEVICE, passwordFile: path.join(env.dir, 'est-password') } } };
     const config = parseConfig(
       {
         deviceId: DEVICE,
         stateDir: path.join(env.dir, 'state'),
         tpm: { tcti: env.tpm.tcti, flushStaleTransients: true },
-        est: doc.est,
+        est: { url: env.lab.url, trustAnchorsFile: 'est-ta.pem', basicAuth: { username: DEVICE, passwordFile: 'est-password' } },
         identity: { subject: `CN=${DEVICE},O=enrolld demo`, dnsNames: [DNS] },
         attestation: { enabled: true, akKeyFile, akCertFile },
         schedule: { cron: '0 * * * *', jitterSeconds: 0 },
@@ -48,41 +47,21 @@ test('composed agent, attestation on, server without /nonce: POST /nonce 404 goe
     const log = memoryLogger('info');
     agent = await composeAgent(config, { clock: sim, log });
     const tks = agent.keystore as TpmKeyStore;
-    const nonceCalls: number[] = [];
+    let nonceCalls = 0;
     const match = env.lab.router.match.bind(env.lab.router);
     env.lab.router.match = (method, p) => {
-      if (p.endsWith('/nonce')) nonceCalls.push(sim.now().getTime());
+      if (p.endsWith('/nonce')) nonceCalls++;
       return match(method, p);
     };
-    const start = sim.now().getTime();
-    const creates: number[] = [];
     running = agent.daemon().run(ac.signal);
-    let at = start;
-    let lastCreates = tks.stats()['op.createKey']?.count ?? 0;
-    for (let steps = 0; steps < 10_000; steps++) {
-      const deadline = Date.now() + 20_000;
-      while (sim.pending < 1) {
-        if (Date.now() > deadline) throw new Error('the daemon did not go back to sleep');
-        await new Promise((r) => setTimeout(r, 2));
-      }
-      const h = Math.floor((at - start) / HOUR);
-      const c = tks.stats()['op.createKey']?.count ?? 0;
-      creates[h] = (creates[h] ?? 0) + c - lastCreates;
-      lastCreates = c;
-      const next = sim.nextWake();
-      if (!next || next.getTime() > start + SIM_HOURS * HOUR) break;
-      at = next.getTime();
-      await sim.advanceTo(next);
-    }
+    const perHour = await simulateByHour(sim, sim.now().getTime() + SIM_HOURS * HOUR, { nonce: () => nonceCalls, creates: () => tks.stats()['op.createKey']?.count ?? 0 });
     ac.abort();
     await running;
-    const perHour: number[] = [];
-    for (const t of nonceCalls) perHour[Math.floor((t - start) / HOUR)] = (perHour[Math.floor((t - start) / HOUR)] ?? 0) + 1;
-    const summary = `nonce requests/h ${[...perHour].map((x) => x ?? 0).join(',')} creates/h ${[...creates].map((x) => x ?? 0).join(',')}`;
-    assert.ok(nonceCalls.length >= 5, `${summary}: it keeps trying`);
+    const summary = `nonce requests/h ${perHour.nonce.join(',')} creates/h ${perHour.creates.join(',')}`;
+    assert.ok(nonceCalls >= 5, `${summary}: it keeps trying`);
     for (let h = 1; h < SIM_HOURS; h++) {
-      assert.ok((perHour[h] ?? 0) <= MAX_PER_HOUR, `${summary}: hour ${h}`);
-      assert.ok((creates[h] ?? 0) <= MAX_PER_HOUR, `${summary}: hour ${h}`);
+      assert.ok((perHour.nonce[h] ?? 0) <= MAX_PER_HOUR, `${summary}: hour ${h}`);
+      assert.ok((perHour.creates[h] ?? 0) <= MAX_PER_HOUR, `${summary}: hour ${h}`);
     }
     const s = (await agent.state.load())!;
     assert.is(s.retry?.kind, 'failed', 'the backoff is persisted');
