@@ -112,7 +112,8 @@ export class Daemon {
     let out: StepOutcome | undefined;
     try {
       out = await this.d.enroller.step({ force });
-      if (force) this.forceRenew = false;
+      // A renewal asked for while a retry was pending is satisfied by that retry's certificate.
+      if (force || out.action === 'issued') this.forceRenew = false;
       this.stepFailures = 0;
       this.stepRetryAt = undefined;
     } catch (err) {

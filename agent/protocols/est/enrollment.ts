@@ -33,6 +33,8 @@ export interface EstEnrollmentOptions {
 
 export class EstEnrollment implements EnrollmentProtocol {
   readonly name = 'est' as const;
+  /** The server asked for HTTP authentication after TLS client auth once: later re-enrollments send Basic at once. */
+  private basicOnReenroll = false;
   constructor(private readonly o: EstEnrollmentOptions) {}
 
   private transport(clientAuth: ClientAuthOptions | undefined, basic: boolean): Transport {
@@ -67,14 +69,16 @@ export class EstEnrollment implements EnrollmentProtocol {
       };
       const opts = { ...validate, currentCertificate: certificatesFromPem(req.current.certPem)[0]! };
       const send = (basic: boolean) => this.client(this.transport(clientAuth, basic)).simpleReenroll(req.csr, opts);
+      const withBasic = this.basicOnReenroll;
       try {
-        result = await send(false);
+        result = await send(withBasic);
       } catch (err) {
         // §4.2.2: a CSR whose Subject/SAN differ from the certificate being renewed is never acceptable.
         if (err instanceof EstUsageError) throw new RequestRejectedError(err.code, err.message, { cause: err });
         // §3.2.3: the server may still ask for HTTP authentication after TLS client auth: one retry of the same
         // request with the configured credentials in addition to the client certificate.
-        if (!(err instanceof EstHttpError) || err.status !== 401 || !this.o.basicAuth) throw err;
+        if (withBasic || !(err instanceof EstHttpError) || err.status !== 401 || !this.o.basicAuth) throw err;
+        this.basicOnReenroll = true;
         result = await send(true);
       }
     } else {
