@@ -39,6 +39,8 @@ export interface PendingRequest {
   csr: string;
   createdAt: string;
   attempts: number;
+  /** Renewals refused with 401/403 so far (retried with backoff a bounded number of times before the key is dropped). */
+  authFailures?: number;
 }
 
 export interface Retry {
@@ -63,6 +65,8 @@ export interface AgentState {
   credential?: Credential;
   pending?: PendingRequest;
   retry?: Retry;
+  /** Backoff of the periodic poll (PAL, /cacerts) after failures: survives a restart like the enrollment retry. */
+  pollRetry?: Retry;
   /** Last few transitions (bounded) for `enrolld status`. */
   history: Transition[];
 }
@@ -73,7 +77,9 @@ export type LifecycleEvent =
   | { type: 'wait'; until: Date; reason: string }
   | { type: 'fail'; until: Date; reason: string }
   | { type: 'issued'; credential: Credential }
-  | { type: 'abandon'; reason: string };
+  | { type: 'abandon'; reason: string }
+  | { type: 'poll-fail'; until: Date; reason: string }
+  | { type: 'poll-ok' };
 
 export class TransitionError extends EnrolldError {
   constructor(from: Phase, event: string) {
@@ -126,6 +132,12 @@ export function transition(state: AgentState, event: LifecycleEvent, now: Date):
     case 'issued':
       if (state.phase !== 'enrolling' && state.phase !== 'renewing') return reject();
       return next('enrolled', { credential: event.credential, pending: undefined, retry: undefined });
+    case 'poll-fail': {
+      const pollRetry: Retry = { kind: 'failed', until: event.until.toISOString(), attempt: (state.pollRetry?.attempt ?? 0) + 1, reason: event.reason };
+      return next(state.phase, { pollRetry });
+    }
+    case 'poll-ok':
+      return next(state.phase, { pollRetry: undefined });
     case 'abandon':
       // A permanently rejected renewal: keep the current credential, drop the request.
       if (state.phase === 'renewing') return next('enrolled', { pending: undefined });

@@ -31,7 +31,7 @@ export interface SubjectAltNameInput {
 }
 
 export interface BuildCsrOptions {
-  /** A name input, or a ready Name (e.g. copied from the certificate being renewed, or from a server template). */
+  /** A parsed Name is encoded as it was received (pkijs keeps the original DER): byte-faithful copies. */
   subject: NameInput | pkijs.RelativeDistinguishedNames;
   signer: Signer;
   /** Signature hash (default SHA-256); signatureAlgorithm follows it (ecdsa-with-SHAnnn / shaNNNWithRSAEncryption). */
