@@ -11,6 +11,9 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { BuildCsrOptions } from '../../pki/csr.js';
 import { decodeAsn1 } from '../../pki/der.js';
+import { PkiDecodeError } from '../../pki/errors.js';
+import { ResponseTooLargeError } from '../http/errors.js';
+import type { Logger } from '../../util/log.js';
 import { buildName } from '../../pki/name.js';
 import { Asn1DecodeError } from '../../pki/asn1/errors.js';
 import { CertificationRequestInfoTemplate, type NameAttributeTemplate } from '../../pki/asn1/certification-request-info-template.js';
@@ -121,6 +124,8 @@ export interface CsrPlan {
   ignored: string[];
   /** What the server asked for and the agent cannot provide (the CSR is made without it). */
   unsatisfied: string[];
+  /** Set when the answer was unusable (malformed, oversized): the CSR follows the configuration instead. */
+  error?: { code: string; message: string };
 }
 
 export const EMPTY_CSR_PLAN: CsrPlan = { form: 'none', extensions: [], attributes: [], linking: false, ignored: [], unsatisfied: [] };
@@ -307,6 +312,41 @@ export function planCsr(attrs: CsrAttrs, configured: KeyAlgorithm): CsrPlan {
   for (const oid of attrs.oids) b.oid(oid, 'OID');
   for (const a of attrs.attributes) b.attribute(a.type, a.values, 'attribute');
   return b.finish(configured);
+}
+
+/**
+ * GET /csrattrs and plan the CSR. Transport failures and HTTP errors are thrown (the caller's backoff handles them);
+ * an unusable answer (bad base64/DER, wrong content type, oversized) is a warning: the plan is empty with `error`
+ * set, and enrollment goes on as configured.
+ */
+export async function fetchCsrPlan(client: { csrattrs(): Promise<CsrAttrs> }, configured: KeyAlgorithm, log?: Logger): Promise<CsrPlan> {
+  let attrs: CsrAttrs;
+  try {
+    attrs = await client.csrattrs();
+  } catch (err) {
+    if (!(err instanceof EstProtocolError || err instanceof Asn1DecodeError || err instanceof ResponseTooLargeError || err instanceof PkiDecodeError)) throw err;
+    const e = { code: err.code, message: err.message };
+    log?.warn('csrattrs.unusable', { code: e.code, error: e.message, fallback: configured });
+    return { ...EMPTY_CSR_PLAN, ignored: [], unsatisfied: [], error: e };
+  }
+  const plan = planCsr(attrs, configured);
+  log?.info('csrattrs.plan', {
+    form: plan.form,
+    key: plan.keyAlgorithm ?? configured,
+    hash: plan.hash ?? 'sha256',
+    extensions: plan.extensions.length,
+    attributes: plan.attributes.length,
+    ...(plan.subject ? { subjectTemplate: true } : {}),
+  });
+  if (plan.ignored.length) log?.warn('csrattrs.ignored', { items: plan.ignored });
+  if (plan.unsatisfied.length) log?.warn('csrattrs.unsatisfied', { items: plan.unsatisfied });
+  return plan;
+}
+
+/** True for a value that is a CsrPlan (RequestPlan.detail is opaque to the lifecycle). */
+export function isCsrPlan(v: unknown): v is CsrPlan {
+  const p = v as Partial<CsrPlan> | null;
+  return !!p && typeof p === 'object' && typeof p.form === 'string' && Array.isArray(p.extensions) && Array.isArray(p.unsatisfied);
 }
 
 /** What `applyCsrPlan` did beyond the plan itself (for the log and status). */
