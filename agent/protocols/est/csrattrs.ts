@@ -359,18 +359,22 @@ export interface AppliedCsrPlan {
 function subjectFromTemplate(template: NonNullable<CsrPlan['subject']>, base: pkijs.RelativeDistinguishedNames, unsatisfied: string[]): pkijs.RelativeDistinguishedNames {
   const have = new Map<string, asn1js.AsnType>();
   for (const tv of base.typesAndValues) if (!have.has(tv.type)) have.set(tv.type, tv.value);
-  const out = new pkijs.RelativeDistinguishedNames();
+  const rdns: asn1js.Set[] = [];
   for (const rdn of template) {
+    const atvs: asn1js.Sequence[] = [];
     for (const a of rdn) {
       const value = a.value ? decodeAsn1(a.value, 'template subject value') : have.get(a.type);
       if (!value) {
         unsatisfied.push(`subject attribute ${a.type} (no configured value)`);
         continue;
       }
-      out.typesAndValues.push(new pkijs.AttributeTypeAndValue({ type: a.type, value: value as never }));
+      atvs.push(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: a.type }), decodeAsn1(new Uint8Array(value.toBER(false)), 'subject value')] }));
     }
+    if (atvs.length) rdns.push(new asn1js.Set({ value: atvs }));
   }
-  return out;
+  // one RDN per template RDN (pkijs would put every attribute into a single RDN when built from typesAndValues)
+  const seq = new asn1js.Sequence({ value: rdns });
+  return new pkijs.RelativeDistinguishedNames({ schema: decodeAsn1(new Uint8Array(seq.toBER(false)), 'Name') });
 }
 
 /**
