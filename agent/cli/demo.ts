@@ -3,10 +3,13 @@
 // of a TPM-resident key over EST (freshness nonce + TPM2_Certify evidence in the CSR, checked by the lab), a PAL poll
 // that delivers a CRL and a signed firmware package (verified, applied by a hook, receipt signed with the TPM key),
 // re-enrollment with TLS client auth signed in the TPM, the TPM timings; then it stops everything it started.
+// `--server plain` runs the RFC 7030 lifecycle against the lab's plain profile instead (an EST server that shares
+// no code with the agent): 202 + Retry-After on enrollment, /csrattrs, /cacerts with a root key update, re-enrollment
+// with TLS client auth and the HTTP Basic the server still demands.
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startAgentEnv } from '../../deploy/lab/environment.js';
+import { startAgentEnv, startPlainAgentEnv } from '../../deploy/lab/environment.js';
 import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestation.js';
 import { FirmwareLab } from '../../deploy/lab/firmware.js';
 import { labPal } from '../../deploy/lab/pal.js';
@@ -22,6 +25,8 @@ import { createLogger } from '../util/log.js';
 import { TpmKeyStore } from '../keystore/tpm.js';
 import { akRecordToJson, provisionAttestationKey } from '../attest/provision.js';
 import type { Credential } from '../lifecycle/state.js';
+import type { Clock } from '../lifecycle/clock.js';
+import type { StepOutcome } from '../lifecycle/enroller.js';
 
 type Out = (line: string) => void;
 
@@ -65,8 +70,17 @@ function describe(out: Out, title: string, c: Credential): void {
   out(`  key:       ${c.key.algorithm} ${c.key.id} — TPM object under SRK 0x${Number(c.key.location.parent).toString(16)}, blobs in the state file`);
 }
 
-export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?: Out } = {}): Promise<void> {
+/** EST servers the demo can run against: the bundled lab (default) or its plain RFC 7030 profile. */
+export const DEMO_SERVERS = ['lab', 'plain'] as const;
+
+export async function runDemo(opts: { protocol?: string; server?: string; verbose?: boolean; out?: Out } = {}): Promise<void> {
   const out: Out = opts.out ?? ((l) => process.stdout.write(l + '\n'));
+  const server = opts.server ?? 'lab';
+  if (!(DEMO_SERVERS as readonly string[]).includes(server)) throw new Error(`demo --server ${server}: one of ${DEMO_SERVERS.join(', ')}`);
+  if (server === 'plain') {
+    if (opts.protocol !== undefined && opts.protocol !== 'est') throw new Error('demo --server plain runs EST only (no --protocol)');
+    return runPlainDemo(out, opts.verbose === true);
+  }
   const protocol = opts.protocol ?? 'est';
   if (!(DEMO_PROTOCOLS as readonly string[]).includes(protocol)) {
     throw new Error(`demo --protocol ${protocol}: one of ${DEMO_PROTOCOLS.join(', ')}`);
@@ -172,11 +186,7 @@ export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?
     out(`  lab saw:   ${labSaw()}; evidence ${verdict}`);
     out(`  old key:   ${first.state.credential!.key.id} dropped after the switch`);
 
-    const stats = (agent.keystore as TpmKeyStore).stats();
-    out('\nTPM calls (in-process, ms):');
-    for (const [name, s] of Object.entries(stats).sort()) {
-      out(`  ${name.padEnd(22)} ${String(s.count).padStart(3)} × ${(s.totalMs / s.count).toFixed(2).padStart(7)} avg  ${s.totalMs.toFixed(1).padStart(8)} total`);
-    }
+    tpmTable(out, agent.keystore as TpmKeyStore);
     out(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(2)} s — state: ${second.state.phase}`);
   } finally {
     if (agent) await agent.close().catch(() => undefined);
@@ -184,3 +194,96 @@ export async function runDemo(opts: { protocol?: string; verbose?: boolean; out?
     await env.stop();
   }
 }
+
+function tpmTable(out: Out, keystore: TpmKeyStore): void {
+  out('\nTPM calls (in-process, ms):');
+  for (const [name, s] of Object.entries(keystore.stats()).sort()) {
+    out(`  ${name.padEnd(22)} ${String(s.count).padStart(3)} × ${(s.totalMs / s.count).toFixed(2).padStart(7)} avg  ${s.totalMs.toFixed(1).padStart(8)} total`);
+  }
+}
+
+/** The demo's clock: real time plus what the demo skips (the 60 s the plain server asks clients to wait). */
+class SkippingClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  sleepUntil(when: Date, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const t = setTimeout(resolve, Math.max(0, Math.min(when.getTime() - this.now().getTime(), 2 ** 31 - 1)));
+      signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
+    });
+  }
+}
+
+/** step() until issued: each 202 is waited out on the demo clock (skipped, not slept), then the same CSR is resent. */
+async function untilIssued(what: string, out: Out, clock: SkippingClock, step: () => Promise<StepOutcome>, retry: () => Promise<StepOutcome>): Promise<StepOutcome> {
+  let r = await step();
+  for (let i = 0; r.action === 'pending' && i < 3; i++) {
+    const wait = Math.max(0, (r.nextDue?.getTime() ?? clock.now().getTime()) - clock.now().getTime());
+    out(`  ${what}: 202 Accepted, Retry-After ${Math.round(wait / 1000)} s — demo clock skips ahead, the same CSR is resent`);
+    clock.offsetMs += wait;
+    r = await retry();
+  }
+  if (r.action !== 'issued') throw new Error(`${what} did not complete: ${r.action} ${r.error?.message ?? ''}`);
+  return r;
+}
+
+async function runPlainDemo(out: Out, verbose: boolean): Promise<void> {
+  const t0 = performance.now();
+  out('enrolld demo --server plain: starting swtpm and the plain RFC 7030 EST server (lab profile "plain") on 127.0.0.1 …');
+  const env = await startPlainAgentEnv();
+  const log = createLogger({ level: verbose ? 'debug' : 'warn', journal: false });
+  const clock = new SkippingClock();
+  let agent: AgentParts | undefined;
+  let keystore: TpmKeyStore | undefined;
+  try {
+    out(`  TPM:       swtpm (pid ${env.tpm.pid}), TCTI ${env.tpm.tcti}`);
+    out(`  EST:       ${env.lab.estUrl()} (explicit TA: the plain CA's root G1)`);
+    out('  server:    no /pal, no /nonce; /csrattrs asks for P-384 + SHA-384; 202 + Retry-After 60 on a new CSR;');
+    out('             HTTP Basic demanded even after TLS client auth; the CA drops O= from the requested subject');
+    out(`  state:     ${env.config.stateDir}`);
+    keystore = await TpmKeyStore.open({ tcti: env.tpm.tcti });
+    agent = await composeAgent(env.config, { log, keystore, clock });
+    const enroller = agent.enroller;
+
+    const t1 = performance.now();
+    out(`\n1. enrollment (/simpleenroll, HTTP Basic; the CSR follows /csrattrs)`);
+    const first = await untilIssued('simpleenroll', out, clock, () => enroller.step(), () => enroller.step());
+    const t2 = performance.now();
+    const rec1 = env.lab.issued.at(-1)!;
+    describe(out, `  enrolled in ${(t2 - t1).toFixed(0)} ms (wall clock; ${Math.round(clock.offsetMs / 1000)} s of Retry-After skipped)`, first.state.credential!);
+    out(`  server:    asked for "${rec1.requestedSubject}", issued "${rec1.subject}"; CSR key ${rec1.key}, signature ${SIG_NAMES[rec1.csrSignatureAlgorithm] ?? rec1.csrSignatureAlgorithm}`);
+
+    // 2. /cacerts refresh (RFC 7030 §4.1.3): the explicit TA stays; the response must chain to it.
+    const ca = await agent.est.cacerts();
+    out(`\n2. /cacerts refreshed: ${ca.certificates.length} CA certificate(s), validated to the explicit TA`);
+    out(`  root:      ${new X509Certificate(env.lab.currentRootPem).subject.split('\n').join(',')}`);
+
+    const t3 = performance.now();
+    out(`\n3. re-enrollment (/simplereenroll, TLS client auth signed by the TPM key, then HTTP Basic on the server's 401)`);
+    const before = env.lab.requests.length;
+    const second = await untilIssued('simplereenroll', out, clock, () => enroller.step({ force: true }), () => enroller.step());
+    const t4 = performance.now();
+    const rec2 = env.lab.issued.at(-1)!;
+    describe(out, `  re-enrolled in ${(t4 - t3).toFixed(0)} ms`, second.state.credential!);
+    const seen = env.lab.requests.slice(before).filter((r) => r.path.endsWith('/simplereenroll')).map((r) => r.status);
+    out(`  lab saw:   simplereenroll answered ${seen.join(' → ')}; issued under root G${rec2.rootGeneration} to ${rec2.authenticatedAs.join(' + ')}`);
+    out(`  old key:   ${first.state.credential!.key.id} dropped after the switch`);
+
+    tpmTable(out, agent.keystore as TpmKeyStore);
+    out(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(2)} s — state: ${second.state.phase}`);
+  } finally {
+    if (agent) await agent.close().catch(() => undefined);
+    else await keystore?.close().catch(() => undefined);
+    await env.stop();
+  }
+}
+
+const SIG_NAMES: Record<string, string> = {
+  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
+  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
+  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
+  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
+};

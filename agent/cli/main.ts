@@ -23,7 +23,7 @@ commands:
   provision ...       manufacture: TPM checks, SRK, EK certificate, AK, IDevID, config (provision --help)
   enroll --now        enroll or renew now
   pal                 fetch and print the Package Availability List
-  demo [--protocol est|cmp|cmc|acme] [--verbose]
+  demo [--protocol est|cmp|cmc|acme] [--server lab|plain] [--verbose]
                       full lifecycle against the bundled lab server and a software TPM
 
 options:
@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       now: { type: 'boolean', default: false },
       protocol: { type: 'string' },
+      server: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -76,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
         if ((cause as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw cause;
         throw new EnrolldError('cli.demo', 'the demo needs the lab server from the source tree (deploy/lab/); this build does not include it', { cause });
       }
-      await runDemo({ ...(values.protocol ? { protocol: values.protocol } : {}), verbose: values.verbose });
+      await runDemo({ ...(values.protocol ? { protocol: values.protocol } : {}), ...(values.server ? { server: values.server } : {}), verbose: values.verbose });
       return 0;
     }
     case 'status': {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createLabServer, type LabServer, type LabServerOptions } from './server.js';
 import { parseConfig, type Config } from '../../agent/config.js';
 import { startSwtpm, type Swtpm } from './swtpm.js';
+import { createPlainLabServer, type PlainLabOptions, type PlainLabServer } from './plain/server.js';
 
 export interface AgentEnv {
   dir: string;
@@ -22,6 +23,53 @@ export async function startAgentEnv(opts: { lab?: LabServerOptions; config?: Rec
   let lab: LabServer | undefined;
   try {
     lab = await createLabServer({ users: { [deviceId]: 'factory-secret' }, ...opts.lab });
+    writeFileSync(path.join(dir, 'est-ta.pem'), lab.trustAnchorPem, { mode: 0o644 });
+    writeFileSync(path.join(dir, 'est-password'), 'factory-secret\n', { mode: 0o600 });
+    const doc = {
+      deviceId,
+      stateDir: path.join(dir, 'state'),
+      tpm: { tcti: tpm.tcti, flushStaleTransients: true },
+      est: { url: lab.url, trustAnchorsFile: 'est-ta.pem', basicAuth: { username: deviceId, passwordFile: 'est-password' } },
+      identity: { subject: `CN=${deviceId},O=enrolld demo`, dnsNames: [`${deviceId}.devices.example`] },
+      ...opts.config,
+    };
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(doc, null, 2), { mode: 0o600 });
+    const config = parseConfig(doc, dir);
+    const l = lab;
+    return {
+      dir,
+      tpm,
+      lab,
+      config,
+      async stop() {
+        await l.close().catch(() => undefined);
+        await tpm.stop().catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await lab?.close().catch(() => undefined);
+    await tpm.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface PlainAgentEnv extends Omit<AgentEnv, 'lab'> {
+  lab: PlainLabServer;
+}
+
+/**
+ * The same device environment against the `plain` profile (deploy/lab/plain/): an RFC 7030 server that shares no
+ * code with the agent. The identity asks for O= (which the plain CA drops) so renewal must copy the issued subject.
+ */
+export async function startPlainAgentEnv(opts: { lab?: PlainLabOptions; config?: Record<string, unknown>; deviceId?: string } = {}): Promise<PlainAgentEnv> {
+  const deviceId = opts.deviceId ?? 'dev-0001';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'enrolld-plain-'));
+  const tpm = await startSwtpm();
+  let lab: PlainLabServer | undefined;
+  try {
+    lab = await createPlainLabServer({ users: { [deviceId]: 'factory-secret' }, ...opts.lab });
     writeFileSync(path.join(dir, 'est-ta.pem'), lab.trustAnchorPem, { mode: 0o644 });
     writeFileSync(path.join(dir, 'est-password'), 'factory-secret\n', { mode: 0o600 });
     const doc = {

@@ -4,7 +4,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { certificateToDer, certificateToPem, certificatesFromPem } from '../../agent/pki/cert.js';
 import { subjectAltNameExtension } from '../../agent/pki/csr.js';
 import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
@@ -21,7 +20,8 @@ import {
 } from './est.js';
 import { registerPalHandlers } from './pal.js';
 import { LabAttestation, type LabAttestationOptions } from './attestation.js';
-import { Router, text, type LabRequest, type LabResponse } from './router.js';
+import { Router } from './router.js';
+import { routerListener } from './http-core.js';
 
 export interface LabServerOptions {
   host?: string;
@@ -142,60 +142,7 @@ export async function createLabServer(options: LabServerOptions = {}): Promise<L
       minVersion: options.tlsMinVersion ?? 'TLSv1.2',
       maxVersion: options.tlsMaxVersion ?? 'TLSv1.3',
     },
-    (req, res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let tooLarge = false;
-      const send = (r: LabResponse): void => {
-        if (res.headersSent) return;
-        const body = r.body === undefined ? undefined : typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : Buffer.from(r.body);
-        res.writeHead(r.status, { ...(r.headers ?? {}), ...(body ? { 'content-length': String(body.byteLength) } : {}) });
-        res.end(body);
-      };
-      req.on('data', (c: Buffer) => {
-        size += c.byteLength;
-        if (size > maxRequestBytes) {
-          if (!tooLarge) send({ ...text(413, `request body exceeds ${maxRequestBytes} bytes`), headers: { connection: 'close' } });
-          tooLarge = true;
-          return;
-        }
-        chunks.push(c);
-      });
-      req.on('error', () => res.destroy());
-      req.on('end', () => {
-        if (tooLarge) return;
-        const sock = req.socket as TLSSocket;
-        const peerChain: Uint8Array[] = [];
-        const seen = new Set<string>();
-        let pc = sock.getPeerCertificate(true);
-        while (pc && pc.raw && !seen.has(pc.fingerprint256)) {
-          seen.add(pc.fingerprint256);
-          peerChain.push(new Uint8Array(pc.raw));
-          pc = pc.issuerCertificate;
-        }
-        const url = new URL(req.url ?? '/', 'https://lab.invalid');
-        const labReq: LabRequest = {
-          method: req.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: req.headers,
-          body: Buffer.concat(chunks),
-          params: {},
-          tls: { protocol: sock.getProtocol() ?? undefined, peerChain },
-          remoteAddress: sock.remoteAddress,
-        };
-        const m = router.match(labReq.method, labReq.path);
-        if (!m) return send(text(404, `no such endpoint: ${labReq.path}`));
-        if ('allow' in m) return send(text(405, `method ${labReq.method} not allowed`, { allow: m.allow.join(', ') }));
-        labReq.params = m.params;
-        Promise.resolve()
-          .then(() => m.handler(labReq))
-          .then(send, (e: unknown) => {
-            log(`lab handler error ${labReq.method} ${labReq.path}: ${(e as Error)?.stack ?? String(e)}`);
-            send(text(500, 'internal server error'));
-          });
-      });
-    },
+    routerListener(router, { maxRequestBytes, log }),
   );
   server.on('tlsClientError', (err) => log(`lab tls client error: ${err.message}`));
 
