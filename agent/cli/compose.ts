@@ -482,7 +482,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
           options = applied.options;
           const unsatisfied = [...plan.unsatisfied, ...applied.unsatisfied];
           if (unsatisfied.length) {
-            log.warn('csrattrs.not-honoured', { items: unsatisfied, key: key.algorithm, hash: options.hash ?? 'sha256' });
+            log.warn('csrattrs.not-honoured', { items: unsatisfied, keyAlgorithm: key.algorithm, hash: options.hash ?? 'sha256' });
             errors.push({ code: 'csrattrs.unsatisfied', at: clock.now().toISOString() });
           }
         }

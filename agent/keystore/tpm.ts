@@ -361,7 +361,7 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       // the other key type (RSA client, ECDSA server: alert 40).
       // A P-384 key signs SHA-384 digests (ecdsa_secp384r1_sha384, TLS 1.3 binds curve and hash).
       sigalgs: ecc
-        ? `${key.publicArea.type === TPM_ALG.ECC && key.publicArea.parameters.curveId === TPM_ECC.NIST_P384 ? 'ecdsa_secp384r1_sha384' : 'ecdsa_secp256r1_sha256'}:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pkcs1_sha256:rsa_pkcs1_sha384`
+        ? `${key.publicArea.type === TPM_ALG.ECC && key.publicArea.parameters.curveId === TPM_ECC.NIST_P384 ? 'ecdsa_secp384r1_sha384:' : ''}ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pkcs1_sha256:rsa_pkcs1_sha384`
         : 'rsa_pkcs1_sha256:ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384',
       ...(ecc ? {} : { maxVersion: 'TLSv1.2' as const }),
     };

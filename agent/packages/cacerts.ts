@@ -17,6 +17,7 @@ import { PackageType, type PalEntry } from '../pal/model.js';
 import { certificateFingerprint, certificateHasKey, certificateSpki, certificateToDer, describeName, isSelfIssued } from '../pki/cert.js';
 import { validateChain } from '../pki/chain.js';
 import { EST_OPERATIONS } from '../protocols/est/constants.js';
+import { isRootLink } from '../protocols/est/cacerts.js';
 import type { TaUse, TrustAnchorInput } from '../store/ta-store.js';
 import { clientFor, entryUri, failed } from './common.js';
 import type { PackageContext } from './context.js';
@@ -69,11 +70,13 @@ export class CaCertsHandler implements PackageHandler<PackageContext> {
 
     // Intermediates: validated to the TA store as it is now.
     const anchors = s.taStore.certificatesFor(use);
-    const others = certs.filter((c, i) => !selfSigned[i] && !isSelfIssued(c));
+    const roots = certs.filter((_c, i) => selfSigned[i]);
+    const notIntermediate = (c: pkijs.Certificate, i: number): boolean => selfSigned[i]! || isSelfIssued(c) || isRootLink(c, roots);
+    const others = certs.filter((c, i) => !notIntermediate(c, i));
     let accepted = 0;
     for (let i = 0; i < certs.length; i++) {
       const c = certs[i]!;
-      if (selfSigned[i] || isSelfIssued(c)) continue; // roots and root-key-update links are not intermediates
+      if (notIntermediate(c, i)) continue; // roots and root-key-update links are not intermediates (and would form a cycle)
       try {
         await validateChain({ leaf: c, intermediates: others.filter((o) => o !== c), trustAnchors: anchors, at });
         if (!s.intermediates.some((d) => Buffer.compare(Buffer.from(d), Buffer.from(ders[i]!)) === 0)) s.intermediates.push(ders[i]!);

@@ -78,7 +78,11 @@ const MIN_CACERTS_GAP_MS = 3600 * 1000;
 
 /** GET /pal answers that mean "this server has no PAL" (RFC 8295 is an optional extension of RFC 7030). */
 export function isPalAbsent(err: unknown): boolean {
-  return err instanceof EstHttpError && (err.status === 404 || err.status === 501);
+  // the chain loader wraps the first page's HTTP error (cause)
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof EstHttpError) return e.status === 404 || e.status === 501;
+  }
+  return false;
 }
 
 export interface PalPollRecord {
@@ -208,7 +212,7 @@ export class PalPoller implements Poller {
       chain = await this.fetch();
     } catch (err) {
       if (mode === 'probe' && isPalAbsent(err)) {
-        log.info('pal.absent', { status: (err as EstHttpError).status, reprobeHours: (this.o.palReprobeMs ?? DAY_MS) / 3600_000, mode: 'rfc7030' });
+        log.info('pal.absent', { reprobeHours: (this.o.palReprobeMs ?? DAY_MS) / 3600_000, mode: 'rfc7030' });
         await this.remember({ palAbsentAt: started.toISOString() });
         return this.rfc7030Cycle(state, base);
       }

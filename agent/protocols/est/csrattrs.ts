@@ -332,7 +332,7 @@ export async function fetchCsrPlan(client: { csrattrs(): Promise<CsrAttrs> }, co
   const plan = planCsr(attrs, configured);
   log?.info('csrattrs.plan', {
     form: plan.form,
-    key: plan.keyAlgorithm ?? configured,
+    keyAlgorithm: plan.keyAlgorithm ?? configured,
     hash: plan.hash ?? 'sha256',
     extensions: plan.extensions.length,
     attributes: plan.attributes.length,
