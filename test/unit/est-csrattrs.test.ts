@@ -25,6 +25,11 @@ function genconf(conf: string): Uint8Array {
   return new Uint8Array(readFileSync(out));
 }
 
+/** genconf text for CsrAttrs { Attribute { keyType, { value } }, extra items… } (RFC 9908 §3.3 key conventions). */
+function keyAttrConf(keyType: string, value: string, extra: string[] = []): string {
+  return ['asn1=SEQUENCE:a', '[a]', 'k=SEQUENCE:key', ...extra.map((e, i) => `x${i}=${e}`), '[key]', `t=OID:${keyType}`, 'v=SET:val', '[val]', `v=${value}`, ''].join('\n');
+}
+
 function opensslReq(der: Uint8Array, ...args: string[]): string {
   const f = path.join(dir, `r${Math.random().toString(36).slice(2)}.der`);
   writeFileSync(f, der);
@@ -51,17 +56,7 @@ test('a trailing NUL after the base64 body (libest) is tolerated', () => {
 });
 
 test('OID form: rsaEncryption{3072} + sha384WithRSAEncryption → RSA-3072 / SHA-384; SAN asked as a type', () => {
-  const der = genconf(`asn1=SEQUENCE:a
-[a]
-r=SEQUENCE:rsa
-s=OID:1.2.840.113549.1.1.12
-san=OID:2.5.29.17
-[rsa]
-t=OID:1.2.840.113549.1.1.1
-v=SET:size
-[size]
-n=INTEGER:3072
-`);
+  const der = genconf(keyAttrConf('1.2.840.113549.1.1.1', 'INTEGER:3072', ['OID:1.2.840.113549.1.1.12', 'OID:2.5.29.17']));
   const plan = planCsr(parseCsrAttrs(der), 'ecc-p256');
   assert.is(plan.keyAlgorithm, 'rsa-3072');
   assert.is(plan.hash, 'sha384');
@@ -70,28 +65,11 @@ n=INTEGER:3072
 });
 
 test('unsupported key (P-521, RSA-4096) and unknown OIDs: reported, configured key kept, no throw', () => {
-  const p521 = planCsr(parseCsrAttrs(genconf(`asn1=SEQUENCE:a
-[a]
-e=SEQUENCE:ec
-u=OID:1.2.3.4.5.6.7
-[ec]
-t=OID:1.2.840.10045.2.1
-v=SET:c
-[c]
-c=OID:1.3.132.0.35
-`)), 'ecc-p256');
+  const p521 = planCsr(parseCsrAttrs(genconf(keyAttrConf('1.2.840.10045.2.1', 'OID:1.3.132.0.35', ['OID:1.2.3.4.5.6.7']))), 'ecc-p256');
   assert.is(p521.keyAlgorithm, undefined);
   assert.ok(p521.unsatisfied.some((u) => u.includes('P-521')));
   assert.ok(p521.ignored.some((u) => u.includes('1.2.3.4.5.6.7')));
-  const rsa4k = planCsr(parseCsrAttrs(genconf(`asn1=SEQUENCE:a
-[a]
-r=SEQUENCE:rsa
-[rsa]
-t=OID:1.2.840.113549.1.1.1
-v=SET:size
-[size]
-n=INTEGER:4096
-`)), 'ecc-p256');
+  const rsa4k = planCsr(parseCsrAttrs(genconf(keyAttrConf('1.2.840.113549.1.1.1', 'INTEGER:4096'))), 'ecc-p256');
   assert.is(rsa4k.keyAlgorithm, undefined);
   assert.ok(rsa4k.unsatisfied.some((u) => u.includes('RSA-4096')));
 });
