@@ -271,7 +271,7 @@ async function composeTamp(config: Config, d: { clock: Clock; keystore: KeyStore
 }
 
 /** Key packages (RFC 8295 0020–0025): TAs seeded once from config, sealing/import in the TPM keystore. */
-async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore; clock: Clock; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<PackageHandler<PackageContext>[]> {
+async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore; clock: Clock; log: Logger; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<PackageHandler<PackageContext>[]> {
   const { createKeyPackageHandlers } = await import('../packages/keys/index.js');
   const k = config.keyPackages!;
   if (!isKeyImportStore(d.keystore)) throw new EnrolldError('config.keyPackages', 'key packages need the TPM keystore (import/seal)');
@@ -287,6 +287,9 @@ async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore
     trustAnchors: async () => d.taStore.certificatesFor('key-packages'),
     returnSigner: () => currentReturnSigner(d.keystore, d.state),
     maxPackageBytes: k.maxPackageBytes,
+    ...(k.serverKeygen.keyAlgorithm ? { keyAlgorithm: k.serverKeygen.keyAlgorithm } : {}),
+    acceptPkcs1: k.serverKeygen.acceptPkcs1,
+    log: d.log,
     now: () => d.clock.now(),
   });
 }
@@ -501,7 +504,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     if (firmware) fwStatus = await firmwareStatus(firmware);
     const tamp = config.tamp ? await composeTamp(config, { clock, keystore, state }) : undefined;
     if (tamp) tampSeq = await tampSequence(tamp);
-    const keyHandlers = config.keyPackages ? await composeKeyPackages(config, { taStore, clock, keystore, state }) : [];
+    const keyHandlers = config.keyPackages ? await composeKeyPackages(config, { taStore, clock, log, keystore, state }) : [];
     const peers = await FilePeerCertificateStore.open(path.join(config.stateDir, 'peer-certificates.json'));
     const poller = new PalPoller({
       est: estClient,

@@ -25,6 +25,7 @@ import { validateChain } from '../../pki/chain.js';
 import type { Transport } from '../../protocols/http/transport.js';
 import { readFileIfExists, writeFileAtomic, ensurePrivateDir } from '../../store/atomic-file.js';
 import { EnrolldError } from '../../util/errors.js';
+import type { Logger } from '../../util/log.js';
 
 /** What the composition root fills in for the key package handlers. */
 export interface KeyPackagesConfig {
@@ -40,6 +41,8 @@ export interface KeyPackagesConfig {
   returnSigner: KeyReturnSigner | (() => Promise<KeyReturnSigner | undefined>);
   /** Largest package body accepted (default 64 KiB). */
   maxPackageBytes?: number;
+  /** Warnings about tolerated peer quirks. */
+  log?: Logger;
   now?: () => Date;
 }
 
