@@ -74,6 +74,17 @@ export interface KeyPackageSettings {
   /** PEM: the TAs authorized to sign symmetric key packages (seeded into the TA store, use "key-packages"). */
   trustAnchorsFile: string;
   maxPackageBytes: number;
+  /** Server-generated keys (0020, RFC 7030 §4.4). */
+  serverKeygen: {
+    /** Key type asked for in the /serverkeygen CSR (its SubjectPublicKeyInfo); absent: the device key's type. */
+    keyAlgorithm?: KeyAlgorithm;
+    /**
+     * Accept a key part that is a PKCS#1 RSAPrivateKey or SEC1 ECPrivateKey instead of the PKCS#8 PrivateKeyInfo
+     * RFC 7030 §4.4.2 requires (Cisco libest's estserver sends PKCS#1), with a logged warning; default true.
+     * false: such a key is refused with a KeyPackageError (badKeyPackage) and nothing is stored.
+     */
+    acceptPkcs1: boolean;
+  };
 }
 
 /** TAMP (RFC 5934) trust-anchor management via the PAL (types 0028–0037); absent: TAMP entries are skipped. */
@@ -353,7 +364,8 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const cmc = r.has('cmc') ? r.sub('cmc', ['responseTrustAnchorsFile']) : undefined;
   const fw = r.has('firmware') ? r.sub('firmware', ['trustAnchorsFile', 'hook', 'hardware', 'maxPackageBytes', 'signReturns'], true) : undefined;
   const tamp = r.has('tamp') ? r.sub('tamp', ['apexTrustAnchorFile', 'communities', 'hardware'], true) : undefined;
-  const kp = r.has('keyPackages') ? r.sub('keyPackages', ['trustAnchorsFile', 'maxPackageBytes'], true) : undefined;
+  const kp = r.has('keyPackages') ? r.sub('keyPackages', ['trustAnchorsFile', 'maxPackageBytes', 'serverKeygen'], true) : undefined;
+  const skg = kp?.sub('serverKeygen', ['keyAlgorithm', 'acceptPkcs1']);
   const mq = r.sub('mqtt', ['enabled', 'url', 'caFile', 'topicPrefix']);
   const log = r.sub('log', ['level']);
 
@@ -417,7 +429,18 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
     },
     ...(fw ? { firmware: firmwareSettings(fw, baseDir) } : {}),
     ...(tamp ? { tamp: tampSettings(tamp, baseDir) } : {}),
-    ...(kp ? { keyPackages: { trustAnchorsFile: file(baseDir, kp.str('trustAnchorsFile'))!, maxPackageBytes: kp.num('maxPackageBytes', 64 * 1024, 1024, 16 * 1024 * 1024) } } : {}),
+    ...(kp && skg
+      ? {
+          keyPackages: {
+            trustAnchorsFile: file(baseDir, kp.str('trustAnchorsFile'))!,
+            maxPackageBytes: kp.num('maxPackageBytes', 64 * 1024, 1024, 16 * 1024 * 1024),
+            serverKeygen: {
+              ...(skg.has('keyAlgorithm') ? { keyAlgorithm: skg.oneOf('keyAlgorithm', ['ecc-p256', 'rsa-2048'] as const, 'ecc-p256') } : {}),
+              acceptPkcs1: skg.bool('acceptPkcs1', true),
+            },
+          },
+        }
+      : {}),
     mqtt: {
       enabled: mq.bool('enabled', false),
       ...(mq.has('url') ? { url: mq.str('url') } : {}),

@@ -273,7 +273,7 @@ async function composeTamp(config: Config, d: { clock: Clock; keystore: KeyStore
 }
 
 /** Key packages (RFC 8295 0020–0025): TAs seeded once from config, sealing/import in the TPM keystore. */
-async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore; clock: Clock; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<PackageHandler<PackageContext>[]> {
+async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore; clock: Clock; log: Logger; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<PackageHandler<PackageContext>[]> {
   const { createKeyPackageHandlers } = await import('../packages/keys/index.js');
   const k = config.keyPackages!;
   if (!isKeyImportStore(d.keystore)) throw new EnrolldError('config.keyPackages', 'key packages need the TPM keystore (import/seal)');
@@ -289,6 +289,9 @@ async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore
     trustAnchors: async () => d.taStore.certificatesFor('key-packages'),
     returnSigner: () => currentReturnSigner(d.keystore, d.state),
     maxPackageBytes: k.maxPackageBytes,
+    ...(k.serverKeygen.keyAlgorithm ? { keyAlgorithm: k.serverKeygen.keyAlgorithm } : {}),
+    acceptPkcs1: k.serverKeygen.acceptPkcs1,
+    log: d.log,
     now: () => d.clock.now(),
   });
 }
@@ -359,10 +362,12 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
   const log = opts.log ?? createLogger({ level: config.log.level, fields: { device: config.deviceId } });
   const estAnchorsPem = readFileSync(config.est.trustAnchorsFile, 'utf8');
   const estAnchors = readAnchors(config.est.trustAnchorsFile);
-  const keystore = opts.keystore ?? (await TpmKeyStore.open({ tcti: config.tpm.tcti, srkHandle: config.tpm.srkHandle }));
+  // The stale-transient flush runs inside open(), before the SRK check needs an object slot.
+  const { flushStaleTransients } = config.tpm;
+  const keystore = opts.keystore ?? (await TpmKeyStore.open({ tcti: config.tpm.tcti, srkHandle: config.tpm.srkHandle, flushStaleTransients }));
   try {
-    if (config.tpm.flushStaleTransients && keystore instanceof TpmKeyStore) {
-      const n = await keystore.flushStaleTransients();
+    if (flushStaleTransients && keystore instanceof TpmKeyStore) {
+      const n = opts.keystore ? await keystore.flushStaleTransients() : keystore.staleTransientsFlushed;
       if (n > 0) log.warn('tpm.stale-transients-flushed', { count: n });
     }
     const state = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState, now: () => clock.now(), log });
@@ -523,7 +528,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     if (firmware) fwStatus = await firmwareStatus(firmware);
     const tamp = config.tamp ? await composeTamp(config, { clock, keystore, state }) : undefined;
     if (tamp) tampSeq = await tampSequence(tamp);
-    const keyHandlers = config.keyPackages ? await composeKeyPackages(config, { taStore, clock, keystore, state }) : [];
+    const keyHandlers = config.keyPackages ? await composeKeyPackages(config, { taStore, clock, log, keystore, state }) : [];
     const peers = await FilePeerCertificateStore.open(path.join(config.stateDir, 'peer-certificates.json'));
     const poller = new PalPoller({
       est: estClient,

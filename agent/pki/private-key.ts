@@ -4,6 +4,9 @@
 // (RFC 8017 A.1.2) are read from views into the caller's buffer — not through pkijs.PrivateKeyInfo, whose inner
 // re-parse and INTEGER conversion leave copies of the key nobody can wipe. The only copies are the fixed-size
 // outputs returned here, which the caller wipes with wipe(); the caller also wipes its input.
+// Servers that send the "traditional" OpenSSL forms instead of PKCS#8 (a bare RSAPrivateKey, RFC 8017 A.1.2, or
+// ECPrivateKey, RFC 5915 §3) are met by privateKeyForm() + pkcs8FromTraditional(), which wraps the key unchanged in
+// a PrivateKeyInfo so the one decoder above reads it; the caller decides whether to accept them.
 import { createECDH } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './asn1/errors.js';
@@ -44,6 +47,68 @@ function contentView(node: AsnNode | undefined, tag: number, path: string): Uint
   if (v.valueHexView.byteLength === 0) throw bad(`${path}: empty`);
   if (tag === Tag.INTEGER && (v.valueHexView[0]! & 0x80) !== 0) throw bad(`${path}: negative`);
   return v.valueHexView;
+}
+
+/** How a DER private key is encoded: PKCS#8 PrivateKeyInfo, PKCS#1 RSAPrivateKey or SEC1 ECPrivateKey. */
+export type PrivateKeyForm = 'pkcs8' | 'pkcs1' | 'sec1';
+
+/** The encoding, told by the second field (AlgorithmIdentifier, modulus INTEGER, privateKey OCTET STRING). */
+export function privateKeyForm(der: Uint8Array): PrivateKeyForm {
+  let f: AsnNode[];
+  try {
+    f = seqChildren(parseDer(der, 'private key', { inPlace: true }), 'private key');
+  } catch (e) {
+    throw bad(`not a DER private key: ${(e as Error).message}`, e);
+  }
+  if (isUniversal(f[0], Tag.INTEGER) && isUniversal(f[1], Tag.INTEGER)) return 'pkcs1';
+  if (isUniversal(f[0], Tag.INTEGER) && isUniversal(f[1], Tag.OCTET_STRING)) return 'sec1';
+  return 'pkcs8';
+}
+
+/** A DER TLV header: tag and definite length (X.690 §8.1.3). */
+function tlvHeader(tag: number, length: number): number[] {
+  const len: number[] = [];
+  for (let n = length; n > 0; n = Math.floor(n / 256)) len.unshift(n % 256);
+  return length < 0x80 ? [tag, length] : [tag, 0x80 | len.length, ...len];
+}
+
+/**
+ * Wraps a PKCS#1 RSAPrivateKey or SEC1 ECPrivateKey (whose parameters name the curve) in a PKCS#8 PrivateKeyInfo,
+ * the key octets copied unchanged. Returns a fresh buffer the caller wipes; the input is not modified. The
+ * envelope is written by hand so that the only copy of the key is this buffer (not asn1js's internal ones).
+ */
+export function pkcs8FromTraditional(der: Uint8Array): Uint8Array {
+  const form = privateKeyForm(der);
+  let algId: Uint8Array;
+  if (form === 'pkcs1') {
+    algId = new Uint8Array(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_RSA_ENCRYPTION }), new asn1js.Null()] }).toBER(false));
+  } else if (form === 'sec1') {
+    let curve: string;
+    try {
+      const k = seqChildren(parseDer(der, 'ECPrivateKey', { inPlace: true }), 'ECPrivateKey');
+      const params = k.slice(2).find((n) => isContext(n, 0, true));
+      if (!params) throw bad('ECPrivateKey without parameters: the curve is unknown');
+      curve = readOid((params as asn1js.Constructed).valueBlock.value[0], 'ECPrivateKey.parameters');
+    } catch (e) {
+      if (e instanceof PkiDecodeError) throw e;
+      throw bad(`ECPrivateKey: ${(e as Error).message}`, e);
+    }
+    algId = new Uint8Array(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_EC_PUBLIC_KEY }), new asn1js.ObjectIdentifier({ value: curve })] }).toBER(false));
+  } else {
+    throw bad('already a PKCS#8 PrivateKeyInfo');
+  }
+  const version = [Tag.INTEGER, 1, 0];
+  const octets = tlvHeader(Tag.OCTET_STRING, der.byteLength);
+  const body = version.length + algId.byteLength + octets.length + der.byteLength;
+  const outer = tlvHeader(Tag.SEQUENCE | 0x20, body);
+  const out = new Uint8Array(outer.length + body);
+  let o = 0;
+  for (const part of [outer, version, algId, octets]) {
+    out.set(part, o);
+    o += part.length;
+  }
+  out.set(der, o);
+  return out;
 }
 
 /**

@@ -2,7 +2,7 @@
 // SymmetricKeyPackage, signed by the lab's own key-package signer (its root is the TA a device must hold for key
 // packages), with the RFC 7191 keyPkgIdAndReceiptReq attribute; the /symmetrickeys/return and /serverkeygen/return
 // endpoints that verify and record RFC 7191 receipts and errors (204); PAL entries for the tests; bad variants.
-import { KeyObject, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { KeyObject, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { SoftwareSigner } from '../../agent/keystore/software.js';
@@ -88,6 +88,8 @@ export type ServerKeygenVariant =
   | 'bad-key' // the PKCS #8 part is garbage
   | 'p384' // a key the TPM keystore does not import
   | 'not-multipart' // the key alone, as application/pkcs8
+  | 'pkcs1' // the key part is a PKCS#1 RSAPrivateKey / SEC1 ECPrivateKey, as Cisco libest's estserver sends it
+  | 'bad-pkcs1' // a PKCS#1 RSAPrivateKey cut short
   | 'oversized'; // 200 KB of epilogue after the parts
 
 export interface KeyLabOptions {
@@ -107,7 +109,10 @@ export class KeyPackageLab {
   readonly returns: KeyReturnRecord[] = [];
   /** How /serverkeygen answers next; the key algorithm it generates. */
   serverKeygenVariant: ServerKeygenVariant = 'good';
-  serverKeygenAlgorithm: 'ecc-p256' | 'rsa-2048' = 'ecc-p256';
+  /** 'from-csr': the type of the CSR's SubjectPublicKeyInfo (RFC 7030 §4.4.1: only its values are ignored). */
+  serverKeygenAlgorithm: 'ecc-p256' | 'rsa-2048' | 'from-csr' = 'ecc-p256';
+  /** A key to answer the next /serverkeygen with instead of generating one (e.g. from `openssl genrsa`). */
+  serverKeygenKey: KeyObject | undefined;
   /** SPKIs (DER) of the keys /serverkeygen generated, latest last. */
   readonly generated: Uint8Array[] = [];
 
@@ -208,11 +213,14 @@ export class KeyPackageLab {
       return text(400, `bad CSR: ${(e as Error).message}`);
     }
     const v = this.serverKeygenVariant;
+    const alg = this.serverKeygenAlgorithm === 'from-csr' ? (csr.subjectPublicKeyInfo.algorithm.algorithmId === '1.2.840.113549.1.1.1' ? 'rsa-2048' : 'ecc-p256') : this.serverKeygenAlgorithm;
     const gen = () =>
       v === 'p384' ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
-      : this.serverKeygenAlgorithm === 'rsa-2048' ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : alg === 'rsa-2048' || v === 'bad-pkcs1' ? generateKeyPairSync('rsa', { modulusLength: 2048 })
       : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const key = gen();
+    const given = this.serverKeygenKey;
+    this.serverKeygenKey = undefined;
+    const key = given ? { privateKey: given, publicKey: createPublicKey(given) } : gen();
     const certKey = v === 'mismatch' ? gen() : key;
     const spki = new Uint8Array(certKey.publicKey.export({ type: 'spki', format: 'der' }));
     this.generated.push(new Uint8Array(key.publicKey.export({ type: 'spki', format: 'der' })));
@@ -220,8 +228,11 @@ export class KeyPackageLab {
     const ca = v === 'untrusted-cert' ? this.rogueCa : issuer;
     const cert = await ca.issue({ subject: csr.subject, spki, notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + 30 * 86_400_000), profile: 'client' });
     const certsOnly = createCertsOnly([certificateToDer(cert), ca.issuing.der]);
+    const traditional = () => new Uint8Array(key.privateKey.export({ type: key.privateKey.asymmetricKeyType === 'rsa' ? 'pkcs1' : 'sec1', format: 'der' }));
     let pkcs8 = new Uint8Array(key.privateKey.export({ type: 'pkcs8', format: 'der' }));
     if (v === 'bad-key') pkcs8 = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]);
+    if (v === 'pkcs1') pkcs8 = traditional();
+    if (v === 'bad-pkcs1') pkcs8 = traditional().subarray(0, 600);
     const keyPart =
       v === 'encrypted'
         ? { contentType: 'application/pkcs7-mime; smime-type=server-generated-key', body: createUnsignedContentInfo('1.2.840.113549.1.7.3', new Uint8Array([0x30, 0x00])) }

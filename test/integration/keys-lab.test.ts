@@ -18,9 +18,9 @@ import { EstClient } from '../../agent/protocols/est/client.js';
 import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { KeysStateFile } from '../../agent/packages/keys/common.js';
 import { SymmetricKeyPackages } from '../../agent/packages/keys/symmetric.js';
-import { ServerKeygen } from '../../agent/packages/keys/serverkeygen.js';
+import { ServerKeygen, type ServerKeygenConfig } from '../../agent/packages/keys/serverkeygen.js';
 import { keyIdentifierFromSpki } from '../../agent/pki/asn1/cms-signed-data-create.js';
-import { createPublicKey, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, verify } from 'node:crypto';
 import { certificatesFromPem } from '../../agent/pki/cert.js';
 import { PalPoller } from '../../agent/packages/pal-poller.js';
 import { createPackageRegistry } from '../../agent/packages/registry.js';
@@ -52,6 +52,8 @@ const deviceCert = await server.ca.issue({
 });
 const deviceName = new Uint8Array(deviceCert.subject.toSchema().toBER(false));
 const stateDir = path.join(tmp, 'state');
+// As the composed agent passes it: the device key, its certificate and the chain stored with the credential.
+const returnSigner = { signer: store.signer(deviceKey), certificate: certificateToDer(deviceCert), chain: [server.ca.issuing.der] };
 
 const sym = () =>
   new SymmetricKeyPackages({
@@ -59,21 +61,22 @@ const sym = () =>
     stateDir,
     deviceName,
     trustAnchors: async () => [lab.trustAnchorDer],
-    returnSigner: { signer: store.signer(deviceKey), certificate: certificateToDer(deviceCert) },
+    returnSigner,
     maxPackageBytes: 64 * 1024,
   });
 
-const skg = () =>
+const skg = (o: Partial<ServerKeygenConfig> = {}) =>
   new ServerKeygen({
     keystore: store,
     stateDir,
     deviceName,
     trustAnchors: async () => [lab.trustAnchorDer],
-    returnSigner: { signer: store.signer(deviceKey), certificate: certificateToDer(deviceCert) },
+    returnSigner,
     subject: { CN: 'device-keys-1 tls', O: 'Acme' },
+    ...o,
   });
 
-async function poll(entries: PalEntry[]): Promise<PalPoller> {
+async function poll(entries: PalEntry[], skgOptions: Partial<ServerKeygenConfig> = {}): Promise<PalPoller> {
   const dir = mkdtempSync(path.join(tmp, 'dev-'));
   const clock = new ManualClock(new Date());
   const ta = await TrustAnchorStore.open(path.join(dir, 'ta.json'), { now: () => clock.now() });
@@ -86,7 +89,7 @@ async function poll(entries: PalEntry[]): Promise<PalPoller> {
     crlStore: crls,
     log: memoryLogger('debug'),
     clock,
-    registry: createPackageRegistry({ handlers: [sym().handler(), skg().handler()] }),
+    registry: createPackageRegistry({ handlers: [sym().handler(), skg(skgOptions).handler()] }),
   });
   pal.setPal('device', entries);
   const state: AgentState = { schema: 1, phase: 'enrolled', history: [] } as unknown as AgentState;
@@ -125,15 +128,28 @@ test('0024 + 0025 through the PAL poller: two keys sealed in the TPM, receipt si
   assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
 });
 
-test('openssl cms -verify accepts the agent’s receipt (TPM ECDSA signature, device certificate from the lab CA)', () => {
+/** `openssl cms -verify` with only the lab root as CA file; returns the verified content and the certificates carried. */
+function opensslVerifyRootOnly(der: Uint8Array): { content: string; certs: string[] } {
+  const dir = mkdtempSync(path.join(tmp, 'openssl-'));
+  writeFileSync(path.join(dir, 'in.der'), der);
+  writeFileSync(path.join(dir, 'ca.pem'), server.ca.root.pem);
+  const out = path.join(dir, 'content.der');
+  const certsOut = path.join(dir, 'certs.pem');
+  execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-in', path.join(dir, 'in.der'), '-CAfile', path.join(dir, 'ca.pem'), '-purpose', 'any', '-binary', '-out', out, '-certsout', certsOut], { stdio: 'pipe' });
+  const certs = certificatesFromPem(readFileSync(certsOut, 'utf8')).map((c) => Buffer.from(certificateToDer(c)).toString('hex'));
+  return { content: execFileSync('openssl', ['asn1parse', '-inform', 'DER', '-in', out], { encoding: 'utf8' }), certs };
+}
+
+test('openssl cms -verify accepts the agent’s receipt with only the root as CA file (the chain is in the SignedData)', () => {
   const rec = lab.returns.find((r) => r.kind === 'receipt')!;
   const dir = path.join(tmp, 'openssl');
   execFileSync('mkdir', ['-p', dir]);
-  writeFileSync(path.join(dir, 'receipt.der'), rec.der);
-  writeFileSync(path.join(dir, 'ca.pem'), server.ca.root.pem + server.ca.issuing.pem);
+  writeFileSync(path.join(dir, 'ca.pem'), server.ca.root.pem);
   const out = path.join(dir, 'content.der');
-  execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-in', path.join(dir, 'receipt.der'), '-CAfile', path.join(dir, 'ca.pem'), '-purpose', 'any', '-binary', '-out', out], { stdio: 'pipe' });
-  const printed = execFileSync('openssl', ['asn1parse', '-inform', 'DER', '-in', out], { encoding: 'utf8' });
+  const v = opensslVerifyRootOnly(rec.der);
+  // RFC 5652 §5.1 certificates: the device certificate and the issuing CA, not the root
+  assert.equal(v.certs, [certificateToDer(deviceCert), server.ca.issuing.der].map((d) => Buffer.from(d).toString('hex')));
+  const printed = v.content;
   // KeyPackageReceipt { receiptOf pkgID, receivedBy { id-dn, <device subject> } }
   assert.match(printed, 'OCTET STRING');
   assert.match(printed, '2.16.840.1.101.2.1.16.0');
@@ -244,6 +260,7 @@ const BAD_SKG: Array<{ variant: ServerKeygenVariant; code: string; rfc: string }
   { variant: 'bad-key', code: 'keys.bad_key', rfc: 'badKeyPackage' },
   { variant: 'p384', code: 'keys.bad_key', rfc: 'badKeyPackage' },
   { variant: 'not-multipart', code: 'keys.multipart', rfc: 'decodeFailure' },
+  { variant: 'bad-pkcs1', code: 'keys.bad_key', rfc: 'badKeyPackage' },
 ];
 
 for (const b of BAD_SKG) {
@@ -276,6 +293,98 @@ test('oversized /serverkeygen answer: the transport stops reading at the cap, no
   assert.is(lab.returns.length, before);
   assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
 });
+
+/** The newest stored server key: usable in the TPM (sign here, verify with its certificate's public key). */
+async function assertUsableServerKey(alg: 'ecc-p256' | 'rsa-2048'): Promise<void> {
+  const k = (await new KeysStateFile(stateDir).load()).serverKeys.at(-1)!;
+  assert.is(k.key.algorithm, alg);
+  const cert = certificatesFromPem(k.certificatePem)[0]!;
+  const rec = { id: k.key.id, algorithm: alg, spki: new Uint8Array(Buffer.from(k.key.spki, 'base64')), location: k.key.location };
+  const msg = new TextEncoder().encode(`server-generated ${alg} key, sent as a traditional key`);
+  const sig = await store.signer(rec).sign(msg);
+  assert.ok(verify('sha256', msg, createPublicKey({ key: Buffer.from(cert.subjectPublicKeyInfo.toSchema().toBER(false)), format: 'der', type: 'spki' }), sig));
+}
+
+test('0020 answered with a PKCS#1 RSAPrivateKey from `openssl genrsa -traditional` (as libest sends it): accepted with a warning, imported into the TPM, usable, receipt returned', async () => {
+  const dir = mkdtempSync(path.join(tmp, 'genrsa-'));
+  execFileSync('openssl', ['genrsa', '-traditional', '-out', path.join(dir, 'k.pem'), '2048'], { stdio: 'pipe' });
+  const pem = readFileSync(path.join(dir, 'k.pem'), 'utf8');
+  assert.match(pem, '-----BEGIN RSA PRIVATE KEY-----');
+  const opensslDer = execFileSync('openssl', ['rsa', '-in', path.join(dir, 'k.pem'), '-outform', 'DER', '-traditional'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const key = createPrivateKey(pem);
+  // what the lab puts in the application/pkcs8 part is byte for byte openssl's RSAPrivateKey
+  assert.equal(Buffer.from(key.export({ type: 'pkcs1', format: 'der' })).toString('hex'), opensslDer.toString('hex'));
+  assert.match(execFileSync('openssl', ['asn1parse', '-inform', 'DER'], { input: opensslDer, encoding: 'utf8' }).split('\n')[2]!, 'INTEGER');
+  lab.serverKeygenVariant = 'pkcs1';
+  lab.serverKeygenKey = key;
+  const log = memoryLogger('debug');
+  const before = lab.returns.length;
+  const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+  const poller = await poll([lab.serverKeygenEntry(), lab.serverKeygenReturnEntry()], { log });
+  assert.equal(poller.last!.results.map((r) => [r.type, r.status]), [['0020', 'ok'], ['0023', 'ok']], JSON.stringify(poller.last!.results));
+  assert.ok(log.lines.some((l) => /keys\.serverkeygen\.not-pkcs8 .*form=pkcs1/.test(l)), log.lines.join('\n'));
+  const st = await new KeysStateFile(stateDir).load();
+  assert.is(st.serverKeys.length, n0 + 1);
+  assert.is(st.serverKeys.at(-1)!.key.spki, Buffer.from(createPublicKey(key).export({ type: 'spki', format: 'der' })).toString('base64'), 'the key openssl generated is the one in the TPM');
+  await assertUsableServerKey('rsa-2048');
+  assert.not.ok(readFileSync(path.join(stateDir, 'keys.json'), 'utf8').includes('PRIVATE KEY'));
+  assert.is(lab.returns.length, before + 1);
+  assert.is(lab.returns.at(-1)!.kind, 'receipt');
+  assert.match(opensslVerifyRootOnly(lab.returns.at(-1)!.der).content, '2.16.840.1.101.2.1.16.0');
+  assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
+
+test('0020 answered with a SEC1 ECPrivateKey: accepted with a warning, imported, usable', async () => {
+  lab.serverKeygenVariant = 'pkcs1';
+  lab.serverKeygenAlgorithm = 'ecc-p256';
+  const log = memoryLogger('debug');
+  const poller = await poll([lab.serverKeygenEntry(), lab.serverKeygenReturnEntry()], { log });
+  assert.equal(poller.last!.results.map((r) => [r.type, r.status]), [['0020', 'ok'], ['0023', 'ok']], JSON.stringify(poller.last!.results));
+  assert.ok(log.lines.some((l) => /keys\.serverkeygen\.not-pkcs8 .*form=sec1/.test(l)), log.lines.join('\n'));
+  assert.is((await new KeysStateFile(stateDir).load()).serverKeys.at(-1)!.key.spki, Buffer.from(lab.generated.at(-1)!).toString('base64'));
+  await assertUsableServerKey('ecc-p256');
+  assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
+
+test('tolerance off (acceptPkcs1: false): a PKCS#1 key part is refused with keys.not_pkcs8, KeyPackageError returned, nothing stored or imported', async () => {
+  lab.serverKeygenVariant = 'pkcs1';
+  lab.serverKeygenAlgorithm = 'rsa-2048';
+  const log = memoryLogger('debug');
+  const before = lab.returns.length;
+  const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+  const poller = await poll([lab.serverKeygenEntry(), lab.serverKeygenReturnEntry()], { log, acceptPkcs1: false });
+  const res = poller.last!.results;
+  assert.equal(res.map((r) => [r.type, r.status]), [['0020', 'failed'], ['0023', 'ok']], JSON.stringify(res));
+  assert.is(res[0]!.code, 'keys.not_pkcs8', res[0]!.message);
+  assert.match(String(res[0]!.message), /PKCS#1 RSAPrivateKey.*RFC 7030 §4\.4\.2/);
+  assert.not.ok(log.lines.some((l) => /not-pkcs8/.test(l)), 'no acceptance warning');
+  assert.is((await new KeysStateFile(stateDir).load()).serverKeys.length, n0);
+  assert.is(lab.returns.length, before + 1);
+  assert.is(lab.returns.at(-1)!.kind, 'error');
+  assert.is(lab.returns.at(-1)!.errorCode, 'badKeyPackage');
+  // KeyPackageError { errorBy { id-dn, <device subject> }, errorCode ENUMERATED }, signed with the chain included
+  const err = opensslVerifyRootOnly(lab.returns.at(-1)!.der).content;
+  assert.match(err, '2.16.840.1.101.2.1.16.0');
+  assert.match(err, 'ENUMERATED');
+  assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
+
+for (const want of ['rsa-2048', 'ecc-p256'] as const) {
+  test(`the /serverkeygen CSR asks for the key type the device wants (${want}; the device key is P-256) and the server's key of that type is imported`, async () => {
+    lab.serverKeygenVariant = 'good';
+    lab.serverKeygenAlgorithm = 'from-csr';
+    try {
+      const poller = await poll([lab.serverKeygenEntry(), lab.serverKeygenReturnEntry()], { keyAlgorithm: want });
+      assert.equal(poller.last!.results.map((r) => [r.type, r.status]), [['0020', 'ok'], ['0023', 'ok']], JSON.stringify(poller.last!.results));
+      const spki = createPublicKey({ key: Buffer.from(lab.generated.at(-1)!), format: 'der', type: 'spki' });
+      assert.is(spki.asymmetricKeyType, want === 'rsa-2048' ? 'rsa' : 'ec');
+      await assertUsableServerKey(want);
+      assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+    } finally {
+      lab.serverKeygenAlgorithm = 'ecc-p256';
+    }
+  });
+}
 
 test('0022 (PKCS #12) is refused as unsupported with an error report', async () => {
   const before = lab.returns.length;

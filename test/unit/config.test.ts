@@ -48,6 +48,15 @@ for (const [name, mutate, field] of bad) {
   });
 }
 
+test('keyPackages.serverKeygen: PKCS#1 tolerance on by default, can be turned off; key type optional and checked', () => {
+  const kp = (serverKeygen?: unknown) => parseConfig({ ...minimal(), keyPackages: { trustAnchorsFile: 'kp.pem', ...(serverKeygen ? { serverKeygen } : {}) } }, '/etc/enrolld').keyPackages!;
+  assert.equal(kp().serverKeygen, { acceptPkcs1: true });
+  assert.equal(kp({ acceptPkcs1: false, keyAlgorithm: 'rsa-2048' }).serverKeygen, { acceptPkcs1: false, keyAlgorithm: 'rsa-2048' });
+  assert.throws(() => kp({ keyAlgorithm: 'dsa' }), (e: unknown) => e instanceof ConfigError && /keyPackages\.serverKeygen\.keyAlgorithm/.test(String(e)));
+  assert.throws(() => kp({ acceptPkcs1: 'yes' }), (e: unknown) => e instanceof ConfigError && /acceptPkcs1/.test(String(e)));
+  assert.throws(() => kp({ strict: true }), (e: unknown) => e instanceof ConfigError && /serverKeygen\.strict/.test(String(e)));
+});
+
 test('non-object document', () => {
   assert.throws(() => parseConfig([]), (e: unknown) => e instanceof ConfigError);
 });

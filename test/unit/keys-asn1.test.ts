@@ -1,7 +1,7 @@
 // RFC 6031 / RFC 5958 / RFC 7191 ASN.1 types: hand-built DER decoded (checked against the modules' tagging and
 // DEFAULT rules), DER round trips, refusal of malformed input, OID values against the RFC text, PKCS#8 decoding
 // for TPM import (against node:crypto keys), and the wiping of decoded secrets.
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { test } from 'uvu';
@@ -19,7 +19,7 @@ import { OneSymmetricKey, utf8AttributeValue } from '../../agent/pki/asn1/one-sy
 import { SIREntityName } from '../../agent/pki/asn1/siren-entity-name.js';
 import { SymmetricKeyPackage } from '../../agent/pki/asn1/symmetric-key-package.js';
 import { PkiDecodeError } from '../../agent/pki/errors.js';
-import { decodePrivateKey } from '../../agent/pki/private-key.js';
+import { decodePrivateKey, pkcs8FromTraditional, privateKeyForm } from '../../agent/pki/private-key.js';
 
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
@@ -188,6 +188,42 @@ test('decodePrivateKey: P-256 and RSA-2048 material matches node:crypto; other k
   ]) {
     assert.throws(() => decodePrivateKey(bad), (e: unknown) => e instanceof PkiDecodeError);
   }
+});
+
+test('traditional keys: PKCS#1 RSAPrivateKey and SEC1 ECPrivateKey wrapped as PKCS#8 (node:crypto agrees), input untouched; malformed ones refused', () => {
+  const hex = (b: Uint8Array | Buffer) => Buffer.from(b).toString('hex');
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const pkcs1 = new Uint8Array(rsa.export({ type: 'pkcs1', format: 'der' }));
+  const copy = hex(pkcs1);
+  assert.is(privateKeyForm(pkcs1), 'pkcs1');
+  assert.is(privateKeyForm(new Uint8Array(rsa.export({ type: 'pkcs8', format: 'der' }))), 'pkcs8');
+  const wrapped = pkcs8FromTraditional(pkcs1);
+  // byte for byte what OpenSSL writes as the PKCS#8 form of the same key
+  assert.is(hex(wrapped), hex(rsa.export({ type: 'pkcs8', format: 'der' })));
+  assert.is(hex(pkcs1), copy, 'input not modified');
+  const r = decodePrivateKey(wrapped);
+  assert.is(r.algorithm, 'rsa-2048');
+  r.wipe();
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const sec1 = new Uint8Array(ec.export({ type: 'sec1', format: 'der' }));
+  assert.is(privateKeyForm(sec1), 'sec1');
+  const e = decodePrivateKey(pkcs8FromTraditional(sec1));
+  assert.is(e.algorithm, 'ecc-p256');
+  if (e.algorithm === 'ecc-p256') assert.is(Buffer.from(e.d).toString('base64url'), ec.export({ format: 'jwk' }).d);
+  // node:crypto reads the wrapped EC key as the same key
+  assert.equal(createPrivateKey({ key: Buffer.from(pkcs8FromTraditional(sec1)), format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }), ec.export({ format: 'jwk' }));
+  const isDecode = (x: unknown) => x instanceof PkiDecodeError;
+  assert.throws(() => pkcs8FromTraditional(pkcs1.subarray(0, 600)), isDecode, 'truncated');
+  assert.throws(() => privateKeyForm(new Uint8Array([...pkcs1, 0])), isDecode, 'trailing byte');
+  assert.throws(() => pkcs8FromTraditional(new Uint8Array(rsa.export({ type: 'pkcs8', format: 'der' }))), isDecode, 'already PKCS#8');
+  // SEC1 without parameters: the curve is unknown
+  const k = new asn1js.Sequence({ value: [new asn1js.Integer({ value: 1 }), new asn1js.OctetString({ valueHex: new Uint8Array(32).fill(7) })] });
+  assert.throws(() => pkcs8FromTraditional(new Uint8Array(k.toBER(false))), (x: unknown) => isDecode(x) && /curve is unknown/.test((x as Error).message));
+  // structurally a PKCS#1 key, but one the TPM import does not take (1024-bit) or missing fields
+  const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+  assert.throws(() => decodePrivateKey(pkcs8FromTraditional(new Uint8Array(small.export({ type: 'pkcs1', format: 'der' })))), isDecode);
+  const short = new asn1js.Sequence({ value: [0, 1, 2].map((v) => new asn1js.Integer({ value: v })) });
+  assert.throws(() => decodePrivateKey(pkcs8FromTraditional(new Uint8Array(short.toBER(false)))), isDecode);
 });
 
 test.run();

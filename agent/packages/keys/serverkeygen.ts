@@ -1,11 +1,15 @@
 // 0020 "Asymmetric Key Package (PKCS #8)", 0021 "(CMS)", 0022 "(PKCS #12)" and 0023 "Receipt or Error"
 // (RFC 8295 §2.1.1; RFC 7030 §4.4): POST a CSR to the entry's /serverkeygen URI (the server ignores its public key
-// and signature, §4.4.1 — enrolld signs it with the device key so ordinary CSR code applies), parse the
+// values and signature, §4.4.1, so its SubjectPublicKeyInfo algorithm is what tells the server the key type wanted:
+// enrolld signs it with the device key when that has the wanted type, else with a throwaway TPM key of that type,
+// so ordinary CSR code applies), parse the
 // multipart/mixed answer strictly (agent/protocols/est/multipart-mixed.ts), import the private key into the TPM
 // (TpmKeyStore.importKey; the plaintext is wiped right after), check that the returned certificate carries exactly
 // the imported public key and chains to a CA TA, record the credential (key blobs + certificate), and queue a signed
 // RFC 7191 receipt — or a KeyPackageError — for 0023 to POST to /serverkeygen/return (204).
-// Supported: 0020 with an unencrypted application/pkcs8 part. Refused with an error report: 0021 (a CMS
+// Supported: 0020 with an unencrypted application/pkcs8 part. A PKCS#1 RSAPrivateKey or SEC1 ECPrivateKey in that
+// part (not the PrivateKeyInfo §4.4.2 requires; Cisco libest's estserver sends PKCS#1) is accepted with a warning
+// unless acceptPkcs1 is false, and imported exactly as its PKCS#8 form would be. Refused with an error report: 0021 (a CMS
 // server-generated-key part: encrypted key delivery needs a decryption key enrolld does not hold yet), 0022
 // (PKCS #12), /fullcmc URIs. pkgID of the receipt (PKCS #8 carries none): the certificate's key identifier, SHA-1 of
 // the subjectPublicKey (RFC 5280 §4.2.1.2 method 1) — our choice, the RFCs do not say.
@@ -14,9 +18,11 @@ import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js'
 import { certificateSpki, certificateToPem } from '../../pki/cert.js';
 import { parseCertsOnly } from '../../pki/certs-only.js';
 import { validateChain } from '../../pki/chain.js';
-import { buildCsr } from '../../pki/csr.js';
+import { type BuiltCsr, buildCsr } from '../../pki/csr.js';
 import type { NameInput } from '../../pki/name.js';
 import { PkiDecodeError } from '../../pki/errors.js';
+import { pkcs8FromTraditional, privateKeyForm } from '../../pki/private-key.js';
+import type { KeyAlgorithm } from '../../pki/signer.js';
 import type { HandlerContext, HandlerResult, PackageHandler } from '../../pal/dispatch.js';
 import type { PalEntry } from '../../pal/model.js';
 import { encodeBase64Body } from '../../protocols/est/base64-body.js';
@@ -34,6 +40,10 @@ export const SERVERKEYGEN_RETURN_TYPE = '0023';
 export interface ServerKeygenConfig extends KeyPackagesConfig {
   /** Subject of the CSR sent to /serverkeygen. */
   subject: NameInput;
+  /** Key type asked for (the CSR's SubjectPublicKeyInfo algorithm); default: the device key's. */
+  keyAlgorithm?: KeyAlgorithm;
+  /** Accept a PKCS#1 / SEC1 key part with a warning (default true); false: refuse it (keys.not_pkcs8). */
+  acceptPkcs1?: boolean;
 }
 
 export class ServerKeygen {
@@ -65,7 +75,7 @@ export class ServerKeygen {
       await this.queueError(new KeyPackageRefused('unsupported', 'unsupportedAsymmetricKeyPackage', why));
       return failed('keys.unsupported', why);
     }
-    const csr = await buildCsr({ subject: this.cfg.subject, signer: (await currentSigner(this.cfg)).signer });
+    const csr = await this.requestCsr();
     const res = await s.est.ctx.transport.request({
       method: 'POST',
       url: resolved.url,
@@ -80,6 +90,42 @@ export class ServerKeygen {
     res.body.fill(0);
     if (r.status === 'stored') return { status: 'ok', detail: `server-generated ${r.record.algorithm} key imported into the TPM as ${r.record.id}` };
     return failed(r.code, r.message);
+  }
+
+  /** The /serverkeygen CSR, its SubjectPublicKeyInfo of the wanted key type (RFC 7030 §4.4.1). */
+  private async requestCsr(): Promise<BuiltCsr> {
+    const device = (await currentSigner(this.cfg)).signer;
+    const wanted = this.cfg.keyAlgorithm ?? device.algorithm;
+    if (device.algorithm === wanted) return buildCsr({ subject: this.cfg.subject, signer: device });
+    const ks = this.cfg.keystore;
+    const throwaway = await ks.createKey(`srvkeygen-csr-${(this.cfg.now ?? (() => new Date()))().getTime()}`, wanted);
+    try {
+      return await buildCsr({ subject: this.cfg.subject, signer: ks.signer(throwaway) });
+    } finally {
+      await ks.deleteKey(throwaway);
+    }
+  }
+
+  /** The key part as PKCS#8: a PKCS#1 / SEC1 key is wrapped (with a warning) or refused, per acceptPkcs1. */
+  private keyAsPkcs8(keyPart: Uint8Array): Uint8Array {
+    let form;
+    try {
+      form = privateKeyForm(keyPart);
+    } catch (e) {
+      throw new KeyPackageRefused('bad_key', 'badKeyPackage', (e as Error).message, { cause: e });
+    }
+    if (form === 'pkcs8') return keyPart;
+    const what = form === 'pkcs1' ? 'PKCS#1 RSAPrivateKey' : 'SEC1 ECPrivateKey';
+    if (this.cfg.acceptPkcs1 === false) {
+      throw new KeyPackageRefused('not_pkcs8', 'badKeyPackage', `the key part is a ${what}, not the PKCS#8 PrivateKeyInfo RFC 7030 §4.4.2 requires (keyPackages.serverKeygen.acceptPkcs1 is off)`);
+    }
+    try {
+      const pkcs8 = pkcs8FromTraditional(keyPart);
+      this.cfg.log?.warn('keys.serverkeygen.not-pkcs8', { form, detail: `the server sent a ${what}, not PKCS#8 (RFC 7030 §4.4.2); imported as its PKCS#8 form` });
+      return pkcs8;
+    } catch (e) {
+      throw new KeyPackageRefused('bad_key', 'badKeyPackage', (e as Error).message, { cause: e });
+    }
   }
 
   private async queueError(refused: KeyPackageRefused, pkgId?: Uint8Array): Promise<void> {
@@ -119,12 +165,16 @@ export class ServerKeygen {
         throw new KeyPackageRefused('certificate', 'badCertificate', (e as Error).message, { cause: e });
       }
       let record: KeyRecord;
+      let pkcs8: Uint8Array | undefined;
       try {
-        record = await this.cfg.keystore.importKey(`srvkey-${now.getTime()}`, keyPart!);
+        pkcs8 = this.keyAsPkcs8(keyPart!);
+        record = await this.cfg.keystore.importKey(`srvkey-${now.getTime()}`, pkcs8);
       } catch (e) {
+        if (e instanceof KeyPackageRefused) throw e;
         if (e instanceof PkiDecodeError) throw new KeyPackageRefused('bad_key', 'badKeyPackage', e.message, { cause: e });
         throw new KeyPackageRefused('import', 'other', `TPM import failed: ${(e as Error).message}`, { cause: e });
       } finally {
+        pkcs8?.fill(0);
         keyPart!.fill(0);
         for (const p of keyParts) p.body.fill(0);
       }
