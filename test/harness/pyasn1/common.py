@@ -34,12 +34,15 @@ def option(name, default=None):
     return default
 
 
-def decode(der, spec, what):
-    """Strict DER decode: no trailing bytes, and the value must re-encode to exactly the input (DER, not BER)."""
+def decode(der, spec, what, exact=True):
+    """Strict DER decode: no trailing bytes, and the value must re-encode to exactly the input (DER, not BER).
+    exact=False only reports it (CMS SignedData outside the signed attributes may be BER, RFC 5652 §5.3)."""
     obj, rest = der_decoder.decode(der, asn1Spec=spec)
     if rest:
         raise ValueError('%s: %d trailing bytes' % (what, len(rest)))
     again = der_encoder.encode(obj)
+    if not exact:
+        return obj, again == der
     if again != der:
         raise ValueError('%s: not DER (re-encoding differs: %d vs %d bytes)' % (what, len(again), len(der)))
     return obj

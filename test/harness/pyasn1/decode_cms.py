@@ -9,6 +9,7 @@ import hashlib
 
 import common
 from pyasn1.codec.der import decoder as der_decoder, encoder as der_encoder
+import decode_csr
 from pyasn1_modules import rfc4108, rfc5652, rfc5934, rfc5958, rfc6031, rfc6402, rfc7191  # noqa: F401 (register maps)
 
 HASHES = {'2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512'}
@@ -38,6 +39,14 @@ def content_json(oid, der):
     common.decode(der, spec.clone(), out['name'])  # strict DER check
     value, _ = der_decoder.decode(der, asn1Spec=spec.clone(), decodeOpenTypes=True)
     out['value'] = common.to_json(value)
+    if str(oid) == '1.3.6.1.5.5.7.12.2':  # PKIData: each tcr's PKCS#10 request decoded as a CSR (RFC 5272 §3.2.1.2.1)
+        out['requests'] = []
+        for r in value['reqSequence']:
+            if r.getName() == 'tcr':
+                out['requests'].append({'bodyPartID': int(r['tcr']['bodyPartID']),
+                                        'csr': decode_csr.csr_json(der_encoder.encode(r['tcr']['certificationRequest']))})
+            else:
+                out['requests'].append({r.getName(): common.to_json(r.getComponent())})
     return out
 
 
@@ -64,7 +73,7 @@ def sid_json(sid):
     return {'subjectKeyIdentifier': common.hexs(sid['subjectKeyIdentifier'])}
 
 
-def signed_data_json(sd):
+def signed_data_json(sd, raw):
     eci = sd['encapContentInfo']
     out = {
         'version': int(sd['version']),
@@ -94,7 +103,9 @@ def signed_data_json(sd):
         if si['signedAttrs'].isValue:
             s['signedAttrs'] = attributes_json(si['signedAttrs'])
             # the DER the signature covers: the attributes with the SET OF tag (RFC 5652 §5.4)
-            s['signedAttrsDer'] = common.hexs(b'\x31' + der_encoder.encode(si['signedAttrs'])[1:])
+            tagged = der_encoder.encode(si['signedAttrs'])  # DER: [0] IMPLICIT SET OF, sorted (X.690 §11.6)
+            s['signedAttrsDer'] = common.hexs(b'\x31' + tagged[1:])
+            s['signedAttrsAreDer'] = tagged in raw  # the bytes sent are exactly the DER encoding
             md = s['signedAttrs'].get('1.2.840.113549.1.9.4')
             h = HASHES.get(s['digestAlgorithm'])
             if md and h and eci['eContent'].isValue:
@@ -113,7 +124,10 @@ def cms_json(der):
     out = {'contentType': str(ct), 'contentTypeName': NAMES.get(str(ct), '?')}
     raw = ci['content'].asOctets()
     if ct == rfc5652.id_signedData:
-        out['signedData'] = signed_data_json(common.decode(raw, rfc5652.SignedData(), 'SignedData'))
+        sd, exact = common.decode(raw, rfc5652.SignedData(), 'SignedData', exact=False)
+        out['signedData'] = signed_data_json(sd, raw)
+        # False e.g. when the certificates SET OF is not in DER order, which BER allows outside signedAttrs
+        out['signedData']['derExact'] = exact
     else:
         out['content'] = content_json(ct, raw)
     return out
