@@ -357,10 +357,12 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
   const log = opts.log ?? createLogger({ level: config.log.level, fields: { device: config.deviceId } });
   const estAnchorsPem = readFileSync(config.est.trustAnchorsFile, 'utf8');
   const estAnchors = readAnchors(config.est.trustAnchorsFile);
-  const keystore = opts.keystore ?? (await TpmKeyStore.open({ tcti: config.tpm.tcti, srkHandle: config.tpm.srkHandle }));
+  // The stale-transient flush runs inside open(), before the SRK check needs an object slot.
+  const { flushStaleTransients } = config.tpm;
+  const keystore = opts.keystore ?? (await TpmKeyStore.open({ tcti: config.tpm.tcti, srkHandle: config.tpm.srkHandle, flushStaleTransients }));
   try {
-    if (config.tpm.flushStaleTransients && keystore instanceof TpmKeyStore) {
-      const n = await keystore.flushStaleTransients();
+    if (flushStaleTransients && keystore instanceof TpmKeyStore) {
+      const n = opts.keystore ? await keystore.flushStaleTransients() : keystore.staleTransientsFlushed;
       if (n > 0) log.warn('tpm.stale-transients-flushed', { count: n });
     }
     const state = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState, now: () => clock.now(), log });

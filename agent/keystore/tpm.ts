@@ -65,6 +65,11 @@ export interface TpmKeyStoreOptions {
   tcti: string;
   /** Persistent handle of the SRK (default 0x81000001); created with the TCG ECC P-256 template if absent. */
   srkHandle?: number;
+  /**
+   * Flush every transient object first, before the SRK check needs an object slot (a TPM without a resource manager
+   * whose slots a crashed process left full). The count is in `staleTransientsFlushed`.
+   */
+  flushStaleTransients?: boolean;
 }
 
 export interface TpmCertifyResult {
@@ -115,6 +120,31 @@ function derTlvLength(der: Uint8Array): number {
   return 2 + n + len;
 }
 
+/** TPM handles of one type currently in the TPM (TPM2_GetCapability(TPM_CAP_HANDLES)). */
+async function listHandlesOf(tpm: TpmClient, ht: number): Promise<number[]> {
+  const out: number[] = [];
+  let property = handleRangeStart(ht);
+  for (let i = 0; i < 64; i++) {
+    const { moreData, capabilityData } = await tpm.call('getCapability', TPM_CAP.HANDLES, property, 64);
+    const handles = (unmarshalCapabilityData(capabilityData).handles ?? []).filter((h) => h >>> 24 === ht);
+    out.push(...handles);
+    if (!moreData || handles.length === 0) break;
+    property = handles[handles.length - 1]! + 1;
+  }
+  return out;
+}
+
+/** Flushes every transient object (TPM2_FlushContext; none of these needs an object slot). Returns the count. */
+async function flushTransients(tpm: TpmClient): Promise<number> {
+  let n = 0;
+  for (const h of await listHandlesOf(tpm, TPM_HT.TRANSIENT)) {
+    const tr = await tpm.call('trFromTpmPublic', h);
+    await tpm.call('flushContext', tr);
+    n++;
+  }
+  return n;
+}
+
 /** TPM identity and free resources as TPM2_GetCapability reports them (TpmKeyStore.tpmInfo()). */
 export interface TpmInfo {
   /** TPM_PT_FAMILY_INDICATOR, e.g. "2.0". */
@@ -148,6 +178,8 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
     private readonly srkTr: number,
     /** True when open() created and persisted the SRK (it was absent). */
     readonly srkCreated: boolean = false,
+    /** Transient objects open() flushed (opts.flushStaleTransients). */
+    readonly staleTransientsFlushed: number = 0,
   ) {}
 
   /** Opens the TPM and ensures the SRK (creating and persisting it when absent, checking it is a storage key when present). */
@@ -156,8 +188,9 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
     if ((srkHandle >>> 24) !== TPM_HT.PERSISTENT) throw new TpmKeyStoreError(`SRK handle 0x${srkHandle.toString(16)} is not persistent`);
     const tpm = TpmClient.open(opts.tcti);
     try {
+      const flushed = opts.flushStaleTransients ? await flushTransients(tpm) : 0;
       const { tr, created } = await TpmKeyStore.ensureSrk(tpm, srkHandle);
-      return new TpmKeyStore(tpm, srkHandle, tr, created);
+      return new TpmKeyStore(tpm, srkHandle, tr, created, flushed);
     } catch (err) {
       await tpm.call('close').catch(() => undefined);
       throw err;
@@ -611,20 +644,7 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
 
   /** TPM handles of one type currently in the TPM (TPM2_GetCapability(TPM_CAP_HANDLES)). */
   listHandles(ht: number = TPM_HT.TRANSIENT): Promise<number[]> {
-    return this.job('listHandles', () => this.listHandlesInJob(ht));
-  }
-
-  private async listHandlesInJob(ht: number): Promise<number[]> {
-    const out: number[] = [];
-    let property = handleRangeStart(ht);
-    for (let i = 0; i < 64; i++) {
-      const { moreData, capabilityData } = await this.tpm.call('getCapability', TPM_CAP.HANDLES, property, 64);
-      const handles = (unmarshalCapabilityData(capabilityData).handles ?? []).filter((h) => h >>> 24 === ht);
-      out.push(...handles);
-      if (!moreData || handles.length === 0) break;
-      property = handles[handles.length - 1]! + 1;
-    }
-    return out;
+    return this.job('listHandles', () => listHandlesOf(this.tpm, ht));
   }
 
   /**
@@ -632,15 +652,7 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
    * left objects loaded; with a resource manager it sees only this connection's (none between jobs). Returns the count.
    */
   flushStaleTransients(): Promise<number> {
-    return this.job('flushStaleTransients', async () => {
-      let n = 0;
-      for (const h of await this.listHandlesInJob(TPM_HT.TRANSIENT)) {
-        const tr = await this.tpm.call('trFromTpmPublic', h);
-        await this.tpm.call('flushContext', tr);
-        n++;
-      }
-      return n;
-    });
+    return this.job('flushStaleTransients', () => flushTransients(this.tpm));
   }
 
   /**

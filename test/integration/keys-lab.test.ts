@@ -52,6 +52,8 @@ const deviceCert = await server.ca.issue({
 });
 const deviceName = new Uint8Array(deviceCert.subject.toSchema().toBER(false));
 const stateDir = path.join(tmp, 'state');
+// As the composed agent passes it: the device key, its certificate and the chain stored with the credential.
+const returnSigner = { signer: store.signer(deviceKey), certificate: certificateToDer(deviceCert), chain: [server.ca.issuing.der] };
 
 const sym = () =>
   new SymmetricKeyPackages({
@@ -59,7 +61,7 @@ const sym = () =>
     stateDir,
     deviceName,
     trustAnchors: async () => [lab.trustAnchorDer],
-    returnSigner: { signer: store.signer(deviceKey), certificate: certificateToDer(deviceCert) },
+    returnSigner,
     maxPackageBytes: 64 * 1024,
   });
 
@@ -69,7 +71,7 @@ const skg = () =>
     stateDir,
     deviceName,
     trustAnchors: async () => [lab.trustAnchorDer],
-    returnSigner: { signer: store.signer(deviceKey), certificate: certificateToDer(deviceCert) },
+    returnSigner,
     subject: { CN: 'device-keys-1 tls', O: 'Acme' },
   });
 
@@ -125,14 +127,18 @@ test('0024 + 0025 through the PAL poller: two keys sealed in the TPM, receipt si
   assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
 });
 
-test('openssl cms -verify accepts the agent’s receipt (TPM ECDSA signature, device certificate from the lab CA)', () => {
+test('openssl cms -verify accepts the agent’s receipt with only the root as CA file (the chain is in the SignedData)', () => {
   const rec = lab.returns.find((r) => r.kind === 'receipt')!;
   const dir = path.join(tmp, 'openssl');
   execFileSync('mkdir', ['-p', dir]);
   writeFileSync(path.join(dir, 'receipt.der'), rec.der);
-  writeFileSync(path.join(dir, 'ca.pem'), server.ca.root.pem + server.ca.issuing.pem);
+  writeFileSync(path.join(dir, 'ca.pem'), server.ca.root.pem);
   const out = path.join(dir, 'content.der');
-  execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-in', path.join(dir, 'receipt.der'), '-CAfile', path.join(dir, 'ca.pem'), '-purpose', 'any', '-binary', '-out', out], { stdio: 'pipe' });
+  const certsOut = path.join(dir, 'certs.pem');
+  execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-in', path.join(dir, 'receipt.der'), '-CAfile', path.join(dir, 'ca.pem'), '-purpose', 'any', '-binary', '-out', out, '-certsout', certsOut], { stdio: 'pipe' });
+  // RFC 5652 §5.1 certificates: the device certificate and the issuing CA, not the root
+  const certs = certificatesFromPem(readFileSync(certsOut, 'utf8')).map((c) => Buffer.from(certificateToDer(c)).toString('hex'));
+  assert.equal(certs, [certificateToDer(deviceCert), server.ca.issuing.der].map((d) => Buffer.from(d).toString('hex')));
   const printed = execFileSync('openssl', ['asn1parse', '-inform', 'DER', '-in', out], { encoding: 'utf8' });
   // KeyPackageReceipt { receiptOf pkgID, receivedBy { id-dn, <device subject> } }
   assert.match(printed, 'OCTET STRING');

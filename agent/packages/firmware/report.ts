@@ -4,8 +4,7 @@
 // SignedData when configured (RECOMMENDED by §3/§4), otherwise the unsigned ContentInfo form the RFC allows.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Signer } from '../../pki/signer.js';
-import { createSignedData, createUnsignedContentInfo } from '../../pki/asn1/cms-signed-data-create.js';
+import { type SignerWithChain, createSignedData, createUnsignedContentInfo, signerWithChainOptions } from '../../pki/asn1/cms-signed-data-create.js';
 import { FirmwarePackageLoadError } from '../../pki/asn1/firmware-load-error.js';
 import { FirmwarePackageLoadReceipt } from '../../pki/asn1/firmware-load-receipt.js';
 import { FIRMWARE_RETURN_SUCCESS_STATUS, firmwareReturnMediaType } from '../../pki/asn1/firmware-media-types.js';
@@ -15,13 +14,8 @@ import type { Transport } from '../../protocols/http/transport.js';
 import { atomicWriteFile, type FirmwareState } from './state.js';
 import type { DeviceIdentity } from './verify.js';
 
-export interface ReturnSigner {
-  signer: Signer;
-  /** DER certificate of the signing key (included in the SignedData). */
-  certificate?: Uint8Array;
-  /** Intermediates to include. */
-  chain?: Uint8Array[];
-}
+/** The signing key, its certificate and intermediates (all included in the SignedData). */
+export type ReturnSigner = SignerWithChain;
 
 export interface ReportOptions {
   device: DeviceIdentity;
@@ -45,9 +39,7 @@ async function wrap(contentType: string, content: Uint8Array, o: ReportOptions):
     der: await createSignedData({
       eContentType: contentType,
       eContent: content,
-      signer: o.signer.signer,
-      ...(o.signer.certificate ? { certificate: o.signer.certificate } : {}),
-      ...(o.signer.chain ? { extraCertificates: o.signer.chain } : {}),
+      ...signerWithChainOptions(o.signer),
       ...(o.now ? { signingTime: o.now() } : {}),
     }),
     signed: true,

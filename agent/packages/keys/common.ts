@@ -12,7 +12,7 @@ import path from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { KeyImportStore, KeyRecord, KeyStore, SealedRecord } from '../../keystore/keystore.js';
-import { createSignedData } from '../../pki/asn1/cms-signed-data-create.js';
+import { type SignerWithChain, createSignedData, signerWithChainOptions } from '../../pki/asn1/cms-signed-data-create.js';
 import { OID_CMS_SIGNED_DATA } from '../../pki/asn1/firmware-oids.js';
 import { KeyPackageError, type ErrorCodeChoice } from '../../pki/asn1/key-package-error.js';
 import { type KeyPackageErrorCodeName, MEDIA_TYPE_CMS } from '../../pki/asn1/key-package-oids.js';
@@ -22,7 +22,6 @@ import { KeyPkgIdentifierAndReceiptReq } from '../../pki/asn1/key-pkg-identifier
 import { SIREntityName } from '../../pki/asn1/siren-entity-name.js';
 import { certificateFromDer } from '../../pki/cert.js';
 import { validateChain } from '../../pki/chain.js';
-import type { Signer } from '../../pki/signer.js';
 import type { Transport } from '../../protocols/http/transport.js';
 import { readFileIfExists, writeFileAtomic, ensurePrivateDir } from '../../store/atomic-file.js';
 import { EnrolldError } from '../../util/errors.js';
@@ -37,17 +36,15 @@ export interface KeyPackagesConfig {
   deviceName: Uint8Array;
   /** TAs authorized to sign symmetric key packages (RFC 6031 §1: the package signer must be authorized). */
   trustAnchors: () => Promise<ReadonlyArray<Uint8Array>>;
-  /** Signs receipts/errors (the device key) and the certificate included with them. */
+  /** Signs receipts/errors (the device key); its certificate and chain are included with them. */
   returnSigner: KeyReturnSigner | (() => Promise<KeyReturnSigner | undefined>);
   /** Largest package body accepted (default 64 KiB). */
   maxPackageBytes?: number;
   now?: () => Date;
 }
 
-export interface KeyReturnSigner {
-  signer: Signer;
-  certificate?: Uint8Array;
-}
+/** The same signer firmware receipts and TAMP responses use: device key, its certificate and intermediates. */
+export type KeyReturnSigner = SignerWithChain;
 
 /** The signer to use now: a function is asked each time (the device credential may have been renewed). */
 export async function currentSigner(cfg: Pick<KeyPackagesConfig, 'returnSigner'>): Promise<KeyReturnSigner> {
@@ -56,9 +53,8 @@ export async function currentSigner(cfg: Pick<KeyPackagesConfig, 'returnSigner'>
   return rs;
 }
 
-async function signerFields(cfg: Pick<KeyPackagesConfig, 'returnSigner'>): Promise<{ signer: Signer; certificate?: Uint8Array }> {
-  const rs = await currentSigner(cfg);
-  return { signer: rs.signer, ...(rs.certificate ? { certificate: rs.certificate } : {}) };
+async function signerFields(cfg: Pick<KeyPackagesConfig, 'returnSigner'>): Promise<ReturnType<typeof signerWithChainOptions>> {
+  return signerWithChainOptions(await currentSigner(cfg));
 }
 
 export const DEFAULT_MAX_PACKAGE_BYTES = 64 * 1024;

@@ -12,7 +12,7 @@ import { EnrolldError } from '../../util/errors.js';
 import { readFile } from 'node:fs/promises';
 import type { HandlerContext, HandlerResult, PackageHandler } from '../../pal/dispatch.js';
 import type { PalEntry } from '../../pal/model.js';
-import { createSignedData } from '../../pki/asn1/cms-signed-data-create.js';
+import { type SignerWithChain, createSignedData, signerWithChainOptions } from '../../pki/asn1/cms-signed-data-create.js';
 import { Asn1DecodeError } from '../../pki/asn1/errors.js';
 import { TAMPApexUpdate } from '../../pki/asn1/tamp-apex-update.js';
 import { TAMPCommunityUpdate } from '../../pki/asn1/tamp-community-update.js';
@@ -26,7 +26,6 @@ import { TAMPUpdate } from '../../pki/asn1/tamp-update.js';
 import { type TrustAnchorChoice, trustAnchorCertificate, trustAnchorChoiceFromDer, trustAnchorChoiceToDer } from '../../pki/asn1/trust-anchor-choice.js';
 import { certificateFromDer, certificateToDer } from '../../pki/cert.js';
 import { pemDecodeAll } from '../../pki/pem.js';
-import type { Signer } from '../../pki/signer.js';
 import { decodeEstBody } from '../../protocols/est/base64-body.js';
 import { resolvePackageUri } from '../../protocols/est/package-uri.js';
 import { ResponseTooLargeError } from '../../protocols/http/errors.js';
@@ -66,11 +65,7 @@ export interface TampConfig {
   now?: () => Date;
 }
 
-export interface TampReturnSigner {
-  signer: Signer;
-  certificate?: Uint8Array;
-  chain?: Uint8Array[];
-}
+export type TampReturnSigner = SignerWithChain;
 
 export const DEFAULT_TAMP_MAX_BYTES = 64 * 1024;
 export const DEFAULT_ADDED_USES: readonly TaUse[] = ['cacerts', 'crl', 'firmware'];
@@ -130,9 +125,7 @@ export class TampManager {
     return createSignedData({
       eContentType: contentType,
       eContent: content,
-      signer: r.signer,
-      ...(r.certificate ? { certificate: r.certificate } : {}),
-      ...(r.chain ? { extraCertificates: r.chain } : {}),
+      ...signerWithChainOptions(r),
       signingTime: this.now(),
     });
   }

@@ -30,6 +30,20 @@ export interface CreateSignedDataOptions {
   attributes?: pkijs.Attribute[];
 }
 
+/** The device key signing what the agent returns (firmware receipts, TAMP responses, key-package receipts). */
+export interface SignerWithChain {
+  signer: Signer;
+  /** DER certificate of the signing key. */
+  certificate?: Uint8Array;
+  /** Its intermediates, so a verifier needs only the root (RFC 5652 §5.1 certificates). */
+  chain?: Uint8Array[];
+}
+
+/** createSignedData options for a SignerWithChain: the key, its certificate and the chain. */
+export function signerWithChainOptions(s: SignerWithChain): Pick<CreateSignedDataOptions, 'signer' | 'certificate' | 'extraCertificates'> {
+  return { signer: s.signer, ...(s.certificate ? { certificate: s.certificate } : {}), ...(s.chain?.length ? { extraCertificates: s.chain } : {}) };
+}
+
 function skiFromCertificate(cert: pkijs.Certificate): Uint8Array | undefined {
   const ext = cert.extensions?.find((e) => e.extnID === OID_SKI);
   if (!ext) return undefined;
