@@ -18,7 +18,7 @@ NAMES = {
     '1.2.840.113549.1.7.1': 'data', '1.2.840.113549.1.7.2': 'signedData',
     '1.2.840.113549.1.9.16.1.16': 'firmwarePackage', '1.2.840.113549.1.9.16.1.17': 'firmwareLoadReceipt',
     '1.2.840.113549.1.9.16.1.18': 'firmwareLoadError',
-    '2.16.840.1.101.2.1.2.78.2': 'keyPackageReceipt', '2.16.840.1.101.2.1.2.78.6': 'keyPackageError',
+    '2.16.840.1.101.2.1.2.78.3': 'keyPackageReceipt', '2.16.840.1.101.2.1.2.78.6': 'keyPackageError',
     '1.3.6.1.5.5.7.12.2': 'PKIData', '1.3.6.1.5.5.7.12.3': 'PKIResponse',
     '2.16.840.1.101.2.1.2.77.1': 'TAMPStatusQuery', '2.16.840.1.101.2.1.2.77.2': 'TAMPStatusResponse',
     '2.16.840.1.101.2.1.2.77.3': 'TAMPUpdate', '2.16.840.1.101.2.1.2.77.4': 'TAMPUpdateConfirm',
