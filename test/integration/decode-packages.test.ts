@@ -141,6 +141,21 @@ test('RFC 4108 firmware load receipt and load error (signed by the TPM key) deco
   assert.is(err.hwSerialNum, hex(HW_SERIAL));
   assert.is(err.errorCode, 'wrongHardware');
   assert.equal(err.fwPkgName, { preferred: { fwPkgID: PKG, verNum: 11 } });
+  // without a return signer the load error travels as a bare ContentInfo (RFC 4108 §2.3)
+  const unsignedMgr = new FirmwareManager({
+    workDir: path.join(tmp, 'fw-unsigned'),
+    device: { hwType: HW_TYPE, hwSerialNum: HW_SERIAL },
+    trustAnchors: async () => [fwLab.trustAnchorDer],
+    hook: { path: hook, timeoutMs: 10_000 },
+    http: createStreamingHttpsClient({ trustAnchors: [server.trustAnchorPem] }),
+    transport: createHttpsTransport({ trustAnchors: [server.trustAnchorPem] }),
+  });
+  await unsignedMgr.processPackage(bad.url, bad.palSize);
+  await unsignedMgr.returnReports(`${server.url}/.well-known/est/firmware/return`);
+  const bare = pyDecode('decode_cms.py', fwLab.returns.at(-1)!.der);
+  assert.is(bare.contentType, '1.2.840.113549.1.9.16.1.18');
+  assert.is(bare.content.value.errorCode, 'wrongHardware');
+  assert.is(bare.content.value.hwSerialNum, hex(HW_SERIAL));
   assert.equal(err.config[0].fwPkgName, { preferred: { fwPkgID: PKG, verNum: 10 } }, `installed package in config: ${JSON.stringify(err.config)}`);
 });
 
@@ -165,6 +180,20 @@ test('RFC 5934 TAMPStatusResponse, TAMPUpdateConfirm and TAMPError (signed by th
   assert.is(uc.update.seqNum, Number(u.seqNum));
   assert.equal(uc.confirm.verboseConfirm.status, ['success'], JSON.stringify(uc.confirm));
   assert.is(uc.confirm.verboseConfirm.taInfo.length, 4, 'the added TA is listed');
+
+  const cu = await tampLab.publish({ kind: 'communityUpdate', updates: { add: ['1.3.6.1.4.1.32473.50.1'] } });
+  await poll([cu.entry]);
+  const cc = assertSignedByDevice(tampLab.returns.at(-1)!.der, '2.16.840.1.101.2.1.2.77.8');
+  assert.is(cc.update.seqNum, Number(cu.seqNum));
+  const comm = cc.commConfirm.verboseCommConfirm ?? cc.commConfirm.terseCommConfirm;
+  assert.is(comm.status, 'success', JSON.stringify(cc));
+  if (cc.commConfirm.verboseCommConfirm) assert.ok(comm.communities.includes('1.3.6.1.4.1.32473.50.1'), JSON.stringify(comm));
+
+  const adj = await tampLab.publish({ kind: 'seqAdjust' });
+  await poll([adj.entry]);
+  const ac = assertSignedByDevice(tampLab.returns.at(-1)!.der, '2.16.840.1.101.2.1.2.77.11');
+  assert.is(ac.adjust.seqNum, Number(adj.seqNum));
+  assert.is(ac.status, 'success', JSON.stringify(ac));
 
   const replay = await tampLab.publish({ kind: 'update', seqNum: tampLab.lastSeq.manager, updates: [{ kind: 'remove', pubKey: certificateSpki(extra.root.certificate) }] });
   await poll([replay.entry]);
