@@ -25,6 +25,7 @@ import { registerCmpHandlers, CMP_WELL_KNOWN_PATH } from '../../deploy/lab/cmp.j
 import { startSwtpm, type Swtpm } from '../harness/swtpm.js';
 import { hex, opensslText, pyDecode, pyEncode, requirePyasn1, tapRouter, type Tapped } from '../harness/pydecode.js';
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
+import { certificateToPem } from '../../agent/pki/cert.js';
 
 const SECRET = 'lab-cmp-secret';
 let tpm: Swtpm;
@@ -166,6 +167,52 @@ test('CMP on the wire: genm nonce request/genp response, attested ir, ip, certCo
   assert.is(cs.certReqId, 0);
   assert.is(cs.certHash, createHash('sha256').update(Buffer.from(ir.res.body.response[0].certificate.der, 'hex')).digest('hex'));
   assert.not.ok(cs.hashAlg, 'no hashAlg with pvno 2 (the certificate signature hash, SHA-256, applies)');
+  assert.equal(await ks.listHandles(), []);
+});
+
+test('CMP p10cr, kur signed by the TPM credential (extraCerts, oldCertID), and a rejection — decoded by pyasn1 rfc4210', async () => {
+  const opts = { url: `${lab.url}${CMP_WELL_KNOWN_PATH}`, tlsTrustAnchors: [lab.trustAnchorPem], trustAnchors: [lab.ca.root.der], mac: { reference: 'dev-0001', secret: new TextEncoder().encode(SECRET), iterations: 1000 }, keystore: ks };
+  wire.length = 0;
+  const p10 = new CmpEnrollment({ ...opts, request: 'p10cr' });
+  const key = await ks.createKey('cmp-p10', 'ecc-p256');
+  const ev = await buildAttestedEvidence({ keystore: ks, key, ak: ak.ak, akChain: ak.chain, nonces: p10, now: () => new Date() });
+  const { der } = await buildCsr({ subject: 'CN=dev-0001', signer: ks.signer(key), attributes: [ev.attribute] });
+  const r1 = await p10.enroll({ operation: 'enroll', csr: der, key });
+  assert.is(r1.kind, 'issued');
+  if (r1.kind !== 'issued') return;
+  const p10msg = cmpMessages().find((m) => m.req.body.type === 'p10cr')!;
+  assert.is(p10msg.req.protectionOk, true);
+  assert.is(p10msg.req.body.csr.spki.publicKey, spkiPoint(key), 'the PKCS#10 request inside p10cr [4]');
+  assert.ok(p10msg.req.body.csr.attributes.some((a: any) => a.type === OID_ID_AA_ATTESTATION));
+
+  // kur: signature protection by the current TPM key, its certificate first in extraCerts (RFC 9483 §3.3, §4.1.3)
+  wire.length = 0;
+  const kur = new CmpEnrollment(opts);
+  const key2 = await ks.createKey('cmp-kur', 'ecc-p256');
+  const ev2 = await buildAttestedEvidence({ keystore: ks, key: key2, ak: ak.ak, akChain: ak.chain, nonces: kur, now: () => new Date() });
+  const csr2 = (await buildCsr({ subject: 'CN=dev-0001', signer: ks.signer(key2), attributes: [ev2.attribute] })).der;
+  const current = { key, certPem: certificateToPem(r1.cert), chainPem: r1.chain.map((c) => certificateToPem(c)) };
+  const r2 = await kur.enroll({ operation: 'reenroll', csr: csr2, key: key2, current });
+  assert.is(r2.kind, 'issued');
+  const k = cmpMessages().find((m) => m.req.body.type === 'kur')!;
+  assert.is(k.req.header.protectionAlg.algorithm, '1.2.840.10045.4.3.2');
+  assert.is(k.req.extraCerts[0].der, hex(r1.cert), 'the protecting certificate first');
+  const oldCertId = k.req.body.certReqMessages[0].controls.find((c: any) => c.type === '1.3.6.1.5.5.7.5.1.5');
+  assert.ok(oldCertId, 'regCtrl-oldCertID');
+  assert.is(k.req.body.certReqMessages[0].certTemplate.publicKey.publicKey, spkiPoint(key2));
+  assert.is(k.res.body.type, 'kup');
+  assert.is(k.req.header.transactionID, cmpMessages().find((m) => m.req.body.type === 'genm')!.req.header.transactionID, 'kur continues the nonce transaction');
+
+  // rejection: evidence over a nonce the lab never issued → ip with status rejection and failInfo badPOP
+  wire.length = 0;
+  const key3 = await ks.createKey('cmp-bad', 'ecc-p256');
+  const ev3 = await buildCertifyEvidence({ keystore: ks, key: key3, ak: ak.ak, akChain: ak.chain, nonce: new Uint8Array(randomBytes(32)) });
+  const csr3 = (await buildCsr({ subject: 'CN=dev-0001', signer: ks.signer(key3), attributes: [ev3.attribute] })).der;
+  await new CmpEnrollment(opts).enroll({ operation: 'enroll', csr: csr3, key: key3 }).then(() => assert.unreachable('accepted'), () => undefined);
+  const rej = cmpMessages().at(-1)!;
+  const st = rej.res.body.type === 'error' ? rej.res.body.value.pKIStatusInfo : rej.res.body.response[0].status;
+  assert.is(st.status, 2, `rejection: ${JSON.stringify(rej.res.body)}`);
+  assert.is(st.failInfo[9], '1', 'PKIFailureInfo bit 9 = badPOP (RFC 4210 §5.2.3)');
   assert.equal(await ks.listHandles(), []);
 });
 

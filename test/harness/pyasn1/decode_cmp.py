@@ -138,7 +138,7 @@ def body_json(body):
             msgs.append(item)
         out['certReqMessages'] = msgs
     elif name == 'p10cr':
-        out['csr'] = decode_csr.csr_json(der_encoder.encode(v))
+        out['csr'] = decode_csr.csr_json(common.untag(der_encoder.encode(v)))
     elif name in ('genm', 'genp'):
         out['itav'] = [itav_json(x) for x in v]
     elif name == 'certConf':
