@@ -111,16 +111,19 @@ function assertSignedByDevice(der: Uint8Array, eContentType: string): any {
   return sd.eContent.value;
 }
 
-test('RFC 4108 firmware load receipt and load error (signed by the TPM key) decoded by pyasn1 rfc4108', async () => {
-  const m = new FirmwareManager({
-    workDir: path.join(tmp, 'fw'),
+const firmware = (dir: string, signer: typeof returnSigner | undefined): FirmwareManager =>
+  new FirmwareManager({
+    workDir: path.join(tmp, dir),
     device: { hwType: HW_TYPE, hwSerialNum: HW_SERIAL },
     trustAnchors: async (purpose) => (purpose === 'firmware' ? [fwLab.trustAnchorDer] : [fwLab.trustAnchorDer, server.ca.root.der]),
     hook: { path: hook, timeoutMs: 10_000 },
     http: createStreamingHttpsClient({ trustAnchors: [server.trustAnchorPem] }),
     transport: createHttpsTransport({ trustAnchors: [server.trustAnchorPem] }),
-    returnSigner,
+    ...(signer ? { returnSigner: signer } : {}),
   });
+
+test('RFC 4108 firmware load receipt and load error (signed by the TPM key) decoded by pyasn1 rfc4108', async () => {
+  const m = firmware('fw', returnSigner);
   const p = await fwLab.addPackage({ id: 'v10', image: new Uint8Array(randomBytes(50_000)), name: { preferred: { fwPkgID: PKG, verNum: 10 } }, targetHardware: [HW_TYPE] });
   assert.is((await m.processPackage(p.url, p.palSize)).status, 'applied');
   await m.returnReports();
@@ -142,14 +145,7 @@ test('RFC 4108 firmware load receipt and load error (signed by the TPM key) deco
   assert.is(err.errorCode, 'wrongHardware');
   assert.equal(err.fwPkgName, { preferred: { fwPkgID: PKG, verNum: 11 } });
   // without a return signer the load error travels as a bare ContentInfo (RFC 4108 §2.3)
-  const unsignedMgr = new FirmwareManager({
-    workDir: path.join(tmp, 'fw-unsigned'),
-    device: { hwType: HW_TYPE, hwSerialNum: HW_SERIAL },
-    trustAnchors: async () => [fwLab.trustAnchorDer],
-    hook: { path: hook, timeoutMs: 10_000 },
-    http: createStreamingHttpsClient({ trustAnchors: [server.trustAnchorPem] }),
-    transport: createHttpsTransport({ trustAnchors: [server.trustAnchorPem] }),
-  });
+  const unsignedMgr = firmware('fw-unsigned', undefined);
   await unsignedMgr.processPackage(bad.url, bad.palSize);
   await unsignedMgr.returnReports(`${server.url}/.well-known/est/firmware/return`);
   const bare = pyDecode('decode_cms.py', fwLab.returns.at(-1)!.der);
