@@ -35,6 +35,13 @@ export function pyDecode<T = any>(script: string, der: Uint8Array, args: string[
   return JSON.parse(out.toString('utf8')) as T;
 }
 
+/** Like pyDecode for many inputs in one interpreter run (starting Python costs seconds on a loaded machine). */
+export function pyDecodeMany<T = any>(script: string, ders: Uint8Array[], args: string[] = []): T[] {
+  if (ders.length === 0) return [];
+  const out = run(PYTHON, [path.join(PYASN1_DIR, script), ...args, '--batch'], new TextEncoder().encode(JSON.stringify(ders.map((d) => Buffer.from(d).toString('hex')))));
+  return JSON.parse(out.toString('utf8')) as T[];
+}
+
 /** DER built by test/harness/pyasn1/encode.py (pyasn1-modules), e.g. pyEncode('nonce-response', ['--nonce=…']). */
 export function pyEncode(command: string, args: string[] = []): Uint8Array {
   return new Uint8Array(run(PYTHON, [path.join(PYASN1_DIR, 'encode.py'), command, ...args]));

@@ -23,7 +23,7 @@ import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestatio
 import { createLabServer, type LabServer } from '../../deploy/lab/server.js';
 import { registerCmpHandlers, CMP_WELL_KNOWN_PATH } from '../../deploy/lab/cmp.js';
 import { startSwtpm, type Swtpm } from '../harness/swtpm.js';
-import { hex, opensslText, pyDecode, pyEncode, requirePyasn1, tapRouter, type Tapped } from '../harness/pydecode.js';
+import { hex, opensslText, pyDecode, pyDecodeMany, pyEncode, requirePyasn1, tapRouter, type Tapped } from '../harness/pydecode.js';
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
 import { certificateToPem } from '../../agent/pki/cert.js';
 
@@ -120,8 +120,14 @@ test('CSR with the attestation attribute: every field decoded by pyasn1 (rfc2986
   assert.equal(await ks.listHandles(), []);
 });
 
-const cmpMessages = (): Array<{ req: any; res: any; t: Tapped }> =>
-  wire.filter((t) => t.path === CMP_WELL_KNOWN_PATH).map((t) => ({ t, req: pyDecode('decode_cmp.py', t.request, [`--secret=${SECRET}`]), res: pyDecode('decode_cmp.py', t.response, [`--secret=${SECRET}`]) }));
+const decoded = new WeakMap<Tapped, { req: any; res: any; t: Tapped }>();
+const cmpMessages = (): Array<{ req: any; res: any; t: Tapped }> => {
+  const cmp = wire.filter((t) => t.path === CMP_WELL_KNOWN_PATH);
+  const todo = cmp.filter((t) => !decoded.has(t));
+  const json = pyDecodeMany('decode_cmp.py', todo.flatMap((t) => [t.request, t.response]), [`--secret=${SECRET}`]);
+  todo.forEach((t, i) => decoded.set(t, { t, req: json[2 * i], res: json[2 * i + 1] }));
+  return cmp.map((t) => decoded.get(t)!);
+};
 
 test('CMP on the wire: genm nonce request/genp response, attested ir, ip, certConf, pkiconf — decoded by pyasn1 rfc4210, MAC recomputed', async () => {
   wire.length = 0;

@@ -164,8 +164,12 @@ def emit(obj):
 
 
 def main(fn):
-    """Run fn(der) → dict; print JSON. Decode errors → exit 2 with the reason on stderr."""
+    """Run fn(der) → dict; print JSON. Decode errors → exit 2 with the reason on stderr. With --batch, stdin is a
+    JSON list of hex DER strings and the output the list of results (one interpreter start for many messages)."""
     try:
+        if option('batch') is not None or '--batch' in sys.argv:
+            emit([fn(bytes.fromhex(h)) for h in json.loads(sys.stdin.read())])
+            return
         emit(fn(read_input()))
     except Exception as e:  # noqa: BLE001 — any decode failure is reported to the test as a failure
         sys.stderr.write('decode failed: %s: %s\n' % (type(e).__name__, e))
