@@ -12,7 +12,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PACKAGES=(libtss2-dev swtpm swtpm-tools tpm2-tools mosquitto pebble openssl pkg-config build-essential python3)
+PACKAGES=(libtss2-dev swtpm swtpm-tools tpm2-tools mosquitto pebble openssl pkg-config build-essential python3
+  python3-pyasn1-modules python3-cbor2 libxml2-utils)
 NODE_MAJOR=20
 
 say() { printf '[dev-setup] %s\n' "$*"; }

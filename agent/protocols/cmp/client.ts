@@ -99,7 +99,7 @@ export class CmpClient {
   /** ir/cr/kur with a CRMF request for `newKey`, POP = signature by the new key over CertRequest (RFC 4211 §4.1). */
   async requestCertificate(
     type: 'ir' | 'cr' | 'kur',
-    params: { newKey: Signer; subject?: NameInput | pkijs.RelativeDistinguishedNames; extensions?: pkijs.Extension[]; regInfo?: asn1js.AsnType[]; protection: Protection },
+    params: { newKey: Signer; subject?: NameInput | pkijs.RelativeDistinguishedNames; extensions?: pkijs.Extension[]; regInfo?: asn1js.AsnType[]; protection: Protection; transactionID?: Uint8Array },
   ): Promise<CertResult> {
     const subject = params.subject === undefined ? undefined : params.subject instanceof pkijs.RelativeDistinguishedNames ? params.subject : buildName(params.subject);
     const msg = new CertReqMsg({ certReqId: 0, certTemplate: new CertTemplate({ ...(subject ? { subject } : {}), publicKey: params.newKey.spki, ...(params.extensions ? { extensions: params.extensions } : {}) }) });
@@ -107,12 +107,12 @@ export class CmpClient {
     // RFC 9483 §4.1.3: a kur names the certificate it updates (oldCertID control); OpenSSL insists on it.
     if (type === 'kur' && params.protection.kind === 'signature') msg.controls = [CertId.ofCertificate(params.protection.certDer).toControl()];
     await msg.signPop(params.newKey);
-    return this.certTransaction(type, certReqMessages([msg]), params.protection, 0);
+    return this.certTransaction(type, certReqMessages([msg]), params.protection, 0, params.transactionID);
   }
 
   /** p10cr carrying a PKCS#10 request (RFC 9483 §4.1.4); certReqId of the answer is 0 (RFC 9480 §2.x: -1 only for polling without a CertReqMsg). */
-  async requestP10(csr: Uint8Array, protection: Protection): Promise<CertResult> {
-    return this.certTransaction('p10cr', parseDer(csr, 'CertificationRequest'), protection, 0);
+  async requestP10(csr: Uint8Array, protection: Protection, transactionID?: Uint8Array): Promise<CertResult> {
+    return this.certTransaction('p10cr', parseDer(csr, 'CertificationRequest'), protection, 0, transactionID);
   }
 
   /** Resumes a waiting transaction with pollReq (RFC 9483 §4.4). */
@@ -122,8 +122,9 @@ export class CmpClient {
     return this.certResponse(rsp, pending.request, protection, txn, pending.certReqId);
   }
 
-  private async certTransaction(type: BodyType, body: asn1js.AsnType, protection: Protection, certReqId: number): Promise<CertResult> {
-    const txn: Txn = { transactionID: new Uint8Array(randomBytes(16)) };
+  /** `transactionID`: continue the transaction of an earlier genm (the freshness nonce, attestation-freshness §5). */
+  private async certTransaction(type: BodyType, body: asn1js.AsnType, protection: Protection, certReqId: number, transactionID?: Uint8Array): Promise<CertResult> {
+    const txn: Txn = { transactionID: transactionID ?? new Uint8Array(randomBytes(16)) };
     const generalInfo = this.opts.implicitConfirm ? [new InfoTypeAndValue(OID_IT_IMPLICIT_CONFIRM, new asn1js.Null())] : undefined;
     let rsp: PKIMessage;
     try {
@@ -170,8 +171,8 @@ export class CmpClient {
   // ---------------------------------------------------------------- general messages, revocation
 
   /** genm → genp (RFC 9483 §4.3): returns the InfoTypeAndValues of the answer. */
-  async generalMessage(itavs: InfoTypeAndValue[], protection: Protection): Promise<InfoTypeAndValue[]> {
-    const txn: Txn = { transactionID: new Uint8Array(randomBytes(16)) };
+  async generalMessage(itavs: InfoTypeAndValue[], protection: Protection, transactionID?: Uint8Array): Promise<InfoTypeAndValue[]> {
+    const txn: Txn = { transactionID: transactionID ?? new Uint8Array(randomBytes(16)) };
     const rsp = await this.exchange('genm', genContent(itavs), protection, txn, [BodyTag.genp]);
     return readGenContent(rsp.body, 'genp');
   }

@@ -6,7 +6,7 @@
 // id-aa-attestation extension (draft-ietf-lamps-csr-attestation-28 §4.3, the "CRMF form").
 // "waiting" → {kind:'pending'}; the transaction (transactionID, certReqId, nonce) is kept per CSR so the lifecycle's
 // retry of the same pending request becomes a pollReq; exportPending()/the constructor's `pending` persist it.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { findAttestationBundle, buildAttestationExtension } from '../../pki/asn1/evidence-attribute.js';
 import { NonceRequest } from '../../pki/asn1/nonce-request.js';
 import { NonceRequestTypeInfo } from '../../pki/asn1/nonce-request-type-info.js';
@@ -36,6 +36,8 @@ export class CmpEnrollment implements EnrollmentProtocol {
   readonly name = 'cmp' as const;
   readonly client: CmpClient;
   private readonly pending: Map<string, CmpPendingTransaction>;
+  /** transactionID of the last nonce genm; the next certificate request continues it (attestation-freshness-08 §5). */
+  private nonceTransactionID: Uint8Array | undefined;
 
   constructor(private readonly opts: CmpEnrollmentOptions) {
     this.client = new CmpClient(opts);
@@ -54,7 +56,7 @@ export class CmpEnrollment implements EnrollmentProtocol {
     if (waiting) {
       result = await this.client.poll(waiting, protection);
     } else if ((this.opts.request ?? 'crmf') === 'p10cr' || !req.key) {
-      result = await this.client.requestP10(req.csr, protection);
+      result = await this.client.requestP10(req.csr, protection, this.takeNonceTransaction());
     } else {
       const csr = parseCsr(req.csr);
       const extensions = csrExtensions(csr);
@@ -68,6 +70,7 @@ export class CmpEnrollment implements EnrollmentProtocol {
         subject: csr.subject,
         extensions: extensions.filter((e, i, all) => e.extnID !== OID_ID_AA_ATTESTATION || all.findIndex((x) => x.extnID === OID_ID_AA_ATTESTATION) === i),
         protection,
+        transactionID: this.takeNonceTransaction(),
       });
     }
     if (result.kind === 'pending') {
@@ -88,7 +91,9 @@ export class CmpEnrollment implements EnrollmentProtocol {
       ...(params.len !== undefined ? { len: params.len } : {}),
       ...(params.type !== undefined ? { reqTypeInfo: new NonceRequestTypeInfo({ type: params.type }) } : {}),
     });
-    const itavs = await this.client.generalMessage([new InfoTypeAndValue(OID_ID_IT_NONCE_REQUEST, req.toSchema())], { kind: 'mac' });
+    const transactionID = new Uint8Array(randomBytes(16));
+    const itavs = await this.client.generalMessage([new InfoTypeAndValue(OID_ID_IT_NONCE_REQUEST, req.toSchema())], { kind: 'mac' }, transactionID);
+    this.nonceTransactionID = transactionID;
     const it = itavs.find((i) => i.infoType === OID_ID_IT_NONCE_RESPONSE);
     if (!it?.infoValue) throw new CmpProtocolError('genp without id-it-nonceResponse');
     const rsp = NonceResponse.fromInfoTypeAndValue(it.toSchema());
@@ -102,6 +107,12 @@ export class CmpEnrollment implements EnrollmentProtocol {
       expirySeconds,
       ...(rsp.respTypeInfo ? { type: rsp.respTypeInfo.type } : {}),
     };
+  }
+
+  private takeNonceTransaction(): Uint8Array | undefined {
+    const t = this.nonceTransactionID;
+    this.nonceTransactionID = undefined;
+    return t;
   }
 
   private protectionFor(req: EnrollRequest): Protection {
