@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { FileStateStore } from '../../agent/store/state-store.js';
 import { STATE_SCHEMA, isAgentState, fromStoredKey, type AgentState, type Credential } from '../../agent/lifecycle/state.js';
 import { TpmKeyStore } from '../../agent/keystore/tpm.js';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startAgentEnv, startPlainAgentEnv } from './agent-env.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agent/cli/main.js');
 
@@ -140,8 +143,22 @@ class StepTimes {
   }
 }
 
+/**
+ * Why the kill at `killedAt` lost a credential, or undefined: a credential still valid when the process died must
+ * survive it, as itself or a successor (never an older one), and its key must still sign for the certificate.
+ */
+export async function credentialLoss(before: AgentState | undefined, after: AgentState | undefined, killedAt: number, usable: (c: Credential) => Promise<boolean>): Promise<string | undefined> {
+  const prev = before?.credential;
+  if (!prev || Date.parse(prev.notAfter) <= killedAt) return undefined;
+  const now = after?.credential;
+  if (!now) return `credential ${prev.serial} gone (phase ${after?.phase ?? 'no state'})`;
+  if (Date.parse(now.notAfter) < Date.parse(prev.notAfter)) return `credential ${prev.serial} replaced by an older one ${now.serial}`;
+  if (!(await usable(now))) return `credential ${now.serial}: its key no longer signs for its certificate in the TPM`;
+  return undefined;
+}
+
 /** Loads the key of `cred` in the TPM and checks that it signs for the certificate's public key. */
-async function signs(tcti: string, cred: Credential, ks?: TpmKeyStore): Promise<boolean> {
+export async function signs(tcti: string, cred: Credential, ks?: TpmKeyStore): Promise<boolean> {
   // The killed process may have left transient objects loaded (a socket TCTI has no resource manager): flush them.
   const own = ks ?? (await TpmKeyStore.open({ tcti, flushStaleTransients: true }));
   try {
@@ -197,21 +214,10 @@ export async function runCrashProof(o: CrashRunOptions): Promise<CrashRunReport>
     if (s?.retry?.reason === 'pending') r.pending++;
     if (s?.credential) serials.add(s.credential.serial);
 
-    // A credential still valid when the process died must have survived the kill: the same one or its successor.
-    const prev = before?.credential;
-    if (prev && Date.parse(prev.notAfter) > killedAt) {
-      const now = s?.credential;
-      let lost: string | undefined;
-      if (!now) lost = `credential ${prev.serial} gone (phase ${s?.phase})`;
-      else if (Date.parse(now.notAfter) < Date.parse(prev.notAfter)) lost = `credential ${prev.serial} replaced by an older one ${now.serial}`;
-      else {
-        r.usabilityChecks++;
-        if (!(await signs(o.tcti, now))) lost = `credential ${now.serial}: its key no longer signs in the TPM`;
-      }
-      if (lost) {
-        r.credentialsLost++;
-        r.lossDetails.push(`iteration ${i} (after ${run.events.at(-1)?.event ?? 'launch'}): ${lost}`);
-      }
+    const lost = await credentialLoss(before, s, killedAt, (c) => (r.usabilityChecks++, signs(o.tcti, c)));
+    if (lost) {
+      r.credentialsLost++;
+      r.lossDetails.push(`iteration ${i} (after ${run.events.at(-1)?.event ?? 'launch'}): ${lost}`);
     }
     before = s;
   }
@@ -255,4 +261,78 @@ export function formatCrashReport(profile: string, r: CrashRunReport): string {
     `  recovery: phase=${r.final.phase} serial=${r.final.serial} signsInTpm=${r.final.signs} transients=${r.final.transients}`,
     ...r.lossDetails.map((d) => `  LOST ${d}`),
   ].join('\n');
+}
+
+// The profiles: each test file registers one (CI: 50 kills); `npm run prove:crash -- --iterations 1000` runs both.
+const arg = (name: string) => {
+  const i = process.argv.lastIndexOf(name); // the last one wins: `npm run prove:crash -- --profile plain`
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+
+// 5 s certificates (both labs backdate notBefore by 60 s) renewed at 95 % of their life: a renewal every ~2 s.
+const SCHEDULE = { schedule: { renewFraction: 0.95, backoffMinSeconds: 1, backoffMaxSeconds: 2, jitterSeconds: 0 } };
+
+function check(profile: string, r: CrashRunReport, iterations: number): void {
+  const text = formatCrashReport(profile, r);
+  console.log(text);
+  assert.is(r.kills, iterations);
+  assert.is(r.credentialsLost, 0, r.lossDetails.join('\n'));
+  assert.ok(r.midEnrollment > 0, `no kill landed mid-enrollment:\n${text}`);
+  assert.ok(r.usabilityChecks > 0, `no kill happened while a credential was valid:\n${text}`);
+  assert.ok(r.credentialsSeen > 1, `no renewal completed between the kills:\n${text}`);
+  assert.is(r.final.phase, 'enrolled');
+  assert.ok(r.final.signs, 'the final credential key signs in the TPM for the certificate key');
+  assert.is(r.final.transients, 0, 'no transient TPM object left behind');
+}
+
+function labProfile(iterations: number): void {
+  test(`lab profile: SIGKILL of enrolld run at ${iterations} points of its progress, then recovery to a usable credential`, async () => {
+    const env = await startAgentEnv({ lab: { certValiditySeconds: 5 }, config: SCHEDULE });
+    try {
+      const o: CrashRunOptions = { configFile: path.join(env.dir, 'config.json'), stateDir: env.config.stateDir, tcti: env.tpm.tcti, iterations: iterations };
+      const r = await runCrashProof(o);
+      console.log(`  certificates issued by the lab: ${env.lab.issued.length}`);
+      check('lab', r, iterations);
+    } finally {
+      await env.stop();
+    }
+  });
+}
+
+function plainProfile(iterations: number): void {
+  test(`plain RFC 7030 profile: SIGKILL of enrolld run at ${iterations} points of its progress, then recovery`, async () => {
+    // Basic after TLS client auth and the CA's subject rewrite stay on; the 202 + Retry-After (clamped by the agent
+    // to ≥ 10 s) is switched on for one iteration in eight, so kills also land on requests waiting for approval.
+    const env = await startPlainAgentEnv({ lab: { certValiditySeconds: 5, retryAfterSeconds: null }, config: SCHEDULE });
+    try {
+      const r = await runCrashProof({
+        configFile: path.join(env.dir, 'config.json'),
+        stateDir: env.config.stateDir,
+        tcti: env.tpm.tcti,
+        iterations: iterations,
+        seed: 0x9e3779b9,
+        beforeIteration: (i) => env.lab.setRetryAfter(i % 8 === 3 ? 1 : null),
+        beforeRecovery: () => env.lab.setRetryAfter(null),
+      });
+      const answers: Record<number, number> = {};
+      for (const q of env.lab.requests) if (q.path.endsWith('enroll')) answers[q.status] = (answers[q.status] ?? 0) + 1;
+      console.log(`  certificates issued by the plain lab: ${env.lab.issued.length}; (re)enroll answers by status: ${JSON.stringify(answers)}`);
+      check('plain', r, iterations);
+      assert.ok(r.pending > 0, 'some kills landed on a request waiting on a 202');
+    } finally {
+      await env.stop();
+    }
+  });
+}
+
+const PROFILES: Record<string, (iterations: number) => void> = { lab: labProfile, plain: plainProfile };
+
+/** Registers the crash tests of `defaults` (or of `--profile a,b`) with `--iterations N` (default 50) kills each. */
+export function registerCrashTests(defaults: string[]): void {
+  const iterations = Number(arg('--iterations') ?? process.env.CRASH_iterations ?? 50);
+  for (const p of arg('--profile')?.split(',') ?? defaults) {
+    const register = PROFILES[p];
+    if (!register) throw new Error(`unknown crash profile ${p} (lab, plain)`);
+    register(iterations);
+  }
 }
