@@ -220,6 +220,7 @@ export async function runCrashProof(o: CrashRunOptions): Promise<CrashRunReport>
       r.lossDetails.push(`iteration ${i} (after ${run.events.at(-1)?.event ?? 'launch'}): ${lost}`);
     }
     before = s;
+    if ((i + 1) % 100 === 0) console.log(`  ${i + 1} kills, ${r.midEnrollment} mid-enrollment, ${r.credentialsLost} credentials lost`);
   }
   r.credentialsSeen = serials.size;
 
