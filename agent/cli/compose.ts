@@ -1,7 +1,7 @@
 // The composition root: builds the agent from a validated Config — TPM keystore, state store, TA/CRL stores,
 // the enrollment protocol, the PAL poller, the enroller and the daemon. Layers meet only here.
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import { removeDeadWritersTemps, writeFileAtomic } from '../store/atomic-file.js';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { TpmKeyStore } from '../keystore/tpm.js';
@@ -371,6 +371,8 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       if (n > 0) log.warn('tpm.stale-transients-flushed', { count: n });
     }
     const state = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState, now: () => clock.now(), log });
+    const swept = await removeDeadWritersTemps(config.stateDir).catch(() => []);
+    if (swept.length) log.info('state.stale-temps-removed', { count: swept.length });
     const taStore = await TrustAnchorStore.open(path.join(config.stateDir, 'trust-anchors.json'), { now: () => clock.now() });
     if (taStore.list().length === 0) {
       // First start: the manufacture-time TA file seeds the TA database (RFC 7030 §4.1.1 explicit TA).

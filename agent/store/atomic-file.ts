@@ -121,8 +121,19 @@ export async function removeIfExists(file: string): Promise<boolean> {
  * Deletes temp files a crashed writer left next to `target` (they are never complete-and-committed: the commit is
  * the rename). Only call this while holding the store (single writer). Returns the names removed.
  */
-export async function removeStaleTemps(target: string): Promise<string[]> {
-  const dir = path.dirname(target);
+export function removeStaleTemps(target: string): Promise<string[]> {
+  return sweepTemps(path.dirname(target), (name) => isTempFor(target, name), false);
+}
+
+/**
+ * Deletes every temp file in `dir` whose writer process is gone (a kill between create and rename leaves one per
+ * file kind): run once at start so a long life of crashes does not pile them up. This process's own are kept.
+ */
+export function removeDeadWritersTemps(dir: string): Promise<string[]> {
+  return sweepTemps(dir, (name) => name.startsWith('.') && name.includes(TMP_TAG), true);
+}
+
+async function sweepTemps(dir: string, match: (name: string) => boolean, keepOwn: boolean): Promise<string[]> {
   const removed: string[] = [];
   let names: string[];
   try {
@@ -132,9 +143,10 @@ export async function removeStaleTemps(target: string): Promise<string[]> {
     throw err;
   }
   for (const name of names) {
-    if (!isTempFor(target, name)) continue;
+    if (!match(name)) continue;
     // A temp file of another live process may be a write in progress: leave it alone.
-    const pid = Number(/\.tmp-(\d+)-/.exec(name)?.[1]);
+    const pid = Number(/\.tmp-(\d+)(-|$)/.exec(name)?.[1]);
+    if (keepOwn && (!Number.isInteger(pid) || pid === process.pid)) continue;
     if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) continue;
     if (await removeIfExists(path.join(dir, name))) removed.push(name);
   }

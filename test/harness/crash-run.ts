@@ -5,6 +5,7 @@
 // object left behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, verify } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileStateStore } from '../../agent/store/state-store.js';
@@ -58,7 +59,8 @@ export interface CrashRunReport {
   credentialsSeen: number;
   /** Kills after which the key of the stored credential was checked to sign in the TPM. */
   usabilityChecks: number;
-  final: { phase: string; serial: string; signs: boolean; transients: number };
+  /** After the final run: temp files of killed writers still in the state directory (swept at start: must be 0). */
+  final: { phase: string; serial: string; signs: boolean; transients: number; staleTemps: number };
 }
 
 function bump(m: Record<string, number>, k: string): void {
@@ -180,7 +182,7 @@ export async function runCrashProof(o: CrashRunOptions): Promise<CrashRunReport>
   const r: CrashRunReport = {
     kills: 0, phases: {}, midEnrollment: 0, pending: 0, lastEvents: {}, anchors: {}, anchorMissed: 0,
     credentialsLost: 0, lossDetails: [], credentialsSeen: 0, usabilityChecks: 0,
-    final: { phase: 'none', serial: '', signs: false, transients: -1 },
+    final: { phase: 'none', serial: '', signs: false, transients: -1, staleTemps: -1 },
   };
   const serials = new Set<string>();
   const total = ANCHORS.reduce((n, a) => n + WEIGHTS[a], 0);
@@ -238,6 +240,7 @@ export async function runCrashProof(o: CrashRunOptions): Promise<CrashRunReport>
   await exited(run.child);
   final = await store.load();
   r.final.phase = final?.phase ?? 'none';
+  r.final.staleTemps = readdirSync(o.stateDir).filter((n) => n.startsWith('.') && n.includes('.tmp-')).length;
   if (final?.credential) {
     r.final.serial = final.credential.serial;
     const ks = await TpmKeyStore.open({ tcti: o.tcti });
@@ -259,7 +262,7 @@ export function formatCrashReport(profile: string, r: CrashRunReport): string {
     `  last event before the kill: ${kv(r.lastEvents)}`,
     `  kills timed from: ${kv(r.anchors)} (anchor not seen, killed at the timeout: ${r.anchorMissed})`,
     `  credentials held: ${r.credentialsSeen}; usability checks after kills: ${r.usabilityChecks}`,
-    `  recovery: phase=${r.final.phase} serial=${r.final.serial} signsInTpm=${r.final.signs} transients=${r.final.transients}`,
+    `  recovery: phase=${r.final.phase} serial=${r.final.serial} signsInTpm=${r.final.signs} transients=${r.final.transients} staleTemps=${r.final.staleTemps}`,
     ...r.lossDetails.map((d) => `  LOST ${d}`),
   ].join('\n');
 }
@@ -284,6 +287,7 @@ function check(profile: string, r: CrashRunReport, iterations: number): void {
   assert.is(r.final.phase, 'enrolled');
   assert.ok(r.final.signs, 'the final credential key signs in the TPM for the certificate key');
   assert.is(r.final.transients, 0, 'no transient TPM object left behind');
+  assert.is(r.final.staleTemps, 0, 'temp files of killed writers swept from the state directory');
 }
 
 function labProfile(iterations: number): void {
