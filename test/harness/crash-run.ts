@@ -20,6 +20,8 @@ const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../a
 /** Progress events of `enrolld run` a kill is timed from ('launch': the spawn itself). */
 const ANCHORS = ['launch', 'enroll.start', 'enroll.request', 'enroll.issued'] as const;
 type Anchor = (typeof ANCHORS)[number];
+/** Anchors an iteration may ask for explicitly (a 202 answer: the kill lands in the persisted wait for approval). */
+export type CrashAnchor = Anchor | 'enroll.pending';
 /** Relative weights of the anchors: most kills fall around the request in flight. */
 const WEIGHTS: Record<Anchor, number> = { launch: 3, 'enroll.start': 2, 'enroll.request': 4, 'enroll.issued': 1 };
 const EVENT = /\s(enroll\.[a-z-]+|daemon\.[a-z-]+|key\.[a-z-]+)(\s|$)/;
@@ -33,6 +35,8 @@ export interface CrashRunOptions {
   seed?: number;
   /** Called before each iteration (e.g. to switch a server behaviour on for some of them). */
   beforeIteration?: (i: number, rand: () => number) => void | Promise<void>;
+  /** The anchor of iteration i, when it is not to be drawn at random. */
+  anchorFor?: (i: number) => CrashAnchor | undefined;
   /** Called before the final run to completion. */
   beforeRecovery?: () => void | Promise<void>;
   /** Longest wait for an anchor event before killing anyway (the agent may be in a persisted backoff). */
@@ -194,9 +198,11 @@ export async function runCrashProof(o: CrashRunOptions): Promise<CrashRunReport>
   let before = await store.load();
   for (let i = 0; i < o.iterations; i++) {
     await o.beforeIteration?.(i, rand);
-    const anchor = pickAnchor();
+    const asked = o.anchorFor?.(i);
+    const anchor: CrashAnchor = asked ?? pickAnchor();
     // The window is what this step took in earlier runs; the offset may overshoot it a little, into the next step.
-    const offset = Math.floor(rand() * 1.2 * times.window(anchor));
+    // After a 202 the agent waits at least 10 s (its Retry-After floor): any offset up to 3 s lands in that wait.
+    const offset = Math.floor(rand() * (anchor === 'enroll.pending' ? 3000 : 1.2 * times.window(anchor)));
     const run = launch(o.configFile);
     const seen = await run.waitFor(anchor, o.anchorTimeoutMs ?? 15_000);
     if (!seen) r.anchorMissed++;
@@ -273,8 +279,10 @@ const arg = (name: string) => {
   return i > 0 ? process.argv[i + 1] : undefined;
 };
 
-// 5 s certificates (both labs backdate notBefore by 60 s) renewed at 95 % of their life: a renewal every ~2 s.
-const SCHEDULE = { schedule: { renewFraction: 0.95, backoffMinSeconds: 1, backoffMaxSeconds: 2, jitterSeconds: 0 } };
+// 10 s certificates (both labs backdate notBefore by 60 s) renewed at 90 % of their 70 s life: a renewal is due 3 s
+// after each issue and has 7 s before the credential expires, enough for a restart on a loaded machine.
+const VALIDITY_SECONDS = 10;
+const SCHEDULE = { schedule: { renewFraction: 0.9, backoffMinSeconds: 1, backoffMaxSeconds: 2, jitterSeconds: 0 } };
 
 function check(profile: string, r: CrashRunReport, iterations: number): void {
   const text = formatCrashReport(profile, r);
@@ -292,7 +300,7 @@ function check(profile: string, r: CrashRunReport, iterations: number): void {
 
 function labProfile(iterations: number): void {
   test(`lab profile: SIGKILL of enrolld run at ${iterations} points of its progress, then recovery to a usable credential`, async () => {
-    const env = await startAgentEnv({ lab: { certValiditySeconds: 5 }, config: SCHEDULE });
+    const env = await startAgentEnv({ lab: { certValiditySeconds: VALIDITY_SECONDS }, config: SCHEDULE });
     try {
       const o: CrashRunOptions = { configFile: path.join(env.dir, 'config.json'), stateDir: env.config.stateDir, tcti: env.tpm.tcti, iterations: iterations };
       const r = await runCrashProof(o);
@@ -307,8 +315,8 @@ function labProfile(iterations: number): void {
 function plainProfile(iterations: number): void {
   test(`plain RFC 7030 profile: SIGKILL of enrolld run at ${iterations} points of its progress, then recovery`, async () => {
     // Basic after TLS client auth and the CA's subject rewrite stay on; the 202 + Retry-After (clamped by the agent
-    // to ≥ 10 s) is switched on for one iteration in eight, so kills also land on requests waiting for approval.
-    const env = await startPlainAgentEnv({ lab: { certValiditySeconds: 5, retryAfterSeconds: null }, config: SCHEDULE });
+    // to ≥ 10 s) is on for four iterations in sixteen, so kills also land on requests waiting for approval.
+    const env = await startPlainAgentEnv({ lab: { certValiditySeconds: VALIDITY_SECONDS, retryAfterSeconds: null }, config: SCHEDULE });
     try {
       const r = await runCrashProof({
         configFile: path.join(env.dir, 'config.json'),
@@ -316,7 +324,9 @@ function plainProfile(iterations: number): void {
         tcti: env.tpm.tcti,
         iterations: iterations,
         seed: 0x9e3779b9,
-        beforeIteration: (i) => env.lab.setRetryAfter(i % 8 === 3 ? 1 : null),
+        beforeIteration: (i) => env.lab.setRetryAfter(i % 16 >= 3 && i % 16 < 7 ? 1 : null),
+        // The first of those runs is killed after its 202 (whenever it comes), the others at random points.
+        anchorFor: (i) => (i % 16 === 3 ? 'enroll.pending' : undefined),
         beforeRecovery: () => env.lab.setRetryAfter(null),
       });
       const answers: Record<number, number> = {};
