@@ -240,7 +240,7 @@ async function runPlainDemo(out: Out, verbose: boolean): Promise<void> {
   let keystore: TpmKeyStore | undefined;
   try {
     out(`  TPM:       swtpm (pid ${env.tpm.pid}), TCTI ${env.tpm.tcti}`);
-    out(`  EST:       ${env.lab.estUrl()} (explicit TA: the plain CA's root G1)`);
+    out(`  EST:       ${env.lab.estUrl()} (explicit TA: the plain CA's root)`);
     out('  server:    no /pal, no /nonce; /csrattrs asks for P-384 + SHA-384; 202 + Retry-After 60 on a new CSR;');
     out('             HTTP Basic demanded even after TLS client auth; the CA drops O= from the requested subject');
     out(`  state:     ${env.config.stateDir}`);
@@ -269,7 +269,7 @@ async function runPlainDemo(out: Out, verbose: boolean): Promise<void> {
     const rec2 = env.lab.issued.at(-1)!;
     describe(out, `  re-enrolled in ${(t4 - t3).toFixed(0)} ms`, second.state.credential!);
     const seen = env.lab.requests.slice(before).filter((r) => r.path.endsWith('/simplereenroll')).map((r) => r.status);
-    out(`  lab saw:   simplereenroll answered ${seen.join(' → ')}; issued under root G${rec2.rootGeneration} to ${rec2.authenticatedAs.join(' + ')}`);
+    out(`  lab saw:   simplereenroll answered ${seen.join(' → ')}; issued under root generation ${rec2.rootGeneration} to ${rec2.authenticatedAs.join(' + ')}`);
     out(`  old key:   ${first.state.credential!.key.id} dropped after the switch`);
 
     tpmTable(out, agent.keystore as TpmKeyStore);

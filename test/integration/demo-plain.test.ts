@@ -11,7 +11,7 @@ test('enrolld demo --server plain: 202 waited out, csrattrs honored, /cacerts, r
   assert.match(r.stdout, /2\. \/cacerts refreshed: \d+ CA certificate/);
   assert.match(r.stdout, /3\. re-enrollment/);
   // The server's 401 after TLS client auth, then the same request with Basic: 401 → 202 → 200.
-  assert.match(r.stdout, /simplereenroll answered 401 → 202 → 200; issued under root G\d to tls:CN=dev-0001 \+ basic:dev-0001/);
+  assert.match(r.stdout, /simplereenroll answered 401 → 202 → 200; issued under root generation \d to tls:CN=dev-0001 \+ basic:dev-0001/);
   assert.match(r.stdout, /re-enrolled in \d+ ms\n {2}subject: {3}CN=dev-0001\n/);
   assert.match(r.stdout, /TPM calls \(in-process, ms\):/);
   assert.match(r.stdout, /state: enrolled/);

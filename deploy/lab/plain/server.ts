@@ -42,6 +42,8 @@ export interface PlainLabOptions {
   certValiditySeconds?: number;
   /** Root validity (default 10 years). */
   caValiditySeconds?: number;
+  /** Names of root generations after a key update: 'same' (default, only the key changes) or 'generation' ("… G2"). */
+  rootNames?: 'same' | 'generation';
   maxRequestBytes?: number;
   tlsMaxVersion?: 'TLSv1.2' | 'TLSv1.3';
   now?: () => Date;
@@ -138,7 +140,7 @@ export async function createPlainLabServer(options: PlainLabOptions = {}): Promi
   let retryAfter = options.retryAfterSeconds === undefined ? 60 : options.retryAfterSeconds;
   let csrAttrs: PlainCsrAttrsOptions | null = options.csrAttrs === undefined ? {} : options.csrAttrs;
   const validityMs = (options.certValiditySeconds ?? 30 * 86_400) * 1000;
-  const ca = PlainCa.create({ now: now(), ...(options.caValiditySeconds ? { caValiditySeconds: options.caValiditySeconds } : {}) });
+  const ca = PlainCa.create({ now: now(), ...(options.caValiditySeconds ? { caValiditySeconds: options.caValiditySeconds } : {}), ...(options.rootNames ? { rootNames: options.rootNames } : {}) });
   const firstRootPem = ca.current.pem;
   const issued: PlainIssued[] = [];
   const requests: PlainRequestRecord[] = [];
