@@ -256,10 +256,14 @@ async function runPlainDemo(out: Out, verbose: boolean): Promise<void> {
     describe(out, `  enrolled in ${(t2 - t1).toFixed(0)} ms (wall clock; ${Math.round(clock.offsetMs / 1000)} s of Retry-After skipped)`, first.state.credential!);
     out(`  server:    asked for "${rec1.requestedSubject}", issued "${rec1.subject}"; CSR key ${rec1.key}, signature ${SIG_NAMES[rec1.csrSignatureAlgorithm] ?? rec1.csrSignatureAlgorithm}`);
 
-    // 2. /cacerts refresh (RFC 7030 §4.1.3): the explicit TA stays; the response must chain to it.
-    const ca = await agent.est.cacerts();
-    out(`\n2. /cacerts refreshed: ${ca.certificates.length} CA certificate(s), validated to the explicit TA`);
-    out(`  root:      ${new X509Certificate(env.lab.currentRootPem).subject.split('\n').join(',')}`);
+    // 2. A root key update on the server, then the agent's own /cacerts refresh: the server has no PAL, so the agent
+    // runs RFC 7030 §4.1.3 itself (NewWithOld validated to the held root, NewWithNew added as a TA).
+    env.lab.rollover();
+    await agent.poller.poll(first.state);
+    const last = agent.poller.last as (typeof agent.poller.last & { mode?: string }) | undefined;
+    const probed = env.lab.requests.filter((r) => r.path.endsWith('/pal')).map((r) => r.status);
+    out(`\n2. /cacerts refreshed after a root key update on the server (/pal answered ${probed.join(', ') || 'nothing'}: mode ${last?.mode ?? 'pal'}) — ok ${last?.counts.ok ?? 0}, failed ${last?.counts.failed ?? 0}${last?.error ? `, error ${last.error.code}` : ''}`);
+    out(`  TAs:       ${agent.taStore.list().map((t) => `${t.subject} [${t.source}]`).join('; ')}`);
 
     const t3 = performance.now();
     out(`\n3. re-enrollment (/simplereenroll, TLS client auth signed by the TPM key, then HTTP Basic on the server's 401)`);
