@@ -186,13 +186,22 @@ export async function runDemo(opts: { protocol?: string; server?: string; verbos
     out(`  lab saw:   ${labSaw()}; evidence ${verdict}`);
     out(`  old key:   ${first.state.credential!.key.id} dropped after the switch`);
 
-    tpmTable(out, agent.keystore as TpmKeyStore);
-    out(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(2)} s — state: ${second.state.phase}`);
+    finish(out, agent.keystore as TpmKeyStore, t0, second.state.phase);
   } finally {
-    if (agent) await agent.close().catch(() => undefined);
-    else await keystore?.close().catch(() => undefined);
-    await env.stop();
+    await shutdown(agent, keystore, env);
   }
+}
+
+/** The closing summary both demos print: TPM timings and the end state. */
+function finish(out: Out, keystore: TpmKeyStore, t0: number, phase: string): void {
+  tpmTable(out, keystore);
+  out(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(2)} s — state: ${phase}`);
+}
+
+async function shutdown(agent: AgentParts | undefined, keystore: TpmKeyStore | undefined, env: { stop(): Promise<void> }): Promise<void> {
+  if (agent) await agent.close().catch(() => undefined);
+  else await keystore?.close().catch(() => undefined);
+  await env.stop();
 }
 
 function tpmTable(out: Out, keystore: TpmKeyStore): void {
@@ -276,12 +285,9 @@ async function runPlainDemo(out: Out, verbose: boolean): Promise<void> {
     out(`  lab saw:   simplereenroll answered ${seen.join(' → ')}; issued under root generation ${rec2.rootGeneration} to ${rec2.authenticatedAs.join(' + ')}`);
     out(`  old key:   ${first.state.credential!.key.id} dropped after the switch`);
 
-    tpmTable(out, agent.keystore as TpmKeyStore);
-    out(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(2)} s — state: ${second.state.phase}`);
+    finish(out, agent.keystore as TpmKeyStore, t0, second.state.phase);
   } finally {
-    if (agent) await agent.close().catch(() => undefined);
-    else await keystore?.close().catch(() => undefined);
-    await env.stop();
+    await shutdown(agent, keystore, env);
   }
 }
 

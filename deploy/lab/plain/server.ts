@@ -6,10 +6,9 @@
 // RSAPrivateKey (libest) unless asked for PrivateKeyInfo (§4.4.2); a CA that drops O= from the requested subject.
 import { createHash, generateKeyPairSync, timingSafeEqual, X509Certificate } from 'node:crypto';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { routerListener } from '../http-core.js';
+import { listen, routerListener } from '../http-core.js';
 import { Router, text, type LabRequest, type LabResponse } from '../router.js';
 import { PlainCa, type RolloverCerts } from './ca.js';
 import { encodePlainCsrAttrs, type PlainCsrAttrsOptions } from './csrattrs.js';
@@ -331,14 +330,7 @@ export async function createPlainLabServer(options: PlainLabOptions = {}): Promi
     }),
   );
   server.on('tlsClientError', (err) => log(`plain lab tls client error: ${err.message}`));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: options.port ?? 0 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, host, options.port);
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log(`plain lab server listening on ${url}`);
 
