@@ -131,6 +131,8 @@ export interface Config {
     renewFraction: number;
     backoffMinSeconds: number;
     backoffMaxSeconds: number;
+    /** A renewal refused with 401/403 is resent (with backoff) this many times before its new key is dropped; the current credential stays. */
+    renewAuthRetries: number;
   };
   /** RFC 4108 firmware packages via the PAL (types 0026/0027); absent: firmware entries are skipped. */
   firmware?: FirmwareSettings;
@@ -325,7 +327,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const basic = est.has('basicAuth') ? est.sub('basicAuth', ['username', 'passwordFile']) : undefined;
   const id = r.sub('identity', ['subject', 'dnsNames', 'keyAlgorithm', 'bootstrapCertFile', 'bootstrapKeyFile']);
   const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs']);
-  const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds']);
+  const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds', 'renewAuthRetries']);
   const acme = r.has('acme') ? r.sub('acme', ['directoryUrl', 'trustAnchorsFile', 'contact', 'challengePreference', 'maxPollSeconds', 'issuerTrustAnchorsFile'], true) : undefined;
   const cmp = r.has('cmp') ? r.sub('cmp', ['url', 'trustAnchorsFile', 'tlsTrustAnchorsFile', 'mac', 'request', 'implicitConfirm', 'allowLoopbackHttp'], true) : undefined;
   const cmc = r.has('cmc') ? r.sub('cmc', ['responseTrustAnchorsFile']) : undefined;
@@ -388,6 +390,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
       renewFraction: sch.num('renewFraction', 2 / 3, 0.05, 0.95, false),
       backoffMinSeconds: sch.num('backoffMinSeconds', 60, 1, 86_400),
       backoffMaxSeconds: sch.num('backoffMaxSeconds', 6 * 3600, 1, 7 * 86_400),
+      renewAuthRetries: sch.num('renewAuthRetries', 3, 0, 100),
     },
     ...(fw ? { firmware: firmwareSettings(fw, baseDir) } : {}),
     ...(tamp ? { tamp: tampSettings(tamp, baseDir) } : {}),

@@ -18,6 +18,7 @@ import { STATE_SCHEMA, fromStoredKey, isAgentState, type AgentState, type Creden
 import { EstEnrollment } from '../protocols/est/enrollment.js';
 import type { EnrollmentProtocol } from '../protocols/protocol.js';
 import { EstClient } from '../protocols/est/client.js';
+import { reenrollIdentity } from '../protocols/est/simplereenroll.js';
 import { PalPoller } from '../packages/pal-poller.js';
 import { createPackageRegistry } from '../packages/registry.js';
 import type { FirmwareManager } from '../packages/firmware/manager.js';
@@ -453,14 +454,16 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       keystore: enrollerKeystore,
       protocol,
       state,
-      buildCsr: async (key, signer) => {
+      buildCsr: async (key, signer, ctx) => {
         // CSR attestation (issue #3): TPM2_Certify of the new key by the provisioned AK, fresh nonce from the CA.
         const attributes = config.attestation.enabled && protocol.nonce ? [await attestCsrKey(key)] : [];
+        // RFC 7030 §4.2.2: a renewal carries the Subject and subjectAltName of the certificate being renewed, as issued.
+        const renewed = ctx.operation === 'reenroll' && ctx.current ? reenrollIdentity(certificatesFromPem(ctx.current.certPem)[0]!) : undefined;
         return (
           await buildCsr({
-            subject: config.identity.subject,
+            subject: renewed?.subject ?? config.identity.subject,
             signer,
-            ...(config.identity.dnsNames.length ? { san: { dns: config.identity.dnsNames } } : {}),
+            ...(renewed ? { extensions: renewed.extensions } : config.identity.dnsNames.length ? { san: { dns: config.identity.dnsNames } } : {}),
             ...(attributes.length ? { attributes } : {}),
           })
         ).der;
@@ -474,6 +477,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
         renewFraction: config.schedule.renewFraction,
         backoffMinSeconds: config.schedule.backoffMinSeconds,
         backoffMaxSeconds: config.schedule.backoffMaxSeconds,
+        renewAuthRetries: config.schedule.renewAuthRetries,
       },
     });
     // RFC 8295 requests authenticate as the device: TLS client auth with the current TPM credential once there is

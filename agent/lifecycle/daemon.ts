@@ -39,6 +39,9 @@ const MIN_GAP_MS = 1000;
 export class Daemon {
   private nextPoll: Date;
   private pollFailures = 0;
+  /** Consecutive enrollment steps that threw (the state itself could not be read or written): in-memory backoff. */
+  private stepFailures = 0;
+  private stepRetryAt: Date | undefined;
   private forceRenew = false;
   iterations = 0;
 
@@ -55,7 +58,11 @@ export class Daemon {
   async run(signal: AbortSignal): Promise<void> {
     let state = await this.d.enroller.bootstrap();
     this.d.onReady?.(state);
-    this.nextPoll = this.d.clock.now();
+    // A poll backoff persisted before a restart still holds.
+    const now = this.d.clock.now();
+    const persisted = state.pollRetry ? new Date(state.pollRetry.until) : undefined;
+    this.nextPoll = persisted && persisted > now ? persisted : now;
+    this.pollFailures = state.pollRetry?.attempt ?? 0;
     while (!signal.aborted) {
       state = await this.iterate(state);
       const wake = this.nextWake(state);
@@ -74,39 +81,57 @@ export class Daemon {
     this.iterations++;
     const now = this.d.clock.now();
     if (this.d.poller && (opts.pollNow || now.getTime() >= this.nextPoll.getTime())) {
+      let failure: unknown;
+      let failed = false;
       try {
         const out = await this.d.poller.poll(state);
-        this.pollFailures = 0;
         if (out.renew) this.forceRenew = true;
-        this.nextPoll = withJitter(this.d.schedule.next(this.d.clock.now()), this.d.jitterSeconds, this.d.random);
       } catch (err) {
+        failed = true;
+        failure = err;
+      }
+      if (!failed) {
+        this.pollFailures = 0;
+        this.nextPoll = withJitter(this.d.schedule.next(this.d.clock.now()), this.d.jitterSeconds, this.d.random);
+        if (state.pollRetry) state = (await this.d.enroller.recordPoll({ ok: true }).catch(() => undefined)) ?? state;
+      } else {
         this.pollFailures++;
         const secs = backoffSeconds(this.pollFailures, this.d.backoffMinSeconds, this.d.backoffMaxSeconds, this.d.random);
         const cron = this.d.schedule.next(this.d.clock.now());
         const retry = new Date(this.d.clock.now().getTime() + secs * 1000);
         this.nextPoll = retry < cron ? retry : cron;
-        this.d.log.warn('poll.failed', { code: err instanceof EnrolldError ? err.code : 'internal', err, retryAt: this.nextPoll });
+        const code = failure instanceof EnrolldError ? failure.code : 'internal';
+        this.d.log.warn('poll.failed', { code, err: failure, retryAt: this.nextPoll });
+        state = (await this.d.enroller.recordPoll({ ok: false, until: this.nextPoll, reason: code }).catch((err) => void this.d.log.warn('poll.backoff-not-persisted', { err }))) ?? state;
       }
     } else if (!this.d.poller && now.getTime() >= this.nextPoll.getTime()) {
       this.nextPoll = withJitter(this.d.schedule.next(now), this.d.jitterSeconds, this.d.random);
     }
+    if (this.stepRetryAt && this.d.clock.now() < this.stepRetryAt) return state;
     const force = this.forceRenew && state.phase === 'enrolled' && !state.retry;
     let out: StepOutcome | undefined;
     try {
       out = await this.d.enroller.step({ force });
       if (force) this.forceRenew = false;
+      this.stepFailures = 0;
+      this.stepRetryAt = undefined;
     } catch (err) {
-      this.d.log.error('enroll.step-error', { err });
+      // Every failure inside a step goes through the enroller's persisted backoff; what reaches here is the state
+      // itself failing (unreadable, unwritable): back off in memory, the persisted backoff is out of reach.
+      this.stepFailures++;
+      const secs = backoffSeconds(this.stepFailures, this.d.backoffMinSeconds, this.d.backoffMaxSeconds, this.d.random);
+      this.stepRetryAt = new Date(this.d.clock.now().getTime() + secs * 1000);
+      this.d.log.error('enroll.step-error', { err, retryAt: this.stepRetryAt });
     }
-    return out?.state ?? (await this.d.enroller.loadState());
+    return out?.state ?? (await this.d.enroller.loadState().catch(() => state));
   }
 
   nextWake(state: AgentState): Date {
     const now = this.d.clock.now().getTime();
     const candidates = [this.nextPoll.getTime()];
-    const due = this.d.enroller.nextDue(state);
+    const due = this.stepRetryAt ?? this.d.enroller.nextDue(state);
     if (due) candidates.push(due.getTime());
-    if (this.forceRenew && state.phase === 'enrolled' && !state.retry) candidates.push(now);
+    if (this.forceRenew && !this.stepRetryAt && state.phase === 'enrolled' && !state.retry) candidates.push(now);
     return new Date(Math.max(now + MIN_GAP_MS, Math.min(...candidates)));
   }
 }

@@ -31,6 +31,21 @@ export interface EnrollPolicy {
   renewFraction: number;
   backoffMinSeconds: number;
   backoffMaxSeconds: number;
+  /** A renewal refused with 401/403 is resent (with backoff) this many times before its key is dropped (default 3). */
+  renewAuthRetries?: number;
+}
+
+/** What a request is for: first enrollment, or renewal of `current` (RFC 7030 §4.2.2). */
+export interface RequestContext {
+  operation: 'enroll' | 'reenroll';
+  current?: Credential;
+}
+
+/** How the next request should be made, decided before its key is created (e.g. from /csrattrs, RFC 7030 §4.5). */
+export interface RequestPlan {
+  keyAlgorithm?: KeyAlgorithm;
+  /** opaque to the enroller: the CSR builder's own plan (e.g. from /csrattrs) */
+  detail?: unknown;
 }
 
 export interface EnrollerDeps {
@@ -39,8 +54,13 @@ export interface EnrollerDeps {
   keystore: KeyStore;
   protocol: EnrollmentProtocol;
   state: StateAccess;
+  /**
+   * Decides how the next request is made; called before its key is created, and its failures go through the same
+   * persisted backoff as any other step.
+   */
+  prepare?(ctx: RequestContext): Promise<RequestPlan>;
   /** Builds the DER CSR for a new key (subject, SANs and attestation evidence are the caller's policy). */
-  buildCsr(key: KeyRecord, signer: Signer): Promise<Uint8Array>;
+  buildCsr(key: KeyRecord, signer: Signer, ctx: RequestContext & { plan: RequestPlan }): Promise<Uint8Array>;
   /** Validates an issued certificate and its chain to the trust anchors; throws a typed error if not valid. */
   verifyIssued(cert: Uint8Array, chain: Uint8Array[], now: Date): Promise<void>;
   policy: EnrollPolicy;
@@ -63,6 +83,7 @@ export class IssuedCertificateError extends EnrolldError {}
 
 /** Errors the server will answer the same way again: drop the request (a fresh key/nonce/CSR is needed). */
 function isPermanent(err: unknown): boolean {
+  if ((err as { permanent?: unknown }).permanent === true) return true;
   const status = (err as { status?: number }).status;
   return typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
@@ -127,7 +148,12 @@ export class Enroller {
 
     if (!s.pending) {
       if (s.phase !== 'bootstrapped' && s.phase !== 'enrolled') return { action: 'none', state: s };
-      s = await this.start(s);
+      // Preparing the request (csrattrs, nonce, key, CSR) fails like sending it: persisted backoff, never a hot loop.
+      try {
+        s = await this.start(s);
+      } catch (err) {
+        return this.failed(s, asEnrolldError(err), false);
+      }
     }
     const pending = s.pending!;
     let result: EnrollResult;
@@ -144,6 +170,17 @@ export class Enroller {
         ...(current ? { current } : {}),
       });
     } catch (err) {
+      // RFC 7030 §3.2.3: a server may ask for HTTP authentication after TLS client auth; a refused renewal is resent
+      // a bounded number of times (the same request, with backoff) before the key is dropped. The credential stays.
+      const status = (err as { status?: number }).status;
+      if (pending.operation === 'reenroll' && (status === 401 || status === 403)) {
+        const refusals = (pending.authFailures ?? 0) + 1;
+        if (refusals <= (this.d.policy.renewAuthRetries ?? 3)) {
+          this.d.log.warn('enroll.renew-refused', { status, refusals, keyId: pending.key.id });
+          return this.failed({ ...s, pending: { ...pending, authFailures: refusals } }, asEnrolldError(err), false);
+        }
+        return this.failed(s, asEnrolldError(err), true);
+      }
       const permanent = isPermanent(err);
       // An inherited request (persisted by a process that may have sent it and died before storing the answer) that
       // is now refused permanently — e.g. its single-use attestation nonce was consumed by that first send — is
@@ -191,13 +228,44 @@ export class Enroller {
     const operation = s.phase === 'enrolled' && usable ? 'reenroll' : 'enroll';
     if (s.phase === 'enrolled' && !usable) this.d.log.warn('enroll.credential-expired', { notAfter: s.credential?.notAfter });
     const id = `${operation === 'enroll' ? 'ldevid' : 'ldevid-r'}-${now.getTime().toString(36)}-${Math.floor((this.d.random ?? Math.random)() * 1e6).toString(36)}`;
-    const key = await this.d.keystore.createKey(id, this.d.policy.keyAlgorithm);
-    this.createdHere.add(id);
-    const csr = await this.d.buildCsr(key, this.d.keystore.signer(key));
-    crashpoint('enroll.after-csr');
-    const pending: PendingRequest = { operation, key: toStoredKey(key), csr: Buffer.from(csr).toString('base64'), createdAt: now.toISOString(), attempts: 0 };
-    this.d.log.info('enroll.start', { op: operation, keyId: id, csrBytes: csr.length });
-    return this.commit(s, { type: 'start', pending });
+    const ctx: RequestContext = { operation, ...(operation === 'reenroll' && s.credential ? { current: s.credential } : {}) };
+    const plan = (await this.d.prepare?.(ctx)) ?? {};
+    const key = await this.d.keystore.createKey(id, plan.keyAlgorithm ?? this.d.policy.keyAlgorithm);
+    try {
+      this.createdHere.add(id);
+      const csr = await this.d.buildCsr(key, this.d.keystore.signer(key), { ...ctx, plan });
+      crashpoint('enroll.after-csr');
+      const pending: PendingRequest = { operation, key: toStoredKey(key), csr: Buffer.from(csr).toString('base64'), createdAt: now.toISOString(), attempts: 0 };
+      this.d.log.info('enroll.start', { op: operation, keyId: id, csrBytes: csr.length });
+      return await this.commit(s, { type: 'start', pending });
+    } catch (err) {
+      await this.discardUnpersisted(key);
+      throw err;
+    }
+  }
+
+  /** A key whose request failed before it was persisted as pending is deleted (unless the state write landed after all). */
+  private async discardUnpersisted(key: KeyRecord): Promise<void> {
+    const saved = await this.d.state.load().catch(() => undefined);
+    if (saved?.pending?.key.id === key.id) return;
+    this.createdHere.delete(key.id);
+    await this.d.keystore.deleteKey(key).catch((err) => this.d.log.warn('key.delete-failed', { keyId: key.id, err }));
+  }
+
+  /**
+   * Persists the outcome of a periodic poll (PAL, /cacerts): a failure's backoff survives a restart. Skipped while
+   * an enrollment step holds the state (its own writes win; the daemon keeps the backoff in memory meanwhile).
+   */
+  async recordPoll(outcome: { ok: true } | { ok: false; until: Date; reason: string }): Promise<AgentState | undefined> {
+    if (this.busy) return undefined;
+    this.busy = true;
+    try {
+      const s = await this.loadState();
+      if (outcome.ok) return s.pollRetry ? await this.commit(s, { type: 'poll-ok' }) : s;
+      return await this.commit(s, { type: 'poll-fail', until: outcome.until, reason: outcome.reason });
+    } finally {
+      this.busy = false;
+    }
   }
 
   private async verify(pending: PendingRequest, certDer: Uint8Array, chain: Uint8Array[]): Promise<Credential> {
@@ -228,7 +296,7 @@ export class Enroller {
   }
 
   private async failed(s: AgentState, error: EnrolldError, permanent: boolean): Promise<StepOutcome> {
-    const attempt = (s.retry?.kind === 'failed' ? s.retry.attempt : 0) + 1;
+    const attempt = (s.failures ?? 0) + 1;
     const secs = backoffSeconds(attempt, this.d.policy.backoffMinSeconds, this.d.policy.backoffMaxSeconds, this.d.random);
     const until = new Date(this.d.clock.now().getTime() + secs * 1000);
     let next = s;

@@ -39,6 +39,8 @@ export interface PendingRequest {
   csr: string;
   createdAt: string;
   attempts: number;
+  /** Renewals refused with 401/403 so far (retried with backoff a bounded number of times before the key is dropped). */
+  authFailures?: number;
 }
 
 export interface Retry {
@@ -63,6 +65,13 @@ export interface AgentState {
   credential?: Credential;
   pending?: PendingRequest;
   retry?: Retry;
+  /**
+   * Consecutive failed attempts since the last issued certificate, across requests: a request dropped and replaced
+   * by a fresh one keeps backing off (the backoff grows until something succeeds).
+   */
+  failures?: number;
+  /** Backoff of the periodic poll (PAL, /cacerts) after failures: survives a restart like the enrollment retry. */
+  pollRetry?: Retry;
   /** Last few transitions (bounded) for `enrolld status`. */
   history: Transition[];
 }
@@ -73,7 +82,9 @@ export type LifecycleEvent =
   | { type: 'wait'; until: Date; reason: string }
   | { type: 'fail'; until: Date; reason: string }
   | { type: 'issued'; credential: Credential }
-  | { type: 'abandon'; reason: string };
+  | { type: 'abandon'; reason: string }
+  | { type: 'poll-fail'; until: Date; reason: string }
+  | { type: 'poll-ok' };
 
 export class TransitionError extends EnrolldError {
   constructor(from: Phase, event: string) {
@@ -119,13 +130,22 @@ export function transition(state: AgentState, event: LifecycleEvent, now: Date):
     case 'wait':
     case 'fail': {
       if (state.phase !== 'enrolling' && state.phase !== 'renewing' && state.phase !== 'enrolled' && state.phase !== 'bootstrapped') return reject();
-      const attempt = (state.retry?.kind === (event.type === 'wait' ? 'waiting' : 'failed') ? state.retry.attempt : 0) + 1;
-      const retry: Retry = { kind: event.type === 'wait' ? 'waiting' : 'failed', until: event.until.toISOString(), attempt, reason: event.reason };
-      return next(state.phase, { retry });
+      if (event.type === 'fail') {
+        const attempt = (state.failures ?? 0) + 1;
+        return next(state.phase, { retry: { kind: 'failed', until: event.until.toISOString(), attempt, reason: event.reason }, failures: attempt });
+      }
+      const attempt = (state.retry?.kind === 'waiting' ? state.retry.attempt : 0) + 1;
+      return next(state.phase, { retry: { kind: 'waiting', until: event.until.toISOString(), attempt, reason: event.reason } });
     }
     case 'issued':
       if (state.phase !== 'enrolling' && state.phase !== 'renewing') return reject();
-      return next('enrolled', { credential: event.credential, pending: undefined, retry: undefined });
+      return next('enrolled', { credential: event.credential, pending: undefined, retry: undefined, failures: undefined });
+    case 'poll-fail': {
+      const pollRetry: Retry = { kind: 'failed', until: event.until.toISOString(), attempt: (state.pollRetry?.attempt ?? 0) + 1, reason: event.reason };
+      return next(state.phase, { pollRetry });
+    }
+    case 'poll-ok':
+      return next(state.phase, { pollRetry: undefined });
     case 'abandon':
       // A permanently rejected renewal: keep the current credential, drop the request.
       if (state.phase === 'renewing') return next('enrolled', { pending: undefined });

@@ -31,7 +31,8 @@ export interface SubjectAltNameInput {
 }
 
 export interface BuildCsrOptions {
-  subject: NameInput;
+  /** A parsed Name is encoded as it was received (pkijs keeps the original DER): byte-faithful copies. */
+  subject: NameInput | pkijs.RelativeDistinguishedNames;
   signer: Signer;
   san?: SubjectAltNameInput;
   /** Extra extensions requested through extensionRequest (after SAN). */
@@ -98,7 +99,7 @@ export function subjectAltNameExtension(san: SubjectAltNameInput, critical = fal
 export async function buildCsr(opts: BuildCsrOptions): Promise<BuiltCsr> {
   const csr = new pkijs.CertificationRequest();
   csr.version = 0;
-  csr.subject = buildName(opts.subject);
+  csr.subject = opts.subject instanceof pkijs.RelativeDistinguishedNames ? opts.subject : buildName(opts.subject);
   try {
     csr.subjectPublicKeyInfo = new pkijs.PublicKeyInfo({ schema: decodeAsn1(opts.signer.spki, 'SubjectPublicKeyInfo') });
   } catch (e) {

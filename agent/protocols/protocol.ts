@@ -2,6 +2,12 @@
 import type { KeyRecord } from '../keystore/keystore.js';
 import type { Protocol } from '../config.js';
 import type { NonceRequestParams, ReceivedNonce } from '../attest/nonce.js';
+import { EnrolldError } from '../util/errors.js';
+
+/** A request that no resend can make acceptable (a fresh key and CSR are needed): the lifecycle drops it. */
+export class RequestRejectedError extends EnrolldError {
+  readonly permanent = true;
+}
 
 export type EnrollOperation = 'enroll' | 'reenroll';
 

@@ -36,6 +36,37 @@ test('fail after wait restarts the failure count', () => {
   assert.equal([s.retry?.kind, s.retry?.attempt], ['failed', 1]);
 });
 
+test('consecutive failures carry across a dropped and replaced request; only an issued certificate clears them', () => {
+  let s = transition(transition(initialState(), { type: 'bootstrap' }, now), { type: 'start', pending }, now);
+  s = transition(s, { type: 'abandon', reason: 'est.client_error' }, now);
+  s = transition(s, { type: 'fail', until: now, reason: 'est.client_error' }, now);
+  assert.equal([s.phase, s.retry?.attempt, s.failures], ['bootstrapped', 1, 1]);
+  s = transition(s, { type: 'start', pending: { ...pending, key: { ...key, id: 'k2' } } }, now);
+  assert.is(s.retry, undefined);
+  s = transition(s, { type: 'abandon', reason: 'est.client_error' }, now);
+  s = transition(s, { type: 'fail', until: now, reason: 'est.client_error' }, now);
+  assert.equal([s.retry?.attempt, s.failures], [2, 2], 'the fresh request continues the backoff');
+  s = transition(s, { type: 'start', pending }, now);
+  s = transition(s, { type: 'issued', credential: cred }, now);
+  assert.is(s.failures, undefined);
+  s = transition(s, { type: 'fail', until: now, reason: 'transport.tls' }, now);
+  assert.equal([s.phase, s.retry?.attempt], ['enrolled', 1], 'a failure before any request (nonce, key, CSR) is recorded in enrolled too');
+});
+
+test('poll backoff is part of the state: poll-fail counts up, poll-ok clears it, neither touches the lifecycle', () => {
+  let s = transition(transition(initialState(), { type: 'bootstrap' }, now), { type: 'start', pending }, now);
+  s = transition(s, { type: 'issued', credential: cred }, now);
+  const history = s.history.length;
+  s = transition(s, { type: 'poll-fail', until: new Date(now.getTime() + 60_000), reason: 'transport.connect' }, now);
+  s = transition(s, { type: 'poll-fail', until: new Date(now.getTime() + 120_000), reason: 'transport.connect' }, now);
+  assert.equal([s.phase, s.pollRetry?.attempt, s.pollRetry?.until, s.retry], ['enrolled', 2, new Date(now.getTime() + 120_000).toISOString(), undefined]);
+  assert.ok(isAgentState(s));
+  s = transition(s, { type: 'poll-ok' }, now);
+  assert.is(s.pollRetry, undefined);
+  assert.is(s.credential, cred);
+  assert.is(s.history.length, history, 'polls are not lifecycle transitions');
+});
+
 test('invalid transitions are refused and the input is not mutated', () => {
   const s = initialState();
   const copy = JSON.stringify(s);

@@ -1,14 +1,16 @@
 // EST as the lifecycle's EnrollmentProtocol: /simpleenroll (Basic auth and/or IDevID TLS client auth),
-// /simplereenroll (TLS client auth with the credential being renewed, RFC 7030 §3.3.2), and the freshness nonce
+// /simplereenroll (TLS client auth with the credential being renewed, RFC 7030 §3.3.2; HTTP Basic added only when the
+// server asks for it after that, §3.2.3), and the freshness nonce
 // (draft-ietf-lamps-attestation-freshness-08 §6: GET or POST /.well-known/est/nonce).
 import type { KeyStore } from '../../keystore/keystore.js';
 import { nonceHttpRequest, parseNonceResponse, type NonceRequestParams, type ReceivedNonce } from '../../attest/nonce.js';
 import { EST_NONCE_OPERATION } from '../../attest/constants.js';
 import { createHttpsTransport, type ClientAuthOptions, type HttpsTransportOptions, type Transport } from '../http/transport.js';
-import type { EnrollmentProtocol, EnrollRequest, EnrollResult } from '../protocol.js';
+import { RequestRejectedError, type EnrollmentProtocol, type EnrollRequest, type EnrollResult } from '../protocol.js';
+import { certificatesFromPem } from '../../pki/cert.js';
 import { EstClient } from './client.js';
 import { estUrl } from './context.js';
-import { EstHttpError } from './errors.js';
+import { EstHttpError, EstUsageError } from './errors.js';
 import type { EstOperation } from './constants.js';
 
 export interface EstEnrollmentOptions {
@@ -63,7 +65,18 @@ export class EstEnrollment implements EnrollmentProtocol {
         key: await this.o.keystore.tlsKeyOptions(req.current.key),
         certChain: [req.current.certPem, ...req.current.chainPem],
       };
-      result = await this.client(this.transport(clientAuth, false)).simpleReenroll(req.csr, validate);
+      const opts = { ...validate, currentCertificate: certificatesFromPem(req.current.certPem)[0]! };
+      const send = (basic: boolean) => this.client(this.transport(clientAuth, basic)).simpleReenroll(req.csr, opts);
+      try {
+        result = await send(false);
+      } catch (err) {
+        // §4.2.2: a CSR whose Subject/SAN differ from the certificate being renewed is never acceptable.
+        if (err instanceof EstUsageError) throw new RequestRejectedError(err.code, err.message, { cause: err });
+        // §3.2.3: the server may still ask for HTTP authentication after TLS client auth: one retry of the same
+        // request with the configured credentials in addition to the client certificate.
+        if (!(err instanceof EstHttpError) || err.status !== 401 || !this.o.basicAuth) throw err;
+        result = await send(true);
+      }
     } else {
       result = await this.client(this.transport(this.o.bootstrapClientAuth, true)).simpleEnroll(req.csr, validate);
     }

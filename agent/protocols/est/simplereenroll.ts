@@ -16,6 +16,16 @@ export interface ReenrollOptions extends EnrollOptions {
   currentCertificate?: pkijs.Certificate | Uint8Array;
 }
 
+/**
+ * The Subject (its Name DER as issued, not a re-encoding) and subjectAltName extension of the certificate being
+ * renewed, for the re-enrollment CSR (§4.2.2). Whatever the CA rewrote at issuance is what the renewal must carry.
+ */
+export function reenrollIdentity(current: pkijs.Certificate | Uint8Array): { subject: pkijs.RelativeDistinguishedNames; extensions: pkijs.Extension[] } {
+  const cert = current instanceof Uint8Array ? certificateFromDer(current) : current;
+  const san = findExtension(cert.extensions, OID_SUBJECT_ALT_NAME);
+  return { subject: cert.subject, extensions: san ? [san] : [] };
+}
+
 /** Throws EstUsageError unless the CSR's subject and SAN equal those of `current` (§4.2.2). */
 export function checkReenrollCsr(csrDer: Uint8Array, current: pkijs.Certificate | Uint8Array): void {
   const cert = current instanceof Uint8Array ? certificateFromDer(current) : current;
