@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EnrolldError } from './util/errors.js';
-import type { KeyAlgorithm } from './pki/signer.js';
+import { KEY_ALGORITHMS, type KeyAlgorithm } from './pki/signer.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/enrolld/config.json';
 
@@ -20,6 +20,16 @@ export interface EstConfig {
   basicAuth?: { username: string; passwordFile: string };
   maxResponseBytes: number;
   timeoutMs: number;
+  /**
+   * Does the server offer the RFC 8295 PAL? true: yes; false: no — the agent runs the plain RFC 7030 lifecycle itself
+   * (/cacerts refresh, §4.1.3 root key update); "auto" (default): GET /pal, and a 404/501 answer means no PAL
+   * (remembered in the state directory, probed again once a day).
+   */
+  pal: boolean | 'auto';
+  /** Ask /csrattrs (RFC 7030 §4.5, RFC 9908) before every (re)enrollment and follow it (default true). */
+  csrattrs: boolean;
+  /** Without a PAL: refresh /cacerts this often, and this long before a held CA certificate expires (default 24). */
+  cacertsRefreshHours: number;
 }
 
 /** Lightweight CMP (RFC 9483) enrollment, when protocol is "cmp". */
@@ -209,6 +219,16 @@ class Reader {
     }
     return v as T;
   }
+  /** true, false, or one of `values`. */
+  boolOr<T extends string>(key: string, values: readonly T[], def: boolean | T): boolean | T {
+    const v = this.raw(key);
+    if (v === undefined) return def;
+    if (typeof v === 'boolean') return v;
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+      throw new ConfigError(this.at(key), `must be true, false or ${values.map((x) => JSON.stringify(x)).join(', ')}`);
+    }
+    return v as T;
+  }
   strList(key: string): string[] {
     const v = this.raw(key);
     if (v === undefined) return [];
@@ -323,7 +343,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new ConfigError('deviceId', 'must be 1–64 of [A-Za-z0-9._-] (it is an MQTT topic segment)');
 
   const tpm = r.sub('tpm', ['tcti', 'srkHandle', 'flushStaleTransients']);
-  const est = r.sub('est', ['url', 'label', 'trustAnchorsFile', 'basicAuth', 'maxResponseBytes', 'timeoutMs'], true);
+  const est = r.sub('est', ['url', 'label', 'trustAnchorsFile', 'basicAuth', 'maxResponseBytes', 'timeoutMs', 'pal', 'csrattrs', 'cacertsRefreshHours'], true);
   const basic = est.has('basicAuth') ? est.sub('basicAuth', ['username', 'passwordFile']) : undefined;
   const id = r.sub('identity', ['subject', 'dnsNames', 'keyAlgorithm', 'bootstrapCertFile', 'bootstrapKeyFile']);
   const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs']);
@@ -356,6 +376,9 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
       ...(basic ? { basicAuth: { username: basic.str('username'), passwordFile: file(baseDir, basic.str('passwordFile'))! } } : {}),
       maxResponseBytes: est.num('maxResponseBytes', 1 << 20, 1024, 64 << 20),
       timeoutMs: est.num('timeoutMs', 30_000, 100, 600_000),
+      pal: est.boolOr('pal', ['auto'] as const, 'auto'),
+      csrattrs: est.bool('csrattrs', true),
+      cacertsRefreshHours: est.num('cacertsRefreshHours', 24, 1, 24 * 90),
     },
     ...(acme
       ? {
@@ -374,7 +397,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
     identity: {
       subject: id.str('subject', `CN=${deviceId}`),
       dnsNames: id.strList('dnsNames'),
-      keyAlgorithm: id.oneOf('keyAlgorithm', ['ecc-p256', 'rsa-2048'] as const, 'ecc-p256'),
+      keyAlgorithm: id.oneOf('keyAlgorithm', KEY_ALGORITHMS, 'ecc-p256'),
       ...(id.has('bootstrapCertFile') ? { bootstrapCertFile: file(baseDir, id.str('bootstrapCertFile'))! } : {}),
       ...(id.has('bootstrapKeyFile') ? { bootstrapKeyFile: file(baseDir, id.str('bootstrapKeyFile'))! } : {}),
     },

@@ -200,11 +200,12 @@ int RsaPrivRefuse(int, const unsigned char*, unsigned char*, RSA*, int) {
 
 EVP_PKEY* EccKey(const std::shared_ptr<TlsKey>& key) {
   const TPMS_ECC_POINT& point = key->pub.publicArea.unique.ecc;
-  if (key->pub.publicArea.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256) {
-    SetLastError("only NIST P-256 TLS keys are supported");
+  const TPMI_ECC_CURVE curve = key->pub.publicArea.parameters.eccDetail.curveID;
+  if (curve != TPM2_ECC_NIST_P256 && curve != TPM2_ECC_NIST_P384) {
+    SetLastError("only NIST P-256 and P-384 TLS keys are supported");
     return nullptr;
   }
-  EC_KEY* ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+  EC_KEY* ec = EC_KEY_new_by_curve_name(curve == TPM2_ECC_NIST_P256 ? NID_X9_62_prime256v1 : NID_secp384r1);
   BIGNUM* x = BN_bin2bn(point.x.buffer, point.x.size, nullptr);
   BIGNUM* y = BN_bin2bn(point.y.buffer, point.y.size, nullptr);
   EVP_PKEY* pkey = nullptr;

@@ -30,7 +30,8 @@ import type { PackageHandler } from '../pal/dispatch.js';
 import type { PackageContext } from '../packages/context.js';
 import { buildName } from '../pki/name.js';
 import { createCredentialTransport, credentialScoped, type DeviceCredential } from '../protocols/http/credential-transport.js';
-import { buildCsr } from '../pki/csr.js';
+import { buildCsr, type BuildCsrOptions } from '../pki/csr.js';
+import { applyCsrPlan, fetchCsrPlan, isCsrPlan } from '../protocols/est/csrattrs.js';
 import { validateChain } from '../pki/chain.js';
 import { certificateToDer, certificatesFromPem } from '../pki/cert.js';
 import { createLogger, type Logger } from '../util/log.js';
@@ -454,19 +455,38 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       keystore: enrollerKeystore,
       protocol,
       state,
+      // RFC 7030 §4.5: /csrattrs before every (re)enrollment decides key type, hash, extensions and attributes.
+      ...(config.protocol === 'est' && config.est.csrattrs
+        ? {
+            prepare: async () => {
+              const plan = await fetchCsrPlan(estClient, config.identity.keyAlgorithm, log);
+              if (plan.error) errors.push({ code: 'csrattrs.unusable', at: clock.now().toISOString() });
+              return { ...(plan.keyAlgorithm ? { keyAlgorithm: plan.keyAlgorithm } : {}), detail: plan };
+            },
+          }
+        : {}),
       buildCsr: async (key, signer, ctx) => {
         // CSR attestation (issue #3): TPM2_Certify of the new key by the provisioned AK, fresh nonce from the CA.
         const attributes = config.attestation.enabled && protocol.nonce ? [await attestCsrKey(key)] : [];
         // RFC 7030 §4.2.2: a renewal carries the Subject and subjectAltName of the certificate being renewed, as issued.
         const renewed = ctx.operation === 'reenroll' && ctx.current ? reenrollIdentity(certificatesFromPem(ctx.current.certPem)[0]!) : undefined;
-        return (
-          await buildCsr({
-            subject: renewed?.subject ?? config.identity.subject,
-            signer,
-            ...(renewed ? { extensions: renewed.extensions } : config.identity.dnsNames.length ? { san: { dns: config.identity.dnsNames } } : {}),
-            ...(attributes.length ? { attributes } : {}),
-          })
-        ).der;
+        let options: BuildCsrOptions = {
+          subject: renewed?.subject ?? config.identity.subject,
+          signer,
+          ...(renewed ? { extensions: renewed.extensions } : config.identity.dnsNames.length ? { san: { dns: config.identity.dnsNames } } : {}),
+          ...(attributes.length ? { attributes } : {}),
+        };
+        const plan = ctx.plan.detail;
+        if (isCsrPlan(plan)) {
+          const applied = applyCsrPlan(plan, options, ctx.operation);
+          options = applied.options;
+          const unsatisfied = [...plan.unsatisfied, ...applied.unsatisfied];
+          if (unsatisfied.length) {
+            log.warn('csrattrs.not-honoured', { items: unsatisfied, keyAlgorithm: key.algorithm, hash: options.hash ?? 'sha256' });
+            errors.push({ code: 'csrattrs.unsatisfied', at: clock.now().toISOString() });
+          }
+        }
+        return (await buildCsr(options)).der;
       },
       verifyIssued: async (cert, chain, at) => {
         const anchors = [...taStore.certificatesFor('cacerts'), ...issuerAnchors];
@@ -507,6 +527,10 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     const peers = await FilePeerCertificateStore.open(path.join(config.stateDir, 'peer-certificates.json'));
     const poller = new PalPoller({
       est: estClient,
+      // RFC 7030 servers without a PAL (§4.1.3 /cacerts refresh by the agent itself); probe memory in the state dir
+      pal: config.est.pal,
+      stateFile: path.join(config.stateDir, 'est-pal-probe.json'),
+      cacertsRefreshMs: config.est.cacertsRefreshHours * 3600_000,
       peers,
       registry: createPackageRegistry({ handlers: [...(firmware ? [firmware.handler()] : []), ...(tamp ? [tamp.handler()] : []), ...keyHandlers] }),
       taStore,

@@ -3,7 +3,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { KeyAlgorithm, Signer } from '../pki/signer.js';
+import type { HashAlgorithm, KeyAlgorithm, Signer } from '../pki/signer.js';
 import type { KeyRecord, KeyStore, TlsKeyOptions } from './keystore.js';
 import { EnrolldError } from '../util/errors.js';
 
@@ -13,7 +13,7 @@ export class SoftwareKeyError extends EnrolldError {
   }
 }
 
-/** A Signer over a node:crypto private key (EC P-256 or RSA-2048). */
+/** A Signer over a node:crypto private key (EC P-256/P-384 or RSA-2048/3072). */
 export class SoftwareSigner implements Signer {
   readonly algorithm: KeyAlgorithm;
   readonly spki: Uint8Array;
@@ -23,8 +23,12 @@ export class SoftwareSigner implements Signer {
     const details = privateKey.asymmetricKeyDetails ?? {};
     if (privateKey.asymmetricKeyType === 'ec' && details.namedCurve === 'prime256v1') {
       this.algorithm = 'ecc-p256';
+    } else if (privateKey.asymmetricKeyType === 'ec' && details.namedCurve === 'secp384r1') {
+      this.algorithm = 'ecc-p384';
     } else if (privateKey.asymmetricKeyType === 'rsa' && details.modulusLength === 2048) {
       this.algorithm = 'rsa-2048';
+    } else if (privateKey.asymmetricKeyType === 'rsa' && details.modulusLength === 3072) {
+      this.algorithm = 'rsa-3072';
     } else {
       throw new SoftwareKeyError(`unsupported key (${privateKey.asymmetricKeyType} ${details.namedCurve ?? details.modulusLength ?? ''})`);
     }
@@ -39,9 +43,9 @@ export class SoftwareSigner implements Signer {
     return new SoftwareSigner(createPrivateKey(pem));
   }
 
-  /** SHA-256 signature over `message` (DER ECDSA-Sig-Value or RSASSA-PKCS1-v1_5), by node:crypto. */
-  async sign(message: Uint8Array): Promise<Uint8Array> {
-    return new Uint8Array(cryptoSign('sha256', message, { key: this.privateKey, dsaEncoding: 'der' }));
+  /** Signature over `message` with `hash` (default SHA-256; DER ECDSA-Sig-Value or RSASSA-PKCS1-v1_5), by node:crypto. */
+  async sign(message: Uint8Array, hash: HashAlgorithm = 'sha256'): Promise<Uint8Array> {
+    return new Uint8Array(cryptoSign(hash, message, { key: this.privateKey, dsaEncoding: 'der' }));
   }
 
   /** PKCS#8 PEM of the private key (for node:tls `key`). */
@@ -53,14 +57,19 @@ export class SoftwareSigner implements Signer {
   tlsKeyOptions(): TlsKeyOptions {
     return {
       key: this.privateKeyPem(),
-      sigalgs: this.algorithm === 'ecc-p256' ? 'ecdsa_secp256r1_sha256' : 'rsa_pss_rsae_sha256:rsa_pkcs1_sha256',
+      sigalgs:
+        this.algorithm === 'ecc-p256' ? 'ecdsa_secp256r1_sha256'
+        : this.algorithm === 'ecc-p384' ? 'ecdsa_secp384r1_sha384'
+        : 'rsa_pss_rsae_sha256:rsa_pkcs1_sha256',
     };
   }
 }
 
 function generateKey(algorithm: KeyAlgorithm): KeyObject {
   if (algorithm === 'ecc-p256') return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  if (algorithm === 'ecc-p384') return generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
   if (algorithm === 'rsa-2048') return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  if (algorithm === 'rsa-3072') return generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey;
   throw new SoftwareKeyError(`unsupported key algorithm ${String(algorithm)}`);
 }
 

@@ -3,11 +3,12 @@
 // without a resource manager no transient handle outlives the job. All TPM structure policy is here and in agent/tpm2.
 import { createHash, createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
 import { decodePrivateKey } from '../pki/private-key.js';
-import type { KeyAlgorithm, Signer } from '../pki/signer.js';
+import { HASH_SIZES, type HashAlgorithm, type KeyAlgorithm, type Signer } from '../pki/signer.js';
 import {
   HASH_INFO,
   TPM_ALG,
   TPM_CAP,
+  TPM_ECC,
   TPM_HT,
   TPM_PT,
   TPM_RH,
@@ -23,13 +24,13 @@ import { type PcrSelection, marshalPcrSelection, pcrCompositeDigest, unmarshalPc
 import {
   type TpmtPublic,
   attestationKeyTemplate,
-  eccP256SigningTemplate,
+  eccSigningTemplate,
   eccP256DecryptTemplate,
   rsa2048DecryptTemplate,
   isStorageKey,
   marshalPublic2B,
   publicToSpki,
-  rsa2048SigningTemplate,
+  rsaSigningTemplate,
   srkEccTemplate,
   unmarshalPublic2B,
 } from '../tpm2/public.js';
@@ -45,6 +46,7 @@ import {
   SIG_SCHEME_ECDSA_SHA256,
   SIG_SCHEME_NULL,
   SIG_SCHEME_RSASSA_SHA256,
+  TPM_HASH_BY_NAME,
   marshalSigScheme,
   signatureToDer,
   unmarshalSignature,
@@ -249,9 +251,14 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
 
   createKey(id: string, algorithm: KeyAlgorithm): Promise<KeyRecord> {
     return this.job('createKey', async () => {
-      if (algorithm === 'ecc-p256') return this.createUnderSrk(id, eccP256SigningTemplate(), algorithm);
-      if (algorithm === 'rsa-2048') return this.createUnderSrk(id, rsa2048SigningTemplate(), algorithm);
-      throw new TpmKeyStoreError(`unsupported key algorithm ${String(algorithm)}`);
+      const template =
+        algorithm === 'ecc-p256' ? eccSigningTemplate(TPM_ECC.NIST_P256)
+        : algorithm === 'ecc-p384' ? eccSigningTemplate(TPM_ECC.NIST_P384)
+        : algorithm === 'rsa-2048' ? rsaSigningTemplate(2048)
+        : algorithm === 'rsa-3072' ? rsaSigningTemplate(3072)
+        : undefined;
+      if (!template) throw new TpmKeyStoreError(`unsupported key algorithm ${String(algorithm)}`);
+      return this.createUnderSrk(id, template, algorithm);
     });
   }
 
@@ -313,14 +320,20 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
     return new TpmSigner(this, record);
   }
 
-  /** Signs a SHA-256 digest: DER ECDSA-Sig-Value (ECC) or PKCS#1 v1.5 signature (RSA). */
-  signDigest(record: KeyRecord, digest: Uint8Array): Promise<Uint8Array> {
+  /**
+   * Signs a digest made with `hash` (default SHA-256) using the matching scheme (ECDSA or RSASSA with that hash):
+   * DER ECDSA-Sig-Value (ECC) or PKCS#1 v1.5 signature (RSA).
+   */
+  signDigest(record: KeyRecord, digest: Uint8Array, hash: HashAlgorithm = 'sha256'): Promise<Uint8Array> {
     return this.job('signDigest', async () => {
-      if (digest.byteLength !== 32) throw new TpmKeyStoreError(`expected a 32-byte SHA-256 digest, got ${digest.byteLength} bytes`);
+      const size = HASH_SIZES[hash];
+      if (size === undefined) throw new TpmKeyStoreError(`unsupported hash ${String(hash)}`);
+      if (digest.byteLength !== size) throw new TpmKeyStoreError(`expected a ${size}-byte ${hash} digest, got ${digest.byteLength} bytes`);
       const key = this.blobs(record);
+      const hashAlg = TPM_HASH_BY_NAME[hash];
       const scheme =
-        key.publicArea.type === TPM_ALG.ECC ? SIG_SCHEME_ECDSA_SHA256
-        : key.publicArea.type === TPM_ALG.RSA ? SIG_SCHEME_RSASSA_SHA256
+        key.publicArea.type === TPM_ALG.ECC ? { ...SIG_SCHEME_ECDSA_SHA256, hashAlg }
+        : key.publicArea.type === TPM_ALG.RSA ? { ...SIG_SCHEME_RSASSA_SHA256, hashAlg }
         : undefined;
       if (!scheme) throw new TpmKeyStoreError(`key "${record.id}" is a ${algName(key.publicArea.type)} object, not a signing key`);
       const sig = await this.withLoaded([key], ([h]) => this.tpm.call('sign', h!, digest, marshalSigScheme(scheme)));
@@ -346,8 +359,9 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       // signs 32-byte digests): P-256 ECDSA-SHA256, or RSA PKCS#1 v1.5 SHA-256 — never PSS, which the engine cannot
       // produce. A list of only the client's algorithm broke the handshake with any server whose certificate is of
       // the other key type (RSA client, ECDSA server: alert 40).
+      // A P-384 key signs SHA-384 digests (ecdsa_secp384r1_sha384, TLS 1.3 binds curve and hash).
       sigalgs: ecc
-        ? 'ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pkcs1_sha256:rsa_pkcs1_sha384'
+        ? `${key.publicArea.type === TPM_ALG.ECC && key.publicArea.parameters.curveId === TPM_ECC.NIST_P384 ? 'ecdsa_secp384r1_sha384:' : ''}ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pkcs1_sha256:rsa_pkcs1_sha384`
         : 'rsa_pkcs1_sha256:ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384',
       ...(ecc ? {} : { maxVersion: 'TLSv1.2' as const }),
     };
@@ -654,7 +668,7 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
   }
 }
 
-/** Signer over a TPM key: hashes with SHA-256 in the agent, the TPM signs the digest (TPM2_Sign). */
+/** Signer over a TPM key: hashes in the agent (SHA-256 unless asked otherwise), the TPM signs the digest (TPM2_Sign). */
 export class TpmSigner implements Signer {
   readonly algorithm: KeyAlgorithm;
   readonly spki: Uint8Array;
@@ -667,9 +681,9 @@ export class TpmSigner implements Signer {
     this.spki = record.spki;
   }
 
-  /** Signs SHA-256(message): DER ECDSA-Sig-Value (ecc-p256) or RSASSA-PKCS1-v1_5 (rsa-2048). */
-  sign(message: Uint8Array): Promise<Uint8Array> {
-    return this.store.signDigest(this.record, new Uint8Array(createHash('sha256').update(message).digest()));
+  /** Signs hash(message): DER ECDSA-Sig-Value (ECC keys) or RSASSA-PKCS1-v1_5 (RSA keys). */
+  sign(message: Uint8Array, hash: HashAlgorithm = 'sha256'): Promise<Uint8Array> {
+    return this.store.signDigest(this.record, new Uint8Array(createHash(hash).update(message).digest()), hash);
   }
 
   /** Signs a precomputed SHA-256 digest. */

@@ -7,12 +7,17 @@
 // Any other new root is refused and reported (code cacerts.untrusted_root); the TA store stays as it was.
 // CA certificates that are not roots are validated to the (possibly updated) TA store; the valid ones become this
 // run's intermediates for /crls and /eecerts. A rollover asks the lifecycle to re-enroll under the new CA.
+// Roots are told apart by their signature (self-signed), not by their names: in a root key update the old and new
+// roots usually share one DN, so NewWithOld and OldWithNew are self-issued too (RFC 5280 §6.1) but not self-signed.
+// The same handler serves a PAL 0002 entry and the agent's own RFC 7030 /cacerts refresh when there is no PAL.
+import { X509Certificate } from 'node:crypto';
 import type * as pkijs from 'pkijs';
 import type { HandlerContext, HandlerResult, PackageHandler } from '../pal/dispatch.js';
 import { PackageType, type PalEntry } from '../pal/model.js';
 import { certificateFingerprint, certificateHasKey, certificateSpki, certificateToDer, describeName, isSelfIssued } from '../pki/cert.js';
 import { validateChain } from '../pki/chain.js';
 import { EST_OPERATIONS } from '../protocols/est/constants.js';
+import { isRootLink } from '../protocols/est/cacerts.js';
 import type { TaUse, TrustAnchorInput } from '../store/ta-store.js';
 import { clientFor, entryUri, failed } from './common.js';
 import type { PackageContext } from './context.js';
@@ -39,9 +44,10 @@ export class CaCertsHandler implements PackageHandler<PackageContext> {
     const toAdd: TrustAnchorInput[] = [];
     const refused: string[] = [];
     let rollover = false;
+    const selfSigned = ders.map(isSelfSigned);
     for (let i = 0; i < certs.length; i++) {
       const root = certs[i]!;
-      if (!isSelfIssued(root)) continue;
+      if (!selfSigned[i]) continue;
       if (s.taStore.find(ders[i]!)) continue;
       const fp = certificateFingerprint(ders[i]!);
       const name = `${describeName(root.subject).slice(0, 80)} ${fp.slice(0, 16)}`;
@@ -50,7 +56,7 @@ export class CaCertsHandler implements PackageHandler<PackageContext> {
         log.info('cacerts.root.trusted_by_config', { subject: describeName(root.subject), sha256: fp });
         continue;
       }
-      const uses = await this.vouchedUses(root, certs, at, s);
+      const uses = this.vouchedUses(root, certs, ders, at, s);
       if (uses) {
         toAdd.push({ name, source: 'cacerts-rollover', uses, certificate: ders[i]! });
         rollover = true;
@@ -64,11 +70,13 @@ export class CaCertsHandler implements PackageHandler<PackageContext> {
 
     // Intermediates: validated to the TA store as it is now.
     const anchors = s.taStore.certificatesFor(use);
-    const others = certs.filter((c) => !isSelfIssued(c));
+    const roots = certs.filter((_c, i) => selfSigned[i]);
+    const notIntermediate = (c: pkijs.Certificate, i: number): boolean => selfSigned[i]! || isSelfIssued(c) || isRootLink(c, roots);
+    const others = certs.filter((c, i) => !notIntermediate(c, i));
     let accepted = 0;
     for (let i = 0; i < certs.length; i++) {
       const c = certs[i]!;
-      if (isSelfIssued(c)) continue;
+      if (notIntermediate(c, i)) continue; // roots and root-key-update links are not intermediates (and would form a cycle)
       try {
         await validateChain({ leaf: c, intermediates: others.filter((o) => o !== c), trustAnchors: anchors, at });
         if (!s.intermediates.some((d) => Buffer.compare(Buffer.from(d), Buffer.from(ders[i]!)) === 0)) s.intermediates.push(ders[i]!);
@@ -86,30 +94,36 @@ export class CaCertsHandler implements PackageHandler<PackageContext> {
   }
 
   /**
-   * The uses of the TA that vouches for `root` through a NewWithOld certificate in the response (same subject and
-   * key as the root, not self-issued, validating to a TA), or undefined.
+   * The uses of the TA that vouches for `root` through a NewWithOld certificate in the response (RFC 7030 §4.1.3:
+   * the new root's subject and key, signed by a current TA's key, valid now), or undefined. The link is checked
+   * directly against each TA (signature, issuer name, validity): a chain builder keyed on names cannot tell the
+   * old and the new root apart when they share a DN.
    */
-  private async vouchedUses(root: pkijs.Certificate, certs: pkijs.Certificate[], at: Date, s: PackageContext): Promise<TaUse[] | undefined> {
+  private vouchedUses(root: pkijs.Certificate, certs: pkijs.Certificate[], ders: Uint8Array[], at: Date, s: PackageContext): TaUse[] | undefined {
     const use = s.policy.certificateUse ?? 'cacerts';
     const spki = certificateSpki(root);
     const anchors = s.taStore.anchorsFor(use);
     if (anchors.length === 0) return undefined;
-    for (const link of certs) {
-      if (link === root || isSelfIssued(link) || !link.subject.isEqual(root.subject) || !certificateHasKey(link, spki)) continue;
-      try {
-        const { path } = await validateChain({
-          leaf: link,
-          intermediates: certs.filter((c) => c !== link && !isSelfIssued(c)),
-          trustAnchors: anchors.map((a) => a.der),
-          at,
-        });
-        const top = path[path.length - 1]!;
-        const ta = s.taStore.find(certificateToDer(top));
-        return ta ? [...ta.uses] : [use];
-      } catch {
-        // not this one
+    for (let i = 0; i < certs.length; i++) {
+      const link = certs[i]!;
+      if (link === root || !link.subject.isEqual(root.subject) || !certificateHasKey(link, spki) || isSelfSigned(ders[i]!)) continue;
+      const x = new X509Certificate(Buffer.from(ders[i]!));
+      if (Date.parse(x.validFrom) > at.getTime() || Date.parse(x.validTo) < at.getTime()) continue;
+      for (const ta of anchors) {
+        const t = new X509Certificate(Buffer.from(ta.der));
+        if (x.checkIssued(t) && x.verify(t.publicKey)) return [...ta.uses];
       }
     }
     return undefined;
+  }
+}
+
+/** True when the certificate's signature verifies with its own public key (a root, e.g. OldWithOld / NewWithNew). */
+export function isSelfSigned(der: Uint8Array): boolean {
+  try {
+    const x = new X509Certificate(Buffer.from(der));
+    return x.checkIssued(x) && x.verify(x.publicKey);
+  } catch {
+    return false;
   }
 }

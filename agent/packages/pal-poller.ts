@@ -4,6 +4,10 @@
 // fetched and parsed before any handler runs, so a malformed page, a 0001 loop or an oversized body fails the poll
 // with a typed error (PalFormatError / PalLimitError / PalChainError) and leaves the TA and CRL stores untouched.
 // The outcome is `{ renew: true }` when a handler asked the lifecycle to (re-)enroll.
+// Servers without a PAL (RFC 7030 only, e.g. most deployed EST servers): when GET /pal answers 404 or 501 (mode
+// 'auto', remembered in the state file and re-probed once a day) or the configuration says there is none, the poller
+// runs what RFC 7030 expects of the client itself: /cacerts at start, once per refresh interval, and before the CA
+// certificates it holds expire (§4.1.3) — as a 0002 entry through the same dispatch and CaCertsHandler a PAL uses.
 import type { Poller, PollOutcome } from '../lifecycle/daemon.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { AgentState } from '../lifecycle/state.js';
@@ -18,6 +22,13 @@ import type { CrlStore } from '../store/crl-store.js';
 import type { TrustAnchorStore } from '../store/ta-store.js';
 import { EnrolldError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { readFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { writeFileAtomic } from '../store/atomic-file.js';
+import { EstHttpError } from '../protocols/est/errors.js';
+import { EST_OPERATIONS } from '../protocols/est/constants.js';
+import { estUrl } from '../protocols/est/context.js';
+import { PackageType, type PalEntry } from '../pal/model.js';
 import type { EnrollmentRetrieval, PackageContext, PackagePolicy, PeerCertificateStore, RenewalRequest } from './context.js';
 import { createPackageRegistry, PLACEHOLDER_CODE, PLACEHOLDER_DETAIL } from './registry.js';
 import { pemDecode } from '../pki/pem.js';
@@ -43,11 +54,42 @@ export interface PalPollerOptions {
   /** Called with every poll record (status reporting). */
   onRecord?(record: PalPollRecord): void;
   signal?: AbortSignal;
+  /** true: the server has a PAL; false: it has none (RFC 7030 mode); 'auto' (default): probe /pal, 404/501 = none. */
+  pal?: boolean | 'auto';
+  /** Where the PAL probe result and the last /cacerts refresh are remembered (JSON, 0600). Default: in memory. */
+  stateFile?: string;
+  /** RFC 7030 mode: /cacerts refresh interval (default 24 h); also how long before a CA certificate expires. */
+  cacertsRefreshMs?: number;
+  /** 'auto' mode: how long a PAL absence is believed before /pal is probed again (default 24 h). */
+  palReprobeMs?: number;
+}
+
+/** What the poller remembers across restarts (RFC 7030 mode). */
+export interface PollerMemory {
+  /** When /pal last answered 404/501 (absent: the server has a PAL, or it was never probed). */
+  palAbsentAt?: string;
+  /** Last successful /cacerts refresh in RFC 7030 mode. */
+  cacertsAt?: string;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+/** Never refresh /cacerts more often than this on account of expiring CA certificates. */
+const MIN_CACERTS_GAP_MS = 3600 * 1000;
+
+/** GET /pal answers that mean "this server has no PAL" (RFC 8295 is an optional extension of RFC 7030). */
+export function isPalAbsent(err: unknown): boolean {
+  // the chain loader wraps the first page's HTTP error (cause)
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof EstHttpError) return e.status === 404 || e.status === 501;
+  }
+  return false;
 }
 
 export interface PalPollRecord {
   /** ISO-8601 start of the poll. */
   at: string;
+  /** 'pal': the server's PAL drove the cycle; 'rfc7030': the server has none and the agent ran /cacerts itself. */
+  mode?: 'pal' | 'rfc7030';
   outcome: 'ok' | 'error';
   pages: number;
   entries: number;
@@ -105,18 +147,80 @@ export class PalPoller implements Poller {
     });
   }
 
+  private memory: PollerMemory | undefined;
+
+  /** The remembered probe/refresh times (loaded once). */
+  async memo(): Promise<PollerMemory> {
+    if (this.memory) return this.memory;
+    let m: PollerMemory = {};
+    if (this.o.stateFile) {
+      try {
+        const j = JSON.parse(await readFile(this.o.stateFile, 'utf8')) as PollerMemory;
+        if (j && typeof j === 'object') m = { ...(typeof j.palAbsentAt === 'string' ? { palAbsentAt: j.palAbsentAt } : {}), ...(typeof j.cacertsAt === 'string' ? { cacertsAt: j.cacertsAt } : {}) };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log.warn('pal.memory-unreadable', { file: this.o.stateFile, err });
+      }
+    }
+    return (this.memory = m);
+  }
+
+  private async remember(patch: Partial<Record<keyof PollerMemory, string | undefined>>): Promise<void> {
+    const m: Record<string, string | undefined> = { ...(await this.memo()), ...patch };
+    for (const k of Object.keys(m)) if (m[k] === undefined) delete m[k];
+    this.memory = m as PollerMemory;
+    if (this.o.stateFile) await writeFileAtomic(this.o.stateFile, JSON.stringify(this.memory) + '\n');
+  }
+
+  /** Whether this poll uses the PAL or the RFC 7030 cycle (the latter when configured or remembered). */
+  async mode(): Promise<'pal' | 'rfc7030' | 'probe'> {
+    const pal = this.o.pal ?? 'auto';
+    if (pal === true) return 'pal';
+    if (pal === false) return 'rfc7030';
+    const m = await this.memo();
+    if (m.palAbsentAt && this.o.clock.now().getTime() - Date.parse(m.palAbsentAt) < (this.o.palReprobeMs ?? DAY_MS)) return 'rfc7030';
+    return 'probe';
+  }
+
+  /** RFC 7030 mode: when /cacerts is next due (now when never fetched). */
+  async cacertsDue(state: AgentState): Promise<Date> {
+    const m = await this.memo();
+    if (!m.cacertsAt) return this.o.clock.now();
+    const last = Date.parse(m.cacertsAt);
+    const refresh = this.o.cacertsRefreshMs ?? DAY_MS;
+    // §4.1.3: fetch an up-to-date set before the stored CA certificates expire
+    const held = [...this.o.taStore.certificatesFor('cacerts'), ...(credentialOf(state)?.chainDer ?? [])];
+    let earliest = Infinity;
+    for (const der of held) {
+      try {
+        earliest = Math.min(earliest, Date.parse(new X509Certificate(Buffer.from(der)).validTo));
+      } catch {
+        // unparsable stored certificate: ignored here
+      }
+    }
+    const due = Math.min(last + refresh, Math.max(earliest - refresh, last + MIN_CACERTS_GAP_MS));
+    return new Date(due);
+  }
+
   async poll(state: AgentState): Promise<PollOutcome> {
     const { log, clock } = this.o;
     const started = clock.now();
     const base = { at: started.toISOString(), renew: false, renewals: [] as RenewalRequest[] };
+    const mode = await this.mode();
+    if (mode === 'rfc7030') return this.rfc7030Cycle(state, base);
     let chain: PalChainResult;
     try {
       chain = await this.fetch();
     } catch (err) {
+      if (mode === 'probe' && isPalAbsent(err)) {
+        log.info('pal.absent', { reprobeHours: (this.o.palReprobeMs ?? DAY_MS) / 3600_000, mode: 'rfc7030' });
+        await this.remember({ palAbsentAt: started.toISOString() });
+        return this.rfc7030Cycle(state, base);
+      }
       const code = err instanceof EnrolldError ? err.code : 'pal.poll.internal';
       const message = err instanceof Error ? err.message : String(err);
       this.record({
         ...base,
+        mode: 'pal',
         outcome: 'error',
         pages: 0,
         entries: 0,
@@ -129,7 +233,36 @@ export class PalPoller implements Poller {
       log.warn('pal.poll.failed', { code, error: message });
       throw err;
     }
+    if ((await this.memo()).palAbsentAt) {
+      log.info('pal.present', { mode: 'pal' });
+      await this.remember({ palAbsentAt: undefined });
+    }
+    const { outcome } = await this.dispatch(state, chain.entries, chain.pages.length, base, 'pal');
+    return outcome;
+  }
 
+  /** RFC 7030 without a PAL: /cacerts when due, through the 0002 handler; a failure fails the poll (backoff). */
+  private async rfc7030Cycle(state: AgentState, base: { at: string; renew: boolean; renewals: RenewalRequest[] }): Promise<PollOutcome> {
+    const due = await this.cacertsDue(state);
+    const entries: PalEntry[] = [];
+    if (this.o.clock.now().getTime() >= due.getTime()) {
+      entries.push({ type: PackageType.CaCertificate, size: 0, info: { kind: 'uri', uri: estUrl(this.o.est.ctx, EST_OPERATIONS.cacerts).href } });
+    }
+    const { outcome, results } = await this.dispatch(state, entries, 0, base, 'rfc7030');
+    const failed = results.find((r) => r.status === 'failed');
+    if (failed) throw new EnrolldError(failed.code ?? 'cacerts.failed', `RFC 7030 /cacerts refresh failed: ${failed.message ?? failed.code}`);
+    if (entries.length) await this.remember({ cacertsAt: this.o.clock.now().toISOString() });
+    return outcome;
+  }
+
+  private async dispatch(
+    state: AgentState,
+    entries: PalEntry[],
+    pages: number,
+    base: { at: string; renew: boolean; renewals: RenewalRequest[] },
+    mode: 'pal' | 'rfc7030',
+  ): Promise<{ outcome: PollOutcome; results: EntryResult[] }> {
+    const { log, clock } = this.o;
     const renewals: RenewalRequest[] = [];
     const credential = credentialOf(state);
     const context: PackageContext = {
@@ -149,7 +282,7 @@ export class PalPoller implements Poller {
       ...(state.pending ? { pendingKeySpki: new Uint8Array(Buffer.from(state.pending.key.spki, 'base64')) } : {}),
       intermediates: [...(credential?.chainDer ?? [])],
     };
-    const report = await dispatchPal(chain.entries, this.registry, {
+    const report = await dispatchPal(entries, this.registry, {
       log,
       context,
       ...(this.o.signal ? { signal: this.o.signal } : {}),
@@ -162,9 +295,10 @@ export class PalPoller implements Poller {
     const renew = renewals.length > 0;
     this.record({
       ...base,
+      mode,
       outcome: 'ok',
-      pages: chain.pages.length,
-      entries: chain.entries.length,
+      pages,
+      entries: entries.length,
       counts: { ok: n('ok'), failed: n('failed'), skipped: n('skipped-unhandled') + n('skipped-unknown'), notRun: n('not-run') },
       codes,
       results,
@@ -172,8 +306,8 @@ export class PalPoller implements Poller {
       renewals,
       taDigest: this.o.taStore.digest(),
     });
-    log.info('pal.poll.done', { pages: chain.pages.length, entries: chain.entries.length, ok: n('ok'), failed: n('failed'), renew });
-    return renew ? { renew: true } : {};
+    log.info('pal.poll.done', { mode, pages, entries: entries.length, ok: n('ok'), failed: n('failed'), renew });
+    return { outcome: renew ? { renew: true } : {}, results };
   }
 
   private record(r: PalPollRecord): void {

@@ -4,7 +4,7 @@
 import * as asn1js from 'asn1js';
 import { isIP } from 'node:net';
 import * as pkijs from 'pkijs';
-import type { Signer } from './signer.js';
+import type { HashAlgorithm, Signer } from './signer.js';
 import { decodeAsn1, toArrayBuffer } from './der.js';
 import { PkiDecodeError, PkiSignError } from './errors.js';
 import { buildName, type NameInput } from './name.js';
@@ -34,6 +34,8 @@ export interface BuildCsrOptions {
   /** A parsed Name is encoded as it was received (pkijs keeps the original DER): byte-faithful copies. */
   subject: NameInput | pkijs.RelativeDistinguishedNames;
   signer: Signer;
+  /** Signature hash (default SHA-256); signatureAlgorithm follows it (ecdsa-with-SHAnnn / shaNNNWithRSAEncryption). */
+  hash?: HashAlgorithm;
   san?: SubjectAltNameInput;
   /** Extra extensions requested through extensionRequest (after SAN). */
   extensions?: pkijs.Extension[];
@@ -95,7 +97,7 @@ export function subjectAltNameExtension(san: SubjectAltNameInput, critical = fal
   return new pkijs.Extension({ extnID: OID_SUBJECT_ALT_NAME, critical, extnValue });
 }
 
-/** Builds and signs a CSR. The signature is produced by `signer.sign(CertificationRequestInfo)` (SHA-256). */
+/** Builds and signs a CSR. The signature is produced by `signer.sign(CertificationRequestInfo, hash)`. */
 export async function buildCsr(opts: BuildCsrOptions): Promise<BuiltCsr> {
   const csr = new pkijs.CertificationRequest();
   csr.version = 0;
@@ -118,12 +120,13 @@ export async function buildCsr(opts: BuildCsrOptions): Promise<BuiltCsr> {
   attributes.push(...(opts.attributes ?? []));
   csr.attributes = attributes; // an empty SET is still encoded ([0] is mandatory in RFC 2986)
 
-  const sigAlg = signatureAlgorithmFor(opts.signer.algorithm);
+  const hash = opts.hash ?? 'sha256';
+  const sigAlg = signatureAlgorithmFor(opts.signer.algorithm, hash);
   csr.signatureAlgorithm = sigAlg;
   // toSchema(true) encodes the CertificationRequestInfo from the fields; its first element is the TBS.
   const tbs = new Uint8Array((csr.toSchema(true).valueBlock.value[0] as asn1js.Sequence).toBER(false));
   csr.tbsView = tbs;
-  const sig = await signTbs(tbs, opts.signer);
+  const sig = await signTbs(tbs, opts.signer, hash);
   csr.signatureValue = new asn1js.BitString({ valueHex: toArrayBuffer(sig) });
   const der = new Uint8Array(csr.toSchema().toBER(false));
   return { der, pem: pemEncode('CERTIFICATE REQUEST', der), csr: parseCsr(der) };

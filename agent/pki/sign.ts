@@ -1,22 +1,45 @@
 // Signing X.509-style structures (CSR, certificate, CRL, CMS signed attributes) through a `Signer`, i.e. with a key
-// that never leaves the TPM: the signer produces a SHA-256 signature value over the TBS DER.
+// that never leaves the TPM: the signer produces a signature value over the TBS DER (SHA-256 unless asked otherwise).
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import type { KeyAlgorithm, Signer } from './signer.js';
+import { HASH_SIZES, isEcc, rsaBytes, type HashAlgorithm, type KeyAlgorithm, type Signer } from './signer.js';
 import { bytesEqual } from './der.js';
 import { PkiSignError } from './errors.js';
 
 export const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 export const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
 
-/** AlgorithmIdentifier for the signer's SHA-256 signature: ecdsa-with-SHA256 (no parameters, RFC 5758 §3.2) or
- * sha256WithRSAEncryption (NULL parameters, RFC 4055 §5). */
-export function signatureAlgorithmFor(algorithm: KeyAlgorithm): pkijs.AlgorithmIdentifier {
+/** RFC 5758 §3.2 ecdsa-with-SHA2 family (no parameters). */
+export const ECDSA_SIGNATURE_OIDS: Readonly<Record<HashAlgorithm, string>> = {
+  sha256: OID_ECDSA_WITH_SHA256,
+  sha384: '1.2.840.10045.4.3.3',
+  sha512: '1.2.840.10045.4.3.4',
+};
+/** RFC 4055 §5 shaNNNWithRSAEncryption (NULL parameters). */
+export const RSA_SIGNATURE_OIDS: Readonly<Record<HashAlgorithm, string>> = {
+  sha256: OID_SHA256_WITH_RSA,
+  sha384: '1.2.840.113549.1.1.12',
+  sha512: '1.2.840.113549.1.1.13',
+};
+
+/** The (key kind, hash) a signature algorithm OID names, or undefined for algorithms the agent cannot sign with. */
+export function signatureAlgorithmInfo(oid: string): { kind: 'ecc' | 'rsa'; hash: HashAlgorithm } | undefined {
+  for (const [hash, o] of Object.entries(ECDSA_SIGNATURE_OIDS)) if (o === oid) return { kind: 'ecc', hash: hash as HashAlgorithm };
+  for (const [hash, o] of Object.entries(RSA_SIGNATURE_OIDS)) if (o === oid) return { kind: 'rsa', hash: hash as HashAlgorithm };
+  return undefined;
+}
+
+/** AlgorithmIdentifier for the signer's signature with `hash` (default SHA-256): ecdsa-with-SHAnnn (no parameters,
+ * RFC 5758 §3.2) or shaNNNWithRSAEncryption (NULL parameters, RFC 4055 §5). */
+export function signatureAlgorithmFor(algorithm: KeyAlgorithm, hash: HashAlgorithm = 'sha256'): pkijs.AlgorithmIdentifier {
+  if (!(hash in HASH_SIZES)) throw new PkiSignError(`unsupported hash algorithm ${String(hash)}`);
   switch (algorithm) {
     case 'ecc-p256':
-      return new pkijs.AlgorithmIdentifier({ algorithmId: OID_ECDSA_WITH_SHA256 });
+    case 'ecc-p384':
+      return new pkijs.AlgorithmIdentifier({ algorithmId: ECDSA_SIGNATURE_OIDS[hash] });
     case 'rsa-2048':
-      return new pkijs.AlgorithmIdentifier({ algorithmId: OID_SHA256_WITH_RSA, algorithmParams: new asn1js.Null() });
+    case 'rsa-3072':
+      return new pkijs.AlgorithmIdentifier({ algorithmId: RSA_SIGNATURE_OIDS[hash], algorithmParams: new asn1js.Null() });
     default:
       throw new PkiSignError(`unsupported key algorithm ${String(algorithm)}`);
   }
@@ -44,15 +67,19 @@ export function assertEcdsaSigValue(sig: Uint8Array): void {
   }
 }
 
-/** Signs `tbs` (DER) with the signer (SHA-256). Returns the signature value bytes, checked for well-formedness. */
-export async function signTbs(tbs: Uint8Array, signer: Signer): Promise<Uint8Array> {
+/** Signs `tbs` (DER) with the signer and `hash` (default SHA-256). Returns the signature value bytes, checked for
+ * well-formedness. */
+export async function signTbs(tbs: Uint8Array, signer: Signer, hash: HashAlgorithm = 'sha256'): Promise<Uint8Array> {
   let sig: Uint8Array;
   try {
-    sig = await signer.sign(tbs);
+    sig = hash === 'sha256' ? await signer.sign(tbs) : await signer.sign(tbs, hash);
   } catch (e) {
     throw new PkiSignError(`signer failed: ${(e as Error).message}`, { cause: e });
   }
-  if (signer.algorithm === 'ecc-p256') assertEcdsaSigValue(sig);
-  else if (sig.byteLength !== 256) throw new PkiSignError(`RSA-2048 signature must be 256 bytes, got ${sig.byteLength}`);
+  if (isEcc(signer.algorithm)) assertEcdsaSigValue(sig);
+  else {
+    const n = rsaBytes(signer.algorithm);
+    if (sig.byteLength !== n) throw new PkiSignError(`${signer.algorithm} signature must be ${n} bytes, got ${sig.byteLength}`);
+  }
   return sig;
 }

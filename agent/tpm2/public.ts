@@ -261,28 +261,38 @@ const SIGNING_ATTRS =
   TPMA_OBJECT.FIXED_TPM | TPMA_OBJECT.FIXED_PARENT | TPMA_OBJECT.SENSITIVE_DATA_ORIGIN | TPMA_OBJECT.USER_WITH_AUTH |
   TPMA_OBJECT.SIGN_ENCRYPT;
 
-/** Unrestricted ECC NIST P-256 signing key, scheme NULL (the scheme is chosen per TPM2_Sign). */
-export function eccP256SigningTemplate(): EccPublic {
+/** Unrestricted ECC NIST-curve signing key, scheme NULL (the scheme and hash are chosen per TPM2_Sign). */
+export function eccSigningTemplate(curveId: number): EccPublic {
   return {
     type: TPM_ALG.ECC,
     nameAlg: TPM_ALG.SHA256,
     objectAttributes: SIGNING_ATTRS,
     authPolicy: new Uint8Array(0),
-    parameters: { symmetric: { ...NULL_SYM }, scheme: { ...NULL_SCHEME }, curveId: TPM_ECC.NIST_P256, kdf: { ...NULL_KDF } },
+    parameters: { symmetric: { ...NULL_SYM }, scheme: { ...NULL_SCHEME }, curveId, kdf: { ...NULL_KDF } },
     unique: { x: new Uint8Array(0), y: new Uint8Array(0) },
   };
 }
 
-/** Unrestricted RSA-2048 signing key, scheme NULL, default exponent. */
-export function rsa2048SigningTemplate(): RsaPublic {
+/** Unrestricted ECC NIST P-256 signing key, scheme NULL. */
+export function eccP256SigningTemplate(): EccPublic {
+  return eccSigningTemplate(TPM_ECC.NIST_P256);
+}
+
+/** Unrestricted RSA signing key of `keyBits`, scheme NULL (chosen per TPM2_Sign), default exponent. */
+export function rsaSigningTemplate(keyBits: number): RsaPublic {
   return {
     type: TPM_ALG.RSA,
     nameAlg: TPM_ALG.SHA256,
     objectAttributes: SIGNING_ATTRS,
     authPolicy: new Uint8Array(0),
-    parameters: { symmetric: { ...NULL_SYM }, scheme: { ...NULL_SCHEME }, keyBits: 2048, exponent: 0 },
+    parameters: { symmetric: { ...NULL_SYM }, scheme: { ...NULL_SCHEME }, keyBits, exponent: 0 },
     unique: new Uint8Array(0),
   };
+}
+
+/** Unrestricted RSA-2048 signing key, scheme NULL, default exponent. */
+export function rsa2048SigningTemplate(): RsaPublic {
+  return rsaSigningTemplate(2048);
 }
 
 /** Attestation key: restricted ECC P-256 signing key with ECDSA-SHA256 (fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign). */

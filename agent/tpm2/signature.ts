@@ -18,6 +18,13 @@ export const SIG_SCHEME_NULL: SigScheme = { scheme: TPM_ALG.NULL, hashAlg: TPM_A
 export const SIG_SCHEME_ECDSA_SHA256: SigScheme = { scheme: TPM_ALG.ECDSA, hashAlg: TPM_ALG.SHA256 };
 export const SIG_SCHEME_RSASSA_SHA256: SigScheme = { scheme: TPM_ALG.RSASSA, hashAlg: TPM_ALG.SHA256 };
 
+/** TPM_ALG hash ids by node:crypto name (the hashes a signing key may be asked to use). */
+export const TPM_HASH_BY_NAME: Readonly<Record<'sha256' | 'sha384' | 'sha512', number>> = {
+  sha256: TPM_ALG.SHA256,
+  sha384: TPM_ALG.SHA384,
+  sha512: TPM_ALG.SHA512,
+};
+
 /** TPMT_SIGNATURE — TPMS_SIGNATURE_RSA (§11.3.1), TPMS_SIGNATURE_ECC (§11.3.2), TPMT_HA for HMAC, nothing for NULL. */
 export type TpmtSignature =
   | { sigAlg: typeof TPM_ALG.RSASSA | typeof TPM_ALG.RSAPSS; hashAlg: number; sig: Uint8Array }

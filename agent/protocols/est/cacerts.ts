@@ -27,12 +27,25 @@ export interface CaCertsResult {
   intermediates: pkijs.Certificate[];
   /** Certificates that failed that validation (e.g. expired rollover certificates); never to be used. */
   rejected: Array<{ certificate: pkijs.Certificate; error: Error }>;
+  /** §4.1.3 root key update links (NewWithOld, OldWithNew): a returned root's subject and key under another root. */
+  links: pkijs.Certificate[];
+}
+
+/**
+ * True for a §4.1.3 link certificate: not self-issued, same subject and key as one of `roots`. Links are kept out
+ * of chain building (with both directions present, the two roots certify each other: a cycle).
+ */
+export function isRootLink(c: pkijs.Certificate, roots: pkijs.Certificate[]): boolean {
+  if (isSelfIssued(c)) return false;
+  const spki = Buffer.from(c.subjectPublicKeyInfo.toSchema().toBER(false));
+  return roots.some((r) => r.subject.isEqual(c.subject) && spki.equals(Buffer.from(r.subjectPublicKeyInfo.toSchema().toBER(false))));
 }
 
 /** Splits and validates a /cacerts payload. */
 async function classify(certs: pkijs.Certificate[], der: Uint8Array[], at: Date, extraAnchors: CertInput[]): Promise<CaCertsResult> {
   const roots = certs.filter(isSelfIssued);
-  const others = certs.filter((c) => !isSelfIssued(c));
+  const links = certs.filter((c) => isRootLink(c, roots));
+  const others = certs.filter((c) => !isSelfIssued(c) && !links.includes(c));
   const intermediates: pkijs.Certificate[] = [];
   const rejected: CaCertsResult['rejected'] = [];
   for (const c of others) {
@@ -43,7 +56,7 @@ async function classify(certs: pkijs.Certificate[], der: Uint8Array[], at: Date,
       rejected.push({ certificate: c, error: e as Error });
     }
   }
-  return { certificates: certs, certificatesDer: der, roots, intermediates, rejected };
+  return { certificates: certs, certificatesDer: der, roots, intermediates, rejected, links };
 }
 
 /** GET /cacerts over a transport that authenticates the server with the explicit TA database. */

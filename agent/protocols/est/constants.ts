@@ -37,16 +37,37 @@ export const EST_DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 /** Server error text is included in typed errors, truncated to this many characters. */
 export const EST_ERROR_TEXT_MAX = 512;
 
-/** §4.5.2 CSR attributes: OIDs a server commonly lists. */
+/**
+ * CSR Attributes (§4.5) as clarified and extended by RFC 9908 ("Clarification and Enhancement of RFC 7030 CSR
+ * Attributes Definition", the published form of draft-ietf-lamps-rfc7030-csrattrs; followed here: RFC 9908, with
+ * §3.3 key-type conventions and the §3.4 template). The template OIDs are from RFC 9908 §7 (IANA, SMI Security for
+ * S/MIME Attributes).
+ */
+export const CSRATTRS_SPEC = 'RFC 9908';
+/** A /csrattrs answer larger than this is refused (RFC 9908 answers are a few hundred bytes). */
+export const CSRATTRS_MAX_BYTES = 64 * 1024;
+
+/** §4.5.2 / RFC 9908 OIDs a server lists or a template carries. */
 export const OIDS = {
+  /** RFC 2985 §5.4.1; in /csrattrs: "link the CSR to the TLS session" (§3.5 tls-unique in challengePassword). */
   challengePassword: '1.2.840.113549.1.9.7',
   extensionRequest: '1.2.840.113549.1.9.14',
   ecPublicKey: '1.2.840.10045.2.1',
   secp256r1: '1.2.840.10045.3.1.7',
+  secp384r1: '1.3.132.0.34',
+  secp521r1: '1.3.132.0.35',
   ecdsaWithSHA256: '1.2.840.10045.4.3.2',
+  ecdsaWithSHA384: '1.2.840.10045.4.3.3',
+  ecdsaWithSHA512: '1.2.840.10045.4.3.4',
   rsaEncryption: '1.2.840.113549.1.1.1',
   sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
-  /** RFC 7030 §3.5 / §4.5: tls-unique linking uses challengePassword; listed by servers that want it. */
+  sha384WithRSAEncryption: '1.2.840.113549.1.1.12',
+  sha512WithRSAEncryption: '1.2.840.113549.1.1.13',
+  /** RFC 9908 §3.4 id-aa-certificationRequestInfoTemplate { id-aa 61 }. */
+  certificationRequestInfoTemplate: '1.2.840.113549.1.9.16.2.61',
+  /** RFC 9908 §3.4 id-aa-extensionReqTemplate { id-aa 62 }. */
+  extensionReqTemplate: '1.2.840.113549.1.9.16.2.62',
+  subjectAltName: '2.5.29.17',
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------
