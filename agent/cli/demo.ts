@@ -269,7 +269,7 @@ async function runPlainDemo(out: Out, verbose: boolean): Promise<void> {
     // runs RFC 7030 §4.1.3 itself (NewWithOld validated to the held root, NewWithNew added as a TA).
     env.lab.rollover();
     await agent.poller.poll(first.state);
-    const last = agent.poller.last as (typeof agent.poller.last & { mode?: string }) | undefined;
+    const last = agent.poller.last;
     const probed = env.lab.requests.filter((r) => r.path.endsWith('/pal')).map((r) => r.status);
     out(`\n2. /cacerts refreshed after a root key update on the server (/pal answered ${probed.join(', ') || 'nothing'}: mode ${last?.mode ?? 'pal'}) — ok ${last?.counts.ok ?? 0}, failed ${last?.counts.failed ?? 0}${last?.error ? `, error ${last.error.code}` : ''}`);
     out(`  TAs:       ${agent.taStore.list().map((t) => `${t.subject} [${t.source}]`).join('; ')}`);

@@ -77,7 +77,7 @@ test('no PAL (/pal 404, remembered): the agent refreshes /cacerts itself and tak
     assert.is(s.action, 'issued', s.error?.message);
     r.env.lab.rollover();
     await r.agent.poller.poll(s.state);
-    const last = r.agent.poller.last as { mode?: string; counts: { ok: number; failed: number } } | undefined;
+    const last = r.agent.poller.last;
     assert.is(last?.mode, 'rfc7030');
     assert.is(last?.counts.ok, 1);
     const roots = r.agent.taStore.list().map((t) => new X509Certificate(Buffer.from(t.der)).publicKey.export({ format: 'der', type: 'spki' }).toString('hex'));
