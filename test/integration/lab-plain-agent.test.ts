@@ -70,8 +70,9 @@ test('P-384 + SHA-384 from /csrattrs: TPM P-384 key, 202 waited out, O= dropped;
   }
 });
 
-test('no PAL (/pal 404, remembered): the agent refreshes /cacerts itself and takes a root key update', async () => {
-  const r = await rig({ csrAttrs: { key: 'p256' }, retryAfterSeconds: null });
+for (const rootNames of ['same', 'generation'] as const) {
+test(`no PAL (/pal 404, remembered): the agent refreshes /cacerts itself and takes a root key update (root names: ${rootNames})`, async () => {
+  const r = await rig({ csrAttrs: { key: 'p256' }, retryAfterSeconds: null, rootNames });
   try {
     const s = await r.agent.enroller.step();
     assert.is(s.action, 'issued', s.error?.message);
@@ -96,6 +97,7 @@ test('no PAL (/pal 404, remembered): the agent refreshes /cacerts itself and tak
     await done(r);
   }
 });
+}
 
 test('RFC 9908 template form and RSA-3072 asks are honoured in the TPM', async () => {
   const t = await rig({ csrAttrs: { form: 'template', key: 'p384' }, retryAfterSeconds: null });
