@@ -1,6 +1,7 @@
 // The lab's HTTPS request plumbing shared by every profile: reads the body (capped → 413), collects the TLS client
 // chain, routes through a Router, maps thrown errors to 500. Independent of the agent's code.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 
@@ -71,4 +72,15 @@ export function routerListener(
         });
     });
   };
+}
+
+/** Listens on host:port (0 = any free port); resolves with the bound port. */
+export function listen(server: Server, host: string, port = 0): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
