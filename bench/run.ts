@@ -59,6 +59,8 @@ const row = (what: string, value: string, o: { baseline?: string; ratio?: number
   });
 };
 
+// Node 24 refuses --no-expose-wasm (bad option; Node 20 and 22 accept it and need it to silence --jitless's warning).
+const JITLESS = ['--jitless', ...(Number(process.versions.node.split('.')[0]) < 24 ? ['--no-expose-wasm'] : [])];
 const load0 = os.loadavg();
 const node0 = await nodeBaseline(quick ? 5 : 11);
 row('baseline: node -e 0 (wall / peak RSS, median)', `${ms(node0.wallMs)} / ${mb(node0.maxRss)}`);
@@ -71,7 +73,7 @@ try {
     ['tsc output', { main: TSC_MAIN }],
     ['bundle', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir } }],
     ['bundle, --max-semi-space-size=1 --max-old-space-size=64', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: ['--max-semi-space-size=1', '--max-old-space-size=64'] }],
-    ['bundle, --jitless (the .deb wrapper)', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: ['--jitless', '--no-expose-wasm'] }],
+    ['bundle, --jitless (the .deb wrapper)', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: JITLESS } ],
   ];
   for (const [tag, opts] of variants) {
     const d = await daemonStart(env, restarts, opts);
