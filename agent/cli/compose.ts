@@ -13,7 +13,7 @@ import { FilePeerCertificateStore } from '../store/peer-store.js';
 import { SystemClock, type Clock } from '../lifecycle/clock.js';
 import { Enroller } from '../lifecycle/enroller.js';
 import { Daemon } from '../lifecycle/daemon.js';
-import { CronSchedule } from '../lifecycle/schedule.js';
+import { CronSchedule, RENEW_SPREAD } from '../lifecycle/schedule.js';
 import { STATE_SCHEMA, fromStoredKey, isAgentState, type AgentState, type Credential } from '../lifecycle/state.js';
 import { EstEnrollment } from '../protocols/est/enrollment.js';
 import type { EnrollmentProtocol } from '../protocols/protocol.js';
@@ -500,6 +500,8 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       policy: {
         keyAlgorithm: config.identity.keyAlgorithm,
         renewFraction: config.schedule.renewFraction,
+        // Jitter on: renewal times spread below the fraction, so a fleet enrolled together does not renew together.
+        renewSpread: config.schedule.jitterSeconds > 0 ? RENEW_SPREAD : 0,
         backoffMinSeconds: config.schedule.backoffMinSeconds,
         backoffMaxSeconds: config.schedule.backoffMaxSeconds,
         renewAuthRetries: config.schedule.renewAuthRetries,
