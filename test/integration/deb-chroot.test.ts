@@ -64,7 +64,7 @@ t('postinst configures in a chroot without /proc and defers the tmpfiles part to
   assert.is(readlinkSync(root.file('etc/systemd/system/dev-tpmrm0.device.wants/enrolld.service')), '/lib/systemd/system/enrolld.service');
   assert.not.ok(existsSync(root.file('var/lib/enrolld')), 'created at boot by systemd-tmpfiles-setup.service');
   // …which applies the installed snippet: proven by running it as boot would, against the chroot.
-  const tf = sh('systemd-tmpfiles', [`--root=${root.merged}`, '--create', '/usr/lib/tmpfiles.d/enrolld.conf']);
+  const tf = sh('systemd-tmpfiles', [`--root=${root.merged}`, '--create', 'enrolld.conf']);
   assert.is(tf.code, 0, tf.err);
   assert.ok(existsSync(root.file('var/lib/enrolld')));
 });
