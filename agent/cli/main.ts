@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// enrolld — command line: run | once | status | enroll --now | pal | demo
+// enrolld — command line: run | once | status | provision | enroll --now | pal | fleet | demo | help
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadConfig, ConfigError } from '../config.js';
 import { composeAgent, PAL_STATUS_FILE, type PalPollSummary } from './compose.js';
@@ -13,21 +13,8 @@ import { EnrolldError } from '../util/errors.js';
 import { fetchPalPage } from '../protocols/est/pal.js';
 import { parsePal, describePackageType } from '../pal/index.js';
 import { readNextRun, writeNextRun } from './next-run.js';
+import { commandUsage, findCommand, mainUsage } from './help.js';
 
-const USAGE = `usage: enrolld <command> [options]
-
-commands:
-  run                 run the agent (systemd service; Type=notify)
-  once                one PAL poll and enrollment cycle, then exit
-  status [--json]     show the lifecycle state, the current certificate and the next scheduled run
-  provision ...       manufacture: TPM checks, SRK, EK certificate, AK, IDevID, config (provision --help)
-  enroll --now        enroll or renew now
-  pal                 fetch and print the Package Availability List
-  demo [--protocol est|cmp|cmc|acme] [--verbose]
-                      full lifecycle against the bundled lab server and a software TPM
-
-options:
-  --config FILE       configuration file (default ${DEFAULT_CONFIG_PATH})`;
 
 /** The last PAL poll summary, or undefined when never polled (or unreadable: shown as "never"). */
 async function readPalSummary(stateDir: string): Promise<PalPollSummary | undefined> {
@@ -46,7 +33,25 @@ function notify(state: string): void {
   }
 }
 
+/** `help`, `--help` and `-h` anywhere: answered before any command runs (and before its options are parsed). */
+function help(argv: string[]): number | undefined {
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  const first = argv.find((a, i) => !a.startsWith('-') && argv[i - 1] !== '--config');
+  if (first === 'help') {
+    const topic = argv.slice(argv.indexOf('help') + 1).find((a) => !a.startsWith('-'));
+    if (topic === undefined) return (process.stdout.write(mainUsage() + '\n'), 0);
+    if (!findCommand(topic)) return (process.stderr.write(`enrolld: unknown command '${topic}'\n${mainUsage()}\n`), 2);
+    return (process.stdout.write(commandUsage(topic) + '\n'), 0);
+  }
+  if (!wantsHelp) return undefined;
+  if (first !== undefined && findCommand(first)) return (process.stdout.write(commandUsage(first) + '\n'), 0);
+  if (first !== undefined) return (process.stderr.write(`enrolld: unknown command '${first}'\n${mainUsage()}\n`), 2);
+  return (process.stdout.write(mainUsage() + '\n'), 0);
+}
+
 async function main(argv: string[]): Promise<number> {
+  const answered = help(argv);
+  if (answered !== undefined) return answered;
   // Loaded on demand: manufacture provisioning is not on `enrolld run`'s start-up path.
   if (argv[0] === 'provision') return (await import('./provision.js')).runProvisionCli(argv.slice(1));
   const { values, positionals } = parseArgs({
@@ -62,9 +67,9 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [command] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(USAGE + '\n');
-    return command || values.help ? 0 : 2;
+  if (!command) {
+    process.stderr.write(mainUsage() + '\n');
+    return 2;
   }
   switch (command) {
     case 'demo': {
@@ -151,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      process.stderr.write(`enrolld: unknown command '${command}'\n${USAGE}\n`);
+      process.stderr.write(`enrolld: unknown command '${command}'\n${mainUsage()}\n`);
       return 2;
   }
 }
@@ -161,7 +166,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    const code = (err as { code?: unknown })?.code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      // node:util parseArgs: unknown option, missing value, unexpected argument.
+      process.stderr.write(`enrolld: ${(err as Error).message}\n(see \`enrolld help\`)\n`);
+      process.exitCode = 2;
+    } else if (err instanceof ConfigError) {
       process.stderr.write(`enrolld: configuration error: ${err.message}\n`);
       process.exitCode = 2;
     } else if (err instanceof EnrolldError) {
