@@ -113,7 +113,7 @@ export const COMMANDS: CommandHelp[] = [
     description: [
       'Subscribes to {prefix}/+/state and {prefix}/+/status and prints one line per device (state including lost, certificate notAfter and renew-at, firmware running/pending, trust-anchor digest, last seen, last error) and a summary line (devices per state, certificates expiring within 7 days, messages that could not be read).',
       'The retained snapshot counts as complete when no new retained message arrived for --quiet-ms (default 500 ms) after the first one, or at --timeout (default 30 s), whichever comes first; an empty broker is reported after the quiet period following the subscription acknowledgement.',
-      'With --watch the view stays open and is redrawn as devices change. The live stream (state and event topics) uses an MQTT 5 shared subscription ($share/GROUP/...) so several consumers in one group split the stream; the retained snapshot is always read with an ordinary subscription.',
+      'With --watch the view stays open and is redrawn as devices change (with --json: one line per changed device and a summary line). The live stream (state, status and event topics) uses an MQTT 5 shared subscription ($share/GROUP/...) so several consumers in one group split the stream; the retained snapshot is always read with an ordinary subscription, again after every reconnect.',
       'Broker URL, CA and topic prefix come from the mqtt section of the agent configuration when it can be read; the options override them. Malformed CBOR, unknown schema versions, topics that do not parse and oversized payloads are counted and shown, never fatal. A dropped connection is retried with capped exponential backoff.',
     ],
     options: [
@@ -130,7 +130,7 @@ export const COMMANDS: CommandHelp[] = [
       { flag: '--device', arg: 'PATTERN', text: 'only device ids matching this glob (* and ?)' },
       JSON_OUT,
       { flag: '--watch', text: 'keep running and redraw the view as devices change' },
-      { flag: '--group', arg: 'NAME', text: 'shared-subscription group of the live stream (default enrolld-fleet)' },
+      { flag: '--group', arg: 'NAME', text: 'shared-subscription group of the live stream: consumers with the same group split it (default: a group of its own, so this view sees every change)' },
       { flag: '--quiet-ms', arg: 'MS', text: 'retained snapshot complete after this long without a new retained message (default 500)' },
       { flag: '--timeout', arg: 'DURATION', text: 'upper bound on reading the retained snapshot (default 30s)' },
       HELP,

@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
   if (answered !== undefined) return answered;
   // Loaded on demand: manufacture provisioning is not on `enrolld run`'s start-up path.
   if (argv[0] === 'provision') return (await import('./provision.js')).runProvisionCli(argv.slice(1));
+  if (argv[0] === 'fleet') return (await import('./fleet.js')).runFleetCli(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
