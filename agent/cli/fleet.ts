@@ -152,7 +152,9 @@ export class FleetClient {
   /** Live stream through the shared subscription, then drop the snapshot subscriptions (no duplicates). */
   async goLive(group: string): Promise<void> {
     const { snapshot, live } = fleetTopics(this.conn.prefix, group);
-    await this.client.subscribeAsync(live, { qos: 1 });
+    // Retain handling 2 (MQTT 5 §3.8.3.1): no retained messages on this subscription — the snapshot has them, and
+    // mosquitto would otherwise send every retained message again to each member of the group.
+    await this.client.subscribeAsync(live, { qos: 1, rh: 2 });
     await this.client.unsubscribeAsync(snapshot);
   }
 
