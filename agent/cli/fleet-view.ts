@@ -20,7 +20,7 @@ export interface DeviceRecord {
     seq: number;
     st: string;
     enroll?: { serial: string; notAfter: number; renewAt: number; subject: string };
-    fw?: { running?: string; pending?: string; progress?: { version?: string; bytes: number; total?: number; rate?: number; eta?: number } };
+    fw?: { running?: string; pending?: string; progress?: { bytes: number; total?: number; rate?: number; eta?: number } };
     ta?: { digest: string; tampSeq?: number };
     pal?: { lastPoll: number; result: string; code?: string };
     tpm?: { ok: boolean; rc?: number };
@@ -104,7 +104,6 @@ function decodeStatus(m: unknown): NonNullable<DeviceRecord['status']> {
     if (f.progress !== undefined) {
       const p = need(isObj(f.progress), f.progress as Obj, 'fw.progress');
       s.fw.progress = { bytes: need(isUint(p.bytes), p.bytes as number, 'fw.progress.bytes') };
-      if (isStr(p.version)) s.fw.progress.version = p.version;
       for (const k of ['total', 'rate', 'eta'] as const) if (p[k] !== undefined) s.fw.progress[k] = need(isUint(p[k]), p[k] as number, `fw.progress.${k}`);
     }
   }
@@ -206,7 +205,7 @@ export interface FleetRow {
   renewAt?: string;
   subject?: string;
   serial?: string;
-  firmware?: { running?: string; pending?: string; progress?: { version?: string; bytes: number; total?: number; rate?: number; eta?: number } };
+  firmware?: { running?: string; pending?: string; progress?: { bytes: number; total?: number; rate?: number; eta?: number } };
   taDigest?: string;
   tampSeq?: number;
   lastSeen?: string;
