@@ -5,7 +5,9 @@ import { DEFAULT_CONFIG_PATH, loadConfig, ConfigError } from '../config.js';
 import { composeAgent, PAL_STATUS_FILE, type PalPollSummary } from './compose.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderStatus, statusView } from './status-view.js';
+import { renderStatus, statusView, wakeReason, type StatusExtras } from './status-view.js';
+import { readFeatureStatus } from '../status/feature-status.js';
+import { readDownloadProgress } from '../packages/firmware/progress.js';
 import { FileStateStore } from '../store/state-store.js';
 import { STATE_SCHEMA, isAgentState, type AgentState } from '../lifecycle/state.js';
 import { loadAddon } from '../keystore/addon.js';
@@ -23,6 +25,12 @@ async function readPalSummary(stateDir: string): Promise<PalPollSummary | undefi
   } catch {
     return undefined;
   }
+}
+
+/** Files `enrolld status` shows besides the state: the last firmware download and the per-feature outcomes. */
+async function readExtras(stateDir: string): Promise<StatusExtras> {
+  const [firmwareDownload, features] = await Promise.all([readDownloadProgress(path.join(stateDir, 'firmware')), readFeatureStatus(stateDir)]);
+  return { ...(firmwareDownload ? { firmwareDownload } : {}), features };
 }
 
 function notify(state: string): void {
@@ -64,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
       now: { type: 'boolean', default: false },
       protocol: { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      'metrics-file': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -88,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const config = loadConfig(values.config);
       const store = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState });
-      const view = statusView(await store.load(), await readPalSummary(config.stateDir), await readNextRun(config.stateDir));
+      const view = statusView(await store.load(), await readPalSummary(config.stateDir), await readNextRun(config.stateDir), await readExtras(config.stateDir));
       process.stdout.write((values.json ? JSON.stringify(view, null, 2) : renderStatus(view)) + '\n');
       return 0;
     }
@@ -103,11 +112,14 @@ async function main(argv: string[]): Promise<number> {
         const daemon = agent.daemon();
         if (command === 'once') state = await daemon.iterate(state, { pollNow: true });
         else state = (await agent.enroller.step({ force: true })).state;
-        if (command === 'once') await writeNextRun(config.stateDir, daemon.nextWake(state), 'once').catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
+        if (command === 'once') {
+          const wake = daemon.nextWake(state);
+          await writeNextRun(config.stateDir, wake, 'once', new Date(), wakeReason(state, agent.enroller.nextDue(state), wake)).catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
+        }
       } finally {
         await agent.close();
       }
-      process.stdout.write(renderStatus(statusView(state, await readPalSummary(config.stateDir), await readNextRun(config.stateDir))) + '\n');
+      process.stdout.write(renderStatus(statusView(state, await readPalSummary(config.stateDir), await readNextRun(config.stateDir), await readExtras(config.stateDir))) + '\n');
       return state.retry?.kind === 'failed' ? 1 : 0;
     }
     case 'pal': {
@@ -127,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'run': {
       const agent = await composeAgent(loadConfig(values.config));
+      const metricsFile = values['metrics-file'];
       const ac = new AbortController();
       const stop = (sig: string): void => {
         agent.log.info('daemon.signal', { signal: sig });
@@ -145,7 +158,15 @@ async function main(argv: string[]): Promise<number> {
         onReady: (s) => notify(`READY=1\nSTATUS=${s.phase}`),
         onIdle: (s, next) => {
           notify(`WATCHDOG=1\nSTATUS=${s.phase}, next wake ${next.toISOString()}`);
-          void writeNextRun(agent.config.stateDir, next, 'run').catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
+          const dir = agent.config.stateDir;
+          void writeNextRun(dir, next, 'run', new Date(), wakeReason(s, agent.enroller.nextDue(s), next)).catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
+          if (metricsFile) {
+            void (async () => {
+              const { writeMetricsFile } = await import('../status/metrics.js');
+              const { features, firmwareDownload } = await readExtras(dir);
+              await writeMetricsFile(metricsFile, { state: s, features: features ?? {}, ...(firmwareDownload ? { firmwareDownload } : {}), nextWake: next, now: new Date() });
+            })().catch((err) => agent.log.warn('status.metrics-write-failed', { err, file: metricsFile }));
+          }
         },
       });
       try {
