@@ -87,6 +87,8 @@ if (fwSizes.length) {
   }
 }
 
+for (const r of await (await import('./fleet-view.js')).fleetViewBench(quick ? [1000] : [1000, 10_000])) row(r.what, r.value);
+
 const cpu = os.cpus();
 const mem = /MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'));
 console.log(`date ${new Date().toISOString()}; ${cpu[0]?.model ?? '?'} × ${cpu.length} (nproc ${os.availableParallelism()}), RAM ${mem ? (Number(mem[1]) / 2 ** 20).toFixed(1) : '?'} GiB`);
