@@ -134,9 +134,12 @@ find "$lib" -type f -name '*.js' -exec awk 'FNR == 1 { if (/^#!/) print FILENAME
 if command -v strip >/dev/null 2>&1; then strip --strip-unneeded --remove-section=.comment --remove-section=.note "$lib/build/Release/enrolld_tpm.node"; fi
 
 size=$(du -sk "$root" | cut -f1)
+# The lowest Node version package.json "engines" admits (e.g. "^20.19.0 || ^22.12.0 || ^24.0.0" → 20.19.0): Debian
+# ships only even (LTS) majors, so a lower bound says the same as the range.
+node_min=$(node -p 'const m = /\d+(\.\d+)*/.exec(require("./package.json").engines?.node ?? ""); m ? m[0] : "20"')
 # libtss2-esys/libtss2-tctildr: the addon links them (pkg-config tss2-esys tss2-tctildr tss2-mu tss2-rc);
 # libtss2-tcti-device0 provides device:/dev/tpmrm0. Debian 12 names (t64 names on newer releases are alternatives).
-# nodejs (>= 20): the Node majors the agent supports (package.json "engines"). systemd | …-sysusers and
+# nodejs (>= $node_min): see above. systemd | …-sysusers and
 # init-system-helpers: what dh_installsysusers and dh_installsystemd add for the maintainer scripts below.
 cat >"$root/DEBIAN/control" <<EOF
 Package: enrolld
@@ -146,7 +149,7 @@ Maintainer: enrolld maintainers <enrolld@example.invalid>
 Installed-Size: $size
 Section: admin
 Priority: optional
-Depends: nodejs (>= 20), init-system-helpers (>= 1.54~), systemd | systemd-standalone-sysusers | systemd-sysusers, libtss2-esys-3.0.2-0 | libtss2-esys-3.0.2-0t64, libtss2-tctildr0 | libtss2-tctildr0t64, libtss2-mu0 | libtss2-mu-4.0.1-0t64, libtss2-rc0 | libtss2-rc0t64, libtss2-tcti-device0 | libtss2-tcti-device0t64, libc6
+Depends: nodejs (>= $node_min), init-system-helpers (>= 1.54~), systemd | systemd-standalone-sysusers | systemd-sysusers, libtss2-esys-3.0.2-0 | libtss2-esys-3.0.2-0t64, libtss2-tctildr0 | libtss2-tctildr0t64, libtss2-mu0 | libtss2-mu-4.0.1-0t64, libtss2-rc0 | libtss2-rc0t64, libtss2-tcti-device0 | libtss2-tcti-device0t64, libc6
 Homepage: https://example.invalid/enrolld
 Description: TPM-backed certificate enrollment agent (EST, RFC 7030/8295)
  enrolld enrolls and renews device certificates over EST whose private keys

@@ -53,7 +53,9 @@ test('build.sh builds enrolld_<version>_<arch>.deb; dpkg-deb -I shows the fields
   assert.is(field('Package'), 'enrolld');
   assert.is(field('Version'), version);
   assert.is(field('Architecture'), arch);
-  assert.match(field('Depends'), /nodejs \(>= 20\)/);
+  // The lowest Node version package.json "engines" admits.
+  const engines = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  assert.ok(field('Depends').startsWith(`nodejs (>= ${/\d+(\.\d+)*/.exec(engines)![0]}), `), field('Depends'));
   assert.match(field('Depends'), /init-system-helpers/);
   assert.match(field('Depends'), /systemd \| systemd-standalone-sysusers/);
   assert.match(field('Depends'), /libtss2-esys-3\.0\.2-0/);
