@@ -142,6 +142,7 @@ for (const [jitter, outage] of FLEET_SCENARIOS) {
 }
 
 // --- further benchmarks register here (one line each) ---
+for (const r of await (await import('./fleet-view.js')).fleetViewBench(quick ? [1000] : [1000, 10_000])) row(r.what, r.value);
 
 const cpu = os.cpus();
 const mem = /MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'));

@@ -35,7 +35,9 @@ import { applyCsrPlan, fetchCsrPlan, isCsrPlan } from '../protocols/est/csrattrs
 import { validateChain } from '../pki/chain.js';
 import { certificateToDer, certificatesFromPem } from '../pki/cert.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { createStatusSink, deviceStatusFromState, stateExtraFromState, type StatusSink, type DeviceStatus, type ClientCredential } from '../status/index.js';
+import { createStatusSink, deviceStatusFromState, stateExtraFromState, type StatusSink, type DeviceStatus, type ClientCredential, type FirmwareProgress } from '../status/index.js';
+import { FeatureStatusStore } from '../status/feature-status.js';
+import type { DownloadProgressReport } from '../packages/firmware/progress.js';
 import { EnrolldError } from '../util/errors.js';
 import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
@@ -89,6 +91,8 @@ export interface ComposeOptions {
   keystore?: KeyStore;
   /** Another status sink; default: createStatusSink(config). */
   status?: StatusSink;
+  /** Minimum time between firmware download progress reports, ms (default 30 s; tests shorten it). */
+  progressIntervalMs?: number;
 }
 
 function readSecret(file: string): string {
@@ -321,6 +325,8 @@ interface FirmwareDeps {
   estAnchorsPem: string;
   basicAuth: { username: string; password: string } | undefined;
   decryptKey?: (keyId: Uint8Array) => Promise<Uint8Array | undefined>;
+  onDownloadProgress?: (r: DownloadProgressReport) => void;
+  progressIntervalMs?: number;
 }
 
 /** RFC 4108 firmware over RFC 8295 §6: signers from the TA store (seeded once from config), device-authenticated downloads. */
@@ -354,6 +360,8 @@ async function composeFirmware(config: Config, d: FirmwareDeps): Promise<Firmwar
     maxPackageBytes: fw.maxPackageBytes,
     now: () => d.clock.now(),
     log: d.log,
+    ...(d.onDownloadProgress ? { onDownloadProgress: d.onDownloadProgress } : {}),
+    ...(d.progressIntervalMs !== undefined ? { progressIntervalMs: d.progressIntervalMs } : {}),
   });
 }
 
@@ -444,13 +452,25 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     let tampSeq: number | undefined;
     let palWrite: Promise<void> = Promise.resolve();
     const errors: Array<{ code: string; at: string }> = [];
+    const features = new FeatureStatusStore(config.stateDir, log);
+    let fwProgress: FirmwareProgress | undefined;
     const publish = (s: AgentState): void => {
       status.state(s.phase, stateExtraFromState(s));
-      status.snapshot(deviceStatusFromState(s, { ta: { digest: taStore.digest(), ...(tampSeq !== undefined ? { tampSeq } : {}) }, ...(lastPal ? { pal: lastPal } : {}), ...(fwStatus ? { fw: fwStatus } : {}), ...(errors.length ? { errors: errors.slice(-5) } : {}) }));
+      const fw = fwStatus || fwProgress ? { ...(fwStatus ?? { running: 'factory' }), ...(fwProgress ? { progress: fwProgress } : {}) } : undefined;
+      status.snapshot(deviceStatusFromState(s, { ta: { digest: taStore.digest(), ...(tampSeq !== undefined ? { tampSeq } : {}) }, ...(lastPal ? { pal: lastPal } : {}), ...(fw ? { fw } : {}), ...(errors.length ? { errors: errors.slice(-5) } : {}) }));
+    };
+    // Firmware download progress into the status snapshot (at the progress reporter's cadence, not per chunk).
+    const onDownloadProgress = (r: DownloadProgressReport): void => {
+      fwProgress = r.phase === 'downloading' ? { bytes: r.bytes, rate: r.rate, ...(r.total !== undefined ? { total: r.total } : {}), ...(r.etaSeconds !== undefined ? { eta: r.etaSeconds } : {}) } : undefined;
+      if (r.phase === 'done') features.success('firmware', r.at);
+      if (r.phase === 'failed') features.failure('firmware', r.error ?? 'internal', r.at);
+      void state.load().then((s) => s && publish(s)).catch(() => undefined);
     };
     const enroller = new Enroller({
       onTransition: (s, event) => {
         if (event.type === 'fail') errors.push({ code: event.reason, at: clock.now().toISOString() });
+        if (event.type === 'fail') features.failure('enroll', event.reason, clock.now());
+        if (event.type === 'issued') features.success('enroll', clock.now());
         if (event.type === 'issued' && s.credential) switchCredential(s.credential);
         status.event(`lifecycle.${event.type}`, { phase: s.phase });
         publish(s);
@@ -526,7 +546,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       now: () => clock.now(),
     });
     const decryptKey = sealedKeyLookup(config, keystore);
-    const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state, ...(decryptKey ? { decryptKey } : {}) }) : undefined;
+    const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state, onDownloadProgress, ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}), ...(decryptKey ? { decryptKey } : {}) }) : undefined;
     if (firmware) fwStatus = await firmwareStatus(firmware);
     const tamp = config.tamp ? await composeTamp(config, { clock, keystore, state }) : undefined;
     if (tamp) tampSeq = await tampSequence(tamp);
@@ -547,6 +567,8 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       onRecord: (r) => {
         lastPal = { lastPoll: r.at, result: r.outcome === 'error' ? 'error' : r.entries === 0 ? 'none' : 'ok', ...(r.error ? { code: r.error.code } : {}) };
         if (r.error) errors.push({ code: r.error.code, at: r.at });
+        if (r.error) features.failure('pal', r.error.code, r.at);
+        else features.success('pal', r.at);
         // Summary for `enrolld status` (one small atomic write per poll; never fails the poll).
         const summary: PalPollSummary = { at: r.at, outcome: r.outcome, pages: r.pages, entries: r.entries, counts: r.counts, codes: r.codes, renew: r.renew, ...(r.error ? { error: r.error.code } : {}) };
         palWrite = palWrite

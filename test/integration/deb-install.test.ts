@@ -53,7 +53,11 @@ test('build.sh builds enrolld_<version>_<arch>.deb; dpkg-deb -I shows the fields
   assert.is(field('Package'), 'enrolld');
   assert.is(field('Version'), version);
   assert.is(field('Architecture'), arch);
-  assert.match(field('Depends'), /nodejs \(>= 20\)/);
+  // The lowest Node version package.json "engines" admits.
+  const engines = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  assert.ok(field('Depends').startsWith(`nodejs (>= ${/\d+(\.\d+)*/.exec(engines)![0]}), `), field('Depends'));
+  assert.match(field('Depends'), /init-system-helpers/);
+  assert.match(field('Depends'), /systemd \| systemd-standalone-sysusers/);
   assert.match(field('Depends'), /libtss2-esys-3\.0\.2-0/);
   assert.match(field('Depends'), /libtss2-tctildr0/);
   assert.match(info.out, /conffiles/);
@@ -81,13 +85,32 @@ test('dpkg --root installs it: files, modes, the unit, the conffile', () => {
   assert.is(mode('usr/bin/enrolld'), '0755');
   assert.is(mode('etc/enrolld'), '0750');
   assert.is(mode('etc/enrolld/config.json'), '0640');
-  assert.is(mode('usr/lib/enrolld/build/Release/enrolld_tpm.node'), '0755');
-  assert.is(readFileSync(path.join(root, 'usr/lib/systemd/system/enrolld.service'), 'utf8'), readFileSync(path.join(ROOT, 'systemd/enrolld.service'), 'utf8'));
+  assert.is(mode('usr/lib/enrolld/build/Release/enrolld_tpm.node'), '0644', 'a shared object, loaded by node');
+  assert.is(readFileSync(path.join(root, 'lib/systemd/system/enrolld.service'), 'utf8'), readFileSync(path.join(ROOT, 'systemd/enrolld.service'), 'utf8'));
+  // Man pages gzip -9n (no name or time stamp in the header: byte 3 flags = 0, bytes 4–7 mtime = 0), completion.
+  for (const m of ['usr/share/man/man8/enrolld.8.gz', 'usr/share/man/man5/enrolld.json.5.gz']) {
+    const gz = readFileSync(path.join(root, m));
+    assert.is(gz[3], 0, `${m}: no file name stored`);
+    assert.is(gz.readUInt32LE(4), 0, `${m}: no time stamp`);
+    const page = sh('man', ['--warnings', '-l', path.join(root, m)], { ...process.env, MANWIDTH: '100' });
+    assert.is(page.code, 0, page.err);
+    assert.is(page.err.trim(), '', `${m}: groff warnings`);
+  }
+  assert.match(sh('man', ['-l', path.join(root, 'usr/share/man/man5/enrolld.json.5.gz')]).out, /est\.trustAnchorsFile/);
+  const completion = path.join(root, 'usr/share/bash-completion/completions/enrolld');
+  const complete = (...words: string[]): string =>
+    sh('bash', ['-c', `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _enrolld; printf '%s\\n' "\${COMPREPLY[@]}"`, 'complete', completion, 'enrolld', ...words]).out.trim();
+  assert.is(complete('sta'), 'status');
+  assert.equal(complete('status', '--').split('\n').sort(), ['--config', '--help', '--json']);
+  assert.is(complete('demo', '--protocol', 'cm').split('\n').sort().join(' '), 'cmc cmp');
+  // postinst with DPKG_ROOT: sysusers and tmpfiles applied to the root, not to this machine.
+  assert.match(readFileSync(path.join(root, 'etc/passwd'), 'utf8'), /^enrolld:/m);
+  assert.is(mode('var/lib/enrolld'), '0700');
   assert.is(readFileSync(path.join(root, 'usr/lib/sysusers.d/enrolld.conf'), 'utf8'), readFileSync(path.join(ROOT, 'systemd/enrolld.sysusers'), 'utf8'));
   assert.is(readFileSync(path.join(root, 'usr/lib/tmpfiles.d/enrolld.conf'), 'utf8'), readFileSync(path.join(ROOT, 'systemd/enrolld.tmpfiles'), 'utf8'));
   assert.ok(existsSync(path.join(root, 'usr/lib/enrolld/node_modules/pkijs/package.json')));
   // The installed unit verifies against the installed wrapper (host targets copied in for the dependency graph).
-  const units = path.join(root, 'usr/lib/systemd/system');
+  const units = path.join(root, 'lib/systemd/system');
   for (const t of ['sysinit.target', 'basic.target', 'shutdown.target', 'multi-user.target', 'network-online.target', 'time-sync.target', 'network.target', 'paths.target', 'slices.target', 'sockets.target', 'timers.target', 'local-fs.target', 'swap.target', 'umount.target']) {
     for (const d of ['/usr/lib/systemd/system', '/lib/systemd/system']) {
       if (existsSync(path.join(d, t))) {
