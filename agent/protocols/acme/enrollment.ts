@@ -228,7 +228,15 @@ export class AcmeEnrollment implements EnrollmentProtocol {
         // The URL form: the key is fetched with POST-as-GET from the ACME server (same TLS trust, same account).
         if (!/^https:\/\//.test(cred)) throw new AcmeRatsError('acme.rats.encryption-credential', 'verifierEncryptionCredential is a string but not an https URL; the evidence is not sent');
         const res = await client.post(cred, undefined, { accept: 'application/jwk+json, application/json' });
-        recipient = jweRecipient(res.json);
+        let jwk = res.json;
+        if (jwk === undefined && res.contentType === 'application/jwk+json') {
+          try {
+            jwk = JSON.parse(Buffer.from(res.body).toString('utf8'));
+          } catch {
+            jwk = undefined;
+          }
+        }
+        recipient = jweRecipient(jwk);
       } else if (cred !== undefined) recipient = jweRecipient(cred);
     } catch (e) {
       if (e instanceof AcmeRatsError) await client.post(authzUrl, { status: 'deactivated' }).catch(() => undefined);
