@@ -24,7 +24,7 @@ import { certificateToPem, findExtension } from '../../agent/pki/cert.js';
 import { csrExtensions, csrSpki, OID_SUBJECT_ALT_NAME, verifyCsr } from '../../agent/pki/csr.js';
 import { decodeAnswer, labEncryptionKey, RATS, RatsRefusal, spkiJwk, verifyTpmEvidence, type DecodedAnswer, type LabEncryptionKey } from './acme-rats.js';
 import type { LabCa } from './ca.js';
-import type { LabAttestation } from './attestation.js';
+import type { AttestReason, LabAttestation } from './attestation.js';
 import type { LabRequest, LabResponse, Router } from './router.js';
 
 export interface LabAcmeOptions {
@@ -111,6 +111,16 @@ function csrNames(csr: pkijs.CertificationRequest): string[] {
     if (typeof cn?.value === 'string') names.push(cn.value);
   }
   return names;
+}
+
+/** The lab verifier log's reason for a refusal. */
+function reasonOf(detail: string): AttestReason {
+  if (/replayed/.test(detail)) return 'attest.nonce-replayed';
+  if (/freshness_nonce/.test(detail)) return 'attest.nonce-unknown';
+  if (/signature over/.test(detail)) return 'attest.bad-signature';
+  if (/AK certificate|chain|not valid now|signed by/.test(detail)) return 'attest.ak-untrusted';
+  if (/certified (Name|key)|TPM-resident/.test(detail)) return 'attest.wrong-key';
+  return 'attest.bad-structure';
 }
 
 export class LabAcme {
@@ -273,7 +283,10 @@ export class LabAcme {
       c.status = 'invalid';
       c.error = { type: `${NS}incorrectResponse`, detail };
       a.status = 'invalid';
-      if (c.type === RATS.challengeType) this.events.push({ ok: false, detail });
+      if (c.type === RATS.challengeType) {
+        this.events.push({ ok: false, detail });
+        this.o.attestation.events.push({ ok: false, reason: reasonOf(detail), detail }); // the lab's shared verifier log
+      }
     };
     if (c.type !== RATS.challengeType) {
       if ((this.o.validateIdentifier ?? (() => true))(a.identifier.value)) {
@@ -297,6 +310,7 @@ export class LabAcme {
       c.status = 'valid';
       a.status = 'valid';
       this.events.push({ ok: true });
+      this.o.attestation.events.push({ ok: true });
     } catch (e) {
       if (!(e instanceof RatsRefusal)) throw e;
       fail(e.message);

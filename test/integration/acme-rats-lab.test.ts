@@ -248,7 +248,7 @@ test('an unsupported credential key type (Ed448) or a challenge without freshnes
       assert.is(saved?.failures, 1);
       assert.is(saved?.credential, undefined);
       assert.is(saved?.retry?.kind, 'failed');
-      assert.ok(saved?.retry && Date.parse(saved.retry.until) - Date.now() >= 50_000, JSON.stringify(saved));
+      assert.ok(saved?.retry && Date.parse(saved.retry.until) > Date.now() + 10_000, JSON.stringify(saved));
       const again = await enroller.step();
       assert.is(again.action, 'none', 'no retry before the backoff expires');
       assert.is(acmeLab.deactivated.length, deact + 1);
