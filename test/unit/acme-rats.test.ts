@@ -4,9 +4,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { encode as cborEncode } from 'cbor-x';
 import { compactDecrypt } from 'jose';
-import { AcmeRatsError, challengeResponse, cmwJsonRecord, freshnessNonce, jweRecipient } from '../../agent/protocols/acme/remote-attest-01.js';
+import { AcmeRatsError, challengeResponse, cmwJsonRecord, freshnessNonce, jweRecipient, jweRecipientFromCertificate } from '../../agent/protocols/acme/remote-attest-01.js';
 import { decodeAnswer, labEncryptionKey, RatsRefusal } from '../../deploy/lab/acme-rats.js';
 
 const code = (f: () => unknown): string | undefined => {
@@ -49,6 +50,15 @@ test('verifierEncryptionCredential: RSA ≥ 2048, EC P-256/384/521, X25519 accep
     null,
   ];
   for (const j of refused) assert.is(code(() => jweRecipient(j)), 'acme.rats.encryption-credential', JSON.stringify(j));
+});
+
+test('verifierEncryptionCredential as a PEM certificate: its key (openssl-made EC P-256 certificate); garbage is a typed error', () => {
+  const pem = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=verifier', '-days', '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const r = jweRecipientFromCertificate(pem);
+  assert.is(r.jwk.kty, 'EC');
+  assert.is(r.jwk.crv, 'P-256');
+  assert.is(r.alg, 'ECDH-ES+A256KW');
+  assert.is(code(() => jweRecipientFromCertificate('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')), 'acme.rats.encryption-credential');
 });
 
 test('the answer: the JSON CMW record; with a recipient a compact JWE (cty application/cmw+json) that decrypts to it', async () => {

@@ -17,7 +17,8 @@ export const ACME_ERROR_NS = 'urn:ietf:params:acme:error:';
 // - §"remote-attest-01 Challenge Object": RFC 8555 §8 fields plus freshness_nonce (required string: the Client
 //   SHOULD use it as the attestation freshness nonce), attestClaimsHint (optional), verifierEncryptionCredential
 //   (optional; the text says both "a URL where the Client can fetch the encryption public key" and "an encryption key
-//   in JWK format"; both are accepted here). No `token`: RFC 8555's token is optional for this type.
+//   in JWK format", SHOULD be a JWK, MAY be a DER or PEM X.509 certificate; accepted here: a JWK object, an https URL
+//   fetched by POST-as-GET, a PEM certificate string). No `token`: RFC 8555's token is optional for this type.
 //   The draft does not say how the string maps to bytes; its example ("yoW1RL2zPBzYEHBQ06Jy") is base64url, so the
 //   base64url DECODED bytes are the TPM qualifyingData (TPM2B_DATA: at most 64 bytes).
 // - §"remote-attest-01 Response": the POST body "MUST be a raw JSON or CBOR CMW", with a verifierEncryptionCredential

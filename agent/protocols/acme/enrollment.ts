@@ -18,7 +18,7 @@ import { AcmeClient } from './client.js';
 import { IDENTIFIER_REMOTE_ATTESTATION, PEM_CERTIFICATE_CHAIN, REMOTE_ATTEST_01, type AuthzStatus, type OrderStatus } from './constants.js';
 import { AcmeProblemError, AcmeProtocolError } from './errors.js';
 import { b64u } from './jws.js';
-import { AcmeRatsError, challengeResponse, freshnessNonce, jweRecipient, type JweRecipient } from './remote-attest-01.js';
+import { AcmeRatsError, challengeResponse, freshnessNonce, jweRecipient, jweRecipientFromCertificate, type JweRecipient } from './remote-attest-01.js';
 
 export interface AcmeIdentifier {
   type: string;
@@ -224,7 +224,9 @@ export class AcmeEnrollment implements EnrollmentProtocol {
     try {
       nonce = freshnessNonce(chal);
       const cred = chal.verifierEncryptionCredential;
-      if (typeof cred === 'string') {
+      if (typeof cred === 'string' && cred.startsWith('-----BEGIN CERTIFICATE-----')) {
+        recipient = jweRecipientFromCertificate(cred);
+      } else if (typeof cred === 'string') {
         // The URL form: the key is fetched with POST-as-GET from the ACME server (same TLS trust, same account).
         if (!/^https:\/\//.test(cred)) throw new AcmeRatsError('acme.rats.encryption-credential', 'verifierEncryptionCredential is a string but not an https URL; the evidence is not sent');
         const res = await client.post(cred, undefined, { accept: 'application/jwk+json, application/json' });

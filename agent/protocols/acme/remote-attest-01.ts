@@ -2,6 +2,7 @@
 // qualifyingData, the answer is a JSON CMW record (draft-ietf-rats-msg-wrap-23), JWE-encrypted (RFC 7516, `jose`)
 // to the verifierEncryptionCredential when the challenge names one. Everything here that can be refused is checked
 // before any evidence is built, so a refusal never costs a TPM2_Certify and never sends evidence in the clear.
+import { X509Certificate } from 'node:crypto';
 import { CompactEncrypt, importJWK, type JWK } from 'jose';
 import { EnrolldError } from '../../util/errors.js';
 import { CMW_ATTESTATION_BUNDLE, CMW_IND_EVIDENCE, CMW_JSON, FRESHNESS_NONCE_MAX_BYTES, JWE_ALG_ECDH, JWE_ALG_RSA, JWE_ENC } from './constants.js';
@@ -68,6 +69,17 @@ export function jweRecipient(v: unknown): JweRecipient {
   }
   if (typeof j.kid === 'string') jwk.kid = j.kid;
   return { jwk, alg };
+}
+
+/** The credential as a PEM X.509 certificate (the draft's "MAY be … a DER or PEM encoded X.509 certificate"): its key. */
+export function jweRecipientFromCertificate(pem: string): JweRecipient {
+  let jwk: unknown;
+  try {
+    jwk = new X509Certificate(pem).publicKey.export({ format: 'jwk' });
+  } catch (cause) {
+    throw new AcmeRatsError('acme.rats.encryption-credential', `verifierEncryptionCredential is not a usable PEM certificate: ${(cause as Error).message}; the evidence is not sent`, { cause });
+  }
+  return jweRecipient(jwk);
 }
 
 /** msg-wrap-23 json-record: [media type, base64url(value), ind = evidence]. */
