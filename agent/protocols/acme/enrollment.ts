@@ -228,7 +228,7 @@ export class AcmeEnrollment implements EnrollmentProtocol {
         recipient = jweRecipientFromCertificate(cred);
       } else if (typeof cred === 'string') {
         // The URL form: the key is fetched with POST-as-GET from the ACME server (same TLS trust, same account).
-        if (!/^https:\/\//.test(cred)) throw new AcmeRatsError('acme.rats.encryption-credential', 'verifierEncryptionCredential is a string but not an https URL; the evidence is not sent');
+        if (!/^https:\/\//.test(cred)) throw new AcmeRatsError('acme.rats.encryption-credential', 'verifierEncryptionCredential is a string but neither an https URL nor a PEM certificate; the evidence is not sent');
         const res = await client.post(cred, undefined, { accept: 'application/jwk+json, application/json' });
         let jwk = res.json;
         if (jwk === undefined && res.contentType === 'application/jwk+json') {
