@@ -26,11 +26,12 @@ export const ACME_ERROR_NS = 'urn:ietf:params:acme:error:';
 //   requires every POST to be a JWS (application/jose+json), so the CMW (or the compact JWE) is the JWS payload,
 //   byte for byte. The draft's examples label the HTTP body application/cmw+cbor / application/jwt; a server that
 //   parses the HTTP body itself instead of the JWS payload would not understand any RFC 8555 client.
-// - Older texts: draft-liu-acme-rats-02 / draft-ietf-acme-rats-00 had the same challenge type and fields, but -00 had
-//   no remote-attestation identifier flow as a supplement to dns-01/http-01; a -00 server that rejects the unknown
-//   identifier type answers newOrder with rejectedIdentifier/unsupportedIdentifier (then leave
-//   acme.remoteAttestation unset). A server expecting SHA-256(keyAuthorization) as the nonce (what enrolld sent
-//   before) sees extraData = the freshness_nonce bytes and refuses the evidence.
+// - Older texts: draft-liu-acme-rats-02 and draft-ietf-acme-rats-00 (12 Dec 2025) had a "trustworthy" identifier
+//   and attestation-result-01 / attestation-evidence-01 challenges whose REQUIRED `token` carried the nonce. A server
+//   on -00 never offers remote-attest-01 (the agent finds no challenge it can answer: a typed error and backoff) and
+//   answers newOrder's remote-attestation identifier with rejectedIdentifier/unsupportedIdentifier (then leave
+//   acme.remoteAttestation unset). A server expecting what enrolld sent before (a {"cmw": [...]} object,
+//   extraData = SHA-256(keyAuthorization)) gets a bare CMW array and extraData = the freshness_nonce: it refuses.
 //
 // CMW — draft-ietf-rats-msg-wrap-23 (repo ietf-rats-wg/draft-ietf-rats-msg-wrap, tag -23 = f45f5a1, 10 Dec 2025):
 //   json-record = [ type: media-type, value: base64url-string, ? ind: uint .bits cm-type ]  (cm-type evidence = bit 2)
