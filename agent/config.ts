@@ -61,8 +61,10 @@ export interface AcmeSettings {
   trustAnchorsFile: string;
   /** mailto: contacts for the account. */
   contact: string[];
-  /** Challenge types in order of preference; remote-attest-01 needs attestation.enabled. */
+  /** Challenge types in order of preference for identifier authorizations; remote-attest-01 needs attestation.enabled. */
   challengePreference: string[];
+  /** Hints offered as "remote-attestation" identifiers in newOrder (draft-ietf-acme-rats-01: "", "hsm", …); needs attestation.enabled. */
+  remoteAttestation: string[];
   /** Give up polling an order after this long and retry later (seconds). */
   maxPollSeconds: number;
   /** PEM: roots the ACME CA's certificates chain to, when not the EST CA's (issued certificates are validated). */
@@ -240,10 +242,10 @@ class Reader {
     }
     return v as T;
   }
-  strList(key: string): string[] {
+  strList(key: string, allowEmpty = false): string[] {
     const v = this.raw(key);
     if (v === undefined) return [];
-    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s.length === 0)) {
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || (s.length === 0 && !allowEmpty))) {
       throw new ConfigError(this.at(key), 'must be a list of non-empty strings');
     }
     return v as string[];
@@ -359,7 +361,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const id = r.sub('identity', ['subject', 'dnsNames', 'keyAlgorithm', 'bootstrapCertFile', 'bootstrapKeyFile']);
   const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs']);
   const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds', 'renewAuthRetries']);
-  const acme = r.has('acme') ? r.sub('acme', ['directoryUrl', 'trustAnchorsFile', 'contact', 'challengePreference', 'maxPollSeconds', 'issuerTrustAnchorsFile'], true) : undefined;
+  const acme = r.has('acme') ? r.sub('acme', ['directoryUrl', 'trustAnchorsFile', 'contact', 'challengePreference', 'remoteAttestation', 'maxPollSeconds', 'issuerTrustAnchorsFile'], true) : undefined;
   const cmp = r.has('cmp') ? r.sub('cmp', ['url', 'trustAnchorsFile', 'tlsTrustAnchorsFile', 'mac', 'request', 'implicitConfirm', 'allowLoopbackHttp'], true) : undefined;
   const cmc = r.has('cmc') ? r.sub('cmc', ['responseTrustAnchorsFile']) : undefined;
   const fw = r.has('firmware') ? r.sub('firmware', ['trustAnchorsFile', 'hook', 'hardware', 'maxPackageBytes', 'signReturns'], true) : undefined;
@@ -398,7 +400,8 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
             directoryUrl: httpsUrl('acme.directoryUrl', acme.str('directoryUrl')),
             trustAnchorsFile: file(baseDir, acme.str('trustAnchorsFile'))!,
             contact: acme.strList('contact'),
-            challengePreference: acme.has('challengePreference') ? acme.strList('challengePreference') : ['remote-attest-01'],
+            challengePreference: acme.has('challengePreference') ? acme.strList('challengePreference') : ['remote-attest-01', 'dns-01', 'http-01'],
+            remoteAttestation: acme.strList('remoteAttestation', true),
             maxPollSeconds: acme.num('maxPollSeconds', 120, 1, 3600),
             ...(acme.has('issuerTrustAnchorsFile') ? { issuerTrustAnchorsFile: file(baseDir, acme.str('issuerTrustAnchorsFile'))! } : {}),
           },

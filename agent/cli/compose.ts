@@ -231,6 +231,7 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         accountFile: path.join(config.stateDir, 'acme-account.json'),
         contact: a.contact,
         challengePreference: a.challengePreference,
+        remoteAttestation: a.remoteAttestation,
         ...(d.attest ? { attest: d.attest } : {}),
         maxPollMs: a.maxPollSeconds * 1000,
         totalTimeoutMs: config.est.timeoutMs,

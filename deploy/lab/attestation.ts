@@ -162,7 +162,8 @@ function hasAkEku(cert: pkijs.Certificate): boolean {
 
 export class LabAttestation {
   readonly nonces: NonceService;
-  private readonly anchors: Uint8Array[];
+  /** The attestation-CA roots (DER), also used by the ACME remote-attest-01 verifier. */
+  readonly anchors: Uint8Array[];
   readonly requireAttestation: boolean;
   private readonly now: () => Date;
   private readonly log: (line: string) => void;
