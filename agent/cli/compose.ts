@@ -81,6 +81,8 @@ export interface AgentParts {
   est: EstClient;
   /** Builds the daemon (owns a cron matcher: close() releases it). */
   daemon(hooks?: { onReady?(s: AgentState): void; onIdle?(s: AgentState, next: Date): void }): Daemon;
+  /** Resolves when the background status writes queued so far (PAL summary, per-feature outcomes) are on disk. */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -614,9 +616,14 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
           ...hooks,
         });
       },
+      async settled() {
+        await palWrite;
+        await features.flushed();
+      },
       async close() {
         for (const s of schedules) s.close();
         await palWrite;
+        await features.flushed();
         await credentialSwitch;
         await Promise.all(deferredDeletes);
         await status.close();
