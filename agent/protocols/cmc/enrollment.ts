@@ -100,8 +100,8 @@ export class CmcEnrollment implements EnrollmentProtocol {
    * id-cmc-nonceResp, but their OIDs are still TBD (agent/attest/constants.ts), so no OID is invented here: the
    * nonce is fetched from the same EST server's /nonce (§6), which an EST-hosted /fullcmc always has beside it.
    */
-  nonce(req: NonceRequestParams): Promise<ReceivedNonce> {
-    return new EstEnrollment({
+  async nonce(req: NonceRequestParams): Promise<ReceivedNonce> {
+    const est = new EstEnrollment({
       baseUrl: this.o.baseUrl,
       ...(this.o.label !== undefined ? { label: this.o.label } : {}),
       trustAnchors: this.o.trustAnchors,
@@ -110,7 +110,12 @@ export class CmcEnrollment implements EnrollmentProtocol {
       keystore: this.o.keystore,
       ...(this.o.now ? { now: this.o.now } : {}),
       ...(this.o.transportFactory ? { transportFactory: this.o.transportFactory } : {}),
-    }).nonce(req);
+    });
+    try {
+      return await est.nonce(req);
+    } finally {
+      est.closeSession();
+    }
   }
 
   /** The transactionId of the last request sent. */
