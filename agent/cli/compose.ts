@@ -177,6 +177,7 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         request: c.request,
         keystore: d.keystore,
         pending,
+        nonceInfoTypes: { request: config.attestation.freshnessOids.cmpNonceRequest, response: config.attestation.freshnessOids.cmpNonceResponse },
         // A waiting transaction survives a restart (pollReq resumes it): persisted next to the lifecycle state.
         onPendingChange: (p) => {
           writes = writes.then(() => writeFileAtomic(pendingFile, JSON.stringify(p) + '\n')).catch(() => undefined);
