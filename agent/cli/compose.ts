@@ -200,6 +200,7 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         ...(config.cmc?.responseTrustAnchorsFile ? { responseTrustAnchors: [readFileSync(config.cmc.responseTrustAnchorsFile, 'utf8')] } : {}),
         ...(d.basicAuth ? { basicAuth: d.basicAuth } : {}),
         bootstrap: { signer: d.keystore.signer(bootKey), certificate: bootCerts[0]!, chain: bootCerts.slice(1) },
+        nonceControls: { request: config.attestation.freshnessOids.cmcNonceRequest, response: config.attestation.freshnessOids.cmcNonceResponse },
         keystore: d.keystore,
         // A pending CMC request (pendToken) survives a restart: queryPending resumes it.
         pendingStore: {
