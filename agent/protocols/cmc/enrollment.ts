@@ -7,6 +7,8 @@
 //    lifecycle repeats the same request (same CSR), a queryPending PKIData is sent instead of a new request.
 //    The lifecycle must persist `CmcPendingRecord`s (JSON-safe) across restarts to resume — pass a store backed by
 //    its state file; the default store is in memory.
+//  - freshness nonce (draft-ietf-lamps-attestation-freshness-08 §7): nonce() sends an unsigned id-data PKIData with
+//    the nonce request control; the next request continues its transactionId (the binding the draft requires).
 import { createHash, createHmac } from 'node:crypto';
 import { bytesEqual } from '../../pki/der.js';
 import type { KeyStore } from '../../keystore/keystore.js';
