@@ -19,6 +19,8 @@ import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestatio
 import { createLabServer, type LabServer } from '../../deploy/lab/server.js';
 import { registerCmpHandlers, CMP_WELL_KNOWN_PATH, type LabCmpRecord } from '../../deploy/lab/cmp.js';
 import { startSwtpm, type Swtpm } from '../harness/swtpm.js';
+import { ConfigError, parseConfig } from '../../agent/config.js';
+import { FRESHNESS_OID_PLACEHOLDERS } from '../../agent/attest/constants.js';
 
 const SECRET = new TextEncoder().encode('lab-cmp-secret');
 const OTHER_TYPES = { request: '1.3.6.1.4.1.99999.7.1', response: '1.3.6.1.4.1.99999.7.2' };
@@ -129,6 +131,16 @@ test('InfoType OIDs are configurable: a server on other OIDs → typed CmpProtoc
   assert.is(n.nonce.byteLength, 32);
   const key = await ks.createKey('fc-5', 'ecc-p256');
   assert.is((await p.enroll({ operation: 'enroll', csr: await attestedCsr(key, n.nonce), key })).kind, 'issued');
+});
+
+test('config attestation.freshnessOids: placeholders by default, overridable, a non-OID is a ConfigError', () => {
+  const base = { deviceId: 'd', stateDir: '/tmp/x', tpm: {}, est: { url: 'https://ca.example', trustAnchorsFile: 'ta.pem' }, identity: { subject: 'CN=d' } };
+  assert.equal(parseConfig(base, '/etc/enrolld').attestation.freshnessOids, FRESHNESS_OID_PLACEHOLDERS);
+  const c = parseConfig({ ...base, attestation: { freshnessOids: { cmpNonceRequest: OTHER_TYPES.request, cmpNonceResponse: OTHER_TYPES.response } } }, '/etc/enrolld');
+  assert.is(c.attestation.freshnessOids.cmpNonceRequest, OTHER_TYPES.request);
+  assert.is(c.attestation.freshnessOids.cmcNonceRequest, FRESHNESS_OID_PLACEHOLDERS.cmcNonceRequest);
+  assert.throws(() => parseConfig({ ...base, attestation: { freshnessOids: { cmcNonceResponse: 'id-cmc-99' } } }, '/etc/enrolld'), (e: unknown) => e instanceof ConfigError && /freshnessOids\.cmcNonceResponse/.test((e as Error).message));
+  assert.throws(() => parseConfig({ ...base, attestation: { freshnessOids: { tbd4: '1.2.3' } } }, '/etc/enrolld'), (e: unknown) => e instanceof ConfigError);
 });
 
 test.run();
