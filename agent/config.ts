@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EnrolldError } from './util/errors.js';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from './pki/signer.js';
+import { FRESHNESS_OID_PLACEHOLDERS, type FreshnessOids } from './attest/constants.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/enrolld/config.json';
 
@@ -145,6 +146,8 @@ export interface Config {
     /** PEM: AK certificate followed by its chain. */
     akCertFile?: string;
     pcrs: number[];
+    /** The draft's TBD freshness OIDs (CMP InfoTypes, CMC controls); placeholders unless configured. */
+    freshnessOids: FreshnessOids;
   };
   schedule: {
     /** node-cron expression for PAL polls. */
@@ -359,7 +362,15 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const est = r.sub('est', ['url', 'label', 'trustAnchorsFile', 'basicAuth', 'maxResponseBytes', 'timeoutMs', 'pal', 'csrattrs', 'cacertsRefreshHours'], true);
   const basic = est.has('basicAuth') ? est.sub('basicAuth', ['username', 'passwordFile']) : undefined;
   const id = r.sub('identity', ['subject', 'dnsNames', 'keyAlgorithm', 'bootstrapCertFile', 'bootstrapKeyFile']);
-  const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs']);
+  const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs', 'freshnessOids']);
+  const fo = att.sub('freshnessOids', Object.keys(FRESHNESS_OID_PLACEHOLDERS));
+  const freshnessOids = Object.fromEntries(
+    (Object.keys(FRESHNESS_OID_PLACEHOLDERS) as Array<keyof FreshnessOids>).map((k) => {
+      const v = fo.str(k, FRESHNESS_OID_PLACEHOLDERS[k]);
+      if (!/^[0-2](\.(0|[1-9]\d*))+$/.test(v)) throw new ConfigError(fo.at(k), `not a dotted-decimal OID: ${v}`);
+      return [k, v];
+    }),
+  ) as unknown as FreshnessOids;
   const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds', 'renewAuthRetries']);
   const acme = r.has('acme') ? r.sub('acme', ['directoryUrl', 'trustAnchorsFile', 'contact', 'challengePreference', 'remoteAttestation', 'maxPollSeconds', 'issuerTrustAnchorsFile'], true) : undefined;
   const cmp = r.has('cmp') ? r.sub('cmp', ['url', 'trustAnchorsFile', 'tlsTrustAnchorsFile', 'mac', 'request', 'implicitConfirm', 'allowLoopbackHttp'], true) : undefined;
@@ -421,6 +432,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
       ...(att.has('akKeyFile') ? { akKeyFile: file(baseDir, att.str('akKeyFile'))! } : {}),
       ...(att.has('akCertFile') ? { akCertFile: file(baseDir, att.str('akCertFile'))! } : {}),
       pcrs: att.numList('pcrs', [0, 1, 2, 3, 4, 5, 6, 7], 0, 23),
+      freshnessOids,
     },
     schedule: {
       cron: sch.str('cron', '*/15 * * * *'),

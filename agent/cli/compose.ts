@@ -11,12 +11,12 @@ import { TrustAnchorStore } from '../store/ta-store.js';
 import { CrlStore } from '../store/crl-store.js';
 import { FilePeerCertificateStore } from '../store/peer-store.js';
 import { SystemClock, type Clock } from '../lifecycle/clock.js';
-import { Enroller } from '../lifecycle/enroller.js';
+import { Enroller, type RequestContext } from '../lifecycle/enroller.js';
 import { Daemon } from '../lifecycle/daemon.js';
 import { CronSchedule, RENEW_SPREAD } from '../lifecycle/schedule.js';
 import { STATE_SCHEMA, fromStoredKey, isAgentState, type AgentState, type Credential } from '../lifecycle/state.js';
 import { EstEnrollment } from '../protocols/est/enrollment.js';
-import type { EnrollmentProtocol } from '../protocols/protocol.js';
+import type { EnrollmentProtocol, NonceContext } from '../protocols/protocol.js';
 import { EstClient } from '../protocols/est/client.js';
 import { reenrollIdentity } from '../protocols/est/simplereenroll.js';
 import { PalPoller } from '../packages/pal-poller.js';
@@ -183,6 +183,7 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         request: c.request,
         keystore: d.keystore,
         pending,
+        nonceInfoTypes: { request: config.attestation.freshnessOids.cmpNonceRequest, response: config.attestation.freshnessOids.cmpNonceResponse },
         // A waiting transaction survives a restart (pollReq resumes it): persisted next to the lifecycle state.
         onPendingChange: (p) => {
           writes = writes.then(() => writeFileAtomic(pendingFile, JSON.stringify(p) + '\n')).catch(() => undefined);
@@ -205,6 +206,7 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         ...(config.cmc?.responseTrustAnchorsFile ? { responseTrustAnchors: [readFileSync(config.cmc.responseTrustAnchorsFile, 'utf8')] } : {}),
         ...(d.basicAuth ? { basicAuth: d.basicAuth } : {}),
         bootstrap: { signer: d.keystore.signer(bootKey), certificate: bootCerts[0]!, chain: bootCerts.slice(1) },
+        nonceControls: { request: config.attestation.freshnessOids.cmcNonceRequest, response: config.attestation.freshnessOids.cmcNonceResponse },
         keystore: d.keystore,
         // A pending CMC request (pendToken) survives a restart: queryPending resumes it.
         pendingStore: {
@@ -403,11 +405,16 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     };
     const issuerAnchors = config.protocol === 'acme' && config.acme?.issuerTrustAnchorsFile ? readAnchors(config.acme.issuerTrustAnchorsFile) : [];
     const protocol = await createEnrollmentProtocol(config, { keystore, clock, estAnchorsPem, basicAuth, ...(config.attestation.enabled ? { attest } : {}) });
-    const attestCsrKey = async (key: KeyRecord): Promise<pkijs.Attribute> => {
+    // The nonce is fetched with the identity of the request it is for (freshness §6.1 binds it to that request).
+    const nonceContext = (ctx: RequestContext): NonceContext =>
+      ctx.operation === 'reenroll' && ctx.current
+        ? { operation: 'reenroll', current: { key: fromStoredKey(ctx.current.key), certPem: ctx.current.certPem, chainPem: ctx.current.chainPem } }
+        : { operation: ctx.operation };
+    const attestCsrKey = async (key: KeyRecord, ctx: RequestContext): Promise<pkijs.Attribute> => {
       if (!isCertifyingKeyStore(keystore)) throw new EnrolldError('config.attestation', 'attestation needs a TPM keystore (TPM2_Certify)');
       if (!protocol.nonce) throw new EnrolldError('config.attestation', `the ${protocol.name} protocol offers no freshness nonce for attestation`);
       const ak = await loadAk();
-      return attestationAttribute({ keystore, key, ak: ak.ak, akChain: ak.chain, nonces: { nonce: (r) => protocol.nonce!(r) }, now: () => clock.now() });
+      return attestationAttribute({ keystore, key, ak: ak.ak, akChain: ak.chain, nonces: { nonce: (r) => protocol.nonce!(r, nonceContext(ctx)) }, now: () => clock.now() });
     };
     // MQTT over TLS authenticates with the device credential (TPM key through the OpenSSL engine), and follows it
     // across renewals: the sink reconnects with the new certificate, and the old key is dropped only after that.
@@ -495,7 +502,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
         : {}),
       buildCsr: async (key, signer, ctx) => {
         // CSR attestation (issue #3): TPM2_Certify of the new key by the provisioned AK, fresh nonce from the CA.
-        const attributes = config.attestation.enabled && protocol.nonce ? [await attestCsrKey(key)] : [];
+        const attributes = config.attestation.enabled && protocol.nonce ? [await attestCsrKey(key, ctx)] : [];
         // RFC 7030 §4.2.2: a renewal carries the Subject and subjectAltName of the certificate being renewed, as issued.
         const renewed = ctx.operation === 'reenroll' && ctx.current ? reenrollIdentity(certificatesFromPem(ctx.current.certPem)[0]!) : undefined;
         let options: BuildCsrOptions = {

@@ -137,7 +137,7 @@ export async function runDemo(opts: { protocol?: string; server?: string; verbos
       const cert = await factory.issue({ subject: env.config.identity.subject, spki: idevid.spki, notBefore: new Date(t.getTime() - 60_000), notAfter: new Date(t.getTime() + 365 * 86_400_000), profile: 'client', extensions: [subjectAltNameExtension({ dns: env.config.identity.dnsNames })] });
       writeFileSync(path.join(env.dir, 'factory', 'idevid.json'), akRecordToJson(idevid), { mode: 0o600 });
       writeFileSync(path.join(env.dir, 'factory', 'idevid-cert.pem'), certificateToPem(cert) + factory.issuing.pem);
-      const cmcLab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { [env.config.deviceId]: 'factory-secret' }, idevidCaDers: [factory.root.der], checkEvidence: (csr) => env.lab.attestation.checkCsr(csr) });
+      const cmcLab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { [env.config.deviceId]: 'factory-secret' }, idevidCaDers: [factory.root.der], checkEvidence: (csr, at) => env.lab.attestation.checkCsr(csr, at) }, { nonces: env.lab.attestation.nonces });
       doc.protocol = 'cmc';
       (doc.identity as Record<string, unknown>).bootstrapCertFile = 'factory/idevid-cert.pem';
       (doc.identity as Record<string, unknown>).bootstrapKeyFile = 'factory/idevid.json';

@@ -5,6 +5,10 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 
+/** A number per TLS connection, so handlers can tell requests on the same connection (keep-alive) apart. */
+const connectionIds = new WeakMap<object, number>();
+let nextConnectionId = 1;
+
 export function routerListener(
   router: Router,
   opts: { maxRequestBytes: number; log: (line: string) => void; onResponse?: (req: LabRequest, res: LabResponse) => void },
@@ -53,7 +57,7 @@ export function routerListener(
         headers: req.headers,
         body: Buffer.concat(chunks),
         params: {},
-        tls: { protocol, peerChain, ...(finished ? { tlsUnique: new Uint8Array(finished) } : {}) },
+        tls: { protocol, peerChain, ...(finished ? { tlsUnique: new Uint8Array(finished) } : {}), connectionId: connectionIds.get(sock) ?? (connectionIds.set(sock, nextConnectionId), nextConnectionId++) },
         remoteAddress: sock.remoteAddress,
       };
       const respond = (r: LabResponse): void => {

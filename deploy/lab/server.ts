@@ -57,6 +57,8 @@ export interface LabServerOptions {
   log?: (line: string) => void;
   /** Nonce endpoint (served when this is set, even `{}`) + CSR evidence check (runs when trustAnchors are given). */
   attestation?: Omit<LabAttestationOptions, 'now' | 'log'>;
+  /** HTTP keep-alive timeout of the server (node's default 5 s); tests close idle connections sooner. */
+  keepAliveTimeoutMs?: number;
 }
 
 export interface LabServer {
@@ -123,7 +125,7 @@ export async function createLabServer(options: LabServerOptions = {}): Promise<L
     issued: [],
   };
   const attestation = new LabAttestation({ ...options.attestation, now, log });
-  if (attestation.enabled) state.config.checkEvidence = (csr) => attestation.checkCsr(csr);
+  if (attestation.enabled) state.config.checkEvidence = (csr, at) => attestation.checkCsr(csr, at);
   const router = new Router();
   registerEstHandlers(router, state);
   // GET/POST /.well-known/est[/<label>]/nonce — only when asked for, so callers may still register their own /nonce.
@@ -143,6 +145,7 @@ export async function createLabServer(options: LabServerOptions = {}): Promise<L
     },
     routerListener(router, { maxRequestBytes, log }),
   );
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   server.on('tlsClientError', (err) => log(`lab tls client error: ${err.message}`));
 
   const port = await listen(server, host, options.port);
