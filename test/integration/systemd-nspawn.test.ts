@@ -14,15 +14,13 @@
 // boot) every test is reported as skipped and the reason is printed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
+import { builtDeb } from '../harness/deb.js';
 import { Container, OverlayRoot, nodeStandInDeb, run, unavailable } from '../harness/nspawn.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const WATCHDOG_SEC = 3;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'enrolld-nspawn-'));
 let overlay: OverlayRoot | undefined;
@@ -35,8 +33,8 @@ async function prepare(): Promise<string | undefined> {
   // The .deb and the nodejs stand-in, visible inside as /mnt/deb. A build failure is a failure, not a skip.
   const debs = path.join(tmp, 'debs');
   mkdirSync(debs);
-  const b = spawnSync(path.join(ROOT, 'deploy/deb/build.sh'), [debs], { encoding: 'utf8', cwd: ROOT, timeout: 240_000 });
-  assert.is(b.status, 0, `deploy/deb/build.sh: ${b.stderr}${b.error?.message ?? ''}`);
+  const deb = builtDeb();
+  copyFileSync(deb, path.join(debs, path.basename(deb)));
   nodeStandInDeb(debs);
   overlay = new OverlayRoot();
   const m = overlay.mount();
