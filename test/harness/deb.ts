@@ -3,7 +3,8 @@
 // os.tmpdir()/enrolld-deb-cache/<key>/, key = SHA-256 over everything build.sh reads (dist/bundle, the addon,
 // deploy/deb, the man page sources and tables, the unit files, package.json, package-lock.json, README.md). One
 // process builds under a lock directory (mkdir is atomic; a lock whose owner died is taken over), into a private
-// directory renamed into place when complete, so a reader never sees a half-written package.
+// directory renamed into place when complete, so a reader never sees a half-written package. dist/bundle is rebuilt
+// first when it is older than the tsc output.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
@@ -52,20 +53,13 @@ const debIn = (dir: string): string | undefined => {
   return f ? path.join(dir, f) : undefined;
 };
 
-/** Path of the built .deb for the tree as it is now (read-only: repack a copy). Throws with build.sh's output. */
-export function builtDeb(): string {
-  const key = treeKey();
-  const done = path.join(CACHE, key);
-  const lock = `${done}.lock`;
-  mkdirSync(CACHE, { recursive: true });
+/**
+ * Runs `build` once under the lock directory `lock` (mkdir is atomic; a lock whose owner died is taken over) unless
+ * `done()` already holds; other processes wait for the holder and then see `done()`.
+ */
+function once(lock: string, done: () => boolean, build: () => void): void {
   const deadline = Date.now() + 2 * BUILD_TIMEOUT_MS;
-  for (;;) {
-    const ready = debIn(done);
-    if (ready) {
-      utimesSync(done, new Date(), new Date()); // in use: not pruned
-      console.log(`deb cache: reusing ${ready}`);
-      return ready;
-    }
+  while (!done()) {
     try {
       mkdirSync(lock);
     } catch (err) {
@@ -77,25 +71,55 @@ export function builtDeb(): string {
         // the owner has not written its pid yet
       }
       if (Number.isInteger(owner) && !alive(owner)) rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`deb cache: ${lock} held by pid ${owner} for too long`);
+      else if (Date.now() > deadline) throw new Error(`${lock} held by pid ${owner} for too long`);
       else sleep(500);
       continue;
     }
     try {
       writeFileSync(path.join(lock, 'pid'), String(process.pid));
-      if (debIn(done)) continue; // finished by another process between the check and the lock
-      prune(key);
-      const tmp = path.join(lock, 'out');
-      const b = spawnSync(path.join(ROOT, 'deploy/deb/build.sh'), [tmp], { encoding: 'utf8', cwd: ROOT, timeout: BUILD_TIMEOUT_MS });
-      if (b.status !== 0) throw new Error(`deploy/deb/build.sh failed (${b.status ?? b.signal}): ${b.stderr}${b.error?.message ?? ''}`);
-      const deb = b.stdout.trim();
-      if (path.dirname(deb) !== tmp || !existsSync(deb)) throw new Error(`deploy/deb/build.sh printed ${deb}, not a file in ${tmp}`);
-      renameSync(tmp, done);
-      console.log(`deb cache: built ${path.join(done, path.basename(deb))} (key ${key})`);
+      if (!done()) build(); // or finished by another process between the check and the lock
     } finally {
       rmSync(lock, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * dist/bundle as `npm run build:bundle` makes it, rebuilt when missing or older than the tsc output (a fresh
+ * `npm run build` means the sources changed; the suite's pretest runs only tsc).
+ */
+function ensureBundle(): void {
+  const bundle = path.join(ROOT, 'dist/bundle/enrolld.mjs');
+  const tsc = path.join(ROOT, 'dist/agent/cli/main.js');
+  const fresh = (): boolean => existsSync(bundle) && (!existsSync(tsc) || statSync(bundle).mtimeMs >= statSync(tsc).mtimeMs);
+  once(path.join(ROOT, 'dist/.bundle.lock'), fresh, () => {
+    const b = spawnSync(process.execPath, [path.join(ROOT, 'deploy/build/bundle.mjs')], { encoding: 'utf8', cwd: ROOT, timeout: BUILD_TIMEOUT_MS });
+    if (b.status !== 0) throw new Error(`deploy/build/bundle.mjs failed (${b.status ?? b.signal}): ${b.stderr}${b.error?.message ?? ''}`);
+    console.log('deb cache: dist/bundle rebuilt (older than dist/agent)');
+  });
+}
+
+/** Path of the built .deb for the tree as it is now (read-only: repack a copy). Throws with build.sh's output. */
+export function builtDeb(): string {
+  ensureBundle();
+  const key = treeKey();
+  const done = path.join(CACHE, key);
+  mkdirSync(CACHE, { recursive: true });
+  let built = false;
+  once(`${done}.lock`, () => debIn(done) !== undefined, () => {
+    prune(key);
+    const tmp = path.join(`${done}.lock`, 'out');
+    const b = spawnSync(path.join(ROOT, 'deploy/deb/build.sh'), [tmp], { encoding: 'utf8', cwd: ROOT, timeout: BUILD_TIMEOUT_MS });
+    if (b.status !== 0) throw new Error(`deploy/deb/build.sh failed (${b.status ?? b.signal}): ${b.stderr}${b.error?.message ?? ''}`);
+    const deb = b.stdout.trim();
+    if (path.dirname(deb) !== tmp || !existsSync(deb)) throw new Error(`deploy/deb/build.sh printed ${deb}, not a file in ${tmp}`);
+    renameSync(tmp, done);
+    built = true;
+  });
+  const deb = debIn(done)!;
+  utimesSync(done, new Date(), new Date()); // in use: not pruned
+  console.log(`deb cache: ${built ? 'built' : 'reusing'} ${deb}`);
+  return deb;
 }
 
 /** Removes other trees' packages untouched for a day (never a locked build). */

@@ -31,8 +31,11 @@ const dpkgArgs = (): string[] => [`--root=${root}`, `--admindir=${admin}`, `--lo
 
 /** The installed wrapper, asynchronous (the lab server runs in this process and must keep answering). */
 function enrolld(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return enrolldEnv({}, ...args);
+}
+function enrolldEnv(extra: NodeJS.ProcessEnv, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(path.join(root, 'usr/bin/enrolld'), args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: { ...process.env, ENROLLD_HOME: path.join(root, 'usr/lib/enrolld') } });
+    const child = spawn(path.join(root, 'usr/bin/enrolld'), args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: { ...process.env, ENROLLD_HOME: path.join(root, 'usr/lib/enrolld'), ...extra } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -148,6 +151,11 @@ test('the installed /usr/bin/enrolld runs: --help, status, enroll --now against 
   assert.is(help.status, 0, help.stderr);
   assert.match(help.stdout, /usage: enrolld <command>/);
   assert.is(help.stderr, '', 'no V8 warning from --jitless/--no-expose-wasm');
+  // ENROLLD_SOURCE_MAPS=1 adds --enable-source-maps: the shipped maps load without a warning.
+  const mapped = await enrolldEnv({ ENROLLD_SOURCE_MAPS: '1' }, '--help');
+  assert.is(mapped.status, 0, mapped.stderr);
+  assert.is(mapped.stderr, '');
+  assert.is(mapped.stdout, help.stdout);
   const prov = await enrolld('provision', '--help');
   assert.is(prov.status, 0, prov.stderr);
   assert.match(prov.stdout, /usage: enrolld provision --device-id ID/);
