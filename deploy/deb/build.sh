@@ -1,9 +1,10 @@
 #!/bin/sh
-# Builds enrolld_<version>_<arch>.deb from the built tree (dist/ compiled by tsc, build/Release/enrolld_tpm.node by
-# node-gyp, node_modules installed): `npm run package:deb` or `deploy/deb/build.sh [OUTDIR]` (default: dist/deb).
+# Builds enrolld_<version>_<arch>.deb from the built tree (dist/bundle by `npm run build:bundle`, dist/agent by tsc for
+# the man page tables, build/Release/enrolld_tpm.node by node-gyp, node_modules installed for the licence list):
+# `npm run package:deb` or `deploy/deb/build.sh [OUTDIR]` (default: dist/deb).
 #
-#   /usr/lib/enrolld/{package.json, dist/agent, build/Release/enrolld_tpm.node, node_modules (production deps only)}
-#   /usr/bin/enrolld                          wrapper: node --jitless (deploy/deb/enrolld)
+#   /usr/lib/enrolld/{package.json, dist/bundle (esbuild output + source maps), build/Release/enrolld_tpm.node}
+#   /usr/bin/enrolld                          wrapper: node --jitless dist/bundle/enrolld.mjs (deploy/deb/enrolld)
 #   /lib/systemd/system/enrolld.service       systemd/enrolld.service (Debian 12 keeps units in /lib)
 #   /usr/lib/sysusers.d/enrolld.conf          systemd/enrolld.sysusers
 #   /usr/lib/tmpfiles.d/enrolld.conf          systemd/enrolld.tmpfiles
@@ -13,7 +14,7 @@
 #   /usr/share/bash-completion/completions/enrolld   generated like enrolld(8)
 #   /usr/share/doc/enrolld/{README.md.gz, changelog.gz, copyright}
 #
-# Not shipped: dist/test, dist/bench, dist/deploy (the lab server: `enrolld demo` says so), source maps, dev deps.
+# Not shipped: node_modules, the tsc output, tests, the lab server (the bundle's demo chunk: `enrolld demo` says so).
 # Files are root:root (dpkg-deb --root-owner-group), so the build itself needs no root.
 #
 # Maintainer scripts are debhelper's snippets (dh_installsysusers, dh_installtmpfiles, dh_installsystemd
@@ -34,7 +35,8 @@ need npm
 need gzip
 
 cd "$top"
-[ -f dist/agent/cli/main.js ] || die "dist/agent/cli/main.js missing: run npm run build first"
+[ -f dist/agent/cli/help.js ] || die "dist/agent missing (enrolld(8) is generated from it): run npm run build first"
+[ -f dist/bundle/enrolld.mjs ] || die "dist/bundle/enrolld.mjs missing: run npm run build:bundle first"
 [ -f build/Release/enrolld_tpm.node ] || die "build/Release/enrolld_tpm.node missing: run npm run build:native first"
 
 version=$(node -p 'require("./package.json").version')
@@ -47,35 +49,19 @@ lib="$root/usr/lib/enrolld"
 doc="$root/usr/share/doc/enrolld"
 
 umask 022
-mkdir -p "$lib/build/Release" "$lib/node_modules" "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/lib/sysusers.d" \
+mkdir -p "$lib/build/Release" "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/lib/sysusers.d" \
   "$root/usr/lib/tmpfiles.d" "$root/etc/enrolld" "$doc" "$root/usr/share/man/man8" "$root/usr/share/man/man5" \
   "$root/usr/share/bash-completion/completions" "$root/DEBIAN"
 
-# Application: compiled agent only (no source maps), the addon, package.json (packageRoot() looks for it;
-# "type": "module" makes dist/*.js ESM).
+# Application: the production build (dist/bundle: launcher, main.mjs, lazy chunks, vendor/*.cjs, their source maps),
+# the addon, package.json (packageRoot() looks for it to find build/Release). The bundle needs no node_modules.
+# Not the demo chunk: it carries the lab server (deploy/lab/), so `enrolld demo` says the lab is not included.
 cp package.json "$lib/"
-(cd dist && find agent -name '*.js' -print) | while read -r f; do
-  mkdir -p "$lib/dist/$(dirname "$f")"
-  cp "dist/$f" "$lib/dist/$f"
-done
+mkdir -p "$lib/dist"
+cp -R dist/bundle "$lib/dist/bundle"
+demo=$(grep -l 'deploy/lab/' "$lib"/dist/bundle/*.mjs.map | sed 's/\.map$//') || die "dist/bundle: no chunk carries deploy/lab (demo)"
+for f in $demo; do rm -f "$f" "$f.map"; done
 cp build/Release/enrolld_tpm.node "$lib/build/Release/"
-
-# Production dependencies exactly as npm resolved them (npm ls reads the installed tree; nothing is downloaded).
-npm ls --omit=dev --all --parseable 2>/dev/null | while read -r p; do
-  case "$p" in
-    "$top"/node_modules/@types/*) ;; # type declarations only
-    # cbor-x's optional native string extractor: prebuilt, unstripped, musl and glibc, for several Node ABIs; cbor-x
-    # falls back to its JavaScript decoder (the agent's CBOR messages are small).
-    */cbor-extract | */@cbor-extract/* | */node-gyp-build-optional-packages | */detect-libc) ;;
-    "$top"/node_modules/*) rel=${p#"$top"/}; mkdir -p "$lib/$(dirname "$rel")"; cp -a "$p" "$lib/$rel" ;;
-  esac
-done
-# Dependencies nest (node_modules/a/node_modules/b): each copy above brought its subtree; drop build leftovers.
-find "$lib/node_modules" \( -name '*.md' -o -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' \) -type f -delete
-# …and what Debian ships elsewhere or not at all: documentation and test fixtures (policy §12.3), linter configs.
-find "$lib/node_modules" -type d \( -name fixture -o -name fixtures -o -name test -o -name tests -o -name docs -o -name help \) -prune -exec rm -rf {} +
-find "$lib/node_modules" -type f \( -name '*.html' -o -name '*.txt' -o -name '.eslintrc*' -o -name '.npmignore' -o -name '.travis.yml' -o -name '.editorconfig' \) -delete
-[ -d "$lib/node_modules/pkijs" ] || die "production dependencies not found in node_modules (run npm ci)"
 
 install -m 0755 deploy/deb/enrolld "$root/usr/bin/enrolld"
 install -m 0644 systemd/enrolld.service "$root/lib/systemd/system/enrolld.service"
@@ -94,42 +80,52 @@ gzip -9nc deploy/deb/changelog >"$doc/changelog.gz"
 install -m 0644 deploy/deb/copyright "$doc/copyright"
 mkdir -p "$root/usr/share/lintian/overrides"
 install -m 0644 deploy/deb/lintian-overrides "$root/usr/share/lintian/overrides/enrolld"
-# The shipped dependencies' licences (policy §12.5) go into copyright, not beside the code: one stanza per module,
-# its licence text indented as DEP-5 wants (Apache-2.0 by reference to common-licenses, as lintian asks).
-node - "$lib" >>"$doc/copyright" <<'JS'
+# The bundled dependencies' licences (policy §12.5) go into copyright: the production dependency tree exactly as npm
+# resolved it (npm ls reads the installed node_modules; nothing is downloaded), less type declarations and cbor-x's
+# optional native extractor, which the bundle leaves out (cbor-x falls back to its JavaScript decoder). One Files
+# stanza for the bundle names every module; one standalone License paragraph per licence holds each module's own
+# text, indented as DEP-5 wants (Apache-2.0 by reference to common-licenses, as lintian asks).
+npm ls --omit=dev --all --parseable 2>/dev/null | while read -r p; do
+  case "$p" in
+    "$top"/node_modules/@types/*) ;;
+    */cbor-extract | */@cbor-extract/* | */node-gyp-build-optional-packages | */detect-libc) ;;
+    "$top"/node_modules/*) echo "$p" ;;
+  esac
+done >"$stage/modules"
+grep -q '/node_modules/pkijs$' "$stage/modules" || die "production dependencies not found in node_modules (run npm ci)"
+node - "$stage/modules" >>"$doc/copyright" <<'JS'
 const fs = require('node:fs');
 const path = require('node:path');
-const lib = process.argv[2];
-const out = [];
-const walk = (dir) => {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (!e.isDirectory()) continue;
-    const d = path.join(dir, e.name);
-    if (e.name.startsWith('@')) { walk(d); continue; }
-    let p;
-    try { p = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')); } catch { continue; }
-    const lic = typeof p.license === 'string' ? p.license : 'other';
-    out.push({ rel: path.relative(lib, d), name: `${p.name} ${p.version}`, lic, text: licenceText(d, lic) });
-    if (fs.existsSync(path.join(d, 'node_modules'))) walk(path.join(d, 'node_modules'));
-  }
-};
-const licenceText = (d, lic) => {
-  if (lic === 'Apache-2.0') return ' On Debian systems the full text of the Apache License, Version 2.0 is in\n /usr/share/common-licenses/Apache-2.0.';
+const dirs = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean);
+const indent = (t) => t.replace(/\s+$/, '').split('\n').map((l) => ' ' + (l.trimEnd() || '.')).join('\n');
+const mods = dirs.map((d) => {
+  const p = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8'));
+  const lic = typeof p.license === 'string' ? p.license.replace(/^\((.*)\)$/, '$1').replace(/ OR /g, ' or ').replace(/ AND /g, ' and ') : 'other';
   const f = fs.readdirSync(d).sort().find((n) => /^(licen[cs]e|copying)/i.test(n));
-  if (!f) return ` See https://www.npmjs.com/package/${path.basename(d)}`;
-  return fs.readFileSync(path.join(d, f), 'utf8').replace(/\s+$/, '').split('\n').map((l) => ' ' + (l.trimEnd() || '.')).join('\n');
-};
-walk(path.join(lib, 'node_modules'));
-out.sort((x, y) => (x.rel < y.rel ? -1 : 1));
-for (const m of out) process.stdout.write(`\nFiles: usr/lib/enrolld/${m.rel}/*\nCopyright: the authors of ${m.name}\nLicense: ${m.lic}\n${m.text}\n`);
+  const text = f ? fs.readFileSync(path.join(d, f), 'utf8') : '';
+  const holders = text.split('\n').map((l) => l.trim()).filter((l) => /^(\(c\)|copyright\b)/i.test(l) && !/^copyright (notice|holders?)\b/i.test(l));
+  return { name: `${p.name} ${p.version}`, lic, text, holders: holders.length ? holders : [`the authors of ${p.name}`] };
+}).sort((x, y) => (x.name < y.name ? -1 : 1));
+const names = [...new Set(mods.flatMap((m) => m.lic.split(/ (?:or|and) /)))].sort();
+const out = [];
+out.push('', 'Files: usr/lib/enrolld/dist/bundle/*', 'Copyright: 2026 the enrolld authors');
+for (const m of mods) for (const h of new Set(m.holders)) out.push(` ${h} (${m.name})`);
+out.push(`License: Apache-2.0 and ${names.filter((n) => n !== 'Apache-2.0').join(' and ')}`);
+out.push(indent(`The agent (Apache-2.0) bundled by esbuild with these npm modules, each under its own licence (its text follows in the License paragraph of that name):\n${mods.map((m) => `${m.name}: ${m.lic}`).join('\n')}`));
+for (const n of names) {
+  if (n === 'Apache-2.0') continue;
+  const of = mods.filter((m) => m.lic.split(/ (?:or|and) /).includes(n));
+  out.push('', `License: ${n}`);
+  out.push(of.map((m) => indent(`${m.name}:\n\n${m.text.trim() || `no licence file; package.json says ${m.lic}`}`)).join('\n .\n .\n'));
+}
+process.stdout.write(out.join('\n') + '\n');
 JS
-find "$lib/node_modules" -type f \( -iname 'licen[cs]e*' -o -iname 'copying*' -o -iname 'changelog*' -o -iname 'history*' -o -iname 'readme*' \) -delete
 # npm leaves executable bits on plain files: 0644, and 0755 for scripts with a #! line (policy §10.4). The addon is
 # a shared object loaded by node: 0644 (policy §8.1).
 find "$lib" -type d -empty -delete
 find "$lib" -type f -exec chmod 0644 {} +
 find "$lib" -type d -exec chmod 0755 {} +
-find "$lib" -type f -name '*.js' -exec awk 'FNR == 1 { if (/^#!/) print FILENAME; nextfile }' {} + | xargs -r -d '\n' chmod 0755
+find "$lib" -type f \( -name '*.js' -o -name '*.mjs' \) -exec awk 'FNR == 1 { if (/^#!/) print FILENAME; nextfile }' {} + | xargs -r -d '\n' chmod 0755
 # Symbols and build paths out of the addon, as dh_strip does (policy §10.1).
 if command -v strip >/dev/null 2>&1; then strip --strip-unneeded --remove-section=.comment --remove-section=.note "$lib/build/Release/enrolld_tpm.node"; fi
 

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync,
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtDeb } from '../harness/deb.js';
 import { OverlayRoot, nodeStandInDeb, unavailable } from '../harness/nspawn.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -43,9 +44,7 @@ function repack(version: string, edit: (dir: string) => void): string {
 }
 
 t('postinst configures in a chroot without /proc and defers the tmpfiles part to boot', () => {
-  const b = sh(path.join(ROOT, 'deploy/deb/build.sh'), [path.join(tmp, 'out')]);
-  assert.is(b.code, 0, b.err);
-  deb = b.out.trim();
+  deb = builtDeb();
   root = new OverlayRoot();
   const m = root.mount();
   assert.is(m, undefined, m);

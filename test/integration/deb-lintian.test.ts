@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtDeb } from '../harness/deb.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'enrolld-lintian-'));
@@ -29,9 +30,7 @@ function lintian(file: string, ...extra: string[]): string[] {
 }
 
 t('lintian: no tags on the built package', () => {
-  const b = sh(path.join(ROOT, 'deploy/deb/build.sh'), [path.join(tmp, 'out')]);
-  assert.is(b.code, 0, b.err);
-  deb = b.out.trim();
+  deb = builtDeb();
   const tags = lintian(deb);
   console.log(`lintian ${sh('lintian', ['--version']).out.trim()}: ${tags.length} tag(s)`);
   assert.equal(tags, []);
