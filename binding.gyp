@@ -15,7 +15,8 @@
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "libraries": ["<!@(pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)"],
-      "cflags": ["<!@(pkg-config --cflags tss2-esys tss2-tctildr tss2-mu tss2-rc)"]
+      "cflags": ["<!@(pkg-config --cflags tss2-esys tss2-tctildr tss2-mu tss2-rc)", "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong"],
+      "ldflags": ["-Wl,-z,relro", "-Wl,-z,now"]
     }
   ]
 }

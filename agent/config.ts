@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EnrolldError } from './util/errors.js';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from './pki/signer.js';
+import { FRESHNESS_OID_PLACEHOLDERS, type FreshnessOids } from './attest/constants.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/enrolld/config.json';
 
@@ -61,8 +62,10 @@ export interface AcmeSettings {
   trustAnchorsFile: string;
   /** mailto: contacts for the account. */
   contact: string[];
-  /** Challenge types in order of preference; remote-attest-01 needs attestation.enabled. */
+  /** Challenge types in order of preference for identifier authorizations; remote-attest-01 needs attestation.enabled. */
   challengePreference: string[];
+  /** Hints offered as "remote-attestation" identifiers in newOrder (draft-ietf-acme-rats-01: "", "hsm", …); needs attestation.enabled. */
+  remoteAttestation: string[];
   /** Give up polling an order after this long and retry later (seconds). */
   maxPollSeconds: number;
   /** PEM: roots the ACME CA's certificates chain to, when not the EST CA's (issued certificates are validated). */
@@ -143,6 +146,8 @@ export interface Config {
     /** PEM: AK certificate followed by its chain. */
     akCertFile?: string;
     pcrs: number[];
+    /** The draft's TBD freshness OIDs (CMP InfoTypes, CMC controls); placeholders unless configured. */
+    freshnessOids: FreshnessOids;
   };
   schedule: {
     /** node-cron expression for PAL polls. */
@@ -240,10 +245,10 @@ class Reader {
     }
     return v as T;
   }
-  strList(key: string): string[] {
+  strList(key: string, allowEmpty = false): string[] {
     const v = this.raw(key);
     if (v === undefined) return [];
-    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s.length === 0)) {
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || (s.length === 0 && !allowEmpty))) {
       throw new ConfigError(this.at(key), 'must be a list of non-empty strings');
     }
     return v as string[];
@@ -357,9 +362,17 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const est = r.sub('est', ['url', 'label', 'trustAnchorsFile', 'basicAuth', 'maxResponseBytes', 'timeoutMs', 'pal', 'csrattrs', 'cacertsRefreshHours'], true);
   const basic = est.has('basicAuth') ? est.sub('basicAuth', ['username', 'passwordFile']) : undefined;
   const id = r.sub('identity', ['subject', 'dnsNames', 'keyAlgorithm', 'bootstrapCertFile', 'bootstrapKeyFile']);
-  const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs']);
+  const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs', 'freshnessOids']);
+  const fo = att.sub('freshnessOids', Object.keys(FRESHNESS_OID_PLACEHOLDERS));
+  const freshnessOids = Object.fromEntries(
+    (Object.keys(FRESHNESS_OID_PLACEHOLDERS) as Array<keyof FreshnessOids>).map((k) => {
+      const v = fo.str(k, FRESHNESS_OID_PLACEHOLDERS[k]);
+      if (!/^[0-2](\.(0|[1-9]\d*))+$/.test(v)) throw new ConfigError(fo.at(k), `not a dotted-decimal OID: ${v}`);
+      return [k, v];
+    }),
+  ) as unknown as FreshnessOids;
   const sch = r.sub('schedule', ['cron', 'jitterSeconds', 'renewFraction', 'backoffMinSeconds', 'backoffMaxSeconds', 'renewAuthRetries']);
-  const acme = r.has('acme') ? r.sub('acme', ['directoryUrl', 'trustAnchorsFile', 'contact', 'challengePreference', 'maxPollSeconds', 'issuerTrustAnchorsFile'], true) : undefined;
+  const acme = r.has('acme') ? r.sub('acme', ['directoryUrl', 'trustAnchorsFile', 'contact', 'challengePreference', 'remoteAttestation', 'maxPollSeconds', 'issuerTrustAnchorsFile'], true) : undefined;
   const cmp = r.has('cmp') ? r.sub('cmp', ['url', 'trustAnchorsFile', 'tlsTrustAnchorsFile', 'mac', 'request', 'implicitConfirm', 'allowLoopbackHttp'], true) : undefined;
   const cmc = r.has('cmc') ? r.sub('cmc', ['responseTrustAnchorsFile']) : undefined;
   const fw = r.has('firmware') ? r.sub('firmware', ['trustAnchorsFile', 'hook', 'hardware', 'maxPackageBytes', 'signReturns'], true) : undefined;
@@ -398,7 +411,8 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
             directoryUrl: httpsUrl('acme.directoryUrl', acme.str('directoryUrl')),
             trustAnchorsFile: file(baseDir, acme.str('trustAnchorsFile'))!,
             contact: acme.strList('contact'),
-            challengePreference: acme.has('challengePreference') ? acme.strList('challengePreference') : ['remote-attest-01'],
+            challengePreference: acme.has('challengePreference') ? acme.strList('challengePreference') : ['remote-attest-01', 'dns-01', 'http-01'],
+            remoteAttestation: acme.strList('remoteAttestation', true),
             maxPollSeconds: acme.num('maxPollSeconds', 120, 1, 3600),
             ...(acme.has('issuerTrustAnchorsFile') ? { issuerTrustAnchorsFile: file(baseDir, acme.str('issuerTrustAnchorsFile'))! } : {}),
           },
@@ -418,6 +432,7 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
       ...(att.has('akKeyFile') ? { akKeyFile: file(baseDir, att.str('akKeyFile'))! } : {}),
       ...(att.has('akCertFile') ? { akCertFile: file(baseDir, att.str('akCertFile'))! } : {}),
       pcrs: att.numList('pcrs', [0, 1, 2, 3, 4, 5, 6, 7], 0, 23),
+      freshnessOids,
     },
     schedule: {
       cron: sch.str('cron', '*/15 * * * *'),

@@ -10,6 +10,9 @@ import { notifyReceiver } from '../test/harness/notify-socket.js';
 import { median, procMemory, type ProcMemory } from './proc-status.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../agent/cli/main.js');
+/** The production build (deploy/build/bundle.mjs; `npm run build:bundle`). */
+export const BUNDLE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bundle/enrolld.mjs');
+export const TSC_MAIN = MAIN;
 
 export interface DaemonRun {
   /** spawn() → READY=1 arrival, ms. */
@@ -21,6 +24,8 @@ export interface DaemonRun {
 }
 
 export interface DaemonStartOptions {
+  /** The CLI entry to run (default: the tsc output dist/agent/cli/main.js; BUNDLE_MAIN for the production build). */
+  main?: string;
   /** Extra node options before the script (e.g. ["--max-semi-space-size=1"]). */
   nodeArgs?: string[];
   env?: Record<string, string>;
@@ -33,7 +38,7 @@ export async function runDaemonOnce(env: AgentEnv, opts: DaemonStartOptions = {}
   const rx = await notifyReceiver(sock, 120);
   let stderr = '';
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, 'run', '--config', path.join(env.dir, 'config.json')], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main ?? MAIN, 'run', '--config', path.join(env.dir, 'config.json')], {
     env: { ...process.env, ...opts.env, NOTIFY_SOCKET: sock },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(libtss2-dev swtpm swtpm-tools tpm2-tools mosquitto pebble openssl pkg-config build-essential python3
   python3-pyasn1-modules python3-cbor2 libxml2-utils)
-NODE_MAJOR=20
+NODE_MAJORS="20 22 24"   # supported runtime range (package.json engines)
 
 say() { printf '[dev-setup] %s\n' "$*"; }
 die() { printf '[dev-setup] error: %s\n' "$*" >&2; exit 1; }
@@ -69,10 +69,10 @@ else
 fi
 
 # --- Node.js ------------------------------------------------------------------------------------------------
-command -v node >/dev/null 2>&1 || die "node is not installed: enrolld needs Node.js ${NODE_MAJOR} (Debian 12's nodejs is 18; use the NodeSource ${NODE_MAJOR}.x packages)"
+command -v node >/dev/null 2>&1 || die "node is not installed: enrolld needs Node.js 20, 22 or 24 (Debian 12's nodejs is 18; use the NodeSource packages)"
 command -v npm >/dev/null 2>&1 || die "npm is not installed"
 major="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$major" = "$NODE_MAJOR" ] || die "Node.js $(node -v) found; enrolld needs Node.js ${NODE_MAJOR}"
+case " $NODE_MAJORS " in *" $major "*) ;; *) die "Node.js $(node -v) found; enrolld needs Node.js 20, 22 or 24" ;; esac
 # .npmrc sets nodedir=/usr so node-gyp uses the installed headers instead of downloading them.
 [ -f /usr/include/node/node_api.h ] || die "/usr/include/node/node_api.h is missing: node-gyp needs the Node.js headers of the nodejs package"
 

@@ -85,7 +85,8 @@ const files = walk(DIST_TEST)
     stale.push(f.rel);
     return false;
   })
-  .filter((f) => filters.length === 0 || filters.some((s) => f.rel.includes(s)))
+  // Matched against the path without the ".test.js" suffix, so that `npm test -- est` does not select every file.
+  .filter((f) => filters.length === 0 || filters.some((s) => f.rel.replace(/\.test\.js$/, '').includes(s)))
   .sort((a, b) => phaseOf(a.rel) - phaseOf(b.rel) || a.rel.localeCompare(b.rel));
 
 // ---------------------------------------------------------------------------------------------------------------

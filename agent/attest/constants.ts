@@ -53,6 +53,17 @@
 //   against that RA has a chance to line up; they MUST be replaced once IANA assigns TBD1/TBD2.
 // - The response type "is defined by the type in the nonce request" — it need not equal the request type.
 // - Operational (§9): nonces ≥ 64 bits of entropy, unique, never reused; bound outstanding nonces, short lifetimes.
+// - Binding (§6.1 EST, §7 CMC, §5 CMP): the server MUST associate the nonce exchange with the CSR request — EST by
+//   the same (D)TLS session or an HTTP cookie, CMC by the SAME transactionId in nonce request and CSR request (the
+//   nonce request SHOULD be an id-data PKIData: unsigned), CMP by the same transactionID. The agent therefore
+//   sends the EST /nonce and the CSR on one keep-alive connection with one cookie jar and the same client
+//   identity, and continues the genm / nonce PKIData transaction in the certificate request.
+// - Version check (December 2026): -09 is reported published in October 2026 but is not in the WG repository
+//   (its newest commit is aedda15 of 21 July 2026, tags -06..-08) nor in any stored copy found; the text followed
+//   is -08 + that editor's copy. A server still on -06/-07 sees from us: EST a JSON object where it expects an
+//   array (-06) or {len, type} without reqTypeInfo (-07), and it answers 400; CMP/CMC a NonceRequest with
+//   reqTypeInfo where it expects {len, type, hint} — a decode error in the genp/CMC response, never a nonce we
+//   would put into evidence.
 
 export {
   OID_ID_AA,
@@ -63,8 +74,30 @@ export {
   OID_ID_IT,
   OID_ID_IT_NONCE_REQUEST,
   OID_ID_IT_NONCE_RESPONSE,
+  OID_ID_CMC_NONCE_REQ,
+  OID_ID_CMC_NONCE_RESP,
 } from '../pki/asn1/oids.js';
-import { OID_ID_AA_ATTESTATION } from '../pki/asn1/oids.js';
+import { OID_ID_AA_ATTESTATION, OID_ID_CMC_NONCE_REQ, OID_ID_CMC_NONCE_RESP, OID_ID_IT_NONCE_REQUEST, OID_ID_IT_NONCE_RESPONSE } from '../pki/asn1/oids.js';
+
+/**
+ * The freshness OIDs the draft leaves TBD (freshness-08 §5 TBD1/TBD2, §7 TBD4/TBD5). Every value here is a
+ * PLACEHOLDER, not an IANA assignment: config `attestation.freshnessOids` overrides each one so the agent can
+ * follow a server (or a final RFC) without a new build. A server using other values answers a genm without a
+ * nonceResponse (CMP: CmpProtocolError "genp without id-it-nonceResponse") or a CMC response without the
+ * nonceResp control (CmcProtocolError), never a silently accepted nonce.
+ */
+export interface FreshnessOids {
+  cmpNonceRequest: string;
+  cmpNonceResponse: string;
+  cmcNonceRequest: string;
+  cmcNonceResponse: string;
+}
+export const FRESHNESS_OID_PLACEHOLDERS: Readonly<FreshnessOids> = Object.freeze({
+  cmpNonceRequest: OID_ID_IT_NONCE_REQUEST,
+  cmpNonceResponse: OID_ID_IT_NONCE_RESPONSE,
+  cmcNonceRequest: OID_ID_CMC_NONCE_REQ,
+  cmcNonceResponse: OID_ID_CMC_NONCE_RESP,
+});
 
 /** @deprecated early-allocation name of the same OID (IANA registry still says "id-aa-evidence"). */
 export const OID_ID_AA_EVIDENCE = OID_ID_AA_ATTESTATION;

@@ -11,12 +11,12 @@ import { TrustAnchorStore } from '../store/ta-store.js';
 import { CrlStore } from '../store/crl-store.js';
 import { FilePeerCertificateStore } from '../store/peer-store.js';
 import { SystemClock, type Clock } from '../lifecycle/clock.js';
-import { Enroller } from '../lifecycle/enroller.js';
+import { Enroller, type RequestContext } from '../lifecycle/enroller.js';
 import { Daemon } from '../lifecycle/daemon.js';
-import { CronSchedule } from '../lifecycle/schedule.js';
+import { CronSchedule, RENEW_SPREAD } from '../lifecycle/schedule.js';
 import { STATE_SCHEMA, fromStoredKey, isAgentState, type AgentState, type Credential } from '../lifecycle/state.js';
 import { EstEnrollment } from '../protocols/est/enrollment.js';
-import type { EnrollmentProtocol } from '../protocols/protocol.js';
+import type { EnrollmentProtocol, NonceContext } from '../protocols/protocol.js';
 import { EstClient } from '../protocols/est/client.js';
 import { reenrollIdentity } from '../protocols/est/simplereenroll.js';
 import { PalPoller } from '../packages/pal-poller.js';
@@ -35,7 +35,9 @@ import { applyCsrPlan, fetchCsrPlan, isCsrPlan } from '../protocols/est/csrattrs
 import { validateChain } from '../pki/chain.js';
 import { certificateToDer, certificatesFromPem } from '../pki/cert.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { createStatusSink, deviceStatusFromState, stateExtraFromState, type StatusSink, type DeviceStatus, type ClientCredential } from '../status/index.js';
+import { createStatusSink, deviceStatusFromState, stateExtraFromState, type StatusSink, type DeviceStatus, type ClientCredential, type FirmwareProgress } from '../status/index.js';
+import { FeatureStatusStore } from '../status/feature-status.js';
+import type { DownloadProgressReport } from '../packages/firmware/progress.js';
 import { EnrolldError } from '../util/errors.js';
 import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
@@ -79,6 +81,8 @@ export interface AgentParts {
   est: EstClient;
   /** Builds the daemon (owns a cron matcher: close() releases it). */
   daemon(hooks?: { onReady?(s: AgentState): void; onIdle?(s: AgentState, next: Date): void }): Daemon;
+  /** Resolves when the background status writes queued so far (PAL summary, per-feature outcomes) are on disk. */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,6 +93,8 @@ export interface ComposeOptions {
   keystore?: KeyStore;
   /** Another status sink; default: createStatusSink(config). */
   status?: StatusSink;
+  /** Minimum time between firmware download progress reports, ms (default 30 s; tests shorten it). */
+  progressIntervalMs?: number;
 }
 
 function readSecret(file: string): string {
@@ -177,6 +183,7 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         request: c.request,
         keystore: d.keystore,
         pending,
+        nonceInfoTypes: { request: config.attestation.freshnessOids.cmpNonceRequest, response: config.attestation.freshnessOids.cmpNonceResponse },
         // A waiting transaction survives a restart (pollReq resumes it): persisted next to the lifecycle state.
         onPendingChange: (p) => {
           writes = writes.then(() => writeFileAtomic(pendingFile, JSON.stringify(p) + '\n')).catch(() => undefined);
@@ -199,6 +206,7 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         ...(config.cmc?.responseTrustAnchorsFile ? { responseTrustAnchors: [readFileSync(config.cmc.responseTrustAnchorsFile, 'utf8')] } : {}),
         ...(d.basicAuth ? { basicAuth: d.basicAuth } : {}),
         bootstrap: { signer: d.keystore.signer(bootKey), certificate: bootCerts[0]!, chain: bootCerts.slice(1) },
+        nonceControls: { request: config.attestation.freshnessOids.cmcNonceRequest, response: config.attestation.freshnessOids.cmcNonceResponse },
         keystore: d.keystore,
         // A pending CMC request (pendToken) survives a restart: queryPending resumes it.
         pendingStore: {
@@ -227,6 +235,7 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         accountFile: path.join(config.stateDir, 'acme-account.json'),
         contact: a.contact,
         challengePreference: a.challengePreference,
+        remoteAttestation: a.remoteAttestation,
         ...(d.attest ? { attest: d.attest } : {}),
         maxPollMs: a.maxPollSeconds * 1000,
         totalTimeoutMs: config.est.timeoutMs,
@@ -321,6 +330,8 @@ interface FirmwareDeps {
   estAnchorsPem: string;
   basicAuth: { username: string; password: string } | undefined;
   decryptKey?: (keyId: Uint8Array) => Promise<Uint8Array | undefined>;
+  onDownloadProgress?: (r: DownloadProgressReport) => void;
+  progressIntervalMs?: number;
 }
 
 /** RFC 4108 firmware over RFC 8295 §6: signers from the TA store (seeded once from config), device-authenticated downloads. */
@@ -354,6 +365,8 @@ async function composeFirmware(config: Config, d: FirmwareDeps): Promise<Firmwar
     maxPackageBytes: fw.maxPackageBytes,
     now: () => d.clock.now(),
     log: d.log,
+    ...(d.onDownloadProgress ? { onDownloadProgress: d.onDownloadProgress } : {}),
+    ...(d.progressIntervalMs !== undefined ? { progressIntervalMs: d.progressIntervalMs } : {}),
   });
 }
 
@@ -394,11 +407,16 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     };
     const issuerAnchors = config.protocol === 'acme' && config.acme?.issuerTrustAnchorsFile ? readAnchors(config.acme.issuerTrustAnchorsFile) : [];
     const protocol = await createEnrollmentProtocol(config, { keystore, clock, estAnchorsPem, basicAuth, ...(config.attestation.enabled ? { attest } : {}) });
-    const attestCsrKey = async (key: KeyRecord): Promise<pkijs.Attribute> => {
+    // The nonce is fetched with the identity of the request it is for (freshness §6.1 binds it to that request).
+    const nonceContext = (ctx: RequestContext): NonceContext =>
+      ctx.operation === 'reenroll' && ctx.current
+        ? { operation: 'reenroll', current: { key: fromStoredKey(ctx.current.key), certPem: ctx.current.certPem, chainPem: ctx.current.chainPem } }
+        : { operation: ctx.operation };
+    const attestCsrKey = async (key: KeyRecord, ctx: RequestContext): Promise<pkijs.Attribute> => {
       if (!isCertifyingKeyStore(keystore)) throw new EnrolldError('config.attestation', 'attestation needs a TPM keystore (TPM2_Certify)');
       if (!protocol.nonce) throw new EnrolldError('config.attestation', `the ${protocol.name} protocol offers no freshness nonce for attestation`);
       const ak = await loadAk();
-      return attestationAttribute({ keystore, key, ak: ak.ak, akChain: ak.chain, nonces: { nonce: (r) => protocol.nonce!(r) }, now: () => clock.now() });
+      return attestationAttribute({ keystore, key, ak: ak.ak, akChain: ak.chain, nonces: { nonce: (r) => protocol.nonce!(r, nonceContext(ctx)) }, now: () => clock.now() });
     };
     // MQTT over TLS authenticates with the device credential (TPM key through the OpenSSL engine), and follows it
     // across renewals: the sink reconnects with the new certificate, and the old key is dropped only after that.
@@ -446,13 +464,25 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     let tampSeq: number | undefined;
     let palWrite: Promise<void> = Promise.resolve();
     const errors: Array<{ code: string; at: string }> = [];
+    const features = new FeatureStatusStore(config.stateDir, log);
+    let fwProgress: FirmwareProgress | undefined;
     const publish = (s: AgentState): void => {
       status.state(s.phase, stateExtraFromState(s));
-      status.snapshot(deviceStatusFromState(s, { ta: { digest: taStore.digest(), ...(tampSeq !== undefined ? { tampSeq } : {}) }, ...(lastPal ? { pal: lastPal } : {}), ...(fwStatus ? { fw: fwStatus } : {}), ...(errors.length ? { errors: errors.slice(-5) } : {}) }));
+      const fw = fwStatus || fwProgress ? { ...(fwStatus ?? { running: 'factory' }), ...(fwProgress ? { progress: fwProgress } : {}) } : undefined;
+      status.snapshot(deviceStatusFromState(s, { ta: { digest: taStore.digest(), ...(tampSeq !== undefined ? { tampSeq } : {}) }, ...(lastPal ? { pal: lastPal } : {}), ...(fw ? { fw } : {}), ...(errors.length ? { errors: errors.slice(-5) } : {}) }));
+    };
+    // Firmware download progress into the status snapshot (at the progress reporter's cadence, not per chunk).
+    const onDownloadProgress = (r: DownloadProgressReport): void => {
+      fwProgress = r.phase === 'downloading' ? { bytes: r.bytes, rate: r.rate, ...(r.total !== undefined ? { total: r.total } : {}), ...(r.etaSeconds !== undefined ? { eta: r.etaSeconds } : {}) } : undefined;
+      if (r.phase === 'done') features.success('firmware', r.at);
+      if (r.phase === 'failed') features.failure('firmware', r.error ?? 'internal', r.at);
+      void state.load().then((s) => s && publish(s)).catch(() => undefined);
     };
     const enroller = new Enroller({
       onTransition: (s, event) => {
         if (event.type === 'fail') errors.push({ code: event.reason, at: clock.now().toISOString() });
+        if (event.type === 'fail') features.failure('enroll', event.reason, clock.now());
+        if (event.type === 'issued') features.success('enroll', clock.now());
         if (event.type === 'issued' && s.credential) switchCredential(s.credential);
         status.event(`lifecycle.${event.type}`, { phase: s.phase });
         publish(s);
@@ -474,7 +504,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
         : {}),
       buildCsr: async (key, signer, ctx) => {
         // CSR attestation (issue #3): TPM2_Certify of the new key by the provisioned AK, fresh nonce from the CA.
-        const attributes = config.attestation.enabled && protocol.nonce ? [await attestCsrKey(key)] : [];
+        const attributes = config.attestation.enabled && protocol.nonce ? [await attestCsrKey(key, ctx)] : [];
         // RFC 7030 §4.2.2: a renewal carries the Subject and subjectAltName of the certificate being renewed, as issued.
         const renewed = ctx.operation === 'reenroll' && ctx.current ? reenrollIdentity(certificatesFromPem(ctx.current.certPem)[0]!) : undefined;
         let options: BuildCsrOptions = {
@@ -502,6 +532,8 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       policy: {
         keyAlgorithm: config.identity.keyAlgorithm,
         renewFraction: config.schedule.renewFraction,
+        // Jitter on: renewal times spread below the fraction, so a fleet enrolled together does not renew together.
+        renewSpread: config.schedule.jitterSeconds > 0 ? RENEW_SPREAD : 0,
         backoffMinSeconds: config.schedule.backoffMinSeconds,
         backoffMaxSeconds: config.schedule.backoffMaxSeconds,
         renewAuthRetries: config.schedule.renewAuthRetries,
@@ -526,7 +558,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       now: () => clock.now(),
     });
     const decryptKey = sealedKeyLookup(config, keystore);
-    const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state, ...(decryptKey ? { decryptKey } : {}) }) : undefined;
+    const firmware = config.firmware ? await composeFirmware(config, { taStore, clock, log, deviceCredential, deviceTransport, estAnchorsPem, basicAuth, keystore, state, onDownloadProgress, ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}), ...(decryptKey ? { decryptKey } : {}) }) : undefined;
     if (firmware) fwStatus = await firmwareStatus(firmware);
     const tamp = config.tamp ? await composeTamp(config, { clock, keystore, state }) : undefined;
     if (tamp) tampSeq = await tampSequence(tamp);
@@ -547,6 +579,8 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       onRecord: (r) => {
         lastPal = { lastPoll: r.at, result: r.outcome === 'error' ? 'error' : r.entries === 0 ? 'none' : 'ok', ...(r.error ? { code: r.error.code } : {}) };
         if (r.error) errors.push({ code: r.error.code, at: r.at });
+        if (r.error) features.failure('pal', r.error.code, r.at);
+        else features.success('pal', r.at);
         // Summary for `enrolld status` (one small atomic write per poll; never fails the poll).
         const summary: PalPollSummary = { at: r.at, outcome: r.outcome, pages: r.pages, entries: r.entries, counts: r.counts, codes: r.codes, renew: r.renew, ...(r.error ? { error: r.error.code } : {}) };
         palWrite = palWrite
@@ -591,9 +625,14 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
           ...hooks,
         });
       },
+      async settled() {
+        await palWrite;
+        await features.flushed();
+      },
       async close() {
         for (const s of schedules) s.close();
         await palWrite;
+        await features.flushed();
         await credentialSwitch;
         await Promise.all(deferredDeletes);
         await status.close();

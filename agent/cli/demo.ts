@@ -137,7 +137,7 @@ export async function runDemo(opts: { protocol?: string; server?: string; verbos
       const cert = await factory.issue({ subject: env.config.identity.subject, spki: idevid.spki, notBefore: new Date(t.getTime() - 60_000), notAfter: new Date(t.getTime() + 365 * 86_400_000), profile: 'client', extensions: [subjectAltNameExtension({ dns: env.config.identity.dnsNames })] });
       writeFileSync(path.join(env.dir, 'factory', 'idevid.json'), akRecordToJson(idevid), { mode: 0o600 });
       writeFileSync(path.join(env.dir, 'factory', 'idevid-cert.pem'), certificateToPem(cert) + factory.issuing.pem);
-      const cmcLab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { [env.config.deviceId]: 'factory-secret' }, idevidCaDers: [factory.root.der], checkEvidence: (csr) => env.lab.attestation.checkCsr(csr) });
+      const cmcLab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { [env.config.deviceId]: 'factory-secret' }, idevidCaDers: [factory.root.der], checkEvidence: (csr, at) => env.lab.attestation.checkCsr(csr, at) }, { nonces: env.lab.attestation.nonces });
       doc.protocol = 'cmc';
       (doc.identity as Record<string, unknown>).bootstrapCertFile = 'factory/idevid-cert.pem';
       (doc.identity as Record<string, unknown>).bootstrapKeyFile = 'factory/idevid.json';
@@ -186,13 +186,22 @@ export async function runDemo(opts: { protocol?: string; server?: string; verbos
     out(`  lab saw:   ${labSaw()}; evidence ${verdict}`);
     out(`  old key:   ${first.state.credential!.key.id} dropped after the switch`);
 
-    tpmTable(out, agent.keystore as TpmKeyStore);
-    out(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(2)} s — state: ${second.state.phase}`);
+    finish(out, agent.keystore as TpmKeyStore, t0, second.state.phase);
   } finally {
-    if (agent) await agent.close().catch(() => undefined);
-    else await keystore?.close().catch(() => undefined);
-    await env.stop();
+    await shutdown(agent, keystore, env);
   }
+}
+
+/** The closing summary both demos print: TPM timings and the end state. */
+function finish(out: Out, keystore: TpmKeyStore, t0: number, phase: string): void {
+  tpmTable(out, keystore);
+  out(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(2)} s — state: ${phase}`);
+}
+
+async function shutdown(agent: AgentParts | undefined, keystore: TpmKeyStore | undefined, env: { stop(): Promise<void> }): Promise<void> {
+  if (agent) await agent.close().catch(() => undefined);
+  else await keystore?.close().catch(() => undefined);
+  await env.stop();
 }
 
 function tpmTable(out: Out, keystore: TpmKeyStore): void {
@@ -240,7 +249,7 @@ async function runPlainDemo(out: Out, verbose: boolean): Promise<void> {
   let keystore: TpmKeyStore | undefined;
   try {
     out(`  TPM:       swtpm (pid ${env.tpm.pid}), TCTI ${env.tpm.tcti}`);
-    out(`  EST:       ${env.lab.estUrl()} (explicit TA: the plain CA's root G1)`);
+    out(`  EST:       ${env.lab.estUrl()} (explicit TA: the plain CA's root)`);
     out('  server:    no /pal, no /nonce; /csrattrs asks for P-384 + SHA-384; 202 + Retry-After 60 on a new CSR;');
     out('             HTTP Basic demanded even after TLS client auth; the CA drops O= from the requested subject');
     out(`  state:     ${env.config.stateDir}`);
@@ -256,10 +265,14 @@ async function runPlainDemo(out: Out, verbose: boolean): Promise<void> {
     describe(out, `  enrolled in ${(t2 - t1).toFixed(0)} ms (wall clock; ${Math.round(clock.offsetMs / 1000)} s of Retry-After skipped)`, first.state.credential!);
     out(`  server:    asked for "${rec1.requestedSubject}", issued "${rec1.subject}"; CSR key ${rec1.key}, signature ${SIG_NAMES[rec1.csrSignatureAlgorithm] ?? rec1.csrSignatureAlgorithm}`);
 
-    // 2. /cacerts refresh (RFC 7030 §4.1.3): the explicit TA stays; the response must chain to it.
-    const ca = await agent.est.cacerts();
-    out(`\n2. /cacerts refreshed: ${ca.certificates.length} CA certificate(s), validated to the explicit TA`);
-    out(`  root:      ${new X509Certificate(env.lab.currentRootPem).subject.split('\n').join(',')}`);
+    // 2. A root key update on the server, then the agent's own /cacerts refresh: the server has no PAL, so the agent
+    // runs RFC 7030 §4.1.3 itself (NewWithOld validated to the held root, NewWithNew added as a TA).
+    env.lab.rollover();
+    await agent.poller.poll(first.state);
+    const last = agent.poller.last;
+    const probed = env.lab.requests.filter((r) => r.path.endsWith('/pal')).map((r) => r.status);
+    out(`\n2. /cacerts refreshed after a root key update on the server (/pal answered ${probed.join(', ') || 'nothing'}: mode ${last?.mode ?? 'pal'}) — ok ${last?.counts.ok ?? 0}, failed ${last?.counts.failed ?? 0}${last?.error ? `, error ${last.error.code}` : ''}`);
+    out(`  TAs:       ${agent.taStore.list().map((t) => `${t.subject} [${t.source}]`).join('; ')}`);
 
     const t3 = performance.now();
     out(`\n3. re-enrollment (/simplereenroll, TLS client auth signed by the TPM key, then HTTP Basic on the server's 401)`);
@@ -269,15 +282,12 @@ async function runPlainDemo(out: Out, verbose: boolean): Promise<void> {
     const rec2 = env.lab.issued.at(-1)!;
     describe(out, `  re-enrolled in ${(t4 - t3).toFixed(0)} ms`, second.state.credential!);
     const seen = env.lab.requests.slice(before).filter((r) => r.path.endsWith('/simplereenroll')).map((r) => r.status);
-    out(`  lab saw:   simplereenroll answered ${seen.join(' → ')}; issued under root G${rec2.rootGeneration} to ${rec2.authenticatedAs.join(' + ')}`);
+    out(`  lab saw:   simplereenroll answered ${seen.join(' → ')}; issued under root generation ${rec2.rootGeneration} to ${rec2.authenticatedAs.join(' + ')}`);
     out(`  old key:   ${first.state.credential!.key.id} dropped after the switch`);
 
-    tpmTable(out, agent.keystore as TpmKeyStore);
-    out(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(2)} s — state: ${second.state.phase}`);
+    finish(out, agent.keystore as TpmKeyStore, t0, second.state.phase);
   } finally {
-    if (agent) await agent.close().catch(() => undefined);
-    else await keystore?.close().catch(() => undefined);
-    await env.stop();
+    await shutdown(agent, keystore, env);
   }
 }
 

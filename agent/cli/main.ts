@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// enrolld — command line: run | once | status | enroll --now | pal | demo
+// enrolld — command line: run | once | status | provision | enroll --now | pal | fleet | demo | help
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadConfig, ConfigError } from '../config.js';
 import { composeAgent, PAL_STATUS_FILE, type PalPollSummary } from './compose.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderStatus, statusView } from './status-view.js';
+import { renderStatus, statusView, wakeReason, type StatusExtras } from './status-view.js';
+import { readFeatureStatus } from '../status/feature-status.js';
+import { readDownloadProgress } from '../packages/firmware/progress.js';
 import { FileStateStore } from '../store/state-store.js';
 import { STATE_SCHEMA, isAgentState, type AgentState } from '../lifecycle/state.js';
 import { loadAddon } from '../keystore/addon.js';
@@ -13,21 +15,8 @@ import { EnrolldError } from '../util/errors.js';
 import { fetchPalPage } from '../protocols/est/pal.js';
 import { parsePal, describePackageType } from '../pal/index.js';
 import { readNextRun, writeNextRun } from './next-run.js';
+import { commandUsage, findCommand, mainUsage } from './help.js';
 
-const USAGE = `usage: enrolld <command> [options]
-
-commands:
-  run                 run the agent (systemd service; Type=notify)
-  once                one PAL poll and enrollment cycle, then exit
-  status [--json]     show the lifecycle state, the current certificate and the next scheduled run
-  provision ...       manufacture: TPM checks, SRK, EK certificate, AK, IDevID, config (provision --help)
-  enroll --now        enroll or renew now
-  pal                 fetch and print the Package Availability List
-  demo [--protocol est|cmp|cmc|acme] [--server lab|plain] [--verbose]
-                      full lifecycle against the bundled lab server and a software TPM
-
-options:
-  --config FILE       configuration file (default ${DEFAULT_CONFIG_PATH})`;
 
 /** The last PAL poll summary, or undefined when never polled (or unreadable: shown as "never"). */
 async function readPalSummary(stateDir: string): Promise<PalPollSummary | undefined> {
@@ -38,6 +27,12 @@ async function readPalSummary(stateDir: string): Promise<PalPollSummary | undefi
   }
 }
 
+/** Files `enrolld status` shows besides the state: the last firmware download and the per-feature outcomes. */
+async function readExtras(stateDir: string): Promise<StatusExtras> {
+  const [firmwareDownload, features] = await Promise.all([readDownloadProgress(path.join(stateDir, 'firmware')), readFeatureStatus(stateDir)]);
+  return { ...(firmwareDownload ? { firmwareDownload } : {}), features };
+}
+
 function notify(state: string): void {
   try {
     loadAddon().sdNotify?.(state);
@@ -46,9 +41,28 @@ function notify(state: string): void {
   }
 }
 
+/** `help`, `--help` and `-h` anywhere: answered before any command runs (and before its options are parsed). */
+function help(argv: string[]): number | undefined {
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  const first = argv.find((a, i) => !a.startsWith('-') && argv[i - 1] !== '--config');
+  if (first === 'help') {
+    const topic = argv.slice(argv.indexOf('help') + 1).find((a) => !a.startsWith('-'));
+    if (topic === undefined) return (process.stdout.write(mainUsage() + '\n'), 0);
+    if (!findCommand(topic)) return (process.stderr.write(`enrolld: unknown command '${topic}'\n${mainUsage()}\n`), 2);
+    return (process.stdout.write(commandUsage(topic) + '\n'), 0);
+  }
+  if (!wantsHelp) return undefined;
+  if (first !== undefined && findCommand(first)) return (process.stdout.write(commandUsage(first) + '\n'), 0);
+  if (first !== undefined) return (process.stderr.write(`enrolld: unknown command '${first}'\n${mainUsage()}\n`), 2);
+  return (process.stdout.write(mainUsage() + '\n'), 0);
+}
+
 async function main(argv: string[]): Promise<number> {
+  const answered = help(argv);
+  if (answered !== undefined) return answered;
   // Loaded on demand: manufacture provisioning is not on `enrolld run`'s start-up path.
   if (argv[0] === 'provision') return (await import('./provision.js')).runProvisionCli(argv.slice(1));
+  if (argv[0] === 'fleet') return (await import('./fleet.js')).runFleetCli(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -59,13 +73,14 @@ async function main(argv: string[]): Promise<number> {
       protocol: { type: 'string' },
       server: { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      'metrics-file': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const [command] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(USAGE + '\n');
-    return command || values.help ? 0 : 2;
+  if (!command) {
+    process.stderr.write(mainUsage() + '\n');
+    return 2;
   }
   switch (command) {
     case 'demo': {
@@ -83,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const config = loadConfig(values.config);
       const store = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState });
-      const view = statusView(await store.load(), await readPalSummary(config.stateDir), await readNextRun(config.stateDir));
+      const view = statusView(await store.load(), await readPalSummary(config.stateDir), await readNextRun(config.stateDir), await readExtras(config.stateDir));
       process.stdout.write((values.json ? JSON.stringify(view, null, 2) : renderStatus(view)) + '\n');
       return 0;
     }
@@ -98,11 +113,14 @@ async function main(argv: string[]): Promise<number> {
         const daemon = agent.daemon();
         if (command === 'once') state = await daemon.iterate(state, { pollNow: true });
         else state = (await agent.enroller.step({ force: true })).state;
-        if (command === 'once') await writeNextRun(config.stateDir, daemon.nextWake(state), 'once').catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
+        if (command === 'once') {
+          const wake = daemon.nextWake(state);
+          await writeNextRun(config.stateDir, wake, 'once', new Date(), wakeReason(state, agent.enroller.nextDue(state), wake)).catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
+        }
       } finally {
         await agent.close();
       }
-      process.stdout.write(renderStatus(statusView(state, await readPalSummary(config.stateDir), await readNextRun(config.stateDir))) + '\n');
+      process.stdout.write(renderStatus(statusView(state, await readPalSummary(config.stateDir), await readNextRun(config.stateDir), await readExtras(config.stateDir))) + '\n');
       return state.retry?.kind === 'failed' ? 1 : 0;
     }
     case 'pal': {
@@ -122,6 +140,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'run': {
       const agent = await composeAgent(loadConfig(values.config));
+      const metricsFile = values['metrics-file'];
       const ac = new AbortController();
       const stop = (sig: string): void => {
         agent.log.info('daemon.signal', { signal: sig });
@@ -140,7 +159,15 @@ async function main(argv: string[]): Promise<number> {
         onReady: (s) => notify(`READY=1\nSTATUS=${s.phase}`),
         onIdle: (s, next) => {
           notify(`WATCHDOG=1\nSTATUS=${s.phase}, next wake ${next.toISOString()}`);
-          void writeNextRun(agent.config.stateDir, next, 'run').catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
+          const dir = agent.config.stateDir;
+          void writeNextRun(dir, next, 'run', new Date(), wakeReason(s, agent.enroller.nextDue(s), next)).catch((err) => agent.log.warn('status.next-run-write-failed', { err }));
+          if (metricsFile) {
+            void (async () => {
+              const { writeMetricsFile } = await import('../status/metrics.js');
+              const { features, firmwareDownload } = await readExtras(dir);
+              await writeMetricsFile(metricsFile, { state: s, features: features ?? {}, ...(firmwareDownload ? { firmwareDownload } : {}), nextWake: next, now: new Date() });
+            })().catch((err) => agent.log.warn('status.metrics-write-failed', { err, file: metricsFile }));
+          }
         },
       });
       try {
@@ -152,7 +179,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      process.stderr.write(`enrolld: unknown command '${command}'\n${USAGE}\n`);
+      process.stderr.write(`enrolld: unknown command '${command}'\n${mainUsage()}\n`);
       return 2;
   }
 }
@@ -162,7 +189,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    const code = (err as { code?: unknown })?.code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      // node:util parseArgs: unknown option, missing value, unexpected argument.
+      process.stderr.write(`enrolld: ${(err as Error).message}\n(see \`enrolld help\`)\n`);
+      process.exitCode = 2;
+    } else if (err instanceof ConfigError) {
       process.stderr.write(`enrolld: configuration error: ${err.message}\n`);
       process.exitCode = 2;
     } else if (err instanceof EnrolldError) {

@@ -13,10 +13,12 @@ export interface NextRun {
   computedAt: string;
   pid: number;
   by: 'run' | 'once' | 'enroll';
+  /** Why it wakes then (renewal due, retry after a failure, PAL poll schedule, …). */
+  reason?: string;
 }
 
-export async function writeNextRun(stateDir: string, at: Date, by: NextRun['by'], now: Date = new Date()): Promise<void> {
-  const v: NextRun = { at: at.toISOString(), computedAt: now.toISOString(), pid: process.pid, by };
+export async function writeNextRun(stateDir: string, at: Date, by: NextRun['by'], now: Date = new Date(), reason?: string): Promise<void> {
+  const v: NextRun = { at: at.toISOString(), computedAt: now.toISOString(), pid: process.pid, by, ...(reason ? { reason } : {}) };
   await writeFileAtomic(path.join(stateDir, NEXT_RUN_FILE), JSON.stringify(v) + '\n');
 }
 

@@ -15,6 +15,7 @@
 // Directories are created 0700, every file is 0600; --owner USER[:GROUP] (as root) hands them to the service user.
 // Key files hold only TPM-wrapped blobs; the TPM's own objects (SRK) are the only TPM state changed.
 import { parseArgs } from 'node:util';
+import { commandUsage } from './help.js';
 import { chown, readFile, stat, chmod } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -38,26 +39,7 @@ export class ProvisionCliError extends EnrolldError {
   }
 }
 
-export const PROVISION_USAGE = `usage: enrolld provision --device-id ID --config-dir DIR --state-dir DIR --tcti TCTI
-                         --est-url URL --est-ta FILE [options]
-
-  --device-id ID            device identifier (subject CN default, MQTT topic segment)
-  --config-dir DIR          where config.json and the files it names are written (0700; files 0600)
-  --state-dir DIR           the agent's state directory (created 0700)
-  --tcti TCTI               tpm2-tss TCTI, e.g. device:/dev/tpmrm0
-  --srk-handle HANDLE       persistent SRK handle (default 0x81000001)
-  --est-url URL             EST server base URL (https)
-  --est-ta FILE             PEM trust anchors of the EST server (RFC 7030 §4.1.1 explicit TA)
-  --est-user NAME           HTTP Basic user for the initial enrollment (default: the device id)
-  --est-password-file FILE  HTTP Basic password (copied into the config directory, 0600)
-  --subject DN              certificate subject (default CN=<device id>)
-  --ak-chain FILE           the attestation CA's answer to ak-request.json (PEM, AK certificate first)
-  --enroll-idevid           enroll the IDevID CSR at the EST server now (else it is left for the factory CA)
-  --require-ek-cert         fail when the TPM holds no EK certificate
-  --owner USER[:GROUP]      chown the written directories and files (run as root; e.g. enrolld)
-  --json                    print the result as JSON
-
-Exit status: 0 done ("nothing changed" on a rerun), 3 done but a CA answer is still pending, 1 error, 2 usage.`;
+export const PROVISION_USAGE = commandUsage('provision');
 
 export interface ProvisionOptions {
   deviceId: string;

@@ -2,6 +2,25 @@
 import type { AgentState } from '../lifecycle/state.js';
 import type { PalPollSummary } from './compose.js';
 import type { NextRun } from './next-run.js';
+import type { DownloadProgressReport } from '../packages/firmware/progress.js';
+import { FEATURES, type FeatureStatus } from '../status/feature-status.js';
+import { formatBytes } from './fleet-view.js';
+
+/** Why the daemon wakes at `at`: the enrollment deadline (`due`, from Enroller.nextDue) if that is what `at` is. */
+export function wakeReason(s: AgentState, due: Date | undefined, at: Date): string {
+  if (due && due.getTime() <= at.getTime() + 1000) {
+    if (s.retry) return `retry after ${s.retry.kind === 'waiting' ? 'the server asked to wait' : 'a failure'} (${s.retry.reason})`;
+    if (s.phase === 'enrolled') return 'certificate renewal due';
+    if (s.pending) return `${s.pending.operation} pending`;
+    return 'enrollment';
+  }
+  return 'PAL poll (schedule)';
+}
+
+export interface StatusExtras {
+  firmwareDownload?: DownloadProgressReport;
+  features?: FeatureStatus;
+}
 
 export interface StatusView {
   phase: string;
@@ -12,10 +31,19 @@ export interface StatusView {
   lastPalPoll?: PalPollSummary;
   /** The next scheduled run as the daemon (or the last `once`) computed it. */
   nextRun?: NextRun;
+  /** The last (or current) firmware download. */
+  firmwareDownload?: DownloadProgressReport;
+  /** Last success and last error per feature (enroll, pal, firmware). */
+  features?: FeatureStatus;
 }
 
-export function statusView(s: AgentState | undefined, lastPalPoll?: PalPollSummary, nextRun?: NextRun): StatusView {
-  const pal = { ...(lastPalPoll ? { lastPalPoll } : {}), ...(nextRun ? { nextRun } : {}) };
+export function statusView(s: AgentState | undefined, lastPalPoll?: PalPollSummary, nextRun?: NextRun, extras: StatusExtras = {}): StatusView {
+  const pal = {
+    ...(lastPalPoll ? { lastPalPoll } : {}),
+    ...(nextRun ? { nextRun } : {}),
+    ...(extras.firmwareDownload ? { firmwareDownload: extras.firmwareDownload } : {}),
+    ...(extras.features && Object.keys(extras.features).length ? { features: extras.features } : {}),
+  };
   if (!s) return { phase: 'unprovisioned', history: [], ...pal };
   const c = s.credential;
   return {
@@ -54,8 +82,23 @@ export function renderStatus(v: StatusView, now: Date = new Date()): string {
     const mins = (Date.parse(v.nextRun.at) - now.getTime()) / 60_000;
     const when = mins >= 0 ? `in ${mins < 120 ? `${mins.toFixed(1)} min` : `${(mins / 60).toFixed(1)} h`}` : `${(-mins).toFixed(1)} min ago — is enrolld.service running?`;
     lines.push(`next run:     ${v.nextRun.at} (${when}; computed by \`enrolld ${v.nextRun.by}\` at ${v.nextRun.computedAt})`);
+    if (v.nextRun.reason) lines.push(`  reason:     ${v.nextRun.reason}`);
   } else {
     lines.push('next run:     unknown (the daemon has not run yet)');
+  }
+  if (v.firmwareDownload) {
+    const d = v.firmwareDownload;
+    const pct = d.total ? ` of ${formatBytes(d.total)} (${Math.min(100, Math.floor((100 * d.bytes) / d.total))} %)` : '';
+    const eta = d.etaSeconds !== undefined ? `, ETA ${d.etaSeconds} s` : '';
+    lines.push(`firmware download: ${d.phase}${d.error ? ` (${d.error})` : ''}: ${formatBytes(d.bytes)}${pct} at ${formatBytes(d.rate)}/s${eta}, ${d.at}`);
+  }
+  if (v.features) {
+    lines.push('last errors:');
+    for (const f of FEATURES) {
+      const r = v.features[f];
+      const err = r?.lastError ? `${r.lastError.code} at ${r.lastError.at}` : 'none';
+      lines.push(`  ${(f + ':').padEnd(10)}  ${err}${r?.lastSuccess ? ` (last success ${r.lastSuccess})` : ''}`);
+    }
   }
   if (v.history.length) {
     lines.push('recent:');

@@ -29,6 +29,8 @@ export interface StateAccess {
 export interface EnrollPolicy {
   keyAlgorithm: KeyAlgorithm;
   renewFraction: number;
+  /** Renewal spread below renewFraction (schedule.ts RENEW_SPREAD when jitter is on; 0: exactly at renewFraction). */
+  renewSpread?: number;
   backoffMinSeconds: number;
   backoffMaxSeconds: number;
   /** A renewal refused with 401/403 is resent (with backoff) this many times before its key is dropped (default 3). */
@@ -291,7 +293,7 @@ export class Enroller {
       serial: cert.serialNumber.toLowerCase(),
       notBefore: notBefore.toISOString(),
       notAfter: notAfter.toISOString(),
-      renewAt: renewAt(notBefore, notAfter, this.d.policy.renewFraction).toISOString(),
+      renewAt: renewAt(notBefore, notAfter, this.d.policy.renewFraction, this.d.policy.renewSpread ?? 0, this.d.random).toISOString(),
     };
   }
 

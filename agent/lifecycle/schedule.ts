@@ -47,10 +47,20 @@ export function backoffSeconds(attempt: number, minSeconds: number, maxSeconds: 
   return Math.max(1, Math.round(exp / 2 + random() * (exp / 2)));
 }
 
-/** Renewal time: `fraction` of the validity period after notBefore (default policy 2/3). */
-export function renewAt(notBefore: Date, notAfter: Date, fraction: number): Date {
-  const span = notAfter.getTime() - notBefore.getTime();
-  return new Date(notBefore.getTime() + Math.max(0, span) * fraction);
+/**
+ * How far renewal times are spread below the configured fraction when jitter is on: uniform in
+ * [fraction·(1 − spread), fraction] of the lifetime. A fleet enrolled in one burst then renews in a window of
+ * spread·fraction of the lifetime once per (1 − spread/2)·fraction of it on average: its peak rate stays near
+ * (1 − spread/2)/spread = 1.5× its mean rate (bench/fleet-schedule.ts), and no device renews later than the
+ * configured fraction; the price is renewing after 3/4 of the interval on average instead of all of it.
+ */
+export const RENEW_SPREAD = 1 / 2;
+
+/** Renewal time: `fraction` of the validity period after notBefore (default policy 2/3), less up to `spread` of it. */
+export function renewAt(notBefore: Date, notAfter: Date, fraction: number, spread = 0, random: Random = Math.random): Date {
+  const span = Math.max(0, notAfter.getTime() - notBefore.getTime());
+  const f = spread > 0 ? fraction * (1 - Math.min(1, spread) * random()) : fraction;
+  return new Date(notBefore.getTime() + span * f);
 }
 
 /** Bounds a server-supplied Retry-After so a hostile or broken server can neither hot-loop nor park the device forever. */

@@ -26,9 +26,15 @@ export type EnrollResult =
   | { kind: 'pending'; retryAfterSeconds: number };
 
 
+/** Which request a nonce is for: the protocol fetches it with that request's identity and binds it to it. */
+export interface NonceContext {
+  operation: EnrollOperation;
+  current?: EnrollRequest['current'];
+}
+
 export interface EnrollmentProtocol {
   readonly name: Protocol;
   enroll(req: EnrollRequest): Promise<EnrollResult>;
   /** A fresh attestation nonce (draft-ietf-lamps-attestation-freshness-08), where the protocol offers one. */
-  nonce?(req: NonceRequestParams): Promise<ReceivedNonce>;
+  nonce?(req: NonceRequestParams, ctx?: NonceContext): Promise<ReceivedNonce>;
 }

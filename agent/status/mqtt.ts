@@ -163,6 +163,27 @@ function readOpt(file: string | undefined, inline: string | Buffer | undefined, 
   }
 }
 
+/** The TLS context of an MQTT connection (CA, client cert + key file or engine key); a bad file is a config error. */
+export function mqttSecureContext(t: MqttTlsOptions): SecureContext {
+  const ca = readOpt(t.caFile, t.ca, 'CA file');
+  const cert = readOpt(t.certFile, t.cert, 'client certificate');
+  const key = readOpt(t.keyFile, t.key, 'client key');
+  const o: SecureContextOptions = {};
+  if (ca !== undefined) o.ca = ca;
+  if (cert !== undefined) o.cert = cert;
+  if (key !== undefined) o.key = key;
+  if (t.privateKeyEngine !== undefined) o.privateKeyEngine = t.privateKeyEngine;
+  if (t.privateKeyIdentifier !== undefined) o.privateKeyIdentifier = t.privateKeyIdentifier;
+  if ((o.privateKeyEngine === undefined) !== (o.privateKeyIdentifier === undefined)) {
+    throw new MqttStatusConfigError('privateKeyEngine and privateKeyIdentifier go together');
+  }
+  try {
+    return createSecureContext(o);
+  } catch (err) {
+    throw new MqttStatusConfigError(`TLS client configuration rejected: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 export class MqttStatusSink implements StatusSink {
   readonly topics: { state: string; status: string; event: string };
   private readonly o: Required<Omit<MqttStatusOptions, 'tls' | 'bdSeq' | 'stateDir' | 'log' | 'clock' | 'random' | 'clientId' | 'topicPrefix'>>;
@@ -387,23 +408,7 @@ export class MqttStatusSink implements StatusSink {
    * reconnect timer: an uncaught exception that would take the whole agent down.
    */
   private static secureContext(t: MqttTlsOptions): SecureContext {
-    const ca = readOpt(t.caFile, t.ca, 'CA file');
-    const cert = readOpt(t.certFile, t.cert, 'client certificate');
-    const key = readOpt(t.keyFile, t.key, 'client key');
-    const o: SecureContextOptions = {};
-    if (ca !== undefined) o.ca = ca;
-    if (cert !== undefined) o.cert = cert;
-    if (key !== undefined) o.key = key;
-    if (t.privateKeyEngine !== undefined) o.privateKeyEngine = t.privateKeyEngine;
-    if (t.privateKeyIdentifier !== undefined) o.privateKeyIdentifier = t.privateKeyIdentifier;
-    if ((o.privateKeyEngine === undefined) !== (o.privateKeyIdentifier === undefined)) {
-      throw new MqttStatusConfigError('privateKeyEngine and privateKeyIdentifier go together');
-    }
-    try {
-      return createSecureContext(o);
-    } catch (err) {
-      throw new MqttStatusConfigError(`TLS client configuration rejected: ${(err as Error).message}`, { cause: err });
-    }
+    return mqttSecureContext(t);
   }
 
   // ---- connection lifecycle ------------------------------------------------------------------------------------

@@ -44,12 +44,20 @@ export interface DeviceStatus {
     subject: string;
   };
   pal?: { lastPoll: Date | string; result: PalResult; code?: string };
-  fw?: { running: string; pending?: string };
+  fw?: { running: string; pending?: string; progress?: FirmwareProgress };
   /** Trust-anchor store: SHA-256 digest (hex) and the TAMP sequence number if TAMP manages it. */
   ta?: { digest: string; tampSeq?: number };
   tpm: { ok: boolean; rc?: number };
   /** Most recent errors, oldest first; only the last MAX_ERRORS are sent. Codes are EnrolldError codes. */
   errors?: Array<{ code: string; at: Date | string }>;
+}
+
+/** A firmware download in progress: bytes so far, expected total, bytes/s, seconds left. */
+export interface FirmwareProgress {
+  bytes: number;
+  total?: number;
+  rate: number;
+  eta?: number;
 }
 
 export type EventValue = string | number | boolean | Uint8Array;
@@ -75,7 +83,7 @@ export interface StatusPayload {
   st: Phase;
   enroll?: { serial: Uint8Array; notAfter: number; renewAt: number; subject: string };
   pal?: { lastPoll: number; result: PalResult; code?: string };
-  fw?: { running: string; pending?: string };
+  fw?: { running: string; pending?: string; progress?: FirmwareProgress };
   ta?: { digest: Uint8Array; tampSeq?: number };
   tpm: { ok: boolean; rc?: number };
   errors: Array<{ code: string; at: number }>;
@@ -133,6 +141,12 @@ export function statusPayload(s: DeviceStatus, ts: Date, seq: number, dropped = 
   if (s.fw) {
     p.fw = { running: s.fw.running };
     if (s.fw.pending !== undefined) p.fw.pending = s.fw.pending;
+    if (s.fw.progress) {
+      const g = s.fw.progress;
+      p.fw.progress = { bytes: Math.max(0, Math.floor(g.bytes)), rate: Math.max(0, Math.floor(g.rate)) };
+      if (g.total !== undefined) p.fw.progress.total = Math.max(0, Math.floor(g.total));
+      if (g.eta !== undefined) p.fw.progress.eta = Math.max(0, Math.ceil(g.eta));
+    }
   }
   if (s.ta) {
     p.ta = { digest: hexBytes(s.ta.digest) };

@@ -1,67 +1,87 @@
-// Lab ACME server (RFC 8555) with the remote-attestation challenge (draft-ietf-acme-rats; type string per the
-// issue, see agent/protocols/acme/constants.ts). Pebble covers the base flow in the tests; this exists because no
-// packaged ACME server verifies TPM evidence. Under /acme on the lab server:
+// Lab ACME server (RFC 8555) with remote attestation as draft-ietf-acme-rats-01 describes it, written from the
+// texts (the draft, msg-wrap-23) without the agent's ACME code or constants. Pebble covers the base flow in the
+// tests; this exists because no packaged ACME server verifies TPM evidence. Under /acme on the lab server:
 //   GET  /acme/directory                 directory (§7.1.1)
 //   HEAD /acme/new-nonce                 Replay-Nonce (§7.2)
 //   POST /acme/new-account               JWS with jwk (§7.3); same key → the existing account (200)
-//   POST /acme/new-order                 dns identifiers (§7.4) → one authorization each, one remote-attest-01 challenge
-//   POST /acme/authz/:id, /acme/order/:id  POST-as-GET
-//   POST /acme/chall/:id                 {cmw: [media type, base64url DER AttestationBundle]}: the TPM2_Certify
-//                                        evidence is verified with LabAttestation; its extraData must be
-//                                        SHA-256(keyAuthorization) (§8.1), so it is bound to the token and the
-//                                        account key; the certified key's SPKI is remembered on the authorization
+//   POST /acme/new-order                 dns identifiers, plus "remote-attestation" identifiers the client offers;
+//                                        the lab adds one (requireAttestation) when the client offered none (the
+//                                        draft lets the server challenge for attestation the client did not offer)
+//   POST /acme/authz/:id                 POST-as-GET; {"status":"deactivated"} deactivates (§7.5.2)
+//   POST /acme/chall/:id                 dns-01/http-01: validated by validateIdentifier (the lab's stand-in for
+//                                        its DNS operator / VA). remote-attest-01: the JWS payload is the CMW (or a
+//                                        compact JWE of it to the offered verifierEncryptionCredential), checked by
+//                                        acme-rats.ts: extraData == this challenge's freshness_nonce (32 random
+//                                        bytes, one per challenge, never accepted twice), AK chain and signature;
+//                                        the certified key is remembered on the order
+//   POST /acme/encr-key/:id              POST-as-GET: the verifierEncryptionCredential JWK (URL form)
 //   POST /acme/finalize/:id              the CSR's key must be the attested key; identifiers must match
 //   POST /acme/cert/:id                  application/pem-certificate-chain
 // Every JWS is verified (alg ES256/RS256, nonce, url, kid/jwk); errors are problem documents.
-import { createHash, createPublicKey, randomBytes, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import type * as pkijs from 'pkijs';
-import { certificateToPem } from '../../agent/pki/cert.js';
-import { bytesEqual } from '../../agent/pki/der.js';
+import { createHash, createPublicKey, randomBytes, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import * as pkijs from 'pkijs';
+import { certificateToPem, findExtension } from '../../agent/pki/cert.js';
 import { csrExtensions, csrSpki, OID_SUBJECT_ALT_NAME, verifyCsr } from '../../agent/pki/csr.js';
-import { findExtension } from '../../agent/pki/cert.js';
-import { AttestationBundle } from '../../agent/pki/asn1/evidence-bundle.js';
-import { CMW_ATTESTATION_BUNDLE, REMOTE_ATTEST_01 } from '../../agent/protocols/acme/constants.js';
-import { jwkThumbprint, type Jwk } from '../../agent/protocols/acme/jws.js';
-import { csrIdentifiers } from '../../agent/protocols/acme/enrollment.js';
+import { decodeAnswer, labEncryptionKey, RATS, RatsRefusal, spkiJwk, verifyTpmEvidence, type DecodedAnswer, type LabEncryptionKey } from './acme-rats.js';
 import type { LabCa } from './ca.js';
-import type { LabAttestation } from './attestation.js';
+import type { AttestReason, LabAttestation } from './attestation.js';
 import type { LabRequest, LabResponse, Router } from './router.js';
 
 export interface LabAcmeOptions {
   /** "https://127.0.0.1:<port>" of the lab server. */
   baseUrl: string;
   ca: LabCa;
+  /** Its attestation-CA roots verify the AK certificates in remote-attest-01 evidence. */
   attestation: LabAttestation;
   certValiditySeconds?: number;
   now?: () => Date;
+  /** The "remote-attestation" identifier value added when the client offers none; false: attestation only if offered. */
+  requireAttestation?: string | false;
+  /** verifierEncryptionCredential: none, the JWK inline, or a URL to fetch it from (default none). */
+  encryption?: 'none' | 'jwk' | 'url';
+  /** The lab's DNS operator: whether dns-01/http-01 for this name succeeds (default: always). */
+  validateIdentifier?: (name: string) => boolean;
 }
 
+type Identifier = { type: string; value: string };
 interface Account {
   url: string;
   key: KeyObject;
   thumbprint: string;
 }
+interface Chall {
+  id: string;
+  type: string;
+  status: 'pending' | 'processing' | 'valid' | 'invalid';
+  error?: { type: string; detail: string };
+  token?: string;
+  /** remote-attest-01: the freshness_nonce bytes and the offered encryption key / credential. */
+  nonce?: Uint8Array;
+  key?: LabEncryptionKey;
+  credential?: unknown;
+}
 interface Authz {
   id: string;
   account: string;
-  identifier: { type: string; value: string };
-  status: 'pending' | 'valid' | 'invalid';
-  token: string;
-  challenge: { status: 'pending' | 'valid' | 'invalid'; error?: { type: string; detail: string } };
-  attestedSpki?: Uint8Array;
+  identifier: Identifier;
+  status: 'pending' | 'valid' | 'invalid' | 'deactivated';
+  challenges: Chall[];
 }
 interface Order {
   id: string;
   account: string;
-  identifiers: Array<{ type: string; value: string }>;
+  identifiers: Identifier[];
   authzs: string[];
   status: 'pending' | 'ready' | 'processing' | 'valid' | 'invalid';
+  /** Keys certified by the TPM evidence of this order's remote-attest-01 challenges (JWK members). */
+  attestedKeys: Array<Record<string, string>>;
   certPem?: string;
   error?: { type: string; detail: string };
 }
 
 const NS = 'urn:ietf:params:acme:error:';
 const id = (): string => randomBytes(12).toString('base64url');
+const sameJwk = (a: Record<string, string>, b: Record<string, string>): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 class Problem extends Error {
   constructor(
@@ -73,19 +93,67 @@ class Problem extends Error {
   }
 }
 
+/** RFC 7638 §3.2: the required members, lexicographic order, no whitespace; SHA-256, base64url. */
+function thumbprint(jwk: Record<string, unknown>): string {
+  const members = jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : jwk.kty === 'RSA' ? ['e', 'kty', 'n'] : undefined;
+  if (!members || members.some((m) => typeof jwk[m] !== 'string')) throw new Problem(400, `${NS}badPublicKey`, 'jwk is not an EC or RSA public key');
+  return createHash('sha256').update(JSON.stringify(Object.fromEntries(members.map((m) => [m, jwk[m]])))).digest('base64url');
+}
+
+/** The DNS names a CSR asks for (subjectAltName dNSName, else CN). */
+function csrNames(csr: pkijs.CertificationRequest): string[] {
+  const names: string[] = [];
+  const san = findExtension(csrExtensions(csr), OID_SUBJECT_ALT_NAME);
+  const parsed = san?.parsedValue as unknown;
+  if (parsed instanceof pkijs.GeneralNames) for (const n of parsed.names) if (n.type === 2 && typeof n.value === 'string') names.push(n.value);
+  if (names.length === 0) {
+    const cn = csr.subject.typesAndValues.find((tv) => tv.type === '2.5.4.3')?.value.valueBlock as { value?: unknown } | undefined;
+    if (typeof cn?.value === 'string') names.push(cn.value);
+  }
+  return names;
+}
+
+/** The lab verifier log's reason for a refusal. */
+function reasonOf(detail: string): AttestReason {
+  if (/replayed/.test(detail)) return 'attest.nonce-replayed';
+  if (/freshness_nonce/.test(detail)) return 'attest.nonce-unknown';
+  if (/signature over/.test(detail)) return 'attest.bad-signature';
+  if (/AK certificate|chain|not valid now|signed by/.test(detail)) return 'attest.ak-untrusted';
+  if (/certified (Name|key)|TPM-resident/.test(detail)) return 'attest.wrong-key';
+  return 'attest.bad-structure';
+}
+
 export class LabAcme {
   private readonly nonces = new Set<string>();
   readonly accounts = new Map<string, Account>();
   readonly authzs = new Map<string, Authz>();
   readonly orders = new Map<string, Order>();
-  /** Challenge outcomes, newest last (tests read them). */
+  private readonly challs = new Map<string, { authz: Authz; chall: Chall }>();
+  /** Every freshness_nonce issued (base64url): a nonce is never valid for any challenge but its own. */
+  private readonly issuedNonces = new Set<string>();
+  /** remote-attest-01 outcomes, newest last (tests read them). */
   readonly events: Array<{ ok: boolean; detail?: string }> = [];
+  /** Decoded remote-attest-01 answers and the raw JWS payloads, newest last (tests decode them independently). */
+  readonly answers: Array<{ payload: Uint8Array; nonce: Uint8Array; decoded?: DecodedAnswer }> = [];
+  /** Authorizations the client deactivated (§7.5.2). */
+  readonly deactivated: Authz[] = [];
+  /** Test hook: offer this value as verifierEncryptionCredential instead of the lab's own key. */
+  credentialOverride: unknown;
+  /** Test hook: challenges without freshness_nonce (a server the agent must not answer). */
+  omitFreshnessNonce = false;
   readonly directoryUrl: string;
   private readonly now: () => Date;
+  private readonly roots: X509Certificate[];
 
   constructor(private readonly o: LabAcmeOptions) {
     this.directoryUrl = `${o.baseUrl}/acme/directory`;
     this.now = o.now ?? ((): Date => new Date());
+    this.roots = o.attestation.anchors.map((d) => new X509Certificate(Buffer.from(d)));
+  }
+
+  /** Options tests may change between runs. */
+  get settings(): LabAcmeOptions {
+    return this.o;
   }
 
   private url(path: string): string {
@@ -107,8 +175,8 @@ export class LabAcme {
     return { status: p.status, headers: { 'replay-nonce': this.nonce(), 'content-type': 'application/problem+json' }, body: JSON.stringify({ type: p.type, detail: p.message, status: p.status }) };
   }
 
-  /** §6.2–§6.4: the JWS, its nonce, URL and key; returns the payload (undefined for POST-as-GET). */
-  private verifyJws(req: LabRequest, opts: { newAccount?: boolean } = {}): { payload: unknown; account?: Account; jwk?: Jwk; key: KeyObject } {
+  /** §6.2–§6.4: the JWS, its nonce, URL and key; returns the payload bytes and, when it is JSON, the parsed value. */
+  private verifyJws(req: LabRequest, opts: { newAccount?: boolean; rawPayload?: boolean } = {}): { payload: unknown; raw: Uint8Array; account?: Account; jwk?: Record<string, unknown>; key: KeyObject } {
     if (!/^application\/jose\+json\b/i.test(String(req.headers['content-type'] ?? ''))) throw new Problem(415, `${NS}malformed`, 'Content-Type must be application/jose+json');
     let jws: { protected?: unknown; payload?: unknown; signature?: unknown };
     try {
@@ -117,7 +185,7 @@ export class LabAcme {
       throw new Problem(400, `${NS}malformed`, 'body is not JSON');
     }
     if (typeof jws.protected !== 'string' || typeof jws.payload !== 'string' || typeof jws.signature !== 'string') throw new Problem(400, `${NS}malformed`, 'not a flattened JWS');
-    let header: { alg?: string; nonce?: string; url?: string; kid?: string; jwk?: Jwk };
+    let header: { alg?: string; nonce?: string; url?: string; kid?: string; jwk?: Record<string, unknown> };
     try {
       header = JSON.parse(Buffer.from(jws.protected, 'base64url').toString('utf8')) as typeof header;
     } catch {
@@ -144,15 +212,16 @@ export class LabAcme {
       Buffer.from(jws.signature, 'base64url'),
     );
     if (!ok) throw new Problem(401, `${NS}unauthorized`, 'JWS signature does not verify');
+    const raw = new Uint8Array(Buffer.from(jws.payload, 'base64url'));
     let payload: unknown;
-    if (jws.payload !== '') {
+    if (raw.length > 0) {
       try {
-        payload = JSON.parse(Buffer.from(jws.payload, 'base64url').toString('utf8'));
+        payload = JSON.parse(Buffer.from(raw).toString('utf8'));
       } catch {
-        throw new Problem(400, `${NS}malformed`, 'payload is not JSON');
+        if (!opts.rawPayload) throw new Problem(400, `${NS}malformed`, 'payload is not JSON');
       }
     }
-    return { payload, key, ...(account ? { account } : {}), ...(header.jwk ? { jwk: header.jwk } : {}) };
+    return { payload, raw, key, ...(account ? { account } : {}), ...(header.jwk ? { jwk: header.jwk } : {}) };
   }
 
   private orderJson(o: Order): unknown {
@@ -166,12 +235,20 @@ export class LabAcme {
     };
   }
 
-  private authzJson(a: Authz): unknown {
+  private challJson(c: Chall): Record<string, unknown> {
     return {
-      status: a.status,
-      identifier: a.identifier,
-      challenges: [{ type: REMOTE_ATTEST_01, url: this.url(`chall/${a.id}`), token: a.token, status: a.challenge.status, ...(a.challenge.error ? { error: a.challenge.error } : {}) }],
+      type: c.type,
+      url: this.url(`chall/${c.id}`),
+      status: c.status,
+      ...(c.token ? { token: c.token } : {}),
+      ...(c.nonce && !this.omitFreshnessNonce ? { freshness_nonce: Buffer.from(c.nonce).toString('base64url') } : {}),
+      ...(c.credential !== undefined ? { verifierEncryptionCredential: c.credential } : {}),
+      ...(c.error ? { error: c.error } : {}),
     };
+  }
+
+  private authzJson(a: Authz): unknown {
+    return { status: a.status, identifier: a.identifier, challenges: a.challenges.map((c) => this.challJson(c)) };
   }
 
   private owned<T extends { account: string }>(map: Map<string, T>, key: string | undefined, acct: Account | undefined): T {
@@ -180,29 +257,75 @@ export class LabAcme {
     return v;
   }
 
-  private async challenge(a: Authz, acct: Account, payload: unknown): Promise<void> {
-    const fail = (detail: string): void => {
-      a.challenge = { status: 'invalid', error: { type: `${NS}unauthorized`, detail } };
-      a.status = 'invalid';
-      this.events.push({ ok: false, detail });
-    };
-    const cmw = (payload as { cmw?: unknown } | undefined)?.cmw;
-    if (!Array.isArray(cmw) || cmw.length !== 2 || cmw[0] !== CMW_ATTESTATION_BUNDLE || typeof cmw[1] !== 'string') return fail(`expected {cmw: ["${CMW_ATTESTATION_BUNDLE}", base64url]}`);
-    let bundle: AttestationBundle;
-    try {
-      bundle = AttestationBundle.fromBER(Buffer.from(cmw[1], 'base64url'));
-    } catch (e) {
-      return fail(`attest.bad-structure: ${(e as Error).message}`);
+  private newAuthz(account: string, identifier: Identifier): Authz {
+    const a: Authz = { id: id(), account, identifier, status: 'pending', challenges: [] };
+    if (identifier.type === RATS.identifierType) {
+      // draft-ietf-acme-rats-01: freshness_nonce per challenge; no token.
+      const c: Chall = { id: id(), type: RATS.challengeType, status: 'pending', nonce: randomBytes(32) };
+      this.issuedNonces.add(Buffer.from(c.nonce!).toString('base64url'));
+      const enc = this.o.encryption ?? 'none';
+      if (this.credentialOverride !== undefined) c.credential = this.credentialOverride;
+      else if (enc !== 'none') {
+        c.key = labEncryptionKey();
+        c.credential = enc === 'jwk' ? c.key.jwk : this.url(`encr-key/${c.id}`);
+      }
+      a.challenges.push(c);
+    } else {
+      for (const type of ['dns-01', 'http-01']) a.challenges.push({ id: id(), type, status: 'pending', token: randomBytes(32).toString('base64url') });
     }
-    const expected = createHash('sha256').update(`${a.token}.${acct.thumbprint}`).digest();
-    const r = await this.o.attestation.verifyBundle(bundle, (extraData) => {
-      if (!bytesEqual(extraData, expected)) throw new Error('extraData is not SHA-256 of this challenge key authorization (wrong token or account key)');
-    });
-    if ('reason' in r) return fail(`${r.reason}: ${r.detail}`);
-    a.attestedSpki = r.spki;
-    a.challenge = { status: 'valid' };
-    a.status = 'valid';
-    this.events.push({ ok: true });
+    for (const c of a.challenges) this.challs.set(c.id, { authz: a, chall: c });
+    this.authzs.set(a.id, a);
+    return a;
+  }
+
+  private async answer(a: Authz, c: Chall, order: Order | undefined, raw: Uint8Array): Promise<void> {
+    const fail = (detail: string): void => {
+      c.status = 'invalid';
+      c.error = { type: `${NS}incorrectResponse`, detail };
+      a.status = 'invalid';
+      if (c.type === RATS.challengeType) {
+        this.events.push({ ok: false, detail });
+        this.o.attestation.events.push({ ok: false, reason: reasonOf(detail), detail }); // the lab's shared verifier log
+      }
+    };
+    if (c.type !== RATS.challengeType) {
+      if ((this.o.validateIdentifier ?? (() => true))(a.identifier.value)) {
+        c.status = 'valid';
+        a.status = 'valid';
+      } else fail(`${c.type} validation of ${a.identifier.value} failed`);
+      return;
+    }
+    const rec: { payload: Uint8Array; nonce: Uint8Array; decoded?: DecodedAnswer } = { payload: raw, nonce: c.nonce! };
+    this.answers.push(rec);
+    try {
+      if (c.credential !== undefined && !c.key) throw new RatsRefusal('this challenge offered a credential the lab holds no key for');
+      rec.decoded = await decodeAnswer(raw, c.key);
+      const { jwk } = verifyTpmEvidence(rec.decoded.record, {
+        nonce: c.nonce!,
+        roots: this.roots,
+        now: this.now(),
+        usedBefore: (x) => this.issuedNonces.has(Buffer.from(x).toString('base64url')),
+      });
+      order?.attestedKeys.push(jwk);
+      c.status = 'valid';
+      a.status = 'valid';
+      this.events.push({ ok: true });
+      this.o.attestation.events.push({ ok: true });
+    } catch (e) {
+      if (!(e instanceof RatsRefusal)) throw e;
+      fail(e.message);
+    }
+  }
+
+  private orderOf(authzId: string): Order | undefined {
+    return [...this.orders.values()].find((o) => o.authzs.includes(authzId));
+  }
+
+  private refresh(o: Order): void {
+    if (o.status !== 'pending') return;
+    const states = o.authzs.map((x) => this.authzs.get(x)!.status);
+    if (states.every((s) => s === 'valid')) o.status = 'ready';
+    else if (states.some((s) => s === 'invalid' || s === 'deactivated')) o.status = 'invalid';
   }
 
   private async finalize(o: Order, payload: unknown): Promise<void> {
@@ -215,12 +338,13 @@ export class LabAcme {
     } catch (e) {
       throw new Problem(400, `${NS}badCSR`, (e as Error).message);
     }
-    const want = o.identifiers.map((i) => i.value).sort().join(',');
-    const got = csrIdentifiers(new Uint8Array(Buffer.from(csrB64, 'base64url'))).map((i) => i.value).sort().join(',');
+    // remote-attestation identifiers name no subject (draft-ietf-acme-rats-01); the others must match the CSR.
+    const want = o.identifiers.filter((i) => i.type !== RATS.identifierType).map((i) => i.value).sort().join(',');
+    const got = csrNames(csr).sort().join(',');
     if (want !== got) throw new Problem(400, `${NS}badCSR`, `CSR names ${got}, the order ${want}`);
-    for (const aid of o.authzs) {
-      const a = this.authzs.get(aid)!;
-      if (a.attestedSpki && !bytesEqual(a.attestedSpki, csrSpki(csr))) {
+    const csrKey = spkiJwk(csrSpki(csr));
+    for (const k of o.attestedKeys) {
+      if (!sameJwk(k, csrKey)) {
         o.status = 'invalid';
         o.error = { type: `${NS}badCSR`, detail: 'the CSR key is not the key the TPM evidence certified' };
         throw new Problem(403, `${NS}badCSR`, o.error.detail);
@@ -261,11 +385,11 @@ export class LabAcme {
       '/acme/new-account',
       wrap((req) => {
         const { jwk, key } = this.verifyJws(req, { newAccount: true });
-        const thumbprint = jwkThumbprint(jwk!);
-        const existing = [...this.accounts.values()].find((a) => a.thumbprint === thumbprint);
+        const tp = thumbprint(jwk!);
+        const existing = [...this.accounts.values()].find((a) => a.thumbprint === tp);
         if (existing) return this.respond(200, { status: 'valid' }, { location: existing.url });
         const url = this.url(`acct/${id()}`);
-        this.accounts.set(url, { url, key, thumbprint });
+        this.accounts.set(url, { url, key, thumbprint: tp });
         return this.respond(201, { status: 'valid' }, { location: url });
       }),
     );
@@ -275,13 +399,13 @@ export class LabAcme {
       wrap((req) => {
         const { payload, account } = this.verifyJws(req);
         const ids = (payload as { identifiers?: unknown } | undefined)?.identifiers;
-        if (!Array.isArray(ids) || ids.length === 0 || ids.some((i) => typeof i?.value !== 'string' || i?.type !== 'dns')) throw new Problem(400, `${NS}rejectedIdentifier`, 'dns identifiers only');
-        const order: Order = { id: id(), account: account!.url, identifiers: ids as Order['identifiers'], authzs: [], status: 'pending' };
-        for (const ident of order.identifiers) {
-          const a: Authz = { id: id(), account: account!.url, identifier: ident, status: 'pending', token: randomBytes(32).toString('base64url'), challenge: { status: 'pending' } };
-          this.authzs.set(a.id, a);
-          order.authzs.push(a.id);
-        }
+        const ok = (i: unknown): boolean => typeof (i as Identifier)?.value === 'string' && ((i as Identifier).type === 'dns' ? (i as Identifier).value !== '' : (i as Identifier).type === RATS.identifierType);
+        if (!Array.isArray(ids) || !ids.some((i) => (i as Identifier)?.type === 'dns') || !ids.every(ok)) throw new Problem(400, `${NS}rejectedIdentifier`, `dns identifiers, optionally with ${RATS.identifierType} ones`);
+        const identifiers = (ids as Identifier[]).map((i) => ({ type: i.type, value: i.value }));
+        const req0 = this.o.requireAttestation ?? 'hsm';
+        if (req0 !== false && !identifiers.some((i) => i.type === RATS.identifierType)) identifiers.push({ type: RATS.identifierType, value: req0 });
+        const order: Order = { id: id(), account: account!.url, identifiers, authzs: [], status: 'pending', attestedKeys: [] };
+        for (const ident of identifiers) order.authzs.push(this.newAuthz(account!.url, ident).id);
         this.orders.set(order.id, order);
         return this.respond(201, this.orderJson(order), { location: this.url(`order/${order.id}`) });
       }),
@@ -290,25 +414,41 @@ export class LabAcme {
       'POST',
       '/acme/authz/:id',
       wrap((req) => {
-        const { account } = this.verifyJws(req);
-        return this.respond(200, this.authzJson(this.owned(this.authzs, req.params.id, account)));
+        const { account, payload } = this.verifyJws(req);
+        const a = this.owned(this.authzs, req.params.id, account);
+        if ((payload as { status?: unknown } | undefined)?.status === 'deactivated') {
+          if (a.status === 'pending' || a.status === 'valid') {
+            a.status = 'deactivated';
+            this.deactivated.push(a);
+            const o = this.orderOf(a.id);
+            if (o) this.refresh(o);
+          }
+        } else if (payload !== undefined) throw new Problem(400, `${NS}malformed`, 'an authorization takes POST-as-GET or {"status":"deactivated"}');
+        return this.respond(200, this.authzJson(a));
       }),
     );
     router.register(
       'POST',
       '/acme/chall/:id',
       wrap(async (req) => {
-        const { account, payload } = this.verifyJws(req);
-        const a = this.owned(this.authzs, req.params.id, account);
-        if (a.challenge.status === 'pending') await this.challenge(a, account!, payload);
-        for (const o of this.orders.values()) {
-          if (o.status === 'pending' && o.authzs.includes(a.id)) {
-            const states = o.authzs.map((x) => this.authzs.get(x)!.status);
-            if (states.every((s) => s === 'valid')) o.status = 'ready';
-            else if (states.some((s) => s === 'invalid')) o.status = 'invalid';
-          }
-        }
-        return this.respond(200, { type: REMOTE_ATTEST_01, url: this.url(`chall/${a.id}`), token: a.token, status: a.challenge.status, ...(a.challenge.error ? { error: a.challenge.error } : {}) }, { link: `<${this.url(`authz/${a.id}`)}>;rel="up"` });
+        const { account, raw } = this.verifyJws(req, { rawPayload: true });
+        const found = this.challs.get(req.params.id ?? '');
+        if (!found || found.authz.account !== account?.url) throw new Problem(404, `${NS}malformed`, 'no such challenge');
+        const { authz: a, chall: c } = found;
+        const order = this.orderOf(a.id);
+        if (c.status === 'pending' && a.status === 'pending') await this.answer(a, c, order, raw);
+        if (order) this.refresh(order);
+        return this.respond(200, this.challJson(c), { link: `<${this.url(`authz/${a.id}`)}>;rel="up"` });
+      }),
+    );
+    router.register(
+      'POST',
+      '/acme/encr-key/:id',
+      wrap((req) => {
+        const { account } = this.verifyJws(req);
+        const found = this.challs.get(req.params.id ?? '');
+        if (!found?.chall.key || found.authz.account !== account?.url) throw new Problem(404, `${NS}malformed`, 'no such key');
+        return { status: 200, headers: { 'replay-nonce': this.nonce(), 'content-type': 'application/jwk+json' }, body: JSON.stringify(found.chall.key.jwk) };
       }),
     );
     router.register(

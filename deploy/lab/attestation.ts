@@ -21,7 +21,8 @@ import { objectName, publicToSpki, unmarshalPublic, type TpmtPublic } from '../.
 import { signatureToDer, unmarshalSignature } from '../../agent/tpm2/signature.js';
 import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
 import { LabCa, keyIdentifier, signCertificate } from './ca.js';
-import { NonceService, type NonceServiceOptions } from './nonce-service.js';
+import { randomBytes } from 'node:crypto';
+import { NONCE_SESSION_COOKIE, NonceService, estNonceBinding, type NonceBinding, type NonceServiceOptions } from './nonce-service.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 
 export type AttestReason =
@@ -29,6 +30,7 @@ export type AttestReason =
   | 'attest.nonce-unknown'
   | 'attest.nonce-expired'
   | 'attest.nonce-replayed'
+  | 'attest.nonce-other-session'
   | 'attest.ak-untrusted'
   | 'attest.bad-signature'
   | 'attest.wrong-key'
@@ -46,6 +48,7 @@ const STATUS: Record<AttestReason, 400 | 403> = {
   'attest.nonce-unknown': 403,
   'attest.nonce-expired': 403,
   'attest.nonce-replayed': 403,
+  'attest.nonce-other-session': 403,
   'attest.ak-untrusted': 403,
   'attest.bad-signature': 403,
   'attest.wrong-key': 403,
@@ -129,6 +132,8 @@ export interface LabAttestationOptions {
   requireAttestation?: boolean;
   /** NonceService options (TTL, bounds). */
   nonce?: NonceServiceOptions;
+  /** Bind EST nonces to a session cookie as well as the TLS connection (default true; false: connection only). */
+  nonceCookie?: boolean;
   /** Lab clock. */
   now?: () => Date;
   log?: (line: string) => void;
@@ -162,12 +167,16 @@ function hasAkEku(cert: pkijs.Certificate): boolean {
 
 export class LabAttestation {
   readonly nonces: NonceService;
-  private readonly anchors: Uint8Array[];
+  /** The attestation-CA roots (DER), also used by the ACME remote-attest-01 verifier. */
+  readonly anchors: Uint8Array[];
   readonly requireAttestation: boolean;
   private readonly now: () => Date;
   private readonly log: (line: string) => void;
   /** Refusals and successes, newest last (tests read them). */
   readonly events: Array<{ ok: boolean; reason?: AttestReason; detail?: string }> = [];
+  /** Bindings nonces were issued on (EST /nonce) and CSRs were checked on, in order (tests read them). */
+  readonly bindings: { issued: NonceBinding[]; checked: NonceBinding[] } = { issued: [], checked: [] };
+  private readonly nonceCookie: boolean;
 
   constructor(o: LabAttestationOptions = {}) {
     this.nonces = new NonceService(o.nonce ?? {});
@@ -175,6 +184,14 @@ export class LabAttestation {
     this.requireAttestation = o.requireAttestation ?? this.anchors.length > 0;
     this.now = o.now ?? ((): Date => new Date());
     this.log = o.log ?? ((): void => {});
+    this.nonceCookie = o.nonceCookie ?? true;
+  }
+
+  /** The binding of an EST request under this lab's cookie policy. */
+  private estBinding(at: NonceBinding): NonceBinding {
+    if (this.nonceCookie) return at;
+    const { cookie: _ignored, ...rest } = at;
+    return rest;
   }
 
   /** True when enrollment CSRs are checked (attestation-CA trust anchors configured). */
@@ -182,13 +199,21 @@ export class LabAttestation {
     return this.anchors.length > 0;
   }
 
-  /** GET/POST /.well-known/est[/<label>]/nonce (freshness-08 §6.1). */
+  /**
+   * GET/POST /.well-known/est[/<label>]/nonce (freshness-08 §6.1). The nonce is bound to the client identity and
+   * to this TLS connection and a session cookie (set here when the request brings none): the CSR request must
+   * come on the same connection or with the cookie.
+   */
   register(router: Router): void {
     const handler = (req: LabRequest): LabResponse => {
       const body = req.method === 'GET' || req.body.byteLength === 0 ? undefined : req.body.toString('utf8');
-      const r = this.nonces.handleRequest(body, this.now());
+      const binding = this.estBinding(estNonceBinding(req));
+      const newCookie = this.nonceCookie && binding.cookie === undefined ? randomBytes(16).toString('hex') : undefined;
+      const r = this.nonces.handleRequest(body, this.now(), { ...binding, ...(newCookie ? { cookie: newCookie } : {}) });
       if (r.status !== 200) this.log(`nonce refused ${r.status} ${r.reason ?? ''}`);
-      return { status: r.status, headers: { 'content-type': r.contentType, 'cache-control': 'no-store' }, body: r.body };
+      else this.bindings.issued.push({ ...binding, ...(newCookie ? { cookie: newCookie } : {}) });
+      const cookie: Record<string, string> = newCookie && r.status === 200 ? { 'set-cookie': `${NONCE_SESSION_COOKIE}=${newCookie}; Path=${EST_WELL_KNOWN_PATH}; Secure; HttpOnly; Max-Age=${this.nonces.ttlSeconds}` } : {};
+      return { status: r.status, headers: { 'content-type': r.contentType, 'cache-control': 'no-store', ...cookie }, body: r.body };
     };
     for (const p of [`${EST_WELL_KNOWN_PATH}/nonce`, `${EST_WELL_KNOWN_PATH}/:label/nonce`]) {
       router.register('GET', p, handler);
@@ -198,11 +223,16 @@ export class LabAttestation {
 
   /**
    * The EST hook: undefined when the CSR may be issued, otherwise the 400/403 refusal. Without trust anchors
-   * nothing is checked; a CSR without evidence passes unless requireAttestation.
+   * nothing is checked; a CSR without evidence passes unless requireAttestation. `at` is the request's binding
+   * (estNonceBinding, or the CMP transaction): a nonce issued elsewhere is refused as attest.nonce-other-session.
    */
-  async checkCsr(csr: pkijs.CertificationRequest): Promise<LabResponse | undefined> {
+  async checkCsr(csr: pkijs.CertificationRequest, at?: NonceBinding): Promise<LabResponse | undefined> {
     if (!this.enabled) return undefined;
-    const r = await this.verify(csr);
+    if (at?.connection !== undefined) {
+      at = this.estBinding(at);
+      this.bindings.checked.push(at);
+    }
+    const r = await this.verify(csr, at);
     if ('reason' in r) {
       this.events.push({ ok: false, reason: r.reason, detail: r.detail });
       this.log(`attestation refused: ${r.reason}: ${r.detail}`);
@@ -213,16 +243,16 @@ export class LabAttestation {
   }
 
   /** Full verification of the CSR's evidence; consumes the nonce only when everything else verified. */
-  async verify(csr: pkijs.CertificationRequest): Promise<VerifiedEvidence | AttestFailure | { none: true }> {
+  async verify(csr: pkijs.CertificationRequest, at?: NonceBinding): Promise<VerifiedEvidence | AttestFailure | { none: true }> {
     try {
-      return await this.verifyOrThrow(csr);
+      return await this.verifyOrThrow(csr, at);
     } catch (e) {
       if (e instanceof Refusal) return { reason: e.reason, status: STATUS[e.reason], detail: e.detail };
       throw e;
     }
   }
 
-  private async verifyOrThrow(csr: pkijs.CertificationRequest): Promise<VerifiedEvidence | { none: true }> {
+  private async verifyOrThrow(csr: pkijs.CertificationRequest, at: NonceBinding | undefined): Promise<VerifiedEvidence | { none: true }> {
     // 1. the attribute
     let bundle: AttestationBundle | undefined;
     try {
@@ -236,7 +266,8 @@ export class LabAttestation {
     }
     return this.verifyBundleOrThrow(bundle, csrSpki(csr), (extraData) => {
       // freshness: extraData is a nonce we issued, unexpired, unused (consumed now)
-      const c = this.nonces.consume(extraData, this.now(), OID_TCG_ATTEST_TPM_CERTIFY);
+      const c = this.nonces.consume(extraData, this.now(), OID_TCG_ATTEST_TPM_CERTIFY, at);
+      if (c === 'other-session') fail('attest.nonce-other-session', 'the nonce was issued on another TLS session/cookie, transaction or client identity');
       if (c === 'unknown' || c === 'wrong-type') fail('attest.nonce-unknown', c === 'unknown' ? 'extraData is not a nonce this server issued' : 'the nonce was issued for another evidence type');
       if (c === 'expired') fail('attest.nonce-expired', 'the nonce in extraData has expired');
       if (c === 'replayed') fail('attest.nonce-replayed', 'the nonce in extraData was already used');

@@ -30,11 +30,24 @@ import type { EstLabConfig } from './est.js';
 import type { LabCa } from './ca.js';
 import { checkBasic } from './auth.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
+import type { NonceService } from './nonce-service.js';
+import * as asn1js from 'asn1js';
+import { NonceRequest } from '../../agent/pki/asn1/nonce-request.js';
+import { NonceResponse } from '../../agent/pki/asn1/nonce-response.js';
+import { NonceResponseTypeInfo } from '../../agent/pki/asn1/nonce-response-type-info.js';
+import { OID_ID_CMC_NONCE_REQ, OID_ID_CMC_NONCE_RESP } from '../../agent/pki/asn1/oids.js';
+
+const OID_ID_DATA = '1.2.840.113549.1.7.1';
 
 /** What the handler needs from the lab (an EstLabState's config fits; tests pass `{ ca: lab.ca, … }`). */
 export type CmcLabConfig = { ca: LabCa } & Partial<Pick<EstLabConfig, 'users' | 'idevidCaDers' | 'certValiditySeconds' | 'labels' | 'now' | 'log' | 'checkEvidence'>>;
 
 export interface CmcLabOptions {
+  /** Freshness nonces (draft-ietf-lamps-attestation-freshness-08 §7): answered for an id-data PKIData carrying the
+   *  nonce request control, bound to its transactionId; without it such a request fails (noSupport). */
+  nonces?: NonceService;
+  /** Control OIDs of the nonce request/response (TBD4/TBD5; placeholders unless given). */
+  nonceControls?: { request: string; response: string };
   /** Answer new requests with pending; approve after this many queryPending polls (undefined: only via approve()). */
   pending?: { approveAfterPolls?: number; retryAfterSeconds?: number };
 }
@@ -151,6 +164,64 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     return der;
   }
 
+  const nonceCtl = options.nonceControls ?? { request: OID_ID_CMC_NONCE_REQ, response: OID_ID_CMC_NONCE_RESP };
+
+  /** A ContentInfo{id-data, PKIData} (the unsigned form freshness-08 §7 uses for the nonce request), else undefined. */
+  function unsignedPkiData(der: Uint8Array): Uint8Array | Error | undefined {
+    const top = asn1js.fromBER(der);
+    if (top.offset === -1 || !(top.result instanceof asn1js.Sequence)) return undefined;
+    const [oid, content] = top.result.valueBlock.value;
+    if (!(oid instanceof asn1js.ObjectIdentifier) || oid.valueBlock.toString() !== OID_ID_DATA) return undefined;
+    const inner = content instanceof asn1js.Constructed ? content.valueBlock.value[0] : undefined;
+    if (!(inner instanceof asn1js.OctetString)) return new Error('id-data content is not an OCTET STRING');
+    return new Uint8Array(inner.getValue());
+  }
+
+  /** freshness-08 §7: only transactionId, senderNonce and the nonce request control; answered signed, bound to the transactionId. */
+  async function nonceExchange(pkiData: Uint8Array | Error): Promise<LabResponse> {
+    let data: PKIData;
+    let tid: bigint | undefined;
+    let sn: Uint8Array | undefined;
+    try {
+      if (pkiData instanceof Error) throw pkiData;
+      data = PKIData.fromDer(pkiData);
+      tid = readTransactionId(data.controlSequence);
+      sn = readSenderNonce(data.controlSequence);
+    } catch (e) {
+      return text(400, `bad unsigned CMC request: ${(e as Error).message}`);
+    }
+    if (tid === undefined || sn === undefined) return text(400, 'CMC request without transactionId or senderNonce (RFC 5272 §6.6)');
+    const reqs = data.controls(nonceCtl.request);
+    const others = data.controlSequence.filter((c) => c.attrType !== nonceCtl.request && c.attrType !== OID_CMC.transactionId && c.attrType !== OID_CMC.senderNonce);
+    if (reqs.length !== 1 || others.length > 0 || data.reqSequence.length > 0 || data.cmsSequence.length > 0) {
+      return failed(tid, sn, 0, 'badRequest', 'an unsigned (id-data) PKIData may carry only transactionId, senderNonce and one nonce request control');
+    }
+    if (!options.nonces) return respond(tid, sn, 'noSupport', 0, undefined, 'no nonce service');
+    let nr: NonceRequest;
+    try {
+      nr = new NonceRequest({ schema: reqs[0]!.single('nonceReq') });
+    } catch (e) {
+      return failed(tid, sn, reqs[0]!.bodyPartID, 'badRequest', `malformed NonceRequest: ${(e as Error).message}`);
+    }
+    const type = nr.reqTypeInfo?.type;
+    let issued;
+    try {
+      issued = options.nonces.issue({ ...(nr.len !== undefined ? { len: nr.len } : {}), ...(type ? { type } : {}) }, cfg.now(), { transaction: tid.toString(16) });
+    } catch (e) {
+      return failed(tid, sn, reqs[0]!.bodyPartID, 'badRequest', (e as Error).message);
+    }
+    const reqInfo = nr.reqTypeInfo?.reqInfo; // echoed as respInfo (the lab's type-specific rule)
+    const rsp = new NonceResponse({ nonce: issued.nonce, expiry: issued.ttlSeconds, ...(issued.type ? { respTypeInfo: new NonceResponseTypeInfo({ type: issued.type, ...(reqInfo ? { respInfo: reqInfo } : {}) }) } : {}) });
+    lab.requests.push({ transactionId: tid, query: false, status: 'success' });
+    const der = await signCmc({
+      eContentType: OID_CCT_PKI_RESPONSE,
+      eContent: new PKIResponse([transactionIdControl(1, tid), senderNonceControl(2, new Uint8Array(randomBytes(16))), recipientNonceControl(3, sn), new TaggedAttribute(4, nonceCtl.response, [rsp.toSchema()])]).toDer(),
+      signer: responder,
+      certificate: cfg.ca.issuing.der,
+    });
+    return { status: 200, headers: cmcResponseType(), body: encodeBase64Body(der) };
+  }
+
   router.register('POST', `${EST_WELL_KNOWN_PATH}/:label?/fullcmc`, async (req: LabRequest) => {
     const label = req.params.label;
     if (label !== undefined && (!EST_LABEL_PATTERN.test(label) || (cfg.labels && !cfg.labels.includes(label)))) return text(404, `unknown EST label "${label}"`);
@@ -158,10 +229,18 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     if (!mt || mt.essence !== CMC_MEDIA_TYPES.essence) return text(415, `Content-Type must be ${CMC_MEDIA_TYPES.request}`);
     const basic = checkBasic(req, cfg.users);
     if (basic.kind === 'invalid') return text(401, basic.reason, { 'www-authenticate': 'Basic realm="enrolld-lab-est", charset="UTF-8"' });
+    let body: Uint8Array;
+    try {
+      body = decodeEstBody(new Uint8Array(req.body), 'CMC request');
+    } catch (e) {
+      return text(400, `bad CMC request: ${(e as Error).message}`);
+    }
+    const unsigned = unsignedPkiData(body);
+    if (unsigned) return nonceExchange(unsigned);
     let opened;
     let data: PKIData;
     try {
-      opened = await openSignedCmc(decodeEstBody(new Uint8Array(req.body), 'CMC request'), OID_CCT_PKI_DATA);
+      opened = await openSignedCmc(body, OID_CCT_PKI_DATA);
       data = PKIData.fromDer(opened.eContent);
     } catch (e) {
       return text(400, `bad CMC request: ${(e as Error).message}`);
@@ -274,7 +353,8 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
       authenticatedAs = `cmc-signer:idevid:${signerName}${basic.kind === 'ok' ? ` basic:${basic.user}` : ''}`;
     }
     if (cfg.checkEvidence) {
-      const refused = await cfg.checkEvidence(csr);
+      // freshness-08 §7: the nonce must come from this transaction's nonce exchange
+      const refused = await cfg.checkEvidence(csr, { transaction: tid.toString(16) });
       if (refused) return failed(tid, nonce, tcr.bodyPartID, 'badRequest', `evidence refused: ${String(refused.body ?? refused.status).trim()}`);
     }
     if (options.pending) {

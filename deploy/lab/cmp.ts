@@ -18,7 +18,7 @@ import { verifyCsr, csrExtensions } from '../../agent/pki/csr.js';
 import { NonceRequest } from '../../agent/pki/asn1/nonce-request.js';
 import { NonceResponse } from '../../agent/pki/asn1/nonce-response.js';
 import { NonceResponseTypeInfo } from '../../agent/pki/asn1/nonce-response-type-info.js';
-import { OID_ID_AA_ATTESTATION, OID_ID_IT_NONCE_REQUEST } from '../../agent/pki/asn1/oids.js';
+import { OID_ID_AA_ATTESTATION, OID_ID_IT_NONCE_REQUEST, OID_ID_IT_NONCE_RESPONSE } from '../../agent/pki/asn1/oids.js';
 import { PKIMessage } from '../../agent/protocols/cmp/asn1/pki-message.js';
 import { PKIHeader } from '../../agent/protocols/cmp/asn1/pki-header.js';
 import { PKIStatusInfo } from '../../agent/protocols/cmp/asn1/pki-status-info.js';
@@ -35,6 +35,8 @@ export const CMP_WELL_KNOWN_PATH = '/.well-known/cmp';
 export interface LabCmpOptions {
   ca: LabCa;
   attestation?: LabAttestation;
+  /** InfoTypes of the nonce genm/genp (TBD1/TBD2 in freshness-08 §5): placeholders unless given. */
+  nonceInfoTypes?: { request: string; response: string };
   reference: string;
   secret: Uint8Array;
   certValiditySeconds?: number;
@@ -61,6 +63,7 @@ class Refuse extends Error {
 export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRecord[] {
   const records: LabCmpRecord[] = [];
   const now = o.now ?? (() => new Date());
+  const nonceTypes = o.nonceInfoTypes ?? { request: OID_ID_IT_NONCE_REQUEST, response: OID_ID_IT_NONCE_RESPONSE };
   // The RA identity that signs answers to signature-protected requests (issued lazily by the lab issuing CA).
   const raKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   let raCert: Uint8Array | undefined;
@@ -80,6 +83,7 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
       return { status: 400, headers: { 'content-type': 'text/plain' }, body: `not a PKIMessage: ${(e as Error).message}\n` };
     }
     let signed = false;
+    const transactionHex = msg.header.transactionID?.byteLength ? Buffer.from(msg.header.transactionID).toString('hex') : undefined;
     const answer = async (tag: number, body: asn1js.AsnType, generalInfo?: InfoTypeAndValue[]): Promise<LabResponse> => {
       const h = new PKIHeader({
         pvno: 2,
@@ -142,13 +146,16 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
               out.push(new InfoTypeAndValue(OID_IT_ROOT_CA_KEY_UPDATE, o.rootCaKeyUpdate?.toSchema()));
               continue;
             }
-            if (itav.infoType !== OID_ID_IT_NONCE_REQUEST) continue;
+            if (itav.infoType !== nonceTypes.request) continue;
             if (!o.attestation) throw new Refuse(17, 'no nonce service');
-            const nr = NonceRequest.fromInfoTypeAndValue(itav.toSchema());
+            const nr = NonceRequest.fromInfoTypeAndValue(itav.toSchema(), 'InfoTypeAndValue', nonceTypes.request);
             const type = nr.reqTypeInfo?.type;
-            const issued = o.attestation.nonces.issue({ ...(nr.len !== undefined ? { len: nr.len } : {}), ...(type ? { type } : {}) }, now());
-            const rsp = new NonceResponse({ nonce: issued.nonce, expiry: issued.ttlSeconds, ...(issued.type ? { respTypeInfo: new NonceResponseTypeInfo({ type: issued.type }) } : {}) });
-            out.push(InfoTypeAndValue.fromSchema(rsp.toInfoTypeAndValue()));
+            // §5: the nonce belongs to this transaction; the ir/cr/kur/p10cr must continue it
+            const issued = o.attestation.nonces.issue({ ...(nr.len !== undefined ? { len: nr.len } : {}), ...(type ? { type } : {}) }, now(), { transaction: transactionHex });
+            // reqInfo is echoed as respInfo (the lab's type-specific rule), so a client can see it passed through
+            const reqInfo = nr.reqTypeInfo?.reqInfo;
+            const rsp = new NonceResponse({ nonce: issued.nonce, expiry: issued.ttlSeconds, ...(issued.type ? { respTypeInfo: new NonceResponseTypeInfo({ type: issued.type, ...(reqInfo ? { respInfo: reqInfo } : {}) }) } : {}) });
+            out.push(InfoTypeAndValue.fromSchema(rsp.toInfoTypeAndValue(nonceTypes.response)));
           }
           records.push({ body: 'genm', outcome: 'general' });
           return answer(BodyTag.genp, genContent(out));
@@ -186,7 +193,7 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
             if (rest.length) csrLike.attributes = [...(csrLike.attributes ?? []), new pkijs.Attribute({ type: '1.2.840.113549.1.9.14', values: [new pkijs.Extensions({ extensions: rest }).toSchema()] })];
           }
           if (o.attestation) {
-            const refusal = await o.attestation.checkCsr(csrLike);
+            const refusal = await o.attestation.checkCsr(csrLike, { transaction: transactionHex });
             if (refusal) throw new Refuse(9, `attestation refused: ${String(refusal.body ?? '').trim()}`);
           }
           const start = now();

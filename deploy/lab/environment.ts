@@ -8,21 +8,34 @@ import { parseConfig, type Config } from '../../agent/config.js';
 import { startSwtpm, type Swtpm } from './swtpm.js';
 import { createPlainLabServer, type PlainLabOptions, type PlainLabServer } from './plain/server.js';
 
-export interface AgentEnv {
+/** What the environment needs of a lab server profile. */
+interface EnvLab {
+  url: string;
+  trustAnchorPem: string;
+  close(): Promise<void>;
+}
+
+export interface LabEnv<L> {
   dir: string;
   tpm: Swtpm;
-  lab: LabServer;
+  lab: L;
   config: Config;
   stop(): Promise<void>;
 }
 
-export async function startAgentEnv(opts: { lab?: LabServerOptions; config?: Record<string, unknown>; deviceId?: string } = {}): Promise<AgentEnv> {
+export type AgentEnv = LabEnv<LabServer>;
+export type PlainAgentEnv = LabEnv<PlainLabServer>;
+
+async function startEnv<L extends EnvLab>(
+  createLab: (users: Record<string, string>) => Promise<L>,
+  opts: { config?: Record<string, unknown>; deviceId?: string; prefix: string },
+): Promise<LabEnv<L>> {
   const deviceId = opts.deviceId ?? 'dev-0001';
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'enrolld-env-'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), opts.prefix));
   const tpm = await startSwtpm();
-  let lab: LabServer | undefined;
+  let lab: L | undefined;
   try {
-    lab = await createLabServer({ users: { [deviceId]: 'factory-secret' }, ...opts.lab });
+    lab = await createLab({ [deviceId]: 'factory-secret' });
     writeFileSync(path.join(dir, 'est-ta.pem'), lab.trustAnchorPem, { mode: 0o644 });
     writeFileSync(path.join(dir, 'est-password'), 'factory-secret\n', { mode: 0o600 });
     const doc = {
@@ -55,49 +68,14 @@ export async function startAgentEnv(opts: { lab?: LabServerOptions; config?: Rec
   }
 }
 
-export interface PlainAgentEnv extends Omit<AgentEnv, 'lab'> {
-  lab: PlainLabServer;
+export function startAgentEnv(opts: { lab?: LabServerOptions; config?: Record<string, unknown>; deviceId?: string } = {}): Promise<AgentEnv> {
+  return startEnv((users) => createLabServer({ users, ...opts.lab }), { ...opts, prefix: 'enrolld-env-' });
 }
 
 /**
  * The same device environment against the `plain` profile (deploy/lab/plain/): an RFC 7030 server that shares no
  * code with the agent. The identity asks for O= (which the plain CA drops) so renewal must copy the issued subject.
  */
-export async function startPlainAgentEnv(opts: { lab?: PlainLabOptions; config?: Record<string, unknown>; deviceId?: string } = {}): Promise<PlainAgentEnv> {
-  const deviceId = opts.deviceId ?? 'dev-0001';
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'enrolld-plain-'));
-  const tpm = await startSwtpm();
-  let lab: PlainLabServer | undefined;
-  try {
-    lab = await createPlainLabServer({ users: { [deviceId]: 'factory-secret' }, ...opts.lab });
-    writeFileSync(path.join(dir, 'est-ta.pem'), lab.trustAnchorPem, { mode: 0o644 });
-    writeFileSync(path.join(dir, 'est-password'), 'factory-secret\n', { mode: 0o600 });
-    const doc = {
-      deviceId,
-      stateDir: path.join(dir, 'state'),
-      tpm: { tcti: tpm.tcti, flushStaleTransients: true },
-      est: { url: lab.url, trustAnchorsFile: 'est-ta.pem', basicAuth: { username: deviceId, passwordFile: 'est-password' } },
-      identity: { subject: `CN=${deviceId},O=enrolld demo`, dnsNames: [`${deviceId}.devices.example`] },
-      ...opts.config,
-    };
-    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(doc, null, 2), { mode: 0o600 });
-    const config = parseConfig(doc, dir);
-    const l = lab;
-    return {
-      dir,
-      tpm,
-      lab,
-      config,
-      async stop() {
-        await l.close().catch(() => undefined);
-        await tpm.stop().catch(() => undefined);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await lab?.close().catch(() => undefined);
-    await tpm.stop();
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+export function startPlainAgentEnv(opts: { lab?: PlainLabOptions; config?: Record<string, unknown>; deviceId?: string } = {}): Promise<PlainAgentEnv> {
+  return startEnv((users) => createPlainLabServer({ users, ...opts.lab }), { ...opts, prefix: 'enrolld-plain-' });
 }

@@ -15,6 +15,7 @@ import { formatHttpDate } from '../../agent/protocols/http/retry-after.js';
 import { checkBasic, checkClientCert, type ClientCertResult } from './auth.js';
 import type { LabCa } from './ca.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
+import { estNonceBinding, type NonceBinding } from './nonce-service.js';
 
 export interface ManualApprovalOptions {
   /** Seconds the client is told to wait (default 1). */
@@ -56,7 +57,7 @@ export interface EstLabConfig {
   includeChainInEnroll: boolean;
   base64: Base64EncodeOptions;
   /** CSR evidence check (deploy/lab/attestation.ts): a refusal, or undefined to go on. */
-  checkEvidence?: (csr: pkijs.CertificationRequest) => Promise<LabResponse | undefined>;
+  checkEvidence?: (csr: pkijs.CertificationRequest, at?: NonceBinding) => Promise<LabResponse | undefined>;
   now: () => Date;
   log: (line: string) => void;
 }
@@ -121,9 +122,10 @@ function sanDer(exts: pkijs.Extension[] | undefined): Uint8Array | undefined {
 const pendingId = (op: PendingRequest['operation'], csrDer: Uint8Array): string => createHash('sha256').update(op).update(csrDer).digest('hex');
 
 /** Attestation evidence, checked once per request (a pending request passed it when first seen). */
-async function evidenceGate(state: EstLabState, op: PendingRequest['operation'], parsed: { csr: pkijs.CertificationRequest; der: Uint8Array }): Promise<LabResponse | undefined> {
+async function evidenceGate(state: EstLabState, op: PendingRequest['operation'], parsed: { csr: pkijs.CertificationRequest; der: Uint8Array }, req: LabRequest): Promise<LabResponse | undefined> {
   if (!state.config.checkEvidence || state.pending.has(pendingId(op, parsed.der))) return undefined;
-  return state.config.checkEvidence(parsed.csr);
+  // freshness-08 §6.1: the nonce must have been issued on this TLS session or under this request's cookie
+  return state.config.checkEvidence(parsed.csr, estNonceBinding(req));
 }
 
 function approvalGate(state: EstLabState, op: PendingRequest['operation'], csrDer: Uint8Array, subject: string): LabResponse | undefined {
@@ -211,7 +213,7 @@ export function registerEstHandlers(router: Router, state: EstLabState): void {
     if (!authenticatedAs && state.config.requireAuth) return unauthorized('authentication required (HTTP Basic or TLS client certificate)');
     const parsed = await readCsr(req);
     if ('status' in parsed) return parsed;
-    const refused = await evidenceGate(state, 'simpleenroll', parsed);
+    const refused = await evidenceGate(state, 'simpleenroll', parsed, req);
     if (refused) return refused;
     const wait = approvalGate(state, 'simpleenroll', parsed.der, describeName(parsed.csr.subject));
     if (wait) return wait;
@@ -237,7 +239,7 @@ export function registerEstHandlers(router: Router, state: EstLabState): void {
     if ((a === undefined) !== (b === undefined) || (a && b && !bytesEqual(a, b))) {
       return text(400, 'CSR subjectAltName differs from the certificate being renewed');
     }
-    const refused = await evidenceGate(state, 'simplereenroll', parsed);
+    const refused = await evidenceGate(state, 'simplereenroll', parsed, req);
     if (refused) return refused;
     const wait = approvalGate(state, 'simplereenroll', parsed.der, describeName(csr.subject));
     if (wait) return wait;

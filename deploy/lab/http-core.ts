@@ -1,8 +1,13 @@
 // The lab's HTTPS request plumbing shared by every profile: reads the body (capped → 413), collects the TLS client
 // chain, routes through a Router, maps thrown errors to 500. Independent of the agent's code.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
+
+/** A number per TLS connection, so handlers can tell requests on the same connection (keep-alive) apart. */
+const connectionIds = new WeakMap<object, number>();
+let nextConnectionId = 1;
 
 export function routerListener(
   router: Router,
@@ -52,7 +57,7 @@ export function routerListener(
         headers: req.headers,
         body: Buffer.concat(chunks),
         params: {},
-        tls: { protocol, peerChain, ...(finished ? { tlsUnique: new Uint8Array(finished) } : {}) },
+        tls: { protocol, peerChain, ...(finished ? { tlsUnique: new Uint8Array(finished) } : {}), connectionId: connectionIds.get(sock) ?? (connectionIds.set(sock, nextConnectionId), nextConnectionId++) },
         remoteAddress: sock.remoteAddress,
       };
       const respond = (r: LabResponse): void => {
@@ -71,4 +76,15 @@ export function routerListener(
         });
     });
   };
+}
+
+/** Listens on host:port (0 = any free port); resolves with the bound port. */
+export function listen(server: Server, host: string, port = 0): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }

@@ -8,65 +8,68 @@
 import { createLabServer, type LabServerOptions } from './server.js';
 import { createPlainLabServer, type PlainLabOptions } from './plain/server.js';
 
-function parseArgs(argv: string[]): LabServerOptions {
-  const o: LabServerOptions = { users: {}, log: (l) => console.error(l) };
+type Flags = Record<string, (value: () => string) => void>;
+
+/** Walks argv: each flag's handler pulls its value with `value()`; unknown flags are errors. */
+function parseFlags(argv: string[], flags: Flags): void {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const v = (): string => {
+    const handler = flags[a];
+    if (!handler) throw new Error(`unknown argument ${a}`);
+    handler(() => {
       const x = argv[++i];
       if (x === undefined) throw new Error(`${a} needs a value`);
       return x;
-    };
-    switch (a) {
-      case '--port': o.port = Number(v()); break;
-      case '--host': o.host = v(); break;
-      case '--ca-dir': o.caDir = v(); break;
-      case '--user': {
-        const [name, ...pw] = v().split(':');
-        o.users![name!] = pw.join(':');
-        break;
-      }
-      case '--manual-approval': o.manualApproval = { ...o.manualApproval, retryAfterSeconds: Number(v()) }; break;
-      case '--approve-after': o.manualApproval = { ...o.manualApproval, approveAfterPolls: Number(v()) }; break;
-      case '--validity-days': o.certValiditySeconds = Number(v()) * 86_400; break;
-      default: throw new Error(`unknown argument ${a}`);
-    }
+    });
   }
+}
+
+/** Flags both profiles take. */
+function commonFlags(o: { port?: number; host?: string; users?: Record<string, string>; certValiditySeconds?: number }): Flags {
+  return {
+    '--port': (v) => (o.port = Number(v())),
+    '--host': (v) => (o.host = v()),
+    '--user': (v) => {
+      const [name, ...pw] = v().split(':');
+      o.users![name!] = pw.join(':');
+    },
+    '--validity-days': (v) => (o.certValiditySeconds = Number(v()) * 86_400),
+  };
+}
+
+function parseArgs(argv: string[]): LabServerOptions {
+  const o: LabServerOptions = { users: {}, log: (l) => console.error(l) };
+  parseFlags(argv, {
+    ...commonFlags(o),
+    '--ca-dir': (v) => (o.caDir = v()),
+    '--manual-approval': (v) => (o.manualApproval = { ...o.manualApproval, retryAfterSeconds: Number(v()) }),
+    '--approve-after': (v) => (o.manualApproval = { ...o.manualApproval, approveAfterPolls: Number(v()) }),
+  });
   return o;
 }
 
 function parsePlainArgs(argv: string[]): PlainLabOptions {
   const o: PlainLabOptions = { users: {}, log: (l) => console.error(l) };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${a} needs a value`);
-      return x;
-    };
-    switch (a) {
-      case '--port': o.port = Number(v()); break;
-      case '--host': o.host = v(); break;
-      case '--user': {
-        const [name, ...pw] = v().split(':');
-        o.users![name!] = pw.join(':');
-        break;
-      }
-      case '--retry-after': { const x = v(); o.retryAfterSeconds = x === 'none' ? null : Number(x); break; }
-      case '--csrattrs': {
-        const x = v();
-        if (x === 'none') o.csrAttrs = null;
-        else if (x === 'template') o.csrAttrs = { form: 'template' };
-        else if (['p384', 'p256', 'rsa3072', 'rsa2048'].includes(x)) o.csrAttrs = { key: x as 'p384' };
-        else throw new Error(`--csrattrs ${x}: one of p384, p256, rsa3072, rsa2048, template, none`);
-        break;
-      }
-      case '--serverkeygen': { const x = v(); if (x !== 'pkcs1' && x !== 'pkcs8') throw new Error('--serverkeygen pkcs1|pkcs8'); o.serverKeygenFormat = x; break; }
-      case '--no-http-auth': o.httpAuth = false; break;
-      case '--validity-days': o.certValiditySeconds = Number(v()) * 86_400; break;
-      default: throw new Error(`unknown argument ${a}`);
-    }
-  }
+  parseFlags(argv, {
+    ...commonFlags(o),
+    '--retry-after': (v) => {
+      const x = v();
+      o.retryAfterSeconds = x === 'none' ? null : Number(x);
+    },
+    '--csrattrs': (v) => {
+      const x = v();
+      if (x === 'none') o.csrAttrs = null;
+      else if (x === 'template') o.csrAttrs = { form: 'template' };
+      else if (['p384', 'p256', 'rsa3072', 'rsa2048'].includes(x)) o.csrAttrs = { key: x as 'p384' };
+      else throw new Error(`--csrattrs ${x}: one of p384, p256, rsa3072, rsa2048, template, none`);
+    },
+    '--serverkeygen': (v) => {
+      const x = v();
+      if (x !== 'pkcs1' && x !== 'pkcs8') throw new Error('--serverkeygen pkcs1|pkcs8');
+      o.serverKeygenFormat = x;
+    },
+    '--no-http-auth': () => (o.httpAuth = false),
+  });
   return o;
 }
 

@@ -1,8 +1,11 @@
 // The lab server's attestation-freshness nonce logic (draft-ietf-lamps-attestation-freshness-08), without HTTP:
 // the lab server wires handleRequest() to GET/POST /.well-known/est/nonce and calls consume() when a CSR's
 // evidence carries a nonce. Nonces are random, single use, expire after a TTL, and outstanding state is bounded
-// (freshness-08 §9: unique, never reused, bounded outstanding state, short lifetimes).
-import { randomBytes } from 'node:crypto';
+// (freshness-08 §9: unique, never reused, bounded outstanding state, short lifetimes). A nonce is bound to what it
+// was issued on (§6.1 EST: the TLS session or an HTTP cookie, and the client identity; §5 CMP and §7 CMC: the
+// transaction identifier) and refused on any other request.
+import { createHash, randomBytes } from 'node:crypto';
+import type { LabRequest } from './router.js';
 import { EnrolldError } from '../../agent/util/errors.js';
 import { MEDIA_TYPE_NONCE_JSON, NONCE_MAX_BYTES, NONCE_MIN_BYTES, OID_TCG_ATTEST_TPM_CERTIFY } from '../../agent/attest/constants.js';
 import { NonceProtocolError, buildNonceResponse, encodeBase64url, parseNonceRequest } from '../../agent/attest/nonce.js';
@@ -40,7 +43,53 @@ export interface IssuedNonce {
   type?: string;
 }
 
-export type ConsumeResult = 'ok' | 'unknown' | 'expired' | 'replayed' | 'wrong-type';
+export type ConsumeResult = 'ok' | 'unknown' | 'expired' | 'replayed' | 'wrong-type' | 'other-session';
+
+/** What a nonce is bound to. At redemption the identity must be the same and one of the other members must match. */
+export interface NonceBinding {
+  /** The authenticated client: its TLS client certificate, else its Basic user-id. */
+  identity?: string;
+  /** The TLS connection (keep-alive) the nonce was issued on. */
+  connection?: number;
+  /** The HTTP state cookie (RFC 6265) the nonce was issued under. */
+  cookie?: string;
+  /** CMP transactionID / CMC transactionId, hex. */
+  transaction?: string;
+}
+
+/** The cookie the lab's EST /nonce sets to bind a nonce to the CSR request that follows (freshness-08 §6.1). */
+export const NONCE_SESSION_COOKIE = 'est-nonce-session';
+
+function requestCookie(req: Pick<LabRequest, 'headers'>, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** The authenticated client of an EST request: the TLS client certificate, else the Basic user-id. */
+function clientIdentity(req: Pick<LabRequest, 'headers' | 'tls'>): string | undefined {
+  const leaf = req.tls.peerChain[0];
+  if (leaf) return 'cert:' + createHash('sha256').update(leaf).digest('hex');
+  const m = /^Basic\s+(\S+)/i.exec(String(req.headers.authorization ?? ''));
+  if (!m) return undefined;
+  const user = Buffer.from(m[1]!, 'base64').toString('utf8').split(':')[0];
+  return user ? 'basic:' + user : undefined;
+}
+
+/** The binding of an EST request: client identity, TLS connection and the nonce-session cookie it carries. */
+export function estNonceBinding(req: Pick<LabRequest, 'headers' | 'tls'>, cookie = requestCookie(req, NONCE_SESSION_COOKIE)): NonceBinding {
+  const identity = clientIdentity(req);
+  return { ...(identity ? { identity } : {}), ...(req.tls.connectionId !== undefined ? { connection: req.tls.connectionId } : {}), ...(cookie ? { cookie } : {}) };
+}
+
+/** True when a redemption on `at` may use a nonce issued on `issued`. */
+export function bindingMatches(issued: NonceBinding, at: NonceBinding): boolean {
+  if (issued.identity !== at.identity) return false;
+  const same = (k: 'connection' | 'cookie' | 'transaction'): boolean => issued[k] !== undefined && issued[k] === at[k];
+  return same('connection') || same('cookie') || same('transaction');
+}
 
 export type NonceServiceErrorCode = 'nonce-service.bad-len' | 'nonce-service.unknown-type' | 'nonce-service.bad-req-info' | 'nonce-service.full';
 
@@ -64,6 +113,7 @@ interface Entry {
   expiresAtMs: number;
   type: string | undefined;
   consumed: boolean;
+  binding: NonceBinding | undefined;
 }
 
 export class NonceService {
@@ -111,7 +161,7 @@ export class NonceService {
   }
 
   /** Issues and remembers a nonce. Throws NonceServiceError (bad len, unknown type, full). */
-  issue(req: { len?: number; type?: string }, now: Date): IssuedNonce {
+  issue(req: { len?: number; type?: string }, now: Date, binding?: NonceBinding): IssuedNonce {
     const len = req.len ?? this.defaultLen;
     if (!Number.isInteger(len) || len < NONCE_MIN_BYTES || len > NONCE_MAX_BYTES) throw new NonceServiceError('nonce-service.bad-len', `len must be ${NONCE_MIN_BYTES}..${NONCE_MAX_BYTES}, got ${len}`);
     if (req.type !== undefined && !Object.hasOwn(this.types, req.type)) throw new NonceServiceError('nonce-service.unknown-type', `unsupported type ${req.type}`);
@@ -128,7 +178,7 @@ export class NonceService {
       if (++tries > 4) throw new Error('random source keeps repeating itself');
     } while (this.entries.has(key));
     const expiresAtMs = now.getTime() + this.ttlSeconds * 1000;
-    this.entries.set(key, { expiresAtMs, type: req.type, consumed: false });
+    this.entries.set(key, { expiresAtMs, type: req.type, consumed: false, binding });
     const issued: IssuedNonce = { nonce, issuedAt: new Date(now.getTime()), expiresAt: new Date(expiresAtMs), ttlSeconds: this.ttlSeconds };
     if (req.type !== undefined) issued.type = req.type;
     return issued;
@@ -137,9 +187,11 @@ export class NonceService {
   /**
    * Redeems a nonce found in evidence: 'ok' the first time within its TTL; 'replayed' afterwards (until it would
    * have expired, then 'unknown'); 'expired' past its TTL; 'unknown' if never issued (or long forgotten);
-   * 'wrong-type' (not consumed) when `expectedType` is given and the nonce was issued for another type.
+   * 'wrong-type' (not consumed) when `expectedType` is given and the nonce was issued for another type;
+   * 'other-session' (not consumed) when the nonce was issued bound and `at` does not match that binding.
+   * A redemption without `at` skips the binding check (callers that cannot see the request, e.g. a CMC /fullcmc).
    */
-  consume(nonce: Uint8Array, now: Date, expectedType?: string): ConsumeResult {
+  consume(nonce: Uint8Array, now: Date, expectedType?: string, at?: NonceBinding): ConsumeResult {
     const key = encodeBase64url(nonce);
     const e = this.entries.get(key);
     if (!e) return 'unknown';
@@ -149,6 +201,7 @@ export class NonceService {
     }
     if (e.consumed) return 'replayed';
     if (expectedType !== undefined && e.type !== expectedType) return 'wrong-type';
+    if (e.binding && at && !bindingMatches(e.binding, at)) return 'other-session';
     e.consumed = true;
     return 'ok';
   }
@@ -157,7 +210,7 @@ export class NonceService {
    * Server side of EST /nonce: `body` is the POST body, or undefined for a GET. 200 with the JSON response,
    * 400 (text reason, no nonce content) for a bad request, 503 when the request is fine but no nonce can be given.
    */
-  handleRequest(body: string | undefined, now: Date): NonceHttpResult {
+  handleRequest(body: string | undefined, now: Date, binding?: NonceBinding): NonceHttpResult {
     const fail = (status: 400 | 503, reason: string, message: string): NonceHttpResult => ({ status, contentType: 'text/plain; charset=utf-8', body: `${reason}: ${message}\n`, reason });
     let req;
     try {
@@ -177,7 +230,7 @@ export class NonceService {
     }
     let issued: IssuedNonce;
     try {
-      issued = this.issue({ ...(req.len !== undefined ? { len: req.len } : {}), ...(req.type !== undefined ? { type: req.type } : {}) }, now);
+      issued = this.issue({ ...(req.len !== undefined ? { len: req.len } : {}), ...(req.type !== undefined ? { type: req.type } : {}) }, now, binding);
     } catch (e) {
       if (e instanceof NonceServiceError) return fail(e.code === 'nonce-service.full' ? 503 : 400, e.code, e.message);
       throw e;

@@ -12,7 +12,7 @@ export interface LabRequest {
   body: Buffer;
   params: Record<string, string>;
   /** TLS details: negotiated protocol and the client certificate chain as DER, leaf first (empty: no client cert). */
-  tls: { protocol: string | undefined; peerChain: Uint8Array[]; tlsUnique?: Uint8Array };
+  tls: { protocol: string | undefined; peerChain: Uint8Array[]; tlsUnique?: Uint8Array; connectionId?: number };
   remoteAddress: string | undefined;
 }
 

@@ -3,7 +3,6 @@
 // registered; later features register more routes on `server.router`.
 import { generateKeyPairSync } from 'node:crypto';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { certificateToDer, certificateToPem, certificatesFromPem } from '../../agent/pki/cert.js';
 import { subjectAltNameExtension } from '../../agent/pki/csr.js';
 import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
@@ -21,7 +20,7 @@ import {
 import { registerPalHandlers } from './pal.js';
 import { LabAttestation, type LabAttestationOptions } from './attestation.js';
 import { Router } from './router.js';
-import { routerListener } from './http-core.js';
+import { listen, routerListener } from './http-core.js';
 
 export interface LabServerOptions {
   host?: string;
@@ -58,6 +57,8 @@ export interface LabServerOptions {
   log?: (line: string) => void;
   /** Nonce endpoint (served when this is set, even `{}`) + CSR evidence check (runs when trustAnchors are given). */
   attestation?: Omit<LabAttestationOptions, 'now' | 'log'>;
+  /** HTTP keep-alive timeout of the server (node's default 5 s); tests close idle connections sooner. */
+  keepAliveTimeoutMs?: number;
 }
 
 export interface LabServer {
@@ -124,7 +125,7 @@ export async function createLabServer(options: LabServerOptions = {}): Promise<L
     issued: [],
   };
   const attestation = new LabAttestation({ ...options.attestation, now, log });
-  if (attestation.enabled) state.config.checkEvidence = (csr) => attestation.checkCsr(csr);
+  if (attestation.enabled) state.config.checkEvidence = (csr, at) => attestation.checkCsr(csr, at);
   const router = new Router();
   registerEstHandlers(router, state);
   // GET/POST /.well-known/est[/<label>]/nonce — only when asked for, so callers may still register their own /nonce.
@@ -144,16 +145,10 @@ export async function createLabServer(options: LabServerOptions = {}): Promise<L
     },
     routerListener(router, { maxRequestBytes, log }),
   );
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   server.on('tlsClientError', (err) => log(`lab tls client error: ${err.message}`));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: options.port ?? 0 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, host, options.port);
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `https://${urlHost}:${port}`;
   log(`lab server listening on ${url}`);

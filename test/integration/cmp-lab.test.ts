@@ -101,9 +101,10 @@ test('evidence over a nonce the lab never issued → rejected (badPOP), nothing 
 
 test('p10cr with the evidence in the PKCS#10 attribute is verified the same way', async () => {
   const key = await ks.createKey('att-3', 'ecc-p256');
-  const ev = await buildAttestedEvidence({ keystore: ks, key, ak: ak.ak, akChain: ak.chain, nonces: cmp, now: () => new Date() });
-  const { der } = await buildCsr({ subject: 'CN=dev-0001', signer: ks.signer(key), attributes: [ev.attribute] });
   const p10 = new CmpEnrollment({ ...options(), request: 'p10cr' });
+  // the nonce genm and the p10cr share one transactionID (attestation-freshness §5)
+  const ev = await buildAttestedEvidence({ keystore: ks, key, ak: ak.ak, akChain: ak.chain, nonces: p10, now: () => new Date() });
+  const { der } = await buildCsr({ subject: 'CN=dev-0001', signer: ks.signer(key), attributes: [ev.attribute] });
   const r = await p10.enroll({ operation: 'enroll', csr: der, key });
   assert.is(r.kind, 'issued', JSON.stringify(records.slice(-2)));
   assert.equal(lab.attestation.events.at(-1), { ok: true });

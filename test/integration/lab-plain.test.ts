@@ -86,7 +86,7 @@ test('/cacerts: certs-only, base64, the root only; openssl reads it', async () =
   assert.is(r.headers['content-transfer-encoding'], 'base64');
   const certs = certsOf(r.body, 'cacerts');
   assert.is(certs.length, 1);
-  assert.is(subjectOf(certs[0]!, 'cacert0'), 'subject=CN=plain EST root CA G1');
+  assert.is(subjectOf(certs[0]!, 'cacert0'), 'subject=CN=plain EST root CA');
 });
 
 test('/csrattrs: P-384 + SHA-384 OID list, base64 followed by a NUL byte (libest); variants decode with openssl', async () => {
@@ -241,8 +241,9 @@ test('serverkeygen: the key part is a PKCS#1 RSAPrivateKey (libest), or PrivateK
   assert.is(ossl('x509', '-in', f('skg8cert.pem'), '-noout', '-pubkey'), ossl('pkey', '-inform', 'DER', '-in', f('skg8.key.der'), '-pubout'));
 });
 
-test('root key update on demand: /cacerts carries NewWithNew, NewWithOld, OldWithNew; old and new holders both validate', async () => {
-  const l = await createPlainLabServer({ users: { dev: 'pw' }, retryAfterSeconds: null });
+for (const rootNames of ['same', 'generation'] as const) {
+test(`root key update on demand (root names: ${rootNames}): /cacerts carries NewWithNew, NewWithOld, OldWithNew; old and new holders both validate`, async () => {
+  const l = await createPlainLabServer({ users: { dev: 'pw' }, retryAfterSeconds: null, rootNames });
   servers.push(l);
   writeFileSync(f('rootA.pem'), l.trustAnchorPem);
   const csr = makeCsr('ro1', { subj: '/CN=dev' });
@@ -255,11 +256,17 @@ test('root key update on demand: /cacerts carries NewWithNew, NewWithOld, OldWit
     writeFileSync(f(`ro-c${i}.pem`), c);
     return ossl('x509', '-in', f(`ro-c${i}.pem`), '-noout', '-subject', '-issuer', '-nameopt', 'RFC2253').replace(/\n/g, ' ').trim();
   });
+  const [g1, g2] = rootNames === 'same' ? ['', ''] : [' G1', ' G2'];
   assert.equal(names, [
-    'subject=CN=plain EST root CA G2 issuer=CN=plain EST root CA G2',
-    'subject=CN=plain EST root CA G2 issuer=CN=plain EST root CA G1',
-    'subject=CN=plain EST root CA G1 issuer=CN=plain EST root CA G2',
+    `subject=CN=plain EST root CA${g2} issuer=CN=plain EST root CA${g2}`,
+    `subject=CN=plain EST root CA${g2} issuer=CN=plain EST root CA${g1}`,
+    `subject=CN=plain EST root CA${g1} issuer=CN=plain EST root CA${g2}`,
   ]);
+  // The keys tell the generations apart: NewWithNew and NewWithOld carry the new key, OldWithNew the old one.
+  const pub = (i: number): string => ossl('x509', '-in', f(`ro-c${i}.pem`), '-noout', '-pubkey');
+  assert.is(pub(0), pub(1));
+  assert.is(pub(2), ossl('x509', '-in', f('rootA.pem'), '-noout', '-pubkey'));
+  assert.is.not(pub(0), pub(2));
   // NewWithOld verifies under the old root; OldWithNew under the new one.
   assert.match(ossl('verify', '-CAfile', f('rootA.pem'), f('ro-c1.pem')), /OK/);
   assert.match(ossl('verify', '-CAfile', f('ro-c0.pem'), f('ro-c2.pem')), /OK/);
@@ -275,6 +282,7 @@ test('root key update on demand: /cacerts carries NewWithNew, NewWithOld, OldWit
   writeFileSync(f('ro2cert.pem'), certsOf(rr.body, 'ro2')[0]!);
   assert.match(ossl('verify', '-CAfile', f('rootA.pem'), '-untrusted', f('ro-c1.pem'), f('ro2cert.pem')), /OK/);
 });
+}
 
 test('short-lived CA: issued certificates never outlive the root', async () => {
   const l = await createPlainLabServer({ users: { dev: 'pw' }, retryAfterSeconds: null, caValiditySeconds: 3600, certValiditySeconds: 86_400 });

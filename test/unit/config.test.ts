@@ -71,7 +71,8 @@ test('the shipped example config (deploy/examples/config.json) is valid', () => 
 test('protocol acme needs an acme section; the section is validated and defaulted', () => {
   assert.throws(() => parseConfig({ ...minimal(), protocol: 'acme' }, '/etc/enrolld'), /acme: required/);
   const c = parseConfig({ ...minimal(), protocol: 'acme', acme: { directoryUrl: 'https://acme.example/dir', trustAnchorsFile: 'acme-ta.pem' } }, '/etc/enrolld');
-  assert.equal(c.acme?.challengePreference, ['remote-attest-01']);
+  assert.equal(c.acme?.challengePreference, ['remote-attest-01', 'dns-01', 'http-01']);
+  assert.equal(c.acme?.remoteAttestation, []);
   assert.is(c.acme?.trustAnchorsFile, '/etc/enrolld/acme-ta.pem');
   assert.throws(() => parseConfig({ ...minimal(), protocol: 'acme', acme: { directoryUrl: 'http://acme.example/dir', trustAnchorsFile: 'x' } }, '/etc/enrolld'), /acme.directoryUrl: must use https/);
 });

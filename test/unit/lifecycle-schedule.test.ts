@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CronSchedule, backoffSeconds, renewAt, withJitter, clampRetryAfter, ScheduleError } from '../../agent/lifecycle/schedule.js';
+import { CronSchedule, backoffSeconds, renewAt, withJitter, clampRetryAfter, ScheduleError, RENEW_SPREAD } from '../../agent/lifecycle/schedule.js';
 import { ManualClock } from '../../agent/lifecycle/clock.js';
 
 test('cron next() is strictly after and matches the pattern', () => {
@@ -33,6 +33,15 @@ test('renewAt uses the fraction of the lifetime', () => {
   const nb = new Date('2026-01-01T00:00:00Z');
   const na = new Date('2026-01-31T00:00:00Z');
   assert.is(renewAt(nb, na, 2 / 3).toISOString(), '2026-01-21T00:00:00.000Z');
+});
+
+test('renewAt with a spread: uniform between (1 − spread)·fraction and fraction, never later', () => {
+  const nb = new Date('2026-01-01T00:00:00Z');
+  const na = new Date('2026-01-31T00:00:00Z');
+  assert.is(renewAt(nb, na, 2 / 3, RENEW_SPREAD, () => 0).toISOString(), '2026-01-21T00:00:00.000Z');
+  assert.is(renewAt(nb, na, 2 / 3, RENEW_SPREAD, () => 0.5).toISOString(), '2026-01-16T00:00:00.000Z');
+  assert.is(renewAt(nb, na, 2 / 3, RENEW_SPREAD, () => 0.999999).getTime() > Date.parse('2026-01-10T23:59:00Z'), true);
+  assert.is(renewAt(nb, na, 2 / 3, 0, () => 0.9).toISOString(), '2026-01-21T00:00:00.000Z');
 });
 
 test('jitter and Retry-After clamping', () => {

@@ -23,6 +23,7 @@ import { ConnectionError, TimeoutError, TlsError, TransportConfigError, type Tra
 import type { HttpsTransportOptions } from '../../protocols/http/transport.js';
 import { FirmwareDownloadError, FirmwareLoadFailure } from './errors.js';
 import { atomicWriteFile } from './state.js';
+import type { DownloadProgress } from './progress.js';
 
 export interface StreamingResponse {
   status: number;
@@ -163,6 +164,10 @@ export interface DownloadOptions {
   idleTimeoutMs?: number;
   /** Disable Range resume (always restart). */
   noResume?: boolean;
+  /** Progress reporting (log, status file, MQTT): started once the response is accepted, updated per chunk. */
+  progress?: DownloadProgress;
+  /** Expected package size when the response does not say (the PAL entry's size). */
+  expectedBytes?: number;
   /** Called after each chunk is written; awaited (it can apply backpressure, or pause a test child). */
   onProgress?: (bytes: number) => void | Promise<void>;
 }
@@ -269,6 +274,8 @@ export async function downloadToFile(client: StreamingHttpClient, url: string, d
   }
   const hash = createHash('sha256');
   if (append) await hashFile(part, hash);
+  const declaredTotal = encoding === 'binary' && declared !== undefined && Number.isFinite(declared) ? offset + declared : undefined;
+  o.progress?.start(declaredTotal ?? o.expectedBytes, offset);
   const fh = await open(part, append ? 'a' : 'w', 0o600);
   let bytes = offset;
   let decoder: Base64Decoder | undefined = encoding === 'base64' ? new Base64Decoder() : undefined;
@@ -313,6 +320,7 @@ export async function downloadToFile(client: StreamingHttpClient, url: string, d
       if (bytes >= 64 * 1024) crashpoint('firmware.mid-download');
       tick(bytes);
       if (o.signal?.aborted) throw new FirmwareDownloadError(`GET ${url}: aborted`);
+      o.progress?.update(bytes);
       await o.onProgress?.(bytes);
     }
     if (decoder) await write(decoder.end());
@@ -336,5 +344,6 @@ export async function downloadToFile(client: StreamingHttpClient, url: string, d
   if (encoding === 'base64') await rm(metaFile, { force: true }); // not resumable
   await rename(part, dest);
   await rm(metaFile, { force: true });
+  o.progress?.finish(bytes);
   return { path: dest, bytes, sha256: hash.digest('hex'), resumedFrom: append ? offset : 0, contentType: h('content-type') };
 }

@@ -17,6 +17,8 @@ import { FIRMWARE_PATH, FIRMWARE_RETURN_PATH } from '../../pki/asn1/firmware-med
 import type { Transport } from '../../protocols/http/transport.js';
 import type { Logger } from '../../util/log.js';
 import { downloadToFile, type StreamingHttpClient } from './download.js';
+import { DownloadProgress, type DownloadProgressReport } from './progress.js';
+import { EnrolldError } from '../../util/errors.js';
 import { FirmwareConfigError, FirmwareDownloadError, FirmwareLoadFailure, VendorErrorCode } from './errors.js';
 import { runHook, type HookSpec } from './hook.js';
 import { Outbox, buildLoadError, buildReceipt, postOutbox, type PostResult, type ReturnSigner } from './report.js';
@@ -61,6 +63,10 @@ export interface FirmwareConfig {
   /** Omit signing-time in signed reports (a module without a real-time clock). */
   noSigningTime?: boolean;
   log?: Logger;
+  /** Progress reports (start, every 10 % and 30 s, end, failure): logged, kept in the work dir, and passed here. */
+  onDownloadProgress?: (r: DownloadProgressReport) => void;
+  /** Minimum time between progress reports, ms (default 30 s). */
+  progressIntervalMs?: number;
   /** Download progress (bytes so far); awaited. */
   onProgress?: (bytes: number) => void | Promise<void>;
 }
@@ -159,14 +165,24 @@ export class FirmwareManager {
     try {
       const maxBytes = palSize > 0 ? palSize : (this.cfg.maxPackageBytes ?? DEFAULT_MAX_PACKAGE_BYTES);
       let dl: Awaited<ReturnType<typeof downloadToFile>>;
+      const progress = new DownloadProgress({
+        url,
+        dir: this.cfg.workDir,
+        ...(log ? { log } : {}),
+        ...(this.cfg.onDownloadProgress ? { onReport: this.cfg.onDownloadProgress } : {}),
+        ...(this.cfg.progressIntervalMs !== undefined ? { intervalMs: this.cfg.progressIntervalMs } : {}),
+      });
       try {
         dl = await downloadToFile(this.cfg.http, url, pkg, {
           maxBytes,
+          progress,
+          ...(palSize > 0 ? { expectedBytes: palSize } : {}),
           ...(signal ? { signal } : {}),
           ...(this.cfg.idleTimeoutMs ? { idleTimeoutMs: this.cfg.idleTimeoutMs } : {}),
           ...(this.cfg.onProgress ? { onProgress: this.cfg.onProgress } : {}),
         });
       } catch (e) {
+        progress.fail(e instanceof EnrolldError ? e.code : 'internal');
         if (e instanceof FirmwareDownloadError) {
           log?.warn('firmware.download.failed', { url, error: e.message });
           return { status: 'download-failed', code: e.code, message: e.message };

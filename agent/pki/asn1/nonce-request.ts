@@ -89,15 +89,15 @@ export class NonceRequest {
   }
 
   /** CMP genm content: InfoTypeAndValue ::= SEQUENCE { infoType id-it-nonceRequest, infoValue NonceRequest }. */
-  toInfoTypeAndValue(): asn1js.Sequence {
-    return new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_ID_IT_NONCE_REQUEST }), this.toSchema()] });
+  toInfoTypeAndValue(infoType: string = OID_ID_IT_NONCE_REQUEST): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: infoType }), this.toSchema()] });
   }
 
   /** Decodes an InfoTypeAndValue whose infoType must be id-it-nonceRequest. */
-  static fromInfoTypeAndValue(itav: AsnNode, path = 'InfoTypeAndValue'): NonceRequest {
+  static fromInfoTypeAndValue(itav: AsnNode, path = 'InfoTypeAndValue', infoType: string = OID_ID_IT_NONCE_REQUEST): NonceRequest {
     const kids = seqChildren(itav, path);
     const oid = readOid(kids[0], `${path}.infoType`);
-    if (oid !== OID_ID_IT_NONCE_REQUEST) throw new Asn1DecodeError('bad-value', `${path}.infoType`, `expected id-it-nonceRequest ${OID_ID_IT_NONCE_REQUEST}, got ${oid}`);
+    if (oid !== infoType) throw new Asn1DecodeError('bad-value', `${path}.infoType`, `expected id-it-nonceRequest ${infoType}, got ${oid}`);
     if (kids[1] === undefined) throw new Asn1DecodeError('missing-field', `${path}.infoValue`, 'absent');
     if (kids.length > 2) throw new Asn1DecodeError('extra-field', `${path}[2]`, 'unexpected element');
     const r = new NonceRequest();

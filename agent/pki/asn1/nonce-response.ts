@@ -110,14 +110,14 @@ export class NonceResponse {
   }
 
   /** CMP genp content: InfoTypeAndValue ::= SEQUENCE { infoType id-it-nonceResponse, infoValue NonceResponse }. */
-  toInfoTypeAndValue(): asn1js.Sequence {
-    return new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_ID_IT_NONCE_RESPONSE }), this.toSchema()] });
+  toInfoTypeAndValue(infoType: string = OID_ID_IT_NONCE_RESPONSE): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: infoType }), this.toSchema()] });
   }
 
-  static fromInfoTypeAndValue(itav: AsnNode, path = 'InfoTypeAndValue'): NonceResponse {
+  static fromInfoTypeAndValue(itav: AsnNode, path = 'InfoTypeAndValue', infoType: string = OID_ID_IT_NONCE_RESPONSE): NonceResponse {
     const kids = seqChildren(itav, path);
     const oid = readOid(kids[0], `${path}.infoType`);
-    if (oid !== OID_ID_IT_NONCE_RESPONSE) throw new Asn1DecodeError('bad-value', `${path}.infoType`, `expected id-it-nonceResponse ${OID_ID_IT_NONCE_RESPONSE}, got ${oid}`);
+    if (oid !== infoType) throw new Asn1DecodeError('bad-value', `${path}.infoType`, `expected id-it-nonceResponse ${infoType}, got ${oid}`);
     if (kids[1] === undefined) throw new Asn1DecodeError('missing-field', `${path}.infoValue`, 'absent');
     if (kids.length > 2) throw new Asn1DecodeError('extra-field', `${path}[2]`, 'unexpected element');
     const r = new NonceResponse({ nonce: new Uint8Array() });

@@ -21,3 +21,11 @@ export const OID_ID_IT = '1.3.6.1.5.5.7.4';
 export const OID_ID_IT_NONCE_REQUEST = `${OID_ID_IT}.99`;
 /** id-it-nonceResponse ::= { id-it TBD2 } — NOT allocated; placeholder 100 (siemens/cmp-ra-component's TBD2). */
 export const OID_ID_IT_NONCE_RESPONSE = `${OID_ID_IT}.100`;
+/** id-cmc, CMC control arc (RFC 5272 §6). */
+export const OID_ID_CMC = '1.3.6.1.5.5.7.7';
+/**
+ * id-cmc-nonceReq ::= { id-cmc TBD4 } and id-cmc-nonceResp ::= { id-cmc TBD5 } — NOT allocated by IANA
+ * (draft-ietf-lamps-attestation-freshness-08 §7). PLACEHOLDERS 99/100 (mirroring the CMP ones); configurable.
+ */
+export const OID_ID_CMC_NONCE_REQ = `${OID_ID_CMC}.99`;
+export const OID_ID_CMC_NONCE_RESP = `${OID_ID_CMC}.100`;

@@ -1,11 +1,10 @@
 // ACME (RFC 8555) as an enrollment protocol: account (§7.3) with a TPM-resident account key, order (§7.4),
 // authorizations and challenges (§7.5, §8), finalize with the TPM-signed CSR (§7.4), certificate download (§7.4.2).
-// The remote-attest-01 challenge (draft-ietf-acme-rats) is answered with TPM evidence from the agent's one
-// attestation path: TPM2_Certify of the key being certified by the AK, qualifyingData = SHA-256(keyAuthorization),
-// so the evidence is bound to the server's challenge token and to the account key. Other challenge types are only
-// answered ("ready") when the server validates them by its own means (pebble's VA, a DNS operator); a device
-// serves no HTTP/TLS-ALPN responders.
-import { createHash } from 'node:crypto';
+// The remote-attest-01 challenge (draft-ietf-acme-rats-01) supplements the identifier challenges: the order lists
+// `remote-attestation` identifiers when configured, and their authorizations are answered with TPM evidence from
+// the agent's one attestation path (TPM2_Certify of the key being certified by the AK, qualifyingData = the
+// challenge's freshness_nonce) in a CMW. Other challenge types are only answered ("ready") when the server
+// validates them by its own means (pebble's VA, a DNS operator); a device serves no HTTP/TLS-ALPN responders.
 import { readFile } from 'node:fs/promises';
 import * as pkijs from 'pkijs';
 import type { KeyAlgorithm } from '../../pki/signer.js';
@@ -16,9 +15,10 @@ import { csrExtensions, parseCsr } from '../../pki/csr.js';
 import type { EnrollRequest, EnrollResult, EnrollmentProtocol } from '../protocol.js';
 import { createHttpsTransport, type Transport } from '../http/transport.js';
 import { AcmeClient } from './client.js';
-import { CMW_ATTESTATION_BUNDLE, PEM_CERTIFICATE_CHAIN, REMOTE_ATTEST_01, type AuthzStatus, type OrderStatus } from './constants.js';
+import { IDENTIFIER_REMOTE_ATTESTATION, PEM_CERTIFICATE_CHAIN, REMOTE_ATTEST_01, type AuthzStatus, type OrderStatus } from './constants.js';
 import { AcmeProblemError, AcmeProtocolError } from './errors.js';
-import { b64u, jwkFromSpki, keyAuthorization } from './jws.js';
+import { b64u } from './jws.js';
+import { AcmeRatsError, challengeResponse, freshnessNonce, jweRecipient, jweRecipientFromCertificate, type JweRecipient } from './remote-attest-01.js';
 
 export interface AcmeIdentifier {
   type: string;
@@ -40,6 +40,8 @@ export interface AcmeEnrollmentOptions {
   contact?: string[];
   /** Identifiers to order; default: the CSR's subjectAltName DNS names (then its CN). */
   identifiers?: AcmeIdentifier[];
+  /** Property hints offered as `remote-attestation` identifiers in newOrder (draft-ietf-acme-rats-01; "" = any). */
+  remoteAttestation?: string[];
   /** Challenge types in order of preference (default remote-attest-01, then the server-validated types). */
   challengePreference?: string[];
   /** Needed for remote-attest-01. */
@@ -151,7 +153,7 @@ export class AcmeEnrollment implements EnrollmentProtocol {
   async enroll(req: EnrollRequest): Promise<EnrollResult> {
     const client = await this.account();
     const dir = await client.directory();
-    const identifiers = this.o.identifiers ?? csrIdentifiers(req.csr);
+    const identifiers = [...(this.o.identifiers ?? csrIdentifiers(req.csr)), ...(this.o.remoteAttestation ?? []).map((value) => ({ type: IDENTIFIER_REMOTE_ATTESTATION, value }))];
     const created = await client.post(dir.newOrder, { identifiers });
     if (created.status !== 201 || !created.location) throw new AcmeProtocolError(`newOrder answered ${created.status}${created.location ? '' : ' without a Location'}`);
     const orderUrl = created.location;
@@ -187,20 +189,15 @@ export class AcmeEnrollment implements EnrollmentProtocol {
     if (authz.status === 'valid') return;
     if (authz.status !== 'pending') throw new AcmeProtocolError(`authorization ${url} is ${String(authz.status)}`);
     const challenges = Array.isArray(authz.challenges) ? authz.challenges.map((c) => obj(c, 'challenge')) : [];
-    const prefs = this.o.challengePreference ?? DEFAULT_PREFERENCE;
+    // A remote-attestation authorization is answered by remote-attest-01 only; identifier ones by preference.
+    const ratsAuthz = obj(authz.identifier ?? {}, 'authorization identifier').type === IDENTIFIER_REMOTE_ATTESTATION;
+    const prefs = ratsAuthz ? [REMOTE_ATTEST_01] : (this.o.challengePreference ?? DEFAULT_PREFERENCE);
     const usable = prefs.filter((t) => t !== REMOTE_ATTEST_01 || (this.o.attest && req.key));
     const chal = usable.map((t) => challenges.find((c) => c.type === t)).find((c) => c !== undefined);
-    if (!chal) throw new AcmeProtocolError(`authorization ${url} offers none of the challenge types ${usable.join(', ')} (offered: ${challenges.map((c) => String(c.type)).join(', ')})`);
+    if (!chal) throw new AcmeProtocolError(`authorization ${url} offers none of the challenge types ${usable.join(', ') || '(none: remote-attest-01 needs attestation)'} (offered: ${challenges.map((c) => String(c.type)).join(', ')})`);
     const chalUrl = str(chal, 'url', 'challenge');
-    let payload: Record<string, unknown> = {};
-    if (chal.type === REMOTE_ATTEST_01) {
-      const token = str(chal, 'token', 'challenge');
-      if (!/^[A-Za-z0-9_-]{22,}$/.test(token)) throw new AcmeProtocolError('challenge token is not base64url with ≥128 bits (§8.1)');
-      const ka = keyAuthorization(token, jwkFromSpki(client.signer!.spki));
-      const evidence = await this.o.attest!(req.key!, new Uint8Array(createHash('sha256').update(ka).digest()));
-      // A CMW JSON record (draft-ietf-rats-msg-wrap): [media type, base64url value].
-      payload = { cmw: [CMW_ATTESTATION_BUNDLE, b64u(evidence)] };
-    }
+    let payload: Record<string, unknown> | Uint8Array = {};
+    if (chal.type === REMOTE_ATTEST_01) payload = await this.remoteAttest(client, url, chal, req);
     await client.post(chalUrl, payload);
     for (;;) {
       authz = obj((await client.post(url, undefined)).json, 'authorization');
@@ -214,6 +211,41 @@ export class AcmeEnrollment implements EnrollmentProtocol {
       if (Date.now() > deadline) throw new AcmeProtocolError(`authorization ${url} still pending after polling`);
       await this.sleep(this.o.pollIntervalMs ?? 1000);
     }
+  }
+
+  /**
+   * draft-ietf-acme-rats-01 §"remote-attest-01 Response". The nonce and the encryption key are checked before the
+   * TPM is asked for anything; a challenge the agent cannot answer is declined by deactivating its authorization
+   * (RFC 8555 §7.5.2), so the server holds nothing pending, and the typed error goes to the lifecycle's backoff.
+   */
+  private async remoteAttest(client: AcmeClient, authzUrl: string, chal: Record<string, unknown>, req: EnrollRequest): Promise<Uint8Array> {
+    let nonce: Uint8Array;
+    let recipient: JweRecipient | undefined;
+    try {
+      nonce = freshnessNonce(chal);
+      const cred = chal.verifierEncryptionCredential;
+      if (typeof cred === 'string' && cred.startsWith('-----BEGIN CERTIFICATE-----')) {
+        recipient = jweRecipientFromCertificate(cred);
+      } else if (typeof cred === 'string') {
+        // The URL form: the key is fetched with POST-as-GET from the ACME server (same TLS trust, same account).
+        if (!/^https:\/\//.test(cred)) throw new AcmeRatsError('acme.rats.encryption-credential', 'verifierEncryptionCredential is a string but neither an https URL nor a PEM certificate; the evidence is not sent');
+        const res = await client.post(cred, undefined, { accept: 'application/jwk+json, application/json' });
+        let jwk = res.json;
+        if (jwk === undefined && res.contentType === 'application/jwk+json') {
+          try {
+            jwk = JSON.parse(Buffer.from(res.body).toString('utf8'));
+          } catch {
+            jwk = undefined;
+          }
+        }
+        recipient = jweRecipient(jwk);
+      } else if (cred !== undefined) recipient = jweRecipient(cred);
+    } catch (e) {
+      if (e instanceof AcmeRatsError) await client.post(authzUrl, { status: 'deactivated' }).catch(() => undefined);
+      throw e;
+    }
+    const evidence = await this.o.attest!(req.key!, nonce);
+    return challengeResponse(evidence, recipient);
   }
 
   /** Polls the order until its status is one of `want` (undefined: still processing at the deadline). */

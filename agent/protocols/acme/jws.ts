@@ -58,7 +58,8 @@ export async function signJws(signer: Signer, o: { url: string; nonce: string; k
   const alg = signer.algorithm === 'ecc-p256' ? 'ES256' : 'RS256';
   const header = { alg, nonce: o.nonce, url: o.url, ...(o.kid ? { kid: o.kid } : { jwk: jwkFromSpki(signer.spki) }) };
   const protectedB64 = b64u(JSON.stringify(header));
-  const payloadB64 = o.payload === undefined ? '' : b64u(JSON.stringify(o.payload));
+  // A Uint8Array is sent as is (a remote-attest-01 CMW or JWE is the payload byte for byte), anything else as JSON.
+  const payloadB64 = o.payload === undefined ? '' : o.payload instanceof Uint8Array ? b64u(o.payload) : b64u(JSON.stringify(o.payload));
   const sig = await signer.sign(new Uint8Array(Buffer.from(`${protectedB64}.${payloadB64}`, 'ascii')));
   return { protected: protectedB64, payload: payloadB64, signature: b64u(alg === 'ES256' ? ecdsaDerToJose(sig) : sig) };
 }

@@ -7,6 +7,8 @@
 //    lifecycle repeats the same request (same CSR), a queryPending PKIData is sent instead of a new request.
 //    The lifecycle must persist `CmcPendingRecord`s (JSON-safe) across restarts to resume — pass a store backed by
 //    its state file; the default store is in memory.
+//  - freshness nonce (draft-ietf-lamps-attestation-freshness-08 §7): nonce() sends an unsigned id-data PKIData with
+//    the nonce request control; the next request continues its transactionId (the binding the draft requires).
 import { createHash, createHmac } from 'node:crypto';
 import { bytesEqual } from '../../pki/der.js';
 import type { KeyStore } from '../../keystore/keystore.js';
@@ -20,16 +22,19 @@ import { decodeEstBody, encodeBase64Body } from '../est/base64-body.js';
 import { estUrl } from '../est/context.js';
 import type { EstOperation } from '../est/constants.js';
 import { throwForStatus } from '../est/response.js';
-import type { EnrollmentProtocol, EnrollRequest, EnrollResult } from '../protocol.js';
+import type { EnrollmentProtocol, EnrollRequest, EnrollResult, NonceContext } from '../protocol.js';
 import type { NonceRequestParams, ReceivedNonce } from '../../attest/nonce.js';
-import { EstEnrollment } from '../est/enrollment.js';
 import { CMC_FULLCMC_OPERATION, CMC_MEDIA_TYPES, OID_CMC, OID_HMAC_SHA256, OID_SHA256 } from './constants.js';
 import { CmcFailedError, CmcProtocolError, CmcUsageError } from './errors.js';
 import { DecryptedPOP, EncryptedPOP } from './encrypted-pop.js';
 import { openPopEnvelope } from './pop-envelope.js';
 import { TaggedAttribute } from './tagged-attribute.js';
-import { createCmcRequest, newSenderNonce, newTransactionId, REQUEST_BODY_PART_ID } from './request.js';
-import { readCmcResponse } from './response.js';
+import { createCmcNonceRequest, createCmcRequest, newSenderNonce, newTransactionId, REQUEST_BODY_PART_ID } from './request.js';
+import { openCmcResponse, readCmcResponse } from './response.js';
+import { NonceRequest } from '../../pki/asn1/nonce-request.js';
+import { NonceRequestTypeInfo } from '../../pki/asn1/nonce-request-type-info.js';
+import { NonceResponse } from '../../pki/asn1/nonce-response.js';
+import { OID_ID_CMC_NONCE_REQ, OID_ID_CMC_NONCE_RESP } from '../../pki/asn1/oids.js';
 
 /** What must survive a restart to resume a pending CMC request (RFC 5272 §6.13). */
 export interface CmcPendingRecord {
@@ -73,6 +78,8 @@ export interface CmcEnrollmentOptions {
   totalTimeoutMs?: number;
   now?: () => Date;
   transportFactory?: (opts: HttpsTransportOptions) => Transport;
+  /** Control OIDs of the freshness nonce request/response (TBD4/TBD5 in the draft; placeholders by default). */
+  nonceControls?: { request: string; response: string };
 }
 
 export class CmcEnrollment implements EnrollmentProtocol {
@@ -95,22 +102,75 @@ export class CmcEnrollment implements EnrollmentProtocol {
     });
   }
 
+  /** transactionId of the last nonce exchange: the certificate request that follows continues it (freshness-08 §7). */
+  private nonceTransactionId: bigint | undefined;
+
   /**
-   * The attestation freshness nonce. draft-ietf-lamps-attestation-freshness §7 defines CMC controls id-cmc-nonceReq /
-   * id-cmc-nonceResp, but their OIDs are still TBD (agent/attest/constants.ts), so no OID is invented here: the
-   * nonce is fetched from the same EST server's /nonce (§6), which an EST-hosted /fullcmc always has beside it.
+   * The attestation freshness nonce by the CMC nonce controls (draft-ietf-lamps-attestation-freshness-08 §7): an
+   * unsigned id-data PKIData {transactionId, senderNonce, nonceReq} → a signed PKIResponse with nonceResp; the
+   * next request reuses that transactionId, which is what binds the nonce to it. `reqInfo` (DER) and respInfo pass
+   * through. The request goes with the identity of the request it is for (TLS client auth, Basic).
    */
-  nonce(req: NonceRequestParams): Promise<ReceivedNonce> {
-    return new EstEnrollment({
-      baseUrl: this.o.baseUrl,
-      ...(this.o.label !== undefined ? { label: this.o.label } : {}),
-      trustAnchors: this.o.trustAnchors,
-      ...(this.o.basicAuth ? { basicAuth: this.o.basicAuth } : {}),
-      ...(this.o.bootstrap?.clientAuth ? { bootstrapClientAuth: this.o.bootstrap.clientAuth } : {}),
-      keystore: this.o.keystore,
-      ...(this.o.now ? { now: this.o.now } : {}),
-      ...(this.o.transportFactory ? { transportFactory: this.o.transportFactory } : {}),
-    }).nonce(req);
+  async nonce(params: NonceRequestParams, ctx?: NonceContext): Promise<ReceivedNonce> {
+    const now = (this.o.now ?? (() => new Date()))();
+    const ctl = this.o.nonceControls ?? { request: OID_ID_CMC_NONCE_REQ, response: OID_ID_CMC_NONCE_RESP };
+    if (params.reqInfo !== undefined && !(params.reqInfo instanceof Uint8Array)) throw new CmcUsageError('CMC NonceRequest reqInfo must be DER bytes (ANY DEFINED BY type)');
+    const nr = new NonceRequest({
+      ...(params.len !== undefined ? { len: params.len } : {}),
+      ...(params.type !== undefined ? { reqTypeInfo: new NonceRequestTypeInfo({ type: params.type, ...(params.reqInfo !== undefined ? { reqInfo: params.reqInfo as Uint8Array } : {}) }) } : {}),
+    });
+    const transactionId = newTransactionId();
+    const senderNonce = newSenderNonce();
+    this.nonceTransactionId = undefined;
+    const clientAuth = ctx?.operation === 'reenroll' && ctx.current
+      ? { key: await this.o.keystore.tlsKeyOptions(ctx.current.key), certChain: [ctx.current.certPem, ...ctx.current.chainPem] }
+      : this.o.bootstrap?.clientAuth;
+    const body = await this.post(createCmcNonceRequest({ transactionId, senderNonce, nonceRequest: nr.toSchema(), controlType: ctl.request }), clientAuth, now);
+    const { res, statuses } = await openCmcResponse(body, { transactionId, senderNonce, trustAnchors: (this.o.responseTrustAnchors ?? this.o.trustAnchors).map(toDer), at: now });
+    const failed = statuses.find((st) => st.cMCStatus !== 'success');
+    if (failed) throw new CmcFailedError(failed.cMCStatus, failed.otherInfo && 'failInfo' in failed.otherInfo ? failed.otherInfo.failInfo : undefined, failed.statusString, res.controlSequence);
+    const found = res.controlSequence.filter((c) => c.attrType === ctl.response);
+    if (found.length !== 1) throw new CmcProtocolError('nonce', `${found.length} nonce response controls (${ctl.response}) in the answer, exactly 1 expected`);
+    let rsp: NonceResponse;
+    try {
+      rsp = new NonceResponse({ schema: found[0]!.single('nonceResp') });
+    } catch (e) {
+      throw new CmcProtocolError('nonce', `malformed NonceResponse: ${(e as Error).message}`, { cause: e });
+    }
+    const n = rsp.nonce.byteLength;
+    if (n !== 0 && (n < 8 || n > 64 || (params.len !== undefined && n < params.len))) throw new CmcProtocolError('nonce', `nonce of ${n} bytes (8..64${params.len !== undefined ? `, at least ${params.len}` : ''} expected)`);
+    this.nonceTransactionId = transactionId;
+    const expirySeconds = rsp.expiry ?? null;
+    return {
+      nonce: rsp.nonce,
+      freshnessRequired: n > 0,
+      receivedAt: now,
+      expiry: expirySeconds === null ? null : new Date(now.getTime() + expirySeconds * 1000),
+      expirySeconds,
+      ...(rsp.respTypeInfo ? { type: rsp.respTypeInfo.type, ...(rsp.respTypeInfo.respInfo !== undefined ? { respInfo: new Uint8Array(rsp.respTypeInfo.respInfo.toBER(false)) } : {}) } : {}),
+    };
+  }
+
+  /** POSTs a CMC request to /fullcmc and returns the decoded response body (RFC 7030 §4.3). */
+  private async post(der: Uint8Array, clientAuth: ClientAuthOptions | undefined, now: Date): Promise<Uint8Array> {
+    const res = await this.transport(clientAuth).request({
+      method: 'POST',
+      url: estUrl({ baseUrl: this.o.baseUrl, ...(this.o.label !== undefined ? { label: this.o.label } : {}) }, CMC_FULLCMC_OPERATION as EstOperation),
+      headers: { 'content-type': CMC_MEDIA_TYPES.request, 'content-transfer-encoding': 'base64', accept: CMC_MEDIA_TYPES.response },
+      body: encodeBase64Body(der),
+      ...(this.o.maxResponseBytes !== undefined ? { maxResponseBytes: this.o.maxResponseBytes } : {}),
+    });
+    if (res.status !== 200) throwForStatus(res, CMC_FULLCMC_OPERATION, now);
+    const ct = res.headers['content-type'];
+    const mt = parseMediaType(Array.isArray(ct) ? ct[0] : ct);
+    if (!mt || mt.essence !== CMC_MEDIA_TYPES.essence || (mt.params['smime-type'] !== undefined && mt.params['smime-type'].toLowerCase() !== 'cmc-response')) {
+      throw new CmcProtocolError('media-type', `expected ${CMC_MEDIA_TYPES.response}, got ${String(ct)}`);
+    }
+    try {
+      return decodeEstBody(res.body, 'CMC response');
+    } catch (e) {
+      throw new CmcProtocolError('malformed', `CMC response body: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   /** The transactionId of the last request sent. */
@@ -183,7 +243,9 @@ export class CmcEnrollment implements EnrollmentProtocol {
     }
     const key = createHash('sha256').update(req.csr).digest('hex');
     const prior = await this.pending.get(key);
-    const transactionId = prior ? BigInt(prior.transactionId) : (sameTransaction ?? newTransactionId());
+    const fromNonce = this.nonceTransactionId;
+    this.nonceTransactionId = undefined;
+    const transactionId = prior ? BigInt(prior.transactionId) : (sameTransaction ?? fromNonce ?? newTransactionId());
     this.lastTransactionId = transactionId;
     const senderNonce = newSenderNonce();
     const der = await createCmcRequest({
@@ -196,25 +258,7 @@ export class CmcEnrollment implements EnrollmentProtocol {
       chain,
     });
     this.lastRequestDer = der;
-    const res = await this.transport(clientAuth).request({
-      method: 'POST',
-      url: estUrl({ baseUrl: this.o.baseUrl, ...(this.o.label !== undefined ? { label: this.o.label } : {}) }, CMC_FULLCMC_OPERATION as EstOperation),
-      headers: { 'content-type': CMC_MEDIA_TYPES.request, 'content-transfer-encoding': 'base64', accept: CMC_MEDIA_TYPES.response },
-      body: encodeBase64Body(der),
-      ...(this.o.maxResponseBytes !== undefined ? { maxResponseBytes: this.o.maxResponseBytes } : {}),
-    });
-    if (res.status !== 200) throwForStatus(res, CMC_FULLCMC_OPERATION, now);
-    const ct = res.headers['content-type'];
-    const mt = parseMediaType(Array.isArray(ct) ? ct[0] : ct);
-    if (!mt || mt.essence !== CMC_MEDIA_TYPES.essence || (mt.params['smime-type'] !== undefined && mt.params['smime-type'].toLowerCase() !== 'cmc-response')) {
-      throw new CmcProtocolError('media-type', `expected ${CMC_MEDIA_TYPES.response}, got ${String(ct)}`);
-    }
-    let body: Uint8Array;
-    try {
-      body = decodeEstBody(res.body, 'CMC response');
-    } catch (e) {
-      throw new CmcProtocolError('malformed', `CMC response body: ${(e as Error).message}`, { cause: e });
-    }
+    const body = await this.post(der, clientAuth, now);
     const result = await readCmcResponse(body, {
       transactionId,
       senderNonce,

@@ -14,6 +14,7 @@ export type CmcProtocolReason =
   | 'no-status' // no statusInfoV2 for our request
   | 'key-mismatch' // success, but no certificate certifies the requested key
   | 'pending-info' // pending without a pendToken
+  | 'nonce' // no (or more than one) nonce response control answering our nonce request (freshness-08 §7)
   | 'pop' // encryptedPOP missing/unusable, or its witness does not match the decrypted value
 
 /** The CMC response violated the protocol or could not be authenticated. Nothing is stored when this is raised. */

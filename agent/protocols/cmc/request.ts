@@ -6,7 +6,13 @@ import type { Signer } from '../../pki/signer.js';
 import { OID_CCT_PKI_DATA } from './constants.js';
 import { queryPendingControl, senderNonceControl, transactionIdControl } from './controls.js';
 import { PKIData } from './pki-data.js';
-import type { TaggedAttribute } from './tagged-attribute.js';
+import { TaggedAttribute } from './tagged-attribute.js';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { toArrayBuffer } from '../../pki/der.js';
+
+/** id-data (RFC 5652 §4). */
+const OID_ID_DATA = '1.2.840.113549.1.7.1';
 import { TaggedCertificationRequest } from './tagged-request.js';
 import { signCmc } from './signed-message.js';
 
@@ -41,6 +47,17 @@ export function buildPkiData(i: Omit<CmcRequestInput, 'signer' | 'certificate' |
   for (const c of i.extraControls ?? []) controls.push(c);
   const reqs = 'csr' in i.body ? [new TaggedCertificationRequest(REQUEST_BODY_PART_ID, i.body.csr)] : [];
   return new PKIData(controls, reqs);
+}
+
+/**
+ * The freshness nonce request (draft-ietf-lamps-attestation-freshness-08 §7): a PKIData carrying transactionId,
+ * senderNonce and only the nonce request control, in an unsigned ContentInfo{id-data} ("id-data SHOULD be used").
+ */
+export function createCmcNonceRequest(i: { transactionId: bigint; senderNonce: Uint8Array; nonceRequest: asn1js.AsnType; controlType: string }): Uint8Array {
+  let id = REQUEST_BODY_PART_ID + 1;
+  const controls = [transactionIdControl(id++, i.transactionId), senderNonceControl(id++, i.senderNonce), new TaggedAttribute(id++, i.controlType, [i.nonceRequest])];
+  const ci = new pkijs.ContentInfo({ contentType: OID_ID_DATA, content: new asn1js.OctetString({ valueHex: toArrayBuffer(new PKIData(controls).toDer()) }) });
+  return new Uint8Array(ci.toSchema().toBER(false));
 }
 
 /** DER ContentInfo{SignedData{PKIData}}. */

@@ -33,7 +33,11 @@ export type CmcResult =
   | { kind: 'issued'; cert: Uint8Array; chain: Uint8Array[]; status: CMCStatusInfoV2 }
   | { kind: 'pending'; pendInfo: PendInfo; status: CMCStatusInfoV2 };
 
-export async function readCmcResponse(der: Uint8Array, exp: ResponseExpectation): Promise<CmcResult> {
+/**
+ * The authenticated PKIResponse of a request we sent: signer validated, transactionId ours, recipientNonce echoing
+ * our senderNonce (RFC 5272 §6.6). Also used for the freshness nonce exchange, which has no certification request.
+ */
+export async function openCmcResponse(der: Uint8Array, exp: Pick<ResponseExpectation, 'transactionId' | 'senderNonce' | 'trustAnchors' | 'at'>): Promise<{ res: PKIResponse; statuses: CMCStatusInfoV2[]; opened: Awaited<ReturnType<typeof openSignedCmc>> }> {
   const opened = await openSignedCmc(der, OID_CCT_PKI_RESPONSE);
   try {
     // The signer certificate must not also be among the intermediates: pkijs's engine dedupes its input and would
@@ -57,6 +61,11 @@ export async function readCmcResponse(der: Uint8Array, exp: ResponseExpectation)
   }
   if (tid !== exp.transactionId) throw new CmcProtocolError('transaction-id', `transactionId ${tid ?? 'missing'} is not ours (${exp.transactionId})`);
   if (!rn || !bytesEqual(rn, exp.senderNonce)) throw new CmcProtocolError('recipient-nonce', `recipientNonce ${rn ? 'does not echo' : 'missing; expected'} our senderNonce`);
+  return { res, statuses, opened };
+}
+
+export async function readCmcResponse(der: Uint8Array, exp: ResponseExpectation): Promise<CmcResult> {
+  const { res, statuses, opened } = await openCmcResponse(der, exp);
   const mine = statuses.filter((s) => s.bodyList.some((r) => (typeof r === 'number' ? r === exp.bodyPartID : r[r.length - 1] === exp.bodyPartID)));
   // A lone statusInfoV2 referencing body part 0 (RFC 5272 §3.2.1.1: "the entire PKIData") counts as ours too.
   const status = mine[0] ?? statuses.find((s) => s.bodyList.some((r) => r === 0));

@@ -30,6 +30,8 @@ export interface CmpEnrollmentOptions extends CmpOptions {
   pending?: Record<string, CmpPendingTransaction>;
   /** Called whenever the set of waiting transactions changes (persist it next to the lifecycle's pending request). */
   onPendingChange?: (pending: Record<string, CmpPendingTransaction>) => void;
+  /** InfoType OIDs of the nonce genm/genp (TBD1/TBD2 in the draft; placeholders by default). */
+  nonceInfoTypes?: { request: string; response: string };
 }
 
 export class CmpEnrollment implements EnrollmentProtocol {
@@ -85,18 +87,25 @@ export class CmpEnrollment implements EnrollmentProtocol {
     return { kind: 'issued', cert: result.cert, chain: result.chain };
   }
 
-  /** Freshness nonce by genm id-it-nonceRequest → genp id-it-nonceResponse (draft-ietf-lamps-attestation-freshness-08 §5). */
+  /**
+   * Freshness nonce by genm id-it-nonceRequest → genp id-it-nonceResponse (draft-ietf-lamps-attestation-freshness-08
+   * §5); the certificate request that follows continues the genm's transactionID. `reqInfo` (DER) and the
+   * response's respInfo (DER) pass through.
+   */
   async nonce(params: NonceRequestParams): Promise<ReceivedNonce> {
+    const types = this.opts.nonceInfoTypes ?? { request: OID_ID_IT_NONCE_REQUEST, response: OID_ID_IT_NONCE_RESPONSE };
+    if (params.reqInfo !== undefined && !(params.reqInfo instanceof Uint8Array)) throw new CmpUsageError('CMP NonceRequest reqInfo must be DER bytes (ANY DEFINED BY type)');
     const req = new NonceRequest({
       ...(params.len !== undefined ? { len: params.len } : {}),
-      ...(params.type !== undefined ? { reqTypeInfo: new NonceRequestTypeInfo({ type: params.type }) } : {}),
+      ...(params.type !== undefined ? { reqTypeInfo: new NonceRequestTypeInfo({ type: params.type, ...(params.reqInfo !== undefined ? { reqInfo: params.reqInfo as Uint8Array } : {}) }) } : {}),
     });
     const transactionID = new Uint8Array(randomBytes(16));
-    const itavs = await this.client.generalMessage([new InfoTypeAndValue(OID_ID_IT_NONCE_REQUEST, req.toSchema())], { kind: 'mac' }, transactionID);
+    this.nonceTransactionID = undefined;
+    const itavs = await this.client.generalMessage([new InfoTypeAndValue(types.request, req.toSchema())], { kind: 'mac' }, transactionID);
+    const it = itavs.find((i) => i.infoType === types.response);
+    if (!it?.infoValue) throw new CmpProtocolError(`genp without the nonce response InfoType ${types.response}`);
+    const rsp = NonceResponse.fromInfoTypeAndValue(it.toSchema(), 'InfoTypeAndValue', types.response);
     this.nonceTransactionID = transactionID;
-    const it = itavs.find((i) => i.infoType === OID_ID_IT_NONCE_RESPONSE);
-    if (!it?.infoValue) throw new CmpProtocolError('genp without id-it-nonceResponse');
-    const rsp = NonceResponse.fromInfoTypeAndValue(it.toSchema());
     const receivedAt = this.opts.now?.() ?? new Date();
     const expirySeconds = rsp.expiry ?? null;
     return {
@@ -105,7 +114,7 @@ export class CmpEnrollment implements EnrollmentProtocol {
       receivedAt,
       expiry: expirySeconds === null ? null : new Date(receivedAt.getTime() + expirySeconds * 1000),
       expirySeconds,
-      ...(rsp.respTypeInfo ? { type: rsp.respTypeInfo.type } : {}),
+      ...(rsp.respTypeInfo ? { type: rsp.respTypeInfo.type, ...(rsp.respTypeInfo.respInfo !== undefined ? { respInfo: new Uint8Array(rsp.respTypeInfo.respInfo.toBER(false)) } : {}) } : {}),
     };
   }
 

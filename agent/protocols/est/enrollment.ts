@@ -1,12 +1,17 @@
 // EST as the lifecycle's EnrollmentProtocol: /simpleenroll (Basic auth and/or IDevID TLS client auth),
 // /simplereenroll (TLS client auth with the credential being renewed, RFC 7030 §3.3.2; HTTP Basic added only when the
 // server asks for it after that, §3.2.3), and the freshness nonce
-// (draft-ietf-lamps-attestation-freshness-08 §6: GET or POST /.well-known/est/nonce).
+// (draft-ietf-lamps-attestation-freshness-08 §6: GET or POST /.well-known/est/nonce). §6.1: the server binds the
+// nonce to the request that carries the CSR by the TLS session or an HTTP cookie, so nonce() opens an HttpSession
+// (one keep-alive connection + cookie jar) with the identity of the request the nonce is for, and enroll() sends
+// that request over the same session and closes it afterwards. A request resent later (after 202, a backoff or a
+// restart) has no session: it goes on a new connection, and a server that then refuses the evidence makes the
+// lifecycle start again with a fresh key, nonce and session.
 import type { KeyStore } from '../../keystore/keystore.js';
 import { nonceHttpRequest, parseNonceResponse, type NonceRequestParams, type ReceivedNonce } from '../../attest/nonce.js';
 import { EST_NONCE_OPERATION } from '../../attest/constants.js';
-import { createHttpsTransport, type ClientAuthOptions, type HttpsTransportOptions, type Transport } from '../http/transport.js';
-import { RequestRejectedError, type EnrollmentProtocol, type EnrollRequest, type EnrollResult } from '../protocol.js';
+import { createHttpsTransport, HttpSession, type ClientAuthOptions, type HttpsTransportOptions, type Transport } from '../http/transport.js';
+import { RequestRejectedError, type NonceContext, type EnrollmentProtocol, type EnrollRequest, type EnrollResult } from '../protocol.js';
 import { certificatesFromPem } from '../../pki/cert.js';
 import { EstClient } from './client.js';
 import { estUrl } from './context.js';
@@ -35,11 +40,34 @@ export class EstEnrollment implements EnrollmentProtocol {
   readonly name = 'est' as const;
   /** The server asked for HTTP authentication after TLS client auth once: later re-enrollments send Basic at once. */
   private basicOnReenroll = false;
+  /** The session the last nonce was fetched on, for the request it was fetched for. */
+  private open: { operation: NonceContext['operation']; certPem: string | undefined; session: HttpSession } | undefined;
   constructor(private readonly o: EstEnrollmentOptions) {}
 
-  private transport(clientAuth: ClientAuthOptions | undefined, basic: boolean): Transport {
+  /** The session opened by nonce() for this request, handed out once; a stale one is closed. */
+  private takeSession(req: { operation: NonceContext['operation']; current?: { certPem: string } | undefined }): HttpSession | undefined {
+    const open = this.open;
+    this.open = undefined;
+    if (!open) return undefined;
+    if (open.operation === req.operation && open.certPem === req.current?.certPem) return open.session;
+    open.session.close();
+    return undefined;
+  }
+
+  /** Closes the session of a fetched nonce whose request will not be sent (enroll() closes its own). */
+  closeSession(): void {
+    this.open?.session.close();
+    this.open = undefined;
+  }
+
+  private async reenrollAuth(current: NonNullable<EnrollRequest['current']>): Promise<ClientAuthOptions> {
+    return { key: await this.o.keystore.tlsKeyOptions(current.key), certChain: [current.certPem, ...current.chainPem] };
+  }
+
+  private transport(clientAuth: ClientAuthOptions | undefined, basic: boolean, session?: HttpSession): Transport {
     const opts: HttpsTransportOptions = {
       trustAnchors: this.o.trustAnchors,
+      ...(session ? { session } : {}),
       ...(clientAuth ? { clientAuth } : {}),
       ...(basic && this.o.basicAuth ? { basicAuth: this.o.basicAuth } : {}),
       ...(this.o.maxResponseBytes !== undefined ? { maxResponseBytes: this.o.maxResponseBytes } : {}),
@@ -60,15 +88,21 @@ export class EstEnrollment implements EnrollmentProtocol {
 
   async enroll(req: EnrollRequest): Promise<EnrollResult> {
     const validate = this.o.issuerTrustAnchors?.length ? { validate: { trustAnchors: this.o.issuerTrustAnchors.map(toDer) } } : {};
+    const session = this.takeSession(req);
+    try {
+      return await this.enrollOn(req, validate, session);
+    } finally {
+      session?.close();
+    }
+  }
+
+  private async enrollOn(req: EnrollRequest, validate: { validate?: { trustAnchors: Uint8Array[] } }, session: HttpSession | undefined): Promise<EnrollResult> {
     let result;
     if (req.operation === 'reenroll') {
       if (!req.current) throw new Error('re-enrollment needs the current credential');
-      const clientAuth: ClientAuthOptions = {
-        key: await this.o.keystore.tlsKeyOptions(req.current.key),
-        certChain: [req.current.certPem, ...req.current.chainPem],
-      };
+      const clientAuth = await this.reenrollAuth(req.current);
       const opts = { ...validate, currentCertificate: certificatesFromPem(req.current.certPem)[0]! };
-      const send = (basic: boolean) => this.client(this.transport(clientAuth, basic)).simpleReenroll(req.csr, opts);
+      const send = (basic: boolean) => this.client(this.transport(clientAuth, basic, session)).simpleReenroll(req.csr, opts);
       const withBasic = this.basicOnReenroll;
       try {
         result = await send(withBasic);
@@ -82,16 +116,37 @@ export class EstEnrollment implements EnrollmentProtocol {
         result = await send(true);
       }
     } else {
-      result = await this.client(this.transport(this.o.bootstrapClientAuth, true)).simpleEnroll(req.csr, validate);
+      result = await this.client(this.transport(this.o.bootstrapClientAuth, true, session)).simpleEnroll(req.csr, validate);
     }
     if (result.kind === 'pending') return { kind: 'pending', retryAfterSeconds: result.retryAfterSeconds };
     return { kind: 'issued', cert: result.certificateDer, chain: result.chainDer };
   }
 
-  async nonce(req: NonceRequestParams): Promise<ReceivedNonce> {
+  /**
+   * Fetches a nonce on a new session with the identity of the request in `ctx` (default: an initial enrollment):
+   * TLS client auth with the credential being renewed for a re-enrollment, else the bootstrap identity and Basic.
+   * The session stays open for the enroll() of that request (any earlier unused session is closed).
+   */
+  async nonce(req: NonceRequestParams, ctx: NonceContext = { operation: 'enroll' }): Promise<ReceivedNonce> {
+    this.closeSession();
+    const session = new HttpSession();
+    try {
+      const transport = ctx.operation === 'reenroll' && ctx.current
+        ? this.transport(await this.reenrollAuth(ctx.current), this.basicOnReenroll, session)
+        : this.transport(this.o.bootstrapClientAuth, true, session);
+      const n = await this.fetchNonce(transport, req);
+      this.open = { operation: ctx.operation, certPem: ctx.operation === 'reenroll' ? ctx.current?.certPem : undefined, session };
+      return n;
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+  }
+
+  private async fetchNonce(transport: Transport, req: NonceRequestParams): Promise<ReceivedNonce> {
     const http = nonceHttpRequest(req);
     const url = estUrl({ baseUrl: this.o.baseUrl, ...(this.o.label !== undefined ? { label: this.o.label } : {}) }, EST_NONCE_OPERATION as EstOperation);
-    const res = await this.transport(this.o.bootstrapClientAuth, true).request({
+    const res = await transport.request({
       method: http.method,
       url,
       ...(http.method === 'POST' ? { headers: { 'content-type': http.contentType, accept: 'application/json, ' + http.contentType }, body: http.body } : {}),

@@ -91,6 +91,62 @@ export interface HttpsTransportOptions {
    * decides whether to resume (ticket lifetime); OpenSSL does not offer an expired ticket.
    */
   sessionReuse?: boolean;
+  /**
+   * One HTTP "session" shared by several requests (and several transports with the same TLS identity): a
+   * keep-alive connection (one socket at most, so consecutive requests ride the same TLS connection while the
+   * server keeps it open) and a cookie jar (RFC 6265). Used where a server binds state across requests, e.g.
+   * draft-ietf-lamps-attestation-freshness §6.1 (the nonce and the CSR on the same TLS session or cookie).
+   */
+  session?: HttpSession;
+}
+
+/**
+ * A keep-alive connection plus the cookies one origin set (RFC 6265 §5.2/§5.3, kept simple: the session talks to
+ * one server, so Domain/Path scoping is not needed; Max-Age/Expires in the past delete a cookie). close() ends
+ * the connection and forgets the cookies.
+ */
+export class HttpSession {
+  readonly agent = new https.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+  private readonly cookies = new Map<string, string>();
+  /** TLS connections opened (1 when every request of the session used the same connection). */
+  connections = 0;
+  private closed = false;
+
+  /** The Cookie request header (RFC 6265 §5.4), or undefined when there is no cookie. */
+  cookieHeader(): string | undefined {
+    return this.cookies.size === 0 ? undefined : [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  /** Stores the Set-Cookie header fields of a response (RFC 6265 §5.2). */
+  storeSetCookie(values: string[] | undefined, now = new Date()): void {
+    for (const line of values ?? []) {
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair!.indexOf('=');
+      if (eq <= 0) continue; // §5.2 step 2/5: no "=" or an empty name: ignore the cookie
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      let expired = false;
+      for (const a of attrs) {
+        const [k, ...rest] = a.split('=');
+        const key = k!.trim().toLowerCase();
+        const v = rest.join('=').trim();
+        if (key === 'max-age' && /^-?\d+$/.test(v) && Number(v) <= 0) expired = true;
+        if (key === 'expires' && Number.isFinite(Date.parse(v)) && Date.parse(v) <= now.getTime()) expired = true;
+      }
+      if (expired) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cookies.clear();
+    this.agent.destroy();
+  }
 }
 
 function toPem(c: string | Uint8Array): string {
@@ -129,7 +185,9 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
   const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const totalTimeoutMs = opts.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS;
   // TLS session resumption: the latest session (TLS 1.3 ticket / TLS 1.2 session) per host:port:SNI, one slot each.
-  const sessions = opts.sessionReuse === false || opts.unauthenticatedBootstrap ? undefined : new Map<string, Buffer>();
+  // With an HttpSession its agent keeps the connection (and node's agent caches TLS sessions itself).
+  const httpSession = opts.unauthenticatedBootstrap ? undefined : opts.session;
+  const sessions = opts.sessionReuse === false || opts.unauthenticatedBootstrap || httpSession ? undefined : new Map<string, Buffer>();
 
   return {
     request(req: TransportRequest): Promise<TransportResponse> {
@@ -146,6 +204,9 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
       const body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
       const headers: Record<string, string> = { accept: '*/*', ...(opts.userAgent ? { 'user-agent': opts.userAgent } : {}), ...req.headers };
       if (body) headers['content-length'] = String(body.byteLength);
+      if (httpSession?.isClosed) return Promise.reject(new TransportConfigError('the HTTP session is closed'));
+      const cookie = httpSession?.cookieHeader();
+      if (cookie !== undefined) headers.cookie = cookie;
       if (opts.basicAuth && req.basicAuth !== false) {
         headers.authorization = 'Basic ' + Buffer.from(`${opts.basicAuth.username}:${opts.basicAuth.password}`, 'utf8').toString('base64');
       }
@@ -160,7 +221,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
         port,
         path: url.pathname + url.search,
         headers,
-        agent: false,
+        agent: httpSession ? httpSession.agent : false,
         ca: trustAnchors, // an (even empty) array replaces node's bundled root store
         rejectUnauthorized: !opts.unauthenticatedBootstrap,
         minVersion: opts.minVersion ?? 'TLSv1.2',
@@ -212,9 +273,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
         }
         r.on('socket', (s) => {
           const sock = s as TLSSocket;
-          sock.once('connect', () => (tcpConnected = true));
-          if (sessions) sock.on('session', (sess: Buffer) => sessions.set(sessionKey, sess));
-          sock.once('secureConnect', () => {
+          const established = (): void => {
             handshakeDone = true;
             tlsProtocol = sock.getProtocol() ?? undefined;
             tlsSessionReused = sock.isSessionReused();
@@ -228,7 +287,17 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
             }
             peerCertificates = chain;
             if (opts.unauthenticatedBootstrap && !sock.authorized) authorizationError = String(sock.authorizationError ?? 'unauthorized');
-          });
+          };
+          if (r.reusedSocket) {
+            // a kept-alive connection of the HttpSession: already connected and authenticated
+            tcpConnected = true;
+            established();
+            return;
+          }
+          if (httpSession) httpSession.connections++;
+          sock.once('connect', () => (tcpConnected = true));
+          if (sessions) sock.on('session', (sess: Buffer) => sessions.set(sessionKey, sess));
+          sock.once('secureConnect', established);
         });
         r.on('error', (e) => finish(classify(e, handshakeDone, tcpConnected)));
         r.on('response', (res) => {
@@ -253,6 +322,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
           res.on('aborted', () => finish(new ConnectionError('response aborted by the server')));
           res.on('end', () => {
             if (!res.complete) return finish(new ConnectionError('connection closed before the response was complete'));
+            httpSession?.storeSetCookie(res.headers['set-cookie']);
             finish(undefined, {
               status: res.statusCode ?? 0,
               headers: res.headers,

@@ -104,16 +104,21 @@ export class PlainCa {
   private constructor(
     private readonly caValidityMs: number,
     private readonly baseName: string,
+    private readonly rootNames: 'same' | 'generation',
   ) {}
 
-  static create(opts: { now: Date; caValiditySeconds?: number; name?: string }): PlainCa {
-    const ca = new PlainCa((opts.caValiditySeconds ?? 10 * 365 * 86_400) * 1000, opts.name ?? 'plain EST root CA');
+  /**
+   * rootNames 'same' (default): every root generation keeps the CA's name and only the key changes (the RFC 4210
+   * §4.4 picture); 'generation': each new root is named "… G<n>".
+   */
+  static create(opts: { now: Date; caValiditySeconds?: number; name?: string; rootNames?: 'same' | 'generation' }): PlainCa {
+    const ca = new PlainCa((opts.caValiditySeconds ?? 10 * 365 * 86_400) * 1000, opts.name ?? 'plain EST root CA', opts.rootNames ?? 'same');
     ca.generations.push(ca.selfSigned(1, newRootKey(), opts.now));
     return ca;
   }
 
   private rootName(gen: number): pkijs.RelativeDistinguishedNames {
-    return nameOf([[OID.commonName, `${this.baseName} G${gen}`]]);
+    return nameOf([[OID.commonName, this.rootNames === 'same' ? this.baseName : `${this.baseName} G${gen}`]]);
   }
 
   private selfSigned(gen: number, key: { privateKey: KeyObject; spki: Uint8Array }, now: Date): RootGeneration {
@@ -129,7 +134,7 @@ export class PlainCa {
       profile: 'ca',
       signingKey: key.privateKey,
     });
-    return { name: `${this.baseName} G${gen}`, certificate, pem: pem('CERTIFICATE', certificate), privateKey: key.privateKey, spki: key.spki, keyId: keyIdOf(key.spki), notAfter };
+    return { name: `${this.baseName} (generation ${gen})`, certificate, pem: pem('CERTIFICATE', certificate), privateKey: key.privateKey, spki: key.spki, keyId: keyIdOf(key.spki), notAfter };
   }
 
   get current(): RootGeneration {

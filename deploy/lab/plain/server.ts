@@ -6,10 +6,9 @@
 // RSAPrivateKey (libest) unless asked for PrivateKeyInfo (§4.4.2); a CA that drops O= from the requested subject.
 import { createHash, generateKeyPairSync, timingSafeEqual, X509Certificate } from 'node:crypto';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { routerListener } from '../http-core.js';
+import { listen, routerListener } from '../http-core.js';
 import { Router, text, type LabRequest, type LabResponse } from '../router.js';
 import { PlainCa, type RolloverCerts } from './ca.js';
 import { encodePlainCsrAttrs, type PlainCsrAttrsOptions } from './csrattrs.js';
@@ -42,6 +41,8 @@ export interface PlainLabOptions {
   certValiditySeconds?: number;
   /** Root validity (default 10 years). */
   caValiditySeconds?: number;
+  /** Names of root generations after a key update: 'same' (default, only the key changes) or 'generation' ("… G2"). */
+  rootNames?: 'same' | 'generation';
   maxRequestBytes?: number;
   tlsMaxVersion?: 'TLSv1.2' | 'TLSv1.3';
   now?: () => Date;
@@ -138,7 +139,7 @@ export async function createPlainLabServer(options: PlainLabOptions = {}): Promi
   let retryAfter = options.retryAfterSeconds === undefined ? 60 : options.retryAfterSeconds;
   let csrAttrs: PlainCsrAttrsOptions | null = options.csrAttrs === undefined ? {} : options.csrAttrs;
   const validityMs = (options.certValiditySeconds ?? 30 * 86_400) * 1000;
-  const ca = PlainCa.create({ now: now(), ...(options.caValiditySeconds ? { caValiditySeconds: options.caValiditySeconds } : {}) });
+  const ca = PlainCa.create({ now: now(), ...(options.caValiditySeconds ? { caValiditySeconds: options.caValiditySeconds } : {}), ...(options.rootNames ? { rootNames: options.rootNames } : {}) });
   const firstRootPem = ca.current.pem;
   const issued: PlainIssued[] = [];
   const requests: PlainRequestRecord[] = [];
@@ -329,14 +330,7 @@ export async function createPlainLabServer(options: PlainLabOptions = {}): Promi
     }),
   );
   server.on('tlsClientError', (err) => log(`plain lab tls client error: ${err.message}`));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: options.port ?? 0 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, host, options.port);
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log(`plain lab server listening on ${url}`);
 

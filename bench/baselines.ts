@@ -1,0 +1,84 @@
+// Baselines measured in the same bench run, with the same node binary, that the targets are ratios against:
+// `node -e 0` (wall, peak RSS), a shell enrollment (`openssl req -new` + a curl POST to /simpleenroll against the same
+// lab), and whole-process `enrolld enroll --now` for the tsc output and the bundle. Peak RSS and CPU come from GNU
+// time (/usr/bin/time -f), wall from spawn() to exit on CLOCK_MONOTONIC.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AgentEnv } from '../deploy/lab/environment.js';
+import { median } from './proc-status.js';
+
+export interface ProcessRun {
+  wallMs: number;
+  /** Max RSS in bytes (GNU time %M). */
+  maxRss: number;
+  /** user + system CPU, ms. */
+  cpuMs: number;
+}
+
+const TIME = '/usr/bin/time';
+
+/** Runs `cmd args` under GNU time; rejects on a non-zero exit. */
+export async function timedRun(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ProcessRun> {
+  const t0 = process.hrtime.bigint();
+  const child = spawn(TIME, ['-f', 'TIME %M %U %S', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const m = /TIME (\d+) ([\d.]+) ([\d.]+)\s*$/.exec(err);
+  if (code !== 0 || !m) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-1500)}`);
+  return { wallMs, maxRss: Number(m[1]) * 1024, cpuMs: (Number(m[2]) + Number(m[3])) * 1000 };
+}
+
+export interface RunSummary {
+  wallMs: number;
+  maxRss: number;
+  cpuMs: number;
+  runs: number;
+}
+
+export function summarize(runs: ProcessRun[]): RunSummary {
+  return { wallMs: median(runs.map((r) => r.wallMs)), maxRss: median(runs.map((r) => r.maxRss)), cpuMs: median(runs.map((r) => r.cpuMs)), runs: runs.length };
+}
+
+/** `node -e 0` with this node: the floor every start-up figure is compared with. */
+export async function nodeBaseline(runs: number): Promise<RunSummary> {
+  const out: ProcessRun[] = [];
+  for (let i = 0; i < runs; i++) out.push(await timedRun(process.execPath, ['-e', '0']));
+  return summarize(out);
+}
+
+/** A shell enrollment: a fresh P-256 key and CSR from `openssl req -new`, POSTed with curl to /simpleenroll (Basic auth, the EST TA). */
+export async function shellEnrollment(env: AgentEnv, runs: number): Promise<RunSummary> {
+  const doc = JSON.parse(readFileSync(path.join(env.dir, 'config.json'), 'utf8')) as { deviceId: string; est: { url: string } };
+  const script = path.join(env.dir, 'shell-enroll.sh');
+  writeFileSync(
+    script,
+    `set -eu
+cd "$1"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem -subj "/CN=${doc.deviceId}" -outform DER 2>/dev/null |
+  base64 -w 64 |
+  curl -sS --fail --cacert est-ta.pem -u "${doc.deviceId}:$(cat est-password)" -H 'Content-Type: application/pkcs10' \\
+    -H 'Content-Transfer-Encoding: base64' --data-binary @- -o cert.p7 '${doc.est.url}/.well-known/est/simpleenroll'
+test -s cert.p7
+`,
+    { mode: 0o700 },
+  );
+  const out: ProcessRun[] = [];
+  for (let i = 0; i < runs; i++) out.push(await timedRun('sh', [script, env.dir]));
+  return summarize(out);
+}
+
+/** Whole-process `enrolld enroll --now` (initial enrollment on a fresh state directory each time) with `main`. */
+export async function enrollNow(env: AgentEnv, main: string, runs: number, nodeArgs: string[] = []): Promise<RunSummary> {
+  const doc = JSON.parse(readFileSync(path.join(env.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const out: ProcessRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    const file = path.join(env.dir, `config-now-${i}-${Date.now()}.json`);
+    writeFileSync(file, JSON.stringify({ ...doc, stateDir: path.join(env.dir, `state-now-${i}-${Date.now()}`) }), { mode: 0o600 });
+    out.push(await timedRun(process.execPath, [...nodeArgs, main, 'enroll', '--now', '--config', file]));
+  }
+  return summarize(out);
+}
