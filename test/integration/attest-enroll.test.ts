@@ -16,7 +16,7 @@ import { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
 import { EstHttpError } from '../../agent/protocols/est/errors.js';
 import { buildAttestedEvidence, buildCertifyEvidence, CERTIFY_NONCE_REQUEST, tpmtPublicOf } from '../../agent/attest/evidence.js';
-import { akRecordFromJson, loadProvisionedAk, provisionAttestationKey, type ProvisionedAk } from '../../agent/attest/provision.js';
+import { akRecordFromJson, loadProvisionedAk, type ProvisionedAk } from '../../agent/attest/provision.js';
 import { AttestationBundle } from '../../agent/pki/asn1/evidence-bundle.js';
 import { AttestationStatement } from '../../agent/pki/asn1/evidence-statement.js';
 import { buildAttestationAttribute } from '../../agent/pki/asn1/evidence-attribute.js';
@@ -27,6 +27,7 @@ import type { LabServerOptions } from '../../deploy/lab/server.js';
 import { marshalPublic2B, eccP256SigningTemplate } from '../../agent/tpm2/public.js';
 import type { ReceivedNonce } from '../../agent/attest/nonce.js';
 import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
+import { startAttestedAgent } from '../harness/attested-agent.js';
 
 interface Ctx {
   env: AgentEnv;
@@ -39,28 +40,8 @@ interface Ctx {
 }
 
 async function start(lab: LabServerOptions = {}): Promise<Ctx> {
-  const attCa = await createAttestationCa();
   const clock = { offsetMs: 0 };
-  const env = await startAgentEnv({
-    lab: { ...lab, attestation: { trustAnchors: [attCa.root.der], nonce: { ttlSeconds: 120 } }, now: () => new Date(Date.now() + clock.offsetMs) },
-    config: { attestation: { enabled: true, akKeyFile: 'factory/ak.json', akCertFile: 'factory/ak-chain.pem' } },
-  });
-  const ks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
-  try {
-    const ak = await provisionAttestationKey({
-      keystore: ks,
-      certifier: labAkCertifier(attCa),
-      deviceId: env.config.deviceId,
-      akKeyFile: env.config.attestation.akKeyFile!,
-      akCertFile: env.config.attestation.akCertFile!,
-    });
-    const agent = await composeAgent(env.config, { keystore: ks, log: memoryLogger('info') });
-    return { env, ks, agent, ak, attCa, clock };
-  } catch (e) {
-    await ks.close();
-    await env.stop();
-    throw e;
-  }
+  return { ...(await startAttestedAgent({ ...lab, now: () => new Date(Date.now() + clock.offsetMs) })), clock };
 }
 
 async function stop(c: Ctx): Promise<void> {

@@ -4,10 +4,9 @@
 // swtpm + lab, the agent as composed for the daemon.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { composeAgent, type AgentParts } from '../../agent/cli/compose.js';
-import { memoryLogger } from '../../agent/util/log.js';
+import type { AgentParts } from '../../agent/cli/compose.js';
 import { buildCsr } from '../../agent/pki/csr.js';
-import { TpmKeyStore } from '../../agent/keystore/tpm.js';
+import type { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
 import { EstHttpError } from '../../agent/protocols/est/errors.js';
 import { EstClient } from '../../agent/protocols/est/client.js';
@@ -15,11 +14,11 @@ import { EstEnrollment } from '../../agent/protocols/est/enrollment.js';
 import { HttpSession, createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { buildCertifyEvidence, CERTIFY_NONCE_REQUEST } from '../../agent/attest/evidence.js';
 import { nonceHttpRequest, parseNonceResponse } from '../../agent/attest/nonce.js';
-import { provisionAttestationKey, type ProvisionedAk } from '../../agent/attest/provision.js';
-import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestation.js';
+import type { ProvisionedAk } from '../../agent/attest/provision.js';
 import type { LabServerOptions } from '../../deploy/lab/server.js';
 import type { LabAttestationOptions } from '../../deploy/lab/attestation.js';
-import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
+import type { AgentEnv } from '../harness/agent-env.js';
+import { startAttestedAgent } from '../harness/attested-agent.js';
 
 interface Ctx {
   env: AgentEnv;
@@ -29,27 +28,7 @@ interface Ctx {
 }
 
 async function start(lab: LabServerOptions = {}, attestation: Partial<LabAttestationOptions> = {}): Promise<Ctx> {
-  const attCa = await createAttestationCa();
-  const env = await startAgentEnv({
-    lab: { users: { 'dev-0001': 'factory-secret', intruder: 'intruder-secret' }, ...lab, attestation: { trustAnchors: [attCa.root.der], nonce: { ttlSeconds: 120 }, ...attestation } },
-    config: { attestation: { enabled: true, akKeyFile: 'factory/ak.json', akCertFile: 'factory/ak-chain.pem' } },
-  });
-  const ks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
-  try {
-    const ak = await provisionAttestationKey({
-      keystore: ks,
-      certifier: labAkCertifier(attCa),
-      deviceId: env.config.deviceId,
-      akKeyFile: env.config.attestation.akKeyFile!,
-      akCertFile: env.config.attestation.akCertFile!,
-    });
-    const agent = await composeAgent(env.config, { keystore: ks, log: memoryLogger('info') });
-    return { env, ks, agent, ak };
-  } catch (e) {
-    await ks.close();
-    await env.stop();
-    throw e;
-  }
+  return startAttestedAgent({ users: { 'dev-0001': 'factory-secret', intruder: 'intruder-secret' }, ...lab }, attestation);
 }
 
 async function stop(c: Ctx): Promise<void> {
