@@ -153,7 +153,7 @@ export interface Config {
     /** node-cron expression for PAL polls. */
     cron: string;
     jitterSeconds: number;
-    /** Renew once this fraction of the certificate lifetime has passed. */
+    /** Renew once this fraction of the certificate lifetime has passed; with jitterSeconds > 0, at a time drawn uniformly from [fraction/2, fraction] (fleet spread). */
     renewFraction: number;
     backoffMinSeconds: number;
     backoffMaxSeconds: number;
