@@ -1,6 +1,8 @@
 // An agent composed over swtpm with an AK provisioned at "manufacture" (the lab's attestation CA certifies it) and
 // CSR attestation switched on: the shared start of the attestation suites.
+import * as assert from 'uvu/assert';
 import { composeAgent, type AgentParts } from '../../agent/cli/compose.js';
+import { EstHttpError } from '../../agent/protocols/est/errors.js';
 import { memoryLogger } from '../../agent/util/log.js';
 import { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import { provisionAttestationKey, type ProvisionedAk } from '../../agent/attest/provision.js';
@@ -40,4 +42,17 @@ export async function startAttestedAgent(lab: LabServerOptions = {}, attestation
     await env.stop();
     throw e;
   }
+}
+
+/** Awaits an EST request the lab must refuse with `status`; returns the server's text (its reason code first). */
+export async function estRefusal(p: Promise<unknown>, status: number): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    assert.instance(e, EstHttpError);
+    assert.is((e as EstHttpError).status, status, (e as EstHttpError).serverText);
+    return (e as EstHttpError).serverText;
+  }
+  assert.unreachable('the lab issued a certificate');
+  return '';
 }

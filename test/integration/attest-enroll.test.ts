@@ -14,7 +14,6 @@ import { buildCsr } from '../../agent/pki/csr.js';
 import { pemEncode } from '../../agent/pki/pem.js';
 import { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
-import { EstHttpError } from '../../agent/protocols/est/errors.js';
 import { buildAttestedEvidence, buildCertifyEvidence, CERTIFY_NONCE_REQUEST, tpmtPublicOf } from '../../agent/attest/evidence.js';
 import { akRecordFromJson, loadProvisionedAk, type ProvisionedAk } from '../../agent/attest/provision.js';
 import { AttestationBundle } from '../../agent/pki/asn1/evidence-bundle.js';
@@ -27,7 +26,7 @@ import type { LabServerOptions } from '../../deploy/lab/server.js';
 import { marshalPublic2B, eccP256SigningTemplate } from '../../agent/tpm2/public.js';
 import type { ReceivedNonce } from '../../agent/attest/nonce.js';
 import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
-import { startAttestedAgent } from '../harness/attested-agent.js';
+import { estRefusal, startAttestedAgent } from '../harness/attested-agent.js';
 
 interface Ctx {
   env: AgentEnv;
@@ -55,17 +54,7 @@ async function csrFor(c: Ctx, csrKey: KeyRecord, attribute?: pkijs.Attribute): P
 }
 
 /** Posts a CSR to /simpleenroll, expecting a refusal; returns the lab's text. */
-async function refused(c: Ctx, csr: Uint8Array, status: number): Promise<string> {
-  try {
-    await c.agent.protocol.enroll({ operation: 'enroll', csr });
-  } catch (e) {
-    assert.instance(e, EstHttpError);
-    assert.is((e as EstHttpError).status, status, (e as EstHttpError).serverText);
-    return (e as EstHttpError).serverText;
-  }
-  assert.unreachable('the lab issued a certificate');
-  return '';
-}
+const refused = (c: Ctx, csr: Uint8Array, status: number): Promise<string> => estRefusal(c.agent.protocol.enroll({ operation: 'enroll', csr }), status);
 
 async function freshNonce(c: Ctx): Promise<Uint8Array> {
   return (await c.agent.protocol.nonce!(CERTIFY_NONCE_REQUEST)).nonce;

@@ -8,7 +8,6 @@ import type { AgentParts } from '../../agent/cli/compose.js';
 import { buildCsr } from '../../agent/pki/csr.js';
 import type { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
-import { EstHttpError } from '../../agent/protocols/est/errors.js';
 import { EstClient } from '../../agent/protocols/est/client.js';
 import { EstEnrollment } from '../../agent/protocols/est/enrollment.js';
 import { HttpSession, createHttpsTransport } from '../../agent/protocols/http/transport.js';
@@ -18,7 +17,7 @@ import type { ProvisionedAk } from '../../agent/attest/provision.js';
 import type { LabServerOptions } from '../../deploy/lab/server.js';
 import type { LabAttestationOptions } from '../../deploy/lab/attestation.js';
 import type { AgentEnv } from '../harness/agent-env.js';
-import { startAttestedAgent } from '../harness/attested-agent.js';
+import { estRefusal, startAttestedAgent } from '../harness/attested-agent.js';
 
 interface Ctx {
   env: AgentEnv;
@@ -41,17 +40,6 @@ async function attestedCsr(c: Ctx, key: KeyRecord, nonce: Uint8Array): Promise<U
   return (await buildCsr({ subject: 'CN=dev-0001,O=enrolld demo', signer: c.ks.signer(key), attributes: [ev.attribute] })).der;
 }
 
-async function refusal(p: Promise<unknown>, status: number): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, EstHttpError);
-    assert.is((e as EstHttpError).status, status, (e as EstHttpError).serverText);
-    return (e as EstHttpError).serverText;
-  }
-  assert.unreachable('the lab issued a certificate');
-  return '';
-}
 
 test('enroll and re-enroll: nonce and CSR on the same TLS connection, cookie sent back, same identity per request', async () => {
   const c = await start();
@@ -96,10 +84,10 @@ test('a nonce from another session is refused (403 attest.nonce-other-session), 
     const n = await est.nonce(CERTIFY_NONCE_REQUEST);
     est.closeSession(); // the CSR now goes on a new connection without the cookie
     const csr = await attestedCsr(c, key, n.nonce);
-    assert.match(await refusal(est.enroll({ operation: 'enroll', csr }), 403), /^attest\.nonce-other-session:/);
+    assert.match(await estRefusal(est.enroll({ operation: 'enroll', csr }), 403), /^attest\.nonce-other-session:/);
     assert.is(c.env.lab.issued.length, 0);
     // not consumed by the refusal: a second try elsewhere is refused the same way, not as a replay
-    assert.match(await refusal(est.enroll({ operation: 'enroll', csr }), 403), /^attest\.nonce-other-session:/);
+    assert.match(await estRefusal(est.enroll({ operation: 'enroll', csr }), 403), /^attest\.nonce-other-session:/);
     assert.equal(c.env.lab.attestation.events.map((e) => e.reason), ['attest.nonce-other-session', 'attest.nonce-other-session']);
   } finally {
     await stop(c);
@@ -122,7 +110,7 @@ test('same connection and cookie, another client identity: refused', async () =>
       const key = await c.ks.createKey('other-identity', 'ecc-p256');
       const csr = await attestedCsr(c, key, n.nonce);
       const client = new EstClient({ baseUrl: c.env.lab.url, transport: device });
-      assert.match(await refusal(client.simpleEnroll(csr), 403), /^attest\.nonce-other-session:/);
+      assert.match(await estRefusal(client.simpleEnroll(csr), 403), /^attest\.nonce-other-session:/);
       const { issued, checked } = c.env.lab.attestation.bindings;
       assert.is(checked[0]!.connection, issued[0]!.connection);
       assert.is(checked[0]!.cookie, issued[0]!.cookie);
