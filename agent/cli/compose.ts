@@ -238,12 +238,12 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         remoteAttestation: a.remoteAttestation,
         ...(d.attest ? { attest: d.attest } : {}),
         maxPollMs: a.maxPollSeconds * 1000,
-        totalTimeoutMs: config.est.timeoutMs,
+        totalTimeoutMs: a.timeoutMs,
         now: () => d.clock.now(),
       });
     }
     default:
-      throw new EnrolldError('config.protocol', `protocol ${config.protocol} is not available in this build`);
+      throw new EnrolldError('config.protocol', `protocol ${(config as Config).protocol} is not available in this build`);
   }
 }
 
@@ -268,7 +268,7 @@ async function tampSequence(t: TampManager): Promise<number | undefined> {
 async function composeTamp(config: Config, d: { clock: Clock; keystore: KeyStore; state: FileStateStore<AgentState> }): Promise<TampManager> {
   const { TampManager } = await import('../packages/tamp/manager.js');
   const t = config.tamp!;
-  const hw = t.hardware ?? config.firmware!.hardware;
+  const hw = t.hardware;
   const m = new TampManager({
     stateDir: config.stateDir,
     apexTaFile: t.apexTrustAnchorFile,
@@ -373,6 +373,7 @@ async function composeFirmware(config: Config, d: FirmwareDeps): Promise<Firmwar
 export async function composeAgent(config: Config, opts: ComposeOptions = {}): Promise<AgentParts> {
   const clock = opts.clock ?? new SystemClock();
   const log = opts.log ?? createLogger({ level: config.log.level, fields: { device: config.deviceId } });
+  for (const w of config.warnings) log.warn('config.warning', { field: w.field, message: w.message });
   const estAnchorsPem = readFileSync(config.est.trustAnchorsFile, 'utf8');
   const estAnchors = readAnchors(config.est.trustAnchorsFile);
   // The stale-transient flush runs inside open(), before the SRK check needs an object slot.
