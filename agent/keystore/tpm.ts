@@ -17,6 +17,7 @@ import {
   handleRangeStart,
 } from '../tpm2/constants.js';
 import * as TPM2 from '../tpm2/commands.js';
+import { marshalEccPoint2B, unmarshalEccPoint2B } from '../tpm2/ecc-point.js';
 import { TpmCommandError, Tpm2FormatError } from '../tpm2/errors.js';
 import { type EsysTr, type TpmHandle, tpmHandle } from '../tpm2/handles.js';
 import { unmarshalAttest } from '../tpm2/attest.js';
@@ -31,6 +32,7 @@ import {
   rsa2048DecryptTemplate,
   isStorageKey,
   marshalPublic2B,
+  marshalRsaDecryptScheme,
   publicToSpki,
   rsaSigningTemplate,
   srkEccTemplate,
@@ -317,9 +319,9 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       const key = this.blobs(record);
       if (key.publicArea.type !== TPM_ALG.RSA) throw new TpmKeyStoreError(`key "${record.id}" is not an RSA key`);
       if (cipherText.byteLength !== 256) throw new TpmKeyStoreError(`RSA-2048 ciphertext must be 256 bytes, got ${cipherText.byteLength}`);
-      const scheme = new Uint8Array([TPM_ALG.OAEP >> 8, TPM_ALG.OAEP & 0xff, TPM_ALG.SHA256 >> 8, TPM_ALG.SHA256 & 0xff]);
+      const inScheme = marshalRsaDecryptScheme({ scheme: TPM_ALG.OAEP, hashAlg: TPM_ALG.SHA256 });
       const { message } = await this.withLoaded([key], ([h]) =>
-        this.tpm.execute(TPM2.RsaDecrypt, { keyHandle: h!, cipherText, inScheme: scheme, label: new Uint8Array(0) }),
+        this.tpm.execute(TPM2.RsaDecrypt, { keyHandle: h!, cipherText, inScheme, label: new Uint8Array(0) }),
       );
       return new Uint8Array(message);
     });
@@ -334,18 +336,9 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       const key = this.blobs(record);
       if (key.publicArea.type !== TPM_ALG.ECC) throw new TpmKeyStoreError(`key "${record.id}" is not an ECC key`);
       if (peer.x.byteLength !== 32 || peer.y.byteLength !== 32) throw new TpmKeyStoreError('P-256 point coordinates must be 32 bytes');
-      const inPoint = Buffer.alloc(2 + 2 + 32 + 2 + 32);
-      inPoint.writeUInt16BE(2 + 32 + 2 + 32, 0);
-      inPoint.writeUInt16BE(32, 2);
-      inPoint.set(peer.x, 4);
-      inPoint.writeUInt16BE(32, 36);
-      inPoint.set(peer.y, 38);
-      const { outPoint: out } = await this.withLoaded([key], ([h]) => this.tpm.execute(TPM2.EcdhZGen, { keyHandle: h!, inPoint: new Uint8Array(inPoint) }));
-      // TPM2B_ECC_POINT: size, x (TPM2B), y (TPM2B) → x.
-      if (out.byteLength < 4) throw new TpmKeyStoreError('TPM2_ECDH_ZGen returned a truncated point');
-      const xLen = out.readUInt16BE(2);
-      if (4 + xLen > out.byteLength) throw new TpmKeyStoreError('TPM2_ECDH_ZGen returned a truncated point');
-      return new Uint8Array(out.subarray(4, 4 + xLen));
+      const inPoint = marshalEccPoint2B(peer);
+      const { outPoint } = await this.withLoaded([key], ([h]) => this.tpm.execute(TPM2.EcdhZGen, { keyHandle: h!, inPoint }));
+      return unmarshalEccPoint2B(outPoint).x;
     });
   }
 

@@ -12,3 +12,4 @@ export * from './sensitive.js';
 export * from './handles.js';
 export * as TPM2 from './commands.js';
 export type { Marshalled, MarshalledOut, TpmCommand } from './commands.js';
+export * from './ecc-point.js';

@@ -2,7 +2,7 @@
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TpmClient } from '../../agent/keystore/addon.js';
+import { TpmClient, loadAddon } from '../../agent/keystore/addon.js';
 import {
   SIG_SCHEME_ECDSA_SHA256,
   TPM_ALG,
@@ -160,6 +160,11 @@ test('a transient left by a closed connection stays (no resource manager) and is
   await tpm.execute(TPM2.FlushContext, { flushHandle: tr });
   assert.equal(await transients(), []);
   assert.ok(tpm.stats().getCapability!.count >= 2);
+});
+
+test('every typed command has its native binding, and every native binding a typed command', () => {
+  const native = Object.getOwnPropertyNames(loadAddon().Tpm.prototype).filter((n) => n !== 'constructor').sort();
+  assert.equal(native, Object.values(TPM2).map((c) => c.binding).sort());
 });
 
 test('a closed Tpm rejects every command', async () => {
