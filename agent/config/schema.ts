@@ -364,7 +364,16 @@ function resolve({ dataset, addIssue, NEVER }: v.RawTransformContext<Document>):
   }
 }
 
+const build = (baseDir: string) => v.pipe(documentSchema(baseDir), v.rawTransform(resolve));
+// Building the schema costs more than one validation; a process reads one or two directories' configs.
+const built = new Map<string, ReturnType<typeof build>>();
+
 /** The whole schema: validation, conversion, defaults and resolution; `baseDir` resolves relative file names. */
-export function configSchema(baseDir: string) {
-  return v.pipe(documentSchema(baseDir), v.rawTransform(resolve));
+export function configSchema(baseDir: string): ReturnType<typeof build> {
+  let s = built.get(baseDir);
+  if (!s) {
+    if (built.size >= 16) built.clear();
+    built.set(baseDir, (s = build(baseDir)));
+  }
+  return s;
 }
