@@ -16,7 +16,8 @@ import { pipeline } from 'node:stream/promises';
 import { createDeflate } from 'node:zlib';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { OID_DATA, OID_ENCRYPTED_DATA, OID_SHA256, OID_SIGNED_DATA, openSignedData, signedAttributes, signerInfo } from './asn1/cms.js';
+import { OID_ENCRYPTED_DATA, openSignedData, signedAttributes, signerInfo } from './asn1/cms.js';
+import { OID } from './pki/oids.js';
 import { der, header as encodeDerHeader, int, oid, parse, seq } from './asn1/der.js';
 import {
   FIRMWARE_COMPRESSED_MEDIA_TYPE,
@@ -226,7 +227,7 @@ export class FirmwareLab {
       contentFile = encrypted;
       eContentType = OID_ENCRYPTED_DATA;
     }
-    if (variant === 'unknown-content-type') eContentType = OID_DATA; // id-data: not an RFC 4108 content
+    if (variant === 'unknown-content-type') eContentType = OID.data; // id-data: not an RFC 4108 content
     if (variant === 'encrypted') eContentType = OID_ENCRYPTED_DATA; // (content not really encrypted: refused before use)
     const contentLength = (await stat(contentFile)).size;
     const digest = await hashFile(contentFile);
@@ -240,7 +241,7 @@ export class FirmwareLab {
       more: [
         firmwarePackageIdentifierAttribute(spec.name, spec.stale),
         targetHardwareIdentifiersAttribute(spec.targetHardware),
-        firmwarePackageMessageDigestAttribute(OID_SHA256, imageDigest),
+        firmwarePackageMessageDigestAttribute(OID.sha256, imageDigest),
         ...(spec.encrypt ? [decryptKeyIdentifierAttribute(spec.encrypt.keyId)] : []),
         ...(spec.communities ? [communityIdentifiersAttribute(spec.communities)] : []),
         ...(spec.packageInfo ? [firmwarePackageInfoAttribute(spec.packageInfo)] : []),
@@ -250,13 +251,13 @@ export class FirmwareLab {
 
     // SignedData, streamed: headers by hand, small members by asn1js.
     const version = der(int(3));
-    const digestAlgs = der(new asn1js.Set({ value: [seq(oid(OID_SHA256))] }));
+    const digestAlgs = der(new asn1js.Set({ value: [seq(oid(OID.sha256))] }));
     const encap = encapParts(eContentType, contentFile, contentLength);
     const certs = der(new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [id.certDer, ...id.chain].map((d) => parse(d, 'certificate')) }));
     const signerInfos = der(new asn1js.Set({ value: [si.toSchema()] }));
     const sdBody = version.length + digestAlgs.length + encap.length + certs.length + signerInfos.length;
     const sdHdr = encodeDerHeader(0x30, sdBody);
-    const ctOid = der(oid(OID_SIGNED_DATA));
+    const ctOid = der(oid(OID.signedData));
     const ci0 = encodeDerHeader(0xa0, sdHdr.length + sdBody);
     const ciHdr = encodeDerHeader(0x30, ctOid.length + ci0.length + sdHdr.length + sdBody);
     await writeParts(out, [ciHdr, ctOid, ci0, sdHdr, version, digestAlgs, ...encap.parts, certs, signerInfos]);
@@ -321,11 +322,11 @@ export class FirmwareLab {
       let inner: { type: string; der: Uint8Array };
       let signed = false;
       let signatureValid: boolean | undefined;
-      if (ci.contentType === OID_SIGNED_DATA) {
+      if (ci.contentType === OID.signedData) {
         signed = true;
         const sd = await openSignedData(body);
         inner = { type: sd.eContentType, der: sd.eContent };
-        if (new pkijs.SignedData({ schema: ci.content }).certificates?.length) signatureValid = sd.signatureValid;
+        if (sd.hasCertificates) signatureValid = sd.signatureValid;
       } else inner = { type: ci.contentType, der: der(ci.content as asn1js.BaseBlock) };
       const rec: ReturnRecord = { at: new Date(), kind: 'receipt', signed, contentType: ct, der: body, ...(signatureValid !== undefined ? { signatureValid } : {}) };
       if (inner.type === OID_CT_FIRMWARE_LOAD_RECEIPT) rec.receipt = decodeFirmwareLoadReceipt(inner.der);

@@ -7,8 +7,10 @@
 // signer (a rogue CA), replayed/lower sequence number (seqNum given explicitly), wrong target, truncated DER, an
 // unknown content type, an oversized body.
 import { KeyObject, createCipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { OID_DATA, attribute, openSignedData, signedData } from './asn1/cms.js';
+import { openSignedData, withUnsignedAttribute } from './asn1/cms.js';
 import { implicitPrimitive, parse, seq, der as derOf, Fields, octets } from './asn1/der.js';
+import { OID } from './pki/oids.js';
+import { signSignedData } from './pki/signed-data.js';
 import {
   OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY,
   OID_TAMP,
@@ -180,15 +182,18 @@ export class LabTamp {
     const ca = this.ca(signer);
     const contingency = spec.kind === 'apexUpdate' ? spec.contingency : undefined;
     // §4.5: a contingency-signed apex update carries the key's decrypt key as an unsigned attribute, no certificate.
-    let der = signedData({
-      eContentType: variant === 'unknown-content-type' ? OID_DATA : kind.ct,
+    let der = signSignedData({
+      eContentType: variant === 'unknown-content-type' ? OID.data : kind.ct,
       eContent: content,
-      key: contingency ? contingency.key : KeyObject.from(ca.issuing.privateKey),
-      ...(contingency ? {} : { keyId: ca.issuing.keyId, certificates: [ca.issuing.der] }),
+      signingKey: contingency ? contingency.key : ca.issuing.privateKey,
+      ...(contingency ? {} : { certificate: ca.issuing.der }),
       signingTime: (this.opts.now ?? (() => new Date()))(),
-      ...(contingency ? { unsignedAttributes: [attribute(OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, octets(contingency.decryptKey))] } : {}),
-      corruptSignature: variant === 'bad-signature',
     });
+    if (contingency) der = withUnsignedAttribute(der, OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, octets(contingency.decryptKey));
+    if (variant === 'bad-signature') {
+      der = new Uint8Array(der);
+      der[der.length - 4]! ^= 0x55; // the signature is the last value in the DER
+    }
     if (variant === 'truncated') der = der.subarray(0, der.length - 40);
     let size = der.length;
     if (variant === 'oversized') {
@@ -220,7 +225,8 @@ export class LabTamp {
     const body = new Uint8Array(req.body);
     try {
       // RFC 5934 §4: every response is a SignedData whose eContentType names the response type.
-      const sd = await openSignedData(body, { requireCertificates: true });
+      const sd = await openSignedData(body);
+      if (!sd.hasCertificates) throw new Error('no certificates to verify the signature with');
       if (sd.eContentType !== ct) throw new Error(`eContentType ${sd.eContentType} does not match ${mediaType}`);
       if (!sd.signatureValid) return text(400, 'signature on the TAMP response does not verify');
       const decode = TAMP_RESPONSE_DECODERS[ct];

@@ -3,6 +3,7 @@
 // and names the path of what is wrong. The lab's RFC modules (tamp.ts, firmware.ts, key-packages.ts) are written
 // with it.
 import * as asn1js from 'asn1js';
+import { der as strictDer, encode, explicit as pkiExplicit, octets as pkiOctets, oid as pkiOid } from '../pki/der.js';
 
 export type Node = asn1js.BaseBlock;
 
@@ -20,8 +21,8 @@ export class DerError extends Error {
 // ---- building ----------------------------------------------------------------------------------------------------
 
 export const seq = (...value: Node[]): asn1js.Sequence => new asn1js.Sequence({ value });
-export const oid = (value: string): asn1js.ObjectIdentifier => new asn1js.ObjectIdentifier({ value });
-export const octets = (b: Uint8Array): asn1js.OctetString => new asn1js.OctetString({ valueHex: b });
+export const oid = pkiOid;
+export const octets = pkiOctets;
 export const int = (v: bigint | number): asn1js.Integer => asn1js.Integer.fromBigInt(BigInt(v));
 export const enumerated = (v: number): asn1js.Enumerated => new asn1js.Enumerated({ value: v });
 export const bool = (value: boolean): asn1js.Boolean => new asn1js.Boolean({ value });
@@ -32,22 +33,15 @@ export const implicitConstructed = (tag: number, value: Node[]): asn1js.Construc
 /** [tag] IMPLICIT of a primitive type: its content octets re-tagged. */
 export const implicitPrimitive = (tag: number, value: Uint8Array): asn1js.Primitive => new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: tag }, valueHex: value });
 /** [tag] EXPLICIT (also every tagged CHOICE, X.680 §31.2.7). */
-export const explicit = (tag: number, inner: Node): asn1js.Constructed => implicitConstructed(tag, [inner]);
+export const explicit = pkiExplicit;
 /** The content octets of a primitive node (to re-tag it implicitly). */
 export const contentOf = (n: Node): Uint8Array => new Uint8Array((n.valueBlock as unknown as { valueHexView: Uint8Array }).valueHexView);
 
-export function der(n: Node | { toSchema(): Node }): Uint8Array {
-  const node = 'toSchema' in n && typeof n.toSchema === 'function' ? n.toSchema() : (n as Node);
-  return new Uint8Array(node.toBER(false));
-}
+/** DER of a node or of a pkijs object. */
+export const der = encode;
 
-/** Exactly one BER element, nothing after it. */
-export function parse(bytes: Uint8Array, path: string): Node {
-  const r = asn1js.fromBER(bytes);
-  if (r.offset === -1 || r.result.error) throw new DerError(path, `not BER: ${r.result.error || 'decode failed'}`);
-  if (r.offset !== bytes.byteLength) throw new DerError(path, `${bytes.byteLength - r.offset} bytes after the element`);
-  return r.result;
-}
+/** Exactly one BER element, nothing after it (deploy/lab/pki/der.ts). */
+export const parse = (bytes: Uint8Array, path: string): Node => strictDer(bytes, path) as Node;
 
 /** X.690 §8.1.3: a definite length header (what the lab writes around streamed contents). */
 export function header(tag: number, length: number): Uint8Array {

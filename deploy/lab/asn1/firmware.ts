@@ -3,7 +3,7 @@
 // (§3.1.3) and the load error (§4.1.3), as JSON-friendly records. RFC 3274 CompressedData and RFC 5652 EncryptedData
 // around the content are written by the streaming package writer (../firmware.ts).
 import type * as pkijs from 'pkijs';
-import { attribute } from './cms.js';
+import { attribute } from '../pki/signed-data.js';
 import { DerError, Fields, UNIVERSAL, hex, int, isContext, isUniversal, nul, octets, oid, parse, readInt, readOctets, readOid, seq, type Node } from './der.js';
 
 const ID_CT = '1.2.840.113549.1.9.16.1';
