@@ -8,7 +8,7 @@
 // Packages are written to disk by a streaming DER writer (headers by hand, small parts by asn1js/pkijs, the image
 // copied through), so the lab can produce 256 MB packages without building them in memory. The HTTP layer of the lab
 // router holds a response body in memory; that is the lab's (not the device's) cost.
-import { createCipheriv, createHash, KeyObject, randomBytes, sign as cryptoSign } from 'node:crypto';
+import { createCipheriv, createHash, KeyObject, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
