@@ -18,7 +18,7 @@ import { buildName } from './pki/name.js';
 import { csrExtensions, verifyPkcs10 } from './pki/pkcs10.js';
 import { signatureAlgorithm, signatureHash, signBytes, verifyBytes } from './pki/signature.js';
 import { OID } from './pki/oids.js';
-import { raw, sequenceOf as protectedPart } from './asn1/read.js';
+import { int, raw, seq, sequenceOf as protectedPart } from './asn1/read.js';
 import {
   BODY, CMP_MEDIA_TYPE, CMP_OID, FAIL, type InfoTypeAndValue, type PBMParameter, type RootCaKeyUpdate, type ReceivedPKIMessage,
   body as pkiBody, bodyName, caCertsValue, certRepMessage, directoryName, errorMsgContent, genContent, header, pbmAlgorithm, pbmMac,
@@ -42,6 +42,8 @@ export interface LabCmpOptions {
   certValiditySeconds?: number;
   /** Answer to id-it-rootCaCert (RFC 9480 §2.14); absent: "no update" (rootCaKeyUpdate without value). */
   rootCaKeyUpdate?: RootCaKeyUpdate;
+  /** Answer certificate requests with status waiting, then pollRep to `polls` pollReqs before the certificate (RFC 9483 §4.4). */
+  waiting?: { polls: number; checkAfterSeconds?: number };
   /** Route (default /.well-known/cmp). */
   path?: string;
   now?: () => Date;
@@ -49,7 +51,7 @@ export interface LabCmpOptions {
 
 export interface LabCmpRecord {
   body: string;
-  outcome: 'issued' | 'rejected' | 'general' | 'confirmed' | 'error';
+  outcome: 'issued' | 'rejected' | 'general' | 'confirmed' | 'error' | 'waiting' | 'polled';
   detail?: string;
 }
 
@@ -76,6 +78,8 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
   };
   /** Certificates issued and not yet confirmed, by transactionID (RFC 4210 §5.3.18: certConf names them by hash). */
   const unconfirmed = new Map<string, { certReqId: number; der: Uint8Array }>();
+  /** Requests answered "waiting", by transactionID: what to issue once polling is over. */
+  const waiting = new Map<string, { certReqId: number; csr: pkijs.CertificationRequest; tag: number; implicit: boolean; polls: number }>();
 
   const handler = async (req: LabRequest): Promise<LabResponse> => {
     let msg: ReceivedPKIMessage;
@@ -115,6 +119,22 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
     const error = (bit: number, text: string): Promise<LabResponse> => {
       records.push({ body: name, outcome: 'rejected', detail: text });
       return answer(BODY.error, errorMsgContent(bit, text));
+    };
+    const issueAnswer = async (csrLike: pkijs.CertificationRequest, certReqId: number, tag: number, implicit: boolean): Promise<LabResponse> => {
+      const start = now();
+      const cert = certificateDer(await o.ca.issue({
+        subject: csrLike.subject,
+        spki: csrLike.subjectPublicKeyInfo,
+        notBefore: new Date(start.getTime() - 60_000),
+        notAfter: new Date(start.getTime() + (o.certValiditySeconds ?? 86400) * 1000),
+        profile: 'client',
+        extensions: csrExtensions(csrLike).filter((e) => e.extnID === OID.subjectAltName),
+      }));
+      if (!implicit && transactionHex) unconfirmed.set(transactionHex, { certReqId, der: cert });
+      records.push({ body: name, outcome: 'issued' });
+      const rep = certRepMessage([o.ca.root.der], [{ certReqId, status: pkiStatusInfo(0), certificate: cert }]);
+      // RFC 4210 §5.1.1.1: implicitConfirm granted is signalled back in generalInfo
+      return answer(tag, rep, implicit ? [{ infoType: CMP_OID.itImplicitConfirm, infoValue: new asn1js.Null() }] : undefined);
     };
     try {
       let requester: pkijs.Certificate | undefined;
@@ -203,22 +223,29 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
             const refusal = await o.attestation.checkCsr(csrLike, { transaction: transactionHex });
             if (refusal) throw new Refuse(FAIL.badPOP, `attestation refused: ${String(refusal.body ?? '').trim()}`);
           }
-          const start = now();
-          const cert = certificateDer(await o.ca.issue({
-            subject: csrLike.subject,
-            spki: csrLike.subjectPublicKeyInfo,
-            notBefore: new Date(start.getTime() - 60_000),
-            notAfter: new Date(start.getTime() + (o.certValiditySeconds ?? 86400) * 1000),
-            profile: 'client',
-            extensions: csrExtensions(csrLike).filter((e) => e.extnID === OID.subjectAltName),
-          }));
-          const implicit = msg.header.generalInfo.some((i) => i.infoType === CMP_OID.itImplicitConfirm);
-          if (!implicit && transactionHex) unconfirmed.set(transactionHex, { certReqId, der: cert });
-          records.push({ body: name, outcome: 'issued' });
-          const rep = certRepMessage([o.ca.root.der], [{ certReqId, status: pkiStatusInfo(0), certificate: cert }]);
           const tag = msg.bodyTag === BODY.ir ? BODY.ip : msg.bodyTag === BODY.kur ? BODY.kup : BODY.cp;
-          // RFC 4210 §5.1.1.1: implicitConfirm granted is signalled back in generalInfo
-          return answer(tag, rep, implicit ? [{ infoType: CMP_OID.itImplicitConfirm, infoValue: new asn1js.Null() }] : undefined);
+          const implicit = msg.header.generalInfo.some((i) => i.infoType === CMP_OID.itImplicitConfirm);
+          if (o.waiting && transactionHex) {
+            waiting.set(transactionHex, { certReqId, csr: csrLike, tag, implicit, polls: o.waiting.polls });
+            records.push({ body: name, outcome: 'waiting' });
+            return answer(tag, certRepMessage([], [{ certReqId, status: pkiStatusInfo(3) }]));
+          }
+          return issueAnswer(csrLike, certReqId, tag, implicit);
+        }
+        case BODY.pollReq: {
+          // RFC 4210 §5.3.22: PollReqContent ::= SEQUENCE OF SEQUENCE { certReqId INTEGER }
+          const ids = seq(msg.body, 'pollReq').map((x, i) => int(seq(x, `pollReq[${i}]`)[0], `pollReq[${i}].certReqId`, -1));
+          const w = transactionHex ? waiting.get(transactionHex) : undefined;
+          if (!w) throw new Refuse(FAIL.badRequest, 'pollReq for a transaction that is not waiting');
+          if (ids.length !== 1 || ids[0] !== w.certReqId) throw new Refuse(FAIL.badRequest, `pollReq for certReqId ${ids.join(',')}, the request was ${w.certReqId}`);
+          if (w.polls > 0) {
+            w.polls--;
+            records.push({ body: 'pollReq', outcome: 'polled' });
+            // PollRepContent ::= SEQUENCE OF SEQUENCE { certReqId INTEGER, checkAfter INTEGER, reason PKIFreeText OPTIONAL }
+            return answer(BODY.pollRep, new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.Integer({ value: w.certReqId }), new asn1js.Integer({ value: o.waiting?.checkAfterSeconds ?? 1 })] })] }));
+          }
+          waiting.delete(transactionHex!);
+          return issueAnswer(w.csr, w.certReqId, w.tag, w.implicit);
         }
         case BODY.certConf: {
           // RFC 4210 §5.3.18 / RFC 9480 §2.10: certHash over the issued certificate with the hash of its signature algorithm
