@@ -12,6 +12,7 @@ import type { LabCa } from './ca.js';
 import type { LabAttestation } from './attestation.js';
 import type { Router, LabRequest, LabResponse } from './router.js';
 import { certificateDer, parseCertificate } from './pki/cert.js';
+import { DerError } from './pki/der.js';
 import { validateChain } from './pki/chain.js';
 import { keyObject } from './pki/issue.js';
 import { buildName } from './pki/name.js';
@@ -268,6 +269,7 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
       }
     } catch (e) {
       if (e instanceof Refuse) return error(e.failBit, e.message);
+      if (e instanceof DerError) return error(FAIL.badDataFormat, e.message);
       return error(FAIL.systemFailure, `lab failure: ${(e as Error).message}`);
     }
   };
