@@ -25,7 +25,7 @@ export interface Base64EncodeOptions {
   finalNewline?: boolean;
 }
 
-function base64Text(der: Uint8Array, o: Base64EncodeOptions): string {
+export function base64Text(der: Uint8Array, o: Base64EncodeOptions): string {
   const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
   const n = o.lineLength ?? 64;
   const eol = o.eol ?? '\r\n';
