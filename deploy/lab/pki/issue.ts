@@ -77,3 +77,23 @@ export function signCertificate(o: SignCertificateOptions): pkijs.Certificate {
   const whole = new asn1js.Sequence({ value: [tbs, cert.signature.toSchema(), new asn1js.BitString({ valueHex: toAb(sig) })] });
   return parseCertificate(new Uint8Array(whole.toBER(false)));
 }
+
+/** iPAddress octets (RFC 5280 §4.2.1.6: 4 octets for IPv4, 16 for IPv6). */
+function ipOctets(ip: string): Uint8Array {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return new Uint8Array(ip.split('.').map(Number));
+  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  if (groups.length !== 8) throw new Error(`not an IP address: ${ip}`);
+  return new Uint8Array(groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+}
+
+/** §4.2.1.6 subjectAltName with dNSName and iPAddress entries. */
+export function subjectAltName(o: { dns?: string[]; ip?: string[] }, critical = false): pkijs.Extension {
+  const names = [
+    ...(o.dns ?? []).map((value) => new pkijs.GeneralName({ type: 2, value })),
+    ...(o.ip ?? []).map((ip) => new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: toAb(ipOctets(ip)) }) })),
+  ];
+  return extension(OID.subjectAltName, critical, new pkijs.GeneralNames({ names }));
+}
