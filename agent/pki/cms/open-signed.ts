@@ -48,16 +48,19 @@ export class CmsOpenError extends EnrolldError {
   constructor(
     readonly reason: CmsOpenReason,
     message: string,
-    options?: { cause?: unknown; contentType?: string },
+    options?: { cause?: unknown; contentType?: string; attributeType?: string },
   ) {
     super(`pki.cms_open.${reason}`, message, options);
     this.contentType = options?.contentType;
+    this.attributeType = options?.attributeType;
   }
   /** With 'not-signed-data': the ContentInfo contentType received. */
   readonly contentType: string | undefined;
+  /** With 'bad-signed-attrs': the attribute at fault, when one is. */
+  readonly attributeType: string | undefined;
 }
 
-const fail = (reason: CmsOpenReason, message: string, options?: { cause?: unknown; contentType?: string }): never => {
+const fail = (reason: CmsOpenReason, message: string, options?: { cause?: unknown; contentType?: string; attributeType?: string }): never => {
   throw new CmsOpenError(reason, message, options);
 };
 
@@ -112,7 +115,7 @@ export function checkSignerInfo(si: pkijs.SignerInfo, eContentType: string, dige
   if (!digest?.cmsVerify || !digestAlgorithms.some((a) => a.algorithmId === oid)) fail('unsupported-digest', `digest algorithm ${oid} is unsupported or not listed in SignedData.digestAlgorithms`);
   if (!si.signedAttrs || si.signedAttrs.attributes.length === 0) fail('missing-signed-attrs', 'signed attributes are required');
   const attrs = singleValuedAttributes(si.signedAttrs!.attributes);
-  if (!attrs.ok) return fail('bad-signed-attrs', attrs.reason);
+  if (!attrs.ok) return fail('bad-signed-attrs', attrs.reason, { attributeType: attrs.type });
   const ct = attrs.byType.get(OID_ATTR_CONTENT_TYPE);
   if (!(ct instanceof asn1js.ObjectIdentifier)) return fail('bad-signed-attrs', 'content-type signed attribute missing or not an OID');
   if (ct.valueBlock.toString() !== eContentType) fail('content-type-mismatch', `content-type attribute ${ct.valueBlock.toString()} ≠ eContentType ${eContentType}`);
