@@ -28,7 +28,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { digestByOid } from '../../pki/algorithms.js';
 import { certificateFromDer, certificateKeyId, certificateSpki } from '../../pki/cert.js';
-import { CmsOpenError, checkMessageDigest, checkSignerInfo, findSigner, validateSigner, verifySignerSignature, type CmsOpenReason } from '../../pki/cms/open-signed.js';
+import { CmsOpenError, RFC5934_STATUS_NAMES, checkMessageDigest, checkSignerInfo, findSigner, validateSigner, verifySignerSignature, type CmsOpenReason } from '../../pki/cms/open-signed.js';
 import { CmsStreamError, readCompressedDataLayout, readEncryptedDataLayout, readSignedDataLayout, type ByteRange, type CmsStreamStage, type EncryptedDataLayout } from '../../pki/asn1/cms-signed-data-stream.js';
 import { DecryptKeyIdentifier } from '../../pki/asn1/firmware-decrypt-key-id.js';
 import { CommunityIdentifiers } from '../../pki/asn1/firmware-community-ids.js';
@@ -111,29 +111,11 @@ const STAGE_CODES: Record<CmsStreamStage, FirmwareErrorCodeName> = {
   'encrypted-data': 'badEncapContent',
 };
 
-/** §4.1.3 error code for each reason the shared SignedData checks refuse a package. */
+/** §4.1.3 error code for each reason the shared SignedData checks refuse a package (RFC 5934's names, but these). */
 const REASON_CODES: Record<CmsOpenReason, FirmwareErrorCodeName> = {
-  malformed: 'decodeFailure',
-  'not-signed-data': 'badContentInfo',
-  'bad-signed-data': 'badSignedData',
+  ...RFC5934_STATUS_NAMES,
   'no-signer': 'badSignedData',
-  'too-many-signers': 'badSignedData',
-  'unexpected-content': 'badEncapContent',
-  'missing-content': 'missingContent',
-  'bad-signer-info': 'badSignerInfo',
-  'unsupported-digest': 'badDigestAlgorithm',
-  'missing-signed-attrs': 'badSignedAttrs',
-  'bad-signed-attrs': 'badSignedAttrs',
   'content-type-mismatch': 'contentTypeMismatch',
-  'digest-mismatch': 'signatureFailure',
-  'bad-certificate': 'badCertificate',
-  'unknown-signer': 'noTrustAnchor',
-  'no-trust-anchor': 'noTrustAnchor',
-  'not-authorized': 'notAuthorized',
-  'unsupported-signature-algorithm': 'badSignatureAlgorithm',
-  'bad-public-key': 'unsupportedParameters',
-  'unsupported-key': 'unsupportedKeySize',
-  'bad-signature': 'signatureFailure',
 };
 
 const eq = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));

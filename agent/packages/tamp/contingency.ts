@@ -16,7 +16,7 @@ import { ApexContingencyKey } from '../../pki/asn1/tamp-apex-contingency-key.js'
 import { OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, OID_CT_TAMP_APEX_UPDATE, OID_PE_WRAPPED_APEX_CONTIN_KEY, type TampStatusCodeName } from '../../pki/asn1/tamp-oids.js';
 import { type TrustAnchorChoice, trustAnchorCertificate } from '../../pki/asn1/trust-anchor-choice.js';
 import { certificateFromDer, keyIdentifierFromSpki } from '../../pki/cert.js';
-import { CmsOpenError, checkMessageDigest, checkSignerInfo, sidKeyId, verifySignerSignature, type CmsOpenReason } from '../../pki/cms/open-signed.js';
+import { CmsOpenError, RFC5934_STATUS_NAMES, checkMessageDigest, checkSignerInfo, sidKeyId, verifySignerSignature, type CmsOpenReason } from '../../pki/cms/open-signed.js';
 import { bytesEqual } from '../../pki/der.js';
 import { TampFailure } from './verify.js';
 
@@ -28,17 +28,8 @@ const WRAP: Record<string, { cipher: string; iv: string }> = {
   '2.16.840.1.101.3.4.1.25': { cipher: 'id-aes192-wrap', iv: 'a6a6a6a6a6a6a6a6' },
   '2.16.840.1.101.3.4.1.45': { cipher: 'id-aes256-wrap', iv: 'a6a6a6a6a6a6a6a6' },
 };
-/** §5 StatusCode of the SignerInfo refusals (a digest or signature mismatch: signatureFailure). */
-const CONTINGENCY_STATUS: Partial<Record<CmsOpenReason, TampStatusCodeName>> = {
-  'bad-signer-info': 'badSignerInfo',
-  'unsupported-digest': 'badDigestAlgorithm',
-  'missing-signed-attrs': 'badSignedAttrs',
-  'bad-signed-attrs': 'badSignedAttrs',
-  'content-type-mismatch': 'badSignedAttrs',
-  'unsupported-signature-algorithm': 'badSignatureAlgorithm',
-  'bad-public-key': 'contingencyPublicKeyDecrypt',
-  'unsupported-key': 'unsupportedKeySize',
-};
+/** §5 StatusCode of the SignerInfo refusals; an unloadable unwrapped key: contingencyPublicKeyDecrypt. */
+const CONTINGENCY_STATUS: Record<CmsOpenReason, TampStatusCodeName> = { ...RFC5934_STATUS_NAMES, 'bad-public-key': 'contingencyPublicKeyDecrypt' };
 
 /** The SignedData of `der` when it carries the contingency-key attribute (i.e. it asks for this path). */
 export function contingencyRequest(der: Uint8Array): { sd: pkijs.SignedData; decryptKey: Uint8Array } | undefined {
@@ -98,7 +89,7 @@ export function verifyContingencySigned(req: { sd: pkijs.SignedData; decryptKey:
       checkMessageDigest(checked, new Uint8Array(createHash(checked.digest.node).update(content).digest()));
       verifySignerSignature(si, spki, checked.digest);
     } catch (err) {
-      if (err instanceof CmsOpenError) throw new TampFailure(CONTINGENCY_STATUS[err.reason] ?? 'signatureFailure', err.message, undefined, { cause: err });
+      if (err instanceof CmsOpenError) throw new TampFailure(CONTINGENCY_STATUS[err.reason], err.message, undefined, { cause: err });
       throw err;
     }
     return { contentType: e.eContentType, content };

@@ -5,7 +5,7 @@
 // ends at names the sequence-number slot (§6: per TAMP signer TA, by key identifier).
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { CmsOpenError, openSigned, type CmsOpenReason } from '../../pki/cms/open-signed.js';
+import { CmsOpenError, RFC5934_STATUS_NAMES, openSigned, type CmsOpenReason } from '../../pki/cms/open-signed.js';
 import type { TAMPMsgRef } from '../../pki/asn1/tamp-msg-ref.js';
 import type { TampStatusCodeName } from '../../pki/asn1/tamp-oids.js';
 import { certificateKeyId } from '../../pki/cert.js';
@@ -57,29 +57,7 @@ export function peekContentType(der: Uint8Array): string | undefined {
 }
 
 /** RFC 5934 §5 StatusCode for each reason a SignedData is refused. */
-const STATUS: Record<CmsOpenReason, TampStatusCodeName> = {
-  malformed: 'decodeFailure',
-  'not-signed-data': 'badContentInfo',
-  'bad-signed-data': 'badSignedData',
-  'no-signer': 'missingSignature',
-  'too-many-signers': 'badSignedData',
-  'unexpected-content': 'badEncapContent',
-  'missing-content': 'missingContent',
-  'bad-signer-info': 'badSignerInfo',
-  'unsupported-digest': 'badDigestAlgorithm',
-  'missing-signed-attrs': 'badSignedAttrs',
-  'bad-signed-attrs': 'badSignedAttrs',
-  'content-type-mismatch': 'badSignedAttrs',
-  'digest-mismatch': 'signatureFailure',
-  'bad-certificate': 'badCertificate',
-  'unknown-signer': 'noTrustAnchor',
-  'no-trust-anchor': 'noTrustAnchor',
-  'not-authorized': 'notAuthorized',
-  'unsupported-signature-algorithm': 'badSignatureAlgorithm',
-  'bad-public-key': 'unsupportedParameters',
-  'unsupported-key': 'unsupportedKeySize',
-  'bad-signature': 'signatureFailure',
-};
+const STATUS: Record<CmsOpenReason, TampStatusCodeName> = RFC5934_STATUS_NAMES;
 
 export async function verifyTampMessage(der: Uint8Array, anchors: TampSignerAnchors, at: Date): Promise<VerifiedTampMessage> {
   try {

@@ -44,6 +44,32 @@ export type CmsOpenReason =
   | 'unsupported-key' // curve or RSA modulus size not accepted
   | 'bad-signature'; // the signature does not verify
 
+/** The RFC 5934 §5 StatusCode name of each reason; RFC 4108 §2.3.2 and RFC 7191 §4 reuse these names, so a caller
+ * maps with this table plus its own differences. */
+export const RFC5934_STATUS_NAMES = {
+  malformed: 'decodeFailure',
+  'not-signed-data': 'badContentInfo',
+  'bad-signed-data': 'badSignedData',
+  'no-signer': 'missingSignature',
+  'too-many-signers': 'badSignedData',
+  'unexpected-content': 'badEncapContent',
+  'missing-content': 'missingContent',
+  'bad-signer-info': 'badSignerInfo',
+  'unsupported-digest': 'badDigestAlgorithm',
+  'missing-signed-attrs': 'badSignedAttrs',
+  'bad-signed-attrs': 'badSignedAttrs',
+  'content-type-mismatch': 'badSignedAttrs',
+  'digest-mismatch': 'signatureFailure',
+  'bad-certificate': 'badCertificate',
+  'unknown-signer': 'noTrustAnchor',
+  'no-trust-anchor': 'noTrustAnchor',
+  'not-authorized': 'notAuthorized',
+  'unsupported-signature-algorithm': 'badSignatureAlgorithm',
+  'bad-public-key': 'unsupportedParameters',
+  'unsupported-key': 'unsupportedKeySize',
+  'bad-signature': 'signatureFailure',
+} as const satisfies Record<CmsOpenReason, string>;
+
 export class CmsOpenError extends EnrolldError {
   constructor(
     readonly reason: CmsOpenReason,
