@@ -2,30 +2,15 @@
 // `Signer` (TPM key) with agent/pki/asn1/cms-signed-data-create.ts, and opening with agent/pki/cms/open-signed.ts
 // (signature, signed attributes and, for a response, the signer's path to the CA trust anchors).
 import type * as pkijs from 'pkijs';
-import { createSignedData } from '../../pki/asn1/cms-signed-data-create.js';
+import { createSignedData, type CreateSignedDataOptions } from '../../pki/asn1/cms-signed-data-create.js';
 import { CmsOpenError, openSigned, openSignedSignature, type CmsOpenReason, type OpenedSigned } from '../../pki/cms/open-signed.js';
-import type { Signer } from '../../pki/signer.js';
 import { CmcProtocolError, type CmcProtocolReason } from './errors.js';
 
-export interface SignCmcOptions {
-  eContentType: string;
-  eContent: Uint8Array;
-  signer: Signer;
-  /** DER certificate of the signer (included; its SKI names the signer). */
-  certificate?: Uint8Array;
-  extraCertificates?: Uint8Array[];
-  signingTime?: Date;
-}
+/** A CMC body, its signer (its SKI names the signer), the signer's certificate and chain, the signing time. */
+export type SignCmcOptions = Pick<CreateSignedDataOptions, 'eContentType' | 'eContent' | 'signer' | 'certificate' | 'extraCertificates' | 'signingTime'>;
 
 export function signCmc(o: SignCmcOptions): Promise<Uint8Array> {
-  return createSignedData({
-    eContentType: o.eContentType,
-    eContent: o.eContent,
-    signer: o.signer,
-    ...(o.certificate ? { certificate: o.certificate } : {}),
-    ...(o.extraCertificates ? { extraCertificates: o.extraCertificates } : {}),
-    ...(o.signingTime ? { signingTime: o.signingTime } : {}),
-  });
+  return createSignedData(o);
 }
 
 export interface OpenedCmc {
