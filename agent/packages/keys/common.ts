@@ -38,7 +38,7 @@ export interface KeyPackagesConfig {
   /** TAs authorized to sign symmetric key packages (RFC 6031 §1: the package signer must be authorized). */
   trustAnchors: () => Promise<ReadonlyArray<Uint8Array>>;
   /** Signs receipts/errors (the device key); its certificate and chain are included with them. */
-  returnSigner: KeyReturnSigner | (() => Promise<KeyReturnSigner | undefined>);
+  returnSigner: SignerWithChain | (() => Promise<SignerWithChain | undefined>);
   /** Largest package body accepted (default 64 KiB). */
   maxPackageBytes?: number;
   /** Warnings about tolerated peer quirks. */
@@ -46,11 +46,8 @@ export interface KeyPackagesConfig {
   now?: () => Date;
 }
 
-/** The same signer firmware receipts and TAMP responses use: device key, its certificate and intermediates. */
-export type KeyReturnSigner = SignerWithChain;
-
 /** The signer to use now: a function is asked each time (the device credential may have been renewed). */
-export async function currentSigner(cfg: Pick<KeyPackagesConfig, 'returnSigner'>): Promise<KeyReturnSigner> {
+export async function currentSigner(cfg: Pick<KeyPackagesConfig, 'returnSigner'>): Promise<SignerWithChain> {
   const rs = typeof cfg.returnSigner === 'function' ? await cfg.returnSigner() : cfg.returnSigner;
   if (!rs) throw new EnrolldError('keys.no_credential', 'no device credential to sign with (not enrolled yet)');
   return rs;
