@@ -42,8 +42,8 @@ import { EnrolldError } from '../util/errors.js';
 import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
 import { attestationAttribute, buildCertifyEvidence, isCertifyingKeyStore } from '../attest/evidence.js';
-import type { CmpPendingTransaction } from '../protocols/cmp/client.js';
-import type { CmcPendingRecord } from '../protocols/cmc/enrollment.js';
+import { StoredPendingTransactions } from '../protocols/pending.js';
+import { stateLayout } from '../store/layout.js';
 import { akRecordFromJson, loadProvisionedAk, type ProvisionedAk } from '../attest/provision.js';
 
 /** The last PAL poll, as `enrolld status` shows it (state dir, 0600). */
@@ -105,21 +105,6 @@ function readSecret(file: string): string {
   }
 }
 
-function readJsonIfExists<T>(file: string): T | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new EnrolldError('state.corrupt', `${file}: ${(err as Error).message}`);
-  }
-}
-
 function readAnchors(file: string): pkijs.Certificate[] {
   let pem: string;
   try {
@@ -168,11 +153,10 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         now: () => d.clock.now(),
       });
     case 'cmp': {
-      const { CmpEnrollment } = await import('../protocols/cmp/enrollment.js');
+      const { CmpEnrollment, isCmpPendingTransaction } = await import('../protocols/cmp/enrollment.js');
       const c = config.cmp!;
-      const pendingFile = path.join(config.stateDir, 'cmp-pending.json');
-      const pending = readJsonIfExists<Record<string, CmpPendingTransaction>>(pendingFile) ?? {};
-      let writes: Promise<void> = Promise.resolve();
+      // A waiting transaction survives a restart (pollReq resumes it): persisted next to the lifecycle state.
+      const pending = await StoredPendingTransactions.open(stateLayout(config.stateDir).cmpPending, 'enrolld-cmp-pending', isCmpPendingTransaction);
       return new CmpEnrollment({
         url: c.url,
         trustAnchors: readAnchors(c.trustAnchorsFile).map(certificateToDer),
@@ -184,21 +168,16 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         keystore: d.keystore,
         pending,
         nonceInfoTypes: { request: config.attestation.freshnessOids.cmpNonceRequest, response: config.attestation.freshnessOids.cmpNonceResponse },
-        // A waiting transaction survives a restart (pollReq resumes it): persisted next to the lifecycle state.
-        onPendingChange: (p) => {
-          writes = writes.then(() => writeFileAtomic(pendingFile, JSON.stringify(p) + '\n')).catch(() => undefined);
-        },
         now: () => d.clock.now(),
       });
     }
     case 'cmc': {
-      const { CmcEnrollment } = await import('../protocols/cmc/enrollment.js');
+      const { CmcEnrollment, isCmcPendingRecord } = await import('../protocols/cmc/enrollment.js');
       const { bootstrapCertFile, bootstrapKeyFile } = config.identity;
       const bootCerts = readAnchors(bootstrapCertFile!).map(certificateToDer);
       const bootKey = akRecordFromJson(readFileSync(bootstrapKeyFile!, 'utf8'), bootstrapKeyFile!);
-      const pendingFile = path.join(config.stateDir, 'cmc-pending.json');
-      const records = readJsonIfExists<Record<string, CmcPendingRecord>>(pendingFile) ?? {};
-      const save = (): Promise<void> => writeFileAtomic(pendingFile, JSON.stringify(records) + '\n');
+      // A pending CMC request (pendToken) survives a restart: queryPending resumes it.
+      const pending = await StoredPendingTransactions.open(stateLayout(config.stateDir).cmcPending, 'enrolld-cmc-pending', isCmcPendingRecord);
       return new CmcEnrollment({
         baseUrl: config.est.url,
         ...(config.est.label !== undefined ? { label: config.est.label } : {}),
@@ -208,31 +187,22 @@ async function createEnrollmentProtocol(config: Config, d: ProtocolDeps): Promis
         bootstrap: { signer: d.keystore.signer(bootKey), certificate: bootCerts[0]!, chain: bootCerts.slice(1) },
         nonceControls: { request: config.attestation.freshnessOids.cmcNonceRequest, response: config.attestation.freshnessOids.cmcNonceResponse },
         keystore: d.keystore,
-        // A pending CMC request (pendToken) survives a restart: queryPending resumes it.
-        pendingStore: {
-          get: (k) => records[k],
-          set: async (k, v) => {
-            records[k] = v;
-            await save();
-          },
-          delete: async (k) => {
-            delete records[k];
-            await save();
-          },
-        },
+        pending,
         maxResponseBytes: config.est.maxResponseBytes,
         totalTimeoutMs: config.est.timeoutMs,
         now: () => d.clock.now(),
       });
     }
     case 'acme': {
-      const { AcmeEnrollment } = await import('../protocols/acme/enrollment.js');
+      const { AcmeEnrollment, isAcmePendingOrder } = await import('../protocols/acme/enrollment.js');
       const a = config.acme!;
+      const files = stateLayout(config.stateDir);
       return new AcmeEnrollment({
         directoryUrl: a.directoryUrl,
         trustAnchors: [readFileSync(a.trustAnchorsFile, 'utf8')],
         keystore: d.keystore,
-        accountFile: path.join(config.stateDir, 'acme-account.json'),
+        accountFile: files.acmeAccount,
+        pending: await StoredPendingTransactions.open(files.acmePending, 'enrolld-acme-pending', isAcmePendingOrder),
         contact: a.contact,
         challengePreference: a.challengePreference,
         remoteAttestation: a.remoteAttestation,
