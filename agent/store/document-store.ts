@@ -188,7 +188,7 @@ export class DocumentStore<T> implements StateStore<T> {
     }
 
     let result: LoadResult<T>;
-    const legacy = !main.ok && main.problem === 'malformed' && !prev.ok && prev.problem === 'missing' ? await this.readLegacy() : undefined;
+    const legacy = !main.ok && (main.problem === 'malformed' || main.problem === 'truncated') && !prev.ok && prev.problem === 'missing' ? await this.readLegacy() : undefined;
     if (main.ok) {
       result = { status: 'loaded', ...main.value, source: 'main' };
     } else if (legacy) {
@@ -196,8 +196,9 @@ export class DocumentStore<T> implements StateStore<T> {
       const savedAt = (this.o.now?.() ?? new Date()).toISOString();
       result = { status: 'loaded', data: legacy.data, generation: 1, savedAt, version: this.o.version, source: 'main', legacy: true };
       if (!readOnly) {
+        // Two separate files (not a hard link): damage to one inode must leave the other copy intact.
+        await writeFileAtomic(this.prevPath, this.encode(legacy.data, 1, savedAt), { syncDir: false });
         await this.writeGeneration(legacy.data, 1, savedAt);
-        await this.rotate();
         this.o.log?.info('store.migrated', { file: this.path, from: 'bare JSON' });
       }
     } else if (prev.ok) {
@@ -214,7 +215,7 @@ export class DocumentStore<T> implements StateStore<T> {
       result = { status: 'fresh' };
     } else {
       throw new StateCorruptError(
-        { path: this.path, problem: main.problem, detail: legacy === undefined && this.o.legacy && main.problem === 'malformed' ? `${main.detail}; not a legacy document either` : main.detail },
+        { path: this.path, problem: main.problem, detail: this.o.legacy && (main.problem === 'malformed' || main.problem === 'truncated') && !prev.ok && prev.problem === 'missing' ? `${main.detail}; not a legacy document either` : main.detail },
         { path: this.prevPath, problem: prev.problem, detail: prev.detail },
       );
     }
@@ -267,11 +268,12 @@ export class DocumentStore<T> implements StateStore<T> {
     return { generation, savedAt };
   }
 
+  private encode(data: T, generation: number, savedAt: string): Buffer {
+    return encodeEnvelope({ kind: this.kind, version: this.o.version, generation, savedAt, data }, { pretty: this.o.pretty ?? true });
+  }
+
   private async writeGeneration(data: T, generation: number, savedAt: string): Promise<void> {
-    const bytes = encodeEnvelope(
-      { kind: this.kind, version: this.o.version, generation, savedAt, data },
-      { pretty: this.o.pretty ?? true },
-    );
+    const bytes = this.encode(data, generation, savedAt);
     await writeFileAtomic(this.path, bytes); // fsyncs the directory: covers the rotation's rename too
     this.generation = generation;
     this.mainGood = true;
