@@ -1,7 +1,7 @@
 // The composition root: builds the agent from a validated Config — TPM keystore, state store, TA/CRL stores,
 // the enrollment protocol, the PAL poller, the enroller and the daemon. Layers meet only here.
 import { readFileSync } from 'node:fs';
-import { removeDeadWritersTemps, writeFileAtomic } from '../store/atomic-file.js';
+import { removeDeadWritersTemps } from '../store/atomic-file.js';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { TpmKeyStore } from '../keystore/tpm.js';
@@ -37,6 +37,7 @@ import { certificateToDer, certificatesFromPem } from '../pki/cert.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { createStatusSink, deviceStatusFromState, stateExtraFromState, type StatusSink, type DeviceStatus, type ClientCredential, type FirmwareProgress } from '../status/index.js';
 import { FeatureStatusStore } from '../status/feature-status.js';
+import { palSummaryWriter, type PalPollSummary } from '../status/pal-summary.js';
 import type { DownloadProgressReport } from '../packages/firmware/progress.js';
 import { EnrolldError } from '../util/errors.js';
 import type * as pkijs from 'pkijs';
@@ -46,18 +47,7 @@ import { StoredPendingTransactions } from '../protocols/pending.js';
 import { stateLayout } from '../store/layout.js';
 import { akRecordFromJson, loadProvisionedAk, type ProvisionedAk } from '../attest/provision.js';
 
-/** The last PAL poll, as `enrolld status` shows it (state dir, 0600). */
-export const PAL_STATUS_FILE = 'pal-last-poll.json';
-export interface PalPollSummary {
-  at: string;
-  outcome: 'ok' | 'error';
-  pages: number;
-  entries: number;
-  counts: { ok: number; failed: number; skipped: number; notRun: number };
-  codes: string[];
-  renew: boolean;
-  error?: string;
-}
+export { PAL_STATUS_FILE, type PalPollSummary } from '../status/pal-summary.js';
 
 export interface AgentParts {
   config: Config;
@@ -533,12 +523,13 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     const tamp = config.tamp ? await composeTamp(config, { clock, keystore, state }) : undefined;
     if (tamp) tampSeq = await tampSequence(tamp);
     const keyHandlers = config.keyPackages ? await composeKeyPackages(config, { taStore, clock, log, keystore, state }) : [];
-    const peers = await FilePeerCertificateStore.open(path.join(config.stateDir, 'peer-certificates.json'));
+    const peers = await FilePeerCertificateStore.open(stateLayout(config.stateDir).peerCertificates);
+    const savePalSummary = palSummaryWriter(config.stateDir);
     const poller = new PalPoller({
       est: estClient,
       // RFC 7030 servers without a PAL (§4.1.3 /cacerts refresh by the agent itself); probe memory in the state dir
       pal: config.est.pal,
-      stateFile: path.join(config.stateDir, 'est-pal-probe.json'),
+      stateFile: stateLayout(config.stateDir).palProbe,
       cacertsRefreshMs: config.est.cacertsRefreshHours * 3600_000,
       peers,
       registry: createPackageRegistry({ handlers: [...(firmware ? [firmware.handler()] : []), ...(tamp ? [tamp.handler()] : []), ...keyHandlers] }),
@@ -554,7 +545,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
         // Summary for `enrolld status` (one small atomic write per poll; never fails the poll).
         const summary: PalPollSummary = { at: r.at, outcome: r.outcome, pages: r.pages, entries: r.entries, counts: r.counts, codes: r.codes, renew: r.renew, ...(r.error ? { error: r.error.code } : {}) };
         palWrite = palWrite
-          .then(() => writeFileAtomic(path.join(config.stateDir, PAL_STATUS_FILE), JSON.stringify(summary) + '\n'))
+          .then(() => savePalSummary(summary))
           .catch((err) => log.warn('pal.status-write-failed', { err }));
         void (async () => {
           if (firmware) fwStatus = await firmwareStatus(firmware).catch(() => fwStatus);

@@ -66,6 +66,12 @@ export interface DocumentStoreOptions<T> {
    * .prev copy exists (after the first save in the store format, a non-envelope file is damage, not a legacy file).
    */
   legacy?: (json: unknown) => T | undefined;
+  /**
+   * Keep the previous generation as `<name>.prev` (default true). Off only for status aids rewritten at a high rate
+   * whose loss means "unknown" (download progress, last poll, next run): they stay checksummed, a damaged one is
+   * reported and not used. Never off for a document that guards anything.
+   */
+  previous?: boolean;
 }
 
 export type LoadSource = 'main' | 'prev';
@@ -197,7 +203,7 @@ export class DocumentStore<T> implements StateStore<T> {
       result = { status: 'loaded', data: legacy.data, generation: 1, savedAt, version: this.o.version, source: 'main', legacy: true };
       if (!readOnly) {
         // Two separate files (not a hard link): damage to one inode must leave the other copy intact.
-        await writeFileAtomic(this.prevPath, this.encode(legacy.data, 1, savedAt), { syncDir: false });
+        if (this.o.previous !== false) await writeFileAtomic(this.prevPath, this.encode(legacy.data, 1, savedAt), { syncDir: false });
         await this.writeGeneration(legacy.data, 1, savedAt);
         this.o.log?.info('store.migrated', { file: this.path, from: 'bare JSON' });
       }
@@ -263,7 +269,7 @@ export class DocumentStore<T> implements StateStore<T> {
     }
     const generation = this.generation + 1;
     const savedAt = (this.o.now?.() ?? new Date()).toISOString();
-    if (this.mainGood) await this.rotate();
+    if (this.mainGood && this.o.previous !== false) await this.rotate();
     await this.writeGeneration(data, generation, savedAt);
     return { generation, savedAt };
   }

@@ -177,6 +177,19 @@ test('update(): serialised read-modify-write; a throwing fn writes nothing', asy
   assert.equal(await s.load(), { v: 5, list: ['0', '1', '2', '3', '4'] });
 });
 
+test('previous: false (status aids): checksummed, no .prev; a damaged file is reported, not used', async () => {
+  const dir = newDir();
+  const s = open(dir, { previous: false });
+  await s.save({ v: 1, list: [] });
+  await s.save({ v: 2, list: [] });
+  assert.equal(readdirSync(dir), ['doc.json']);
+  bitFlip(s.path, '"v": 2');
+  await open(dir, { previous: false }).load().then(
+    () => assert.unreachable(),
+    (e) => assert.instance(e, StateCorruptError),
+  );
+});
+
 // --- tamp.json: anti-replay sequence numbers (RFC 5934 §6) -------------------------------------------------------
 
 async function tampWithTwoGenerations(): Promise<TampStateFile> {

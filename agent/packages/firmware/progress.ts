@@ -48,6 +48,7 @@ export class DownloadProgress {
   private bytes = 0;
   private write: Promise<void> = Promise.resolve();
   private store: DocumentStore<DownloadProgressReport> | undefined;
+  private unwritten: DownloadProgressReport | undefined;
   private readonly now: () => number;
 
   constructor(private readonly o: ProgressOptions) {
@@ -107,7 +108,18 @@ export class DownloadProgress {
     else this.o.log?.info('firmware.download.progress', { phase, ...fields });
     if (this.o.dir) {
       const store = (this.store ??= progressStore(this.o.dir));
-      this.write = this.write.then(() => store.save(r)).catch((err) => this.o.log?.warn('firmware.progress-write-failed', { err }));
+      // Only the newest report matters: a report superseded while earlier writes are still going is not written.
+      const queued = this.unwritten !== undefined;
+      this.unwritten = r;
+      if (!queued) {
+        this.write = this.write
+          .then(() => {
+            const next = this.unwritten!;
+            this.unwritten = undefined;
+            return store.save(next);
+          })
+          .catch((err) => this.o.log?.warn('firmware.progress-write-failed', { err }));
+      }
     }
     try {
       this.o.onReport?.(r);
@@ -121,7 +133,7 @@ const isReport = (r: unknown): r is DownloadProgressReport =>
   typeof r === 'object' && r !== null && typeof (r as DownloadProgressReport).bytes === 'number' && typeof (r as DownloadProgressReport).phase === 'string';
 
 function progressStore(dir: string): DocumentStore<DownloadProgressReport> {
-  return new DocumentStore<DownloadProgressReport>({ dir, name: DOWNLOAD_PROGRESS_FILE, kind: 'enrolld-download-progress', version: 1, validate: isReport, legacy: (j) => (isReport(j) ? j : undefined), pretty: false });
+  return new DocumentStore<DownloadProgressReport>({ dir, name: DOWNLOAD_PROGRESS_FILE, kind: 'enrolld-download-progress', version: 1, validate: isReport, legacy: (j) => (isReport(j) ? j : undefined), pretty: false, previous: false });
 }
 
 /** The last progress report in `dir` (undefined when none or unreadable). Read-only: never writes. */
