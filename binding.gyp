@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/tpm_context.cc",
+        "native/command.cc",
         "native/commands.cc",
         "native/tls_engine.cc",
         "native/sd_notify.cc"

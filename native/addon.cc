@@ -1,4 +1,5 @@
-// enrolld_tpm: module entry point. Exports `Tpm` (tpm_context.cc / commands.cc) and `sdNotify` (sd_notify.cc).
+// enrolld_tpm: module entry point. Exports `Tpm` (tpm_context.cc; its commands: command.h, commands.cc), the TLS engine
+// (tls_engine.cc) and `sdNotify` (sd_notify.cc).
 #include <napi.h>
 
 #include <cstdlib>

@@ -1,5 +1,7 @@
-// TpmContext lifetime and the JS `Tpm` class shell (constructor, unwrap, error construction).
+// TpmContext lifetime and the JS `Tpm` class (constructor, unwrap, error construction, one method per command).
 #include "tpm_context.h"
+
+#include "command.h"
 
 #include <cstdio>
 
@@ -78,32 +80,25 @@ TpmContextPtr UnwrapTpmContext(const Napi::Value& value) {
 }
 
 Napi::Function Tpm::Define(Napi::Env env) {
-  return DefineClass(env, "Tpm",
-                     {
-                         InstanceMethod<&Tpm::GetRandom>("getRandom"),
-                         InstanceMethod<&Tpm::CreatePrimary>("createPrimary"),
-                         InstanceMethod<&Tpm::Create>("create"),
-                         InstanceMethod<&Tpm::Load>("load"),
-                         InstanceMethod<&Tpm::Sign>("sign"),
-                         InstanceMethod<&Tpm::Certify>("certify"),
-                         InstanceMethod<&Tpm::Quote>("quote"),
-                         InstanceMethod<&Tpm::PcrRead>("pcrRead"),
-                         InstanceMethod<&Tpm::ReadPublic>("readPublic"),
-                         InstanceMethod<&Tpm::TrFromTpmPublic>("trFromTpmPublic"),
-                         InstanceMethod<&Tpm::TrClose>("trClose"),
-                         InstanceMethod<&Tpm::EvictControl>("evictControl"),
-                         InstanceMethod<&Tpm::NvReadPublic>("nvReadPublic"),
-                         InstanceMethod<&Tpm::NvRead>("nvRead"),
-                         InstanceMethod<&Tpm::GetCapability>("getCapability"),
-                         InstanceMethod<&Tpm::FlushContext>("flushContext"),
-                         InstanceMethod<&Tpm::Close>("close"),
-                         // key import and sealing (keys helper)
-                         InstanceMethod<&Tpm::Import>("import"),
-                         InstanceMethod<&Tpm::CreateSealed>("createSealed"),
-                         InstanceMethod<&Tpm::Unseal>("unseal"),
-                         InstanceMethod<&Tpm::RsaDecrypt>("rsaDecrypt"),
-                         InstanceMethod<&Tpm::EcdhZGen>("ecdhZGen"),
-                     });
+  std::vector<PropertyDescriptor> methods;
+  for (CommandBinding& b : CommandRegistry()) {
+    methods.push_back(InstanceMethod(b.binding, &Tpm::Execute, napi_default, &b));
+  }
+  return DefineClass(env, "Tpm", methods);
+}
+
+Napi::Value Tpm::Execute(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CommandBinding* b = static_cast<const CommandBinding*>(info.Data());
+  try {
+    Args args(info);
+    Command* command = b->make(args);
+    return command->Start(ctx_, b->command, args);
+  } catch (const Napi::Error& e) {
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+    d.Reject(e.Value());
+    return d.Promise();
+  }
 }
 
 void InitTpm(Napi::Env env, Napi::Object exports) {

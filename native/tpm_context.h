@@ -40,7 +40,7 @@ struct AddonData {
   Napi::FunctionReference tpmConstructor;
 };
 
-// JS class `Tpm`. Command methods are implemented in commands.cc; each returns a Promise.
+// JS class `Tpm`: one method per registered command (command.h, commands.cc), each returning a Promise.
 class Tpm : public Napi::ObjectWrap<Tpm> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -49,30 +49,8 @@ class Tpm : public Napi::ObjectWrap<Tpm> {
   const TpmContextPtr& context() const { return ctx_; }
 
  private:
-  Napi::Value GetRandom(const Napi::CallbackInfo& info);
-  Napi::Value CreatePrimary(const Napi::CallbackInfo& info);
-  Napi::Value Create(const Napi::CallbackInfo& info);
-  Napi::Value Load(const Napi::CallbackInfo& info);
-  Napi::Value Sign(const Napi::CallbackInfo& info);
-  Napi::Value Certify(const Napi::CallbackInfo& info);
-  Napi::Value Quote(const Napi::CallbackInfo& info);
-  Napi::Value PcrRead(const Napi::CallbackInfo& info);
-  Napi::Value ReadPublic(const Napi::CallbackInfo& info);
-  Napi::Value TrFromTpmPublic(const Napi::CallbackInfo& info);
-  Napi::Value TrClose(const Napi::CallbackInfo& info);
-  Napi::Value EvictControl(const Napi::CallbackInfo& info);
-  Napi::Value NvReadPublic(const Napi::CallbackInfo& info);
-  Napi::Value NvRead(const Napi::CallbackInfo& info);
-  Napi::Value GetCapability(const Napi::CallbackInfo& info);
-  Napi::Value FlushContext(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  // key import and sealing (keys helper)
-  Napi::Value Import(const Napi::CallbackInfo& info);
-  Napi::Value CreateSealed(const Napi::CallbackInfo& info);
-  Napi::Value Unseal(const Napi::CallbackInfo& info);
-  // key-establishment commands (cmc)
-  Napi::Value RsaDecrypt(const Napi::CallbackInfo& info);
-  Napi::Value EcdhZGen(const Napi::CallbackInfo& info);
+  // Runs the command whose CommandBinding is info.Data().
+  Napi::Value Execute(const Napi::CallbackInfo& info);
 
   TpmContextPtr ctx_;
 };

@@ -1,60 +1,18 @@
 // Typed access to the native addon (build/Release/enrolld_tpm.node): loads it from ESM, turns its errors into
-// TpmCommandError, and times every call. No policy here — one method per TPM command, bytes in, bytes out.
+// TpmCommandError, and times every call. No policy here: TpmClient.execute runs one typed command (agent/tpm2/commands.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Close, type TpmCommand } from '../tpm2/commands.js';
 import { TpmCommandError } from '../tpm2/errors.js';
+import type { TpmHandle } from '../tpm2/handles.js';
 
-/** The native `Tpm` class (native/tpm_context.h, native/commands.cc). Handles are ESYS_TR numbers. */
-export interface NativeTpm {
-  getRandom(n: number): Promise<Buffer>;
-  createPrimary(hierarchy: number, inPublic: Uint8Array): Promise<{ handle: number; outPublic: Buffer }>;
-  create(parentHandle: number, inPublic: Uint8Array): Promise<{ outPublic: Buffer; outPrivate: Buffer }>;
-  load(parentHandle: number, inPrivate: Uint8Array, inPublic: Uint8Array): Promise<number>;
-  sign(keyHandle: number, digest: Uint8Array, scheme: Uint8Array): Promise<Buffer>;
-  certify(
-    objectHandle: number,
-    signHandle: number,
-    qualifyingData: Uint8Array,
-    scheme: Uint8Array,
-  ): Promise<{ certifyInfo: Buffer; signature: Buffer }>;
-  quote(
-    signHandle: number,
-    qualifyingData: Uint8Array,
-    scheme: Uint8Array,
-    pcrSelection: Uint8Array,
-  ): Promise<{ quoted: Buffer; signature: Buffer }>;
-  pcrRead(selection: Uint8Array): Promise<{ updateCounter: number; selectionOut: Buffer; digests: Buffer[] }>;
-  readPublic(handle: number): Promise<{ outPublic: Buffer; name: Buffer; qualifiedName: Buffer }>;
-  trFromTpmPublic(tpmHandle: number): Promise<number>;
-  trClose(handle: number): Promise<void>;
-  evictControl(objectHandle: number, persistentHandle: number): Promise<number>;
-  nvReadPublic(nvIndex: number): Promise<{ nvPublic: Buffer; name: Buffer }>;
-  nvRead(nvIndex: number, size: number, offset: number, authHandle?: number): Promise<Buffer>;
-  getCapability(capability: number, property: number, propertyCount: number): Promise<{ moreData: boolean; capabilityData: Buffer }>;
-  flushContext(handle: number): Promise<void>;
-  close(): Promise<void>;
-  // key import and sealing (keys helper)
-  /** TPM2_Import → outPrivate (TPM2B_PRIVATE). `duplicate` may hold a plaintext TPM2B_SENSITIVE; the addon wipes its copies. */
-  import(
-    parentHandle: number,
-    encryptionKey: Uint8Array,
-    objectPublic: Uint8Array,
-    duplicate: Uint8Array,
-    inSymSeed: Uint8Array,
-    symmetricAlg: Uint8Array,
-  ): Promise<Buffer>;
-  /** TPM2_Create with TPM2B_SENSITIVE_CREATE.data = `data` (sealed data object or caller-supplied key bits). */
-  createSealed(parentHandle: number, inPublic: Uint8Array, data: Uint8Array): Promise<{ outPublic: Buffer; outPrivate: Buffer }>;
-  /** TPM2_Unseal → the sealed bytes (the caller wipes them). */
-  unseal(itemHandle: number): Promise<Buffer>;
-  // key-establishment commands (cmc, RFC 5272 §6.7 indirect POP)
-  /** TPM2_RSA_Decrypt: cipherText, marshalled TPMT_RSA_DECRYPT scheme, label → the message. */
-  rsaDecrypt(keyHandle: number, cipherText: Uint8Array, scheme: Uint8Array, label: Uint8Array): Promise<Buffer>;
-  /** TPM2_ECDH_ZGen: marshalled TPM2B_ECC_POINT (the peer's public point) → marshalled TPM2B_ECC_POINT (shared point). */
-  ecdhZGen(keyHandle: number, inPoint: Uint8Array): Promise<Buffer>;
-}
+/**
+ * The native `Tpm` object (native/tpm_context.h): one method per registered command (native/commands.cc), each taking
+ * one input object and resolving with one output object. Its typed view is agent/tpm2/commands.ts (TpmClient.execute).
+ */
+export type NativeTpm = Record<string, ((input: object) => Promise<unknown>) | undefined>;
 
 export interface NativeAddon {
   Tpm: new (tctiConf: string) => NativeTpm;
@@ -62,7 +20,7 @@ export interface NativeAddon {
   /** The OpenSSL engine id (native/tls_engine.cc) for node:tls `privateKeyEngine`. */
   tlsEngineId: string;
   /** Makes a TPM key usable as `privateKeyIdentifier: id` (the engine loads/signs/flushes per TLS handshake). */
-  registerTlsKey(tpm: NativeTpm, id: string, parentTpmHandle: number, pub: Uint8Array, priv: Uint8Array): void;
+  registerTlsKey(tpm: NativeTpm, id: string, parentTpmHandle: TpmHandle, pub: Uint8Array, priv: Uint8Array): void;
   unregisterTlsKey(id: string): boolean;
   tlsEngineLastError(): string;
 }
@@ -106,7 +64,7 @@ export function toTpmError(err: unknown): unknown {
 
 export type CommandStats = Record<string, { count: number; totalMs: number; errors: number }>;
 
-/** A NativeTpm whose methods time themselves and reject with TpmCommandError. */
+/** The addon's `Tpm` behind typed commands: execute() times each call and rejects with TpmCommandError. */
 export class TpmClient {
   private readonly timings = new Map<string, { count: number; totalMs: number; errors: number }>();
 
@@ -123,7 +81,7 @@ export class TpmClient {
   }
 
   /** Registers key blobs with the in-process OpenSSL engine under `id`; returns the engine id. */
-  registerTlsKey(id: string, parentTpmHandle: number, pub: Uint8Array, priv: Uint8Array): string {
+  registerTlsKey(id: string, parentTpmHandle: TpmHandle, pub: Uint8Array, priv: Uint8Array): string {
     const addon = loadAddon();
     addon.registerTlsKey(this.native, id, parentTpmHandle, Buffer.from(pub), Buffer.from(priv));
     return addon.tlsEngineId;
@@ -134,23 +92,29 @@ export class TpmClient {
     return loadAddon().unregisterTlsKey(id);
   }
 
-  /** Calls one native command, recording its duration under `name`. */
-  async call<K extends keyof NativeTpm>(name: K, ...args: Parameters<NativeTpm[K]>): Promise<Awaited<ReturnType<NativeTpm[K]>>> {
+  /** Runs one command (never throws synchronously), recording its duration under its binding name. */
+  async execute<I, O>(command: TpmCommand<I, O>, input: NoInfer<I>): Promise<O> {
     const t0 = performance.now();
     let failed = false;
     try {
-      const fn = this.native[name] as (...a: unknown[]) => Promise<Awaited<ReturnType<NativeTpm[K]>>>;
-      return await fn.apply(this.native, args);
+      const fn = this.native[command.binding];
+      if (typeof fn !== 'function') throw new TypeError(`the TPM addon has no ${command.binding} (${command.name}); rebuild it`);
+      return (await fn.call(this.native, input as object)) as O;
     } catch (err) {
       failed = true;
       throw toTpmError(err);
     } finally {
-      const s = this.timings.get(name) ?? { count: 0, totalMs: 0, errors: 0 };
+      const s = this.timings.get(command.binding) ?? { count: 0, totalMs: 0, errors: 0 };
       s.count++;
       s.totalMs += performance.now() - t0;
       if (failed) s.errors++;
-      this.timings.set(name, s);
+      this.timings.set(command.binding, s);
     }
+  }
+
+  /** Closes the connection (Esys_Finalize); idempotent. */
+  async close(): Promise<void> {
+    await this.execute(Close, {});
   }
 
   /** Per-command count, total in-process milliseconds and error count since open. */

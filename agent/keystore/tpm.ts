@@ -16,7 +16,10 @@ import {
   algName,
   handleRangeStart,
 } from '../tpm2/constants.js';
+import * as TPM2 from '../tpm2/commands.js';
+import { marshalEccPoint2B, unmarshalEccPoint2B } from '../tpm2/ecc-point.js';
 import { TpmCommandError, Tpm2FormatError } from '../tpm2/errors.js';
+import { type EsysTr, type TpmHandle, tpmHandle } from '../tpm2/handles.js';
 import { unmarshalAttest } from '../tpm2/attest.js';
 import { unmarshalCapabilityData } from '../tpm2/capability.js';
 import { unmarshalNvPublic2B } from '../tpm2/nv.js';
@@ -29,6 +32,7 @@ import {
   rsa2048DecryptTemplate,
   isStorageKey,
   marshalPublic2B,
+  marshalRsaDecryptScheme,
   publicToSpki,
   rsaSigningTemplate,
   srkEccTemplate,
@@ -66,7 +70,7 @@ export interface TpmKeyStoreOptions {
   /** TCTI configuration, e.g. "device:/dev/tpmrm0" or "swtpm:host=127.0.0.1,port=2321". */
   tcti: string;
   /** Persistent handle of the SRK (default 0x81000001); created with the TCG ECC P-256 template if absent. */
-  srkHandle?: number;
+  srkHandle?: number | TpmHandle;
   /**
    * Flush every transient object first, before the SRK check needs an object slot (a TPM without a resource manager
    * whose slots a crashed process left full). The count is in `staleTransientsFlushed`.
@@ -99,7 +103,7 @@ const ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 const MAX_QUOTE_ATTEMPTS = 3;
 
 interface KeyBlobs {
-  parent: number;
+  parent: TpmHandle;
   pub: Uint8Array;
   priv: Uint8Array;
   publicArea: TpmtPublic;
@@ -123,12 +127,12 @@ function derTlvLength(der: Uint8Array): number {
 }
 
 /** TPM handles of one type currently in the TPM (TPM2_GetCapability(TPM_CAP_HANDLES)). */
-async function listHandlesOf(tpm: TpmClient, ht: number): Promise<number[]> {
-  const out: number[] = [];
+async function listHandlesOf(tpm: TpmClient, ht: number): Promise<TpmHandle[]> {
+  const out: TpmHandle[] = [];
   let property = handleRangeStart(ht);
   for (let i = 0; i < 64; i++) {
-    const { moreData, capabilityData } = await tpm.call('getCapability', TPM_CAP.HANDLES, property, 64);
-    const handles = (unmarshalCapabilityData(capabilityData).handles ?? []).filter((h) => h >>> 24 === ht);
+    const { moreData, capabilityData } = await tpm.execute(TPM2.GetCapability, { capability: TPM_CAP.HANDLES, property, propertyCount: 64 });
+    const handles = (unmarshalCapabilityData(capabilityData).handles ?? []).filter((h) => h >>> 24 === ht).map(tpmHandle);
     out.push(...handles);
     if (!moreData || handles.length === 0) break;
     property = handles[handles.length - 1]! + 1;
@@ -140,8 +144,8 @@ async function listHandlesOf(tpm: TpmClient, ht: number): Promise<number[]> {
 async function flushTransients(tpm: TpmClient): Promise<number> {
   let n = 0;
   for (const h of await listHandlesOf(tpm, TPM_HT.TRANSIENT)) {
-    const tr = await tpm.call('trFromTpmPublic', h);
-    await tpm.call('flushContext', tr);
+    const { object } = await tpm.execute(TPM2.TrFromTpmPublic, { tpmHandle: h });
+    await tpm.execute(TPM2.FlushContext, { flushHandle: object });
     n++;
   }
   return n;
@@ -175,9 +179,9 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
   private constructor(
     private readonly tpm: TpmClient,
     /** TPM handle of the SRK. */
-    readonly srkHandle: number,
+    readonly srkHandle: TpmHandle,
     /** ESYS_TR of the SRK (valid until close()). */
-    private readonly srkTr: number,
+    private readonly srkTr: EsysTr,
     /** True when open() created and persisted the SRK (it was absent). */
     readonly srkCreated: boolean = false,
     /** Transient objects open() flushed (opts.flushStaleTransients). */
@@ -186,38 +190,39 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
 
   /** Opens the TPM and ensures the SRK (creating and persisting it when absent, checking it is a storage key when present). */
   static async open(opts: TpmKeyStoreOptions): Promise<TpmKeyStore> {
-    const srkHandle = opts.srkHandle ?? WELL_KNOWN.SRK_PERSISTENT;
-    if ((srkHandle >>> 24) !== TPM_HT.PERSISTENT) throw new TpmKeyStoreError(`SRK handle 0x${srkHandle.toString(16)} is not persistent`);
+    const srkNumber = opts.srkHandle ?? WELL_KNOWN.SRK_PERSISTENT;
+    if ((srkNumber >>> 24) !== TPM_HT.PERSISTENT) throw new TpmKeyStoreError(`SRK handle 0x${srkNumber.toString(16)} is not persistent`);
+    const srkHandle = tpmHandle(srkNumber);
     const tpm = TpmClient.open(opts.tcti);
     try {
       const flushed = opts.flushStaleTransients ? await flushTransients(tpm) : 0;
       const { tr, created } = await TpmKeyStore.ensureSrk(tpm, srkHandle);
       return new TpmKeyStore(tpm, srkHandle, tr, created, flushed);
     } catch (err) {
-      await tpm.call('close').catch(() => undefined);
+      await tpm.close().catch(() => undefined);
       throw err;
     }
   }
 
-  private static async ensureSrk(tpm: TpmClient, srkHandle: number): Promise<{ tr: number; created: boolean }> {
-    let tr: number;
+  private static async ensureSrk(tpm: TpmClient, srkHandle: TpmHandle): Promise<{ tr: EsysTr; created: boolean }> {
+    let tr: EsysTr;
     let created = false;
     try {
-      tr = await tpm.call('trFromTpmPublic', srkHandle);
+      tr = (await tpm.execute(TPM2.TrFromTpmPublic, { tpmHandle: srkHandle })).object;
     } catch (err) {
       if (!(err instanceof TpmCommandError && err.isHandleError)) throw err;
-      const { handle } = await tpm.call('createPrimary', TPM_RH.OWNER, marshalPublic2B(srkEccTemplate()));
+      const primary = await tpm.execute(TPM2.CreatePrimary, { primaryHandle: TPM_RH.OWNER, inPublic: marshalPublic2B(srkEccTemplate()) });
       try {
-        tr = await tpm.call('evictControl', handle, srkHandle);
+        tr = (await tpm.execute(TPM2.EvictControl, { objectHandle: primary.objectHandle, persistentHandle: srkHandle })).newObjectHandle;
         created = true;
       } finally {
-        await tpm.call('flushContext', handle);
+        await tpm.execute(TPM2.FlushContext, { flushHandle: primary.objectHandle });
       }
     }
-    const { outPublic } = await tpm.call('readPublic', tr);
+    const { outPublic } = await tpm.execute(TPM2.ReadPublic, { objectHandle: tr });
     const pub = unmarshalPublic2B(outPublic);
     if (!isStorageKey(pub)) {
-      await tpm.call('trClose', tr).catch(() => undefined);
+      await tpm.execute(TPM2.TrClose, { object: tr }).catch(() => undefined);
       throw new TpmKeyStoreError(
         `persistent handle 0x${srkHandle.toString(16)} holds a ${algName(pub.type)} object that is not a storage key ` +
           `(attributes 0x${pub.objectAttributes.toString(16)})`,
@@ -259,23 +264,25 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
     }
     const pubBytes = new Uint8Array(Buffer.from(pub, 'base64'));
     const privBytes = new Uint8Array(Buffer.from(priv, 'base64'));
-    return { parent, pub: pubBytes, priv: privBytes, publicArea: unmarshalPublic2B(pubBytes) };
+    return { parent: this.srkHandle, pub: pubBytes, priv: privBytes, publicArea: unmarshalPublic2B(pubBytes) };
   }
 
   /** Loads the keys under the SRK, runs fn with their handles, flushes them on every path. Call inside a job. */
-  private async withLoaded<T>(keys: KeyBlobs[], fn: (handles: number[]) => Promise<T>): Promise<T> {
-    const handles: number[] = [];
+  private async withLoaded<T>(keys: KeyBlobs[], fn: (handles: EsysTr[]) => Promise<T>): Promise<T> {
+    const handles: EsysTr[] = [];
     try {
-      for (const k of keys) handles.push(await this.tpm.call('load', this.srkTr, k.priv, k.pub));
+      for (const k of keys) {
+        handles.push((await this.tpm.execute(TPM2.Load, { parentHandle: this.srkTr, inPrivate: k.priv, inPublic: k.pub })).objectHandle);
+      }
       return await fn(handles);
     } finally {
-      for (const h of handles.reverse()) await this.tpm.call('flushContext', h).catch(() => undefined);
+      for (const h of handles.reverse()) await this.tpm.execute(TPM2.FlushContext, { flushHandle: h }).catch(() => undefined);
     }
   }
 
   private async createUnderSrk(id: string, template: TpmtPublic, algorithm: KeyAlgorithm): Promise<KeyRecord> {
     if (!ID_RE.test(id)) throw new TpmKeyStoreError(`invalid key id "${id}"`);
-    const { outPublic, outPrivate } = await this.tpm.call('create', this.srkTr, marshalPublic2B(template));
+    const { outPublic, outPrivate } = await this.tpm.execute(TPM2.Create, { parentHandle: this.srkTr, inPublic: marshalPublic2B(template) });
     const spki = publicToSpki(unmarshalPublic2B(outPublic));
     return { id, algorithm, spki, location: { parent: this.srkHandle, public: b64(outPublic), private: b64(outPrivate) } };
   }
@@ -312,9 +319,11 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       const key = this.blobs(record);
       if (key.publicArea.type !== TPM_ALG.RSA) throw new TpmKeyStoreError(`key "${record.id}" is not an RSA key`);
       if (cipherText.byteLength !== 256) throw new TpmKeyStoreError(`RSA-2048 ciphertext must be 256 bytes, got ${cipherText.byteLength}`);
-      const scheme = new Uint8Array([TPM_ALG.OAEP >> 8, TPM_ALG.OAEP & 0xff, TPM_ALG.SHA256 >> 8, TPM_ALG.SHA256 & 0xff]);
-      const out = await this.withLoaded([key], ([h]) => this.tpm.call('rsaDecrypt', h!, cipherText, scheme, new Uint8Array(0)));
-      return new Uint8Array(out);
+      const inScheme = marshalRsaDecryptScheme({ scheme: TPM_ALG.OAEP, hashAlg: TPM_ALG.SHA256 });
+      const { message } = await this.withLoaded([key], ([h]) =>
+        this.tpm.execute(TPM2.RsaDecrypt, { keyHandle: h!, cipherText, inScheme, label: new Uint8Array(0) }),
+      );
+      return new Uint8Array(message);
     });
   }
 
@@ -327,18 +336,9 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       const key = this.blobs(record);
       if (key.publicArea.type !== TPM_ALG.ECC) throw new TpmKeyStoreError(`key "${record.id}" is not an ECC key`);
       if (peer.x.byteLength !== 32 || peer.y.byteLength !== 32) throw new TpmKeyStoreError('P-256 point coordinates must be 32 bytes');
-      const inPoint = Buffer.alloc(2 + 2 + 32 + 2 + 32);
-      inPoint.writeUInt16BE(2 + 32 + 2 + 32, 0);
-      inPoint.writeUInt16BE(32, 2);
-      inPoint.set(peer.x, 4);
-      inPoint.writeUInt16BE(32, 36);
-      inPoint.set(peer.y, 38);
-      const out = await this.withLoaded([key], ([h]) => this.tpm.call('ecdhZGen', h!, new Uint8Array(inPoint)));
-      // TPM2B_ECC_POINT: size, x (TPM2B), y (TPM2B) → x.
-      if (out.byteLength < 4) throw new TpmKeyStoreError('TPM2_ECDH_ZGen returned a truncated point');
-      const xLen = out.readUInt16BE(2);
-      if (4 + xLen > out.byteLength) throw new TpmKeyStoreError('TPM2_ECDH_ZGen returned a truncated point');
-      return new Uint8Array(out.subarray(4, 4 + xLen));
+      const inPoint = marshalEccPoint2B(peer);
+      const { outPoint } = await this.withLoaded([key], ([h]) => this.tpm.execute(TPM2.EcdhZGen, { keyHandle: h!, inPoint }));
+      return unmarshalEccPoint2B(outPoint).x;
     });
   }
 
@@ -369,8 +369,10 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
         : key.publicArea.type === TPM_ALG.RSA ? { ...SIG_SCHEME_RSASSA_SHA256, hashAlg }
         : undefined;
       if (!scheme) throw new TpmKeyStoreError(`key "${record.id}" is a ${algName(key.publicArea.type)} object, not a signing key`);
-      const sig = await this.withLoaded([key], ([h]) => this.tpm.call('sign', h!, digest, marshalSigScheme(scheme)));
-      return signatureToDer(unmarshalSignature(sig));
+      const { signature } = await this.withLoaded([key], ([h]) =>
+        this.tpm.execute(TPM2.Sign, { keyHandle: h!, digest, inScheme: marshalSigScheme(scheme) }),
+      );
+      return signatureToDer(unmarshalSignature(signature));
     });
   }
 
@@ -415,8 +417,8 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
   async close(): Promise<void> {
     if (this.closed) return;
     const last = this.queue.run(async () => {
-      await this.tpm.call('trClose', this.srkTr).catch(() => undefined);
-      await this.tpm.call('close');
+      await this.tpm.execute(TPM2.TrClose, { object: this.srkTr }).catch(() => undefined);
+      await this.tpm.close();
     });
     this.closed = true;
     await last;
@@ -450,7 +452,14 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       const pub2b = marshalPublic2B(pub);
       let outPrivate: Buffer;
       try {
-        outPrivate = await this.tpm.call('import', this.srkTr, new Uint8Array(0), pub2b, duplicate, new Uint8Array(0), symDefObjectNull());
+        ({ outPrivate } = await this.tpm.execute(TPM2.Import, {
+          parentHandle: this.srkTr,
+          encryptionKey: new Uint8Array(0),
+          objectPublic: pub2b,
+          duplicate,
+          inSymSeed: new Uint8Array(0),
+          symmetricAlg: symDefObjectNull(),
+        }));
       } finally {
         duplicate.fill(0);
       }
@@ -471,8 +480,10 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
     const message = randomBytes(32);
     const digest = createHash('sha256').update(message).digest();
     const scheme = key.publicArea.type === TPM_ALG.ECC ? SIG_SCHEME_ECDSA_SHA256 : SIG_SCHEME_RSASSA_SHA256;
-    const sig = await this.withLoaded([key], ([h]) => this.tpm.call('sign', h!, digest, marshalSigScheme(scheme)));
-    const der = signatureToDer(unmarshalSignature(sig));
+    const { signature } = await this.withLoaded([key], ([h]) =>
+      this.tpm.execute(TPM2.Sign, { keyHandle: h!, digest, inScheme: marshalSigScheme(scheme) }),
+    );
+    const der = signatureToDer(unmarshalSignature(signature));
     const spki = createPublicKey({ key: Buffer.from(record.spki), format: 'der', type: 'spki' });
     if (!cryptoVerify('sha256', message, spki, der)) {
       throw new TpmKeyStoreError(`key "${record.id}": the imported private key does not match its public key`);
@@ -489,7 +500,11 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       if (secret.byteLength === 0 || secret.byteLength > MAX_SEALED_DATA) {
         throw new TpmKeyStoreError(`secret "${id}" is ${secret.byteLength} bytes; the TPM seals 1..${MAX_SEALED_DATA}`);
       }
-      const { outPublic, outPrivate } = await this.tpm.call('createSealed', this.srkTr, marshalPublic2B(sealedDataTemplate()), secret);
+      const { outPublic, outPrivate } = await this.tpm.execute(TPM2.Create, {
+        parentHandle: this.srkTr,
+        inPublic: marshalPublic2B(sealedDataTemplate()),
+        sensitiveData: secret,
+      });
       return { id, length: secret.byteLength, location: { parent: this.srkHandle, public: b64(outPublic), private: b64(outPrivate) } };
     });
   }
@@ -499,7 +514,7 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
     return this.job('unsealSecret', async () => {
       const key = this.blobs({ id: record.id, algorithm: 'ecc-p256', spki: new Uint8Array(0), location: record.location });
       if (key.publicArea.type !== TPM_ALG.KEYEDHASH) throw new TpmKeyStoreError(`secret "${record.id}" is not a sealed data object`);
-      const out = await this.withLoaded([key], ([h]) => this.tpm.call('unseal', h!));
+      const { outData: out } = await this.withLoaded([key], ([h]) => this.tpm.execute(TPM2.Unseal, { itemHandle: h! }));
       const copy = new Uint8Array(out);
       out.fill(0);
       return copy;
@@ -514,7 +529,7 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       const k = this.blobs(key);
       const a = this.blobs(ak);
       const res = await this.withLoaded([k, a], ([kh, ah]) =>
-        this.tpm.call('certify', kh!, ah!, qualifyingData, marshalSigScheme(SIG_SCHEME_NULL)),
+        this.tpm.execute(TPM2.Certify, { objectHandle: kh!, signHandle: ah!, qualifyingData, inScheme: marshalSigScheme(SIG_SCHEME_NULL) }),
       );
       const attest = new Uint8Array(res.certifyInfo);
       const signature = new Uint8Array(res.signature);
@@ -536,7 +551,12 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       return this.withLoaded([a], async ([ah]) => {
         for (let attempt = 1; ; attempt++) {
           const values = await this.readPcrs(hashAlg, sorted);
-          const res = await this.tpm.call('quote', ah!, qualifyingData, marshalSigScheme(SIG_SCHEME_NULL), marshalPcrSelection(selection));
+          const res = await this.tpm.execute(TPM2.Quote, {
+            signHandle: ah!,
+            qualifyingData,
+            inScheme: marshalSigScheme(SIG_SCHEME_NULL),
+            pcrSelect: marshalPcrSelection(selection),
+          });
           const quoted = new Uint8Array(res.quoted);
           const info = unmarshalAttest(quoted).quote;
           if (!info) throw new TpmKeyStoreError('quote: the TPM returned a non-quote attestation');
@@ -572,18 +592,18 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       let consistent = true;
       while (values.size < pcrs.length) {
         const remaining = pcrs.filter((p) => !values.has(p));
-        const res = await this.tpm.call('pcrRead', marshalPcrSelection([{ hashAlg, pcrs: remaining }]));
-        if (counter !== undefined && res.updateCounter !== counter) {
+        const res = await this.tpm.execute(TPM2.PcrRead, { pcrSelectionIn: marshalPcrSelection([{ hashAlg, pcrs: remaining }]) });
+        if (counter !== undefined && res.pcrUpdateCounter !== counter) {
           consistent = false;
           break;
         }
-        counter = res.updateCounter;
-        const returned = unmarshalPcrSelection(res.selectionOut).flatMap((s) => (s.hashAlg === hashAlg ? s.pcrs : []));
-        if (returned.length === 0 || returned.length !== res.digests.length) {
+        counter = res.pcrUpdateCounter;
+        const returned = unmarshalPcrSelection(res.pcrSelectionOut).flatMap((s) => (s.hashAlg === hashAlg ? s.pcrs : []));
+        if (returned.length === 0 || returned.length !== res.pcrValues.length) {
           throw new TpmKeyStoreError(`PCR_Read returned none of PCRs ${remaining.join(',')} in bank ${algName(hashAlg)}`);
         }
         returned.forEach((pcr, i) => {
-          const d = new Uint8Array(res.digests[i]!);
+          const d = new Uint8Array(res.pcrValues[i]!);
           if (size !== undefined && d.byteLength !== size) throw new Tpm2FormatError(`PCR ${pcr}: ${d.byteLength}-byte digest`);
           values.set(pcr, d);
         });
@@ -607,13 +627,13 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       for (const index of indices) {
         let size: number;
         try {
-          size = unmarshalNvPublic2B((await this.tpm.call('nvReadPublic', index)).nvPublic).dataSize;
+          size = unmarshalNvPublic2B((await this.tpm.execute(TPM2.NvReadPublic, { nvIndex: index })).nvPublic).dataSize;
         } catch (err) {
           if (err instanceof TpmCommandError && err.isHandleError) continue;
           throw err;
         }
         if (size === 0) continue;
-        const data = new Uint8Array(await this.tpm.call('nvRead', index, size, 0));
+        const data = new Uint8Array((await this.tpm.execute(TPM2.NvRead, { nvIndex: index, size, offset: 0 })).data);
         return data.slice(0, derTlvLength(data));
       }
       return null;
@@ -625,10 +645,10 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
     return this.job('tpmInfo', async () => {
       const props = new Map<number, number>();
       for (const [first, count] of [[0x100, 0x40], [0x200, 0x20]] as const) {
-        const { capabilityData } = await this.tpm.call('getCapability', TPM_CAP.TPM_PROPERTIES, first, count);
+        const { capabilityData } = await this.tpm.execute(TPM2.GetCapability, { capability: TPM_CAP.TPM_PROPERTIES, property: first, propertyCount: count });
         for (const p of unmarshalCapabilityData(capabilityData).properties ?? []) props.set(p.property, p.value);
       }
-      const { capabilityData } = await this.tpm.call('getCapability', TPM_CAP.PCRS, 0, 1);
+      const { capabilityData } = await this.tpm.execute(TPM2.GetCapability, { capability: TPM_CAP.PCRS, property: 0, propertyCount: 1 });
       const banks = (unmarshalCapabilityData(capabilityData).pcrs ?? []).map((b) => ({ hash: HASH_INFO[b.hashAlg]?.name ?? algName(b.hashAlg), pcrs: b.pcrs.length }));
       const get = (p: number): number => props.get(p) ?? 0;
       const chars = (...ps: number[]): string =>
@@ -653,11 +673,11 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
   }
 
   getRandom(n: number): Promise<Uint8Array> {
-    return this.job('getRandom', async () => new Uint8Array(await this.tpm.call('getRandom', n)));
+    return this.job('getRandom', async () => new Uint8Array((await this.tpm.execute(TPM2.GetRandom, { bytesRequested: n })).randomBytes));
   }
 
   /** TPM handles of one type currently in the TPM (TPM2_GetCapability(TPM_CAP_HANDLES)). */
-  listHandles(ht: number = TPM_HT.TRANSIENT): Promise<number[]> {
+  listHandles(ht: number = TPM_HT.TRANSIENT): Promise<TpmHandle[]> {
     return this.job('listHandles', () => listHandlesOf(this.tpm, ht));
   }
 

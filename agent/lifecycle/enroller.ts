@@ -9,7 +9,7 @@ import type { EnrollmentProtocol, EnrollResult } from '../protocols/protocol.js'
 import type { Logger } from '../util/log.js';
 import { EnrolldError } from '../util/errors.js';
 import type { Clock } from './clock.js';
-import { backoffSeconds, clampRetryAfter, renewAt, type Random } from './schedule.js';
+import { RENEW_RETRY_MAX_SECONDS, RENEW_RETRY_SPREAD, backoffSeconds, clampRetryAfter, renewAt, type Random } from './schedule.js';
 import {
   transition,
   toStoredKey,
@@ -299,7 +299,7 @@ export class Enroller {
 
   private async failed(s: AgentState, error: EnrolldError, permanent: boolean): Promise<StepOutcome> {
     const attempt = (s.failures ?? 0) + 1;
-    const secs = backoffSeconds(attempt, this.d.policy.backoffMinSeconds, this.d.policy.backoffMaxSeconds, this.d.random);
+    const secs = this.retryDelaySeconds(s, attempt);
     const until = new Date(this.d.clock.now().getTime() + secs * 1000);
     let next = s;
     if (permanent && s.pending) {
@@ -310,6 +310,21 @@ export class Enroller {
     next = await this.commit(next, { type: 'fail', until, reason: error.code });
     this.d.log.warn('enroll.failed', { code: error.code, err: error, permanent, retryIn: secs });
     return { action: permanent ? 'abandoned' : 'failed', state: next, nextDue: until, error };
+  }
+
+  /**
+   * The persisted backoff. A renewal that has failed more than once, while its certificate still has life left, need
+   * not retry fast: after a server outage every device refused late in it would come back within minutes of the
+   * recovery. With the fleet spread on (renewSpread > 0), its wait is drawn uniformly up to RENEW_RETRY_SPREAD of the
+   * remaining lifetime (schedule.ts), never shorter than the plain backoff.
+   */
+  private retryDelaySeconds(s: AgentState, attempt: number): number {
+    const { backoffMinSeconds, backoffMaxSeconds, renewSpread } = this.d.policy;
+    const secs = backoffSeconds(attempt, backoffMinSeconds, backoffMaxSeconds, this.d.random);
+    if (attempt < 2 || !(renewSpread && renewSpread > 0) || !s.credential) return secs;
+    const remaining = (Date.parse(s.credential.notAfter) - this.d.clock.now().getTime()) / 1000;
+    const window = Math.min(RENEW_RETRY_MAX_SECONDS, remaining * RENEW_RETRY_SPREAD);
+    return Math.max(secs, Math.round((this.d.random ?? Math.random)() * window));
   }
 
   private async commit(s: AgentState, event: LifecycleEvent): Promise<AgentState> {

@@ -56,6 +56,16 @@ export function backoffSeconds(attempt: number, minSeconds: number, maxSeconds: 
  */
 export const RENEW_SPREAD = 1 / 2;
 
+/**
+ * With the fleet spread on, a renewal that failed more than once retries at a time drawn uniformly up to this share
+ * of the certificate's remaining lifetime (at most RENEW_RETRY_MAX_SECONDS, never less than the plain backoff): the
+ * backlog of a server outage returns spread over hours instead of in the first minutes after recovery
+ * (bench/fleet-schedule.ts, the outage scenario), and the wait shrinks with the time left, so retries get denser
+ * as expiry nears.
+ */
+export const RENEW_RETRY_SPREAD = 1 / 20;
+export const RENEW_RETRY_MAX_SECONDS = 24 * 3600;
+
 /** Renewal time: `fraction` of the validity period after notBefore (default policy 2/3), less up to `spread` of it. */
 export function renewAt(notBefore: Date, notAfter: Date, fraction: number, spread = 0, random: Random = Math.random): Date {
   const span = Math.max(0, notAfter.getTime() - notBefore.getTime());

@@ -1,4 +1,5 @@
 // TPM 2.0 constants used by enrolld (TPM 2.0 Library Part 2: Structures; section numbers per rev 1.59).
+import type { NvIndex, TpmHandle } from './handles.js';
 
 /** TPM_GENERATED_VALUE — Part 2 §6.2. */
 export const TPM_GENERATED_VALUE = 0xff544347;
@@ -125,12 +126,12 @@ export const handleRangeStart = (ht: number): number => (ht << 24) >>> 0;
 
 /** Permanent handles — Part 2 §7.4. */
 export const TPM_RH = {
-  OWNER: 0x40000001,
-  NULL: 0x40000007,
-  PW: 0x40000009,
-  LOCKOUT: 0x4000000a,
-  ENDORSEMENT: 0x4000000b,
-  PLATFORM: 0x4000000c,
+  OWNER: 0x40000001 as TpmHandle,
+  NULL: 0x40000007 as TpmHandle,
+  PW: 0x40000009 as TpmHandle,
+  LOCKOUT: 0x4000000a as TpmHandle,
+  ENDORSEMENT: 0x4000000b as TpmHandle,
+  PLATFORM: 0x4000000c as TpmHandle,
 } as const;
 
 /** TPMA_OBJECT bits — Part 2 §8.3.2. */
@@ -166,11 +167,11 @@ export const TPMA_NV = {
 
 /** Well-known handles: EK certificate NV indices (TCG EK Credential Profile), SRK (TCG Handle Registry: 0x81000001). */
 export const WELL_KNOWN = {
-  EK_CERT_RSA_NV: 0x01c00002,
-  EK_CERT_ECC_NV: 0x01c0000a,
+  EK_CERT_RSA_NV: 0x01c00002 as NvIndex,
+  EK_CERT_ECC_NV: 0x01c0000a as NvIndex,
   /** ECC NIST P-384 EK certificate (high range; swtpm_setup --ecc writes this one). */
-  EK_CERT_ECC_P384_NV: 0x01c00016,
-  SRK_PERSISTENT: 0x81000001,
+  EK_CERT_ECC_P384_NV: 0x01c00016 as NvIndex,
+  SRK_PERSISTENT: 0x81000001 as TpmHandle,
 } as const;
 
 /** Digest sizes and node:crypto names of the hash algorithms enrolld handles (Part 2 §10.3.1 TPMU_HA). */

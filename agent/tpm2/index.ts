@@ -9,3 +9,7 @@ export * from './pcr.js';
 export * from './capability.js';
 export * from './nv.js';
 export * from './sensitive.js';
+export * from './handles.js';
+export * as TPM2 from './commands.js';
+export type { Marshalled, MarshalledOut, TpmCommand } from './commands.js';
+export * from './ecc-point.js';

@@ -89,6 +89,16 @@ export function writeAsymScheme(w: TpmWriter, s: AsymScheme): void {
   }
 }
 
+/** TPMT_RSA_DECRYPT bytes — Part 2 §11.2.4.4: TPM_ALG_OAEP with its hash, TPM_ALG_RSAES or TPM_ALG_NULL. */
+export function marshalRsaDecryptScheme(s: AsymScheme): Uint8Array {
+  if (s.scheme !== TPM_ALG.OAEP && s.scheme !== TPM_ALG.RSAES && s.scheme !== TPM_ALG.NULL) {
+    throw new Tpm2FormatError(`${algName(s.scheme)} is not an RSA decryption scheme`);
+  }
+  const w = new TpmWriter();
+  writeAsymScheme(w, s);
+  return w.finish();
+}
+
 export function readAsymScheme(r: TpmReader, field: string): AsymScheme {
   const scheme = r.u16(`${field}.scheme`);
   if (scheme === TPM_ALG.NULL || scheme === TPM_ALG.RSAES) return { scheme, hashAlg: TPM_ALG.NULL };

@@ -11,6 +11,7 @@ import { PkiDecodeError } from '../../agent/pki/errors.js';
 import {
   IMPORTED_SIGNING_ATTRS,
   TPMA_OBJECT,
+  TPM2,
   TPM_ALG,
   TPM_HT,
   TpmCommandError,
@@ -136,7 +137,7 @@ test('bad blobs: a corrupted imported private blob fails TPM2_Load with a TpmCom
 test('TPM rules (raw addon): fixedTPM on an imported object and a malformed duplicate are refused by TPM2_Import', async () => {
   const raw = TpmClient.open(swtpm.tcti);
   try {
-    const srk = await raw.call('trFromTpmPublic', store.srkHandle);
+    const { object: srk } = await raw.execute(TPM2.TrFromTpmPublic, { tpmHandle: store.srkHandle });
     const jwk = ecKeys.privateKey.export({ format: 'jwk' });
     const x = new Uint8Array(Buffer.from(jwk.x!, 'base64url'));
     const y = new Uint8Array(Buffer.from(jwk.y!, 'base64url'));
@@ -145,20 +146,22 @@ test('TPM rules (raw addon): fixedTPM on an imported object and a malformed dupl
     fixed.objectAttributes |= TPMA_OBJECT.FIXED_TPM | TPMA_OBJECT.FIXED_PARENT;
     const dup = unwrappedDuplicate({ sensitiveType: TPM_ALG.ECC, authValue: new Uint8Array(0), seedValue: new Uint8Array(32), sensitive: d });
     const e0 = new Uint8Array(0);
-    const err1 = await raw.call('import', srk, e0, marshalPublic2B(fixed), dup, e0, symDefObjectNull()).catch((e: unknown) => e);
+    const imp = (objectPublic: Uint8Array, duplicate: Uint8Array) =>
+      raw.execute(TPM2.Import, { parentHandle: srk, encryptionKey: e0, objectPublic, duplicate, inSymSeed: e0, symmetricAlg: symDefObjectNull() });
+    const err1 = await imp(marshalPublic2B(fixed), dup).catch((e: unknown) => e);
     assert.instance(err1, TpmCommandError);
     assert.match((err1 as Error).message, /attributes/i);
     // the duplicate's inner size disagrees with its contents
     const broken = new Uint8Array(dup);
     broken[3] = (broken[3]! + 7) & 0xff;
-    const err2 = await raw.call('import', srk, e0, marshalPublic2B(importedEccP256Public(x, y)), broken, e0, symDefObjectNull()).catch((e: unknown) => e);
+    const err2 = await imp(marshalPublic2B(importedEccP256Public(x, y)), broken).catch((e: unknown) => e);
     assert.instance(err2, TpmCommandError);
     // not a TPM2B_PRIVATE at all: refused before reaching the TPM
-    const err3 = await raw.call('import', srk, e0, marshalPublic2B(importedEccP256Public(x, y)), new Uint8Array([0, 9, 1]), e0, symDefObjectNull()).catch((e: unknown) => e);
+    const err3 = await imp(marshalPublic2B(importedEccP256Public(x, y)), new Uint8Array([0, 9, 1])).catch((e: unknown) => e);
     assert.instance(err3, TpmCommandError);
-    await raw.call('trClose', srk);
+    await raw.execute(TPM2.TrClose, { object: srk });
   } finally {
-    await raw.call('close');
+    await raw.close();
   }
   assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
 });

@@ -10,12 +10,14 @@ import { TpmClient } from '../../agent/keystore/addon.js';
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
 import { TpmKeyStore, TpmKeyStoreError } from '../../agent/keystore/tpm.js';
 import {
+  TPM2,
   TPM_HT,
   TPM_RH,
   TpmCommandError,
   eccP256SigningTemplate,
   isStorageKey,
   marshalPublic2B,
+  tpmHandle,
   unmarshalPublic2B,
 } from '../../agent/tpm2/index.js';
 import { startSwtpm, type Swtpm } from '../harness/swtpm.js';
@@ -31,8 +33,8 @@ test.before(async () => {
   swtpm = await startSwtpm();
   // leave a stale transient behind, as a crashed agent would on a TPM without resource manager
   const raw = TpmClient.open(swtpm.tcti);
-  await raw.call('createPrimary', TPM_RH.OWNER, marshalPublic2B(eccP256SigningTemplate()));
-  await raw.call('close');
+  await raw.execute(TPM2.CreatePrimary, { primaryHandle: TPM_RH.OWNER, inPublic: marshalPublic2B(eccP256SigningTemplate()) });
+  await raw.close();
   store = await TpmKeyStore.open({ tcti: swtpm.tcti });
 });
 
@@ -54,7 +56,7 @@ test('flushStaleTransients removes what a previous process left loaded', async (
 });
 
 test('SRK is persistent at 0x81000001 and is a storage key; reopening reuses it', async () => {
-  assert.ok((await store.listHandles(TPM_HT.PERSISTENT)).includes(0x81000001));
+  assert.ok((await store.listHandles(TPM_HT.PERSISTENT)).includes(tpmHandle(0x81000001)));
   assert.is(store.srkHandle, 0x81000001);
 });
 
@@ -166,13 +168,13 @@ test('getRandom and stats', async () => {
 test('a persistent non-storage object at the SRK handle is refused', async () => {
   await store.close();
   const raw = TpmClient.open(swtpm.tcti);
-  const { handle } = await raw.call('createPrimary', TPM_RH.OWNER, marshalPublic2B(eccP256SigningTemplate()));
-  const tr = await raw.call('evictControl', handle, 0x81000005);
-  await raw.call('flushContext', handle);
-  const { outPublic } = await raw.call('readPublic', tr);
+  const { objectHandle: handle } = await raw.execute(TPM2.CreatePrimary, { primaryHandle: TPM_RH.OWNER, inPublic: marshalPublic2B(eccP256SigningTemplate()) });
+  const { newObjectHandle: tr } = await raw.execute(TPM2.EvictControl, { objectHandle: handle, persistentHandle: tpmHandle(0x81000005) });
+  await raw.execute(TPM2.FlushContext, { flushHandle: handle });
+  const { outPublic } = await raw.execute(TPM2.ReadPublic, { objectHandle: tr });
   assert.not.ok(isStorageKey(unmarshalPublic2B(outPublic)));
-  await raw.call('trClose', tr);
-  await raw.call('close');
+  await raw.execute(TPM2.TrClose, { object: tr });
+  await raw.close();
   const err = await TpmKeyStore.open({ tcti: swtpm.tcti, srkHandle: 0x81000005 }).catch((e: unknown) => e);
   assert.instance(err, TpmKeyStoreError);
   assert.match(String(err), /not a storage key/);
