@@ -2,7 +2,6 @@
 // the enrollment protocol, the PAL poller, the enroller and the daemon. Layers meet only here.
 import { readFileSync } from 'node:fs';
 import { removeDeadWritersTemps } from '../store/atomic-file.js';
-import path from 'node:path';
 import type { Config } from '../config.js';
 import { TpmKeyStore } from '../keystore/tpm.js';
 import { isKeyImportStore, type KeyStore } from '../keystore/keystore.js';
@@ -252,7 +251,7 @@ async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore
   const keystore = d.keystore;
   return createKeyPackageHandlers({
     keystore,
-    stateDir: path.join(config.stateDir, 'keys'),
+    stateDir: stateLayout(config.stateDir).keysDir,
     deviceName: new Uint8Array(buildName(config.identity.subject).toSchema().toBER(false)),
     subject: config.identity.subject,
     trustAnchors: async () => d.taStore.certificatesFor('key-packages'),
@@ -269,7 +268,7 @@ async function composeKeyPackages(config: Config, d: { taStore: TrustAnchorStore
 function sealedKeyLookup(config: Config, keystore: KeyStore): ((keyId: Uint8Array) => Promise<Uint8Array | undefined>) | undefined {
   if (!config.keyPackages || !isKeyImportStore(keystore)) return undefined;
   const ks = keystore;
-  const dir = path.join(config.stateDir, 'keys');
+  const dir = stateLayout(config.stateDir).keysDir;
   return async (keyId) => {
     const { KeysStateFile } = await import('../packages/keys/index.js');
     const store = new KeysStateFile(dir);
@@ -309,7 +308,7 @@ async function composeFirmware(config: Config, d: FirmwareDeps): Promise<Firmwar
   const http: StreamingHttpClient = { get: async (url, o) => (await streaming()).client.get(url, o) };
   const returnSigner = (): Promise<ReturnSigner | undefined> => currentReturnSigner(d.keystore, d.state);
   return new FirmwareManager({
-    workDir: path.join(config.stateDir, 'firmware'),
+    workDir: stateLayout(config.stateDir).firmwareDir,
     device: {
       hwType: fw.hardware.type,
       ...(fw.hardware.altTypes.length ? { altHwTypes: fw.hardware.altTypes } : {}),
@@ -346,12 +345,12 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
     const state = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState, now: () => clock.now(), log });
     const swept = await removeDeadWritersTemps(config.stateDir).catch(() => []);
     if (swept.length) log.info('state.stale-temps-removed', { count: swept.length });
-    const taStore = await TrustAnchorStore.open(path.join(config.stateDir, 'trust-anchors.json'), { now: () => clock.now() });
+    const taStore = await TrustAnchorStore.open(stateLayout(config.stateDir).trustAnchors, { now: () => clock.now() });
     if (taStore.list().length === 0) {
       // First start: the manufacture-time TA file seeds the TA database (RFC 7030 §4.1.1 explicit TA).
       await taStore.add(estAnchors.map((c, i) => ({ name: `factory-${i}`, source: 'config', uses: ['est-server', 'cacerts', 'crl'] as const, certificate: c })));
     }
-    const crlStore = await CrlStore.open(path.join(config.stateDir, 'crls.json'), { taStore, now: () => clock.now() });
+    const crlStore = await CrlStore.open(stateLayout(config.stateDir).crls, { taStore, now: () => clock.now() });
     const basicAuth = config.est.basicAuth ? { username: config.est.basicAuth.username, password: readSecret(config.est.basicAuth.passwordFile) } : undefined;
     let provisionedAk: ProvisionedAk | undefined;
     const loadAk = async (): Promise<ProvisionedAk> => {

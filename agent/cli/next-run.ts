@@ -29,11 +29,6 @@ export async function writeNextRun(stateDir: string, at: Date, by: NextRun['by']
 }
 
 /** undefined when never written or unreadable. Read-only. */
-export async function readNextRun(stateDir: string): Promise<NextRun | undefined> {
-  try {
-    const r = await nextRunStore(stateDir).peek();
-    return r.status === 'loaded' ? r.data : undefined;
-  } catch {
-    return undefined;
-  }
+export function readNextRun(stateDir: string): Promise<NextRun | undefined> {
+  return nextRunStore(stateDir).peekData();
 }

@@ -93,10 +93,5 @@ function sanitize(v: unknown): FeatureStatus {
 
 /** The recorded outcomes ({} when none or unreadable: a damaged file never blocks `enrolld status`). Read-only. */
 export async function readFeatureStatus(stateDir: string): Promise<FeatureStatus> {
-  try {
-    const r = await featureStatusStore(stateDir).peek();
-    return r.status === 'loaded' ? sanitize(r.data) : {};
-  } catch {
-    return {};
-  }
+  return sanitize(await featureStatusStore(stateDir).peekData());
 }

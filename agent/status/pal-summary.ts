@@ -29,11 +29,6 @@ export function palSummaryWriter(stateDir: string): (s: PalPollSummary) => Promi
 }
 
 /** The last PAL poll summary, or undefined when never polled (or unreadable: shown as "never"). Read-only. */
-export async function readPalSummary(stateDir: string): Promise<PalPollSummary | undefined> {
-  try {
-    const r = await summaryStore(stateDir).peek();
-    return r.status === 'loaded' ? r.data : undefined;
-  } catch {
-    return undefined;
-  }
+export function readPalSummary(stateDir: string): Promise<PalPollSummary | undefined> {
+  return summaryStore(stateDir).peekData();
 }

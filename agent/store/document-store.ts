@@ -171,6 +171,16 @@ export class DocumentStore<T> implements StateStore<T> {
     return this.doLoad(true);
   }
 
+  /** peek()'s data, or undefined when there is none or no copy is usable (status displays: never throws). */
+  async peekData(): Promise<T | undefined> {
+    try {
+      const r = await this.peek();
+      return r.status === 'loaded' ? r.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private serial<R>(fn: () => Promise<R>): Promise<R> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);

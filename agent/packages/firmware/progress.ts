@@ -137,11 +137,6 @@ function progressStore(dir: string): DocumentStore<DownloadProgressReport> {
 }
 
 /** The last progress report in `dir` (undefined when none or unreadable). Read-only: never writes. */
-export async function readDownloadProgress(dir: string): Promise<DownloadProgressReport | undefined> {
-  try {
-    const r = await progressStore(dir).peek();
-    return r.status === 'loaded' ? r.data : undefined;
-  } catch {
-    return undefined;
-  }
+export function readDownloadProgress(dir: string): Promise<DownloadProgressReport | undefined> {
+  return progressStore(dir).peekData();
 }
