@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EnrolldError } from './util/errors.js';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from './pki/signer.js';
-import { FRESHNESS_OID_PLACEHOLDERS, type FreshnessOids } from './attest/constants.js';
+import { FRESHNESS_OID_PLACEHOLDERS, OID_TCG_ATTEST_TPM_QUOTE_PLACEHOLDER, PCR_BANKS, type FreshnessOids, type PcrBank } from './attest/constants.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/enrolld/config.json';
 
@@ -145,7 +145,12 @@ export interface Config {
     akKeyFile?: string;
     /** PEM: AK certificate followed by its chain. */
     akCertFile?: string;
+    /** PCRs quoted (TPM2_Quote statement beside the certify statement); empty: no quote. */
     pcrs: number[];
+    /** PCR bank the quote covers. */
+    pcrBank: PcrBank;
+    /** AttestationStatement type of the quote statement (placeholder unless configured, see attest/constants.ts). */
+    quoteOid: string;
     /** The draft's TBD freshness OIDs (CMP InfoTypes, CMC controls); placeholders unless configured. */
     freshnessOids: FreshnessOids;
   };
@@ -362,7 +367,9 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
   const est = r.sub('est', ['url', 'label', 'trustAnchorsFile', 'basicAuth', 'maxResponseBytes', 'timeoutMs', 'pal', 'csrattrs', 'cacertsRefreshHours'], true);
   const basic = est.has('basicAuth') ? est.sub('basicAuth', ['username', 'passwordFile']) : undefined;
   const id = r.sub('identity', ['subject', 'dnsNames', 'keyAlgorithm', 'bootstrapCertFile', 'bootstrapKeyFile']);
-  const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs', 'freshnessOids']);
+  const att = r.sub('attestation', ['enabled', 'akKeyFile', 'akCertFile', 'pcrs', 'pcrBank', 'quoteOid', 'freshnessOids']);
+  const quoteOid = att.str('quoteOid', OID_TCG_ATTEST_TPM_QUOTE_PLACEHOLDER);
+  if (!/^[0-2](\.(0|[1-9]\d*))+$/.test(quoteOid)) throw new ConfigError(att.at('quoteOid'), `not a dotted-decimal OID: ${quoteOid}`);
   const fo = att.sub('freshnessOids', Object.keys(FRESHNESS_OID_PLACEHOLDERS));
   const freshnessOids = Object.fromEntries(
     (Object.keys(FRESHNESS_OID_PLACEHOLDERS) as Array<keyof FreshnessOids>).map((k) => {
@@ -432,6 +439,8 @@ export function parseConfig(doc: unknown, baseDir = '/etc/enrolld'): Config {
       ...(att.has('akKeyFile') ? { akKeyFile: file(baseDir, att.str('akKeyFile'))! } : {}),
       ...(att.has('akCertFile') ? { akCertFile: file(baseDir, att.str('akCertFile'))! } : {}),
       pcrs: att.numList('pcrs', [0, 1, 2, 3, 4, 5, 6, 7], 0, 23),
+      pcrBank: att.oneOf('pcrBank', PCR_BANKS, 'sha256'),
+      quoteOid,
       freshnessOids,
     },
     schedule: {

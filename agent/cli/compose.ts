@@ -399,11 +399,13 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       if (!akKeyFile || !akCertFile) throw new EnrolldError('config.attestation', 'attestation.enabled needs attestation.akKeyFile and attestation.akCertFile');
       return (provisionedAk ??= await loadProvisionedAk(akKeyFile, akCertFile));
     };
+    // Platform evidence beside the certify statement: TPM2_Quote of attestation.pcrs (none: certify only).
+    const quoteRequest = { pcrs: config.attestation.pcrs, bank: config.attestation.pcrBank, type: config.attestation.quoteOid };
     // Evidence outside the CSR (ACME remote-attest-01): the same TPM2_Certify by the provisioned AK.
     const attest = async (key: KeyRecord, qualifyingData: Uint8Array): Promise<Uint8Array> => {
       if (!isCertifyingKeyStore(keystore)) throw new EnrolldError('config.attestation', 'attestation needs a TPM keystore (TPM2_Certify)');
       const ak = await loadAk();
-      return (await buildCertifyEvidence({ keystore, key, ak: ak.ak, akChain: ak.chain, nonce: qualifyingData })).bundle.toDER();
+      return (await buildCertifyEvidence({ keystore, key, ak: ak.ak, akChain: ak.chain, nonce: qualifyingData, quote: quoteRequest })).bundle.toDER();
     };
     const issuerAnchors = config.protocol === 'acme' && config.acme?.issuerTrustAnchorsFile ? readAnchors(config.acme.issuerTrustAnchorsFile) : [];
     const protocol = await createEnrollmentProtocol(config, { keystore, clock, estAnchorsPem, basicAuth, ...(config.attestation.enabled ? { attest } : {}) });
@@ -416,7 +418,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       if (!isCertifyingKeyStore(keystore)) throw new EnrolldError('config.attestation', 'attestation needs a TPM keystore (TPM2_Certify)');
       if (!protocol.nonce) throw new EnrolldError('config.attestation', `the ${protocol.name} protocol offers no freshness nonce for attestation`);
       const ak = await loadAk();
-      return attestationAttribute({ keystore, key, ak: ak.ak, akChain: ak.chain, nonces: { nonce: (r) => protocol.nonce!(r, nonceContext(ctx)) }, now: () => clock.now() });
+      return attestationAttribute({ keystore, key, ak: ak.ak, akChain: ak.chain, quote: quoteRequest, nonces: { nonce: (r) => protocol.nonce!(r, nonceContext(ctx)) }, now: () => clock.now() });
     };
     // MQTT over TLS authenticates with the device credential (TPM key through the OpenSSL engine), and follows it
     // across renewals: the sink reconnects with the new certificate, and the old key is dropped only after that.

@@ -600,7 +600,11 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
         counter = res.pcrUpdateCounter;
         const returned = unmarshalPcrSelection(res.pcrSelectionOut).flatMap((s) => (s.hashAlg === hashAlg ? s.pcrs : []));
         if (returned.length === 0 || returned.length !== res.pcrValues.length) {
-          throw new TpmKeyStoreError(`PCR_Read returned none of PCRs ${remaining.join(',')} in bank ${algName(hashAlg)}`);
+          throw new TpmKeyStoreError(
+            returned.length === 0 && values.size === 0
+              ? `PCR bank ${HASH_INFO[hashAlg]?.name ?? algName(hashAlg)} is not allocated in this TPM (TPM2_PCR_Read returned none of PCRs ${remaining.join(',')})`
+              : `PCR_Read returned none of PCRs ${remaining.join(',')} in bank ${algName(hashAlg)}`,
+          );
         }
         returned.forEach((pcr, i) => {
           const d = new Uint8Array(res.pcrValues[i]!);
