@@ -122,9 +122,11 @@ export const FRESHNESS_OID_PLACEHOLDERS: Readonly<FreshnessOids> = Object.freeze
 export const OID_TCG_ATTEST_TPM_QUOTE_PLACEHOLDER = '2.23.133.20.2';
 
 /** PCR banks `attestation.pcrBank` may name (TPM_ALG ids in TPM 2.0 Part 2 §6.3). */
-export const PCR_BANKS = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
+export const PCR_BANKS = ['sha1', 'sha256', 'sha384', 'sha512', 'sm3-256', 'sha3-256', 'sha3-384', 'sha3-512'] as const;
 export type PcrBank = (typeof PCR_BANKS)[number];
-export const PCR_BANK_ALG: Readonly<Record<PcrBank, number>> = Object.freeze({ sha1: 0x0004, sha256: 0x000b, sha384: 0x000c, sha512: 0x000d });
+export const PCR_BANK_ALG: Readonly<Record<PcrBank, number>> = Object.freeze({
+  sha1: 0x0004, sha256: 0x000b, sha384: 0x000c, sha512: 0x000d, 'sm3-256': 0x0012, 'sha3-256': 0x0027, 'sha3-384': 0x0028, 'sha3-512': 0x0029,
+});
 
 /** @deprecated early-allocation name of the same OID (IANA registry still says "id-aa-evidence"). */
 export const OID_ID_AA_EVIDENCE = OID_ID_AA_ATTESTATION;
