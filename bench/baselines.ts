@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AgentEnv } from '../deploy/lab/environment.js';
+import type { AgentEnv } from '../test/harness/agent-env.js';
 import { median } from './proc-status.js';
 
 export interface ProcessRun {

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentEnv } from '../deploy/lab/environment.js';
+import type { AgentEnv } from '../test/harness/agent-env.js';
 import { notifyReceiver } from '../test/harness/notify-socket.js';
 import { median, procMemory, type ProcMemory } from './proc-status.js';
 

@@ -3,7 +3,7 @@
 // re-enrollment, estimated as one signDigest operation), agent CPU (process.cpuUsage: CSR building, TLS crypto,
 // certificate validation, state writes) and the rest of the wall time (network + the lab server's work).
 // Bytes on the wire per operation from the relay.
-import type { AgentEnv } from '../deploy/lab/environment.js';
+import type { AgentEnv } from '../test/harness/agent-env.js';
 import { median } from './proc-status.js';
 import { delta, relayConfig, runProbe } from './probe-runner.js';
 import { startRelay } from './relay.js';

@@ -2,7 +2,7 @@
 // lab server's): CPU per cycle (process.cpuUsage of the agent process, all threads), its RSS after the cycles, and
 // bytes on the wire per cycle counted at a TCP relay (TLS handshake and records included) — once with a full TLS
 // handshake per cycle and once with TLS session resumption (the transport's default).
-import type { AgentEnv } from '../deploy/lab/environment.js';
+import type { AgentEnv } from '../test/harness/agent-env.js';
 import type { ProcMemory } from './proc-status.js';
 import { delta, relayConfig, runProbe } from './probe-runner.js';
 import { startRelay } from './relay.js';

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentEnv } from '../deploy/lab/environment.js';
+import type { AgentEnv } from '../test/harness/agent-env.js';
 import type { Relay, RelayCounters } from './relay.js';
 
 const PROBE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'agent-probe.js');

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { startAgentEnv } from '../deploy/lab/environment.js';
+import { startAgentEnv } from '../test/harness/agent-env.js';
 import { enrollNow, nodeBaseline, shellEnrollment } from './baselines.js';
 import { BUNDLE_MAIN, TSC_MAIN, daemonStart, startupPhases, type DaemonStartOptions } from './daemon-start.js';
 import { FLEET_SCENARIOS, simulateFleet } from './fleet-schedule.js';

@@ -9,16 +9,11 @@
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startAgentEnv, startPlainAgentEnv } from '../../deploy/lab/environment.js';
-import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestation.js';
-import { FirmwareLab } from '../../deploy/lab/firmware.js';
-import { labPal } from '../../deploy/lab/pal.js';
-import { registerAcmeHandlers } from '../../deploy/lab/acme.js';
-import { registerCmpHandlers } from '../../deploy/lab/cmp.js';
-import { registerCmcHandlers } from '../../deploy/lab/cmc.js';
-import { LabCa } from '../../deploy/lab/ca.js';
-import { certificateToPem } from '../pki/cert.js';
-import { subjectAltNameExtension } from '../pki/csr.js';
+import { pathToFileURL } from 'node:url';
+// Types only (erased): the lab is found at run time in a development tree, never bundled or installed.
+import type * as LabKit from '../../deploy/lab/demo-kit.js';
+import { packageRoot } from '../keystore/addon.js';
+import { EnrolldError } from '../util/errors.js';
 import { composeAgent, type AgentParts } from './compose.js';
 import { parseConfig } from '../config.js';
 import { createLogger } from '../util/log.js';
@@ -73,22 +68,45 @@ function describe(out: Out, title: string, c: Credential): void {
 /** EST servers the demo can run against: the bundled lab (default) or its plain RFC 7030 profile. */
 export const DEMO_SERVERS = ['lab', 'plain'] as const;
 
+/**
+ * The lab (deploy/lab/demo-kit.ts, compiled by `npm run build`) from the development tree this enrolld runs from.
+ * An installed package has no deploy/lab/: then the demo says it needs the development tree.
+ */
+async function loadLab(): Promise<typeof LabKit> {
+  let root: string | undefined;
+  try {
+    root = packageRoot();
+  } catch {
+    root = undefined;
+  }
+  const kit = root ? path.join(root, 'dist', 'deploy', 'lab', 'demo-kit.js') : undefined;
+  if (!root || !kit || !existsSync(path.join(root, 'deploy', 'lab')) || !existsSync(kit)) {
+    throw new EnrolldError(
+      'cli.demo',
+      `the demo needs the lab server from the development tree (deploy/lab/ in a git checkout, built with npm run build); ${root ? `${root} has none` : 'no enrolld package root found'}`,
+    );
+  }
+  return (await import(pathToFileURL(kit).href)) as typeof LabKit;
+}
+
 export async function runDemo(opts: { protocol?: string; server?: string; verbose?: boolean; out?: Out } = {}): Promise<void> {
   const out: Out = opts.out ?? ((l) => process.stdout.write(l + '\n'));
   const server = opts.server ?? 'lab';
   if (!(DEMO_SERVERS as readonly string[]).includes(server)) throw new Error(`demo --server ${server}: one of ${DEMO_SERVERS.join(', ')}`);
   if (server === 'plain') {
     if (opts.protocol !== undefined && opts.protocol !== 'est') throw new Error('demo --server plain runs EST only (no --protocol)');
-    return runPlainDemo(out, opts.verbose === true);
+    return runPlainDemo(await loadLab(), out, opts.verbose === true);
   }
   const protocol = opts.protocol ?? 'est';
   if (!(DEMO_PROTOCOLS as readonly string[]).includes(protocol)) {
     throw new Error(`demo --protocol ${protocol}: one of ${DEMO_PROTOCOLS.join(', ')}`);
   }
+  const { startLabEnv, createAttestationCa, labAkCertifier, FirmwareLab, labPal, registerAcmeHandlers, registerCmpHandlers, registerCmcHandlers, LabCa, certificatePem, subjectAltName } = await loadLab();
   const t0 = performance.now();
   out('enrolld demo: starting swtpm and the lab EST server on 127.0.0.1 …');
   const attCa = await createAttestationCa();
-  const env = await startAgentEnv({ lab: { certValiditySeconds: 7 * 86400, attestation: { trustAnchors: [attCa.root.der], nonce: { ttlSeconds: 300 } } } });
+  const labEnv = await startLabEnv({ lab: { certValiditySeconds: 7 * 86400, attestation: { trustAnchors: [attCa.root.der], nonce: { ttlSeconds: 300 } } } });
+  const env = { ...labEnv, config: parseConfigOrStop(labEnv) };
   const log = createLogger({ level: opts.verbose ? 'debug' : 'warn', journal: false });
   let agent: AgentParts | undefined;
   let keystore: TpmKeyStore | undefined;
@@ -134,9 +152,9 @@ export async function runDemo(opts: { protocol?: string; server?: string; verbos
       const idevid = await keystore.createKey('idevid', 'ecc-p256');
       const t = new Date();
       const factory = await LabCa.create({ name: 'enrolld factory', now: t });
-      const cert = await factory.issue({ subject: env.config.identity.subject, spki: idevid.spki, notBefore: new Date(t.getTime() - 60_000), notAfter: new Date(t.getTime() + 365 * 86_400_000), profile: 'client', extensions: [subjectAltNameExtension({ dns: env.config.identity.dnsNames })] });
+      const cert = await factory.issue({ subject: env.config.identity.subject, spki: idevid.spki, notBefore: new Date(t.getTime() - 60_000), notAfter: new Date(t.getTime() + 365 * 86_400_000), profile: 'client', extensions: [subjectAltName({ dns: env.config.identity.dnsNames })] });
       writeFileSync(path.join(env.dir, 'factory', 'idevid.json'), akRecordToJson(idevid), { mode: 0o600 });
-      writeFileSync(path.join(env.dir, 'factory', 'idevid-cert.pem'), certificateToPem(cert) + factory.issuing.pem);
+      writeFileSync(path.join(env.dir, 'factory', 'idevid-cert.pem'), certificatePem(cert) + factory.issuing.pem);
       const cmcLab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { [env.config.deviceId]: 'factory-secret' }, idevidCaDers: [factory.root.der], checkEvidence: (csr, at) => env.lab.attestation.checkCsr(csr, at) }, { nonces: env.lab.attestation.nonces });
       doc.protocol = 'cmc';
       (doc.identity as Record<string, unknown>).bootstrapCertFile = 'factory/idevid-cert.pem';
@@ -192,6 +210,16 @@ export async function runDemo(opts: { protocol?: string; server?: string; verbos
   }
 }
 
+/** The agent's reading of the config the lab environment wrote (the environment is stopped if it does not parse). */
+function parseConfigOrStop(env: { configDoc: Record<string, unknown>; dir: string; stop(): Promise<void> }): ReturnType<typeof parseConfig> {
+  try {
+    return parseConfig(env.configDoc, env.dir);
+  } catch (e) {
+    void env.stop();
+    throw e;
+  }
+}
+
 /** The closing summary both demos print: TPM timings and the end state. */
 function finish(out: Out, keystore: TpmKeyStore, t0: number, phase: string): void {
   tpmTable(out, keystore);
@@ -239,10 +267,11 @@ async function untilIssued(what: string, out: Out, clock: SkippingClock, step: (
   return r;
 }
 
-async function runPlainDemo(out: Out, verbose: boolean): Promise<void> {
+async function runPlainDemo(kit: typeof LabKit, out: Out, verbose: boolean): Promise<void> {
   const t0 = performance.now();
   out('enrolld demo --server plain: starting swtpm and the plain RFC 7030 EST server (lab profile "plain") on 127.0.0.1 …');
-  const env = await startPlainAgentEnv();
+  const labEnv = await kit.startPlainLabEnv();
+  const env = { ...labEnv, config: parseConfigOrStop(labEnv) };
   const log = createLogger({ level: verbose ? 'debug' : 'warn', journal: false });
   const clock = new SkippingClock();
   let agent: AgentParts | undefined;

@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'demo': {
-      // Loaded on demand: the demo pulls in the lab server (deploy/lab/), which the .deb does not ship.
+      // Loaded on demand; the demo finds the lab server (deploy/lab/) only in a development tree (the .deb ships neither).
       let runDemo: typeof import('./demo.js').runDemo;
       try {
         ({ runDemo } = await import('./demo.js'));

@@ -32,6 +32,16 @@ export interface KeyStore {
   /** Forgets the key (flushes/destroys what the store holds for it). */
   deleteKey(record: KeyRecord): Promise<void>;
   close(): Promise<void>;
+  /** What the store knows of its device's health (TPM: opened, and the outcome of its last command); absent: nothing to report. */
+  health?(): KeyStoreHealth;
+}
+
+/** A keystore's health as the status reports it (docs/status-schema.md `tpm`). */
+export interface KeyStoreHealth {
+  /** The store opened and its last device command succeeded. */
+  ok: boolean;
+  /** Response code of the last command when it failed (TPM: TPM_RC / TSS2_RC). */
+  rc?: number;
 }
 
 /** A symmetric secret sealed in the store (TPM: a KEYEDHASH sealed data object under the SRK); holds no secret itself. */

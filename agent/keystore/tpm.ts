@@ -57,7 +57,7 @@ import {
 } from '../tpm2/signature.js';
 import { EnrolldError } from '../util/errors.js';
 import { type CommandStats, TpmClient } from './addon.js';
-import type { KeyImportStore, KeyRecord, KeyStore, SealedRecord, TlsKeyOptions } from './keystore.js';
+import type { KeyImportStore, KeyRecord, KeyStore, KeyStoreHealth, SealedRecord, TlsKeyOptions } from './keystore.js';
 import { PromiseQueue } from './queue.js';
 
 export class TpmKeyStoreError extends EnrolldError {
@@ -175,6 +175,8 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
   private readonly queue = new PromiseQueue();
   private readonly ops = new Map<string, { count: number; totalMs: number; errors: number }>();
   private closed = false;
+  /** Outcome of the last TPM command (open() succeeded, so ok until one fails). */
+  private lastOutcome: KeyStoreHealth = { ok: true };
 
   private constructor(
     private readonly tpm: TpmClient,
@@ -240,9 +242,13 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       const t0 = performance.now();
       let failed = false;
       try {
-        return await fn();
+        const out = await fn();
+        this.lastOutcome = { ok: true };
+        return out;
       } catch (err) {
         failed = true;
+        // Only the TPM's own answers tell about its health (a bad key record or argument does not).
+        if (err instanceof TpmCommandError) this.lastOutcome = { ok: false, rc: err.rc };
         throw err;
       } finally {
         const s = this.ops.get(op) ?? { count: 0, totalMs: 0, errors: 0 };
@@ -703,6 +709,11 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
    * In-process timings: native commands by name ("sign", "load", …) and keystore operations ("op.signDigest", …
    * including queue-internal load/flush, excluding queue wait).
    */
+  /** The status's `tpm`: open succeeded; ok/rc of the last TPM command since. */
+  health(): KeyStoreHealth {
+    return { ...this.lastOutcome };
+  }
+
   stats(): CommandStats {
     const out: CommandStats = this.tpm.stats();
     for (const [k, v] of this.ops) out[`op.${k}`] = { ...v };

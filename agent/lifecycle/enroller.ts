@@ -69,6 +69,8 @@ export interface EnrollerDeps {
   random?: Random;
   /** Called after each persisted transition (status reporting); must not throw. */
   onTransition?(state: AgentState, event: LifecycleEvent): void;
+  /** Drops the key of a credential a renewal replaced (default keystore.deleteKey; the device identity defers it). */
+  retire?(key: KeyRecord): Promise<void>;
 }
 
 export type StepAction = 'none' | 'issued' | 'pending' | 'failed' | 'abandoned';
@@ -217,7 +219,8 @@ export class Enroller {
     s = await this.commit(s, { type: 'issued', credential });
     this.d.log.info('enroll.issued', { serial: credential.serial, subject: credential.subject, notAfter: credential.notAfter, renewAt: credential.renewAt, keyId: credential.key.id });
     if (old && old.key.id !== credential.key.id) {
-      await this.d.keystore.deleteKey(fromStoredKey(old.key)).catch((err) => this.d.log.warn('key.delete-failed', { keyId: old.key.id, err }));
+      const retire = this.d.retire ?? ((k: KeyRecord) => this.d.keystore.deleteKey(k));
+      await retire(fromStoredKey(old.key)).catch((err) => this.d.log.warn('key.delete-failed', { keyId: old.key.id, err }));
     }
     return { action: 'issued', state: s, nextDue: new Date(credential.renewAt) };
   }

@@ -3,7 +3,7 @@
 // the lifecycle. Handlers never enroll themselves; they ask the lifecycle (requestRenewal) and the poller turns
 // that into the daemon's `{ renew: true }`. One context is built per poll (pal-poller.ts), so the per-poll parts
 // (current credential, CA certificates seen in this PAL run) are fresh each time.
-import type * as pkijs from 'pkijs';
+import type { DeviceCredential } from '../identity/device-identity.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { EstClient } from '../protocols/est/client.js';
 import type { EstIssued } from '../protocols/est/enroll-response.js';
@@ -46,13 +46,6 @@ export interface PeerCertificateStore {
   list(): PeerCertificate[];
 }
 
-/** The device's current credential, as the handlers need it (matching dn/ski/iasn notices, §2.1). */
-export interface CurrentCredential {
-  certificate: pkijs.Certificate;
-  /** Issuing chain returned with it (DER), leaf excluded. */
-  chainDer: Uint8Array[];
-}
-
 export interface PackagePolicy {
   /**
    * SHA-256 fingerprints (hex) of CA roots the configuration trusts explicitly: a /cacerts root with one of these
@@ -80,8 +73,8 @@ export interface PackageContext {
   onEnrollmentRetrieval?(r: EnrollmentRetrieval): void | Promise<void>;
   /** Accepted /eecerts certificates (when absent, /eecerts entries validate but store nothing and fail). */
   peers?: PeerCertificateStore;
-  /** The current credential (undefined before the first enrollment). */
-  credential?: CurrentCredential;
+  /** The current credential (undefined before the first enrollment): its certificate matches dn/ski/iasn notices (§2.1), its chain builds paths. */
+  credential?: Pick<DeviceCredential, 'certificate' | 'chainDer'>;
   /** SPKI (DER) of the key of the enrollment in flight, if any (to recognise a §9 success response). */
   pendingKeySpki?: Uint8Array;
   /**

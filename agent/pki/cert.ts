@@ -1,6 +1,7 @@
 // Certificate helpers shared by protocols, the TA store and the lab server: pkijs objects from DER/PEM, DER out,
 // public-key and name comparisons, fingerprints.
 import { createHash } from 'node:crypto';
+import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { bytesEqual, decodeAsn1, toArrayBuffer } from './der.js';
 import { PkiDecodeError } from './errors.js';
@@ -51,6 +52,32 @@ export function isSelfIssued(cert: pkijs.Certificate): boolean {
 export function certificateFingerprint(cert: pkijs.Certificate | Uint8Array, algorithm: 'sha256' | 'sha512' = 'sha256'): string {
   const der = cert instanceof Uint8Array ? cert : certificateToDer(cert);
   return createHash(algorithm).update(der).digest('hex');
+}
+
+const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
+
+/** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value of a DER SubjectPublicKeyInfo. */
+export function keyIdentifierFromSpki(spki: Uint8Array): Uint8Array {
+  const info = new pkijs.PublicKeyInfo({ schema: asn1js.fromBER(spki).result });
+  return new Uint8Array(createHash('sha1').update(info.subjectPublicKey.valueBlock.valueHexView).digest());
+}
+
+/** The subjectKeyIdentifier extension value (RFC 5280 §4.2.1.2), undefined when absent or unparsable. */
+export function certificateSubjectKeyId(cert: pkijs.Certificate): Uint8Array | undefined {
+  const ext = findExtension(cert.extensions, OID_SUBJECT_KEY_IDENTIFIER);
+  if (!ext) return undefined;
+  let p: ReturnType<typeof asn1js.fromBER>;
+  try {
+    p = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
+  } catch {
+    return undefined;
+  }
+  return p.result instanceof asn1js.OctetString ? new Uint8Array(p.result.valueBlock.valueHexView) : undefined;
+}
+
+/** Key identifier of a certificate: its subjectKeyIdentifier, else RFC 5280 §4.2.1.2 method 1 over its key. */
+export function certificateKeyId(cert: pkijs.Certificate): Uint8Array {
+  return certificateSubjectKeyId(cert) ?? keyIdentifierFromSpki(certificateSpki(cert));
 }
 
 /** The extension with `oid`, if present. */

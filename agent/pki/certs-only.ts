@@ -6,8 +6,10 @@ import { certificateFromDer, certificateToDer } from './cert.js';
 import { decodeAsn1 } from './der.js';
 import { PkiDecodeError } from './errors.js';
 
-export const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
-export const OID_DATA = '1.2.840.113549.1.7.1';
+import { OID_DATA, OID_SIGNED_DATA } from './cms/oids.js';
+
+/** Re-exported for callers that import them from here. */
+export { OID_DATA, OID_SIGNED_DATA };
 
 export interface CertsOnly {
   certificates: pkijs.Certificate[];

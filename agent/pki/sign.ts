@@ -3,30 +3,17 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { HASH_SIZES, isEcc, rsaBytes, type HashAlgorithm, type KeyAlgorithm, type Signer } from './signer.js';
+import { signatureByOid, signatureOid } from './algorithms.js';
 import { bytesEqual } from './der.js';
 import { PkiSignError } from './errors.js';
 
-export const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
-export const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
-
-/** RFC 5758 §3.2 ecdsa-with-SHA2 family (no parameters). */
-export const ECDSA_SIGNATURE_OIDS: Readonly<Record<HashAlgorithm, string>> = {
-  sha256: OID_ECDSA_WITH_SHA256,
-  sha384: '1.2.840.10045.4.3.3',
-  sha512: '1.2.840.10045.4.3.4',
-};
-/** RFC 4055 §5 shaNNNWithRSAEncryption (NULL parameters). */
-export const RSA_SIGNATURE_OIDS: Readonly<Record<HashAlgorithm, string>> = {
-  sha256: OID_SHA256_WITH_RSA,
-  sha384: '1.2.840.113549.1.1.12',
-  sha512: '1.2.840.113549.1.1.13',
-};
+export { OID_ECDSA_WITH_SHA256, OID_SHA256_WITH_RSA } from './algorithms.js';
 
 /** The (key kind, hash) a signature algorithm OID names, or undefined for algorithms the agent cannot sign with. */
 export function signatureAlgorithmInfo(oid: string): { kind: 'ecc' | 'rsa'; hash: HashAlgorithm } | undefined {
-  for (const [hash, o] of Object.entries(ECDSA_SIGNATURE_OIDS)) if (o === oid) return { kind: 'ecc', hash: hash as HashAlgorithm };
-  for (const [hash, o] of Object.entries(RSA_SIGNATURE_OIDS)) if (o === oid) return { kind: 'rsa', hash: hash as HashAlgorithm };
-  return undefined;
+  const a = signatureByOid(oid);
+  if (!a?.hash || (a.key !== 'ec' && a.key !== 'rsa')) return undefined;
+  return { kind: a.key === 'ec' ? 'ecc' : 'rsa', hash: a.hash };
 }
 
 /** AlgorithmIdentifier for the signer's signature with `hash` (default SHA-256): ecdsa-with-SHAnnn (no parameters,
@@ -36,10 +23,10 @@ export function signatureAlgorithmFor(algorithm: KeyAlgorithm, hash: HashAlgorit
   switch (algorithm) {
     case 'ecc-p256':
     case 'ecc-p384':
-      return new pkijs.AlgorithmIdentifier({ algorithmId: ECDSA_SIGNATURE_OIDS[hash] });
+      return new pkijs.AlgorithmIdentifier({ algorithmId: signatureOid('ec', hash) });
     case 'rsa-2048':
     case 'rsa-3072':
-      return new pkijs.AlgorithmIdentifier({ algorithmId: RSA_SIGNATURE_OIDS[hash], algorithmParams: new asn1js.Null() });
+      return new pkijs.AlgorithmIdentifier({ algorithmId: signatureOid('rsa', hash), algorithmParams: new asn1js.Null() });
     default:
       throw new PkiSignError(`unsupported key algorithm ${String(algorithm)}`);
   }

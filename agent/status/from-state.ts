@@ -1,12 +1,13 @@
 // Builds the StatusSink inputs from the persisted lifecycle state (the lifecycle's onTransition hook calls this).
-// Parts the lifecycle does not know (PAL, firmware, TA store, TPM health, error history) come from the caller.
+// Parts the lifecycle does not know come from the caller: the keystore's health (`tpm`, what it knows, never
+// assumed), and what the features report (PAL, firmware, TA store, error history; status/device-status.ts).
 import type { AgentState } from '../lifecycle/state.js';
 import type { DeviceStatus, StateExtra } from './schema.js';
 
-export type StatusParts = Omit<DeviceStatus, 'phase' | 'enroll' | 'tpm'> & { tpm?: DeviceStatus['tpm'] };
+export type StatusParts = Omit<DeviceStatus, 'phase' | 'enroll'>;
 
-export function deviceStatusFromState(s: AgentState, parts: StatusParts = {}): DeviceStatus {
-  const out: DeviceStatus = { phase: s.phase, tpm: parts.tpm ?? { ok: true } };
+export function deviceStatusFromState(s: AgentState, parts: StatusParts): DeviceStatus {
+  const out: DeviceStatus = { phase: s.phase, tpm: parts.tpm };
   if (s.credential) {
     out.enroll = { serial: s.credential.serial, notAfter: s.credential.notAfter, renewAt: s.credential.renewAt, subject: s.credential.subject };
   }

@@ -12,10 +12,11 @@ export * from './schema.js';
 export * from './status-sink.js';
 export { LogStatusSink } from './log-sink.js';
 export { MultiSink } from './multi-sink.js';
-export { MqttStatusSink, MqttStatusConfigError, reconnectDelayMs, statusTopics, type MqttStatusOptions, type MqttStatusStats, type MqttTlsOptions } from './mqtt.js';
+export { MqttStatusSink, MqttStatusConfigError, mqttClientTls, reconnectDelayMs, statusTopics, type MqttStatusOptions, type MqttStatusStats, type MqttTlsOptions } from './mqtt.js';
 export { FileBdSeqStore, MemoryBdSeqStore, type BdSeqStore } from './bdseq.js';
 export { Ring, LatestSlot } from './queue.js';
 export { deviceStatusFromState, stateExtraFromState } from './from-state.js';
+export { DeviceStatusBoard, type StatusPart } from './device-status.js';
 
 export interface StatusDeps {
   log: Logger;

@@ -15,6 +15,7 @@
 // at most `maxInflight` unacknowledged messages are in its hands at any time. On every (re)connect the latest
 // state and status are published again.
 import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 import { lazyRequire } from '../util/lazy-require.js';
@@ -39,7 +40,9 @@ import {
   type StateExtra,
   type WireState,
 } from './schema.js';
-import { guarded, type ClientCredential, type StatusSink } from './status-sink.js';
+import type { DeviceCredential } from '../identity/device-identity.js';
+import type { ClientAuthOptions } from '../protocols/http/transport.js';
+import { guarded, type StatusSink } from './status-sink.js';
 
 
 /** mqtt.js is loaded when the first MQTT sink is built (start-up time and idle memory without MQTT). */
@@ -164,6 +167,14 @@ function readOpt(file: string | undefined, inline: string | Buffer | undefined, 
 }
 
 /** The TLS context of an MQTT connection (CA, client cert + key file or engine key); a bad file is a config error. */
+/** The MQTT TLS client options for a device credential: its certificate chain and the engine key (or a PEM key). */
+export function mqttClientTls(auth: ClientAuthOptions): MqttTlsOptions | undefined {
+  const chain = (Array.isArray(auth.certChain) ? auth.certChain : [auth.certChain]).map((c) => (typeof c === 'string' ? c : new X509Certificate(c).toString())).join('');
+  if (auth.key.privateKeyEngine && auth.key.privateKeyIdentifier) return { cert: chain, privateKeyEngine: auth.key.privateKeyEngine, privateKeyIdentifier: auth.key.privateKeyIdentifier };
+  if (auth.key.key) return { cert: chain, key: auth.key.key };
+  return undefined;
+}
+
 export function mqttSecureContext(t: MqttTlsOptions): SecureContext {
   const ca = readOpt(t.caFile, t.ca, 'CA file');
   const cert = readOpt(t.certFile, t.cert, 'client certificate');
@@ -362,16 +373,21 @@ export class MqttStatusSink implements StatusSink {
   }
 
   /**
-   * Renewal (issue #6): switches to the new TPM-backed credential and, when connected with the old one, ends that
+   * Renewal: switches to the new TPM-backed credential and, when connected with the old one, ends that
    * connection so the next CONNECT (session resumed within the will delay: no st=lost) authenticates with the new
    * certificate. Resolves true once connected with it (or at once when not connected: the next attempt uses it),
    * false when the broker did not accept it within connectTimeoutMs (the old key must then stay usable: the client
    * keeps retrying with the new context). Never rejects.
    */
-  async useClientCredential(c: ClientCredential): Promise<boolean> {
+  async useClientCredential(c: DeviceCredential): Promise<boolean> {
     if (!this.secureContext || this.closing) return true;
-    const base = this.tlsBase;
-    if (!this.setClientCredential({ ...base, cert: c.certPem, privateKeyEngine: c.privateKeyEngine, privateKeyIdentifier: c.privateKeyIdentifier })) return false;
+    let tls: MqttTlsOptions | undefined;
+    try {
+      tls = mqttClientTls(await c.tls());
+    } catch (err) {
+      this.log?.warn('status.mqtt.credential-rejected', { err });
+    }
+    if (!tls || !this.setClientCredential({ ...this.tlsBase, ...tls })) return false;
     this.credentialLabel = c.label;
     if (!this.client.connected) {
       this.log?.info('status.mqtt.credential-switched', { credential: c.label, reconnect: false });

@@ -1,7 +1,8 @@
 // Fan-out to several sinks (typically MQTT + journald). One sink failing never affects the others.
 import type { Phase } from '../lifecycle/state.js';
 import type { DeviceStatus, EventFields, StateExtra } from './schema.js';
-import { guarded, type ClientCredential, type StatusSink } from './status-sink.js';
+import type { DeviceCredential } from '../identity/device-identity.js';
+import { guarded, type StatusSink } from './status-sink.js';
 
 export class MultiSink implements StatusSink {
   private readonly sinks: StatusSink[];
@@ -17,7 +18,7 @@ export class MultiSink implements StatusSink {
   event(name: string, fields?: EventFields): void {
     for (const s of this.sinks) guarded(() => s.event(name, fields));
   }
-  async useClientCredential(credential: ClientCredential): Promise<boolean> {
+  async useClientCredential(credential: DeviceCredential): Promise<boolean> {
     const results = await Promise.all(this.sinks.map((s) => (s.useClientCredential ? s.useClientCredential(credential).catch(() => false) : Promise.resolve(true))));
     return results.every(Boolean);
   }

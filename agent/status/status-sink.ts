@@ -1,6 +1,7 @@
-// The StatusSink contract (DESIGN.md "Interfaces that keep layers swappable"): the lifecycle reports its phase,
+// The StatusSink contract (the interface that keeps status transports swappable): the lifecycle reports its phase,
 // a snapshot of the device, and discrete events. Status publishing must never break enrollment, so no method
 // blocks the caller or throws into it: implementations queue, drop (and count) or log instead.
+import type { DeviceCredential } from '../identity/device-identity.js';
 import type { Phase } from '../lifecycle/state.js';
 import type { DeviceStatus, EventFields, StateExtra } from './schema.js';
 
@@ -18,16 +19,7 @@ export interface StatusSink {
    * one. Resolves true once every such connection uses it (or none exists), false when that did not happen in time;
    * the previous key may be dropped only after it resolved. Never rejects. Optional: other sinks do not implement it.
    */
-  useClientCredential?(credential: ClientCredential): Promise<boolean>;
-}
-
-/** A TLS client credential held in the TPM: certificate chain PEM and the OpenSSL engine key reference. */
-export interface ClientCredential {
-  certPem: string;
-  privateKeyEngine: string;
-  privateKeyIdentifier: string;
-  /** What logs call it (serial). */
-  label: string;
+  useClientCredential?(credential: DeviceCredential): Promise<boolean>;
 }
 
 /** A sink that discards everything (status reporting disabled). */

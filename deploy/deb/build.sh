@@ -14,7 +14,7 @@
 #   /usr/share/bash-completion/completions/enrolld   generated like enrolld(8)
 #   /usr/share/doc/enrolld/{README.md.gz, changelog.gz, copyright}
 #
-# Not shipped: node_modules, the tsc output, tests, the lab server (the bundle's demo chunk: `enrolld demo` says so).
+# Not shipped: node_modules, the tsc output, tests, the lab server (deploy/lab/) and the demo chunk that drives it.
 # Files are root:root (dpkg-deb --root-owner-group), so the build itself needs no root.
 #
 # Maintainer scripts are debhelper's snippets (dh_installsysusers, dh_installtmpfiles, dh_installsystemd
@@ -55,12 +55,14 @@ mkdir -p "$lib/build/Release" "$root/usr/bin" "$root/lib/systemd/system" "$root/
 
 # Application: the production build (dist/bundle: launcher, main.mjs, lazy chunks, vendor/*.cjs, their source maps),
 # the addon, package.json (packageRoot() looks for it to find build/Release). The bundle needs no node_modules.
-# Not the demo chunk: it carries the lab server (deploy/lab/), so `enrolld demo` says the lab is not included.
+# No lab code: the bundle never contains deploy/lab/ (the demo finds the lab at run time in a development tree), and
+# the demo chunk itself is left out too, so `enrolld demo` says the demo needs the development tree.
 cp package.json "$lib/"
 mkdir -p "$lib/dist"
 cp -R dist/bundle "$lib/dist/bundle"
-demo=$(grep -l 'deploy/lab/' "$lib"/dist/bundle/*.mjs.map | sed 's/\.map$//') || die "dist/bundle: no chunk carries deploy/lab (demo)"
+demo=$(grep -l 'agent/cli/demo\.ts' "$lib"/dist/bundle/*.mjs.map | sed 's/\.map$//') || die "dist/bundle: no chunk carries agent/cli/demo.ts"
 for f in $demo; do rm -f "$f" "$f.map"; done
+if grep -l 'deploy/lab/' "$lib"/dist/bundle/*.map "$lib"/dist/bundle/vendor/*.map 2>/dev/null; then die "dist/bundle carries lab code (deploy/lab/)"; fi
 cp build/Release/enrolld_tpm.node "$lib/build/Release/"
 
 install -m 0755 deploy/deb/enrolld "$root/usr/bin/enrolld"

@@ -17,11 +17,14 @@
 //   POST /acme/encr-key/:id              POST-as-GET: the verifierEncryptionCredential JWK (URL form)
 //   POST /acme/finalize/:id              the CSR's key must be the attested key; identifiers must match
 //   POST /acme/cert/:id                  application/pem-certificate-chain
-// Every JWS is verified (alg ES256/RS256, nonce, url, kid/jwk); errors are problem documents.
-import { createHash, createPublicKey, randomBytes, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+// Every JWS is verified (nonce, url, kid/jwk, then alg ES256/RS256 and the signature with jose, RFC 7515 §5.2);
+// errors are problem documents.
+import { createHash, createPublicKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { errors as joseErrors, flattenedVerify } from 'jose';
 import * as pkijs from 'pkijs';
-import { certificateToPem, findExtension } from '../../agent/pki/cert.js';
-import { csrExtensions, csrSpki, OID_SUBJECT_ALT_NAME, verifyCsr } from '../../agent/pki/csr.js';
+import { certificatePem, findExtension } from './pki/cert.js';
+import { OID } from './pki/oids.js';
+import { csrExtensions, csrSpki, verifyPkcs10 } from './pki/pkcs10.js';
 import { decodeAnswer, labEncryptionKey, RATS, RatsRefusal, spkiJwk, verifyTpmEvidence, type DecodedAnswer, type LabEncryptionKey } from './acme-rats.js';
 import type { LabCa } from './ca.js';
 import type { AttestReason, LabAttestation } from './attestation.js';
@@ -103,7 +106,7 @@ function thumbprint(jwk: Record<string, unknown>): string {
 /** The DNS names a CSR asks for (subjectAltName dNSName, else CN). */
 function csrNames(csr: pkijs.CertificationRequest): string[] {
   const names: string[] = [];
-  const san = findExtension(csrExtensions(csr), OID_SUBJECT_ALT_NAME);
+  const san = findExtension(csrExtensions(csr), OID.subjectAltName);
   const parsed = san?.parsedValue as unknown;
   if (parsed instanceof pkijs.GeneralNames) for (const n of parsed.names) if (n.type === 2 && typeof n.value === 'string') names.push(n.value);
   if (names.length === 0) {
@@ -176,7 +179,7 @@ export class LabAcme {
   }
 
   /** §6.2–§6.4: the JWS, its nonce, URL and key; returns the payload bytes and, when it is JSON, the parsed value. */
-  private verifyJws(req: LabRequest, opts: { newAccount?: boolean; rawPayload?: boolean } = {}): { payload: unknown; raw: Uint8Array; account?: Account; jwk?: Record<string, unknown>; key: KeyObject } {
+  private async verifyJws(req: LabRequest, opts: { newAccount?: boolean; rawPayload?: boolean } = {}): Promise<{ payload: unknown; raw: Uint8Array; account?: Account; jwk?: Record<string, unknown>; key: KeyObject }> {
     if (!/^application\/jose\+json\b/i.test(String(req.headers['content-type'] ?? ''))) throw new Problem(415, `${NS}malformed`, 'Content-Type must be application/jose+json');
     let jws: { protected?: unknown; payload?: unknown; signature?: unknown };
     try {
@@ -205,14 +208,15 @@ export class LabAcme {
       if (!account) throw new Problem(400, `${NS}accountDoesNotExist`, header.kid);
       key = account.key;
     }
-    const ok = cryptoVerify(
-      'sha256',
-      Buffer.from(`${jws.protected}.${jws.payload}`, 'ascii'),
-      header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key,
-      Buffer.from(jws.signature, 'base64url'),
-    );
-    if (!ok) throw new Problem(401, `${NS}unauthorized`, 'JWS signature does not verify');
-    const raw = new Uint8Array(Buffer.from(jws.payload, 'base64url'));
+    let verified: Awaited<ReturnType<typeof flattenedVerify>>;
+    try {
+      verified = await flattenedVerify({ protected: jws.protected, payload: jws.payload, signature: jws.signature }, key, { algorithms: ['ES256', 'RS256'] });
+    } catch (e) {
+      if (e instanceof joseErrors.JWSSignatureVerificationFailed) throw new Problem(401, `${NS}unauthorized`, 'JWS signature does not verify');
+      if (e instanceof joseErrors.JOSEAlgNotAllowed) throw new Problem(400, `${NS}badSignatureAlgorithm`, `alg ${header.alg}`);
+      throw new Problem(400, `${NS}malformed`, `JWS: ${(e as Error).message}`);
+    }
+    const raw = new Uint8Array(verified.payload);
     let payload: unknown;
     if (raw.length > 0) {
       try {
@@ -334,7 +338,7 @@ export class LabAcme {
     if (typeof csrB64 !== 'string') throw new Problem(400, `${NS}malformed`, 'finalize needs csr');
     let csr: pkijs.CertificationRequest;
     try {
-      csr = await verifyCsr(new Uint8Array(Buffer.from(csrB64, 'base64url')));
+      csr = verifyPkcs10(new Uint8Array(Buffer.from(csrB64, 'base64url'))).csr;
     } catch (e) {
       throw new Problem(400, `${NS}badCSR`, (e as Error).message);
     }
@@ -351,7 +355,7 @@ export class LabAcme {
       }
     }
     const t = this.now();
-    const san = findExtension(csrExtensions(csr), OID_SUBJECT_ALT_NAME);
+    const san = findExtension(csrExtensions(csr), OID.subjectAltName);
     const cert = await this.o.ca.issue({
       subject: csr.subject,
       spki: csr.subjectPublicKeyInfo,
@@ -360,7 +364,7 @@ export class LabAcme {
       profile: 'client',
       ...(san ? { extensions: [san] } : {}),
     });
-    o.certPem = certificateToPem(cert) + this.o.ca.issuing.pem;
+    o.certPem = certificatePem(cert) + this.o.ca.issuing.pem;
     o.status = 'valid';
   }
 
@@ -383,8 +387,8 @@ export class LabAcme {
     router.register(
       'POST',
       '/acme/new-account',
-      wrap((req) => {
-        const { jwk, key } = this.verifyJws(req, { newAccount: true });
+      wrap(async (req) => {
+        const { jwk, key } = await this.verifyJws(req, { newAccount: true });
         const tp = thumbprint(jwk!);
         const existing = [...this.accounts.values()].find((a) => a.thumbprint === tp);
         if (existing) return this.respond(200, { status: 'valid' }, { location: existing.url });
@@ -396,8 +400,8 @@ export class LabAcme {
     router.register(
       'POST',
       '/acme/new-order',
-      wrap((req) => {
-        const { payload, account } = this.verifyJws(req);
+      wrap(async (req) => {
+        const { payload, account } = await this.verifyJws(req);
         const ids = (payload as { identifiers?: unknown } | undefined)?.identifiers;
         const ok = (i: unknown): boolean => typeof (i as Identifier)?.value === 'string' && ((i as Identifier).type === 'dns' ? (i as Identifier).value !== '' : (i as Identifier).type === RATS.identifierType);
         if (!Array.isArray(ids) || !ids.some((i) => (i as Identifier)?.type === 'dns') || !ids.every(ok)) throw new Problem(400, `${NS}rejectedIdentifier`, `dns identifiers, optionally with ${RATS.identifierType} ones`);
@@ -413,8 +417,8 @@ export class LabAcme {
     router.register(
       'POST',
       '/acme/authz/:id',
-      wrap((req) => {
-        const { account, payload } = this.verifyJws(req);
+      wrap(async (req) => {
+        const { account, payload } = await this.verifyJws(req);
         const a = this.owned(this.authzs, req.params.id, account);
         if ((payload as { status?: unknown } | undefined)?.status === 'deactivated') {
           if (a.status === 'pending' || a.status === 'valid') {
@@ -431,7 +435,7 @@ export class LabAcme {
       'POST',
       '/acme/chall/:id',
       wrap(async (req) => {
-        const { account, raw } = this.verifyJws(req, { rawPayload: true });
+        const { account, raw } = await this.verifyJws(req, { rawPayload: true });
         const found = this.challs.get(req.params.id ?? '');
         if (!found || found.authz.account !== account?.url) throw new Problem(404, `${NS}malformed`, 'no such challenge');
         const { authz: a, chall: c } = found;
@@ -444,8 +448,8 @@ export class LabAcme {
     router.register(
       'POST',
       '/acme/encr-key/:id',
-      wrap((req) => {
-        const { account } = this.verifyJws(req);
+      wrap(async (req) => {
+        const { account } = await this.verifyJws(req);
         const found = this.challs.get(req.params.id ?? '');
         if (!found?.chall.key || found.authz.account !== account?.url) throw new Problem(404, `${NS}malformed`, 'no such key');
         return { status: 200, headers: { 'replay-nonce': this.nonce(), 'content-type': 'application/jwk+json' }, body: JSON.stringify(found.chall.key.jwk) };
@@ -454,8 +458,8 @@ export class LabAcme {
     router.register(
       'POST',
       '/acme/order/:id',
-      wrap((req) => {
-        const { account } = this.verifyJws(req);
+      wrap(async (req) => {
+        const { account } = await this.verifyJws(req);
         return this.respond(200, this.orderJson(this.owned(this.orders, req.params.id, account)));
       }),
     );
@@ -463,7 +467,7 @@ export class LabAcme {
       'POST',
       '/acme/finalize/:id',
       wrap(async (req) => {
-        const { account, payload } = this.verifyJws(req);
+        const { account, payload } = await this.verifyJws(req);
         const o = this.owned(this.orders, req.params.id, account);
         await this.finalize(o, payload);
         return this.respond(200, this.orderJson(o), { location: this.url(`order/${o.id}`) });
@@ -472,8 +476,8 @@ export class LabAcme {
     router.register(
       'POST',
       '/acme/cert/:id',
-      wrap((req) => {
-        const { account } = this.verifyJws(req);
+      wrap(async (req) => {
+        const { account } = await this.verifyJws(req);
         const o = this.owned(this.orders, req.params.id, account);
         if (!o.certPem) throw new Problem(404, `${NS}malformed`, 'no certificate yet');
         return { status: 200, headers: { 'replay-nonce': this.nonce(), 'content-type': 'application/pem-certificate-chain' }, body: o.certPem };

@@ -3,28 +3,32 @@
 // GET/POST /.well-known/est[/<label>]/nonce), and the verifier that checks a CSR's TPM2_Certify evidence
 // (draft-ietf-lamps-csr-attestation-28 AttestationBundle with a tcg-attest-tpm-certify statement) before the EST
 // handlers issue. Every refusal is a text body "attest.<reason>: <detail>".
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { randomBytes, verify as cryptoVerify } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { OID_TCG_ATTEST_TPM_CERTIFY, OID_TCG_KP_AIK_CERTIFICATE } from '../../agent/attest/constants.js';
-import type { AkCertifier, AkCertificationRequest } from '../../agent/attest/provision.js';
-import { certificateSpki, certificateToDer, findExtension } from '../../agent/pki/cert.js';
-import { csrSpki } from '../../agent/pki/csr.js';
-import { bytesEqual, decodeAsn1, toArrayBuffer } from '../../agent/pki/der.js';
-import { validateChain } from '../../agent/pki/chain.js';
-import { buildName } from '../../agent/pki/name.js';
-import { findAttestationBundle } from '../../agent/pki/asn1/evidence-attribute.js';
-import type { AttestationBundle } from '../../agent/pki/asn1/evidence-bundle.js';
-import { TcgAttestCertify, parseTpmsAttestCertify, type TpmsAttestCertify } from '../../agent/pki/asn1/tcg-attest-certify.js';
-import { TPM_ALG, TPMA_OBJECT } from '../../agent/tpm2/constants.js';
-import { objectName, publicToSpki, unmarshalPublic, type TpmtPublic } from '../../agent/tpm2/public.js';
-import { signatureToDer, unmarshalSignature } from '../../agent/tpm2/signature.js';
-import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
-import { LabCa, keyIdentifier, signCertificate } from './ca.js';
-import { randomBytes } from 'node:crypto';
+import { csrBundle, OID_TCG_ATTEST_TPM_CERTIFY, OID_TCG_KP_AIK_CERTIFICATE, readTcgAttestCertify, type Bundle, type TcgAttestCertify } from './attestation-bundle.js';
+import { certificateDer, findExtension, spkiDer } from './pki/cert.js';
+import { validateChain } from './pki/chain.js';
+import { bytesEqual, der } from './pki/der.js';
+import { EST_WELL_KNOWN_PATH } from './pki/est.js';
+import { authorityKeyId, basicConstraints, extKeyUsage, keyUsage, publicKeyInfo, subjectKeyId } from './pki/issue.js';
+import { buildName } from './pki/name.js';
+import { OID } from './pki/oids.js';
+import { csrSpki } from './pki/pkcs10.js';
+import { ALG, OBJECT, objectName, readCertifyAttest, readPublic, readSignature, spkiOf, type CertifyAttest, type TpmPublic } from './tpm-structures.js';
+import { LabCa, signCertificate } from './ca.js';
 import { NONCE_SESSION_COOKIE, NonceService, estNonceBinding, type NonceBinding, type NonceServiceOptions } from './nonce-service.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 import { verifyTpmQuote, type QuotePolicy } from './tpm-quote.js';
+
+/** What a device's provisioning sends the attestation CA: the AK's SPKI and TPMT_PUBLIC. */
+export interface AkCertificationRequest {
+  spki: Uint8Array;
+  tpmtPublic: Uint8Array;
+  deviceId: string;
+}
+/** The AK certificate first, then its chain (DER). */
+export type AkCertifier = (req: AkCertificationRequest) => Promise<Uint8Array[]>;
 
 export type AttestReason =
   | 'attest.missing'
@@ -74,10 +78,6 @@ const fail = (reason: AttestReason, detail: string): never => {
 
 // ---- the attestation CA ---------------------------------------------------------------------------------------------
 
-function ext(extnID: string, critical: boolean, value: asn1js.BaseBlock): pkijs.Extension {
-  return new pkijs.Extension({ extnID, critical, extnValue: value.toBER(false) });
-}
-
 /** A separate two-level CA (root + issuing) that plays the TPM/device manufacturer's AK CA. */
 export function createAttestationCa(opts: { dir?: string; now?: Date } = {}): Promise<LabCa> {
   return LabCa.create({ ...opts, name: 'enrolld lab attestation' });
@@ -96,18 +96,19 @@ export interface AkCertOptions {
  */
 export async function issueAkCertificate(ca: LabCa, req: AkCertificationRequest, o: AkCertOptions = {}): Promise<Uint8Array[]> {
   const now = o.now ?? new Date();
-  const spki = new pkijs.PublicKeyInfo({ schema: decodeAsn1(req.spki, 'SubjectPublicKeyInfo') });
-  const pub = unmarshalPublic(req.tpmtPublic);
+  const spki = publicKeyInfo(req.spki);
+  const pub = readPublic(req.tpmtPublic);
   const a = pub.objectAttributes;
-  const isAk = (a & TPMA_OBJECT.RESTRICTED) !== 0 && (a & TPMA_OBJECT.SIGN_ENCRYPT) !== 0 && (a & TPMA_OBJECT.FIXED_TPM) !== 0 && (a & TPMA_OBJECT.DECRYPT) === 0;
+  const isAk = (a & OBJECT.RESTRICTED) !== 0 && (a & OBJECT.SIGN_ENCRYPT) !== 0 && (a & OBJECT.FIXED_TPM) !== 0 && (a & OBJECT.DECRYPT) === 0;
   if (!isAk) throw new Error('attestation CA: the key is not a restricted fixedTPM signing key');
-  if (!bytesEqual(publicToSpki(pub), req.spki)) throw new Error('attestation CA: spki does not match the TPMT_PUBLIC');
+  if (!bytesEqual(spkiOf(pub), req.spki)) throw new Error('attestation CA: spki does not match the TPMT_PUBLIC');
+  // TCG AK certificate profile: digitalSignature, EKU tcg-kp-AIKCertificate, not a CA.
   const extensions = [
-    ext('2.5.29.19', true, new pkijs.BasicConstraints({ cA: false }).toSchema()),
-    ext('2.5.29.15', true, new asn1js.BitString({ valueHex: toArrayBuffer(new Uint8Array([0x80])), unusedBits: 7 })),
-    ...(o.omitAkEku ? [] : [ext('2.5.29.37', false, new pkijs.ExtKeyUsage({ keyPurposes: [OID_TCG_KP_AIK_CERTIFICATE] }).toSchema())]),
-    ext('2.5.29.14', false, new asn1js.OctetString({ valueHex: toArrayBuffer(keyIdentifier(spki)) })),
-    ext('2.5.29.35', false, new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: toArrayBuffer(ca.issuing.keyId) }) }).toSchema()),
+    basicConstraints(false),
+    keyUsage([0]),
+    ...(o.omitAkEku ? [] : [extKeyUsage([OID_TCG_KP_AIK_CERTIFICATE])]),
+    subjectKeyId(spki),
+    authorityKeyId(ca.issuing.keyId),
   ];
   const cert = await signCertificate({
     issuer: ca.issuing.certificate.subject,
@@ -118,10 +119,10 @@ export async function issueAkCertificate(ca: LabCa, req: AkCertificationRequest,
     extensions,
     signingKey: ca.issuing.privateKey,
   });
-  return [certificateToDer(cert), ca.issuing.der];
+  return [certificateDer(cert), ca.issuing.der];
 }
 
-/** An AkCertifier (agent/attest/provision.ts) backed by a lab attestation CA. */
+/** An AkCertifier (what device provisioning calls) backed by a lab attestation CA. */
 export function labAkCertifier(ca: LabCa, o: AkCertOptions = {}): AkCertifier {
   return (req) => issueAkCertificate(ca, req, o);
 }
@@ -146,8 +147,8 @@ export interface LabAttestationOptions {
 
 export interface VerifiedEvidence {
   akCertificate: pkijs.Certificate;
-  attest: TpmsAttestCertify;
-  certifiedPublic: TpmtPublic;
+  attest: CertifyAttest;
+  certifiedPublic: TpmPublic;
 }
 
 function toCertDers(list: Array<Uint8Array | string>): Uint8Array[] {
@@ -160,10 +161,10 @@ function toCertDers(list: Array<Uint8Array | string>): Uint8Array[] {
 }
 
 function hasAkEku(cert: pkijs.Certificate): boolean {
-  const e = findExtension(cert.extensions, '2.5.29.37');
+  const e = findExtension(cert.extensions, OID.extKeyUsage);
   if (!e) return false;
   try {
-    const eku = e.parsedValue instanceof pkijs.ExtKeyUsage ? e.parsedValue : new pkijs.ExtKeyUsage({ schema: asn1js.fromBER(e.extnValue.valueBlock.valueHexView).result });
+    const eku = new pkijs.ExtKeyUsage({ schema: der(new Uint8Array(e.extnValue.valueBlock.valueHexView), 'ExtKeyUsage') });
     return eku.keyPurposes.includes(OID_TCG_KP_AIK_CERTIFICATE);
   } catch {
     return false;
@@ -262,9 +263,9 @@ export class LabAttestation {
 
   private async verifyOrThrow(csr: pkijs.CertificationRequest, at: NonceBinding | undefined): Promise<VerifiedEvidence | { none: true }> {
     // 1. the attribute
-    let bundle: AttestationBundle | undefined;
+    let bundle: Bundle | undefined;
     try {
-      bundle = findAttestationBundle(csr);
+      bundle = csrBundle(csr);
     } catch (e) {
       fail('attest.bad-structure', `id-aa-attestation does not decode: ${(e as Error).message}`);
     }
@@ -286,7 +287,7 @@ export class LabAttestation {
    * Verifies an AttestationBundle outside a CSR (ACME remote-attest-01): the same checks, with the caller's
    * freshness rule and, when given, the key the certified key must be. Returns the certified key's SPKI.
    */
-  async verifyBundle(bundle: AttestationBundle, freshness: (extraData: Uint8Array) => void, spki?: Uint8Array): Promise<(VerifiedEvidence & { spki: Uint8Array }) | AttestFailure> {
+  async verifyBundle(bundle: Bundle, freshness: (extraData: Uint8Array) => void, spki?: Uint8Array): Promise<(VerifiedEvidence & { spki: Uint8Array }) | AttestFailure> {
     try {
       const r = await this.verifyBundleOrThrow(bundle, spki, (x) => {
         try {
@@ -305,20 +306,20 @@ export class LabAttestation {
     }
   }
 
-  private async verifyBundleOrThrow(bundle: AttestationBundle, expectSpki: Uint8Array | undefined, freshness: (extraData: Uint8Array) => void): Promise<VerifiedEvidence & { spki: Uint8Array }> {
-    const stmts = bundle.statementsOfType(OID_TCG_ATTEST_TPM_CERTIFY);
+  private async verifyBundleOrThrow(bundle: Bundle, expectSpki: Uint8Array | undefined, freshness: (extraData: Uint8Array) => void): Promise<VerifiedEvidence & { spki: Uint8Array }> {
+    const stmts = bundle.attestations.filter((a) => a.type === OID_TCG_ATTEST_TPM_CERTIFY);
     if (stmts.length === 0) fail('attest.unknown-type', `no supported statement (types: ${bundle.attestations.map((a) => a.type).join(', ')}; supported: ${OID_TCG_ATTEST_TPM_CERTIFY})`);
     if (stmts.length > 1) fail('attest.bad-structure', `${stmts.length} tcg-attest-tpm-certify statements, expected one`);
     let st!: TcgAttestCertify;
     try {
-      st = TcgAttestCertify.fromAttestationStatement(stmts[0]!);
+      st = readTcgAttestCertify(stmts[0]!.stmt);
     } catch (e) {
       fail('attest.bad-structure', `TcgAttestCertify does not decode: ${(e as Error).message}`);
     }
     if (st.tpmTPublic === undefined) fail('attest.bad-structure', 'TcgAttestCertify has no tpmTPublic (needed to bind the certified key to the CSR key)');
 
     // 2. the AK certificate chains to the attestation CA
-    const certs = bundle.x509Certificates();
+    const certs = bundle.certificates;
     if (certs.length === 0) fail('attest.ak-untrusted', 'the bundle carries no AK certificate');
     const akCert = certs[0]!;
     try {
@@ -328,55 +329,59 @@ export class LabAttestation {
     }
     if (!hasAkEku(akCert)) fail('attest.ak-untrusted', 'AK certificate lacks the tcg-kp-AIKCertificate EKU (2.23.133.8.3)');
 
-    // 3. the AK signature over tpmSAttest
-    let akKey!: KeyObject;
+    // 3. the AK signature over tpmSAttest (TPMT_SIGNATURE, SHA-256, ECDSA or RSASSA)
+    let akKey!: pkijs.PublicKeyInfo;
+    let akSpki!: Uint8Array;
     try {
-      akKey = createPublicKey({ key: Buffer.from(certificateSpki(akCert)), format: 'der', type: 'spki' });
+      akKey = akCert.subjectPublicKeyInfo;
+      akSpki = spkiDer(akCert);
     } catch (e) {
       fail('attest.ak-untrusted', `AK certificate key is unusable: ${(e as Error).message}`);
     }
-    let sigDer!: Uint8Array;
+    const curveSizes: Record<string, number> = { [OID.secp256r1]: 32, [OID.secp384r1]: 48, [OID.secp521r1]: 66 };
+    const params = akKey.algorithm.algorithmParams as unknown;
+    const curve = params instanceof asn1js.ObjectIdentifier ? params.getValue() : '';
+    let sig!: ReturnType<typeof readSignature>;
     try {
-      const sig = unmarshalSignature(st.signature);
-      if (sig.hashAlg !== TPM_ALG.SHA256) fail('attest.bad-signature', `signature hash 0x${sig.hashAlg.toString(16)} is not SHA-256`);
-      if (sig.sigAlg !== TPM_ALG.ECDSA && sig.sigAlg !== TPM_ALG.RSASSA) fail('attest.bad-signature', `signature scheme 0x${sig.sigAlg.toString(16)} not supported`);
-      sigDer = signatureToDer(sig);
+      sig = readSignature(st.signature, curveSizes[curve] ?? 32);
     } catch (e) {
-      if (e instanceof Refusal) throw e;
       fail('attest.bad-structure', `signature is not a TPMT_SIGNATURE: ${(e as Error).message}`);
     }
+    if (sig.hashAlg !== ALG.SHA256) fail('attest.bad-signature', `signature hash 0x${sig.hashAlg.toString(16)} is not SHA-256`);
+    if (sig.sigAlg !== ALG.ECDSA && sig.sigAlg !== ALG.RSASSA) fail('attest.bad-signature', `signature scheme 0x${sig.sigAlg.toString(16)} not supported`);
     let ok = false;
     try {
-      ok = cryptoVerify('sha256', st.tpmSAttest, akKey, sigDer);
+      const key = { key: Buffer.from(akSpki), format: 'der' as const, type: 'spki' as const };
+      ok = cryptoVerify('sha256', st.tpmSAttest, sig.sigAlg === ALG.ECDSA ? { ...key, dsaEncoding: 'ieee-p1363' } : key, sig.value);
     } catch {
       ok = false;
     }
     if (!ok) fail('attest.bad-signature', 'the AK signature over tpmSAttest does not verify');
 
     // 4. TPMS_ATTEST: magic, type = certify
-    let attest!: TpmsAttestCertify;
+    let attest!: CertifyAttest;
     try {
-      attest = parseTpmsAttestCertify(st.tpmSAttest);
+      attest = readCertifyAttest(st.tpmSAttest);
     } catch (e) {
       fail('attest.bad-structure', (e as Error).message);
     }
 
     // 5. the certified key is the CSR key: Name = nameAlg || H(tpmTPublic), tpmTPublic's key = CSR SPKI
-    let pub!: TpmtPublic;
+    let pub!: TpmPublic;
     try {
-      pub = unmarshalPublic(st.tpmTPublic!);
+      pub = readPublic(st.tpmTPublic!);
     } catch (e) {
       fail('attest.bad-structure', `tpmTPublic is not a TPMT_PUBLIC: ${(e as Error).message}`);
     }
     if (!bytesEqual(objectName(st.tpmTPublic!), attest.name)) fail('attest.wrong-key', 'the certified Name is not the Name of tpmTPublic');
     let spki!: Uint8Array;
     try {
-      spki = publicToSpki(pub);
+      spki = spkiOf(pub);
     } catch (e) {
       fail('attest.wrong-key', `tpmTPublic holds no usable public key: ${(e as Error).message}`);
     }
     if (expectSpki && !bytesEqual(spki, expectSpki)) fail('attest.wrong-key', 'the certified key is not the CSR subjectPublicKey');
-    const need = TPMA_OBJECT.FIXED_TPM | TPMA_OBJECT.FIXED_PARENT | TPMA_OBJECT.SENSITIVE_DATA_ORIGIN;
+    const need = OBJECT.FIXED_TPM | OBJECT.FIXED_PARENT | OBJECT.SENSITIVE_DATA_ORIGIN;
     if ((pub.objectAttributes & need) !== need) fail('attest.wrong-key', `the certified key is not TPM-resident (attributes 0x${pub.objectAttributes.toString(16)})`);
 
     // 5b. platform evidence: the TPM2_Quote the policy asks for, by the same AK over the same nonce

@@ -2,8 +2,8 @@
 // validated (pkijs, lab clock) either to the lab root CA or to a configured IDevID CA.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type * as pkijs from 'pkijs';
-import { certificateFromDer } from '../../agent/pki/cert.js';
-import { validateChain } from '../../agent/pki/chain.js';
+import { parseCertificate } from './pki/cert.js';
+import { validateChain } from './pki/chain.js';
 import type { LabRequest } from './router.js';
 
 export type BasicResult = { kind: 'none' } | { kind: 'ok'; user: string } | { kind: 'invalid'; reason: string };
@@ -43,7 +43,7 @@ export async function checkClientCert(
   if (!leaf) return { kind: 'none' };
   let certificate: pkijs.Certificate;
   try {
-    certificate = certificateFromDer(leaf);
+    certificate = parseCertificate(leaf);
   } catch {
     return { kind: 'invalid', reason: 'unparseable client certificate' };
   }

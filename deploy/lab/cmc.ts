@@ -5,39 +5,43 @@
 // Transport-level problems (media type, base64, undecodable or unverifiable CMS) are 4xx with a text reason; CMC-level
 // refusals are HTTP 200 with statusInfoV2 failed + CMCFailInfo. Pending: statusInfoV2 pending + PendInfo
 // (pendToken, pendTime); the client repeats with queryPending. Responses are signed by the issuing CA key.
-import { createHash, createHmac, KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
-import type * as pkijs from 'pkijs';
-import { bytesEqual } from '../../agent/pki/der.js';
-import { certificateToDer, describeName, findExtension, nameDer } from '../../agent/pki/cert.js';
-import { validateChain } from '../../agent/pki/chain.js';
-import { csrExtensions, OID_SUBJECT_ALT_NAME, verifyCsr } from '../../agent/pki/csr.js';
-import { SoftwareSigner } from '../../agent/keystore/software.js';
-import { decodeEstBody, encodeBase64Body } from '../../agent/protocols/est/base64-body.js';
-import { EST_LABEL_PATTERN, EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
-import { parseMediaType } from '../../agent/protocols/http/media-type.js';
-import { CMCStatusInfoV2, type OtherStatusInfo } from '../../agent/protocols/cmc/cmc-status-info-v2.js';
-import { CMC_MEDIA_TYPES, OID_CCT_PKI_DATA, OID_CCT_PKI_RESPONSE, OID_CMC, OID_HMAC_SHA256, OID_SHA256, type CmcFailInfoName, type CmcStatusName } from '../../agent/protocols/cmc/constants.js';
-import { readQueryPending, readSenderNonce, readTransactionId, recipientNonceControl, senderNonceControl, statusInfoV2Control, transactionIdControl } from '../../agent/protocols/cmc/controls.js';
-import { PKIData } from '../../agent/protocols/cmc/pki-data.js';
-import { DecryptedPOP, EncryptedPOP } from '../../agent/protocols/cmc/encrypted-pop.js';
-import { checkNoSignatureCsr, isNoSignatureCsr } from '../../agent/protocols/cmc/no-signature-csr.js';
-import { createPopEnvelope } from '../../agent/protocols/cmc/pop-envelope.js';
-import { TaggedAttribute } from '../../agent/protocols/cmc/tagged-attribute.js';
-import { PKIResponse } from '../../agent/protocols/cmc/pki-response.js';
-import { openSignedCmc, signCmc } from '../../agent/protocols/cmc/signed-message.js';
-import { withoutSigner } from '../../agent/protocols/cmc/response.js';
+// The CMC structures are the lab's own (deploy/lab/asn1/cmc.ts), not the agent's.
+import { createCipheriv, createHash, createHmac, createPublicKey, constants, publicEncrypt, randomBytes, timingSafeEqual } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
 import type { EstLabConfig } from './est.js';
 import type { LabCa } from './ca.js';
 import { checkBasic } from './auth.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 import type { NonceService } from './nonce-service.js';
-import * as asn1js from 'asn1js';
-import { NonceRequest } from '../../agent/pki/asn1/nonce-request.js';
-import { NonceResponse } from '../../agent/pki/asn1/nonce-response.js';
-import { NonceResponseTypeInfo } from '../../agent/pki/asn1/nonce-response-type-info.js';
-import { OID_ID_CMC_NONCE_REQ, OID_ID_CMC_NONCE_RESP } from '../../agent/pki/asn1/oids.js';
+import { base64Body, bodyDer } from './pki/base64-body.js';
+import { certificateDer, describeName, findExtension, nameDer } from './pki/cert.js';
+import { validateChain } from './pki/chain.js';
+import { bytesEqual, der } from './pki/der.js';
+import { keyIdentifier, keyObject } from './pki/issue.js';
+import { OID } from './pki/oids.js';
+import { csrExtensions, parsePkcs10, verifyPkcs10 } from './pki/pkcs10.js';
+import { signSignedData } from './pki/signed-data.js';
+import {
+  CMC_OID, type CmcFailName, type CmcStatusName, type OtherStatusInfo, type PKIData, control, encryptedPOP, integer, pkiResponse,
+  readDecryptedPOP, readPKIData, readQueryPending, readSenderNonce, readTransactionId, statusInfoV2, taggedAttribute,
+} from './asn1/cmc.js';
+import { FRESHNESS_OIDS, type NonceRequest, nonceResponse, readNonceRequest } from './asn1/freshness.js';
 
-const OID_ID_DATA = '1.2.840.113549.1.7.1';
+const EST_WELL_KNOWN_PATH = '/.well-known/est'; // RFC 7030 §3.2.2
+/** The labels the lab accepts (RFC 7030 §3.2.2: one path segment; the lab allows unreserved characters). */
+const EST_LABEL = /^[A-Za-z0-9._~-]{1,64}$/;
+/** RFC 5273 §3 / RFC 7030 §4.3. */
+export const CMC_MEDIA_TYPES = {
+  request: 'application/pkcs7-mime; smime-type=CMC-request',
+  response: 'application/pkcs7-mime; smime-type=CMC-response',
+  essence: 'application/pkcs7-mime',
+} as const;
+const OID_HMAC_SHA256 = '1.2.840.113549.2.9'; // RFC 4231 §3.1
+const OID_RSAES_OAEP = '1.2.840.113549.1.1.7'; // RFC 8017 Appendix C
+const OID_MGF1 = '1.2.840.113549.1.1.8';
+const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42'; // RFC 3565 §4.1
+const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3'; // RFC 5652 §6
 
 /** What the handler needs from the lab (an EstLabState's config fits; tests pass `{ ca: lab.ca, … }`). */
 export type CmcLabConfig = { ca: LabCa } & Partial<Pick<EstLabConfig, 'users' | 'idevidCaDers' | 'certValiditySeconds' | 'labels' | 'now' | 'log' | 'checkEvidence'>>;
@@ -87,6 +91,79 @@ function cmcResponseType(): Record<string, string> {
   return { 'content-type': CMC_MEDIA_TYPES.response, 'content-transfer-encoding': 'base64' };
 }
 
+class Malformed extends Error {}
+
+interface OpenedSignedData {
+  eContent: Uint8Array;
+  signer: pkijs.Certificate;
+  /** The other certificates of the SignedData (DER). */
+  others: Uint8Array[];
+}
+
+/** ContentInfo{SignedData} (RFC 5652 §5) of `eContentType`: one SignerInfo with content-type and message-digest
+ *  signed attributes (§5.3), its signature verified with the included signer certificate. */
+async function openSignedData(bytes: Uint8Array, eContentType: string): Promise<OpenedSignedData> {
+  let sd: pkijs.SignedData;
+  try {
+    const ci = new pkijs.ContentInfo({ schema: der(bytes, 'ContentInfo') });
+    if (ci.contentType !== OID.signedData) throw new Malformed(`ContentInfo ${ci.contentType} is not SignedData`);
+    sd = new pkijs.SignedData({ schema: ci.content });
+  } catch (e) {
+    throw e instanceof Malformed ? e : new Malformed(`malformed SignedData: ${(e as Error).message}`);
+  }
+  if (sd.encapContentInfo.eContentType !== eContentType) throw new Malformed(`encapsulated ${sd.encapContentInfo.eContentType}, ${eContentType} expected`);
+  const content = sd.encapContentInfo.eContent;
+  if (!content) throw new Malformed('SignedData has no encapsulated content');
+  if (sd.signerInfos.length !== 1) throw new Malformed(`${sd.signerInfos.length} SignerInfos, exactly one expected`);
+  const attrs = sd.signerInfos[0]!.signedAttrs?.attributes ?? [];
+  const ct = attrs.filter((a) => a.type === OID.contentType);
+  if (ct.length !== 1 || !(ct[0]!.values[0] instanceof asn1js.ObjectIdentifier) || ct[0]!.values[0].valueBlock.toString() !== eContentType) {
+    throw new Malformed('the content-type signed attribute is missing or differs from eContentType (RFC 5652 §5.3, §11.1)');
+  }
+  if (attrs.filter((a) => a.type === OID.messageDigest).length !== 1) throw new Malformed('exactly one message-digest signed attribute expected (RFC 5652 §11.2)');
+  let r: pkijs.SignedDataVerifyResult;
+  try {
+    r = await sd.verify({ signer: 0, checkChain: false, extendedMode: true });
+  } catch (e) {
+    throw new Malformed(`signature does not verify: ${(e as { message?: string }).message ?? String(e)}`);
+  }
+  if (!r.signatureVerified || !r.signerCertificate) throw new Malformed('signature does not verify');
+  const signerDer = certificateDer(r.signerCertificate);
+  const others = (sd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate).map(certificateDer).filter((d) => !bytesEqual(d, signerDer));
+  return { eContent: new Uint8Array(content.getValue()), signer: r.signerCertificate, others };
+}
+
+/** The encryptedPOP `cms` (RFC 5272 §6.7): EnvelopedData (RFC 5652 §6) of y to the RSA key — KeyTransRecipientInfo
+ *  (rid = subjectKeyIdentifier, RSAES-OAEP with SHA-256 and MGF1-SHA-256, RFC 4055 §4), AES-256-CBC content. */
+function popEnvelope(spki: Uint8Array, y: Uint8Array): Uint8Array {
+  const cek = randomBytes(32);
+  const iv = randomBytes(16);
+  const c = createCipheriv('aes-256-cbc', cek, iv);
+  const encrypted = Buffer.concat([c.update(y), c.final()]);
+  const encryptedKey = publicEncrypt({ key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+  const sha256 = new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256 });
+  const oaep = new pkijs.RSAESOAEPParams({ hashAlgorithm: sha256, maskGenAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID_MGF1, algorithmParams: sha256.toSchema() }) });
+  const ktri = new pkijs.KeyTransRecipientInfo({
+    version: 2,
+    rid: new asn1js.OctetString({ valueHex: keyIdentifier(spki) }),
+    keyEncryptionAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID_RSAES_OAEP, algorithmParams: oaep.toSchema() }),
+    encryptedKey: new asn1js.OctetString({ valueHex: encryptedKey }),
+  });
+  const eci = new pkijs.EncryptedContentInfo({
+    contentType: OID.data,
+    contentEncryptionAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID_AES256_CBC, algorithmParams: new asn1js.OctetString({ valueHex: iv }) }),
+    encryptedContent: new asn1js.OctetString({ valueHex: encrypted }),
+    disableSplit: true,
+  } as ConstructorParameters<typeof pkijs.EncryptedContentInfo>[0]);
+  const env = new pkijs.EnvelopedData({ version: 2, recipientInfos: [new pkijs.RecipientInfo({ variant: 1, value: ktri })], encryptedContentInfo: eci });
+  return new Uint8Array(new pkijs.ContentInfo({ contentType: OID_ENVELOPED_DATA, content: env.toSchema() }).toSchema().toBER(false));
+}
+
+/** id-alg-noSignature PKCS#10 (RFC 5272 §3.2.1.2.1): the value the lab accepts is SHA-256 of the request info. */
+function noSignatureValueOk(csr: pkijs.CertificationRequest): boolean {
+  return bytesEqual(new Uint8Array(csr.signatureValue.valueBlock.valueHexView), new Uint8Array(createHash('sha256').update(new Uint8Array(csr.tbsView)).digest()));
+}
+
 export function registerCmcHandlers(router: Router, config: CmcLabConfig, options: CmcLabOptions = {}): CmcLab {
   const lab: CmcLab = {
     options,
@@ -109,47 +186,34 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     log: (): void => {},
     ...config,
   } satisfies Omit<EstLabConfig, 'requireAuth' | 'manualApproval' | 'csrAttrs' | 'includeChainInEnroll' | 'base64'>;
-  const responder = new SoftwareSigner(KeyObject.from(cfg.ca.issuing.privateKey));
+  const sign = (eContent: Uint8Array, certs: Uint8Array[] = []): LabResponse => {
+    const d = signSignedData({ eContentType: CMC_OID.pkiResponse, eContent, signingKey: keyObject(cfg.ca.issuing.privateKey), certificate: cfg.ca.issuing.der, extraCertificates: certs });
+    return { status: 200, headers: cmcResponseType(), body: base64Body(d) };
+  };
 
   /** Whether the request being answered is a queryPending (for `requests`). */
   const current = { query: false };
 
-  async function respond(
-    tid: bigint,
-    nonce: Uint8Array,
-    status: CmcStatusName,
-    bodyPartID: number,
-    other?: OtherStatusInfo,
-    statusString?: string,
-    certs: Uint8Array[] = [],
-    extra: TaggedAttribute[] = [],
-  ): Promise<LabResponse> {
+  // §6.1.1, §6.6: every response carries statusInfoV2, the transactionId, recipientNonce (= the request's senderNonce), a fresh senderNonce.
+  function respond(tid: bigint, nonce: Uint8Array, status: CmcStatusName, bodyPartID: number, other?: OtherStatusInfo, statusString?: string, certs: Uint8Array[] = [], extra: asn1js.BaseBlock[] = []): LabResponse {
     lab.requests.push({ transactionId: tid, query: current.query, status });
-    const controls = [
-      statusInfoV2Control(1, new CMCStatusInfoV2(status, [bodyPartID], statusString, other)),
-      transactionIdControl(2, tid),
-      recipientNonceControl(3, nonce),
-      senderNonceControl(4, new Uint8Array(randomBytes(16))),
+    return sign(pkiResponse([
+      taggedAttribute(1, CMC_OID.statusInfoV2, [statusInfoV2(status, [bodyPartID], statusString, other)]),
+      taggedAttribute(2, CMC_OID.transactionId, [integer(tid)]),
+      taggedAttribute(3, CMC_OID.recipientNonce, [new asn1js.OctetString({ valueHex: nonce })]),
+      taggedAttribute(4, CMC_OID.senderNonce, [new asn1js.OctetString({ valueHex: randomBytes(16) })]),
       ...extra,
-    ];
-    const der = await signCmc({
-      eContentType: OID_CCT_PKI_RESPONSE,
-      eContent: new PKIResponse(controls).toDer(),
-      signer: responder,
-      certificate: cfg.ca.issuing.der,
-      extraCertificates: certs,
-    });
-    return { status: 200, headers: cmcResponseType(), body: encodeBase64Body(der) };
+    ]), certs);
   }
 
-  const failed = (tid: bigint, nonce: Uint8Array, id: number, fail: CmcFailInfoName, why: string): Promise<LabResponse> => {
+  const failed = (tid: bigint, nonce: Uint8Array, id: number, fail: CmcFailName, why: string): LabResponse => {
     cfg.log(`cmc failed ${fail}: ${why}`);
     return respond(tid, nonce, 'failed', id, { failInfo: fail }, why);
   };
 
   async function issue(p: { csr: pkijs.CertificationRequest; operation: 'enroll' | 'reenroll'; authenticatedAs: string; transactionId: bigint }): Promise<Uint8Array> {
     const t = cfg.now();
-    const san = findExtension(csrExtensions(p.csr), OID_SUBJECT_ALT_NAME);
+    const san = findExtension(csrExtensions(p.csr), OID.subjectAltName);
     const cert = await cfg.ca.issue({
       subject: p.csr.subject,
       spki: p.csr.subjectPublicKeyInfo,
@@ -158,90 +222,89 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
       profile: 'client',
       ...(san ? { extensions: [san] } : {}),
     });
-    const der = certificateToDer(cert);
-    lab.issued.push({ operation: p.operation, subject: describeName(cert.subject), der, authenticatedAs: p.authenticatedAs, transactionId: p.transactionId });
+    const d = certificateDer(cert);
+    lab.issued.push({ operation: p.operation, subject: describeName(cert.subject), der: d, authenticatedAs: p.authenticatedAs, transactionId: p.transactionId });
     cfg.log(`cmc ${p.operation} issued subject="${describeName(cert.subject)}" auth=${p.authenticatedAs}`);
-    return der;
+    return d;
   }
 
-  const nonceCtl = options.nonceControls ?? { request: OID_ID_CMC_NONCE_REQ, response: OID_ID_CMC_NONCE_RESP };
+  const nonceCtl = options.nonceControls ?? { request: FRESHNESS_OIDS.cmcNonceReq, response: FRESHNESS_OIDS.cmcNonceResp };
 
   /** A ContentInfo{id-data, PKIData} (the unsigned form freshness-08 §7 uses for the nonce request), else undefined. */
-  function unsignedPkiData(der: Uint8Array): Uint8Array | Error | undefined {
-    const top = asn1js.fromBER(der);
+  function unsignedPkiData(bytes: Uint8Array): Uint8Array | Error | undefined {
+    const top = asn1js.fromBER(bytes);
     if (top.offset === -1 || !(top.result instanceof asn1js.Sequence)) return undefined;
     const [oid, content] = top.result.valueBlock.value;
-    if (!(oid instanceof asn1js.ObjectIdentifier) || oid.valueBlock.toString() !== OID_ID_DATA) return undefined;
+    if (!(oid instanceof asn1js.ObjectIdentifier) || oid.valueBlock.toString() !== OID.data) return undefined;
     const inner = content instanceof asn1js.Constructed ? content.valueBlock.value[0] : undefined;
     if (!(inner instanceof asn1js.OctetString)) return new Error('id-data content is not an OCTET STRING');
     return new Uint8Array(inner.getValue());
   }
 
   /** freshness-08 §7: only transactionId, senderNonce and the nonce request control; answered signed, bound to the transactionId. */
-  async function nonceExchange(pkiData: Uint8Array | Error): Promise<LabResponse> {
+  function nonceExchange(pkiData: Uint8Array | Error): LabResponse {
     let data: PKIData;
     let tid: bigint | undefined;
     let sn: Uint8Array | undefined;
     try {
       if (pkiData instanceof Error) throw pkiData;
-      data = PKIData.fromDer(pkiData);
-      tid = readTransactionId(data.controlSequence);
-      sn = readSenderNonce(data.controlSequence);
+      data = readPKIData(pkiData);
+      tid = readTransactionId(data);
+      sn = readSenderNonce(data);
     } catch (e) {
       return text(400, `bad unsigned CMC request: ${(e as Error).message}`);
     }
     if (tid === undefined || sn === undefined) return text(400, 'CMC request without transactionId or senderNonce (RFC 5272 §6.6)');
-    const reqs = data.controls(nonceCtl.request);
-    const others = data.controlSequence.filter((c) => c.attrType !== nonceCtl.request && c.attrType !== OID_CMC.transactionId && c.attrType !== OID_CMC.senderNonce);
-    if (reqs.length !== 1 || others.length > 0 || data.reqSequence.length > 0 || data.cmsSequence.length > 0) {
+    const reqs = data.controlSequence.filter((c) => c.attrType === nonceCtl.request);
+    const others = data.controlSequence.filter((c) => c.attrType !== nonceCtl.request && c.attrType !== CMC_OID.transactionId && c.attrType !== CMC_OID.senderNonce);
+    if (reqs.length !== 1 || others.length > 0 || data.reqSequence.length > 0 || data.cmsSequence > 0) {
       return failed(tid, sn, 0, 'badRequest', 'an unsigned (id-data) PKIData may carry only transactionId, senderNonce and one nonce request control');
     }
     if (!options.nonces) return respond(tid, sn, 'noSupport', 0, undefined, 'no nonce service');
     let nr: NonceRequest;
     try {
-      nr = new NonceRequest({ schema: reqs[0]!.single('nonceReq') });
+      if (reqs[0]!.attrValues.length !== 1) throw new Error('the control must have one value');
+      nr = readNonceRequest(reqs[0]!.attrValues[0]);
     } catch (e) {
       return failed(tid, sn, reqs[0]!.bodyPartID, 'badRequest', `malformed NonceRequest: ${(e as Error).message}`);
     }
-    const type = nr.reqTypeInfo?.type;
     let issued;
     try {
-      issued = options.nonces.issue({ ...(nr.len !== undefined ? { len: nr.len } : {}), ...(type ? { type } : {}) }, cfg.now(), { transaction: tid.toString(16) });
+      issued = options.nonces.issue({ ...(nr.len !== undefined ? { len: nr.len } : {}), ...(nr.type ? { type: nr.type } : {}) }, cfg.now(), { transaction: tid.toString(16) });
     } catch (e) {
       return failed(tid, sn, reqs[0]!.bodyPartID, 'badRequest', (e as Error).message);
     }
-    const reqInfo = nr.reqTypeInfo?.reqInfo; // echoed as respInfo (the lab's type-specific rule)
-    const rsp = new NonceResponse({ nonce: issued.nonce, expiry: issued.ttlSeconds, ...(issued.type ? { respTypeInfo: new NonceResponseTypeInfo({ type: issued.type, ...(reqInfo ? { respInfo: reqInfo } : {}) }) } : {}) });
+    // reqInfo is echoed as respInfo (the lab's type-specific rule)
+    const rsp = nonceResponse({ nonce: issued.nonce, expiry: issued.ttlSeconds, ...(issued.type ? { type: issued.type, ...(nr.reqInfo ? { respInfo: nr.reqInfo } : {}) } : {}) });
     lab.requests.push({ transactionId: tid, query: false, status: 'success' });
-    const der = await signCmc({
-      eContentType: OID_CCT_PKI_RESPONSE,
-      eContent: new PKIResponse([transactionIdControl(1, tid), senderNonceControl(2, new Uint8Array(randomBytes(16))), recipientNonceControl(3, sn), new TaggedAttribute(4, nonceCtl.response, [rsp.toSchema()])]).toDer(),
-      signer: responder,
-      certificate: cfg.ca.issuing.der,
-    });
-    return { status: 200, headers: cmcResponseType(), body: encodeBase64Body(der) };
+    return sign(pkiResponse([
+      taggedAttribute(1, CMC_OID.transactionId, [integer(tid)]),
+      taggedAttribute(2, CMC_OID.senderNonce, [new asn1js.OctetString({ valueHex: randomBytes(16) })]),
+      taggedAttribute(3, CMC_OID.recipientNonce, [new asn1js.OctetString({ valueHex: sn })]),
+      taggedAttribute(4, nonceCtl.response, [rsp]),
+    ]));
   }
 
   router.register('POST', `${EST_WELL_KNOWN_PATH}/:label?/fullcmc`, async (req: LabRequest) => {
     const label = req.params.label;
-    if (label !== undefined && (!EST_LABEL_PATTERN.test(label) || (cfg.labels && !cfg.labels.includes(label)))) return text(404, `unknown EST label "${label}"`);
-    const mt = parseMediaType(typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined);
-    if (!mt || mt.essence !== CMC_MEDIA_TYPES.essence) return text(415, `Content-Type must be ${CMC_MEDIA_TYPES.request}`);
+    if (label !== undefined && (!EST_LABEL.test(label) || (cfg.labels && !cfg.labels.includes(label)))) return text(404, `unknown EST label "${label}"`);
+    const ctype = typeof req.headers['content-type'] === 'string' ? req.headers['content-type'].split(';')[0]!.trim().toLowerCase() : undefined;
+    if (ctype !== CMC_MEDIA_TYPES.essence) return text(415, `Content-Type must be ${CMC_MEDIA_TYPES.request}`);
     const basic = checkBasic(req, cfg.users);
     if (basic.kind === 'invalid') return text(401, basic.reason, { 'www-authenticate': 'Basic realm="enrolld-lab-est", charset="UTF-8"' });
     let body: Uint8Array;
     try {
-      body = decodeEstBody(new Uint8Array(req.body), 'CMC request');
+      body = bodyDer(new Uint8Array(req.body), 'CMC request');
     } catch (e) {
       return text(400, `bad CMC request: ${(e as Error).message}`);
     }
     const unsigned = unsignedPkiData(body);
     if (unsigned) return nonceExchange(unsigned);
-    let opened;
+    let opened: OpenedSignedData;
     let data: PKIData;
     try {
-      opened = await openSignedCmc(body, OID_CCT_PKI_DATA);
-      data = PKIData.fromDer(opened.eContent);
+      opened = await openSignedData(body, CMC_OID.pkiData);
+      data = readPKIData(opened.eContent);
     } catch (e) {
       return text(400, `bad CMC request: ${(e as Error).message}`);
     }
@@ -249,9 +312,9 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     let nonce: Uint8Array | undefined;
     let pendToken: Uint8Array | undefined;
     try {
-      tid = readTransactionId(data.controlSequence);
-      nonce = readSenderNonce(data.controlSequence);
-      pendToken = readQueryPending(data.controlSequence);
+      tid = readTransactionId(data);
+      nonce = readSenderNonce(data);
+      pendToken = readQueryPending(data);
     } catch (e) {
       return text(400, `bad CMC controls: ${(e as Error).message}`);
     }
@@ -260,19 +323,19 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     const at = cfg.now();
     let signerKind: 'lab' | 'idevid' | undefined;
     try {
-      await validateChain({ leaf: opened.signerCertificate, intermediates: [...withoutSigner(opened), cfg.ca.issuing.der], trustAnchors: [cfg.ca.root.der], at });
+      await validateChain({ leaf: opened.signer, intermediates: [...opened.others, cfg.ca.issuing.der], trustAnchors: [cfg.ca.root.der], at });
       signerKind = 'lab';
     } catch {
       if (cfg.idevidCaDers.length > 0) {
         try {
-          await validateChain({ leaf: opened.signerCertificate, intermediates: withoutSigner(opened), trustAnchors: cfg.idevidCaDers, at });
+          await validateChain({ leaf: opened.signer, intermediates: opened.others, trustAnchors: cfg.idevidCaDers, at });
           signerKind = 'idevid';
         } catch {
           /* not an IDevID either */
         }
       }
     }
-    const signerName = describeName(opened.signerCertificate.subject);
+    const signerName = describeName(opened.signer.subject);
     if (!signerKind) return failed(tid, nonce, 0, 'badIdentity', `PKIData signer "${signerName}" is not trusted`);
 
     current.query = pendToken !== undefined;
@@ -284,8 +347,8 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
       if (approveAfter !== undefined && p.polls >= approveAfter) p.approved = true;
       if (!p.approved) return pendingResponse(p);
       lab.pending.delete(p.pendToken);
-      const der = await issue(p);
-      return respond(tid, nonce, 'success', p.bodyPartID, undefined, undefined, [der, cfg.ca.issuing.der]);
+      const d = await issue(p);
+      return respond(tid, nonce, 'success', p.bodyPartID, undefined, undefined, [d, cfg.ca.issuing.der]);
     }
 
     if (data.reqSequence.length !== 1) return failed(tid, nonce, 0, 'badRequest', `${data.reqSequence.length} requests; exactly one tcr expected`);
@@ -293,42 +356,47 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     let csr: pkijs.CertificationRequest;
     let parsed: pkijs.CertificationRequest;
     try {
-      parsed = tcr.csr();
+      parsed = parsePkcs10(tcr.certificationRequest);
     } catch (e) {
       return failed(tid, nonce, tcr.bodyPartID, 'badRequest', `invalid PKCS#10: ${(e as Error).message}`);
     }
-    if (isNoSignatureCsr(parsed)) {
+    if (parsed.signatureAlgorithm.algorithmId === CMC_OID.noSignature) {
       // A key that cannot sign: indirect POP (RFC 5272 §6.7) — popRequired + encryptedPOP, then decryptedPOP.
-      if (!checkNoSignatureCsr(parsed)) return failed(tid, nonce, tcr.bodyPartID, 'badRequest', 'noSignature value is not SHA-256 of the request info');
+      if (!noSignatureValueOk(parsed)) return failed(tid, nonce, tcr.bodyPartID, 'badRequest', 'noSignature value is not SHA-256 of the request info');
       const spki = new Uint8Array(parsed.subjectPublicKeyInfo.toSchema().toBER(false));
       const key = tid.toString();
-      const decrypted = data.controls(OID_CMC.decryptedPOP);
-      if (decrypted.length === 0) {
-        if (parsed.subjectPublicKeyInfo.algorithm.algorithmId !== '1.2.840.113549.1.1.1') return failed(tid, nonce, tcr.bodyPartID, 'badAlg', 'indirect POP is offered for RSA keys only');
+      let decrypted: asn1js.AsnType | undefined;
+      try {
+        decrypted = control(data, CMC_OID.decryptedPOP, 'decryptedPOP');
+      } catch (e) {
+        return failed(tid, nonce, tcr.bodyPartID, 'badRequest', (e as Error).message);
+      }
+      if (decrypted === undefined) {
+        if (parsed.subjectPublicKeyInfo.algorithm.algorithmId !== OID.rsaEncryption) return failed(tid, nonce, tcr.bodyPartID, 'badAlg', 'indirect POP is offered for RSA keys only');
         const y = new Uint8Array(randomBytes(32));
         lab.popChallenges.set(key, { y, csrDer: tcr.certificationRequest });
-        const ep = new EncryptedPOP(tcr, createPopEnvelope(spki, y), OID_HMAC_SHA256, OID_SHA256, new Uint8Array(createHash('sha256').update(y).digest()));
+        // witness = SHA-256(y); thePOP = HMAC-SHA256 keyed with y over the certificationRequest
+        const ep = encryptedPOP({ tcr: tcr.tcr, cms: popEnvelope(spki, y), thePOPAlgID: OID_HMAC_SHA256, witnessAlgID: OID.sha256, witness: new Uint8Array(createHash('sha256').update(y).digest()) });
         cfg.log(`cmc popRequired tid=${key}`);
-        return respond(tid, nonce, 'popRequired', tcr.bodyPartID, undefined, 'decrypt the encryptedPOP and return decryptedPOP', [], [new TaggedAttribute(10, OID_CMC.encryptedPOP, [ep.toSchema()])]);
+        return respond(tid, nonce, 'popRequired', tcr.bodyPartID, undefined, 'decrypt the encryptedPOP and return decryptedPOP', [], [taggedAttribute(10, CMC_OID.encryptedPOP, [ep])]);
       }
       const ch = lab.popChallenges.get(key);
       if (!ch || !bytesEqual(ch.csrDer, tcr.certificationRequest)) return failed(tid, nonce, tcr.bodyPartID, 'popFailed', 'no encryptedPOP outstanding for this transaction and request');
-      let dp: DecryptedPOP;
+      let dp: ReturnType<typeof readDecryptedPOP>;
       try {
-        dp = DecryptedPOP.fromSchema(decrypted[0]!.single('decryptedPOP'));
+        dp = readDecryptedPOP(decrypted);
       } catch (e) {
         return failed(tid, nonce, tcr.bodyPartID, 'badRequest', `malformed decryptedPOP: ${(e as Error).message}`);
       }
       const expected = createHmac('sha256', ch.y).update(tcr.certificationRequest).digest();
+      lab.popChallenges.delete(key);
       if (dp.thePOPAlgID !== OID_HMAC_SHA256 || dp.bodyPartID !== tcr.bodyPartID || dp.thePOP.byteLength !== expected.byteLength || !timingSafeEqual(dp.thePOP, expected)) {
-        lab.popChallenges.delete(key);
         return failed(tid, nonce, tcr.bodyPartID, 'popFailed', 'decryptedPOP does not match');
       }
-      lab.popChallenges.delete(key);
       csr = parsed;
     } else {
       try {
-        csr = await verifyCsr(tcr.certificationRequest);
+        csr = verifyPkcs10(tcr.certificationRequest).csr;
       } catch (e) {
         return failed(tid, nonce, tcr.bodyPartID, 'badRequest', `invalid PKCS#10: ${(e as Error).message}`);
       }
@@ -337,12 +405,12 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     let authenticatedAs: string;
     if (signerKind === 'lab') {
       // Re-enrollment signed with the certificate being renewed: subject and SAN must match (as RFC 7030 §4.2.2).
-      const cert = opened.signerCertificate;
+      const cert = opened.signer;
       if (!bytesEqual(nameDer(csr.subject), nameDer(cert.subject)) && !csr.subject.isEqual(cert.subject)) {
         return failed(tid, nonce, tcr.bodyPartID, 'badIdentity', `CSR subject differs from the signer certificate ("${signerName}")`);
       }
-      const a = findExtension(cert.extensions, OID_SUBJECT_ALT_NAME)?.extnValue.valueBlock.valueHexView;
-      const b = findExtension(csrExtensions(csr), OID_SUBJECT_ALT_NAME)?.extnValue.valueBlock.valueHexView;
+      const a = findExtension(cert.extensions, OID.subjectAltName)?.extnValue.valueBlock.valueHexView;
+      const b = findExtension(csrExtensions(csr), OID.subjectAltName)?.extnValue.valueBlock.valueHexView;
       if ((a === undefined) !== (b === undefined) || (a && b && !bytesEqual(a, b))) {
         return failed(tid, nonce, tcr.bodyPartID, 'badIdentity', 'CSR subjectAltName differs from the signer certificate');
       }
@@ -362,10 +430,10 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
       lab.pending.set(p.pendToken, p);
       return pendingResponse(p);
     }
-    const der = await issue({ csr, operation, authenticatedAs, transactionId: tid });
-    return respond(tid, nonce, 'success', tcr.bodyPartID, undefined, undefined, [der, cfg.ca.issuing.der]);
+    const d = await issue({ csr, operation, authenticatedAs, transactionId: tid });
+    return respond(tid, nonce, 'success', tcr.bodyPartID, undefined, undefined, [d, cfg.ca.issuing.der]);
 
-    function pendingResponse(p: CmcPendingEntry): Promise<LabResponse> {
+    function pendingResponse(p: CmcPendingEntry): LabResponse {
       const secs = options.pending?.retryAfterSeconds ?? 1;
       const pendTime = new Date(cfg.now().getTime() + secs * 1000);
       cfg.log(`cmc pending token=${p.pendToken.slice(0, 12)} polls=${p.polls}`);

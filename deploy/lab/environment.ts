@@ -1,10 +1,10 @@
 // A complete lab device environment (used by `enrolld demo` and the integration tests): a fresh swtpm, the lab server, and an
-// enrolld config + state directory in a temp dir (secrets 0600).
+// enrolld config document + state directory in a temp dir (secrets 0600). The agent side reads config.json with its
+// own parser (test/harness/agent-env.ts, agent/cli/demo.ts); the lab only writes the JSON.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLabServer, type LabServer, type LabServerOptions } from './server.js';
-import { parseConfig, type Config } from '../../agent/config.js';
 import { startSwtpm, type Swtpm } from './swtpm.js';
 import { createPlainLabServer, type PlainLabOptions, type PlainLabServer } from './plain/server.js';
 
@@ -19,12 +19,14 @@ export interface LabEnv<L> {
   dir: string;
   tpm: Swtpm;
   lab: L;
-  config: Config;
+  /** The enrolld config document written to `configPath` (relative paths are relative to `dir`). */
+  configDoc: Record<string, unknown>;
+  configPath: string;
   stop(): Promise<void>;
 }
 
-export type AgentEnv = LabEnv<LabServer>;
-export type PlainAgentEnv = LabEnv<PlainLabServer>;
+export type LabAgentEnv = LabEnv<LabServer>;
+export type PlainLabAgentEnv = LabEnv<PlainLabServer>;
 
 async function startEnv<L extends EnvLab>(
   createLab: (users: Record<string, string>) => Promise<L>,
@@ -46,14 +48,15 @@ async function startEnv<L extends EnvLab>(
       identity: { subject: `CN=${deviceId},O=enrolld demo`, dnsNames: [`${deviceId}.devices.example`] },
       ...opts.config,
     };
-    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(doc, null, 2), { mode: 0o600 });
-    const config = parseConfig(doc, dir);
+    const configPath = path.join(dir, 'config.json');
+    writeFileSync(configPath, JSON.stringify(doc, null, 2), { mode: 0o600 });
     const l = lab;
     return {
       dir,
       tpm,
       lab,
-      config,
+      configDoc: doc,
+      configPath,
       async stop() {
         await l.close().catch(() => undefined);
         await tpm.stop().catch(() => undefined);
@@ -68,7 +71,7 @@ async function startEnv<L extends EnvLab>(
   }
 }
 
-export function startAgentEnv(opts: { lab?: LabServerOptions; config?: Record<string, unknown>; deviceId?: string } = {}): Promise<AgentEnv> {
+export function startLabEnv(opts: { lab?: LabServerOptions; config?: Record<string, unknown>; deviceId?: string } = {}): Promise<LabAgentEnv> {
   return startEnv((users) => createLabServer({ users, ...opts.lab }), { ...opts, prefix: 'enrolld-env-' });
 }
 
@@ -76,6 +79,6 @@ export function startAgentEnv(opts: { lab?: LabServerOptions; config?: Record<st
  * The same device environment against the `plain` profile (deploy/lab/plain/): an RFC 7030 server that shares no
  * code with the agent. The identity asks for O= (which the plain CA drops) so renewal must copy the issued subject.
  */
-export function startPlainAgentEnv(opts: { lab?: PlainLabOptions; config?: Record<string, unknown>; deviceId?: string } = {}): Promise<PlainAgentEnv> {
+export function startPlainLabEnv(opts: { lab?: PlainLabOptions; config?: Record<string, unknown>; deviceId?: string } = {}): Promise<PlainLabAgentEnv> {
   return startEnv((users) => createPlainLabServer({ users, ...opts.lab }), { ...opts, prefix: 'enrolld-plain-' });
 }

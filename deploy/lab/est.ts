@@ -3,19 +3,34 @@
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import type * as pkijs from 'pkijs';
-import { bytesEqual } from '../../agent/pki/der.js';
-import { createCertsOnly } from '../../agent/pki/certs-only.js';
-import { describeName, findExtension, nameDer, certificateToDer } from '../../agent/pki/cert.js';
-import { csrExtensions, OID_SUBJECT_ALT_NAME, verifyCsr } from '../../agent/pki/csr.js';
-import { decodeBase64Body, encodeBase64Body, type Base64EncodeOptions } from '../../agent/protocols/est/base64-body.js';
-import { EST_LABEL_PATTERN, EST_WELL_KNOWN_PATH, MEDIA_TYPES, OIDS } from '../../agent/protocols/est/constants.js';
-import { encodeCsrAttrs, type CsrAttrs } from '../../agent/protocols/est/csrattrs.js';
-import { parseMediaType } from '../../agent/protocols/http/media-type.js';
-import { formatHttpDate } from '../../agent/protocols/http/retry-after.js';
+import { fromBase64Body } from './pki/base64-body.js';
+import { certsOnly } from './pki/certs-only.js';
+import { certificateDer, describeName, findExtension, nameDer } from './pki/cert.js';
+import { bytesEqual } from './pki/der.js';
+import { encodeCsrAttrs, EST_LABEL_PATTERN, EST_WELL_KNOWN_PATH, httpDate, MEDIA_TYPES, mediaTypeEssence, type CsrAttrs } from './pki/est.js';
+import { OID } from './pki/oids.js';
+import { csrExtensions, verifyPkcs10 } from './pki/pkcs10.js';
 import { checkBasic, checkClientCert, type ClientCertResult } from './auth.js';
 import type { LabCa } from './ca.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 import { estNonceBinding, type NonceBinding } from './nonce-service.js';
+
+/** How response bodies are base64-wrapped (RFC 2045 §6.8 allows other line lengths and breaks; clients must cope). */
+export interface Base64EncodeOptions {
+  /** Characters per line; 0 = one line. Default 64. */
+  lineLength?: number;
+  /** Default "\r\n". */
+  eol?: string;
+  /** End the last line with `eol`. Default true. */
+  finalNewline?: boolean;
+}
+
+export function base64Text(der: Uint8Array, o: Base64EncodeOptions): string {
+  const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  const n = o.lineLength ?? 64;
+  const eol = o.eol ?? '\r\n';
+  return (n > 0 ? (b64.match(new RegExp(`.{1,${n}}`, 'g')) ?? []) : [b64]).join(eol) + (o.finalNewline === false ? '' : eol);
+}
 
 export interface ManualApprovalOptions {
   /** Seconds the client is told to wait (default 1). */
@@ -69,15 +84,15 @@ export interface EstLabState {
 }
 
 export const DEFAULT_CSR_ATTRS: Partial<CsrAttrs> = {
-  oids: [OIDS.ecdsaWithSHA256],
-  attributes: [{ type: OIDS.ecPublicKey, values: [new asn1js.ObjectIdentifier({ value: OIDS.secp256r1 })] }],
+  oids: [OID.ecdsaWithSHA256],
+  attributes: [{ type: OID.ecPublicKey, values: [new asn1js.ObjectIdentifier({ value: OID.secp256r1 })] }],
 };
 
 function certsOnlyResponse(state: EstLabState, certs: Uint8Array[]): LabResponse {
   return {
     status: 200,
     headers: { 'content-type': MEDIA_TYPES.certsOnly, 'content-transfer-encoding': 'base64' },
-    body: encodeBase64Body(createCertsOnly(certs), state.config.base64),
+    body: base64Text(certsOnly(certs), state.config.base64),
   };
 }
 
@@ -99,23 +114,22 @@ async function clientCert(state: EstLabState, req: LabRequest): Promise<ClientCe
 }
 
 async function readCsr(req: LabRequest): Promise<{ csr: pkijs.CertificationRequest; der: Uint8Array } | LabResponse> {
-  const mt = parseMediaType(req.headers['content-type']);
-  if (!mt || mt.essence !== MEDIA_TYPES.pkcs10) return text(415, `Content-Type must be ${MEDIA_TYPES.pkcs10}`);
+  if (mediaTypeEssence(req.headers['content-type']) !== MEDIA_TYPES.pkcs10) return text(415, `Content-Type must be ${MEDIA_TYPES.pkcs10}`);
   let der: Uint8Array;
   try {
-    der = decodeBase64Body(req.body, 'request body');
+    der = fromBase64Body(req.body, 'request body');
   } catch (e) {
     return text(400, `malformed base64 request body: ${(e as Error).message}`);
   }
   try {
-    return { csr: await verifyCsr(der), der };
+    return { csr: verifyPkcs10(der).csr, der };
   } catch (e) {
     return text(400, `invalid CSR: ${(e as Error).message}`);
   }
 }
 
 function sanDer(exts: pkijs.Extension[] | undefined): Uint8Array | undefined {
-  return findExtension(exts, OID_SUBJECT_ALT_NAME)?.extnValue.valueBlock.valueHexView;
+  return findExtension(exts, OID.subjectAltName)?.extnValue.valueBlock.valueHexView;
 }
 
 /** 202 bookkeeping; returns a response while the request must wait, undefined once it may be issued. */
@@ -145,7 +159,7 @@ function approvalGate(state: EstLabState, op: PendingRequest['operation'], csrDe
     return undefined;
   }
   const secs = cfg.retryAfterSeconds ?? 1;
-  const retryAfter = cfg.retryAfterFormat === 'http-date' ? formatHttpDate(new Date(state.config.now().getTime() + secs * 1000)) : String(secs);
+  const retryAfter = cfg.retryAfterFormat === 'http-date' ? httpDate(new Date(state.config.now().getTime() + secs * 1000)) : String(secs);
   state.config.log(`est ${op} pending id=${id.slice(0, 12)} polls=${p.polls}`);
   return text(202, `request ${id.slice(0, 12)} awaits manual approval`, { 'retry-after': retryAfter });
 }
@@ -158,7 +172,7 @@ async function issue(
 ): Promise<LabResponse> {
   const { ca, now, certValiditySeconds, includeChainInEnroll } = state.config;
   const t = now();
-  const san = findExtension(csrExtensions(csr), OID_SUBJECT_ALT_NAME);
+  const san = findExtension(csrExtensions(csr), OID.subjectAltName);
   const cert = await ca.issue({
     subject: csr.subject,
     spki: csr.subjectPublicKeyInfo,
@@ -167,7 +181,7 @@ async function issue(
     profile: 'client',
     ...(san ? { extensions: [san] } : {}),
   });
-  const der = certificateToDer(cert);
+  const der = certificateDer(cert);
   state.issued.push({
     operation: op,
     subject: describeName(cert.subject),
@@ -193,7 +207,7 @@ export function registerEstHandlers(router: Router, state: EstLabState): void {
     return {
       status: 200,
       headers: { 'content-type': MEDIA_TYPES.csrattrs, 'content-transfer-encoding': 'base64' },
-      body: encodeBase64Body(encodeCsrAttrs(state.config.csrAttrs), state.config.base64),
+      body: base64Text(encodeCsrAttrs(state.config.csrAttrs), state.config.base64),
     };
   });
 

@@ -8,7 +8,7 @@
 // Packages are written to disk by a streaming DER writer (headers by hand, small parts by asn1js/pkijs, the image
 // copied through), so the lab can produce 256 MB packages without building them in memory. The HTTP layer of the lab
 // router holds a response body in memory; that is the lab's (not the device's) cost.
-import { createCipheriv, createHash, KeyObject, randomBytes, sign as cryptoSign } from 'node:crypto';
+import { createCipheriv, createHash, KeyObject, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,31 +16,33 @@ import { pipeline } from 'node:stream/promises';
 import { createDeflate } from 'node:zlib';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { certificateFromDer } from '../../agent/pki/cert.js';
-import { contentTypeAttribute, messageDigestAttribute, signedAttributesDer, signingTimeAttribute, singleValueAttribute, sortAttributes } from '../../agent/pki/asn1/cms-attributes.js';
-import { encodeDerHeader } from '../../agent/pki/asn1/cms-signed-data-stream.js';
-import { OID_SHA256 } from '../../agent/pki/asn1/cms-signed-data-create.js';
-import { CommunityIdentifiers, type CommunityIdentifier } from '../../agent/pki/asn1/firmware-community-ids.js';
-import { FirmwarePackageLoadError } from '../../agent/pki/asn1/firmware-load-error.js';
-import { FirmwarePackageLoadReceipt } from '../../agent/pki/asn1/firmware-load-receipt.js';
-import { FIRMWARE_PACKAGE_COMPRESSED_MEDIA_TYPE, FIRMWARE_PACKAGE_MEDIA_TYPE, FIRMWARE_RETURN_SUCCESS_STATUS } from '../../agent/pki/asn1/firmware-media-types.js';
-import { FirmwarePackageMessageDigest } from '../../agent/pki/asn1/firmware-message-digest.js';
-import { DecryptKeyIdentifier } from '../../agent/pki/asn1/firmware-decrypt-key-id.js';
+import { OID_ENCRYPTED_DATA, openSignedData, signedAttributes, signerInfo } from './asn1/cms.js';
+import { OID } from './pki/oids.js';
+import { der, header as encodeDerHeader, int, oid, parse, seq } from './asn1/der.js';
 import {
+  FIRMWARE_COMPRESSED_MEDIA_TYPE,
+  FIRMWARE_MEDIA_TYPE,
   OID_ALG_ZLIB_COMPRESS,
-  OID_CMS_ENCRYPTED_DATA,
-  OID_CMS_SIGNED_DATA,
   OID_CT_COMPRESSED_DATA,
   OID_CT_FIRMWARE_LOAD_ERROR,
   OID_CT_FIRMWARE_LOAD_RECEIPT,
   OID_CT_FIRMWARE_PACKAGE,
-} from '../../agent/pki/asn1/firmware-oids.js';
-import { FirmwarePackageIdentifier, type FirmwareStaleFields } from '../../agent/pki/asn1/firmware-package-identifier.js';
-import { FirmwarePackageInfo } from '../../agent/pki/asn1/firmware-package-info.js';
-import type { FirmwarePackageNameFields } from '../../agent/pki/asn1/firmware-package-name.js';
-import { TargetHardwareIdentifiers } from '../../agent/pki/asn1/firmware-target-hardware-ids.js';
-import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
+  communityIdentifiersAttribute,
+  decodeFirmwareLoadError,
+  decodeFirmwareLoadReceipt,
+  decryptKeyIdentifierAttribute,
+  firmwarePackageIdentifierAttribute,
+  firmwarePackageInfoAttribute,
+  firmwarePackageMessageDigestAttribute,
+  targetHardwareIdentifiersAttribute,
+  type CommunityIdentifier,
+  type FirmwareLoadErrorJson,
+  type FirmwareLoadReceiptJson,
+  type FirmwarePackageName,
+  type FirmwareStaleVersion,
+} from './asn1/firmware.js';
 import { LabCa } from './ca.js';
+import { EST_PATH } from './pal-entry.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 
 export type FirmwareVariant = 'good' | 'wrong-signer' | 'truncated' | 'oversized' | 'unknown-content-type' | 'bad-signature' | 'encrypted';
@@ -50,12 +52,12 @@ export interface FirmwarePackageSpec {
   id: string;
   /** The firmware image: bytes, or a file path (large images). */
   image: Uint8Array | { path: string };
-  name: FirmwarePackageNameFields;
-  stale?: FirmwareStaleFields;
+  name: FirmwarePackageName;
+  stale?: FirmwareStaleVersion;
   targetHardware: string[];
   compress?: boolean;
   communities?: CommunityIdentifier[];
-  packageInfo?: { fwPkgType?: number; dependencies?: FirmwarePackageNameFields[] };
+  packageInfo?: { fwPkgType?: number; dependencies?: FirmwarePackageName[] };
   variant?: FirmwareVariant;
   /** Serve base64 with Content-Transfer-Encoding: base64 instead of binary. */
   base64?: boolean;
@@ -80,8 +82,9 @@ export interface ReturnRecord {
   signed: boolean;
   /** Signature verified against the certificate the SignedData carries (undefined when unsigned or no cert). */
   signatureValid?: boolean;
-  receipt?: ReturnType<FirmwarePackageLoadReceipt['toJSON']>;
-  error?: ReturnType<FirmwarePackageLoadError['toJSON']>;
+  /** The receipt / load error, decoded by the lab (asn1/firmware.ts). */
+  receipt?: FirmwareLoadReceiptJson;
+  error?: FirmwareLoadErrorJson;
   contentType: string | undefined;
   der: Uint8Array;
 }
@@ -97,14 +100,15 @@ export interface FirmwareLabOptions {
 
 interface SigningIdentity {
   certDer: Uint8Array;
-  cert: pkijs.Certificate;
+  /** Its subjectKeyIdentifier (the sid). */
+  keyId: Uint8Array;
   key: KeyObject;
   chain: Uint8Array[];
 }
 
 async function identityOf(ca: LabCa): Promise<SigningIdentity> {
   // The issuing CA of a LabCa has digitalSignature in its keyUsage: it signs packages, its root is the TA.
-  return { certDer: ca.issuing.der, cert: ca.issuing.certificate, key: KeyObject.from(ca.issuing.privateKey), chain: [] };
+  return { certDer: ca.issuing.der, keyId: ca.issuing.keyId, key: KeyObject.from(ca.issuing.privateKey), chain: [] };
 }
 
 async function hashFile(file: string): Promise<Uint8Array> {
@@ -112,9 +116,6 @@ async function hashFile(file: string): Promise<Uint8Array> {
   for await (const c of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
   return new Uint8Array(h.digest());
 }
-
-const der = (n: asn1js.AsnType | { toSchema(): asn1js.AsnType }): Uint8Array =>
-  new Uint8Array(('toSchema' in n && typeof n.toSchema === 'function' ? n.toSchema() : (n as asn1js.AsnType)).toBER(false));
 
 /** Writes `parts` (bytes or a file to copy) to `out` in order. */
 async function writeParts(out: string, parts: Array<Uint8Array | { file: string }>): Promise<void> {
@@ -129,12 +130,12 @@ async function writeParts(out: string, parts: Array<Uint8Array | { file: string 
 
 /** EncapsulatedContentInfo { eContentType, [0] { OCTET STRING <file> } } as header parts around the file. */
 function encapParts(eContentType: string, contentFile: string, contentLength: number): { parts: Array<Uint8Array | { file: string }>; length: number } {
-  const oid = der(new asn1js.ObjectIdentifier({ value: eContentType }));
+  const typeOid = der(oid(eContentType));
   const octetHdr = encodeDerHeader(0x04, contentLength);
   const e0Hdr = encodeDerHeader(0xa0, octetHdr.length + contentLength);
-  const bodyLen = oid.length + e0Hdr.length + octetHdr.length + contentLength;
+  const bodyLen = typeOid.length + e0Hdr.length + octetHdr.length + contentLength;
   const seqHdr = encodeDerHeader(0x30, bodyLen);
-  return { parts: [seqHdr, oid, e0Hdr, octetHdr, { file: contentFile }], length: seqHdr.length + bodyLen };
+  return { parts: [seqHdr, typeOid, e0Hdr, octetHdr, { file: contentFile }], length: seqHdr.length + bodyLen };
 }
 
 export class FirmwareLab {
@@ -157,9 +158,9 @@ export class FirmwareLab {
     const ca = await LabCa.create({ name: 'enrolld lab firmware', now });
     const rogue = await LabCa.create({ name: 'rogue firmware', now });
     const lab = new FirmwareLab(opts, ca, await identityOf(ca), await identityOf(rogue), rogue);
-    const base = `${EST_WELL_KNOWN_PATH}/:label?`;
-    router.register('POST', `${EST_WELL_KNOWN_PATH}/firmware/return`, (req) => lab.acceptReturn(req));
-    router.register('POST', `${EST_WELL_KNOWN_PATH}/:label/firmware/return`, (req) => lab.acceptReturn(req));
+    const base = `${EST_PATH}/:label?`;
+    router.register('POST', `${EST_PATH}/firmware/return`, (req) => lab.acceptReturn(req));
+    router.register('POST', `${EST_PATH}/:label/firmware/return`, (req) => lab.acceptReturn(req));
     router.register('GET', `${base}/firmware/:id`, (req) => lab.serve(req));
     return lab;
   }
@@ -194,8 +195,9 @@ export class FirmwareLab {
       await pipeline(createReadStream(imagePath), createDeflate(), createWriteStream(z, { mode: 0o600 }));
       const zLen = (await stat(z)).size;
       const inner = encapParts(OID_CT_FIRMWARE_PACKAGE, z, zLen);
-      const version = der(new asn1js.Integer({ value: 0 }));
-      const alg = der(new pkijs.AlgorithmIdentifier({ algorithmId: OID_ALG_ZLIB_COMPRESS }));
+      // RFC 3274 §1.1 CompressedData ::= SEQUENCE { version CMSVersion (0), compressionAlgorithm, encapContentInfo }
+      const version = der(int(0));
+      const alg = der(seq(oid(OID_ALG_ZLIB_COMPRESS)));
       const body = version.length + alg.length + inner.length;
       contentFile = path.join(dir, 'compressed.der');
       await writeParts(contentFile, [encodeDerHeader(0x30, body), version, alg, ...inner.parts]);
@@ -211,8 +213,8 @@ export class FirmwareLab {
       const ct = path.join(dir, 'content.enc');
       await pipeline(createReadStream(contentFile), createCipheriv(`aes-${bits}-cbc`, spec.encrypt.key, iv), createWriteStream(ct, { mode: 0o600 }));
       const ctLen = (await stat(ct)).size;
-      const version = der(new asn1js.Integer({ value: 0 }));
-      const typeOid = der(new asn1js.ObjectIdentifier({ value: eContentType }));
+      const version = der(int(0));
+      const typeOid = der(oid(eContentType));
       const alg = der(new pkijs.AlgorithmIdentifier({ algorithmId: algOid, algorithmParams: new asn1js.OctetString({ valueHex: iv }) }));
       const ctHdr = encodeDerHeader(0x80, ctLen);
       const eciLen = typeOid.length + alg.length + ctHdr.length + ctLen;
@@ -223,61 +225,39 @@ export class FirmwareLab {
       await rm(ct, { force: true });
       if (contentFile !== imagePath) await rm(contentFile, { force: true });
       contentFile = encrypted;
-      eContentType = OID_CMS_ENCRYPTED_DATA;
+      eContentType = OID_ENCRYPTED_DATA;
     }
-    if (variant === 'unknown-content-type') eContentType = '1.2.840.113549.1.7.1'; // id-data: not an RFC 4108 content
-    if (variant === 'encrypted') eContentType = OID_CMS_ENCRYPTED_DATA; // (content not really encrypted: refused before use)
+    if (variant === 'unknown-content-type') eContentType = OID.data; // id-data: not an RFC 4108 content
+    if (variant === 'encrypted') eContentType = OID_ENCRYPTED_DATA; // (content not really encrypted: refused before use)
     const contentLength = (await stat(contentFile)).size;
     const digest = await hashFile(contentFile);
     const imageDigest = spec.compress || spec.encrypt ? await hashFile(imagePath) : digest;
 
-    const identifier = new FirmwarePackageIdentifier({ name: spec.name, ...(spec.stale ? { stale: spec.stale } : {}) });
-    const attrs = [
-      contentTypeAttribute(eContentType),
-      messageDigestAttribute(digest),
-      signingTimeAttribute((this.opts.now ?? (() => new Date()))()),
-      singleValueAttribute(FirmwarePackageIdentifier.ATTRIBUTE_OID, identifier),
-      singleValueAttribute(TargetHardwareIdentifiers.ATTRIBUTE_OID, new TargetHardwareIdentifiers({ oids: spec.targetHardware })),
-      singleValueAttribute(FirmwarePackageMessageDigest.ATTRIBUTE_OID, new FirmwarePackageMessageDigest({ algorithm: OID_SHA256, msgDigest: imageDigest })),
-      ...(spec.encrypt ? [singleValueAttribute(DecryptKeyIdentifier.ATTRIBUTE_OID, new DecryptKeyIdentifier({ value: spec.encrypt.keyId }))] : []),
-      ...(spec.communities ? [singleValueAttribute(CommunityIdentifiers.ATTRIBUTE_OID, new CommunityIdentifiers({ identifiers: spec.communities }))] : []),
-      ...(spec.packageInfo
-        ? [
-            singleValueAttribute(
-              FirmwarePackageInfo.ATTRIBUTE_OID,
-              new FirmwarePackageInfo({
-                ...(spec.packageInfo.fwPkgType !== undefined ? { fwPkgType: spec.packageInfo.fwPkgType } : {}),
-                ...(spec.packageInfo.dependencies ? { dependencies: spec.packageInfo.dependencies.map((d) => new FirmwarePackageIdentifier({ name: d }).name) } : {}),
-              }),
-            ),
-          ]
-        : []),
-    ];
-    const sorted = sortAttributes(attrs);
-    const signature = new Uint8Array(cryptoSign('sha256', signedAttributesDer(sorted), { key: id.key, dsaEncoding: 'der' }));
-    if (variant === 'bad-signature') signature[signature.length - 5]! ^= 0x55;
-    const ski = (() => {
-      const ext = id.cert.extensions!.find((e) => e.extnID === '2.5.29.14')!;
-      return new Uint8Array((asn1js.fromBER(ext.extnValue.valueBlock.valueHexView).result as asn1js.OctetString).valueBlock.valueHexView);
-    })();
-    const signerInfo = new pkijs.SignerInfo({
-      version: 3,
-      sid: new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: ski }),
-      digestAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID_SHA256 }),
-      signedAttrs: new pkijs.SignedAndUnsignedAttributes({ type: 0, attributes: sorted }),
-      signatureAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.840.10045.4.3.2' }),
-      signature: new asn1js.OctetString({ valueHex: signature }),
+    // RFC 4108 §2.2 signed attributes; §3.1.2.1: the sid is the signer's subjectKeyIdentifier.
+    const attrs = signedAttributes({
+      eContentType,
+      digest,
+      signingTime: (this.opts.now ?? (() => new Date()))(),
+      more: [
+        firmwarePackageIdentifierAttribute(spec.name, spec.stale),
+        targetHardwareIdentifiersAttribute(spec.targetHardware),
+        firmwarePackageMessageDigestAttribute(OID.sha256, imageDigest),
+        ...(spec.encrypt ? [decryptKeyIdentifierAttribute(spec.encrypt.keyId)] : []),
+        ...(spec.communities ? [communityIdentifiersAttribute(spec.communities)] : []),
+        ...(spec.packageInfo ? [firmwarePackageInfoAttribute(spec.packageInfo)] : []),
+      ],
     });
+    const si = signerInfo({ key: id.key, keyId: id.keyId, attrs, corrupt: variant === 'bad-signature' });
 
     // SignedData, streamed: headers by hand, small members by asn1js.
-    const version = der(new asn1js.Integer({ value: 3 }));
-    const digestAlgs = der(new asn1js.Set({ value: [new pkijs.AlgorithmIdentifier({ algorithmId: OID_SHA256 }).toSchema()] }));
+    const version = der(int(3));
+    const digestAlgs = der(new asn1js.Set({ value: [seq(oid(OID.sha256))] }));
     const encap = encapParts(eContentType, contentFile, contentLength);
-    const certs = der(new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [id.certDer, ...id.chain].map((d) => certificateFromDer(d).toSchema()) }));
-    const signerInfos = der(new asn1js.Set({ value: [signerInfo.toSchema()] }));
+    const certs = der(new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [id.certDer, ...id.chain].map((d) => parse(d, 'certificate')) }));
+    const signerInfos = der(new asn1js.Set({ value: [si.toSchema()] }));
     const sdBody = version.length + digestAlgs.length + encap.length + certs.length + signerInfos.length;
     const sdHdr = encodeDerHeader(0x30, sdBody);
-    const ctOid = der(new asn1js.ObjectIdentifier({ value: OID_CMS_SIGNED_DATA }));
+    const ctOid = der(oid(OID.signedData));
     const ci0 = encodeDerHeader(0xa0, sdHdr.length + sdBody);
     const ciHdr = encodeDerHeader(0x30, ctOid.length + ci0.length + sdHdr.length + sdBody);
     await writeParts(out, [ciHdr, ctOid, ci0, sdHdr, version, digestAlgs, ...encap.parts, certs, signerInfos]);
@@ -290,7 +270,7 @@ export class FirmwareLab {
       await truncate(out, bytes);
     }
     const palSize = variant === 'oversized' ? Math.max(1, bytes - 1024) : bytes;
-    const pkg: LabFirmwarePackage = { id: spec.id, url: `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/firmware/${encodeURIComponent(spec.id)}`, path: out, bytes, palSize, spec };
+    const pkg: LabFirmwarePackage = { id: spec.id, url: `${this.opts.baseUrl}${EST_PATH}/firmware/${encodeURIComponent(spec.id)}`, path: out, bytes, palSize, spec };
     this.packages.set(spec.id, pkg);
     this.opts.log?.(`lab firmware: package ${spec.id} (${variant}) ${bytes} bytes`);
     return pkg;
@@ -305,7 +285,7 @@ export class FirmwareLab {
   private async serve(req: LabRequest): Promise<LabResponse> {
     const pkg = this.packages.get(req.params.id ?? '');
     if (!pkg) return text(404, `no firmware package ${req.params.id}`);
-    const ct = pkg.spec.compress ? FIRMWARE_PACKAGE_COMPRESSED_MEDIA_TYPE : FIRMWARE_PACKAGE_MEDIA_TYPE;
+    const ct = pkg.spec.compress ? FIRMWARE_COMPRESSED_MEDIA_TYPE : FIRMWARE_MEDIA_TYPE;
     const st = await stat(pkg.path);
     const etag = `"${pkg.id}-${st.size}-${Math.floor(st.mtimeMs)}"`;
     if (pkg.spec.base64) {
@@ -337,36 +317,27 @@ export class FirmwareLab {
     const ct = typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined;
     if (!ct || !/^application\/cms\b/i.test(ct)) return text(415, 'expected application/cms');
     try {
-      const parsed = asn1js.fromBER(body);
-      if (parsed.offset !== body.byteLength || parsed.result.error) throw new Error('not one BER element');
-      const ci = new pkijs.ContentInfo({ schema: parsed.result });
+      // RFC 4108 §3.1.3/§4.1.3: a receipt/error, signed (SignedData) or bare (ContentInfo).
+      const ci = new pkijs.ContentInfo({ schema: parse(body, 'ContentInfo') });
       let inner: { type: string; der: Uint8Array };
       let signed = false;
       let signatureValid: boolean | undefined;
-      if (ci.contentType === OID_CMS_SIGNED_DATA) {
+      if (ci.contentType === OID.signedData) {
         signed = true;
-        const sd = new pkijs.SignedData({ schema: ci.content });
-        if (sd.signerInfos.length !== 1) throw new Error(`${sd.signerInfos.length} SignerInfos, exactly one expected`);
-        const e = sd.encapContentInfo;
-        if (!e.eContent) throw new Error('no eContent');
-        inner = { type: e.eContentType, der: new Uint8Array(e.eContent.getValue()) };
-        if (sd.certificates?.length) {
-          signatureValid = await sd.verify({ signer: 0, checkChain: false }).then(
-            (v) => v === true,
-            () => false,
-          );
-        }
-      } else inner = { type: ci.contentType, der: new Uint8Array((ci.content as asn1js.BaseBlock).toBER(false)) };
+        const sd = await openSignedData(body);
+        inner = { type: sd.eContentType, der: sd.eContent };
+        if (sd.hasCertificates) signatureValid = sd.signatureValid;
+      } else inner = { type: ci.contentType, der: der(ci.content as asn1js.BaseBlock) };
       const rec: ReturnRecord = { at: new Date(), kind: 'receipt', signed, contentType: ct, der: body, ...(signatureValid !== undefined ? { signatureValid } : {}) };
-      if (inner.type === OID_CT_FIRMWARE_LOAD_RECEIPT) rec.receipt = FirmwarePackageLoadReceipt.fromBER(inner.der).toJSON();
+      if (inner.type === OID_CT_FIRMWARE_LOAD_RECEIPT) rec.receipt = decodeFirmwareLoadReceipt(inner.der);
       else if (inner.type === OID_CT_FIRMWARE_LOAD_ERROR) {
         rec.kind = 'error';
-        rec.error = FirmwarePackageLoadError.fromBER(inner.der).toJSON();
+        rec.error = decodeFirmwareLoadError(inner.der);
       } else throw new Error(`content type ${inner.type} is neither a load receipt nor a load error`);
       if (signatureValid === false) return text(400, 'signature on the report does not verify');
       this.returns.push(rec);
       this.opts.log?.(`lab firmware: ${rec.kind} ${JSON.stringify(rec.receipt ?? rec.error)}`);
-      return { status: FIRMWARE_RETURN_SUCCESS_STATUS };
+      return { status: 204 };
     } catch (e) {
       return text(400, `malformed firmware receipt/error: ${(e as Error).message}`);
     }

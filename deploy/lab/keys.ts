@@ -3,27 +3,27 @@
 // packages), with the RFC 7191 keyPkgIdAndReceiptReq attribute; the /symmetrickeys/return and /serverkeygen/return
 // endpoints that verify and record RFC 7191 receipts and errors (204); PAL entries for the tests; bad variants.
 import { KeyObject, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { SoftwareSigner } from '../../agent/keystore/software.js';
-import { singleValueAttribute } from '../../agent/pki/asn1/cms-attributes.js';
-import { createSignedData, createUnsignedContentInfo } from '../../agent/pki/asn1/cms-signed-data-create.js';
-import { OID_CMS_SIGNED_DATA } from '../../agent/pki/asn1/firmware-oids.js';
-import { KeyPackageError } from '../../agent/pki/asn1/key-package-error.js';
-import { OID_CT_KP_SKEY_PACKAGE, OID_PSKC_ALGORITHM, OID_PSKC_KEY_ID } from '../../agent/pki/asn1/key-package-oids.js';
-import { KeyPackageReceipt } from '../../agent/pki/asn1/key-package-receipt.js';
-import { KeyPkgIdentifierAndReceiptReq } from '../../agent/pki/asn1/key-pkg-identifier-and-receipt-req.js';
-import { KeyPkgReceiptReq } from '../../agent/pki/asn1/key-pkg-receipt-req.js';
-import { OneSymmetricKey, utf8AttributeValue } from '../../agent/pki/asn1/one-symmetric-key.js';
-import { SIREntityName } from '../../agent/pki/asn1/siren-entity-name.js';
-import { SymmetricKeyPackage } from '../../agent/pki/asn1/symmetric-key-package.js';
-import type { PalEntry } from '../../agent/pal/model.js';
-import { decodeEstBody } from '../../agent/protocols/est/base64-body.js';
-import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
-import { buildMultipartMixed } from '../../agent/protocols/est/multipart-mixed.js';
-import { createCertsOnly } from '../../agent/pki/certs-only.js';
-import { certificateToDer } from '../../agent/pki/cert.js';
+import { openSignedData } from './asn1/cms.js';
+import {
+  OID_CT_KP_ENCRYPTED_KEY_PACKAGE,
+  OID_CT_KP_KEY_PACKAGE_ERROR,
+  OID_CT_KP_KEY_PACKAGE_RECEIPT,
+  OID_CT_KP_SKEY_PACKAGE,
+  OID_SIREN_DN,
+  decodeKeyPackageError,
+  decodeKeyPackageReceipt,
+  keyPkgIdAndReceiptReqAttribute,
+  symmetricKeyPackage,
+} from './asn1/key-packages.js';
+import { bodyDer } from './pki/base64-body.js';
+import { certificateDer, nameDer } from './pki/cert.js';
+import { CERTS_ONLY, certsOnly } from './pki/certs-only.js';
+import { der as parseDer } from './pki/der.js';
+import { OID } from './pki/oids.js';
+import { contentInfo, signSignedData } from './pki/signed-data.js';
 import { LabCa } from './ca.js';
+import { EST_PATH, type LabPalEntry } from './pal-entry.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 
 export type SymmetricVariant =
@@ -58,7 +58,7 @@ export interface LabKeyPackage {
   url: string;
   pkgId: Uint8Array;
   der: Uint8Array;
-  entry: PalEntry;
+  entry: LabPalEntry;
 }
 
 export interface KeyReturnRecord {
@@ -101,8 +101,11 @@ export interface KeyLabOptions {
   now?: () => Date;
 }
 
-const OID_ENCRYPTED_KEY_PACKAGE = '2.16.840.1.101.2.1.2.78.2';
-const OID_DATA = '1.2.840.113549.1.7.1';
+/** RFC 2046 §5.1.1 multipart/mixed with base64 parts (RFC 7030 §4.4.2: the /serverkeygen answer). */
+function multipartMixed(boundary: string, parts: Array<{ contentType: string; body: Uint8Array }>): string {
+  const out = parts.map((p) => `--${boundary}\r\nContent-Type: ${p.contentType}\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(p.body).toString('base64').replace(/.{64}/g, '$&\r\n').replace(/\r\n$/, '')}\r\n`);
+  return `${out.join('')}--${boundary}--\r\n`;
+}
 
 export class KeyPackageLab {
   readonly packages = new Map<string, { der: Uint8Array; base64: boolean }>();
@@ -126,10 +129,10 @@ export class KeyPackageLab {
   static async create(router: Router, opts: KeyLabOptions): Promise<KeyPackageLab> {
     const now = (opts.now ?? (() => new Date()))();
     const lab = new KeyPackageLab(opts, await LabCa.create({ name: 'enrolld lab key packages', now }), await LabCa.create({ name: 'rogue key packages', now }));
-    const base = `${EST_WELL_KNOWN_PATH}/:label?`;
+    const base = `${EST_PATH}/:label?`;
     for (const p of ['symmetrickeys', 'serverkeygen'] as const) {
-      router.register('POST', `${EST_WELL_KNOWN_PATH}/${p}/return`, (req) => lab.acceptReturn(p, req));
-      router.register('POST', `${EST_WELL_KNOWN_PATH}/:label/${p}/return`, (req) => lab.acceptReturn(p, req));
+      router.register('POST', `${EST_PATH}/${p}/return`, (req) => lab.acceptReturn(p, req));
+      router.register('POST', `${EST_PATH}/:label/${p}/return`, (req) => lab.acceptReturn(p, req));
     }
     router.register('GET', `${base}/symmetrickeys/:id`, (req) => lab.serveSymmetric(req));
     router.register('POST', `${base}/serverkeygen`, (req) => lab.serverKeygen(req));
@@ -145,32 +148,21 @@ export class KeyPackageLab {
   async addSymmetricPackage(spec: SymmetricPackageSpec): Promise<LabKeyPackage> {
     const variant = spec.variant ?? 'good';
     const pkgId = new Uint8Array(randomBytes(8));
-    const keys = spec.keys.map(
-      (k) =>
-        new OneSymmetricKey({
-          sKeyAttrs: [utf8AttributeValue(OID_PSKC_KEY_ID, k.keyId), ...(k.algorithm ? [utf8AttributeValue(OID_PSKC_ALGORITHM, k.algorithm)] : [])],
-          sKey: variant === 'oversized-key' ? new Uint8Array(200).fill(1) : k.key,
-        }),
-    );
-    const content = new SymmetricKeyPackage({ sKeys: keys }).toDer();
+    const content = symmetricKeyPackage(spec.keys.map((k) => ({ keyId: k.keyId, ...(k.algorithm ? { algorithm: k.algorithm } : {}), key: variant === 'oversized-key' ? new Uint8Array(200).fill(1) : k.key })));
     const signerCa = variant === 'untrusted' ? this.rogueCa : this.ca;
-    const attr = new KeyPkgIdentifierAndReceiptReq({
-      pkgID: pkgId,
-      ...((spec.receipt ?? true)
-        ? { receiptReq: new KeyPkgReceiptReq({ receiptsTo: [SIREntityName.fromDistinguishedName(new Uint8Array(this.ca.root.certificate.subject.toSchema().toBER(false)))] }) }
-        : {}),
-    });
+    // RFC 7191 §2: the package names itself and asks for a receipt sent to the lab (a SIREntityName of type id-dn).
+    const attr = keyPkgIdAndReceiptReqAttribute(pkgId, (spec.receipt ?? true) ? { receiptsTo: [{ sirenType: OID_SIREN_DN, sirenValue: nameDer(this.ca.root.certificate.subject) }] } : undefined);
     let der: Uint8Array;
-    if (variant === 'unsigned') der = createUnsignedContentInfo(OID_CT_KP_SKEY_PACKAGE, content);
-    else if (variant === 'encrypted') der = createUnsignedContentInfo(OID_ENCRYPTED_KEY_PACKAGE, new Uint8Array([0x30, 0x00]));
+    if (variant === 'unsigned') der = contentInfo(OID_CT_KP_SKEY_PACKAGE, content);
+    else if (variant === 'encrypted') der = contentInfo(OID_CT_KP_ENCRYPTED_KEY_PACKAGE, new Uint8Array([0x30, 0x00]));
     else {
-      der = await createSignedData({
-        eContentType: variant === 'unknown-content-type' ? OID_DATA : OID_CT_KP_SKEY_PACKAGE,
+      der = signSignedData({
+        eContentType: variant === 'unknown-content-type' ? OID.data : OID_CT_KP_SKEY_PACKAGE,
         eContent: content,
-        signer: new SoftwareSigner(KeyObject.from(signerCa.issuing.privateKey)),
+        signingKey: signerCa.issuing.privateKey,
         certificate: signerCa.issuing.der,
         signingTime: (this.opts.now ?? (() => new Date()))(),
-        attributes: [singleValueAttribute(KeyPkgIdentifierAndReceiptReq.ATTRIBUTE_TYPE, attr)],
+        attributes: [attr],
       });
     }
     if (variant === 'bad-signature') {
@@ -185,21 +177,21 @@ export class KeyPackageLab {
       size = 100;
     }
     this.packages.set(spec.id, { der, base64: spec.base64 ?? false });
-    const url = `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/symmetrickeys/${spec.id}`;
+    const url = `${this.opts.baseUrl}${EST_PATH}/symmetrickeys/${spec.id}`;
     return { id: spec.id, url, pkgId, der, entry: { type: '0024', size, info: { kind: 'uri', uri: url } } };
   }
 
   /** The 0025 entry that asks for receipts/errors. */
-  symmetricReturnEntry(): PalEntry {
-    return { type: '0025', size: 0, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/symmetrickeys/return` } };
+  symmetricReturnEntry(): LabPalEntry {
+    return { type: '0025', size: 0, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_PATH}/symmetrickeys/return` } };
   }
 
   /** 0020 PAL entry pointing at /serverkeygen, and the 0023 return entry. */
-  serverKeygenEntry(type: '0020' | '0021' | '0022' = '0020'): PalEntry {
-    return { type, size: 4096, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/serverkeygen` } };
+  serverKeygenEntry(type: '0020' | '0021' | '0022' = '0020'): LabPalEntry {
+    return { type, size: 4096, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_PATH}/serverkeygen` } };
   }
-  serverKeygenReturnEntry(): PalEntry {
-    return { type: '0023', size: 0, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/serverkeygen/return` } };
+  serverKeygenReturnEntry(): LabPalEntry {
+    return { type: '0023', size: 0, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_PATH}/serverkeygen/return` } };
   }
 
   /** RFC 7030 §4.4: generates a key, issues a certificate for the CSR's subject, answers multipart/mixed. */
@@ -208,7 +200,7 @@ export class KeyPackageLab {
     if (!issuer) return text(501, 'no issuer configured for /serverkeygen');
     let csr: pkijs.CertificationRequest;
     try {
-      csr = new pkijs.CertificationRequest({ schema: asn1js.fromBER(decodeEstBody(new Uint8Array(req.body), 'CSR')).result });
+      csr = new pkijs.CertificationRequest({ schema: parseDer(bodyDer(new Uint8Array(req.body), 'CSR'), 'CSR') });
     } catch (e) {
       return text(400, `bad CSR: ${(e as Error).message}`);
     }
@@ -227,7 +219,7 @@ export class KeyPackageLab {
     const now = (this.opts.now ?? (() => new Date()))();
     const ca = v === 'untrusted-cert' ? this.rogueCa : issuer;
     const cert = await ca.issue({ subject: csr.subject, spki, notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + 30 * 86_400_000), profile: 'client' });
-    const certsOnly = createCertsOnly([certificateToDer(cert), ca.issuing.der]);
+    const certs = certsOnly([certificateDer(cert), ca.issuing.der]);
     const traditional = () => new Uint8Array(key.privateKey.export({ type: key.privateKey.asymmetricKeyType === 'rsa' ? 'pkcs1' : 'sec1', format: 'der' }));
     let pkcs8 = new Uint8Array(key.privateKey.export({ type: 'pkcs8', format: 'der' }));
     if (v === 'bad-key') pkcs8 = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]);
@@ -235,10 +227,10 @@ export class KeyPackageLab {
     if (v === 'bad-pkcs1') pkcs8 = traditional().subarray(0, 600);
     const keyPart =
       v === 'encrypted'
-        ? { contentType: 'application/pkcs7-mime; smime-type=server-generated-key', body: createUnsignedContentInfo('1.2.840.113549.1.7.3', new Uint8Array([0x30, 0x00])) }
+        ? { contentType: 'application/pkcs7-mime; smime-type=server-generated-key', body: contentInfo('1.2.840.113549.1.7.3', new Uint8Array([0x30, 0x00])) } // id-envelopedData
         : { contentType: 'application/pkcs8', body: pkcs8 };
     const boundary = `est-${randomBytes(8).toString('hex')}`;
-    let body = buildMultipartMixed(boundary, v === 'no-cert' ? [keyPart] : [keyPart, { contentType: 'application/pkcs7-mime; smime-type=certs-only', body: certsOnly }]);
+    let body = multipartMixed(boundary, v === 'no-cert' ? [keyPart] : [keyPart, { contentType: CERTS_ONLY, body: certs }]);
     if (v === 'truncated') body = body.slice(0, body.lastIndexOf(`--${boundary}--`));
     if (v === 'oversized') body += 'x'.repeat(200_000);
     if (v === 'not-multipart') return { status: 200, headers: { 'content-type': 'application/pkcs8' }, body: Buffer.from(pkcs8).toString('base64') };
@@ -263,41 +255,31 @@ export class KeyPackageLab {
     let body = new Uint8Array(req.body);
     if (String(req.headers['content-transfer-encoding'] ?? '').toLowerCase() === 'base64') body = new Uint8Array(Buffer.from(Buffer.from(body).toString('latin1'), 'base64'));
     try {
-      const parsed = asn1js.fromBER(body);
-      if (parsed.offset !== body.byteLength || parsed.result.error) throw new Error('not one BER element');
-      const ci = new pkijs.ContentInfo({ schema: parsed.result });
-      if (ci.contentType !== OID_CMS_SIGNED_DATA) throw new Error(`content type ${ci.contentType}: receipts/errors must be signed`);
-      const sd = new pkijs.SignedData({ schema: ci.content });
-      if (sd.signerInfos.length !== 1) throw new Error(`${sd.signerInfos.length} SignerInfos`);
-      const e = sd.encapContentInfo;
-      if (!e.eContent) throw new Error('no eContent');
-      const v = (await sd.verify({ signer: 0, checkChain: false, extendedMode: true }).catch((x: unknown) => x)) as {
-        signatureVerified?: boolean;
-        signerCertificate?: pkijs.Certificate;
-      };
+      // RFC 7191 §3/§4: receipts and errors are signed.
+      const sd = await openSignedData(body);
+      if (!sd.hasCertificates) throw new Error('no certificates to verify the signature with');
       const rec: KeyReturnRecord = {
         at: new Date(),
         path: which,
         kind: 'receipt',
         signed: true,
-        signatureValid: v.signatureVerified === true,
+        signatureValid: sd.signatureValid,
         contentType: ct,
         der: body,
-        ...(v.signerCertificate ? { signerSubjectDer: new Uint8Array(v.signerCertificate.subject.toSchema().toBER(false)) } : {}),
+        ...(sd.signerCertificate ? { signerSubjectDer: nameDer(sd.signerCertificate.subject) } : {}),
       };
       if (!rec.signatureValid) return text(400, 'signature on the receipt/error does not verify');
-      const inner = new Uint8Array(e.eContent.getValue());
-      if (e.eContentType === KeyPackageReceipt.CONTENT_TYPE) {
-        const r = KeyPackageReceipt.fromDer(inner);
-        rec.pkgId = r.receiptOf.pkgID ? Buffer.from(r.receiptOf.pkgID).toString('hex') : undefined;
+      if (sd.eContentType === OID_CT_KP_KEY_PACKAGE_RECEIPT) {
+        const r = decodeKeyPackageReceipt(sd.eContent);
+        rec.pkgId = r.receiptOf.pkgID;
         rec.by = r.receivedBy.sirenValue;
-      } else if (e.eContentType === KeyPackageError.CONTENT_TYPE) {
-        const r = KeyPackageError.fromDer(inner);
+      } else if (sd.eContentType === OID_CT_KP_KEY_PACKAGE_ERROR) {
+        const r = decodeKeyPackageError(sd.eContent);
         rec.kind = 'error';
-        rec.errorCode = 'enum' in r.errorCode ? r.errorCode.enum : r.errorCode.oid;
-        rec.pkgId = r.errorOf?.pkgID ? Buffer.from(r.errorOf.pkgID).toString('hex') : undefined;
+        rec.errorCode = r.errorCode;
+        rec.pkgId = r.errorOf?.pkgID;
         rec.by = r.errorBy.sirenValue;
-      } else throw new Error(`content type ${e.eContentType} is neither a key package receipt nor an error`);
+      } else throw new Error(`content type ${sd.eContentType} is neither a key package receipt nor an error`);
       this.returns.push(rec);
       this.opts.log?.(`lab keys: ${which} ${rec.kind} ${rec.pkgId ?? ''} ${rec.errorCode ?? ''}`);
       return { status: 204 };

@@ -6,9 +6,77 @@
 // transaction identifier) and refused on any other request.
 import { createHash, randomBytes } from 'node:crypto';
 import type { LabRequest } from './router.js';
-import { EnrolldError } from '../../agent/util/errors.js';
-import { MEDIA_TYPE_NONCE_JSON, NONCE_MAX_BYTES, NONCE_MIN_BYTES, OID_TCG_ATTEST_TPM_CERTIFY } from '../../agent/attest/constants.js';
-import { NonceProtocolError, buildNonceResponse, encodeBase64url, parseNonceRequest } from '../../agent/attest/nonce.js';
+
+/** freshness-08 §6.1 media type of the JSON nonce request/response. */
+export const MEDIA_TYPE_NONCE_JSON = 'application/est-attestation-freshness+json';
+/** freshness-08 §3.1 / §4: a nonce is 8..64 bytes. */
+export const NONCE_MIN_BYTES = 8;
+export const NONCE_MAX_BYTES = 64;
+/** TCG tcg-attest-tpm-certify (2.23.133.20.1), the attestation statement type the lab asks nonces for. */
+export const OID_TCG_ATTEST_TPM_CERTIFY = '2.23.133.20.1';
+
+// --- freshness-08 §4 CDDL, JSON form:
+//   nonce-request = { ? len: uint .ge 8 .le 64, ? reqTypeInfo: { type: oid, ? reqInfo: any } }
+//   nonce-response-json = { nonce: base64url-text, ? expiry: uint, ? respTypeInfo: { type: oid, ? respInfo: any } }
+
+const OID_RE = /^[0-2](\.(0|[1-9]\d*))+$/;
+
+/** A request that breaks freshness-08 §4 (the lab answers 400 with the code). */
+class NonceRequestRefused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface NonceRequestFields {
+  len?: number;
+  type?: string;
+  reqInfo?: unknown;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isLen = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= NONCE_MIN_BYTES && v <= NONCE_MAX_BYTES;
+
+/** Unpadded base64url (RFC 4648 §5). */
+export const base64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+
+/** A GET (no body) is the empty request; members the CDDL does not define are refused. */
+function readNonceRequest(body: string | undefined): NonceRequestFields {
+  if (body === undefined || body.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch (e) {
+    throw new NonceRequestRefused('nonce.malformed-json', `nonce request is not JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(v)) throw new NonceRequestRefused('nonce.not-object', Array.isArray(v) ? 'nonce request is a JSON array (the draft-06 form); -08 uses one object' : 'nonce request is not a JSON object');
+  const out: NonceRequestFields = {};
+  for (const k of Object.keys(v)) if (k !== 'len' && k !== 'reqTypeInfo') throw new NonceRequestRefused('nonce.unknown-field', `member "${k}" is not defined in a nonce request`);
+  if ('len' in v) {
+    if (!isLen(v.len)) throw new NonceRequestRefused('nonce.bad-len', `len must be an integer ${NONCE_MIN_BYTES}..${NONCE_MAX_BYTES}`);
+    out.len = v.len;
+  }
+  if ('reqTypeInfo' in v) {
+    const t = v.reqTypeInfo;
+    if (!isObject(t)) throw new NonceRequestRefused('nonce.bad-field', 'reqTypeInfo must be an object');
+    if (!('type' in t)) throw new NonceRequestRefused('nonce.missing-field', 'reqTypeInfo.type is missing');
+    if (typeof t.type !== 'string' || !OID_RE.test(t.type)) throw new NonceRequestRefused('nonce.bad-field', 'reqTypeInfo.type must be a dotted-decimal OID');
+    for (const k of Object.keys(t)) if (k !== 'type' && k !== 'reqInfo') throw new NonceRequestRefused('nonce.unknown-field', `reqTypeInfo.${k} is not defined`);
+    out.type = t.type;
+    if ('reqInfo' in t) out.reqInfo = t.reqInfo;
+  }
+  return out;
+}
+
+function nonceResponseJson(r: { nonce: Uint8Array; expirySeconds?: number; type?: string; respInfo?: unknown }): string {
+  const o: Record<string, unknown> = { nonce: base64url(r.nonce) };
+  if (r.expirySeconds !== undefined) o.expiry = r.expirySeconds;
+  if (r.type !== undefined) o.respTypeInfo = r.respInfo === undefined ? { type: r.type } : { type: r.type, respInfo: r.respInfo };
+  return JSON.stringify(o);
+}
 
 /** How the service treats one requested type (reqTypeInfo.type). */
 export interface NonceTypePolicy {
@@ -93,10 +161,12 @@ export function bindingMatches(issued: NonceBinding, at: NonceBinding): boolean 
 
 export type NonceServiceErrorCode = 'nonce-service.bad-len' | 'nonce-service.unknown-type' | 'nonce-service.bad-req-info' | 'nonce-service.full';
 
-export class NonceServiceError extends EnrolldError {
-  declare readonly code: NonceServiceErrorCode;
-  constructor(code: NonceServiceErrorCode, message: string) {
-    super(code, message);
+export class NonceServiceError extends Error {
+  constructor(
+    readonly code: NonceServiceErrorCode,
+    message: string,
+  ) {
+    super(message);
   }
 }
 
@@ -174,7 +244,7 @@ export class NonceService {
     do {
       nonce = this.random(len);
       if (nonce.byteLength !== len) throw new RangeError('random source returned the wrong length');
-      key = encodeBase64url(nonce);
+      key = base64url(nonce);
       if (++tries > 4) throw new Error('random source keeps repeating itself');
     } while (this.entries.has(key));
     const expiresAtMs = now.getTime() + this.ttlSeconds * 1000;
@@ -192,7 +262,7 @@ export class NonceService {
    * A redemption without `at` skips the binding check (callers that cannot see the request, e.g. a CMC /fullcmc).
    */
   consume(nonce: Uint8Array, now: Date, expectedType?: string, at?: NonceBinding): ConsumeResult {
-    const key = encodeBase64url(nonce);
+    const key = base64url(nonce);
     const e = this.entries.get(key);
     if (!e) return 'unknown';
     if (e.expiresAtMs <= now.getTime()) {
@@ -214,9 +284,9 @@ export class NonceService {
     const fail = (status: 400 | 503, reason: string, message: string): NonceHttpResult => ({ status, contentType: 'text/plain; charset=utf-8', body: `${reason}: ${message}\n`, reason });
     let req;
     try {
-      req = parseNonceRequest(body);
+      req = readNonceRequest(body);
     } catch (e) {
-      if (e instanceof NonceProtocolError) return fail(400, e.code, e.message);
+      if (e instanceof NonceRequestRefused) return fail(400, e.code, e.message);
       throw e;
     }
     const policy = req.type !== undefined ? this.types[req.type] : undefined;
@@ -226,7 +296,7 @@ export class NonceService {
     const respInfo = respType !== undefined && policy?.respInfo ? policy.respInfo(req.reqInfo) : undefined;
     const typeFields = respType !== undefined ? { type: respType, ...(respInfo !== undefined ? { respInfo } : {}) } : {};
     if (!this.freshnessRequired) {
-      return { status: 200, contentType: MEDIA_TYPE_NONCE_JSON, body: buildNonceResponse({ nonce: new Uint8Array(), ...typeFields }) };
+      return { status: 200, contentType: MEDIA_TYPE_NONCE_JSON, body: nonceResponseJson({ nonce: new Uint8Array(), ...typeFields }) };
     }
     let issued: IssuedNonce;
     try {
@@ -238,7 +308,7 @@ export class NonceService {
     return {
       status: 200,
       contentType: MEDIA_TYPE_NONCE_JSON,
-      body: buildNonceResponse({ nonce: issued.nonce, expirySeconds: issued.ttlSeconds, ...typeFields }),
+      body: nonceResponseJson({ nonce: issued.nonce, expirySeconds: issued.ttlSeconds, ...typeFields }),
       issued,
     };
   }

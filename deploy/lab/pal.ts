@@ -11,17 +11,18 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { certificateToDer, describeName } from '../../agent/pki/cert.js';
-import { OID_DATA, OID_SIGNED_DATA, createCertsOnly } from '../../agent/pki/certs-only.js';
-import { toArrayBuffer } from '../../agent/pki/der.js';
-import { PAL_MEDIA_TYPES, type PalFormat } from '../../agent/pal/constants.js';
-import { PackageType, type PalEntry } from '../../agent/pal/model.js';
-import { serializePal } from '../../agent/pal/parse.js';
-import { encodeBase64Body } from '../../agent/protocols/est/base64-body.js';
-import { EST_WELL_KNOWN_PATH, MEDIA_TYPES, MEDIA_TYPE_CRLS_ONLY } from '../../agent/protocols/est/constants.js';
+import { PAL_MEDIA_TYPES, PackageType, writePal, type PalEntry, type PalFormat } from './pal-format.js';
+import { certificateDer, commonName, describeName } from './pki/cert.js';
+import { certsOnly } from './pki/certs-only.js';
+import { der, toAb as toArrayBuffer } from './pki/der.js';
+import { EST_WELL_KNOWN_PATH, MEDIA_TYPES } from './pki/est.js';
+import { OID } from './pki/oids.js';
 import { checkBasic, checkClientCert } from './auth.js';
 import type { CaEntity, LabCa } from './ca.js';
-import type { EstLabConfig } from './est.js';
+import { base64Text as encodeBase64Body, type EstLabConfig } from './est.js';
+
+/** RFC 8295 §4.2 crls-only media type. */
+export const MEDIA_TYPE_CRLS_ONLY = 'application/pkcs7-mime; smime-type=crls-only';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -84,15 +85,15 @@ export async function issueLabCrl(signer: CaEntity, o: LabCrlOptions): Promise<U
 
 /** A crls-only message (RFC 8295 §4.2): degenerate SignedData with the CRLs and no certificates or signers. */
 export function createCrlsOnly(crlsDer: Uint8Array[]): Uint8Array {
-  const crls = crlsDer.map((d) => new pkijs.CertificateRevocationList({ schema: asn1js.fromBER(toArrayBuffer(d)).result }));
+  const crls = crlsDer.map((d) => new pkijs.CertificateRevocationList({ schema: der(d, 'CertificateList') }));
   const signed = new pkijs.SignedData({
     version: 1,
-    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID_DATA }),
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID.data }),
     digestAlgorithms: [],
     signerInfos: [],
     crls,
   });
-  const ci = new pkijs.ContentInfo({ contentType: OID_SIGNED_DATA, content: signed.toSchema(true) });
+  const ci = new pkijs.ContentInfo({ contentType: OID.signedData, content: signed.toSchema(true) });
   return new Uint8Array(ci.toSchema().toBER(false));
 }
 
@@ -201,7 +202,7 @@ export class LabPalService {
       notAfter: new Date(t.getTime() + validityDays * 86_400_000),
       profile: 'client-server',
     });
-    return certificateToDer(cert);
+    return certificateDer(cert);
   }
 
   /** Adds a certificate to the revocation list and reissues the CRL (next cRLNumber). */
@@ -254,9 +255,8 @@ export class LabPalService {
     const cc = await checkClientCert(req, { lab: [this.ca.root.der], labIntermediates: [this.ca.issuing.der], idevid: this.config.idevidCaDers }, this.config.now());
     if (cc.kind === 'invalid') return text(403, cc.reason);
     if (cc.kind === 'ok') {
-      const cn = cc.certificate.subject.typesAndValues.find((tv) => tv.type === '2.5.4.3');
-      const value = (cn?.value.valueBlock as { value?: unknown } | undefined)?.value;
-      if (typeof value === 'string' && value.length > 0) return { deviceId: value, auth: 'certificate' };
+      const value = commonName(cc.certificate.subject);
+      if (value) return { deviceId: value, auth: 'certificate' };
       return text(403, `client certificate "${describeName(cc.certificate.subject)}" has no CN`);
     }
     return text(401, 'authentication required (RFC 8295 §2: the server MUST authenticate the client)', { 'www-authenticate': 'Basic realm="enrolld-lab-est", charset="UTF-8"' });
@@ -281,14 +281,14 @@ export class LabPalService {
     const pages = this.explicitPages.get(deviceId) ?? this.paginate(this.pals.get(deviceId) ?? [], (n) => `https://${host}${EST_WELL_KNOWN_PATH}${label}/pal/${n}`);
     const entries = pages[page];
     if (!entries) return text(404, `no PAL page ${page} for ${deviceId}`);
-    const { body, contentType } = serializePal(entries, format);
+    const { body, contentType } = writePal(entries, format);
     return { status: 200, headers: { 'content-type': contentType }, body };
   }
 
   handleEeCerts(deviceId: string | undefined): LabResponse {
     const certs = (deviceId !== undefined ? this.eecerts.get(deviceId) : undefined) ?? this.eecerts.get('*');
     if (!certs || certs.length === 0) return text(404, 'no peer certificates for this client');
-    return { status: 200, headers: { 'content-type': MEDIA_TYPES.certsOnly }, body: encodeBase64Body(createCertsOnly(certs), this.config.base64) };
+    return { status: 200, headers: { 'content-type': MEDIA_TYPES.certsOnly }, body: encodeBase64Body(certsOnly(certs), this.config.base64) };
   }
 
   async handleCrls(): Promise<LabResponse> {
@@ -305,7 +305,7 @@ export class LabPalService {
     if (r.kind === 'pending') {
       return text(202, 'request still pending', { 'retry-after': String(r.retryAfterSeconds) });
     }
-    return { status: 200, headers: { 'content-type': MEDIA_TYPES.certsOnly }, body: encodeBase64Body(createCertsOnly(r.certificatesDer), this.config.base64) };
+    return { status: 200, headers: { 'content-type': MEDIA_TYPES.certsOnly }, body: encodeBase64Body(certsOnly(r.certificatesDer), this.config.base64) };
   }
 }
 

@@ -3,14 +3,13 @@
 // registered; later features register more routes on `server.router`.
 import { generateKeyPairSync } from 'node:crypto';
 import https from 'node:https';
-import { certificateToDer, certificateToPem, certificatesFromPem } from '../../agent/pki/cert.js';
-import { subjectAltNameExtension } from '../../agent/pki/csr.js';
-import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
-import type { CsrAttrs } from '../../agent/protocols/est/csrattrs.js';
-import type { Base64EncodeOptions } from '../../agent/protocols/est/base64-body.js';
+import { certificateDer, certificatePem, certificatesFromPem } from './pki/cert.js';
+import { EST_WELL_KNOWN_PATH, type CsrAttrs } from './pki/est.js';
+import { subjectAltName } from './pki/issue.js';
 import { LabCa } from './ca.js';
 import {
   DEFAULT_CSR_ATTRS,
+  type Base64EncodeOptions,
   registerEstHandlers,
   type EstLabState,
   type IssuedRecord,
@@ -101,10 +100,10 @@ export async function createLabServer(options: LabServerOptions = {}): Promise<L
     notBefore: new Date(t.getTime() - 3_600_000),
     notAfter: new Date(t.getTime() + 365 * 86_400_000),
     profile: 'server',
-    extensions: [subjectAltNameExtension({ dns: ['localhost'], ip: ['127.0.0.1', '::1'] })],
+    extensions: [subjectAltName({ dns: ['localhost'], ip: ['127.0.0.1', '::1'] })],
   });
-  const serverCertPem = certificateToPem(serverCert);
-  const idevidCaDers = (options.idevidCaPems ?? []).flatMap((p) => certificatesFromPem(p).map(certificateToDer));
+  const serverCertPem = certificatePem(serverCert);
+  const idevidCaDers = (options.idevidCaPems ?? []).flatMap((p) => certificatesFromPem(p).map(certificateDer));
 
   const state: EstLabState = {
     config: {

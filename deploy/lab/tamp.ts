@@ -7,32 +7,37 @@
 // signer (a rogue CA), replayed/lower sequence number (seqNum given explicitly), wrong target, truncated DER, an
 // unknown content type, an oversized body.
 import { KeyObject, createCipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
-import { SoftwareSigner } from '../../agent/keystore/software.js';
-import { createSignedData } from '../../agent/pki/asn1/cms-signed-data-create.js';
-import { OID_CMS_SIGNED_DATA } from '../../agent/pki/asn1/firmware-oids.js';
-import { TAMPApexUpdate } from '../../agent/pki/asn1/tamp-apex-update.js';
-import { TAMPApexUpdateConfirm } from '../../agent/pki/asn1/tamp-apex-update-confirm.js';
-import { TAMPCommunityUpdate, type CommunityUpdates } from '../../agent/pki/asn1/tamp-community-update.js';
-import { TAMPCommunityUpdateConfirm } from '../../agent/pki/asn1/tamp-community-update-confirm.js';
-import { TAMPError } from '../../agent/pki/asn1/tamp-error.js';
-import { TAMPMsgRef } from '../../agent/pki/asn1/tamp-msg-ref.js';
-import { OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, TAMP_MEDIA_TYPES, type TampStatusCodeName } from '../../agent/pki/asn1/tamp-oids.js';
-import { ApexContingencyKey } from '../../agent/pki/asn1/tamp-apex-contingency-key.js';
-import { TrustAnchorInfo } from '../../agent/pki/asn1/trust-anchor-info.js';
-import { SequenceNumberAdjust } from '../../agent/pki/asn1/tamp-sequence-number-adjust.js';
-import { SequenceNumberAdjustConfirm } from '../../agent/pki/asn1/tamp-sequence-number-adjust-confirm.js';
-import { TAMPStatusQuery } from '../../agent/pki/asn1/tamp-status-query.js';
-import { TAMPStatusResponse } from '../../agent/pki/asn1/tamp-status-response.js';
-import type { TargetIdentifier } from '../../agent/pki/asn1/tamp-target-identifier.js';
-import { TAMPUpdate, type TrustAnchorUpdate } from '../../agent/pki/asn1/tamp-update.js';
-import { TAMPUpdateConfirm } from '../../agent/pki/asn1/tamp-update-confirm.js';
-import type { TrustAnchorChoice } from '../../agent/pki/asn1/trust-anchor-choice.js';
-import type { TerseOrVerbose } from '../../agent/pki/asn1/tamp-fields.js';
-import type { PalEntry } from '../../agent/pal/model.js';
-import { EST_WELL_KNOWN_PATH } from '../../agent/protocols/est/constants.js';
+import { openSignedData, withUnsignedAttribute } from './asn1/cms.js';
+import { implicitPrimitive, parse, seq, der as derOf, Fields, octets } from './asn1/der.js';
+import { OID } from './pki/oids.js';
+import { signSignedData } from './pki/signed-data.js';
+import {
+  OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY,
+  OID_TAMP,
+  TAMP_MEDIA_TYPES,
+  TAMP_RESPONSE_DECODERS,
+  TAMPApexUpdateConfirm,
+  TAMPCommunityUpdateConfirm,
+  TAMPError,
+  TAMPUpdateConfirm,
+  SequenceNumberAdjustConfirm,
+  apexContingencyKeyExtension,
+  sequenceNumberAdjust,
+  tampApexUpdate,
+  tampCommunityUpdate,
+  tampStatusQuery,
+  tampUpdate,
+  type CommunityUpdates,
+  type StatusCode,
+  type TAMPMsgRef,
+  type TAMPResponse,
+  type TargetIdentifier,
+  type TerseOrVerbose,
+  type TrustAnchorChoice,
+  type TrustAnchorUpdate,
+} from './asn1/tamp.js';
 import { LabCa } from './ca.js';
+import { EST_PATH, type LabPalEntry } from './pal-entry.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 
 export type TampVariant =
@@ -66,7 +71,7 @@ export interface LabTampMessage {
   url: string;
   seqNum: bigint;
   der: Uint8Array;
-  entry: PalEntry;
+  entry: LabPalEntry;
 }
 
 export interface TampReturnRecord {
@@ -75,10 +80,10 @@ export interface TampReturnRecord {
   contentType: string;
   signatureValid: boolean;
   der: Uint8Array;
-  /** The decoded response. */
-  message: TAMPStatusResponse | TAMPUpdateConfirm | TAMPApexUpdateConfirm | TAMPCommunityUpdateConfirm | SequenceNumberAdjustConfirm | TAMPError;
+  /** The response, decoded by the lab (asn1/tamp.ts). */
+  message: TAMPResponse;
   /** TAMPError status, or the (first) status of a confirm. */
-  status?: TampStatusCodeName;
+  status?: StatusCode;
 }
 
 export interface TampLabOptions {
@@ -88,14 +93,14 @@ export interface TampLabOptions {
   now?: () => Date;
 }
 
+/** RFC 8295 §2.1.1 PAL package types of the TAMP requests. */
 const KINDS = {
-  statusQuery: { type: '0028', ct: TAMPStatusQuery.CONTENT_TYPE },
-  update: { type: '0030', ct: TAMPUpdate.CONTENT_TYPE },
-  apexUpdate: { type: '0032', ct: TAMPApexUpdate.CONTENT_TYPE },
-  communityUpdate: { type: '0034', ct: TAMPCommunityUpdate.CONTENT_TYPE },
-  seqAdjust: { type: '0036', ct: SequenceNumberAdjust.CONTENT_TYPE },
+  statusQuery: { type: '0028', ct: OID_TAMP.statusQuery },
+  update: { type: '0030', ct: OID_TAMP.update },
+  apexUpdate: { type: '0032', ct: OID_TAMP.apexUpdate },
+  communityUpdate: { type: '0034', ct: OID_TAMP.communityUpdate },
+  seqAdjust: { type: '0036', ct: OID_TAMP.seqNumAdjust },
 } as const;
-const OID_DATA = '1.2.840.113549.1.7.1';
 
 export class LabTamp {
   readonly messages = new Map<string, { der: Uint8Array; mediaType: string }>();
@@ -121,10 +126,10 @@ export class LabTamp {
       await LabCa.create({ name: 'enrolld lab TAMP manager', now }),
       await LabCa.create({ name: 'rogue TAMP signer', now }),
     );
-    router.register('GET', `${EST_WELL_KNOWN_PATH}/tamp/:id`, (req) => lab.serve(req));
-    router.register('GET', `${EST_WELL_KNOWN_PATH}/:label/tamp/:id`, (req) => lab.serve(req));
-    router.register('POST', `${EST_WELL_KNOWN_PATH}/tamp/return`, (req) => lab.acceptReturn(req));
-    router.register('POST', `${EST_WELL_KNOWN_PATH}/:label/tamp/return`, (req) => lab.acceptReturn(req));
+    router.register('GET', `${EST_PATH}/tamp/:id`, (req) => lab.serve(req));
+    router.register('GET', `${EST_PATH}/:label/tamp/:id`, (req) => lab.serve(req));
+    router.register('POST', `${EST_PATH}/tamp/return`, (req) => lab.acceptReturn(req));
+    router.register('POST', `${EST_PATH}/:label/tamp/return`, (req) => lab.acceptReturn(req));
     return lab;
   }
 
@@ -143,53 +148,51 @@ export class LabTamp {
     const signer = spec.signer ?? (spec.kind === 'apexUpdate' ? 'apex' : 'manager');
     const seqNum = spec.seqNum ?? this.lastSeq[signer] + 1n;
     if (seqNum > this.lastSeq[signer]) this.lastSeq[signer] = seqNum;
-    const msgRef = new TAMPMsgRef({ target: spec.target ?? { kind: 'allModules' }, seqNum });
+    const msgRef: TAMPMsgRef = { target: spec.target ?? { kind: 'allModules' }, seqNum };
     const terse = spec.terse ?? 'verbose';
     let content: Uint8Array;
     switch (spec.kind) {
       case 'statusQuery':
-        content = new TAMPStatusQuery({ terse, query: msgRef }).toDer();
+        content = tampStatusQuery({ terse, query: msgRef });
         break;
       case 'update':
-        content = new TAMPUpdate({ terse, msgRef, updates: spec.updates }).toDer();
+        content = tampUpdate({ terse, msgRef, updates: spec.updates });
         break;
       case 'apexUpdate':
-        content = new TAMPApexUpdate({
+        content = tampApexUpdate({
           terse,
           msgRef,
           clearTrustAnchors: spec.clearTrustAnchors ?? false,
           clearCommunities: spec.clearCommunities ?? false,
           ...(spec.newApexSeq !== undefined ? { seqNumber: spec.newApexSeq } : {}),
           apexTA: spec.apexTA,
-        }).toDer();
+        });
         break;
       case 'communityUpdate':
-        content = new TAMPCommunityUpdate({ terse, msgRef, updates: spec.updates }).toDer();
+        content = tampCommunityUpdate({ terse, msgRef, updates: spec.updates });
         break;
       case 'seqAdjust':
-        content = new SequenceNumberAdjust({ msgRef }).toDer();
+        content = sequenceNumberAdjust({ msgRef });
         break;
     }
     const kind = KINDS[spec.kind];
     const variant = spec.variant ?? 'good';
-    if (variant === 'v1') {
-      const seq = asn1js.fromBER(content).result as asn1js.Sequence;
-      const v1 = new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: new Uint8Array([1]) });
-      content = new Uint8Array(new asn1js.Sequence({ value: [v1, ...(seq.valueBlock.value as asn1js.BaseBlock[])] }).toBER(false));
-    }
+    // version [0] TAMPVersion v1 in front of the content's components (§4: this is v2).
+    if (variant === 'v1') content = derOf(seq(implicitPrimitive(0, new Uint8Array([1])), ...Fields.rawChildren(parse(content, 'content'))));
     const ca = this.ca(signer);
     const contingency = spec.kind === 'apexUpdate' ? spec.contingency : undefined;
-    let der = await createSignedData({
-      eContentType: variant === 'unknown-content-type' ? OID_DATA : kind.ct,
+    // §4.5: a contingency-signed apex update carries the key's decrypt key as an unsigned attribute, no certificate.
+    let der = signSignedData({
+      eContentType: variant === 'unknown-content-type' ? OID.data : kind.ct,
       eContent: content,
-      signer: new SoftwareSigner(contingency ? contingency.key : KeyObject.from(ca.issuing.privateKey)),
+      signingKey: contingency ? contingency.key : ca.issuing.privateKey,
       ...(contingency ? {} : { certificate: ca.issuing.der }),
       signingTime: (this.opts.now ?? (() => new Date()))(),
     });
-    if (contingency) der = withUnsignedAttribute(der, OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, new asn1js.OctetString({ valueHex: contingency.decryptKey }));
+    if (contingency) der = withUnsignedAttribute(der, OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, octets(contingency.decryptKey));
     if (variant === 'bad-signature') {
       der = new Uint8Array(der);
-      der[der.length - 4]! ^= 0x55;
+      der[der.length - 4]! ^= 0x55; // the signature is the last value in the DER
     }
     if (variant === 'truncated') der = der.subarray(0, der.length - 40);
     let size = der.length;
@@ -199,13 +202,13 @@ export class LabTamp {
     }
     const id = spec.id ?? randomBytes(6).toString('hex');
     this.messages.set(id, { der, mediaType: TAMP_MEDIA_TYPES[kind.ct]! });
-    const url = `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/tamp/${id}`;
+    const url = `${this.opts.baseUrl}${EST_PATH}/tamp/${id}`;
     return { id, url, seqNum, der, entry: { type: kind.type, size, info: { kind: 'uri', uri: url } } };
   }
 
   /** The odd "confirm or error" entry that asks the device to return what it still holds (e.g. 0031). */
-  returnEntry(type: '0029' | '0031' | '0033' | '0035' | '0037' = '0031'): PalEntry {
-    return { type, size: 0, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_WELL_KNOWN_PATH}/tamp/return` } };
+  returnEntry(type: '0029' | '0031' | '0033' | '0035' | '0037' = '0031'): LabPalEntry {
+    return { type, size: 0, info: { kind: 'uri', uri: `${this.opts.baseUrl}${EST_PATH}/tamp/return` } };
   }
 
   private serve(req: LabRequest): LabResponse {
@@ -221,30 +224,15 @@ export class LabTamp {
     if (!ct) return text(415, `not a TAMP media type: ${mediaType}`);
     const body = new Uint8Array(req.body);
     try {
-      const parsed = asn1js.fromBER(body);
-      if (parsed.offset !== body.byteLength || parsed.result.error) throw new Error('not one BER element');
-      const ci = new pkijs.ContentInfo({ schema: parsed.result });
-      if (ci.contentType !== OID_CMS_SIGNED_DATA) throw new Error(`content type ${ci.contentType}: TAMP responses must be signed`);
-      const sd = new pkijs.SignedData({ schema: ci.content });
-      if (sd.signerInfos.length !== 1) throw new Error(`${sd.signerInfos.length} SignerInfos`);
-      const e = sd.encapContentInfo;
-      if (!e.eContent) throw new Error('no eContent');
-      if (e.eContentType !== ct) throw new Error(`eContentType ${e.eContentType} does not match ${mediaType}`);
-      const v = (await sd.verify({ signer: 0, checkChain: false, extendedMode: true }).catch((x: unknown) => x)) as { signatureVerified?: boolean };
-      if (v.signatureVerified !== true) return text(400, 'signature on the TAMP response does not verify');
-      const inner = new Uint8Array(e.eContent.getValue());
-      const decoders: Record<string, (d: Uint8Array) => TampReturnRecord['message']> = {
-        [TAMPStatusResponse.CONTENT_TYPE]: (d) => TAMPStatusResponse.fromDer(d),
-        [TAMPUpdateConfirm.CONTENT_TYPE]: (d) => TAMPUpdateConfirm.fromDer(d),
-        [TAMPApexUpdateConfirm.CONTENT_TYPE]: (d) => TAMPApexUpdateConfirm.fromDer(d),
-        [TAMPCommunityUpdateConfirm.CONTENT_TYPE]: (d) => TAMPCommunityUpdateConfirm.fromDer(d),
-        [SequenceNumberAdjustConfirm.CONTENT_TYPE]: (d) => SequenceNumberAdjustConfirm.fromDer(d),
-        [TAMPError.CONTENT_TYPE]: (d) => TAMPError.fromDer(d),
-      };
-      const dec = decoders[ct];
-      if (!dec) throw new Error(`${mediaType} is not a response type`);
-      const message = dec(inner);
-      const status =
+      // RFC 5934 §4: every response is a SignedData whose eContentType names the response type.
+      const sd = await openSignedData(body);
+      if (!sd.hasCertificates) throw new Error('no certificates to verify the signature with');
+      if (sd.eContentType !== ct) throw new Error(`eContentType ${sd.eContentType} does not match ${mediaType}`);
+      if (!sd.signatureValid) return text(400, 'signature on the TAMP response does not verify');
+      const decode = TAMP_RESPONSE_DECODERS[ct];
+      if (!decode) throw new Error(`${mediaType} is not a response type`);
+      const message = decode(sd.eContent);
+      const status: StatusCode | undefined =
         message instanceof TAMPError ? message.status
         : message instanceof TAMPUpdateConfirm ? message.confirm.status[0]
         : message instanceof TAMPApexUpdateConfirm ? message.apexConfirm.status
@@ -260,14 +248,6 @@ export class LabTamp {
   }
 }
 
-/** Adds one unsigned attribute to the (single) SignerInfo of a ContentInfo(SignedData). */
-function withUnsignedAttribute(der: Uint8Array, type: string, value: asn1js.BaseBlock): Uint8Array {
-  const ci = new pkijs.ContentInfo({ schema: asn1js.fromBER(der).result });
-  const sd = new pkijs.SignedData({ schema: ci.content });
-  sd.signerInfos[0]!.unsignedAttrs = new pkijs.SignedAndUnsignedAttributes({ type: 1, attributes: [new pkijs.Attribute({ type, values: [value] })] });
-  return new Uint8Array(new pkijs.ContentInfo({ contentType: OID_CMS_SIGNED_DATA, content: sd.toSchema(true) }).toSchema().toBER(false));
-}
-
 /**
  * An apex TA with a contingency key (RFC 5934 §2.2.4.1): a TrustAnchorInfo for `ca.root` whose exts carry
  * id-pe-wrappedApexContinKey — a fresh P-256 public key wrapped with AES-256 key wrap with padding (RFC 5649) under
@@ -278,15 +258,15 @@ export function contingencyApex(ca: LabCa): { apexTA: TrustAnchorChoice; conting
   const decryptKey = new Uint8Array(randomBytes(32));
   const c = createCipheriv('id-aes256-wrap-pad', decryptKey, Buffer.from('a65959a6', 'hex'));
   const wrapped = new Uint8Array(Buffer.concat([c.update(publicKey.export({ type: 'spki', format: 'der' })), c.final()]));
-  const ext = new ApexContingencyKey({ wrapAlgorithm: '2.16.840.1.101.3.4.1.48', wrappedContinPubKey: wrapped }).toExtension();
-  const exts = new Uint8Array(new asn1js.Sequence({ value: [ext.toSchema()] }).toBER(false));
-  const info = new TrustAnchorInfo({
-    pubKey: new Uint8Array(ca.root.certificate.subjectPublicKeyInfo.toSchema().toBER(false)),
+  // id-aes256-wrap-pad (RFC 5649 §6: 2.16.840.1.101.3.4.1.48)
+  const exts = derOf(seq(apexContingencyKeyExtension('2.16.840.1.101.3.4.1.48', wrapped)));
+  const info = {
+    pubKey: derOf(ca.root.certificate.subjectPublicKeyInfo.toSchema()),
     keyId: ca.root.keyId,
     taTitle: 'lab apex (contingency)',
-    certPath: { taName: new Uint8Array(ca.root.certificate.subject.toSchema().toBER(false)), certificate: ca.root.der },
+    certPath: { taName: derOf(ca.root.certificate.subject.toSchema()), certificate: ca.root.der },
     exts,
-  });
+  };
   return { apexTA: { kind: 'taInfo', info }, contingency: { key: privateKey, decryptKey } };
 }
 

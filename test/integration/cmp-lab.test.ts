@@ -167,4 +167,19 @@ test('genm id-it-rootCaCert → rootCaKeyUpdate: accepted only when newWithOld i
   assert.instance(err, CmpProtectionError);
 });
 
+test('waiting → pollReq/pollRep → the certificate on the last pollReq, then certConf (RFC 9483 §4.4)', async () => {
+  registerCmpHandlers(lab.router, { ca: lab.ca, reference: 'dev-0001', secret: SECRET, path: '/cmp-wait', waiting: { polls: 1, checkAfterSeconds: 7 } });
+  const w = new CmpEnrollment({ ...options(), url: `${lab.url}/cmp-wait` });
+  const key = await ks.createKey('wait-1', 'ecc-p256');
+  const { der } = await buildCsr({ subject: 'CN=dev-0001,O=enrolld', signer: ks.signer(key) });
+  const first = await w.enroll({ operation: 'enroll', csr: der, key });
+  assert.is(first.kind, 'pending', JSON.stringify(first));
+  const second = await w.enroll({ operation: 'enroll', csr: der, key });
+  assert.ok(second.kind === 'pending' && second.retryAfterSeconds === 7, JSON.stringify(second));
+  const third = await w.enroll({ operation: 'enroll', csr: der, key });
+  assert.is(third.kind, 'issued', JSON.stringify(records.slice(-3)));
+  if (third.kind === 'issued') assert.ok(Buffer.from(new X509Certificate(Buffer.from(third.cert)).publicKey.export({ type: 'spki', format: 'der' })).equals(Buffer.from(key.spki)));
+  assert.equal(w.client.sent, ['ir', 'pollReq', 'pollReq', 'certConf']);
+});
+
 test.run();

@@ -8,7 +8,8 @@ import { startSwtpm, type Swtpm } from '../harness/swtpm.js';
 import { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import { STATE_SCHEMA, toStoredKey, type AgentState, type Credential } from '../../agent/lifecycle/state.js';
 import { PlainCa } from '../../deploy/lab/plain/ca.js';
-import { OID, pem } from '../../deploy/lab/plain/wire.js';
+import { OID } from '../../deploy/lab/pki/oids.js';
+import { pem } from '../../deploy/lab/pki/pem.js';
 
 let tpm: Swtpm;
 let a: Credential;

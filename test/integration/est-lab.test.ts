@@ -13,7 +13,7 @@ import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { EstClient } from '../../agent/protocols/est/client.js';
 import { encodeBase64Body } from '../../agent/protocols/est/base64-body.js';
 import { EstAuthError, EstBootstrapError, EstHttpError, EstProtocolError, EstUsageError } from '../../agent/protocols/est/errors.js';
-import type { EnrollResult, EstIssued } from '../../agent/protocols/est/enroll-response.js';
+import type { EstEnrollResult, EstIssued } from '../../agent/protocols/est/enroll-response.js';
 import { LabCa } from '../../deploy/lab/ca.js';
 import { createLabServer, type LabServer } from '../../deploy/lab/server.js';
 import { text } from '../../deploy/lab/router.js';
@@ -35,7 +35,7 @@ const basicClient = (s: LabServer, label?: string): EstClient =>
     ...(label ? { label } : {}),
   });
 
-function issued(r: EnrollResult): EstIssued {
+function issued(r: EstEnrollResult): EstIssued {
   assert.is(r.kind, 'issued');
   return r as EstIssued;
 }

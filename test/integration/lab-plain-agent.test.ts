@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { X509Certificate } from 'node:crypto';
-import { startPlainAgentEnv, type PlainAgentEnv } from '../../deploy/lab/environment.js';
+import { startPlainAgentEnv, type PlainAgentEnv } from '../harness/agent-env.js';
 import type { PlainLabOptions } from '../../deploy/lab/plain/server.js';
 import { composeAgent, type AgentParts } from '../../agent/cli/compose.js';
 import { ManualClock } from '../../agent/lifecycle/clock.js';

@@ -95,7 +95,7 @@ test('after a renewal the MQTT connection authenticates with the new TPM-backed 
     assert.is.not(cert2.key.id, cert1.key.id);
     await waitFor('reconnect with the renewed certificate', () => accepted() >= 2 && log.lines.some((l) => l.includes('status.mqtt.credential-switched') && l.includes(`credential=${cert2.serial} reconnect=true`)));
     await waitFor('status with the new serial', () => statusSerials().at(-1) === hex(cert2.serial));
-    // The enroller's deletion of the old key waited for this switch (compose.ts); it succeeded, so nothing was kept.
+    // The enroller's deletion of the old key waited for this switch (DeviceIdentity.retire); it succeeded, so nothing was kept.
     assert.not.ok(log.lines.some((l) => l.includes('key.delete-deferred')));
 
     // The first certificate expires; a reconnect is accepted only because the client now presents the second.

@@ -16,13 +16,6 @@ import { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import { ManualClock } from '../../agent/lifecycle/clock.js';
 import type { AgentState } from '../../agent/lifecycle/state.js';
 import type { PalEntry } from '../../agent/pal/model.js';
-import { TAMPError } from '../../agent/pki/asn1/tamp-error.js';
-import { TAMPStatusResponse } from '../../agent/pki/asn1/tamp-status-response.js';
-import { taTitleChange } from '../../agent/pki/asn1/tamp-update.js';
-import { TAMPUpdateConfirm } from '../../agent/pki/asn1/tamp-update-confirm.js';
-import { TAMPApexUpdateConfirm } from '../../agent/pki/asn1/tamp-apex-update-confirm.js';
-import { TAMPCommunityUpdateConfirm } from '../../agent/pki/asn1/tamp-community-update-confirm.js';
-import { SequenceNumberAdjustConfirm } from '../../agent/pki/asn1/tamp-sequence-number-adjust-confirm.js';
 import { certificateSpki, certificateToDer } from '../../agent/pki/cert.js';
 import { EstClient } from '../../agent/protocols/est/client.js';
 import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
@@ -42,6 +35,16 @@ import { FirmwareLab } from '../../deploy/lab/firmware.js';
 import { labPal } from '../../deploy/lab/pal.js';
 import { createLabServer } from '../../deploy/lab/server.js';
 import { contingencyApex, registerTampHandlers, type TampReturnRecord } from '../../deploy/lab/tamp.js';
+// The responses are decoded by the lab's own RFC 5934 module, not the agent's.
+import {
+  SequenceNumberAdjustConfirm,
+  TAMPApexUpdateConfirm,
+  TAMPCommunityUpdateConfirm,
+  TAMPError,
+  TAMPStatusResponse,
+  TAMPUpdateConfirm,
+  taTitleChange,
+} from '../../deploy/lab/asn1/tamp.js';
 import { startSwtpm } from '../harness/swtpm.js';
 
 const USERS = { device: 's3cret' };

@@ -89,7 +89,7 @@ test('deviceStatusFromState maps the credential and the retry sub-state', () => 
     },
     retry: { kind: 'failed', until: '2026-01-02T00:00:00.000Z', attempt: 2, reason: 'est.http-503' },
   };
-  const d = deviceStatusFromState(s, { fw: { running: '1.0' }, errors: [{ code: 'est.http-503', at: '2026-01-01T00:00:00Z' }] });
+  const d = deviceStatusFromState(s, { tpm: { ok: true }, fw: { running: '1.0' }, errors: [{ code: 'est.http-503', at: '2026-01-01T00:00:00Z' }] });
   assert.equal(d, {
     phase: 'enrolled',
     tpm: { ok: true },

@@ -21,7 +21,8 @@ import { DownloadProgress, type DownloadProgressReport } from './progress.js';
 import { EnrolldError } from '../../util/errors.js';
 import { FirmwareConfigError, FirmwareDownloadError, FirmwareLoadFailure, VendorErrorCode } from './errors.js';
 import { runHook, type HookSpec } from './hook.js';
-import { Outbox, buildLoadError, buildReceipt, postOutbox, type PostResult, type ReturnSigner } from './report.js';
+import type { SignerWithChain } from '../../pki/asn1/cms-signed-data-create.js';
+import { Outbox, buildLoadError, buildReceipt, postOutbox, type PostResult } from './report.js';
 import { loadState, saveState, withApplied, withBootConfirmed, type FirmwareState, type LegacyCompare } from './state.js';
 import { verifyFirmwarePackage, type DeviceIdentity, type TrustAnchorsProvider, type VerifiedPackage } from './verify.js';
 
@@ -46,7 +47,7 @@ export interface FirmwareConfig {
    * Sign receipts/errors (recommended); unsigned when absent. A function is asked at signing time, so the agent
    * signs with whichever device credential is current then (it may have been renewed since start).
    */
-  returnSigner?: ReturnSigner | (() => Promise<ReturnSigner | undefined>);
+  returnSigner?: SignerWithChain | (() => Promise<SignerWithChain | undefined>);
   /** POST target when a 0027 entry carries no URI; default: the package URL with /firmware → /firmware/return. */
   returnUrl?: string;
   /** Send receipts/errors base64-encoded (RFC 7030 style) instead of binary. */

@@ -14,12 +14,10 @@ import type { Transport } from '../../protocols/http/transport.js';
 import { atomicWriteFile, type FirmwareState } from './state.js';
 import type { DeviceIdentity } from './verify.js';
 
-/** The signing key, its certificate and intermediates (all included in the SignedData). */
-export type ReturnSigner = SignerWithChain;
-
 export interface ReportOptions {
   device: DeviceIdentity;
-  signer?: ReturnSigner;
+  /** The signing key, its certificate and intermediates (all included in the SignedData): the device credential's. */
+  signer?: SignerWithChain;
   /** signing-time value; undefined = no real-time clock (attribute omitted). */
   now?: () => Date;
 }

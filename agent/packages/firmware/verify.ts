@@ -1,14 +1,14 @@
 // Verification and unpacking of a downloaded RFC 4108 firmware package (a file), in constant memory:
 //  1. outer structure by incremental DER reading (cms-signed-data-stream.ts): ContentInfo → SignedData v3, one
 //     digest algorithm, one SignerInfo; eContentType firmwarePackage | compressedData | encryptedData; eContent present;
-//  2. SignerInfo (pkijs): version/sid, digest algorithm (SHA-256/384/512, equal in SignedData and SignerInfo), signed
-//     attributes REQUIRED, each single-valued and unique; unsigned attributes only wrappedFirmwareKey;
-//     content-type attribute = eContentType;
+//  2. SignerInfo, with the checks every SignedData the agent trusts gets (agent/pki/cms/open-signed.ts): version/sid,
+//     digest algorithm (SHA-256/384/512, listed in SignedData), signed attributes REQUIRED, each single-valued and
+//     unique, content-type attribute = eContentType; then RFC 4108's: unsigned attributes only wrappedFirmwareKey;
 //  3. eContent streamed from the package file into content.bin while hashed; the digest must equal message-digest;
 //  4. signer certificate (by sid, from the SignedData certificates or a trust anchor itself) validated to a trust
 //     anchor AUTHORIZED FOR FIRMWARE; one that only chains to some other TA is notAuthorized (§4.1.3);
-//  5. the signature over the DER signed attributes with node:crypto (ECDSA P-256/384/521, RSA ≥ 2048 PKCS#1 v1.5,
-//     Ed25519);
+//  5. the signature over the DER signed attributes (open-signed.ts: ECDSA P-256/384/521, RSA ≥ 2048 PKCS#1 v1.5 or
+//     PSS, Ed25519);
 //  6. RFC 4108 checks on the now-trusted attributes: firmware-package-identifier and target-hardware-module-
 //     identifiers present; this module's hardware type listed (§2.2.4); community membership (§2.2.8); package type
 //     and dependencies (§2.2.9); stale version / no downgrade (§1.2.3, state.ts);
@@ -17,7 +17,7 @@
 //     compressedData; compressedData → RFC 3274 zlib, inflated (streamed, size-capped) into image.bin; otherwise content.bin IS the
 //     image; the optional firmware-package-message-digest (§2.2.10) is checked against the final image.
 // Every rejection is a FirmwareLoadFailure with the §4.1.3 error code.
-import { createDecipheriv, createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,21 +26,17 @@ import { pipeline } from 'node:stream/promises';
 import { createInflate } from 'node:zlib';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { certificateFromDer, certificateSpki } from '../../pki/cert.js';
-import { validateChain } from '../../pki/chain.js';
-import { ChainValidationError } from '../../pki/errors.js';
-import { singleValuedAttributes } from '../../pki/asn1/cms-attributes.js';
+import { digestByOid } from '../../pki/algorithms.js';
+import { certificateFromDer, certificateKeyId, certificateSpki } from '../../pki/cert.js';
+import { CmsOpenError, RFC5934_STATUS_NAMES, checkMessageDigest, checkSignerInfo, findSigner, validateSigner, verifySignerSignature, type CmsOpenReason } from '../../pki/cms/open-signed.js';
 import { CmsStreamError, readCompressedDataLayout, readEncryptedDataLayout, readSignedDataLayout, type ByteRange, type CmsStreamStage, type EncryptedDataLayout } from '../../pki/asn1/cms-signed-data-stream.js';
 import { DecryptKeyIdentifier } from '../../pki/asn1/firmware-decrypt-key-id.js';
-import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
 import { CommunityIdentifiers } from '../../pki/asn1/firmware-community-ids.js';
 import { FirmwarePackageInfo } from '../../pki/asn1/firmware-package-info.js';
 import { FirmwarePackageIdentifier } from '../../pki/asn1/firmware-package-identifier.js';
 import { FirmwarePackageMessageDigest } from '../../pki/asn1/firmware-message-digest.js';
 import {
   OID_ALG_ZLIB_COMPRESS,
-  OID_ATTR_CONTENT_TYPE,
-  OID_ATTR_MESSAGE_DIGEST,
   OID_AA_WRAPPED_FIRMWARE_KEY,
   OID_CMS_ENCRYPTED_DATA,
   OID_CT_COMPRESSED_DATA,
@@ -52,25 +48,6 @@ import { TargetHardwareIdentifiers } from '../../pki/asn1/firmware-target-hardwa
 import { IO_CHUNK, forEachChunk, gcTicker } from './download.js';
 import { FirmwareLoadFailure } from './errors.js';
 import { checkStale, compareLegacyNames, type FirmwareState, type LegacyCompare } from './state.js';
-
-const DIGESTS: Record<string, string> = {
-  '2.16.840.1.101.3.4.2.1': 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-/** signatureAlgorithm OID → hash used over the signed attributes ('' = the algorithm has none / use digestAlgorithm). */
-const SIGNATURES: Record<string, { kind: 'ec' | 'rsa' | 'ed25519'; hash?: string }> = {
-  '1.2.840.10045.4.3.2': { kind: 'ec', hash: 'sha256' },
-  '1.2.840.10045.4.3.3': { kind: 'ec', hash: 'sha384' },
-  '1.2.840.10045.4.3.4': { kind: 'ec', hash: 'sha512' },
-  '1.2.840.10045.2.1': { kind: 'ec' }, // id-ecPublicKey as signatureAlgorithm (some signers): hash = digestAlgorithm
-  '1.2.840.113549.1.1.11': { kind: 'rsa', hash: 'sha256' },
-  '1.2.840.113549.1.1.12': { kind: 'rsa', hash: 'sha384' },
-  '1.2.840.113549.1.1.13': { kind: 'rsa', hash: 'sha512' },
-  '1.2.840.113549.1.1.1': { kind: 'rsa' }, // rsaEncryption (RFC 3370 §3.2): hash = digestAlgorithm
-  '1.3.101.112': { kind: 'ed25519' },
-};
-const OID_SKI = '2.5.29.14';
 
 export interface DeviceIdentity {
   /** This module's hardware type OID (receipts/errors: hwType). */
@@ -134,33 +111,33 @@ const STAGE_CODES: Record<CmsStreamStage, FirmwareErrorCodeName> = {
   'encrypted-data': 'badEncapContent',
 };
 
-function skiOf(cert: pkijs.Certificate): Uint8Array | undefined {
-  const ext = cert.extensions?.find((e) => e.extnID === OID_SKI);
-  if (!ext) return undefined;
-  let p: ReturnType<typeof asn1js.fromBER>;
-  try {
-    p = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
-  } catch {
-    return undefined; // unparsable SKI: fall back to the key identifier computed from the SPKI
-  }
-  return p.result instanceof asn1js.OctetString ? new Uint8Array(p.result.valueBlock.valueHexView) : undefined;
-}
-
-function keyIdOf(cert: pkijs.Certificate): Uint8Array {
-  return skiOf(cert) ?? keyIdentifierFromSpki(certificateSpki(cert));
-}
+/** §4.1.3 error code for each reason the shared SignedData checks refuse a package (RFC 5934's names, but these). */
+const REASON_CODES: Record<CmsOpenReason, FirmwareErrorCodeName> = {
+  ...RFC5934_STATUS_NAMES,
+  'no-signer': 'badSignedData',
+  'content-type-mismatch': 'contentTypeMismatch',
+};
 
 const eq = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
-/** Does the SignerInfo sid name this certificate (issuerAndSerialNumber or subjectKeyIdentifier)? */
-function sidMatches(si: pkijs.SignerInfo, cert: pkijs.Certificate): boolean {
-  if (si.sid instanceof pkijs.IssuerAndSerialNumber) return cert.issuer.isEqual(si.sid.issuer) && cert.serialNumber.isEqual(si.sid.serialNumber);
-  const sid = si.sid as asn1js.BaseBlock & { valueBlock: { value?: asn1js.OctetString[]; valueHexView?: Uint8Array } };
-  const keyId = sid.idBlock.isConstructed ? sid.valueBlock.value?.[0]?.valueBlock.valueHexView : sid.valueBlock.valueHexView;
-  if (!keyId) return false;
-  const k = new Uint8Array(keyId);
-  const ski = skiOf(cert);
-  return (ski !== undefined && eq(ski, k)) || eq(keyIdentifierFromSpki(certificateSpki(cert)), k);
+type Fail = (code: FirmwareErrorCodeName, message: string, extra?: { cause?: unknown }) => never;
+
+/** Runs one of the shared SignedData checks (agent/pki/cms/open-signed.ts); its refusal becomes the §4.1.3 code. */
+function cmsStep<T>(step: () => T, onFail: Fail): T {
+  let r: T;
+  try {
+    r = step();
+  } catch (e) {
+    if (e instanceof CmsOpenError) return onFail(REASON_CODES[e.reason], e.message, { cause: e });
+    throw e;
+  }
+  if (r instanceof Promise) {
+    return r.catch((e: unknown) => {
+      if (e instanceof CmsOpenError) return onFail(REASON_CODES[e.reason], e.message, { cause: e });
+      throw e;
+    }) as T;
+  }
+  return r;
 }
 
 /** Copies the byte ranges of `src` into `dest` (created 0600), feeding every byte to `hashes`. Constant memory. */
@@ -198,26 +175,15 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
   }
   if (!layout.eContent) fail('missingContent', 'the SignedData carries no eContent (detached packages are not accepted)');
 
-  // 2. SignerInfo.
+  // 2. SignerInfo: the shared checks (version/sid, digest algorithm, signed attributes, content-type), then RFC 4108's
+  //    restriction of unsigned attributes.
   const si = layout.signerInfos[0]!;
-  const sidIsIasn = si.sid instanceof pkijs.IssuerAndSerialNumber;
-  if (!((si.version === 3 && !sidIsIasn) || (si.version === 1 && sidIsIasn))) fail('badSignerInfo', `SignerInfo version ${si.version} does not match its sid form`);
-  const digestOid = si.digestAlgorithm.algorithmId;
-  const digestName = DIGESTS[digestOid];
-  if (!digestName || layout.digestAlgorithms[0]!.algorithmId !== digestOid) fail('badDigestAlgorithm', `digest algorithm ${digestOid} is unsupported or differs from SignedData.digestAlgorithms`);
-  if (!si.signedAttrs || si.signedAttrs.attributes.length === 0) fail('badSignedAttrs', 'signed attributes are required (RFC 4108 §2.1.2.1)');
-  const attrs = singleValuedAttributes(si.signedAttrs!.attributes);
-  if (!attrs.ok) return fail('badSignedAttrs', attrs.reason);
-  const byType = attrs.byType;
+  const checked = cmsStep(() => checkSignerInfo(si, layout.eContentType, layout.digestAlgorithms), fail);
+  const byType = checked.attributes;
   if (si.unsignedAttrs) {
     const u = si.unsignedAttrs.attributes;
     if (u.some((a) => a.type !== OID_AA_WRAPPED_FIRMWARE_KEY) || u.length > 1) fail('badUnsignedAttrs', 'unsigned attributes other than a single wrapped-firmware-decryption-key');
   }
-  const ctAttr = byType.get(OID_ATTR_CONTENT_TYPE);
-  if (!(ctAttr instanceof asn1js.ObjectIdentifier)) return fail('badSignedAttrs', 'content-type signed attribute missing or not an OID');
-  if (ctAttr.valueBlock.toString() !== layout.eContentType) fail('contentTypeMismatch', `content-type attribute ${ctAttr.valueBlock.toString()} ≠ eContentType ${layout.eContentType}`);
-  const mdAttr = byType.get(OID_ATTR_MESSAGE_DIGEST);
-  if (!(mdAttr instanceof asn1js.OctetString)) return fail('badSignedAttrs', 'message-digest signed attribute missing or not an OCTET STRING');
   // The package name, for error reports (only trusted after step 5).
   let identifier: FirmwarePackageIdentifier | undefined;
   try {
@@ -239,19 +205,19 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
       return failN('badSignedAttrs', `firmware-package-message-digest: ${(e as Error).message}`, { cause: e });
     }
   }
-  const fwMdName = fwMd ? DIGESTS[fwMd.algorithm.algorithmId] : undefined;
-  if (fwMd && !fwMdName) failN('badDigestAlgorithm', `firmware-package-message-digest algorithm ${fwMd.algorithm.algorithmId} is unsupported`);
+  const fwMdAlg = fwMd ? digestByOid(fwMd.algorithm.algorithmId) : undefined;
+  if (fwMd && !fwMdAlg?.cmsVerify) failN('badDigestAlgorithm', `firmware-package-message-digest algorithm ${fwMd.algorithm.algorithmId} is unsupported`);
   const iHash = createHash('sha256');
-  const mHash = fwMdName ? createHash(fwMdName) : undefined;
+  const mHash = fwMdAlg ? createHash(fwMdAlg.node) : undefined;
   const plain = layout.eContentType === OID_CT_FIRMWARE_PACKAGE;
 
   // 3. eContent → content.bin, digested on the way (for a plain package that is the image: its hashes too).
   const contentPath = path.join(o.workDir, 'content.bin');
-  const cHash = createHash(digestName!);
+  const cHash = createHash(checked.digest.node);
   const contentLength = await copyRanges(packagePath, layout.eContent!, contentPath, plain ? [cHash, iHash, mHash] : [cHash]);
-  if (!eq(new Uint8Array(cHash.digest()), new Uint8Array(mdAttr.valueBlock.valueHexView))) failN('signatureFailure', 'message-digest attribute does not match the eContent');
+  cmsStep(() => checkMessageDigest(checked, new Uint8Array(cHash.digest())), failN);
 
-  // 4. Signer certificate and path to a firmware trust anchor.
+  // 4. Signer certificate (by sid, from the certificates or a firmware trust anchor) and its path to a firmware TA.
   const certs: pkijs.Certificate[] = [];
   try {
     for (const d of layout.certificates) certs.push(certificateFromDer(d));
@@ -260,45 +226,12 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
   }
   if (layout.otherCertificateChoices > 0) failN('badCertificate', 'extended or attribute certificates are not allowed (RFC 4108 §2.1.2)');
   const fwTas = (await o.trustAnchors('firmware')).map((c) => (c instanceof Uint8Array ? certificateFromDer(c) : c));
-  const signer = certs.find((c) => sidMatches(si, c)) ?? fwTas.find((c) => sidMatches(si, c));
-  if (!signer) return failN('noTrustAnchor', 'no certificate or trust anchor matches the SignerInfo sid');
-  const at = o.at ?? new Date();
-  let taKeyId: Uint8Array;
-  try {
-    const { path: p } = await validateChain({ leaf: signer, intermediates: certs.filter((c) => c !== signer), trustAnchors: fwTas, at });
-    taKeyId = keyIdOf(p[p.length - 1]!);
-  } catch (e) {
-    if (!(e instanceof ChainValidationError)) throw e;
-    const all = (await o.trustAnchors('all')).map((c) => (c instanceof Uint8Array ? certificateFromDer(c) : c));
-    const elsewhere = await validateChain({ leaf: signer, intermediates: certs.filter((c) => c !== signer), trustAnchors: all, at }).then(
-      () => true,
-      () => false,
-    );
-    return failN(elsewhere ? 'notAuthorized' : 'noTrustAnchor', elsewhere ? 'the signer chains to a trust anchor that is not authorized for firmware' : `signer certificate: ${e.message}`, { cause: e });
-  }
+  const signer = cmsStep(() => findSigner(si, certs, fwTas), failN);
+  const { anchor } = await cmsStep(() => validateSigner(signer, certs, { authorized: [{ use: 'firmware', anchors: fwTas }], installed: () => o.trustAnchors('all'), at: o.at ?? new Date() }), failN);
+  const taKeyId = certificateKeyId(anchor);
 
   // 5. Signature over the DER signed attributes.
-  const sigAlg = SIGNATURES[si.signatureAlgorithm.algorithmId];
-  if (!sigAlg) failN('badSignatureAlgorithm', `signature algorithm ${si.signatureAlgorithm.algorithmId} is not supported`);
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: Buffer.from(certificateSpki(signer)), format: 'der', type: 'spki' });
-  } catch (e) {
-    return failN('unsupportedParameters', `signer public key: ${(e as Error).message}`, { cause: e });
-  }
-  const kd = key.asymmetricKeyDetails ?? {};
-  if (sigAlg!.kind === 'ec' && (key.asymmetricKeyType !== 'ec' || !['prime256v1', 'secp384r1', 'secp521r1'].includes(kd.namedCurve ?? ''))) failN('unsupportedKeySize', `EC key on ${kd.namedCurve ?? key.asymmetricKeyType}`);
-  if (sigAlg!.kind === 'rsa' && (key.asymmetricKeyType !== 'rsa' || (kd.modulusLength ?? 0) < 2048)) failN('unsupportedKeySize', `RSA key of ${kd.modulusLength ?? '?'} bits`);
-  if (sigAlg!.kind === 'ed25519' && key.asymmetricKeyType !== 'ed25519') failN('badSignatureAlgorithm', 'Ed25519 signature with a non-Ed25519 key');
-  const tbs = new Uint8Array(si.signedAttrs!.encodedValue); // pkijs re-tags the received [0] bytes as SET (0x31)
-  const sigValue = si.signature.valueBlock.valueHexView;
-  let ok = false;
-  try {
-    ok = cryptoVerify(sigAlg!.kind === 'ed25519' ? null : (sigAlg!.hash ?? digestName!), tbs, sigAlg!.kind === 'ec' ? { key, dsaEncoding: 'der' } : key, sigValue);
-  } catch {
-    ok = false;
-  }
-  if (!ok) failN('signatureFailure', 'the SignerInfo signature does not verify');
+  cmsStep(() => verifySignerSignature(si, certificateSpki(signer), checked.digest), failN);
 
   // 6. RFC 4108 attribute checks (attributes are now authentic).
   if (!identifier) return fail('badSignedAttrs', 'firmware-package-identifier attribute missing (RFC 4108 §2.2)');
@@ -410,7 +343,7 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
     targetHardware: thw.oids,
     ...(packageInfo ? { packageInfo } : {}),
     signerSubject: signer.subject.typesAndValues.map((tv) => `${tv.type}=${(tv.value.valueBlock as { value?: unknown }).value ?? ''}`).join(','),
-    trustAnchorKeyId: taKeyId!,
+    trustAnchorKeyId: taKeyId,
   };
 }
 

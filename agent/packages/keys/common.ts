@@ -13,15 +13,14 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { KeyImportStore, KeyRecord, KeyStore, SealedRecord } from '../../keystore/keystore.js';
 import { type SignerWithChain, createSignedData, signerWithChainOptions } from '../../pki/asn1/cms-signed-data-create.js';
-import { OID_CMS_SIGNED_DATA } from '../../pki/asn1/firmware-oids.js';
+import { CmsOpenError, openSigned, type CmsOpenReason, type OpenedSigned } from '../../pki/cms/open-signed.js';
+import { OID_ENVELOPED_DATA } from '../../pki/cms/oids.js';
 import { KeyPackageError, type ErrorCodeChoice } from '../../pki/asn1/key-package-error.js';
 import { type KeyPackageErrorCodeName, MEDIA_TYPE_CMS } from '../../pki/asn1/key-package-oids.js';
 import { KeyPackageReceipt } from '../../pki/asn1/key-package-receipt.js';
 import { KeyPkgIdentifier } from '../../pki/asn1/key-pkg-identifier.js';
 import { KeyPkgIdentifierAndReceiptReq } from '../../pki/asn1/key-pkg-identifier-and-receipt-req.js';
 import { SIREntityName } from '../../pki/asn1/siren-entity-name.js';
-import { certificateFromDer } from '../../pki/cert.js';
-import { validateChain } from '../../pki/chain.js';
 import type { Transport } from '../../protocols/http/transport.js';
 import { readFileIfExists, writeFileAtomic, ensurePrivateDir } from '../../store/atomic-file.js';
 import { EnrolldError } from '../../util/errors.js';
@@ -38,7 +37,7 @@ export interface KeyPackagesConfig {
   /** TAs authorized to sign symmetric key packages (RFC 6031 §1: the package signer must be authorized). */
   trustAnchors: () => Promise<ReadonlyArray<Uint8Array>>;
   /** Signs receipts/errors (the device key); its certificate and chain are included with them. */
-  returnSigner: KeyReturnSigner | (() => Promise<KeyReturnSigner | undefined>);
+  returnSigner: SignerWithChain | (() => Promise<SignerWithChain | undefined>);
   /** Largest package body accepted (default 64 KiB). */
   maxPackageBytes?: number;
   /** Warnings about tolerated peer quirks. */
@@ -46,11 +45,8 @@ export interface KeyPackagesConfig {
   now?: () => Date;
 }
 
-/** The same signer firmware receipts and TAMP responses use: device key, its certificate and intermediates. */
-export type KeyReturnSigner = SignerWithChain;
-
 /** The signer to use now: a function is asked each time (the device credential may have been renewed). */
-export async function currentSigner(cfg: Pick<KeyPackagesConfig, 'returnSigner'>): Promise<KeyReturnSigner> {
+export async function currentSigner(cfg: Pick<KeyPackagesConfig, 'returnSigner'>): Promise<SignerWithChain> {
   const rs = typeof cfg.returnSigner === 'function' ? await cfg.returnSigner() : cfg.returnSigner;
   if (!rs) throw new EnrolldError('keys.no_credential', 'no device credential to sign with (not enrolled yet)');
   return rs;
@@ -85,7 +81,6 @@ export interface VerifiedKeyPackage {
 }
 
 const OID_ENCRYPTED_KEY_PACKAGE = '2.16.840.1.101.2.1.2.78.2'; // RFC 6032 id-ct-KP-encryptedKeyPkg
-const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
 
 /** Reads the pkgID before verification (for errorOf), tolerating anything. */
 export function peekPkgId(der: Uint8Array): Uint8Array | undefined {
@@ -98,59 +93,56 @@ export function peekPkgId(der: Uint8Array): Uint8Array | undefined {
   }
 }
 
+/** RFC 7191 §4 error code and log code for each reason a SignedData is refused. */
+const REFUSAL: Record<CmsOpenReason, [code: string, rfc: KeyPackageErrorCodeName]> = {
+  malformed: ['decode', 'decodeFailure'],
+  'not-signed-data': ['content_info', 'badContentInfo'],
+  'bad-signed-data': ['signed_data', 'badSignedData'],
+  'no-signer': ['unsigned', 'missingSignature'],
+  'too-many-signers': ['signers', 'tooManySigners'],
+  'unexpected-content': ['content_type', 'badEncapContent'],
+  'missing-content': ['missing_content', 'missingContent'],
+  'bad-signer-info': ['signer_info', 'badSignerInfo'],
+  'unsupported-digest': ['digest_algorithm', 'badDigestAlgorithm'],
+  'missing-signed-attrs': ['signed_attrs', 'missingSignedAttributes'],
+  'bad-signed-attrs': ['signed_attrs', 'badSignedAttrs'],
+  'content-type-mismatch': ['signed_attrs', 'badSignedAttrs'],
+  'digest-mismatch': ['signature', 'signatureFailure'],
+  'bad-certificate': ['certificate', 'badCertificate'],
+  'unknown-signer': ['no_signer_cert', 'missingCertificate'],
+  'no-trust-anchor': ['not_authorized', 'noTrustAnchor'],
+  'not-authorized': ['not_authorized', 'noTrustAnchor'],
+  'unsupported-signature-algorithm': ['signature_algorithm', 'badSignatureAlgorithm'],
+  'bad-public-key': ['signer_key', 'unsupportedParameters'],
+  'unsupported-key': ['signer_key', 'unsupportedKeySize'],
+  'bad-signature': ['signature', 'signatureFailure'],
+};
+
 /** ContentInfo(SignedData) → verified content: exactly one signer, signature valid, signer chains to a key-package TA. */
 export async function verifySignedKeyPackage(der: Uint8Array, anchors: ReadonlyArray<Uint8Array>, at: Date): Promise<VerifiedKeyPackage> {
-  let ci: pkijs.ContentInfo;
+  let v: OpenedSigned;
   try {
     // copyInput: false — the tree views `der` (which the caller wipes) instead of an unreachable copy of the keys
-    const parsed = asn1js.fromBER(der, { copyInput: false } as never);
-    if (parsed.offset !== der.byteLength || parsed.result.error) throw new Error(parsed.result.error || 'trailing bytes');
-    ci = new pkijs.ContentInfo({ schema: parsed.result });
+    v = await openSigned(der, { copyInput: false, trust: { authorized: [{ use: 'keyPackage', anchors }], at } });
   } catch (e) {
-    throw new KeyPackageRefused('decode', 'decodeFailure', `not a CMS ContentInfo: ${(e as Error).message}`, { cause: e });
+    if (!(e instanceof CmsOpenError)) throw e;
+    if (e.contentType === OID_ENCRYPTED_KEY_PACKAGE || e.contentType === OID_ENVELOPED_DATA) {
+      throw new KeyPackageRefused('encrypted', 'noDecryptKey', `content type ${e.contentType} (encrypted key package) is not supported`);
+    }
+    if (e.attributeType === KeyPkgIdentifierAndReceiptReq.ATTRIBUTE_TYPE) throw new KeyPackageRefused('attributes', 'badAttributes', `keyPkgIdAndReceiptReq: ${e.message}`, { cause: e });
+    const [code, rfc] = REFUSAL[e.reason];
+    throw new KeyPackageRefused(code, rfc, e.message, { cause: e });
   }
-  if (ci.contentType === OID_ENCRYPTED_KEY_PACKAGE || ci.contentType === OID_ENVELOPED_DATA) {
-    throw new KeyPackageRefused('encrypted', 'noDecryptKey', `content type ${ci.contentType} (encrypted key package) is not supported`);
-  }
-  if (ci.contentType !== OID_CMS_SIGNED_DATA) throw new KeyPackageRefused('content_info', 'badContentInfo', `content type ${ci.contentType} is not signedData`);
-  let sd: pkijs.SignedData;
-  try {
-    sd = new pkijs.SignedData({ schema: ci.content });
-  } catch (e) {
-    throw new KeyPackageRefused('signed_data', 'badSignedData', `SignedData does not parse: ${(e as Error).message}`, { cause: e });
-  }
-  if (sd.signerInfos.length === 0) throw new KeyPackageRefused('unsigned', 'missingSignature', 'the key package is not signed');
-  if (sd.signerInfos.length > 1) throw new KeyPackageRefused('signers', 'tooManySigners', `${sd.signerInfos.length} signers`);
-  const e = sd.encapContentInfo;
-  if (!e.eContent) throw new KeyPackageRefused('missing_content', 'missingContent', 'no encapsulated content');
-  const si = sd.signerInfos[0]!;
-  if (!si.signedAttrs) throw new KeyPackageRefused('signed_attrs', 'missingSignedAttributes', 'no signed attributes');
-  let result: { signatureVerified?: boolean | null; signerCertificate?: pkijs.Certificate | null };
-  try {
-    result = (await sd.verify({ signer: 0, checkChain: false, extendedMode: true })) as typeof result;
-  } catch (err) {
-    const r = err as { signerCertificate?: pkijs.Certificate; message?: string; code?: number };
-    if (!r.signerCertificate) throw new KeyPackageRefused('no_signer_cert', 'missingCertificate', `signer certificate not included (${r.message ?? String(err)})`);
-    throw new KeyPackageRefused('signature', 'signatureFailure', `signature does not verify (${r.message ?? String(err)})`);
-  }
-  if (!result.signatureVerified || !result.signerCertificate) throw new KeyPackageRefused('signature', 'signatureFailure', 'signature does not verify');
-  const others = (sd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate && c !== result.signerCertificate);
-  try {
-    await validateChain({ leaf: result.signerCertificate, intermediates: others, trustAnchors: anchors.map((a) => certificateFromDer(a)), at });
-  } catch (err) {
-    throw new KeyPackageRefused('not_authorized', 'noTrustAnchor', `signer does not chain to a key-package trust anchor: ${(err as Error).message}`, { cause: err });
-  }
-  const attr = si.signedAttrs.attributes.find((a) => a.type === KeyPkgIdentifierAndReceiptReq.ATTRIBUTE_TYPE);
+  const attr = v.attributes.get(KeyPkgIdentifierAndReceiptReq.ATTRIBUTE_TYPE);
   let idAndReq: KeyPkgIdentifierAndReceiptReq | undefined;
   if (attr) {
-    if (attr.values.length !== 1) throw new KeyPackageRefused('attributes', 'badAttributes', 'keyPkgIdAndReceiptReq must have one value');
     try {
-      idAndReq = new KeyPkgIdentifierAndReceiptReq({ schema: attr.values[0] as asn1js.AsnType });
+      idAndReq = new KeyPkgIdentifierAndReceiptReq({ schema: attr });
     } catch (err) {
       throw new KeyPackageRefused('attributes', 'badAttributes', `keyPkgIdAndReceiptReq: ${(err as Error).message}`, { cause: err });
     }
   }
-  return { eContentType: e.eContentType, eContent: new Uint8Array(e.eContent.getValue()), ...(idAndReq ? { idAndReq } : {}), signer: result.signerCertificate };
+  return { eContentType: v.eContentType, eContent: v.eContent, ...(idAndReq ? { idAndReq } : {}), signer: v.signer };
 }
 
 // ---- receipts and errors ---------------------------------------------------------------------------------------

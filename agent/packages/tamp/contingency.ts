@@ -3,19 +3,20 @@
 // TrustAnchorInfo exts); the apex update carries the unwrapping key in the unsigned attribute
 // id-aa-TAMP-contingencyPublicKeyDecryptKey. The key is unwrapped (AES key wrap with padding, RFC 5649, or AES key
 // wrap, RFC 3394), parsed as a SubjectPublicKeyInfo, and the SignerInfo (whose sid must name that key) verified with
-// it: content-type and message-digest signed attributes, then the signature over the DER signed attributes.
+// it: content-type and message-digest signed attributes, then the signature over the DER signed attributes
+// (agent/pki/cms/open-signed.ts steps, with the unwrapped key as the signer).
 // Failures: no extension / unwrap or parse failure → contingencyPublicKeyDecrypt; unknown wrap algorithm →
 // unsupportedContinPubKeyDecryptAlg; sid mismatch → notAuthorized; digest or signature mismatch → signatureFailure.
 // (enrolld's reading: the contingency signer is the bare key — no certificate — and the sequence number slot stays
 // the apex TA's.)
-import { createDecipheriv, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { createDecipheriv, createHash, createPublicKey } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
 import { ApexContingencyKey } from '../../pki/asn1/tamp-apex-contingency-key.js';
-import { OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, OID_CT_TAMP_APEX_UPDATE, OID_PE_WRAPPED_APEX_CONTIN_KEY } from '../../pki/asn1/tamp-oids.js';
+import { OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, OID_CT_TAMP_APEX_UPDATE, OID_PE_WRAPPED_APEX_CONTIN_KEY, type TampStatusCodeName } from '../../pki/asn1/tamp-oids.js';
 import { type TrustAnchorChoice, trustAnchorCertificate } from '../../pki/asn1/trust-anchor-choice.js';
-import { certificateFromDer } from '../../pki/cert.js';
+import { certificateFromDer, keyIdentifierFromSpki } from '../../pki/cert.js';
+import { CmsOpenError, RFC5934_STATUS_NAMES, checkMessageDigest, checkSignerInfo, sidKeyId, verifySignerSignature, type CmsOpenReason } from '../../pki/cms/open-signed.js';
 import { bytesEqual } from '../../pki/der.js';
 import { TampFailure } from './verify.js';
 
@@ -27,8 +28,8 @@ const WRAP: Record<string, { cipher: string; iv: string }> = {
   '2.16.840.1.101.3.4.1.25': { cipher: 'id-aes192-wrap', iv: 'a6a6a6a6a6a6a6a6' },
   '2.16.840.1.101.3.4.1.45': { cipher: 'id-aes256-wrap', iv: 'a6a6a6a6a6a6a6a6' },
 };
-const DIGESTS: Record<string, string> = { '2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512' };
-const SIGS: Record<string, string | undefined> = { '1.2.840.10045.4.3.2': 'sha256', '1.2.840.10045.4.3.3': 'sha384', '1.2.840.10045.4.3.4': 'sha512', '1.2.840.113549.1.1.11': 'sha256', '1.2.840.113549.1.1.12': 'sha384', '1.2.840.113549.1.1.13': 'sha512' };
+/** §5 StatusCode of the SignerInfo refusals; an unloadable unwrapped key: contingencyPublicKeyDecrypt. */
+const CONTINGENCY_STATUS: Record<CmsOpenReason, TampStatusCodeName> = { ...RFC5934_STATUS_NAMES, 'bad-public-key': 'contingencyPublicKeyDecrypt' };
 
 /** The SignedData of `der` when it carries the contingency-key attribute (i.e. it asks for this path). */
 export function contingencyRequest(der: Uint8Array): { sd: pkijs.SignedData; decryptKey: Uint8Array } | undefined {
@@ -69,33 +70,28 @@ export function verifyContingencySigned(req: { sd: pkijs.SignedData; decryptKey:
     const w = WRAP[ck.wrapAlgorithm!];
     if (!w) throw new TampFailure('unsupportedContinPubKeyDecryptAlg', `wrap algorithm ${ck.wrapAlgorithm} is not AES key wrap`);
     let spki: Uint8Array;
-    let key;
     try {
       const d = createDecipheriv(w.cipher, decryptKey, Buffer.from(w.iv, 'hex'));
       spki = new Uint8Array(Buffer.concat([d.update(ck.wrappedContinPubKey!), d.final()]));
-      key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+      createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }); // it must be a public key
     } catch (err) {
       throw new TampFailure('contingencyPublicKeyDecrypt', `the contingency public key does not unwrap: ${(err as Error).message}`);
     }
     const si = sd.signerInfos[0]!;
-    const sid = si.sid as asn1js.BaseBlock & { valueBlock: { valueHexView?: Uint8Array } };
-    if (si.sid instanceof pkijs.IssuerAndSerialNumber || !sid.valueBlock.valueHexView || !bytesEqual(new Uint8Array(sid.valueBlock.valueHexView), keyIdentifierFromSpki(spki))) {
+    const sid = sidKeyId(si);
+    if (!sid || !bytesEqual(sid, keyIdentifierFromSpki(spki))) {
       throw new TampFailure('notAuthorized', 'the SignerInfo does not name the contingency key');
     }
-    const digest = DIGESTS[si.digestAlgorithm.algorithmId];
-    if (!digest) throw new TampFailure('badDigestAlgorithm', `digest ${si.digestAlgorithm.algorithmId}`);
-    const attrs = si.signedAttrs?.attributes ?? [];
-    const ct = attrs.find((a) => a.type === '1.2.840.113549.1.9.3')?.values[0];
-    const md = attrs.find((a) => a.type === '1.2.840.113549.1.9.4')?.values[0];
-    if (!(ct instanceof asn1js.ObjectIdentifier) || ct.valueBlock.toString() !== e.eContentType) throw new TampFailure('badSignedAttrs', 'content-type attribute missing or wrong');
+    // RFC 5652 §5.3/§5.4 checks shared with every SignedData the agent trusts, with the contingency key as the signer
     const content = new Uint8Array(e.eContent.getValue());
-    if (!(md instanceof asn1js.OctetString) || !bytesEqual(new Uint8Array(md.valueBlock.valueHexView), new Uint8Array(createHash(digest).update(content).digest()))) {
-      throw new TampFailure('signatureFailure', 'message-digest attribute does not match the content');
+    try {
+      const checked = checkSignerInfo(si, e.eContentType, sd.digestAlgorithms);
+      checkMessageDigest(checked, new Uint8Array(createHash(checked.digest.node).update(content).digest()));
+      verifySignerSignature(si, spki, checked.digest);
+    } catch (err) {
+      if (err instanceof CmsOpenError) throw new TampFailure(CONTINGENCY_STATUS[err.reason], err.message, undefined, { cause: err });
+      throw err;
     }
-    const hash = SIGS[si.signatureAlgorithm.algorithmId];
-    if (!hash) throw new TampFailure('badSignatureAlgorithm', `signature algorithm ${si.signatureAlgorithm.algorithmId}`);
-    const ok = cryptoVerify(hash, new Uint8Array(si.signedAttrs!.encodedValue), key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key, si.signature.valueBlock.valueHexView);
-    if (!ok) throw new TampFailure('signatureFailure', 'the contingency-key signature does not verify');
     return { contentType: e.eContentType, content };
   } finally {
     decryptKey.fill(0);

@@ -57,15 +57,13 @@ export interface TampConfig {
    * Signs responses: the device key (TPM Signer) and its certificate (+ chain) included in the SignedData. A
    * function is asked at signing time, so responses are signed with whichever device credential is current.
    */
-  returnSigner: TampReturnSigner | (() => Promise<TampReturnSigner | undefined>);
+  returnSigner: SignerWithChain | (() => Promise<SignerWithChain | undefined>);
   /** Uses of TAs added by a TAMPUpdate (default cacerts, firmware, crl). */
   addedUses?: readonly TaUse[];
   /** Largest TAMP message accepted from /tamp (default 64 KiB). */
   maxMessageBytes?: number;
   now?: () => Date;
 }
-
-export type TampReturnSigner = SignerWithChain;
 
 export const DEFAULT_TAMP_MAX_BYTES = 64 * 1024;
 export const DEFAULT_ADDED_USES: readonly TaUse[] = ['cacerts', 'crl', 'firmware'];

@@ -43,16 +43,16 @@ export function singleValueAttribute(type: string, value: asn1js.AsnType | { toS
 
 export type AttributeCheck =
   | { ok: true; byType: Map<string, asn1js.AsnType> }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; type: string };
 
 /** RFC 4108: every attribute single-valued and not repeated. Returns the value of each attribute by OID. */
 export function singleValuedAttributes(attrs: readonly pkijs.Attribute[]): AttributeCheck {
   const byType = new Map<string, asn1js.AsnType>();
   for (const a of attrs) {
-    if (byType.has(a.type)) return { ok: false, reason: `attribute ${a.type} occurs more than once` };
+    if (byType.has(a.type)) return { ok: false, reason: `attribute ${a.type} occurs more than once`, type: a.type };
     // pkijs leaves `values` undefined when the attrValues SET is encoded primitive (fuzzing: test/fixtures/fuzz/firmware-package/).
-    if (!Array.isArray(a.values)) return { ok: false, reason: `attribute ${a.type} has no attrValues SET` };
-    if (a.values.length !== 1) return { ok: false, reason: `attribute ${a.type} has ${a.values.length} values, expected exactly one` };
+    if (!Array.isArray(a.values)) return { ok: false, reason: `attribute ${a.type} has no attrValues SET`, type: a.type };
+    if (a.values.length !== 1) return { ok: false, reason: `attribute ${a.type} has ${a.values.length} values, expected exactly one`, type: a.type };
     byType.set(a.type, a.values[0]!);
   }
   return { ok: true, byType };

@@ -9,12 +9,14 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { signTbs, signatureAlgorithmFor } from '../sign.js';
 import type { Signer } from '../signer.js';
-import { certificateFromDer } from '../cert.js';
+import { OID_SHA256 } from '../algorithms.js';
+import { certificateFromDer, certificateSubjectKeyId, keyIdentifierFromSpki } from '../cert.js';
 import { contentTypeAttribute, messageDigestAttribute, signedAttributesDer, signingTimeAttribute, sortAttributes } from './cms-attributes.js';
-import { OID_CMS_SIGNED_DATA } from './firmware-oids.js';
+import { OID_SIGNED_DATA } from '../cms/oids.js';
 
-export const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
-const OID_SKI = '2.5.29.14';
+/** Re-exported for the lab server, which imports them from here. */
+export { OID_SHA256 };
+export { keyIdentifierFromSpki };
 
 export interface CreateSignedDataOptions {
   eContentType: string;
@@ -44,23 +46,10 @@ export function signerWithChainOptions(s: SignerWithChain): Pick<CreateSignedDat
   return { signer: s.signer, ...(s.certificate ? { certificate: s.certificate } : {}), ...(s.chain?.length ? { extraCertificates: s.chain } : {}) };
 }
 
-function skiFromCertificate(cert: pkijs.Certificate): Uint8Array | undefined {
-  const ext = cert.extensions?.find((e) => e.extnID === OID_SKI);
-  if (!ext) return undefined;
-  const parsed = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
-  return parsed.result instanceof asn1js.OctetString ? new Uint8Array(parsed.result.valueBlock.valueHexView) : undefined;
-}
-
-/** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value of a DER SubjectPublicKeyInfo. */
-export function keyIdentifierFromSpki(spki: Uint8Array): Uint8Array {
-  const info = new pkijs.PublicKeyInfo({ schema: asn1js.fromBER(spki).result });
-  return new Uint8Array(createHash('sha1').update(info.subjectPublicKey.valueBlock.valueHexView).digest());
-}
-
 /** Returns the DER ContentInfo { id-signedData, SignedData }. */
 export async function createSignedData(o: CreateSignedDataOptions): Promise<Uint8Array> {
   const cert = o.certificate ? certificateFromDer(o.certificate) : undefined;
-  const ski = cert ? skiFromCertificate(cert) : keyIdentifierFromSpki(o.signer.spki);
+  const ski = cert ? certificateSubjectKeyId(cert) : keyIdentifierFromSpki(o.signer.spki);
   const sid =
     ski !== undefined
       ? new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: ski })
@@ -92,7 +81,7 @@ export async function createSignedData(o: CreateSignedDataOptions): Promise<Uint
     signerInfos: [signerInfo],
     ...(certs.length ? { certificates: certs } : {}),
   });
-  const ci = new pkijs.ContentInfo({ contentType: OID_CMS_SIGNED_DATA, content: sd.toSchema(true) });
+  const ci = new pkijs.ContentInfo({ contentType: OID_SIGNED_DATA, content: sd.toSchema(true) });
   return new Uint8Array(ci.toSchema().toBER(false));
 }
 

@@ -42,16 +42,14 @@ export const OID_AA_IMPL_COMPRESS_ALGS = `${OID_ID_AA_SMIME}.43`;
 export const OID_ON_HARDWARE_MODULE_NAME = '1.3.6.1.5.5.7.8.4';
 
 // --- CMS (RFC 5652) and compression (RFC 3274) identifiers used by the firmware profile --------------------------
-/** RFC 5652 §5.1 id-signedData. */
-export const OID_CMS_SIGNED_DATA = '1.2.840.113549.1.7.2';
-/** RFC 5652 §8 id-encryptedData. */
-export const OID_CMS_ENCRYPTED_DATA = '1.2.840.113549.1.7.6';
-/** RFC 5652 §11.1 id-contentType attribute. */
-export const OID_ATTR_CONTENT_TYPE = '1.2.840.113549.1.9.3';
-/** RFC 5652 §11.2 id-messageDigest attribute. */
-export const OID_ATTR_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
-/** RFC 5652 §11.3 id-signingTime attribute. */
-export const OID_ATTR_SIGNING_TIME = '1.2.840.113549.1.9.5';
+// RFC 5652 identifiers (agent/pki/cms/oids.ts), under the names the firmware profile has used.
+export {
+  OID_SIGNED_DATA as OID_CMS_SIGNED_DATA,
+  OID_ENCRYPTED_DATA as OID_CMS_ENCRYPTED_DATA,
+  OID_ATTR_CONTENT_TYPE,
+  OID_ATTR_MESSAGE_DIGEST,
+  OID_ATTR_SIGNING_TIME,
+} from '../cms/oids.js';
 /** RFC 3274 §1.1: id-ct-compressedData ::= { id-ct 9 }. */
 export const OID_CT_COMPRESSED_DATA = `${OID_ID_CT}.9`;
 /** RFC 3274 §2: id-alg-zlibCompress ::= { id-alg 8 } — the zlib format of RFC 1950 (deflate, RFC 1951). */

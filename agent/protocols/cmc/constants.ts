@@ -41,8 +41,7 @@ export const OID_CMC = {
 
 /** Witness/POP algorithms (RFC 5272 §6.7: HMAC-SHA256 classic variant; the CMCbis KMAC variant needs KMAC, which
  * node:crypto lacks). */
-export const OID_HMAC_SHA256 = '1.2.840.113549.2.9';
-export const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
+export { OID_HMAC_SHA256, OID_SHA256 } from '../../pki/algorithms.js';
 
 /** Media types (RFC 5273 §3, RFC 7030 §4.3). */
 export const CMC_MEDIA_TYPES = {
@@ -95,6 +94,5 @@ export const OID_ALG_NO_SIGNATURE = '1.3.6.1.5.5.7.6.2';
 /** Content encryption and key transport used for the encryptedPOP EnvelopedData. */
 export const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
 export const OID_RSAES_OAEP = '1.2.840.113549.1.1.7';
-export const OID_MGF1 = '1.2.840.113549.1.1.8';
-export const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
-export const OID_DATA = '1.2.840.113549.1.7.1';
+export { OID_MGF1 } from '../../pki/algorithms.js';
+export { OID_DATA, OID_ENVELOPED_DATA } from '../../pki/cms/oids.js';

@@ -3,16 +3,13 @@
 // the pendToken (§6.13) and no request; wrapped in SignedData{id-cct-PKIData} signed by `signer`.
 import { randomBytes } from 'node:crypto';
 import type { Signer } from '../../pki/signer.js';
-import { OID_CCT_PKI_DATA } from './constants.js';
+import { OID_CCT_PKI_DATA, OID_DATA } from './constants.js';
 import { queryPendingControl, senderNonceControl, transactionIdControl } from './controls.js';
 import { PKIData } from './pki-data.js';
 import { TaggedAttribute } from './tagged-attribute.js';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { toArrayBuffer } from '../../pki/der.js';
-
-/** id-data (RFC 5652 §4). */
-const OID_ID_DATA = '1.2.840.113549.1.7.1';
 import { TaggedCertificationRequest } from './tagged-request.js';
 import { signCmc } from './signed-message.js';
 
@@ -56,7 +53,7 @@ export function buildPkiData(i: Omit<CmcRequestInput, 'signer' | 'certificate' |
 export function createCmcNonceRequest(i: { transactionId: bigint; senderNonce: Uint8Array; nonceRequest: asn1js.AsnType; controlType: string }): Uint8Array {
   let id = REQUEST_BODY_PART_ID + 1;
   const controls = [transactionIdControl(id++, i.transactionId), senderNonceControl(id++, i.senderNonce), new TaggedAttribute(id++, i.controlType, [i.nonceRequest])];
-  const ci = new pkijs.ContentInfo({ contentType: OID_ID_DATA, content: new asn1js.OctetString({ valueHex: toArrayBuffer(new PKIData(controls).toDer()) }) });
+  const ci = new pkijs.ContentInfo({ contentType: OID_DATA, content: new asn1js.OctetString({ valueHex: toArrayBuffer(new PKIData(controls).toDer()) }) });
   return new Uint8Array(ci.toSchema().toBER(false));
 }
 

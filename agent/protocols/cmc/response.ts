@@ -6,13 +6,12 @@
 import type * as pkijs from 'pkijs';
 import { bytesEqual } from '../../pki/der.js';
 import { certificateFromDer, certificateHasKey } from '../../pki/cert.js';
-import { validateChain } from '../../pki/chain.js';
 import { Asn1DecodeError } from '../../pki/asn1/errors.js';
 import type { CMCStatusInfoV2, PendInfo } from './cmc-status-info-v2.js';
 import { OID_CCT_PKI_RESPONSE } from './constants.js';
 import { readRecipientNonce, readStatusInfoV2, readTransactionId } from './controls.js';
 import { CmcFailedError, CmcProtocolError } from './errors.js';
-import { openSignedCmc } from './signed-message.js';
+import { openTrustedCmc, type OpenedCmc } from './signed-message.js';
 import { PKIResponse } from './pki-response.js';
 
 type CertInput = pkijs.Certificate | Uint8Array;
@@ -37,15 +36,8 @@ export type CmcResult =
  * The authenticated PKIResponse of a request we sent: signer validated, transactionId ours, recipientNonce echoing
  * our senderNonce (RFC 5272 §6.6). Also used for the freshness nonce exchange, which has no certification request.
  */
-export async function openCmcResponse(der: Uint8Array, exp: Pick<ResponseExpectation, 'transactionId' | 'senderNonce' | 'trustAnchors' | 'at'>): Promise<{ res: PKIResponse; statuses: CMCStatusInfoV2[]; opened: Awaited<ReturnType<typeof openSignedCmc>> }> {
-  const opened = await openSignedCmc(der, OID_CCT_PKI_RESPONSE);
-  try {
-    // The signer certificate must not also be among the intermediates: pkijs's engine dedupes its input and would
-    // then validate a different "last" certificate (the path of an unrelated CA certificate in the message).
-    await validateChain({ leaf: opened.signerCertificate, intermediates: withoutSigner(opened), trustAnchors: exp.trustAnchors, at: exp.at });
-  } catch (e) {
-    throw new CmcProtocolError('untrusted-signer', `CMC response signer not trusted: ${(e as Error).message}`, { cause: e });
-  }
+export async function openCmcResponse(der: Uint8Array, exp: Pick<ResponseExpectation, 'transactionId' | 'senderNonce' | 'trustAnchors' | 'at'>): Promise<{ res: PKIResponse; statuses: CMCStatusInfoV2[]; opened: OpenedCmc }> {
+  const opened = await openTrustedCmc(der, OID_CCT_PKI_RESPONSE, exp.trustAnchors, exp.at);
   let res: PKIResponse;
   let statuses: CMCStatusInfoV2[];
   let tid: bigint | undefined;

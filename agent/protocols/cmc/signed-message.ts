@@ -1,32 +1,16 @@
 // The CMS SignedData wrapping of CMC bodies (RFC 5272 §3.2.1 for PKIData, §4.2 for PKIResponse): creation through a
-// `Signer` (TPM key) with agent/pki/asn1/cms-signed-data-create.ts, and opening with signature verification (pkijs).
-// Chain validation of the signer certificate is the caller's (it knows which trust anchors apply).
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
-import { createSignedData } from '../../pki/asn1/cms-signed-data-create.js';
-import { OID_SIGNED_DATA } from '../../pki/certs-only.js';
-import type { Signer } from '../../pki/signer.js';
-import { CmcProtocolError } from './errors.js';
+// `Signer` (TPM key) with agent/pki/asn1/cms-signed-data-create.ts, and opening with agent/pki/cms/open-signed.ts
+// (signature, signed attributes and, for a response, the signer's path to the CA trust anchors).
+import type * as pkijs from 'pkijs';
+import { createSignedData, type CreateSignedDataOptions } from '../../pki/asn1/cms-signed-data-create.js';
+import { CmsOpenError, openSigned, openSignedSignature, type CmsOpenReason, type OpenedSigned } from '../../pki/cms/open-signed.js';
+import { CmcProtocolError, type CmcProtocolReason } from './errors.js';
 
-export interface SignCmcOptions {
-  eContentType: string;
-  eContent: Uint8Array;
-  signer: Signer;
-  /** DER certificate of the signer (included; its SKI names the signer). */
-  certificate?: Uint8Array;
-  extraCertificates?: Uint8Array[];
-  signingTime?: Date;
-}
+/** A CMC body, its signer (its SKI names the signer), the signer's certificate and chain, the signing time. */
+export type SignCmcOptions = Pick<CreateSignedDataOptions, 'eContentType' | 'eContent' | 'signer' | 'certificate' | 'extraCertificates' | 'signingTime'>;
 
 export function signCmc(o: SignCmcOptions): Promise<Uint8Array> {
-  return createSignedData({
-    eContentType: o.eContentType,
-    eContent: o.eContent,
-    signer: o.signer,
-    ...(o.certificate ? { certificate: o.certificate } : {}),
-    ...(o.extraCertificates ? { extraCertificates: o.extraCertificates } : {}),
-    ...(o.signingTime ? { signingTime: o.signingTime } : {}),
-  });
+  return createSignedData(o);
 }
 
 export interface OpenedCmc {
@@ -36,35 +20,58 @@ export interface OpenedCmc {
   certificatesDer: Uint8Array[];
 }
 
-/** Decodes a ContentInfo{SignedData} of `eContentType`, verifies its one signature with the included signer cert. */
+/** The CmcProtocolReason of each reason a SignedData is refused (the agent reads responses; CMCFailInfo is what a
+ * server answers, RFC 5272 §6.1.4, and the agent sends none). */
+const REASON: Record<CmsOpenReason, CmcProtocolReason> = {
+  malformed: 'malformed',
+  'not-signed-data': 'content-type',
+  'bad-signed-data': 'malformed',
+  'no-signer': 'signature',
+  'too-many-signers': 'signature',
+  'unexpected-content': 'content-type',
+  'missing-content': 'malformed',
+  'bad-signer-info': 'signature',
+  'unsupported-digest': 'signature',
+  'missing-signed-attrs': 'signature',
+  'bad-signed-attrs': 'signature',
+  'content-type-mismatch': 'signature',
+  'digest-mismatch': 'signature',
+  'bad-certificate': 'malformed',
+  'unknown-signer': 'signature',
+  'no-trust-anchor': 'untrusted-signer',
+  'not-authorized': 'untrusted-signer',
+  'unsupported-signature-algorithm': 'signature',
+  'bad-public-key': 'signature',
+  'unsupported-key': 'signature',
+  'bad-signature': 'signature',
+};
+
+function cmcError(e: unknown): never {
+  if (!(e instanceof CmsOpenError)) throw e;
+  const reason = REASON[e.reason];
+  const what = reason === 'signature' ? 'CMC signature does not verify' : reason === 'untrusted-signer' ? 'CMC response signer not trusted' : 'malformed CMC message';
+  throw new CmcProtocolError(reason, `${what}: ${e.message}`, { cause: e });
+}
+
+function opened(o: OpenedSigned): OpenedCmc {
+  return { eContent: o.eContent, signerCertificate: o.signer, certificatesDer: o.certificates.map((c) => new Uint8Array(c.toSchema().toBER(false))) };
+}
+
+/** Decodes a ContentInfo{SignedData} of `eContentType`, verifies its one signature with the included signer cert;
+ * the signer's trust is the caller's (a CMC server authenticates the requester by its own policy). */
 export async function openSignedCmc(der: Uint8Array, eContentType: string): Promise<OpenedCmc> {
-  let sd: pkijs.SignedData;
   try {
-    const parsed = asn1js.fromBER(der);
-    if (parsed.offset !== der.byteLength || parsed.result.error) throw new Error('not one BER element');
-    const ci = new pkijs.ContentInfo({ schema: parsed.result });
-    if (ci.contentType !== OID_SIGNED_DATA) throw new CmcProtocolError('content-type', `expected SignedData, got ContentInfo ${ci.contentType}`);
-    sd = new pkijs.SignedData({ schema: ci.content });
+    return opened(openSignedSignature(der, { eContentType }));
   } catch (e) {
-    if (e instanceof CmcProtocolError) throw e;
-    throw new CmcProtocolError('malformed', `malformed CMC message: ${(e as Error).message}`, { cause: e });
+    return cmcError(e);
   }
-  if (sd.encapContentInfo.eContentType !== eContentType) {
-    throw new CmcProtocolError('content-type', `expected encapsulated ${eContentType}, got ${sd.encapContentInfo.eContentType}`);
-  }
-  const eContent = sd.encapContentInfo.eContent;
-  if (!eContent) throw new CmcProtocolError('malformed', 'SignedData has no encapsulated content');
-  if (sd.signerInfos.length !== 1) throw new CmcProtocolError('signature', `${sd.signerInfos.length} SignerInfos, exactly one expected`);
-  let result: pkijs.SignedDataVerifyResult;
+}
+
+/** As openSignedCmc, and the signer validated to `trustAnchors` (the CA or RA that must have signed a response). */
+export async function openTrustedCmc(der: Uint8Array, eContentType: string, trustAnchors: ReadonlyArray<pkijs.Certificate | Uint8Array>, at: Date): Promise<OpenedCmc> {
   try {
-    result = await sd.verify({ signer: 0, checkChain: false, extendedMode: true });
+    return opened(await openSigned(der, { eContentType, trust: { authorized: [{ use: 'cmc', anchors: trustAnchors }], at } }));
   } catch (e) {
-    const r = e as { message?: string; signatureVerified?: boolean | null; code?: number };
-    throw new CmcProtocolError('signature', `CMC signature does not verify: ${r.message ?? String(e)}`, { cause: e });
+    return cmcError(e);
   }
-  if (!result.signatureVerified || !result.signerCertificate) throw new CmcProtocolError('signature', 'CMC signature does not verify');
-  const certificatesDer = (sd.certificates ?? [])
-    .filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate)
-    .map((c) => new Uint8Array(c.toSchema().toBER(false)));
-  return { eContent: new Uint8Array(eContent.getValue()), signerCertificate: result.signerCertificate, certificatesDer };
 }

@@ -4,6 +4,7 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { X509Certificate, createHash, createPublicKey, randomBytes, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { OID_ECDSA_WITH_SHA384, OID_SHA384_WITH_RSA, signatureByOid } from '../../pki/algorithms.js';
 import { certificateFromDer } from '../../pki/cert.js';
 import { validateChain } from '../../pki/chain.js';
 import { bytesEqual } from '../../pki/der.js';
@@ -289,7 +290,7 @@ export class CmpClient {
       if (mac.byteLength !== rsp.protection.byteLength || !timingSafeEqual(mac, rsp.protection)) throw new CmpProtectionError('response MAC does not verify with the shared secret');
       return;
     }
-    if (alg !== OID_ECDSA_WITH_SHA256 && alg !== OID_SHA256_WITH_RSA && alg !== '1.2.840.10045.4.3.3' && alg !== '1.2.840.113549.1.1.12') {
+    if (alg !== OID_ECDSA_WITH_SHA256 && alg !== OID_SHA256_WITH_RSA && alg !== OID_ECDSA_WITH_SHA384 && alg !== OID_SHA384_WITH_RSA) {
       throw new CmpProtectionError(`unsupported protection algorithm ${alg}`);
     }
     const signerDer = this.findSigner(rsp);
@@ -336,7 +337,7 @@ function isCaCertificate(der: Uint8Array): boolean {
 
 function certHashAlgorithm(certDer: Uint8Array): string {
   const alg = certificateFromDer(certDer).signatureAlgorithm.algorithmId;
-  return alg === '1.2.840.10045.4.3.3' || alg === '1.2.840.113549.1.1.12' ? 'sha384' : alg === '1.2.840.10045.4.3.4' || alg === '1.2.840.113549.1.1.13' ? 'sha512' : 'sha256';
+  return signatureByOid(alg)?.hash ?? 'sha256';
 }
 
 export { bodyName };

@@ -4,11 +4,8 @@ export const CMP_MEDIA_TYPE = 'application/pkixcmp';
 export const PVNO_CMP2000 = 2;
 export const PVNO_CMP2021 = 3;
 
-export const OID_PASSWORD_BASED_MAC = '1.2.840.113533.7.66.13';
-export const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
-export const OID_HMAC_SHA256 = '1.2.840.113549.2.9';
-export const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
-export const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
+// Algorithm identifiers are declared once, in agent/pki/algorithms.ts.
+export { OID_ECDSA_WITH_SHA256, OID_HMAC_SHA256, OID_PASSWORD_BASED_MAC, OID_SHA256, OID_SHA256_WITH_RSA } from '../../pki/algorithms.js';
 
 // RFC 4210 §5.3.19 / RFC 9480 §2.14-2.19, id-it = 1.3.6.1.5.5.7.4
 export const OID_IT_IMPLICIT_CONFIRM = '1.3.6.1.5.5.7.4.13';

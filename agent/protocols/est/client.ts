@@ -3,7 +3,7 @@ import type * as pkijs from 'pkijs';
 import { bootstrapCaCerts, getCaCerts, type BootstrapOptions, type CaCertsResult } from './cacerts.js';
 import { checkLabel, type EstContext } from './context.js';
 import { getCsrAttrs, type CsrAttrs } from './csrattrs.js';
-import type { EnrollOptions, EnrollResult } from './enroll-response.js';
+import type { EnrollOptions, EstEnrollResult } from './enroll-response.js';
 import { simpleEnroll } from './simpleenroll.js';
 import { simpleReenroll, type ReenrollOptions } from './simplereenroll.js';
 
@@ -26,10 +26,10 @@ export class EstClient {
   csrattrs(): Promise<CsrAttrs> {
     return getCsrAttrs(this.ctx);
   }
-  simpleEnroll(csrDer: Uint8Array, opts?: EnrollOptions): Promise<EnrollResult> {
+  simpleEnroll(csrDer: Uint8Array, opts?: EnrollOptions): Promise<EstEnrollResult> {
     return simpleEnroll(this.ctx, csrDer, opts);
   }
-  simpleReenroll(csrDer: Uint8Array, opts?: ReenrollOptions): Promise<EnrollResult> {
+  simpleReenroll(csrDer: Uint8Array, opts?: ReenrollOptions): Promise<EstEnrollResult> {
     return simpleReenroll(this.ctx, csrDer, opts);
   }
   static bootstrap(opts: BootstrapOptions): Promise<CaCertsResult> {
@@ -37,4 +37,4 @@ export class EstClient {
   }
 }
 
-export type { EnrollResult, EnrollOptions, ReenrollOptions, CaCertsResult, CsrAttrs, BootstrapOptions };
+export type { EstEnrollResult, EnrollOptions, ReenrollOptions, CaCertsResult, CsrAttrs, BootstrapOptions };

@@ -1,5 +1,15 @@
 // RFC 7030 (EST) constants: paths, operation names, media types. Section references are to RFC 7030 unless noted;
 // RFC 8951 clarifies transfer encoding (always base64 DER bodies, Content-Transfer-Encoding ignored).
+import {
+  OID_EC_PUBLIC_KEY,
+  OID_ECDSA_WITH_SHA256,
+  OID_ECDSA_WITH_SHA384,
+  OID_ECDSA_WITH_SHA512,
+  OID_RSA_ENCRYPTION,
+  OID_SHA256_WITH_RSA,
+  OID_SHA384_WITH_RSA,
+  OID_SHA512_WITH_RSA,
+} from '../../pki/algorithms.js';
 
 /** §3.2.2: all EST operations live under this well-known prefix (RFC 8615). */
 export const EST_WELL_KNOWN_PATH = '/.well-known/est';
@@ -52,17 +62,17 @@ export const OIDS = {
   /** RFC 2985 §5.4.1; in /csrattrs: "link the CSR to the TLS session" (§3.5 tls-unique in challengePassword). */
   challengePassword: '1.2.840.113549.1.9.7',
   extensionRequest: '1.2.840.113549.1.9.14',
-  ecPublicKey: '1.2.840.10045.2.1',
+  ecPublicKey: OID_EC_PUBLIC_KEY,
   secp256r1: '1.2.840.10045.3.1.7',
   secp384r1: '1.3.132.0.34',
   secp521r1: '1.3.132.0.35',
-  ecdsaWithSHA256: '1.2.840.10045.4.3.2',
-  ecdsaWithSHA384: '1.2.840.10045.4.3.3',
-  ecdsaWithSHA512: '1.2.840.10045.4.3.4',
-  rsaEncryption: '1.2.840.113549.1.1.1',
-  sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
-  sha384WithRSAEncryption: '1.2.840.113549.1.1.12',
-  sha512WithRSAEncryption: '1.2.840.113549.1.1.13',
+  ecdsaWithSHA256: OID_ECDSA_WITH_SHA256,
+  ecdsaWithSHA384: OID_ECDSA_WITH_SHA384,
+  ecdsaWithSHA512: OID_ECDSA_WITH_SHA512,
+  rsaEncryption: OID_RSA_ENCRYPTION,
+  sha256WithRSAEncryption: OID_SHA256_WITH_RSA,
+  sha384WithRSAEncryption: OID_SHA384_WITH_RSA,
+  sha512WithRSAEncryption: OID_SHA512_WITH_RSA,
   /** RFC 9908 §3.4 id-aa-certificationRequestInfoTemplate { id-aa 61 }. */
   certificationRequestInfoTemplate: '1.2.840.113549.1.9.16.2.61',
   /** RFC 9908 §3.4 id-aa-extensionReqTemplate { id-aa 62 }. */

@@ -25,14 +25,14 @@ export interface EstIssued {
   chainDer: Uint8Array[];
 }
 
-export type EnrollResult = EstIssued | EstPending;
+export type EstEnrollResult = EstIssued | EstPending;
 
 export interface EnrollOptions {
   /** When given, the issued certificate must validate to these anchors (with the response chain as intermediates). */
   validate?: { trustAnchors: CertInput[]; intermediates?: CertInput[] };
 }
 
-export async function postCsr(ctx: EstContext, op: EstOperation, csrDer: Uint8Array, opts: EnrollOptions = {}): Promise<EnrollResult> {
+export async function postCsr(ctx: EstContext, op: EstOperation, csrDer: Uint8Array, opts: EnrollOptions = {}): Promise<EstEnrollResult> {
   let spki: Uint8Array;
   try {
     spki = csrSpki(parseCsr(csrDer));

@@ -3,8 +3,8 @@
 // both are properties of the Transport in the context.
 import { EST_OPERATIONS } from './constants.js';
 import type { EstContext } from './context.js';
-import { postCsr, type EnrollOptions, type EnrollResult } from './enroll-response.js';
+import { postCsr, type EnrollOptions, type EstEnrollResult } from './enroll-response.js';
 
-export async function simpleEnroll(ctx: EstContext, csrDer: Uint8Array, opts: EnrollOptions = {}): Promise<EnrollResult> {
+export async function simpleEnroll(ctx: EstContext, csrDer: Uint8Array, opts: EnrollOptions = {}): Promise<EstEnrollResult> {
   return postCsr(ctx, EST_OPERATIONS.simpleenroll, csrDer, opts);
 }

@@ -8,7 +8,7 @@ import { certificateFromDer, findExtension, nameDer } from '../../pki/cert.js';
 import { csrExtensions, OID_SUBJECT_ALT_NAME, parseCsr } from '../../pki/csr.js';
 import { EST_OPERATIONS } from './constants.js';
 import type { EstContext } from './context.js';
-import { postCsr, type EnrollOptions, type EnrollResult } from './enroll-response.js';
+import { postCsr, type EnrollOptions, type EstEnrollResult } from './enroll-response.js';
 import { EstUsageError } from './errors.js';
 
 export interface ReenrollOptions extends EnrollOptions {
@@ -42,7 +42,7 @@ export function checkReenrollCsr(csrDer: Uint8Array, current: pkijs.Certificate 
   }
 }
 
-export async function simpleReenroll(ctx: EstContext, csrDer: Uint8Array, opts: ReenrollOptions = {}): Promise<EnrollResult> {
+export async function simpleReenroll(ctx: EstContext, csrDer: Uint8Array, opts: ReenrollOptions = {}): Promise<EstEnrollResult> {
   if (opts.currentCertificate) checkReenrollCsr(csrDer, opts.currentCertificate);
   return postCsr(ctx, EST_OPERATIONS.simplereenroll, csrDer, opts);
 }

@@ -3,19 +3,14 @@
 // identity of the next request without rebuilding the clients; before the first credential exists, the bootstrap
 // authentication of the base options (HTTP Basic, RFC 7030 §3.2.3) is used instead. Basic credentials are never
 // sent once the device has a certificate.
+import type { DeviceCredential } from '../../identity/device-identity.js';
 import type { ClientAuthOptions, HttpsTransportOptions, Transport, TransportRequest, TransportResponse } from './transport.js';
 import { createHttpsTransport } from './transport.js';
-
-export interface DeviceCredential {
-  /** Identifies the credential (e.g. certificate serial + key id): a new id builds a new TLS client. */
-  id: string;
-  clientAuth: ClientAuthOptions;
-}
 
 export interface CredentialTransportOptions {
   /** Trust anchors, limits and timeouts (and the bootstrap Basic credentials) shared by every request. */
   base: HttpsTransportOptions;
-  /** The credential to authenticate with now; undefined before the first enrollment. */
+  /** The credential to authenticate with now (DeviceIdentity.current); undefined before the first enrollment. */
   current: () => Promise<DeviceCredential | undefined>;
   /** Builds the underlying transport (default createHttpsTransport). */
   create?: (opts: HttpsTransportOptions) => Transport;
@@ -40,7 +35,7 @@ export function credentialScoped<T>(
   return async () => {
     const cred = await current();
     if (!cred) return { client: (bootstrap ??= build(undefined)), identity: 'bootstrap' };
-    if (device?.id !== cred.id) device = { id: cred.id, client: build(cred.clientAuth) };
+    if (device?.id !== cred.id) device = { id: cred.id, client: build(await cred.tls()) };
     return { client: device.client, identity: cred.id };
   };
 }

@@ -5,7 +5,9 @@
 import { createHash, generateKeyPairSync, randomBytes, sign as cryptoSign, X509Certificate, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { der, OID, pem, toAb } from './wire.js';
+import { der, toAb } from '../pki/der.js';
+import { OID } from '../pki/oids.js';
+import { pem } from '../pki/pem.js';
 
 export interface RootGeneration {
   name: string;

@@ -2,7 +2,7 @@
 // either the classic OID list (an id-ecPublicKey / rsaEncryption attribute naming the curve / key size, plus the
 // signature algorithm OID) or the RFC 9908 §3.4 CertificationRequestInfoTemplate.
 import * as asn1js from 'asn1js';
-import { OID } from './wire.js';
+import { OID } from '../pki/oids.js';
 
 export interface PlainCsrAttrsOptions {
   /** Key the server asks for (default p384). */

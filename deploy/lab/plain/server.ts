@@ -12,8 +12,11 @@ import { listen, routerListener } from '../http-core.js';
 import { Router, text, type LabRequest, type LabResponse } from '../router.js';
 import { PlainCa, type RolloverCerts } from './ca.js';
 import { encodePlainCsrAttrs, type PlainCsrAttrsOptions } from './csrattrs.js';
-import { CsrRejected, verifyPkcs10, type VerifiedCsr } from './pkcs10.js';
-import { base64Body, CERTS_ONLY, certsOnly, fromBase64Body, OID, pem } from './wire.js';
+import { CsrRejected, verifyPkcs10, type VerifiedCsr } from '../pki/pkcs10.js';
+import { base64Body, fromBase64Body } from '../pki/base64-body.js';
+import { CERTS_ONLY, certsOnly } from '../pki/certs-only.js';
+import { OID } from '../pki/oids.js';
+import { pem } from '../pki/pem.js';
 
 export const EST_PATH = '/.well-known/est';
 

@@ -6,13 +6,11 @@ import * as pkijs from 'pkijs';
 import { createHash, createHmac } from 'node:crypto';
 import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
 import { type AsnNode, readOctets, readSmallInt, seqChildren } from '../../../pki/asn1/der.js';
-import { OID_HMAC_SHA256, OID_PASSWORD_BASED_MAC, OID_SHA256 } from '../constants.js';
+import { OID_HMAC_SHA256, OID_PASSWORD_BASED_MAC, OID_SHA256, digestByOid, macByOid } from '../../../pki/algorithms.js';
 
 /** Upper bound on iterationCount accepted from a peer (RFC 9483 §6 recommends ≥ 500; this caps the CPU a response can cost). */
 export const PBM_MAX_ITERATIONS = 100_000;
 
-const OWF: Record<string, string> = { [OID_SHA256]: 'sha256', '1.3.14.3.2.26': 'sha1' };
-const MAC: Record<string, string> = { [OID_HMAC_SHA256]: 'sha256', '1.3.6.1.5.5.8.1.2': 'sha1', '1.2.840.113549.2.7': 'sha1' };
 
 export class PBMParameter {
   constructor(public salt: Uint8Array, public owf: string = OID_SHA256, public iterationCount = 10_000, public mac: string = OID_HMAC_SHA256) {}
@@ -46,8 +44,8 @@ export class PBMParameter {
 
   /** The MAC over `data` with `secret`; throws Asn1DecodeError for an owf/mac it does not implement. */
   compute(secret: Uint8Array, data: Uint8Array): Uint8Array {
-    const owf = OWF[this.owf];
-    const mac = MAC[this.mac];
+    const owf = digestByOid(this.owf)?.node;
+    const mac = macByOid(this.mac)?.node;
     if (!owf) throw new Asn1DecodeError('constraint', 'PBMParameter.owf', `unsupported owf ${this.owf}`);
     if (!mac) throw new Asn1DecodeError('constraint', 'PBMParameter.mac', `unsupported mac ${this.mac}`);
     let key = createHash(owf).update(secret).update(this.salt).digest();

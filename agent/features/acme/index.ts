@@ -1,0 +1,27 @@
+// ACME enrollment (RFC 8555), with device attestation (remote-attest-01) when attestation is enabled; issued
+// certificates may chain to the configured issuer anchors.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AcmeSettings } from '../../config.js';
+import { AcmeEnrollment } from '../../protocols/acme/enrollment.js';
+import { readAnchors } from '../config-files.js';
+import type { FeatureContext, FeatureParts } from '../feature.js';
+
+export async function compose(ctx: FeatureContext<AcmeSettings>): Promise<FeatureParts> {
+  const a = ctx.section;
+  const attest = ctx.attestation;
+  const protocol = new AcmeEnrollment({
+    directoryUrl: a.directoryUrl,
+    trustAnchors: [readFileSync(a.trustAnchorsFile, 'utf8')],
+    keystore: ctx.keystore,
+    accountFile: path.join(ctx.config.stateDir, 'acme-account.json'),
+    contact: a.contact,
+    challengePreference: a.challengePreference,
+    remoteAttestation: a.remoteAttestation,
+    ...(attest ? { attest: (key, qd) => attest.evidence(key, qd) } : {}),
+    maxPollMs: a.maxPollSeconds * 1000,
+    totalTimeoutMs: a.timeoutMs,
+    now: () => ctx.clock.now(),
+  });
+  return { protocol: { protocol, ...(a.issuerTrustAnchorsFile ? { issuerAnchors: readAnchors(a.issuerTrustAnchorsFile) } : {}) } };
+}

@@ -1,0 +1,45 @@
+// CMC enrollment (RFC 5272/5273 over the EST server's /fullcmc, RFC 7030 §4.3): signed with the bootstrap credential
+// until the device has its own; a pending request (pendToken) survives a restart, queryPending resumes it.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CmcSettings } from '../../config.js';
+import { akRecordFromJson } from '../../attest/provision.js';
+import { certificateToDer } from '../../pki/cert.js';
+import { CmcEnrollment, type CmcPendingRecord } from '../../protocols/cmc/enrollment.js';
+import { writeFileAtomic } from '../../store/atomic-file.js';
+import { readAnchors, readJsonIfExists } from '../config-files.js';
+import type { FeatureContext, FeatureParts } from '../feature.js';
+
+export async function compose(ctx: FeatureContext<CmcSettings | undefined>): Promise<FeatureParts> {
+  const { est, identity, attestation, stateDir } = ctx.config;
+  const bootCerts = readAnchors(identity.bootstrapCertFile!).map(certificateToDer);
+  const bootKey = akRecordFromJson(readFileSync(identity.bootstrapKeyFile!, 'utf8'), identity.bootstrapKeyFile!);
+  const pendingFile = path.join(stateDir, 'cmc-pending.json');
+  const records = readJsonIfExists<Record<string, CmcPendingRecord>>(pendingFile) ?? {};
+  const save = (): Promise<void> => writeFileAtomic(pendingFile, JSON.stringify(records) + '\n');
+  const protocol = new CmcEnrollment({
+    baseUrl: est.url,
+    ...(est.label !== undefined ? { label: est.label } : {}),
+    trustAnchors: [ctx.device.trustAnchorsPem],
+    ...(ctx.section?.responseTrustAnchorsFile ? { responseTrustAnchors: [readFileSync(ctx.section.responseTrustAnchorsFile, 'utf8')] } : {}),
+    ...(ctx.device.basicAuth ? { basicAuth: ctx.device.basicAuth } : {}),
+    bootstrap: { signer: ctx.keystore.signer(bootKey), certificate: bootCerts[0]!, chain: bootCerts.slice(1) },
+    nonceControls: { request: attestation.freshnessOids.cmcNonceRequest, response: attestation.freshnessOids.cmcNonceResponse },
+    keystore: ctx.keystore,
+    pendingStore: {
+      get: (k) => records[k],
+      set: async (k, v) => {
+        records[k] = v;
+        await save();
+      },
+      delete: async (k) => {
+        delete records[k];
+        await save();
+      },
+    },
+    maxResponseBytes: est.maxResponseBytes,
+    totalTimeoutMs: est.timeoutMs,
+    now: () => ctx.clock.now(),
+  });
+  return { protocol: { protocol } };
+}

@@ -1,0 +1,51 @@
+// Key packages (RFC 8295 0020–0025): TAs seeded once from config, server-generated keys imported and symmetric keys
+// sealed in the TPM keystore; receipts signed with the device identity.
+import path from 'node:path';
+import type { KeyPackageSettings } from '../../config.js';
+import { isKeyImportStore, type KeyStore } from '../../keystore/keystore.js';
+import { buildName } from '../../pki/name.js';
+import { EnrolldError } from '../../util/errors.js';
+import { readAnchors } from '../config-files.js';
+import type { FeatureContext, FeatureParts } from '../feature.js';
+
+/** Where the key-package handlers keep their state (sealed symmetric keys, imported keys). */
+export const keysStateDir = (stateDir: string): string => path.join(stateDir, 'keys');
+
+export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<FeatureParts> {
+  const { createKeyPackageHandlers } = await import('../../packages/keys/index.js');
+  const k = ctx.section;
+  const keystore = ctx.keystore;
+  if (!isKeyImportStore(keystore)) throw new EnrolldError('config.keyPackages', 'key packages need the TPM keystore (import/seal)');
+  const ta = ctx.stores.ta;
+  if (ta.anchorsFor('key-packages').length === 0) {
+    await ta.add(readAnchors(k.trustAnchorsFile).map((c, i) => ({ name: `key-packages-${i}`, source: 'config', uses: ['key-packages'] as const, certificate: c })));
+  }
+  const handlers = createKeyPackageHandlers({
+    keystore,
+    stateDir: keysStateDir(ctx.config.stateDir),
+    deviceName: new Uint8Array(buildName(ctx.config.identity.subject).toSchema().toBER(false)),
+    subject: ctx.config.identity.subject,
+    trustAnchors: async () => ta.certificatesFor('key-packages'),
+    returnSigner: () => ctx.identity.returnSigner(),
+    maxPackageBytes: k.maxPackageBytes,
+    ...(k.serverKeygen.keyAlgorithm ? { keyAlgorithm: k.serverKeygen.keyAlgorithm } : {}),
+    acceptPkcs1: k.serverKeygen.acceptPkcs1,
+    log: ctx.log,
+    now: () => ctx.clock.now(),
+  });
+  return { handlers };
+}
+
+/** RFC 4108 §2.2.5: a firmware-decryption key named by decrypt-key-identifier, from the symmetric keys sealed by key packages. */
+export function sealedKeyLookup(stateDir: string, keystore: KeyStore): ((keyId: Uint8Array) => Promise<Uint8Array | undefined>) | undefined {
+  if (!isKeyImportStore(keystore)) return undefined;
+  const ks = keystore;
+  const dir = keysStateDir(stateDir);
+  return async (keyId) => {
+    const { KeysStateFile } = await import('../../packages/keys/index.js');
+    const store = new KeysStateFile(dir);
+    const wanted = [Buffer.from(keyId).toString('utf8'), Buffer.from(keyId).toString('hex')];
+    const hit = (await store.load()).symmetric.find((s) => wanted.includes(s.keyId));
+    return hit ? ks.unsealSecret(hit.sealed) : undefined;
+  };
+}

@@ -1,0 +1,25 @@
+// What the device asks to be certified as: the configured subject and DNS names for a first enrollment, the issued
+// Subject and subjectAltName for a renewal (RFC 7030 §4.2.2), attestation evidence of the new key when enabled, and
+// whatever the protocol's plan adds (RFC 7030 §4.5 /csrattrs).
+import type { Config } from '../config.js';
+import type { Attestation, ProtocolPart } from '../features/feature.js';
+import type { EnrollerDeps } from '../lifecycle/enroller.js';
+import { certificatesFromPem } from '../pki/cert.js';
+import { buildCsr, type BuildCsrOptions } from '../pki/csr.js';
+import { reenrollIdentity } from '../protocols/est/simplereenroll.js';
+
+export function csrBuilder(identity: Config['identity'], part: ProtocolPart, attestation?: Attestation): EnrollerDeps['buildCsr'] {
+  const { protocol } = part;
+  return async (key, signer, ctx) => {
+    const attributes = attestation && protocol.nonce ? [await attestation.csrAttribute(key, protocol, ctx)] : [];
+    const renewed = ctx.operation === 'reenroll' && ctx.current ? reenrollIdentity(certificatesFromPem(ctx.current.certPem)[0]!) : undefined;
+    const base: BuildCsrOptions = {
+      subject: renewed?.subject ?? identity.subject,
+      signer,
+      ...(renewed ? { extensions: renewed.extensions } : identity.dnsNames.length ? { san: { dns: identity.dnsNames } } : {}),
+      ...(attributes.length ? { attributes } : {}),
+    };
+    const options = part.refineCsr ? part.refineCsr(base, key, ctx) : base;
+    return (await buildCsr(options)).der;
+  };
+}
