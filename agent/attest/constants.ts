@@ -26,6 +26,22 @@
 //   sample_data/key1-csr.der (commit 3bdcd3b, "updated to reflect draft version -24") is the current format,
 //   self-signature verifies. Neither is committed here (see test/fixtures/attest/README.md).
 //
+// TPM QUOTE (platform evidence beside the certify statement) — NOT in draft-ietf-lamps-csr-attestation-28
+// - Neither the -28 text nor its repository (HEAD 02aed20, incl. tpm-appdx.md.donotbuild and the ASN.1 modules)
+//   defines a TPM2_Quote statement; no TCG registry entry under tcg-attest (2.23.133.20) other than .1 was found.
+// - Implementations already send one: the Siemens RATS/CMP demos and their openssl client (rats_csr_asn.h, citing
+//   draft-ietf-lamps-csr-attestation-24 and draft-birkholz-rats-tcg-tpm2-attestation) use
+//     TcgAttestQuote ::= SEQUENCE { tpmSAttest OCTET STRING, signature OCTET STRING, pcrValues OCTET STRING OPTIONAL }
+//   with type OID 2.23.133.20.2 ("tcg-attest-tpm-quote" below).
+// - CHOSEN: that structure and OID, as a PLACEHOLDER (config attestation.quoteOid overrides it). tpmSAttest is the
+//   TPMS_ATTEST of TPM2_Quote (TPM 2.0 Part 2 §10.12.12, TPMS_QUOTE_INFO §10.12.4: pcrSelect + pcrDigest) with the
+//   same freshness nonce as qualifyingData as the certify statement, signed by the same AK; pcrValues is our
+//   definition: the raw PCR values concatenated in pcrSelect order (what pcrDigest hashes, Part 1 §17.6.1).
+// - -28 has no explicit "ignore unknown types" rule: AttestationStatementSet is extensible (§4.1, "..."), and
+//   §7 says the CA/RA "is also free to discard the additional information without processing". A verifier that
+//   picks its statement by type (as the lab's certify check does) skips the quote and sees the certify
+//   statement exactly as before; one that rejects any unknown type would refuse — set attestation.pcrs to [].
+//
 // FRESHNESS NONCE — draft-ietf-lamps-attestation-freshness-08 (4 July 2026; repo lamps-wg/lamps-attestation-freshness,
 // editor's copy aedda15 of 21 July 2026 differs only editorially and in fixing the Appendix A example)
 // - EST (§6.1): GET or POST /.well-known/est/nonce; POST body and 200 response use media type
@@ -97,6 +113,19 @@ export const FRESHNESS_OID_PLACEHOLDERS: Readonly<FreshnessOids> = Object.freeze
   cmpNonceResponse: OID_ID_IT_NONCE_RESPONSE,
   cmcNonceRequest: OID_ID_CMC_NONCE_REQ,
   cmcNonceResponse: OID_ID_CMC_NONCE_RESP,
+});
+
+/**
+ * The quote statement type. PLACEHOLDER: the value implementations use for TcgAttestQuote (see above), not defined by
+ * the draft or a published TCG registry; config `attestation.quoteOid` overrides it.
+ */
+export const OID_TCG_ATTEST_TPM_QUOTE_PLACEHOLDER = '2.23.133.20.2';
+
+/** PCR banks `attestation.pcrBank` may name (TPM_ALG ids in TPM 2.0 Part 2 §6.3). */
+export const PCR_BANKS = ['sha1', 'sha256', 'sha384', 'sha512', 'sm3-256', 'sha3-256', 'sha3-384', 'sha3-512'] as const;
+export type PcrBank = (typeof PCR_BANKS)[number];
+export const PCR_BANK_ALG: Readonly<Record<PcrBank, number>> = Object.freeze({
+  sha1: 0x0004, sha256: 0x000b, sha384: 0x000c, sha512: 0x000d, 'sm3-256': 0x0012, 'sha3-256': 0x0027, 'sha3-384': 0x0028, 'sha3-512': 0x0029,
 });
 
 /** @deprecated early-allocation name of the same OID (IANA registry still says "id-aa-evidence"). */

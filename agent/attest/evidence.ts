@@ -2,17 +2,20 @@
 // attestation key (AK) with the freshness nonce as qualifyingData → TcgAttestCertify {tpmSAttest, signature,
 // tpmTPublic} → AttestationStatement (tcg-attest-tpm-certify) → AttestationBundle with the AK certificate chain in
 // `certs` → the id-aa-attestation CSR attribute. The nonce comes from the RA/CA (freshness-08) right before use.
+// With PCRs configured, a TPM2_Quote by the same AK over the same nonce is a second statement (TcgAttestQuote, type
+// OID configurable — see constants.ts), after the certify statement.
 import { crashpoint } from '../util/crashpoint.js';
 import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
-import type { TpmCertifyResult } from '../keystore/tpm.js';
+import type { TpmCertifyResult, TpmQuoteResult } from '../keystore/tpm.js';
 import { certificateFromDer } from '../pki/cert.js';
 import { AttestationBundle } from '../pki/asn1/evidence-bundle.js';
 import { buildAttestationAttribute } from '../pki/asn1/evidence-attribute.js';
 import { TcgAttestCertify } from '../pki/asn1/tcg-attest-certify.js';
+import { TcgAttestQuote } from '../pki/asn1/tcg-attest-quote.js';
 import { publicArea } from '../tpm2/public.js';
 import { EnrolldError } from '../util/errors.js';
-import { OID_TCG_ATTEST_TPM_CERTIFY } from './constants.js';
+import { OID_TCG_ATTEST_TPM_CERTIFY, PCR_BANK_ALG, type PcrBank } from './constants.js';
 import { isUsable, type NonceRequestParams, type ReceivedNonce } from './nonce.js';
 
 export class EvidenceError extends EnrolldError {
@@ -24,6 +27,16 @@ export class EvidenceError extends EnrolldError {
 /** What evidence needs from a keystore: TPM2_Certify (TpmKeyStore implements it). */
 export interface CertifyingKeyStore {
   certify(key: KeyRecord, ak: KeyRecord, qualifyingData: Uint8Array): Promise<TpmCertifyResult>;
+  /** TPM2_Quote by `ak` of `pcrs` in bank `hashAlg` plus their values (TpmKeyStore implements it). */
+  quote?(ak: KeyRecord, qualifyingData: Uint8Array, pcrs: number[], hashAlg: number): Promise<TpmQuoteResult>;
+}
+
+/** The platform quote to add beside the certify statement (config attestation.pcrs / pcrBank / quoteOid). */
+export interface QuoteRequest {
+  pcrs: number[];
+  bank: PcrBank;
+  /** AttestationStatement type of the quote statement. */
+  type: string;
 }
 
 /** Where nonces come from (EstEnrollment.nonce, or a CMP/CMC equivalent). */
@@ -51,11 +64,15 @@ export interface CertifyEvidenceInput {
   akChain: Uint8Array[];
   /** qualifyingData: the nonce bytes (empty when the CA needs no freshness proof). */
   nonce: Uint8Array;
+  /** Also quote these PCRs (none or an empty list: certify only). */
+  quote?: QuoteRequest;
 }
 
 export interface CertifyEvidence {
   certify: TpmCertifyResult;
   statement: TcgAttestCertify;
+  /** The quote and its statement, when PCRs were asked for. */
+  quote?: { result: TpmQuoteResult; statement: TcgAttestQuote };
   bundle: AttestationBundle;
   attribute: pkijs.Attribute;
 }
@@ -80,8 +97,23 @@ export async function buildCertifyEvidence(input: CertifyEvidenceInput): Promise
   });
   const certify = await input.keystore.certify(input.key, input.ak, input.nonce);
   const statement = new TcgAttestCertify({ tpmSAttest: certify.attest, signature: certify.signature, tpmTPublic });
-  const bundle = new AttestationBundle({ attestations: [statement.toAttestationStatement()], certs });
-  return { certify, statement, bundle, attribute: buildAttestationAttribute(bundle) };
+  const quote = input.quote && input.quote.pcrs.length > 0 ? await quoteStatement(input.keystore, input.ak, input.nonce, input.quote) : undefined;
+  const attestations = [statement.toAttestationStatement(), ...(quote ? [quote.statement.toAttestationStatement(input.quote!.type)] : [])];
+  const bundle = new AttestationBundle({ attestations, certs });
+  return { certify, statement, ...(quote ? { quote } : {}), bundle, attribute: buildAttestationAttribute(bundle) };
+}
+
+/** TPM2_Quote of the asked PCRs with the same nonce; pcrValues = the values in pcrSelect order (one bank, ascending). */
+async function quoteStatement(ks: CertifyingKeyStore, ak: KeyRecord, nonce: Uint8Array, q: QuoteRequest): Promise<{ result: TpmQuoteResult; statement: TcgAttestQuote }> {
+  if (typeof ks.quote !== 'function') throw new EvidenceError('attest.evidence', 'attestation.pcrs is set but the keystore cannot quote (TPM2_Quote needs the TPM keystore)');
+  let result: TpmQuoteResult;
+  try {
+    result = await ks.quote(ak, nonce, q.pcrs, PCR_BANK_ALG[q.bank]);
+  } catch (cause) {
+    throw new EvidenceError('attest.evidence', `TPM2_Quote of attestation.pcrs ${q.pcrs.join(',')} in bank ${q.bank} failed: ${(cause as Error).message}`, { cause });
+  }
+  const pcrValues = Buffer.concat(result.pcrDigests.map((p) => p.digest));
+  return { result, statement: new TcgAttestQuote({ tpmSAttest: result.quoted, signature: result.signature, pcrValues: new Uint8Array(pcrValues) }) };
 }
 
 export interface AttestedAttributeInput extends Omit<CertifyEvidenceInput, 'nonce'> {
@@ -108,7 +140,7 @@ export async function buildAttestedEvidence(input: AttestedAttributeInput): Prom
       lastReason = `nonce valid for ${n.expirySeconds ?? '?'} s, less than the ${margin} ms margin`;
       continue;
     }
-    const ev = await buildCertifyEvidence({ keystore: input.keystore, key: input.key, ak: input.ak, akChain: input.akChain, nonce: n.nonce });
+    const ev = await buildCertifyEvidence({ keystore: input.keystore, key: input.key, ak: input.ak, akChain: input.akChain, nonce: n.nonce, ...(input.quote ? { quote: input.quote } : {}) });
     if (!isUsable(n, input.now(), margin)) {
       lastReason = 'nonce went stale while TPM2_Certify ran';
       continue;

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import * as v from 'valibot';
 import { KEY_ALGORITHMS } from '../pki/signer.js';
-import { FRESHNESS_OID_PLACEHOLDERS, type FreshnessOids } from '../attest/constants.js';
+import { FRESHNESS_OID_PLACEHOLDERS, OID_TCG_ATTEST_TPM_QUOTE_PLACEHOLDER, PCR_BANKS, type FreshnessOids } from '../attest/constants.js';
 import { bool, boolOr, file, handle, hex, httpsUrl, int, intList, num, oid, oidList, oneOf, rule, section, str, strList, tag } from './fields.js';
 
 export const PROTOCOLS = ['est', 'cmp', 'cmc', 'acme'] as const;
@@ -88,7 +88,9 @@ export function documentSchema(baseDir: string) {
       enabled: bool({ default: false, example: true, doc: 'Attach TPM evidence (CSR attestation) to certificate requests; needs the two files below, written by `enrolld provision`.' }),
       akKeyFile: f({ optional: true, example: 'ak.json', doc: 'JSON key record of the attestation key.' }),
       akCertFile: f({ optional: true, example: 'ak-chain.pem', doc: 'PEM: the AK certificate followed by its chain.' }),
-      pcrs: intList(0, 23, { default: [0, 1, 2, 3, 4, 5, 6, 7], example: [0, 1, 2, 3, 7], doc: 'PCRs quoted into the evidence.' }),
+      pcrs: intList(0, 23, { default: [0, 1, 2, 3, 4, 5, 6, 7], example: [0, 1, 2, 3, 7], doc: 'PCRs quoted into the evidence (a TPM2_Quote statement beside the certify statement); [] for none.' }),
+      pcrBank: oneOf(PCR_BANKS, { default: 'sha256', doc: 'PCR bank the quote covers; one the TPM has not allocated fails every request (into the backoff).' }),
+      quoteOid: oid({ default: OID_TCG_ATTEST_TPM_QUOTE_PLACEHOLDER, doc: 'AttestationStatement type of the quote statement; the default is a placeholder (the draft defines none).' }),
       freshnessOids,
     },
     { default: {}, doc: 'TPM attestation of the certificate requests.' },

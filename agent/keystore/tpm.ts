@@ -553,6 +553,16 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
       const sorted = [...new Set(pcrs)].sort((x, y) => x - y);
       if (sorted.length === 0) throw new TpmKeyStoreError('quote: no PCRs selected');
       const selection: PcrSelection[] = [{ hashAlg, pcrs: sorted }];
+      // TPM2_GetCapability(TPM_CAP_PCRS) first: a bank that is not allocated is a configuration error, named as one
+      const { capabilityData } = await this.tpm.execute(TPM2.GetCapability, { capability: TPM_CAP.PCRS, property: 0, propertyCount: 1 });
+      const banks = unmarshalCapabilityData(capabilityData).pcrs ?? [];
+      const bank = banks.find((b) => b.hashAlg === hashAlg);
+      const bankName = (alg: number): string => HASH_INFO[alg]?.name ?? algName(alg);
+      if (!bank || bank.pcrs.length === 0) {
+        throw new TpmKeyStoreError(`PCR bank ${bankName(hashAlg)} is not allocated in this TPM (allocated: ${banks.filter((b) => b.pcrs.length > 0).map((b) => bankName(b.hashAlg)).join(', ') || 'none'})`);
+      }
+      const absent = sorted.filter((p) => !bank.pcrs.includes(p));
+      if (absent.length > 0) throw new TpmKeyStoreError(`PCR ${absent.join(',')} not allocated in bank ${bankName(hashAlg)}`);
       const digestAlg = a.publicArea.type === TPM_ALG.ECC || a.publicArea.type === TPM_ALG.RSA ? a.publicArea.parameters.scheme.hashAlg : TPM_ALG.NULL;
       return this.withLoaded([a], async ([ah]) => {
         for (let attempt = 1; ; attempt++) {

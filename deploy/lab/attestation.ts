@@ -19,6 +19,7 @@ import { ALG, OBJECT, objectName, readCertifyAttest, readPublic, readSignature, 
 import { LabCa, signCertificate } from './ca.js';
 import { NONCE_SESSION_COOKIE, NonceService, estNonceBinding, type NonceBinding, type NonceServiceOptions } from './nonce-service.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
+import { verifyTpmQuote, type QuotePolicy } from './tpm-quote.js';
 
 /** What a device's provisioning sends the attestation CA: the AK's SPKI and TPMT_PUBLIC. */
 export interface AkCertificationRequest {
@@ -39,7 +40,8 @@ export type AttestReason =
   | 'attest.bad-signature'
   | 'attest.wrong-key'
   | 'attest.bad-structure'
-  | 'attest.unknown-type';
+  | 'attest.unknown-type'
+  | 'attest.pcr-mismatch';
 
 export interface AttestFailure {
   reason: AttestReason;
@@ -58,6 +60,7 @@ const STATUS: Record<AttestReason, 400 | 403> = {
   'attest.wrong-key': 403,
   'attest.bad-structure': 400,
   'attest.unknown-type': 400,
+  'attest.pcr-mismatch': 403,
 };
 
 class Refusal extends Error {
@@ -135,6 +138,8 @@ export interface LabAttestationOptions {
   nonce?: NonceServiceOptions;
   /** Bind EST nonces to a session cookie as well as the TLS connection (default true; false: connection only). */
   nonceCookie?: boolean;
+  /** Also require a TPM2_Quote statement over these PCRs (tpm-quote.ts). */
+  quote?: QuotePolicy;
   /** Lab clock. */
   now?: () => Date;
   log?: (line: string) => void;
@@ -178,6 +183,8 @@ export class LabAttestation {
   /** Bindings nonces were issued on (EST /nonce) and CSRs were checked on, in order (tests read them). */
   readonly bindings: { issued: NonceBinding[]; checked: NonceBinding[] } = { issued: [], checked: [] };
   private readonly nonceCookie: boolean;
+  /** The PCRs a CSR's evidence must quote (undefined: no quote asked; tests may change it). */
+  quotePolicy: QuotePolicy | undefined;
 
   constructor(o: LabAttestationOptions = {}) {
     this.nonces = new NonceService(o.nonce ?? {});
@@ -186,6 +193,7 @@ export class LabAttestation {
     this.now = o.now ?? ((): Date => new Date());
     this.log = o.log ?? ((): void => {});
     this.nonceCookie = o.nonceCookie ?? true;
+    this.quotePolicy = o.quote;
   }
 
   /** The binding of an EST request under this lab's cookie policy. */
@@ -375,6 +383,9 @@ export class LabAttestation {
     if (expectSpki && !bytesEqual(spki, expectSpki)) fail('attest.wrong-key', 'the certified key is not the CSR subjectPublicKey');
     const need = OBJECT.FIXED_TPM | OBJECT.FIXED_PARENT | OBJECT.SENSITIVE_DATA_ORIGIN;
     if ((pub.objectAttributes & need) !== need) fail('attest.wrong-key', `the certified key is not TPM-resident (attributes 0x${pub.objectAttributes.toString(16)})`);
+
+    // 5b. platform evidence: the TPM2_Quote the policy asks for, by the same AK over the same nonce
+    if (this.quotePolicy) verifyTpmQuote(bundle.attestations, this.quotePolicy, new Uint8Array(akCert.subjectPublicKeyInfo.toSchema().toBER(false)), attest.extraData, fail);
 
     // 6. freshness, by the caller's rule (checked last: a nonce is consumed only when everything else verified)
     if (attest.extraData.byteLength === 0) fail('attest.nonce-unknown', 'extraData is empty: no freshness nonce');

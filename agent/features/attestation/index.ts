@@ -1,4 +1,5 @@
-// Device attestation (attestation.enabled): TPM2_Certify of the key being certified by the provisioned AK — in the
+// Device attestation (attestation.enabled): TPM2_Certify of the key being certified by the provisioned AK, and a
+// TPM2_Quote of attestation.pcrs by the same AK over the same nonce — in the
 // CSR (id-aa-attestation, with the protocol's fresh nonce) or outside it (ACME remote-attest-01).
 import type { Config } from '../../config.js';
 import { attestationAttribute, buildCertifyEvidence, isCertifyingKeyStore } from '../../attest/evidence.js';
@@ -20,6 +21,8 @@ function nonceContext(ctx: RequestContext): NonceContext {
 
 export function createAttestation(settings: Config['attestation'], keystore: KeyStore, clock: Clock): Attestation {
   let provisioned: ProvisionedAk | undefined;
+  // Platform evidence beside the certify statement: TPM2_Quote of attestation.pcrs (none: certify only).
+  const quote = { pcrs: settings.pcrs, bank: settings.pcrBank, type: settings.quoteOid };
   const loadAk = async (): Promise<ProvisionedAk> => {
     const { akKeyFile, akCertFile } = settings;
     if (!akKeyFile || !akCertFile) throw new EnrolldError('config.attestation', 'attestation.enabled needs attestation.akKeyFile and attestation.akCertFile');
@@ -33,13 +36,13 @@ export function createAttestation(settings: Config['attestation'], keystore: Key
     async evidence(key, qualifyingData) {
       const ks = certifying();
       const ak = await loadAk();
-      return (await buildCertifyEvidence({ keystore: ks, key, ak: ak.ak, akChain: ak.chain, nonce: qualifyingData })).bundle.toDER();
+      return (await buildCertifyEvidence({ keystore: ks, key, ak: ak.ak, akChain: ak.chain, nonce: qualifyingData, quote })).bundle.toDER();
     },
     async csrAttribute(key, protocol, ctx) {
       const ks = certifying();
       if (!protocol.nonce) throw new EnrolldError('config.attestation', `the ${protocol.name} protocol offers no freshness nonce for attestation`);
       const ak = await loadAk();
-      return attestationAttribute({ keystore: ks, key, ak: ak.ak, akChain: ak.chain, nonces: { nonce: (r) => protocol.nonce!(r, nonceContext(ctx)) }, now: () => clock.now() });
+      return attestationAttribute({ keystore: ks, key, ak: ak.ak, akChain: ak.chain, quote, nonces: { nonce: (r) => protocol.nonce!(r, nonceContext(ctx)) }, now: () => clock.now() });
     },
   };
 }

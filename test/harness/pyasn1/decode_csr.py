@@ -2,7 +2,7 @@
 # PKCS#10 CertificationRequest (RFC 2986, pyasn1-modules rfc2986) → JSON, with its attributes decoded: the
 # extensionRequest (RFC 2985 §5.4.2, extensions per RFC 5280), challengePassword, and the CSR-attestation attribute
 # id-aa-attestation (draft-ietf-lamps-csr-attestation-28 §4.3) down to the TPM structures inside
-# Tcg-csr-tpm-certify (TPMS_ATTEST, TPMT_SIGNATURE, TPMT_PUBLIC).
+# Tcg-csr-tpm-certify (TPMS_ATTEST, TPMT_SIGNATURE, TPMT_PUBLIC) and TcgAttestQuote (TPMS_ATTEST quote, PCR values).
 import common
 from pyasn1.codec.der import decoder as der_decoder
 from pyasn1.type import char, univ
@@ -29,6 +29,14 @@ def attestation_bundle_json(der):
             if t['tpmTPublic'].isValue:
                 s['tpmTPublic'] = common.hexs(t['tpmTPublic'])
                 s['public'] = tpm2.public(t['tpmTPublic'].asOctets())
+            item['stmt'] = s
+        elif st['type'] == drafts.tcg_attest_tpm_quote:
+            t = common.decode(raw, drafts.TcgAttestQuote(), 'TcgAttestQuote')
+            s = {'tpmSAttest': common.hexs(t['tpmSAttest']), 'signature': common.hexs(t['signature']),
+                 'attest': tpm2.attest(t['tpmSAttest'].asOctets()),
+                 'tpmtSignature': tpm2.signature(t['signature'].asOctets())}
+            if t['pcrValues'].isValue:
+                s['pcrValues'] = common.hexs(t['pcrValues'])
             item['stmt'] = s
         else:
             item['stmtHex'] = common.hexs(raw)

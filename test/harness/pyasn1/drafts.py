@@ -8,6 +8,8 @@ from pyasn1_modules import rfc5280, rfc5652
 id_aa_attestation = univ.ObjectIdentifier('1.2.840.113549.1.9.16.2.59')
 tcg_attest_tpm_certify = univ.ObjectIdentifier('2.23.133.20.1')
 tcg_kp_AIKCertificate = univ.ObjectIdentifier('2.23.133.8.3')
+# Not in the draft: the quote statement type implementations send (a placeholder, see TcgAttestQuote below).
+tcg_attest_tpm_quote = univ.ObjectIdentifier('2.23.133.20.2')
 
 
 # AttestationStatement ::= SEQUENCE { type ATTESTATION-STATEMENT.&id, stmt ATTESTATION-STATEMENT.&Type }
@@ -42,6 +44,16 @@ class TcgCsrTpmCertify(univ.Sequence):
         namedtype.NamedType('tpmSAttest', univ.OctetString()),
         namedtype.NamedType('signature', univ.OctetString()),
         namedtype.OptionalNamedType('tpmTPublic', univ.OctetString()),
+    )
+
+
+# TcgAttestQuote ::= SEQUENCE { tpmSAttest OCTET STRING, signature OCTET STRING, pcrValues OCTET STRING OPTIONAL }
+# (the certify layout with the quoted PCR values, concatenated in pcrSelect order, in place of tpmTPublic)
+class TcgAttestQuote(univ.Sequence):
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType('tpmSAttest', univ.OctetString()),
+        namedtype.NamedType('signature', univ.OctetString()),
+        namedtype.OptionalNamedType('pcrValues', univ.OctetString()),
     )
 
 
