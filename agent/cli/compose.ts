@@ -68,6 +68,7 @@ export interface ComposeOptions {
 export async function composeAgent(config: Config, opts: ComposeOptions = {}): Promise<AgentParts> {
   const clock = opts.clock ?? new SystemClock();
   const log = opts.log ?? createLogger({ level: config.log.level, fields: { device: config.deviceId } });
+  for (const w of config.warnings) log.warn('config.warning', { field: w.field, message: w.message });
   const keystore = await openKeystore(config, log, opts.keystore);
   const closers: Array<() => Promise<void>> = [() => keystore.close()];
   const close = async (): Promise<void> => {

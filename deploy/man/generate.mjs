@@ -4,7 +4,7 @@
 //
 //   node deploy/man/generate.mjs DIST_DIR OUT_DIR      → OUT_DIR/enrolld.8, OUT_DIR/enrolld.bash-completion
 //
-// enrolld.json.5 (the configuration file) is written by hand beside this script.
+// enrolld.json.5 (the configuration file) is generated from the config schema by generate-config.mjs beside this script.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';

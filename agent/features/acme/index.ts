@@ -20,7 +20,7 @@ export async function compose(ctx: FeatureContext<AcmeSettings>): Promise<Featur
     remoteAttestation: a.remoteAttestation,
     ...(attest ? { attest: (key, qd) => attest.evidence(key, qd) } : {}),
     maxPollMs: a.maxPollSeconds * 1000,
-    totalTimeoutMs: ctx.config.est.timeoutMs,
+    totalTimeoutMs: a.timeoutMs,
     now: () => ctx.clock.now(),
   });
   return { protocol: { protocol, ...(a.issuerTrustAnchorsFile ? { issuerAnchors: readAnchors(a.issuerTrustAnchorsFile) } : {}) } };

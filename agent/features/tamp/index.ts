@@ -12,7 +12,7 @@ async function tampSequence(t: TampManager): Promise<number | undefined> {
 export async function compose(ctx: FeatureContext<TampSettings>): Promise<FeatureParts> {
   const { TampManager } = await import('../../packages/tamp/manager.js');
   const t = ctx.section;
-  const hw = t.hardware ?? ctx.config.firmware!.hardware;
+  const hw = t.hardware;
   const tamp = new TampManager({
     stateDir: ctx.config.stateDir,
     apexTaFile: t.apexTrustAnchorFile,
