@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of issue #8, one table. Starts swtpm + the lab server here; every measured agent
+// `npm run bench`: every benchmark, one table. Starts swtpm + the lab server here; every measured agent
 // is a separate process (`enrolld run`, bench/agent-probe.js, the firmware standalone runner), so its CPU and
 // /proc memory figures are its own.
 //   npm run bench                         all (firmware 16 and 256 MB)

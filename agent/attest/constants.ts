@@ -43,7 +43,7 @@
 //     NonceResponse ::= SEQUENCE { nonce OCTET STRING (SIZE(0 | 8..64)), expiry INTEGER OPTIONAL,
 //                                  respTypeInfo NonceResponseTypeInfo OPTIONAL }
 //     Nonce{Request,Response}TypeInfo ::= SEQUENCE { type OID, reqInfo/respInfo ANY DEFINED BY type OPTIONAL }
-// - History: -06 (April 2026), the source of DESIGN.md's and the brief's format, had a JSON ARRAY of
+// - History: -06 (April 2026), the source of the first format implemented here, had a JSON ARRAY of
 //   {len, type, hint} → [{nonce (padded base64), expiry (RFC 3339 timestamp), type, hint}], media type
 //   application/json, and CMP NonceRequest {len, type, hint} / NonceResponseValue SEQUENCE OF NonceResponse.
 //   -07 dropped hint and made expiry seconds; -08 grouped type/info into reqTypeInfo/respTypeInfo.

@@ -1,6 +1,6 @@
 // EST attestation-freshness nonce codec, draft-ietf-lamps-attestation-freshness-08 §4 (CDDL) and §6.1 (EST over
 // HTTPS). Transport-free: the EST client and the lab server both use it. See constants.ts for how -08 differs from
-// the -06 array/hint/RFC 3339 format that DESIGN.md describes.
+// the -06 array/hint/RFC 3339 format.
 import { EnrolldError } from '../util/errors.js';
 import { MEDIA_TYPE_NONCE_JSON, NONCE_MAX_BYTES, NONCE_MIN_BYTES } from './constants.js';
 

@@ -2,8 +2,9 @@
 // enrolld — command line: run | once | status | provision | enroll --now | pal | fleet | demo | help
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadConfig, ConfigError } from '../config.js';
-import { composeAgent, PAL_STATUS_FILE, type PalPollSummary } from './compose.js';
-import { readFile } from 'node:fs/promises';
+import { composeAgent } from './compose.js';
+import { readPalSummary } from '../status/pal-summary.js';
+import { stateLayout } from '../store/layout.js';
 import path from 'node:path';
 import { renderStatus, statusView, wakeReason, type StatusExtras } from './status-view.js';
 import { readFeatureStatus } from '../status/feature-status.js';
@@ -18,18 +19,9 @@ import { readNextRun, writeNextRun } from './next-run.js';
 import { commandUsage, findCommand, mainUsage } from './help.js';
 
 
-/** The last PAL poll summary, or undefined when never polled (or unreadable: shown as "never"). */
-async function readPalSummary(stateDir: string): Promise<PalPollSummary | undefined> {
-  try {
-    return JSON.parse(await readFile(path.join(stateDir, PAL_STATUS_FILE), 'utf8')) as PalPollSummary;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Files `enrolld status` shows besides the state: the last firmware download and the per-feature outcomes. */
 async function readExtras(stateDir: string): Promise<StatusExtras> {
-  const [firmwareDownload, features] = await Promise.all([readDownloadProgress(path.join(stateDir, 'firmware')), readFeatureStatus(stateDir)]);
+  const [firmwareDownload, features] = await Promise.all([readDownloadProgress(stateLayout(stateDir).firmwareDir), readFeatureStatus(stateDir)]);
   return { ...(firmwareDownload ? { firmwareDownload } : {}), features };
 }
 

@@ -1,10 +1,10 @@
-// The daemon's next scheduled wake-up, persisted for `enrolld status` (state dir, 0600, one atomic write per idle):
-// `enrolld run` writes it every time it goes to sleep, `enrolld once` after its iteration.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { writeFileAtomic } from '../store/atomic-file.js';
+// The daemon's next scheduled wake-up, persisted for `enrolld status` (next-run.json in the state dir, a
+// DocumentStore, one save per idle): `enrolld run` writes it every time it goes to sleep, `enrolld once` after its
+// iteration.
+import { DocumentStore } from '../store/document-store.js';
+import { NEXT_RUN_FILE } from '../store/layout.js';
 
-export const NEXT_RUN_FILE = 'next-run.json';
+export { NEXT_RUN_FILE };
 
 export interface NextRun {
   /** When the agent will next poll the PAL / step the enrollment (the earlier of the two, jitter included). */
@@ -17,17 +17,18 @@ export interface NextRun {
   reason?: string;
 }
 
-export async function writeNextRun(stateDir: string, at: Date, by: NextRun['by'], now: Date = new Date(), reason?: string): Promise<void> {
-  const v: NextRun = { at: at.toISOString(), computedAt: now.toISOString(), pid: process.pid, by, ...(reason ? { reason } : {}) };
-  await writeFileAtomic(path.join(stateDir, NEXT_RUN_FILE), JSON.stringify(v) + '\n');
+const isNextRun = (v: unknown): v is NextRun => typeof v === 'object' && v !== null && typeof (v as NextRun).at === 'string' && typeof (v as NextRun).computedAt === 'string';
+
+function nextRunStore(stateDir: string): DocumentStore<NextRun> {
+  return new DocumentStore<NextRun>({ dir: stateDir, name: NEXT_RUN_FILE, kind: 'enrolld-next-run', version: 1, validate: isNextRun, legacy: (j) => (isNextRun(j) ? j : undefined), pretty: false, previous: false });
 }
 
-/** undefined when never written or unreadable. */
-export async function readNextRun(stateDir: string): Promise<NextRun | undefined> {
-  try {
-    const v = JSON.parse(await readFile(path.join(stateDir, NEXT_RUN_FILE), 'utf8')) as Partial<NextRun>;
-    return typeof v.at === 'string' && typeof v.computedAt === 'string' ? (v as NextRun) : undefined;
-  } catch {
-    return undefined;
-  }
+export async function writeNextRun(stateDir: string, at: Date, by: NextRun['by'], now: Date = new Date(), reason?: string): Promise<void> {
+  const v: NextRun = { at: at.toISOString(), computedAt: now.toISOString(), pid: process.pid, by, ...(reason ? { reason } : {}) };
+  await nextRunStore(stateDir).save(v);
+}
+
+/** undefined when never written or unreadable. Read-only. */
+export function readNextRun(stateDir: string): Promise<NextRun | undefined> {
+  return nextRunStore(stateDir).peekData();
 }

@@ -1,4 +1,4 @@
-// `enrolld provision` — manufacture-time provisioning of one device (issue #6). Steps, each idempotent and each
+// `enrolld provision` — manufacture-time provisioning of one device. Steps, each idempotent and each
 // ending in one atomic write (agent/store/atomic-file.ts), so a rerun after a crash at any point completes the job
 // and a rerun after success changes nothing and says so:
 //   1. TPM checks (TPM2_GetCapability): family 2.0, manufacturer/firmware reported, a SHA-256 PCR bank with PCRs,

@@ -13,22 +13,6 @@ export function readSecret(file: string): string {
   }
 }
 
-/** A JSON state file, undefined when absent; unparsable content is `state.corrupt`. */
-export function readJsonIfExists<T>(file: string): T | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new EnrolldError('state.corrupt', `${file}: ${(err as Error).message}`);
-  }
-}
-
 /** The certificates of a trust-anchor PEM file (at least one). */
 export function readAnchors(file: string): pkijs.Certificate[] {
   let pem: string;

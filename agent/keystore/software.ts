@@ -1,4 +1,4 @@
-// Software KeyStore/Signer over node:crypto keys. DESIGN.md: for the lab server and tests ONLY — a device keeps its
+// Software KeyStore/Signer over node:crypto keys. For tests and simulations ONLY (ARCHITECTURE.md §Layers) — a device keeps its
 // keys in the TPM. Keys live in memory, or (with `dir`) as PKCS#8 PEM files (mode 0600) so a lab restart keeps them.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// Time is injected everywhere (DESIGN.md): the daemon uses SystemClock, tests drive a ManualClock and never sleep.
+// Time is injected everywhere (ARCHITECTURE.md §Layers): the daemon uses SystemClock, tests drive a ManualClock and never sleep.
 
 export interface Clock {
   now(): Date;

@@ -1,4 +1,4 @@
-// Enrollment and renewal as a commit (DESIGN.md "Lifecycle"): the new key, CSR and certificate are produced and
+// Enrollment and renewal as a commit (ARCHITECTURE.md §The device lifecycle): the new key, CSR and certificate are produced and
 // verified beside the current credential; one atomic state write switches them; only then is the old key dropped.
 // A pending request is persisted before it is sent, so a restart resends the very same request.
 import { crashpoint } from '../util/crashpoint.js';

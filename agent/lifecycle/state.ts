@@ -1,4 +1,4 @@
-// The device lifecycle as an explicit, persisted state machine (DESIGN.md "Lifecycle"):
+// The device lifecycle as an explicit, persisted state machine (ARCHITECTURE.md §The device lifecycle):
 //   unprovisioned → bootstrapped → enrolling → enrolled ⇄ renewing, with waiting/failed retry sub-states.
 // Every transition is a pure function of (state, event); the caller persists the result in one atomic write.
 import type { KeyRecord } from '../keystore/keystore.js';

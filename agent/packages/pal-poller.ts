@@ -22,9 +22,8 @@ import type { CrlStore } from '../store/crl-store.js';
 import type { TrustAnchorStore } from '../store/ta-store.js';
 import { EnrolldError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import { documentAt, type DocumentStore } from '../store/document-store.js';
 import { EstHttpError } from '../protocols/est/errors.js';
 import { EST_OPERATIONS } from '../protocols/est/constants.js';
 import { estUrl } from '../protocols/est/context.js';
@@ -148,17 +147,33 @@ export class PalPoller implements Poller {
   }
 
   private memory: PollerMemory | undefined;
+  private memoryStore: DocumentStore<PollerMemory> | undefined;
+
+  /** The probe memory document (est-pal-probe.json in the state dir; the bare JSON of earlier releases is converted). */
+  private probeStore(): DocumentStore<PollerMemory> | undefined {
+    if (!this.o.stateFile) return undefined;
+    return (this.memoryStore ??= documentAt<PollerMemory>(this.o.stateFile, {
+      kind: 'enrolld-pal-probe',
+      version: 1,
+      validate: (j): j is PollerMemory => typeof j === 'object' && j !== null && !Array.isArray(j),
+      legacy: (j) => (typeof j === 'object' && j !== null && !Array.isArray(j) ? (j as PollerMemory) : undefined),
+      pretty: false,
+      log: this.o.log,
+    }));
+  }
 
   /** The remembered probe/refresh times (loaded once). */
   async memo(): Promise<PollerMemory> {
     if (this.memory) return this.memory;
     let m: PollerMemory = {};
-    if (this.o.stateFile) {
+    const store = this.probeStore();
+    if (store) {
       try {
-        const j = JSON.parse(await readFile(this.o.stateFile, 'utf8')) as PollerMemory;
-        if (j && typeof j === 'object') m = { ...(typeof j.palAbsentAt === 'string' ? { palAbsentAt: j.palAbsentAt } : {}), ...(typeof j.cacertsAt === 'string' ? { cacertsAt: j.cacertsAt } : {}) };
+        const j = await store.load();
+        if (j) m = { ...(typeof j.palAbsentAt === 'string' ? { palAbsentAt: j.palAbsentAt } : {}), ...(typeof j.cacertsAt === 'string' ? { cacertsAt: j.cacertsAt } : {}) };
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log.warn('pal.memory-unreadable', { file: this.o.stateFile, err });
+        // Only a cache of probe times: unusable → probe again.
+        this.o.log.warn('pal.memory-unreadable', { file: this.o.stateFile, err });
       }
     }
     return (this.memory = m);
@@ -168,7 +183,7 @@ export class PalPoller implements Poller {
     const m: Record<string, string | undefined> = { ...(await this.memo()), ...patch };
     for (const k of Object.keys(m)) if (m[k] === undefined) delete m[k];
     this.memory = m as PollerMemory;
-    if (this.o.stateFile) await writeFileAtomic(this.o.stateFile, JSON.stringify(this.memory) + '\n');
+    await this.probeStore()?.save(this.memory);
   }
 
   /** Whether this poll uses the PAL or the RFC 7030 cycle (the latter when configured or remembered). */

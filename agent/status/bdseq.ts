@@ -1,9 +1,12 @@
 // bdSeq ("birth/death sequence") persistence: one number per device, incremented for every MQTT connection so a
 // consumer can tell which connection a state (and the Last Will's st=lost) belongs to, across restarts.
-// The default store is a small file in the state dir, written crash-safely: temp file (0600) + fsync + rename +
-// directory fsync. Loading never throws; saving never throws into the publisher (failures are logged).
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+// The default store is a small file in the state dir (one decimal number: not a DocumentStore, it is written
+// synchronously and a damaged file has its own never-backwards fallback below), written crash-safely with the
+// store's writeFileAtomicSync. Loading never throws; saving never throws into the publisher (failures are logged).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../store/atomic-file.js';
+import { BDSEQ_FILE } from '../store/layout.js';
 import type { Logger } from '../util/log.js';
 
 export interface BdSeqStore {
@@ -12,7 +15,7 @@ export interface BdSeqStore {
   save(n: number): void;
 }
 
-export const BDSEQ_FILE = 'mqtt-bdseq';
+export { BDSEQ_FILE };
 /** bdSeq stays a CBOR uint32 (5 bytes at most on the wire). */
 export const BDSEQ_MAX = 0xffffffff;
 
@@ -25,44 +28,6 @@ export class MemoryBdSeqStore implements BdSeqStore {
   save(n: number): void {
     this.n = n;
     this.saves++;
-  }
-}
-
-export function writeFileAtomicSync(file: string, data: string, mode = 0o600): void {
-  const dir = path.dirname(file);
-  // Not recursive: the state dir's parent belongs to the installation (systemd StateDirectory / tmpfiles).
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, file);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* best effort */
-    }
-    throw err;
-  }
-  try {
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    /* some filesystems refuse directory fsync; the rename is still atomic */
   }
 }
 

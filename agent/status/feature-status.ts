@@ -1,13 +1,12 @@
-// Per-feature outcome record in the state dir (feature-status.json, 0600, replaced atomically): the last success,
+// Per-feature outcome record in the state dir (feature-status.json, a DocumentStore): the last success,
 // the last error and failure counts by error code, for each of enroll, pal, firmware. `enrolld status` shows the
 // last error per feature from it; the metrics textfile exports the last success and the failures by kind.
 // Recording never throws into the caller and never blocks it: writes are chained and errors only logged.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import { DocumentStore } from '../store/document-store.js';
+import { FEATURE_STATUS_FILE } from '../store/layout.js';
 import type { Logger } from '../util/log.js';
 
-export const FEATURE_STATUS_FILE = 'feature-status.json';
+export { FEATURE_STATUS_FILE };
 export type Feature = 'enroll' | 'pal' | 'firmware';
 export const FEATURES: readonly Feature[] = ['enroll', 'pal', 'firmware'];
 /** Distinct error codes counted per feature; further codes are counted as `other` (bounded metric cardinality). */
@@ -26,10 +25,12 @@ const CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 export class FeatureStatusStore {
   private current: FeatureStatus | undefined;
   private chain: Promise<void> = Promise.resolve();
+  private readonly store: DocumentStore<FeatureStatus>;
   readonly file: string;
 
   constructor(stateDir: string, private readonly log?: Logger) {
-    this.file = path.join(stateDir, FEATURE_STATUS_FILE);
+    this.store = featureStatusStore(stateDir, log);
+    this.file = this.store.path;
   }
 
   success(feature: Feature, at: Date | string): void {
@@ -57,26 +58,40 @@ export class FeatureStatusStore {
   private update(fn: (s: FeatureStatus) => void): void {
     this.chain = this.chain
       .then(async () => {
-        this.current ??= await readFeatureStatus(path.dirname(this.file));
+        // A damaged record (both copies) starts over: it is a status aid, not a guard.
+        this.current ??= await this.store.load().then((s) => sanitize(s), () => ({}));
         fn(this.current);
-        await writeFileAtomic(this.file, JSON.stringify(this.current) + '\n');
+        await this.store.save(this.current);
       })
       .catch((err) => this.log?.warn('status.feature-status-write-failed', { err }));
   }
 }
 
-/** The recorded outcomes ({} when none or unreadable: a damaged file never blocks `enrolld status`). */
-export async function readFeatureStatus(stateDir: string): Promise<FeatureStatus> {
-  try {
-    const v = JSON.parse(await readFile(path.join(stateDir, FEATURE_STATUS_FILE), 'utf8')) as unknown;
-    if (typeof v !== 'object' || v === null) return {};
-    const out: FeatureStatus = {};
-    for (const f of FEATURES) {
-      const r = (v as Record<string, unknown>)[f] as FeatureRecord | undefined;
-      if (r && typeof r === 'object' && typeof r.failures === 'object' && r.failures !== null) out[f] = r;
-    }
-    return out;
-  } catch {
-    return {};
+function featureStatusStore(stateDir: string, log?: Logger): DocumentStore<FeatureStatus> {
+  return new DocumentStore<FeatureStatus>({
+    dir: stateDir,
+    name: FEATURE_STATUS_FILE,
+    kind: 'enrolld-feature-status',
+    version: 1,
+    validate: (v): v is FeatureStatus => typeof v === 'object' && v !== null && !Array.isArray(v),
+    legacy: (j) => (typeof j === 'object' && j !== null && !Array.isArray(j) ? sanitize(j) : undefined),
+    pretty: false,
+    ...(log ? { log } : {}),
+  });
+}
+
+/** The well-formed per-feature records of a document. */
+function sanitize(v: unknown): FeatureStatus {
+  if (typeof v !== 'object' || v === null) return {};
+  const out: FeatureStatus = {};
+  for (const f of FEATURES) {
+    const r = (v as Record<string, unknown>)[f] as FeatureRecord | undefined;
+    if (r && typeof r === 'object' && typeof r.failures === 'object' && r.failures !== null) out[f] = r;
   }
+  return out;
+}
+
+/** The recorded outcomes ({} when none or unreadable: a damaged file never blocks `enrolld status`). Read-only. */
+export async function readFeatureStatus(stateDir: string): Promise<FeatureStatus> {
+  return sanitize(await featureStatusStore(stateDir).peekData());
 }

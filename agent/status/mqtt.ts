@@ -1,4 +1,4 @@
-// MQTT 5 status publisher (DESIGN.md "MQTT status"; topics and fields in docs/status-schema.md).
+// MQTT 5 status publisher (ARCHITECTURE.md §Layers, agent/status; topics and fields in docs/status-schema.md).
 //
 //   {prefix}/{deviceId}/state   retained, QoS 1, CBOR {st, bd, ts}; the Last Will (same topic, retained, with a
 //                               will delay) writes {st:'lost', bd, ts}; a clean close writes {st:'offline'}.

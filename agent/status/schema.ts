@@ -1,4 +1,4 @@
-// MQTT status payloads (DESIGN.md "MQTT status"; documented field by field in docs/status-schema.md).
+// MQTT status payloads, documented field by field in docs/status-schema.md.
 // Three topics under {prefix}/{deviceId}/: state (tiny, retained, the LWT writes st=lost), status (retained
 // snapshot), event (not retained, expires). Payloads are CBOR maps with short keys: devices pay for every byte.
 // Times on the wire are integer seconds since the Unix epoch; certificate serials and digests are byte strings.
@@ -24,7 +24,7 @@ export const MAX_EVENT_NAME = 64;
 /** Values of `st` on the state topic: a lifecycle phase while the agent runs, or a connection state. */
 export type WireState = Phase | 'online' | 'offline' | 'lost';
 
-/** Optional detail of the state topic: the retry sub-state (DESIGN.md "waiting(retryAfter) and failed(backoff)"). */
+/** Optional detail of the state topic: the retry sub-state (ARCHITECTURE.md §The device lifecycle: waiting and failed). */
 export interface StateExtra {
   retry?: 'waiting' | 'failed';
   /** Not before this time. */

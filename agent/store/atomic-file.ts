@@ -2,7 +2,7 @@
 // directory (mode 0600, O_EXCL), fsync'ing it, renaming it over the target and fsync'ing the directory, so after a
 // crash or power loss the target holds either the complete old or the complete new content — never a mix.
 import { crashpoint } from '../util/crashpoint.js';
-import { constants as C } from 'node:fs';
+import { closeSync, constants as C, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -94,6 +94,54 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     throw err;
   }
   if (options.syncDir ?? true) await fsyncDir(path.dirname(target));
+}
+
+/**
+ * writeFileAtomic for synchronous callers (the MQTT bdSeq, saved from a connect handler): same temp name, O_EXCL,
+ * fsync, rename, directory fsync. Creates the directory (0700) but not its parents.
+ */
+export function writeFileAtomicSync(target: string, data: string | Uint8Array, options: WriteOptions = {}): void {
+  const mode = options.mode ?? FILE_MODE;
+  const dir = path.dirname(target);
+  // Not recursive: the state dir's parent belongs to the installation (systemd StateDirectory / tmpfiles).
+  try {
+    mkdirSync(dir, { mode: DIR_MODE });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const tmp = tempPathFor(target);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
+  try {
+    try {
+      fchmodSync(fd, mode);
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* best effort */
+    }
+    throw err;
+  }
+  if (options.syncDir ?? true) {
+    try {
+      const dfd = openSync(dir, C.O_RDONLY | C.O_DIRECTORY);
+      try {
+        fsyncSync(dfd);
+      } finally {
+        closeSync(dfd);
+      }
+    } catch {
+      /* some filesystems refuse directory fsync; the rename is still atomic */
+    }
+  }
 }
 
 /** The file's bytes, or undefined when it does not exist. */

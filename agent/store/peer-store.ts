@@ -1,7 +1,7 @@
 // The persistent /eecerts store (RFC 8295 §3: certificates of the peers the device will communicate with), by the
-// package URI that delivered them: one atomic, 0600 JSON write per change, reloaded at start. Only certificates a
-// handler accepted (validated to a TA) arrive here.
-import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
+// package URI that delivered them: a DocumentStore (peer-certificates.json; checksummed, previous-good copy, atomic,
+// 0600), one save per change, reloaded at start. Only certificates a handler accepted (validated to a TA) arrive here.
+import { documentAt, type DocumentStore } from './document-store.js';
 import type { PeerCertificate, PeerCertificateStore } from '../packages/context.js';
 
 interface FileDoc {
@@ -9,26 +9,25 @@ interface FileDoc {
   sources: Record<string, Array<{ der: string; subject: string; fingerprint: string; notAfter: string }>>;
 }
 
+const isFileDoc = (d: unknown): d is FileDoc =>
+  typeof d === 'object' && d !== null && (d as FileDoc).version === 1 && typeof (d as FileDoc).sources === 'object' && (d as FileDoc).sources !== null;
+
 export class FilePeerCertificateStore implements PeerCertificateStore {
   private constructor(
-    private readonly file: string,
+    private readonly store: DocumentStore<FileDoc>,
     private doc: FileDoc,
   ) {}
 
   static async open(file: string): Promise<FilePeerCertificateStore> {
-    const text = await readFileIfExists(file);
-    let doc: FileDoc = { version: 1, sources: {} };
-    if (text) {
-      const parsed = JSON.parse(text.toString('utf8')) as FileDoc;
-      if (parsed.version === 1 && typeof parsed.sources === 'object' && parsed.sources !== null) doc = parsed;
-    }
-    return new FilePeerCertificateStore(file, doc);
+    // The bare JSON of earlier releases is converted once.
+    const store = documentAt<FileDoc>(file, { kind: 'enrolld-peer-certificates', version: 1, validate: isFileDoc, legacy: (j) => (isFileDoc(j) ? j : undefined), pretty: false });
+    return new FilePeerCertificateStore(store, (await store.load()) ?? { version: 1, sources: {} });
   }
 
   async replace(source: string, certs: PeerCertificate[]): Promise<void> {
     const next: FileDoc = { version: 1, sources: { ...this.doc.sources, [source]: certs.map((c) => ({ der: Buffer.from(c.der).toString('base64'), subject: c.subject, fingerprint: c.fingerprint, notAfter: c.notAfter.toISOString() })) } };
     if (certs.length === 0) delete next.sources[source];
-    await writeFileAtomic(this.file, JSON.stringify(next) + '\n');
+    await this.store.save(next);
     this.doc = next;
   }
 

@@ -1,5 +1,5 @@
 // Shared child-process helpers for test harnesses (mosquitto, swtpm, pebble, openssl servers…).
-// Rules (DESIGN.md): loopback only, bounded waits, and a harness ends only the processes it started, by PID.
+// Rules (ARCHITECTURE.md §Tests): loopback only, bounded waits, and a harness ends only the processes it started, by PID.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import net from 'node:net';
 

@@ -67,7 +67,7 @@ test('enroll and renew a TPM key through the shared Enroller against pebble; one
   assert.ok(x1.subjectAltName?.includes('dev-acme-1.devices.example'));
   assert.equal(new Uint8Array(x1.publicKey.export({ format: 'der', type: 'spki' })), new Uint8Array(Buffer.from(c1.key.spki, 'base64')), 'the certificate certifies the TPM key');
   assert.is(statSync(accountFile).mode & 0o777, 0o600);
-  const acct1 = JSON.parse(readFileSync(accountFile, 'utf8')) as { kid: string; key: { id: string; location: { private?: string } } };
+  const acct1 = (JSON.parse(readFileSync(accountFile, 'utf8')) as { data: { kid: string; key: { id: string; location: { private?: string } } } }).data;
   assert.match(acct1.kid, /^https:\/\/127\.0\.0\.1:\d+\//);
   assert.ok(acct1.key.location.private, 'the account key is a TPM object (blobs), not a PEM key');
 
@@ -75,7 +75,7 @@ test('enroll and renew a TPM key through the shared Enroller against pebble; one
   assert.is(second.action, 'issued', log.lines.join('\n'));
   assert.is.not(second.state.credential!.serial, c1.serial);
   assert.is.not(second.state.credential!.key.id, c1.key.id, 'renewal rotates the TPM key');
-  const acct2 = JSON.parse(readFileSync(accountFile, 'utf8')) as { kid: string };
+  const acct2 = (JSON.parse(readFileSync(accountFile, 'utf8')) as { data: { kid: string } }).data;
   assert.is(acct2.kid, acct1.kid, 'the account is reused');
 
   // A second agent object (restart) reuses the account from the file.

@@ -55,7 +55,7 @@ test('apex from config; status query and TA add via the PAL; answers signed by t
     assert.is(r2.status, 'success');
     assert.ok(Buffer.from(r2.der).includes(certOf(second.state.credential!.certPem)), 'signed by the renewed credential');
     assert.ok(agent.taStore.find(vendor.root.certificate), 'the added TA is in the agent TA store');
-    // The status snapshot reports the TA-store digest and the TAMP sequence number (issue #6 status fields).
+    // The status snapshot reports the TA-store digest and the TAMP sequence number (docs/status-schema.md).
     const seq = Number(lab.lastSeq.apex);
     for (let i = 0; i < 50 && snapshots.at(-1)?.ta?.tampSeq !== seq; i++) await new Promise((r) => setTimeout(r, 20));
     assert.is(snapshots.at(-1)?.ta?.tampSeq, seq);

@@ -1,4 +1,4 @@
-// CSR attestation end to end (issue #3): an AK provisioned at "manufacture" (swtpm + the lab attestation CA), the agent
+// CSR attestation end to end: an AK provisioned at "manufacture" (swtpm + the lab attestation CA), the agent
 // adding TPM2_Certify evidence with a fresh nonce to its CSRs, and the lab verifying it on simpleenroll and
 // simplereenroll — plus one refusal per broken input, each with its own reason.
 import { test } from 'uvu';

@@ -20,6 +20,7 @@ import { InfoTypeAndValue } from '../../agent/protocols/cmp/asn1/info-type-and-v
 import { OID_IT_CA_CERTS } from '../../agent/protocols/cmp/constants.js';
 import { CmpProtectionError, CmpRejectedError, CmpUsageError } from '../../agent/protocols/cmp/errors.js';
 import { CmpEnrollment, type CmpEnrollmentOptions } from '../../agent/protocols/cmp/enrollment.js';
+import { MemoryPendingTransactions } from '../../agent/protocols/pending.js';
 import { Enroller, type StateAccess } from '../../agent/lifecycle/enroller.js';
 import { ManualClock } from '../../agent/lifecycle/clock.js';
 import type { AgentState } from '../../agent/lifecycle/state.js';
@@ -214,7 +215,7 @@ test('the shared Enroller with CmpEnrollment: enroll (ir, MAC, one pending round
     url, allowLoopbackHttp: true, keystore: ks, trustAnchors: anchors,
     mac: { reference: 'dev-ref', secret: new TextEncoder().encode(SECRET), iterations: 1000 },
     request: n > 1 ? 'p10cr' : 'crmf',
-    pending: protocol?.exportPending() ?? {},
+    pending: protocol?.pending ?? new MemoryPendingTransactions(),
   });
   const enroller = new Enroller({
     clock: new ManualClock(new Date(Date.now() + 300_000)), // after the notBefore of certificates issued during the test

@@ -1,4 +1,4 @@
-// Crash injection at named points (issue #8): `enrolld once` is started with ENROLLD_CRASHPOINT=<point> and must die
+// Crash injection at named points: `enrolld once` is started with ENROLLD_CRASHPOINT=<point> and must die
 // by SIGKILL exactly there (agent/util/crashpoint.ts); a second `enrolld once` without it must then complete. After
 // each recovery: the state loads, the device is enrolled with a usable credential (the TPM key signs, the
 // certificate certifies it), no TPM transient object is left, and the firmware from the PAL is applied.

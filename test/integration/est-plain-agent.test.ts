@@ -112,7 +112,7 @@ test('PAL 404 → RFC 7030 mode: remembered, /cacerts at start and when due, /pa
     assert.is(reqs('/cacerts'), 1);
     assert.is(s.agent.poller.last?.mode, 'rfc7030');
     const memo = path.join(s.env.config.stateDir, 'est-pal-probe.json');
-    assert.ok(existsSync(memo) && JSON.parse(readFileSync(memo, 'utf8')).palAbsentAt, 'PAL absence remembered in the state dir');
+    assert.ok(existsSync(memo) && JSON.parse(readFileSync(memo, 'utf8')).data.palAbsentAt, 'PAL absence remembered in the state dir');
     const digest = s.agent.taStore.digest();
 
     // An hour later: neither /pal nor /cacerts again (not due).

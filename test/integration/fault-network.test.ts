@@ -1,4 +1,4 @@
-// Network faults between the agent and the lab (issue #8): a loopback TCP proxy (test/harness/fault-proxy.ts) in
+// Network faults between the agent and the lab: a loopback TCP proxy (test/harness/fault-proxy.ts) in
 // front of the lab for stream faults — reset inside the response body, truncation, a stalled server, a slow drip,
 // accept-then-close — and answers injected at the lab's router for HTTP faults — oversized bodies, a wrong content
 // type, a 503 storm. For each: a typed error, a bounded number of connections/requests, no hang (the configured

@@ -1,4 +1,4 @@
-// MQTT status follows the device credential across a renewal (issue #6): the composed agent connects to mosquitto
+// MQTT status follows the device credential across a renewal: the composed agent connects to mosquitto
 // (require_certificate, use_identity_as_username) with its TPM-backed certificate once enrolled, and after a
 // re-enrollment reconnects with the new certificate/key; the old key is dropped only after that reconnect. Proof
 // that the broker sees the new certificate: the old one is short-lived (~6 s left when issued), and after it has

@@ -38,7 +38,7 @@ test('status: unknown before any run; after `once` the next cron slot (jitter 0)
       const end = Date.now() + 20_000;
       let by = '';
       while (Date.now() < end) {
-        if (existsSync(file)) by = (JSON.parse(readFileSync(file, 'utf8')) as { by: string }).by;
+        if (existsSync(file)) by = (JSON.parse(readFileSync(file, 'utf8')) as { data: { by: string } }).data.by;
         if (by === 'run') break;
         await new Promise((r) => setTimeout(r, 50));
       }

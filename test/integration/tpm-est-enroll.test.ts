@@ -72,7 +72,7 @@ test('PAL polls authenticate with Basic before enrollment, then with the current
     await poll();
     assert.is(pal.requests[1]!.auth, 'certificate', 'a TLS client certificate, not the factory password');
     assert.is(agent.poller.last!.counts.failed, 0, JSON.stringify(agent.poller.last!.codes));
-    const peers = JSON.parse(readFileSync(path.join(env.config.stateDir, 'peer-certificates.json'), 'utf8')) as { sources: Record<string, Array<{ subject: string }>> };
+    const peers = (JSON.parse(readFileSync(path.join(env.config.stateDir, 'peer-certificates.json'), 'utf8')) as { data: { sources: Record<string, Array<{ subject: string }>> } }).data;
     assert.match(JSON.stringify(peers.sources), /peer\.example/);
     assert.is(statSync(path.join(env.config.stateDir, 'peer-certificates.json')).mode & 0o777, 0o600);
     assert.not.ok(log.lines.some((l) => /factory-secret/.test(l)));

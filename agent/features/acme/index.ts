@@ -1,9 +1,10 @@
 // ACME enrollment (RFC 8555), with device attestation (remote-attest-01) when attestation is enabled; issued
 // certificates may chain to the configured issuer anchors.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { AcmeSettings } from '../../config.js';
-import { AcmeEnrollment } from '../../protocols/acme/enrollment.js';
+import { AcmeEnrollment, isAcmePendingOrder } from '../../protocols/acme/enrollment.js';
+import { StoredPendingTransactions } from '../../protocols/pending.js';
+import { stateLayout } from '../../store/layout.js';
 import { readAnchors } from '../config-files.js';
 import type { FeatureContext, FeatureParts } from '../feature.js';
 
@@ -14,7 +15,8 @@ export async function compose(ctx: FeatureContext<AcmeSettings>): Promise<Featur
     directoryUrl: a.directoryUrl,
     trustAnchors: [readFileSync(a.trustAnchorsFile, 'utf8')],
     keystore: ctx.keystore,
-    accountFile: path.join(ctx.config.stateDir, 'acme-account.json'),
+    accountFile: stateLayout(ctx.config.stateDir).acmeAccount,
+    pending: await StoredPendingTransactions.open(stateLayout(ctx.config.stateDir).acmePending, 'enrolld-acme-pending', isAcmePendingOrder),
     contact: a.contact,
     challengePreference: a.challengePreference,
     remoteAttestation: a.remoteAttestation,

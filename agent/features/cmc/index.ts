@@ -1,22 +1,20 @@
 // CMC enrollment (RFC 5272/5273 over the EST server's /fullcmc, RFC 7030 §4.3): signed with the bootstrap credential
 // until the device has its own; a pending request (pendToken) survives a restart, queryPending resumes it.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { CmcSettings } from '../../config.js';
 import { akRecordFromJson } from '../../attest/provision.js';
 import { certificateToDer } from '../../pki/cert.js';
-import { CmcEnrollment, type CmcPendingRecord } from '../../protocols/cmc/enrollment.js';
-import { writeFileAtomic } from '../../store/atomic-file.js';
-import { readAnchors, readJsonIfExists } from '../config-files.js';
+import { CmcEnrollment, isCmcPendingRecord } from '../../protocols/cmc/enrollment.js';
+import { StoredPendingTransactions } from '../../protocols/pending.js';
+import { stateLayout } from '../../store/layout.js';
+import { readAnchors } from '../config-files.js';
 import type { FeatureContext, FeatureParts } from '../feature.js';
 
 export async function compose(ctx: FeatureContext<CmcSettings | undefined>): Promise<FeatureParts> {
   const { est, identity, attestation, stateDir } = ctx.config;
   const bootCerts = readAnchors(identity.bootstrapCertFile!).map(certificateToDer);
   const bootKey = akRecordFromJson(readFileSync(identity.bootstrapKeyFile!, 'utf8'), identity.bootstrapKeyFile!);
-  const pendingFile = path.join(stateDir, 'cmc-pending.json');
-  const records = readJsonIfExists<Record<string, CmcPendingRecord>>(pendingFile) ?? {};
-  const save = (): Promise<void> => writeFileAtomic(pendingFile, JSON.stringify(records) + '\n');
+  const pending = await StoredPendingTransactions.open(stateLayout(stateDir).cmcPending, 'enrolld-cmc-pending', isCmcPendingRecord);
   const protocol = new CmcEnrollment({
     baseUrl: est.url,
     ...(est.label !== undefined ? { label: est.label } : {}),
@@ -26,17 +24,7 @@ export async function compose(ctx: FeatureContext<CmcSettings | undefined>): Pro
     bootstrap: { signer: ctx.keystore.signer(bootKey), certificate: bootCerts[0]!, chain: bootCerts.slice(1) },
     nonceControls: { request: attestation.freshnessOids.cmcNonceRequest, response: attestation.freshnessOids.cmcNonceResponse },
     keystore: ctx.keystore,
-    pendingStore: {
-      get: (k) => records[k],
-      set: async (k, v) => {
-        records[k] = v;
-        await save();
-      },
-      delete: async (k) => {
-        delete records[k];
-        await save();
-      },
-    },
+    pending,
     maxResponseBytes: est.maxResponseBytes,
     totalTimeoutMs: est.timeoutMs,
     now: () => ctx.clock.now(),

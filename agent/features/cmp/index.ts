@@ -1,21 +1,18 @@
 // CMP enrollment (RFC 9483 profile): a waiting transaction survives a restart (pollReq resumes it),
 // persisted next to the lifecycle state.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { CmpSettings } from '../../config.js';
 import { certificateToDer } from '../../pki/cert.js';
-import type { CmpPendingTransaction } from '../../protocols/cmp/client.js';
-import { CmpEnrollment } from '../../protocols/cmp/enrollment.js';
-import { writeFileAtomic } from '../../store/atomic-file.js';
-import { readAnchors, readJsonIfExists, readSecret } from '../config-files.js';
+import { CmpEnrollment, isCmpPendingTransaction } from '../../protocols/cmp/enrollment.js';
+import { StoredPendingTransactions } from '../../protocols/pending.js';
+import { stateLayout } from '../../store/layout.js';
+import { readAnchors, readSecret } from '../config-files.js';
 import type { FeatureContext, FeatureParts } from '../feature.js';
 
 export async function compose(ctx: FeatureContext<CmpSettings>): Promise<FeatureParts> {
   const c = ctx.section;
   const { freshnessOids } = ctx.config.attestation;
-  const pendingFile = path.join(ctx.config.stateDir, 'cmp-pending.json');
-  const pending = readJsonIfExists<Record<string, CmpPendingTransaction>>(pendingFile) ?? {};
-  let writes: Promise<void> = Promise.resolve();
+  const pending = await StoredPendingTransactions.open(stateLayout(ctx.config.stateDir).cmpPending, 'enrolld-cmp-pending', isCmpPendingTransaction);
   const protocol = new CmpEnrollment({
     url: c.url,
     trustAnchors: readAnchors(c.trustAnchorsFile).map(certificateToDer),
@@ -27,10 +24,7 @@ export async function compose(ctx: FeatureContext<CmpSettings>): Promise<Feature
     keystore: ctx.keystore,
     pending,
     nonceInfoTypes: { request: freshnessOids.cmpNonceRequest, response: freshnessOids.cmpNonceResponse },
-    onPendingChange: (p) => {
-      writes = writes.then(() => writeFileAtomic(pendingFile, JSON.stringify(p) + '\n')).catch(() => undefined);
-    },
     now: () => ctx.clock.now(),
   });
-  return { protocol: { protocol }, close: () => writes };
+  return { protocol: { protocol } };
 }

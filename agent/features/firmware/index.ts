@@ -1,7 +1,7 @@
 // RFC 4108 firmware over RFC 8295 §6: signers from the TA store (seeded once from config), downloads authenticated
 // with the device identity, receipts signed with it; what runs, what waits for the reboot and the download's
 // progress in the status snapshot.
-import path from 'node:path';
+import { stateLayout } from '../../store/layout.js';
 import type { FirmwareSettings } from '../../config.js';
 import type { StreamingHttpClient } from '../../packages/firmware/download.js';
 import type { FirmwareManager } from '../../packages/firmware/manager.js';
@@ -47,7 +47,7 @@ export async function compose(ctx: FeatureContext<FirmwareSettings>): Promise<Fe
     void ctx.status.republish();
   };
   const firmware = new FirmwareManager({
-    workDir: path.join(ctx.config.stateDir, 'firmware'),
+    workDir: stateLayout(ctx.config.stateDir).firmwareDir,
     device: {
       hwType: fw.hardware.type,
       ...(fw.hardware.altTypes.length ? { altHwTypes: fw.hardware.altTypes } : {}),

@@ -1,6 +1,6 @@
 // Key packages (RFC 8295 0020–0025): TAs seeded once from config, server-generated keys imported and symmetric keys
 // sealed in the TPM keystore; receipts signed with the device identity.
-import path from 'node:path';
+import { stateLayout } from '../../store/layout.js';
 import type { KeyPackageSettings } from '../../config.js';
 import { isKeyImportStore, type KeyStore } from '../../keystore/keystore.js';
 import { buildName } from '../../pki/name.js';
@@ -9,7 +9,7 @@ import { readAnchors } from '../config-files.js';
 import type { FeatureContext, FeatureParts } from '../feature.js';
 
 /** Where the key-package handlers keep their state (sealed symmetric keys, imported keys). */
-export const keysStateDir = (stateDir: string): string => path.join(stateDir, 'keys');
+export const keysStateDir = (stateDir: string): string => stateLayout(stateDir).keysDir;
 
 export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<FeatureParts> {
   const { createKeyPackageHandlers } = await import('../../packages/keys/index.js');

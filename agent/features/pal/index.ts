@@ -1,7 +1,6 @@
 // The PAL cycle (RFC 8295 §2.2, or RFC 7030 /cacerts refresh for servers without a PAL) over the device-authenticated
 // EST client, dispatching to the package handlers the features contribute; each poll's summary is kept for
 // `enrolld status`, its outcome in the status snapshot.
-import path from 'node:path';
 import type { EstConfig } from '../../config.js';
 import { FilePeerCertificateStore } from '../../store/peer-store.js';
 import { PalPoller, type PalPollRecord } from '../../packages/pal-poller.js';
@@ -9,21 +8,11 @@ import { createPackageRegistry } from '../../packages/registry.js';
 import type { PackageContext } from '../../packages/context.js';
 import type { PackageHandler } from '../../pal/dispatch.js';
 import type { DeviceStatus } from '../../status/schema.js';
-import { writeFileAtomic } from '../../store/atomic-file.js';
+import { stateLayout } from '../../store/layout.js';
+import { palSummaryWriter, type PalPollSummary } from '../../status/pal-summary.js';
 import type { FeatureContext } from '../feature.js';
 
-/** The last PAL poll, as `enrolld status` shows it (state dir, 0600). */
-export const PAL_STATUS_FILE = 'pal-last-poll.json';
-export interface PalPollSummary {
-  at: string;
-  outcome: 'ok' | 'error';
-  pages: number;
-  entries: number;
-  counts: { ok: number; failed: number; skipped: number; notRun: number };
-  codes: string[];
-  renew: boolean;
-  error?: string;
-}
+export { PAL_STATUS_FILE, type PalPollSummary } from '../../status/pal-summary.js';
 
 export interface PalParts {
   poller: PalPoller;
@@ -35,6 +24,8 @@ export async function composePal(ctx: FeatureContext<EstConfig>, handlers: Packa
   const { config, log, stores, status, section: est } = ctx;
   let last: DeviceStatus['pal'];
   let writes: Promise<void> = Promise.resolve();
+  const files = stateLayout(config.stateDir);
+  const saveSummary = palSummaryWriter(config.stateDir);
   status.add({ current: () => (last ? { pal: last } : {}) });
   const onRecord = (r: PalPollRecord): void => {
     last = { lastPoll: r.at, result: r.outcome === 'error' ? 'error' : r.entries === 0 ? 'none' : 'ok', ...(r.error ? { code: r.error.code } : {}) };
@@ -44,16 +35,16 @@ export async function composePal(ctx: FeatureContext<EstConfig>, handlers: Packa
     } else stores.outcomes.success('pal', r.at);
     // One small atomic write per poll; never fails the poll.
     const summary: PalPollSummary = { at: r.at, outcome: r.outcome, pages: r.pages, entries: r.entries, counts: r.counts, codes: r.codes, renew: r.renew, ...(r.error ? { error: r.error.code } : {}) };
-    writes = writes.then(() => writeFileAtomic(path.join(config.stateDir, PAL_STATUS_FILE), JSON.stringify(summary) + '\n')).catch((err) => log.warn('pal.status-write-failed', { err }));
+    writes = writes.then(() => saveSummary(summary)).catch((err) => log.warn('pal.status-write-failed', { err }));
     void status.refresh();
   };
   const poller = new PalPoller({
     est: ctx.device.est,
     // RFC 7030 servers without a PAL (§4.1.3 /cacerts refresh by the agent itself); probe memory in the state dir
     pal: est.pal,
-    stateFile: path.join(config.stateDir, 'est-pal-probe.json'),
+    stateFile: files.palProbe,
     cacertsRefreshMs: est.cacertsRefreshHours * 3600_000,
-    peers: await FilePeerCertificateStore.open(path.join(config.stateDir, 'peer-certificates.json')),
+    peers: await FilePeerCertificateStore.open(files.peerCertificates),
     registry: createPackageRegistry({ handlers }),
     taStore: stores.ta,
     crlStore: stores.crl,

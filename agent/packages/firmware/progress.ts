@@ -1,13 +1,13 @@
 // Firmware download progress: bytes, rate and ETA, reported at a cadence a log can bear — at the start, then each
 // time both another 10 % of the package has arrived and 30 s have passed since the last report (every 30 s when the
-// size is unknown), and at the end. Each report goes to the log, to a small JSON file in the firmware work
-// directory (read by `enrolld status`; replaced atomically) and to an optional listener (the MQTT status snapshot).
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { writeFileAtomic } from '../../store/atomic-file.js';
+// size is unknown), and at the end. Each report goes to the log, to a small document in the firmware work
+// directory (download-progress.json, a DocumentStore; read by `enrolld status`) and to an optional listener (the
+// MQTT status snapshot).
+import { DocumentStore } from '../../store/document-store.js';
+import { DOWNLOAD_PROGRESS_FILE } from '../../store/layout.js';
 import type { Logger } from '../../util/log.js';
 
-export const PROGRESS_FILE = 'download-progress.json';
+export const PROGRESS_FILE = DOWNLOAD_PROGRESS_FILE;
 
 export interface DownloadProgressReport {
   url: string;
@@ -47,6 +47,8 @@ export class DownloadProgress {
   private lastBytes = 0;
   private bytes = 0;
   private write: Promise<void> = Promise.resolve();
+  private store: DocumentStore<DownloadProgressReport> | undefined;
+  private unwritten: DownloadProgressReport | undefined;
   private readonly now: () => number;
 
   constructor(private readonly o: ProgressOptions) {
@@ -105,8 +107,19 @@ export class DownloadProgress {
     if (phase === 'failed') this.o.log?.warn('firmware.download.progress', { phase, ...fields });
     else this.o.log?.info('firmware.download.progress', { phase, ...fields });
     if (this.o.dir) {
-      const file = path.join(this.o.dir, PROGRESS_FILE);
-      this.write = this.write.then(() => writeFileAtomic(file, JSON.stringify(r) + '\n')).catch((err) => this.o.log?.warn('firmware.progress-write-failed', { err }));
+      const store = (this.store ??= progressStore(this.o.dir));
+      // Only the newest report matters: a report superseded while earlier writes are still going is not written.
+      const queued = this.unwritten !== undefined;
+      this.unwritten = r;
+      if (!queued) {
+        this.write = this.write
+          .then(() => {
+            const next = this.unwritten!;
+            this.unwritten = undefined;
+            return store.save(next);
+          })
+          .catch((err) => this.o.log?.warn('firmware.progress-write-failed', { err }));
+      }
     }
     try {
       this.o.onReport?.(r);
@@ -116,12 +129,14 @@ export class DownloadProgress {
   }
 }
 
-/** The last progress report in `dir` (undefined when none or unreadable). */
-export async function readDownloadProgress(dir: string): Promise<DownloadProgressReport | undefined> {
-  try {
-    const r = JSON.parse(await readFile(path.join(dir, PROGRESS_FILE), 'utf8')) as DownloadProgressReport;
-    return typeof r.bytes === 'number' && typeof r.phase === 'string' ? r : undefined;
-  } catch {
-    return undefined;
-  }
+const isReport = (r: unknown): r is DownloadProgressReport =>
+  typeof r === 'object' && r !== null && typeof (r as DownloadProgressReport).bytes === 'number' && typeof (r as DownloadProgressReport).phase === 'string';
+
+function progressStore(dir: string): DocumentStore<DownloadProgressReport> {
+  return new DocumentStore<DownloadProgressReport>({ dir, name: DOWNLOAD_PROGRESS_FILE, kind: 'enrolld-download-progress', version: 1, validate: isReport, legacy: (j) => (isReport(j) ? j : undefined), pretty: false, previous: false });
+}
+
+/** The last progress report in `dir` (undefined when none or unreadable). Read-only: never writes. */
+export function readDownloadProgress(dir: string): Promise<DownloadProgressReport | undefined> {
+  return progressStore(dir).peekData();
 }

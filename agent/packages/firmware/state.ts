@@ -1,6 +1,7 @@
 // Persisted firmware state (RFC 4108 §1.2.3.1/§1.2.3.2 "non-volatile storage"): the installed package name, the one
-// applied by the A/B hook and waiting for a reboot, and the stale-version list. One JSON file, replaced atomically
-// (temp file + fsync + rename + directory fsync), so a power cut leaves either the old or the new state.
+// applied by the A/B hook and waiting for a reboot, and the stale-version list. One DocumentStore file (checksummed,
+// previous-good copy, atomic, 0600): a power cut leaves either the old or the new state, and a torn or damaged file
+// falls back to the previous good copy — never to an empty state, which would re-admit a downgrade.
 //
 // Stale / downgrade rules enforced by checkStale():
 //  - preferred names: a package with the same fwPkgID as the installed or pending package must have a strictly
@@ -13,12 +14,12 @@
 // After a successful apply, withApplied() stores the new name as pending-reboot and adds its stale designation to
 // the list (bounded: the oldest entries are dropped, the limitation §6.3 describes).
 import { writeFileAtomic } from '../../store/atomic-file.js';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { DocumentStore } from '../../store/document-store.js';
+import { FIRMWARE_STATE_FILE } from '../../store/layout.js';
 import type { FirmwarePackageIdentifier } from '../../pki/asn1/firmware-package-identifier.js';
 import { PreferredOrLegacyPackageIdentifier, type FirmwarePackageNameJson } from '../../pki/asn1/firmware-package-name.js';
 
-export const FIRMWARE_STATE_FILE = 'firmware-state.json';
+export { FIRMWARE_STATE_FILE };
 export const MAX_STALE_ENTRIES = 64;
 
 export interface FirmwareRecord {
@@ -41,17 +42,17 @@ export interface FirmwareState {
 
 export const emptyState = (): FirmwareState => ({ version: 1, stale: [] });
 
+const isFirmwareState = (s: unknown): s is FirmwareState =>
+  typeof s === 'object' && s !== null && (s as FirmwareState).version === 1 && Array.isArray((s as FirmwareState).stale);
+
+/** The firmware state document of a work directory (the version-1 bare JSON of earlier releases is converted once). */
+export function firmwareStateStore(dir: string): DocumentStore<FirmwareState> {
+  return new DocumentStore<FirmwareState>({ dir, name: FIRMWARE_STATE_FILE, kind: 'enrolld-firmware-state', version: 1, validate: isFirmwareState, legacy: (j) => (isFirmwareState(j) ? j : undefined) });
+}
+
+/** The persisted state (empty when none was ever saved); both copies unusable → StateCorruptError. */
 export async function loadState(dir: string): Promise<FirmwareState> {
-  let text: string;
-  try {
-    text = await readFile(path.join(dir, FIRMWARE_STATE_FILE), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
-    throw e;
-  }
-  const s = JSON.parse(text) as FirmwareState;
-  if (s.version !== 1 || !Array.isArray(s.stale)) throw new Error(`${FIRMWARE_STATE_FILE}: unsupported state version`);
-  return s;
+  return (await firmwareStateStore(dir).load()) ?? emptyState();
 }
 
 /** Writes `data` to `file` atomically and durably (the store's one implementation: temp, fsync, rename, dir fsync). */
@@ -60,7 +61,7 @@ export async function atomicWriteFile(file: string, data: string | Uint8Array, m
 }
 
 export async function saveState(dir: string, state: FirmwareState): Promise<void> {
-  await atomicWriteFile(path.join(dir, FIRMWARE_STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+  await firmwareStateStore(dir).save(state);
 }
 
 /**

@@ -1,10 +1,12 @@
-// Persisted TAMP state (`<stateDir>/tamp.json`, atomic writes, 0600): the apex trust anchor (RFC 5934 §1.2; kept
-// here, not in the TrustAnchorStore, because only TAMP uses it), the module's community memberships (§4.7), the last
-// accepted sequence number per TAMP signer trust anchor (§6, keyed by the TA key identifier), and the outbox of
-// signed responses waiting to be POSTed to /tamp/return. Every change is one writeFileAtomic; a corrupt file is an
-// error, never a silent reset (a reset would re-open replays).
-import path from 'node:path';
-import { ensurePrivateDir, readFileIfExists, removeStaleTemps, writeFileAtomic } from '../../store/atomic-file.js';
+// Persisted TAMP state (`<stateDir>/tamp.json`, a DocumentStore: checksummed, previous-good copy, atomic, 0600): the
+// apex trust anchor (RFC 5934 §1.2; kept here, not in the TrustAnchorStore, because only TAMP uses it), the module's
+// community memberships (§4.7), the last accepted sequence number per TAMP signer trust anchor (§6, keyed by the TA
+// key identifier), and the outbox of signed responses waiting to be POSTed to /tamp/return. Every change is one
+// save; a torn or damaged file falls back to the previous good copy, and when neither is usable it is an error,
+// never a silent reset (a reset would re-open replays).
+import { DocumentStore } from '../../store/document-store.js';
+import { StateCorruptError } from '../../store/errors.js';
+import { TAMP_FILE } from '../../store/layout.js';
 import { EnrolldError } from '../../util/errors.js';
 
 export interface TampOutboxItem {
@@ -32,37 +34,46 @@ export class TampStateError extends EnrolldError {
   }
 }
 
+const isTampStateDoc = (d: unknown): d is TampStateDoc => {
+  const x = d as TampStateDoc;
+  return typeof x === 'object' && x !== null && x.schema === 1 && Array.isArray(x.communities) && typeof x.seq === 'object' && x.seq !== null && Array.isArray(x.outbox);
+};
+
+const empty = (): TampStateDoc => ({ schema: 1, communities: [], seq: {}, outbox: [] });
+
 export class TampStateFile {
   readonly file: string;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly store: DocumentStore<TampStateDoc>;
   constructor(dir: string) {
-    this.file = path.join(path.resolve(dir), 'tamp.json');
+    // The schema-1 file of earlier versions (bare JSON) is the legacy format: converted once on the first load.
+    this.store = new DocumentStore<TampStateDoc>({ dir, name: TAMP_FILE, kind: 'enrolld-tamp', version: 1, validate: isTampStateDoc, legacy: (j) => (isTampStateDoc(j) ? j : undefined) });
+    this.file = this.store.path;
   }
 
   async load(): Promise<TampStateDoc> {
-    await removeStaleTemps(this.file);
-    const raw = await readFileIfExists(this.file);
-    if (!raw) return { schema: 1, communities: [], seq: {}, outbox: [] };
-    let d: TampStateDoc;
     try {
-      d = JSON.parse(raw.toString('utf8')) as TampStateDoc;
+      return (await this.store.load()) ?? empty();
     } catch (e) {
-      throw new TampStateError(`${this.file}: not JSON: ${(e as Error).message}`, { cause: e });
+      throw this.wrap(e);
     }
-    if (!d || d.schema !== 1 || !Array.isArray(d.communities) || typeof d.seq !== 'object' || !Array.isArray(d.outbox)) throw new TampStateError(`${this.file}: not a schema-1 TAMP state file`);
-    return d;
   }
 
   /** Read-modify-write, serialized; `fn` may throw to abort without writing. */
-  update<T>(fn: (d: TampStateDoc) => T): Promise<T> {
-    const run = this.queue.then(async () => {
-      const d = await this.load();
-      const r = fn(d);
-      await ensurePrivateDir(path.dirname(this.file));
-      await writeFileAtomic(this.file, JSON.stringify(d, null, 2) + '\n');
-      return r;
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
+  async update<T>(fn: (d: TampStateDoc) => T): Promise<T> {
+    let r!: T;
+    try {
+      await this.store.update((cur) => {
+        const d = cur ?? empty();
+        r = fn(d);
+        return d;
+      });
+    } catch (e) {
+      throw this.wrap(e);
+    }
+    return r;
+  }
+
+  private wrap(e: unknown): unknown {
+    return e instanceof StateCorruptError ? new TampStateError(`${this.file}: ${e.message}`, { cause: e }) : e;
   }
 }

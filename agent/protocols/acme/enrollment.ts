@@ -5,11 +5,11 @@
 // the agent's one attestation path (TPM2_Certify of the key being certified by the AK, qualifyingData = the
 // challenge's freshness_nonce) in a CMW. Other challenge types are only answered ("ready") when the server
 // validates them by its own means (pebble's VA, a DNS operator); a device serves no HTTP/TLS-ALPN responders.
-import { readFile } from 'node:fs/promises';
 import * as pkijs from 'pkijs';
 import type { KeyAlgorithm } from '../../pki/signer.js';
 import type { KeyRecord, KeyStore } from '../../keystore/keystore.js';
-import { writeFileAtomic } from '../../store/atomic-file.js';
+import { documentAt, type DocumentStore } from '../../store/document-store.js';
+import { MemoryPendingTransactions, type PendingTransactions } from '../pending.js';
 import { pemDecodeAll } from '../../pki/pem.js';
 import { csrExtensions, parseCsr } from '../../pki/csr.js';
 import type { EnrollRequest, EnrollResult, EnrollmentProtocol } from '../protocol.js';
@@ -17,6 +17,7 @@ import { createHttpsTransport, type Transport } from '../http/transport.js';
 import { AcmeClient } from './client.js';
 import { IDENTIFIER_REMOTE_ATTESTATION, PEM_CERTIFICATE_CHAIN, REMOTE_ATTEST_01, type AuthzStatus, type OrderStatus } from './constants.js';
 import { AcmeProblemError, AcmeProtocolError } from './errors.js';
+import { StateCorruptError } from '../../store/errors.js';
 import { b64u } from './jws.js';
 import { AcmeRatsError, challengeResponse, freshnessNonce, jweRecipient, jweRecipientFromCertificate, type JweRecipient } from './remote-attest-01.js';
 
@@ -33,8 +34,10 @@ export interface AcmeEnrollmentOptions {
   /** Explicit trust anchors for the ACME server's TLS certificate (PEM); the system store is never used. */
   trustAnchors: Array<string | Uint8Array>;
   keystore: KeyStore;
-  /** JSON file (0600) with the account key record and the account URL; created on first use. */
+  /** Account document (a DocumentStore, 0600) with the account key record and the account URL; created on first use. */
   accountFile: string;
+  /** Orders still processing when polling gave up (RFC 8555 §7.4), resumed by the next attempt; default: in memory. */
+  pending?: PendingTransactions<AcmePendingOrder>;
   accountKeyAlgorithm?: KeyAlgorithm;
   /** mailto: URLs for newAccount (§7.3). */
   contact?: string[];
@@ -57,6 +60,13 @@ export interface AcmeEnrollmentOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => Date;
 }
+
+/** What must survive a restart to resume an order that was still processing (RFC 8555 §7.1.3 order URL). */
+export interface AcmePendingOrder {
+  orderUrl: string;
+}
+
+export const isAcmePendingOrder = (r: unknown): r is AcmePendingOrder => typeof r === 'object' && r !== null && typeof (r as AcmePendingOrder).orderUrl === 'string';
 
 interface AccountFile {
   version: 1;
@@ -108,8 +118,14 @@ export class AcmeEnrollment implements EnrollmentProtocol {
   private client: AcmeClient | undefined;
   private readonly transport: Transport;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly accountStore: DocumentStore<AccountFile>;
+  readonly pending: PendingTransactions<AcmePendingOrder>;
 
   constructor(private readonly o: AcmeEnrollmentOptions) {
+    const isAccount = (f: unknown): f is AccountFile => typeof f === 'object' && f !== null && (f as AccountFile).version === 1 && typeof (f as AccountFile).key === 'object' && typeof (f as AccountFile).directoryUrl === 'string';
+    // The bare JSON account file of earlier releases is converted once.
+    this.accountStore = documentAt<AccountFile>(o.accountFile, { kind: 'enrolld-acme-account', version: 1, validate: isAccount, legacy: (j) => (isAccount(j) ? j : undefined) });
+    this.pending = o.pending ?? new MemoryPendingTransactions();
     this.transport =
       o.transport ??
       createHttpsTransport({ trustAnchors: o.trustAnchors, ...(o.maxResponseBytes ? { maxResponseBytes: o.maxResponseBytes } : {}), ...(o.totalTimeoutMs ? { totalTimeoutMs: o.totalTimeoutMs } : {}) });
@@ -124,15 +140,16 @@ export class AcmeEnrollment implements EnrollmentProtocol {
     const dir = await client.directory();
     let file: AccountFile | undefined;
     try {
-      const f = JSON.parse(await readFile(this.o.accountFile, 'utf8')) as AccountFile;
-      if (f.version === 1 && f.key && f.directoryUrl === this.o.directoryUrl) file = f;
+      const f = await this.accountStore.load();
+      if (f && f.directoryUrl === this.o.directoryUrl) file = f;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && !(e instanceof SyntaxError)) throw e;
+      // Both copies unusable: a new account key, as for a missing file (the account holds no secret of ours).
+      if (!(e instanceof StateCorruptError)) throw e;
     }
     if (!file) {
       const key = await this.o.keystore.createKey(`acme-account-${Date.now().toString(36)}`, this.o.accountKeyAlgorithm ?? 'ecc-p256');
       file = { version: 1, directoryUrl: this.o.directoryUrl, key: { ...key, spki: Buffer.from(key.spki).toString('base64') } };
-      await writeFileAtomic(this.o.accountFile, JSON.stringify(file) + '\n');
+      await this.accountStore.save(file);
     }
     client.signer = this.o.keystore.signer({ ...file.key, spki: new Uint8Array(Buffer.from(file.key.spki, 'base64')) });
     // newAccount with the same key returns the existing account (200) or creates it (201); either way: the URL.
@@ -144,7 +161,7 @@ export class AcmeEnrollment implements EnrollmentProtocol {
     client.kid = res.location;
     if (file.kid !== res.location) {
       file.kid = res.location;
-      await writeFileAtomic(this.o.accountFile, JSON.stringify(file) + '\n');
+      await this.accountStore.save(file);
     }
     this.client = client;
     return client;
@@ -152,12 +169,38 @@ export class AcmeEnrollment implements EnrollmentProtocol {
 
   async enroll(req: EnrollRequest): Promise<EnrollResult> {
     const client = await this.account();
+    const waiting = this.pending.get(req.csr);
+    try {
+      const r = await this.order(client, req, waiting);
+      if (r.result.kind === 'pending') await this.pending.put(req.csr, { orderUrl: r.orderUrl });
+      else if (waiting) await this.pending.clear(req.csr);
+      return r.result;
+    } catch (e) {
+      // A failed order is not resumed: the next attempt places a new one.
+      if (waiting) await this.pending.clear(req.csr).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The order of a resumed request (still processing at the last attempt), else a new one (§7.4). */
+  private async openOrder(client: AcmeClient, req: EnrollRequest, waiting: AcmePendingOrder | undefined): Promise<{ orderUrl: string; order: Record<string, unknown> }> {
+    if (waiting) {
+      const res = await client.post(waiting.orderUrl, undefined).catch(() => undefined);
+      const order = res?.status === 200 ? obj(res.json, 'order') : undefined;
+      if (order && order.status !== 'invalid') return { orderUrl: waiting.orderUrl, order };
+    }
     const dir = await client.directory();
     const identifiers = [...(this.o.identifiers ?? csrIdentifiers(req.csr)), ...(this.o.remoteAttestation ?? []).map((value) => ({ type: IDENTIFIER_REMOTE_ATTESTATION, value }))];
     const created = await client.post(dir.newOrder, { identifiers });
     if (created.status !== 201 || !created.location) throw new AcmeProtocolError(`newOrder answered ${created.status}${created.location ? '' : ' without a Location'}`);
-    const orderUrl = created.location;
-    let order = obj(created.json, 'order');
+    return { orderUrl: created.location, order: obj(created.json, 'order') };
+  }
+
+  private async order(client: AcmeClient, req: EnrollRequest, waiting: AcmePendingOrder | undefined): Promise<{ orderUrl: string; result: EnrollResult }> {
+    const opened = await this.openOrder(client, req, waiting);
+    const orderUrl = opened.orderUrl;
+    let order = opened.order;
+    const pending = { orderUrl, result: { kind: 'pending', retryAfterSeconds: 30 } as EnrollResult };
     const deadline = Date.now() + (this.o.maxPollMs ?? 120_000);
 
     // Authorizations (§7.5): answer one challenge each, then wait for them to become valid.
@@ -167,13 +210,13 @@ export class AcmeEnrollment implements EnrollmentProtocol {
 
     // Finalize (§7.4) once the order is ready.
     const ready = await this.pollOrder(client, orderUrl, order, ['ready', 'valid'], deadline);
-    if (ready === undefined) return { kind: 'pending', retryAfterSeconds: 30 };
+    if (ready === undefined) return pending;
     order = ready;
     if (order.status === 'ready') {
       const fin = await client.post(str(order, 'finalize', 'order'), { csr: b64u(req.csr) });
       order = obj(fin.json, 'order');
       const done = await this.pollOrder(client, orderUrl, order, ['valid'], deadline);
-      if (done === undefined) return { kind: 'pending', retryAfterSeconds: 30 };
+      if (done === undefined) return pending;
       order = done;
     }
     const certUrl = str(order, 'certificate', 'order');
@@ -181,7 +224,7 @@ export class AcmeEnrollment implements EnrollmentProtocol {
     if (cert.contentType !== PEM_CERTIFICATE_CHAIN) throw new AcmeProtocolError(`certificate download has content type ${cert.contentType ?? 'none'}, expected ${PEM_CERTIFICATE_CHAIN}`);
     const blocks = pemDecodeAll(Buffer.from(cert.body).toString('utf8'), 'CERTIFICATE');
     if (blocks.length === 0) throw new AcmeProtocolError('the certificate chain holds no certificate');
-    return { kind: 'issued', cert: blocks[0]!.der, chain: blocks.slice(1).map((b) => b.der) };
+    return { orderUrl, result: { kind: 'issued', cert: blocks[0]!.der, chain: blocks.slice(1).map((b) => b.der) } };
   }
 
   private async authorize(client: AcmeClient, url: string, req: EnrollRequest, deadline: number): Promise<void> {

@@ -3,10 +3,9 @@
 //    HTTP Basic and/or TLS client auth as for /simpleenroll. The lab/CA authorizes the request by that signer.
 //  - reenroll: signed by the credential being renewed (its TPM key), its certificate included (RFC 5272 §3.2.1.2,
 //    RFC 7030 §4.3.1 "the certificate being renewed or rekeyed"); TLS client auth with the same credential.
-//  - pending (RFC 5272 §6.13): the pendToken and transactionId are kept per CSR in a CmcPendingStore; when the
-//    lifecycle repeats the same request (same CSR), a queryPending PKIData is sent instead of a new request.
-//    The lifecycle must persist `CmcPendingRecord`s (JSON-safe) across restarts to resume — pass a store backed by
-//    its state file; the default store is in memory.
+//  - pending (RFC 5272 §6.13): the pendToken and transactionId are kept per CSR in the protocols' pending-transaction
+//    contract (../pending.ts); when the lifecycle repeats the same request (same CSR), a queryPending PKIData is sent
+//    instead of a new request. The agent persists the records in the state dir; the default is in memory.
 //  - freshness nonce (draft-ietf-lamps-attestation-freshness-08 §7): nonce() sends an unsigned id-data PKIData with
 //    the nonce request control; the next request continues its transactionId (the binding the draft requires).
 import { createHash, createHmac } from 'node:crypto';
@@ -23,6 +22,7 @@ import { estUrl } from '../est/context.js';
 import type { EstOperation } from '../est/constants.js';
 import { throwForStatus } from '../est/response.js';
 import type { EnrollmentProtocol, EnrollRequest, EnrollResult, NonceContext } from '../protocol.js';
+import { MemoryPendingTransactions, type PendingTransactions } from '../pending.js';
 import type { NonceRequestParams, ReceivedNonce } from '../../attest/nonce.js';
 import { CMC_FULLCMC_OPERATION, CMC_MEDIA_TYPES, OID_CMC, OID_HMAC_SHA256, OID_SHA256 } from './constants.js';
 import { CmcFailedError, CmcProtocolError, CmcUsageError } from './errors.js';
@@ -46,16 +46,8 @@ export interface CmcPendingRecord {
   pendTime: string;
 }
 
-export interface CmcPendingStore {
-  get(csrSha256Hex: string): CmcPendingRecord | undefined | Promise<CmcPendingRecord | undefined>;
-  set(csrSha256Hex: string, rec: CmcPendingRecord): void | Promise<void>;
-  delete(csrSha256Hex: string): void | Promise<void>;
-}
-
-export function memoryPendingStore(): CmcPendingStore & { records: Map<string, CmcPendingRecord> } {
-  const records = new Map<string, CmcPendingRecord>();
-  return { records, get: (k) => records.get(k), set: (k, v) => void records.set(k, v), delete: (k) => void records.delete(k) };
-}
+export const isCmcPendingRecord = (r: unknown): r is CmcPendingRecord =>
+  typeof r === 'object' && r !== null && typeof (r as CmcPendingRecord).transactionId === 'string' && typeof (r as CmcPendingRecord).pendToken === 'string' && typeof (r as CmcPendingRecord).pendTime === 'string';
 
 export interface CmcEnrollmentOptions {
   /** EST server ("https://host:port"); the request goes to /.well-known/est[/<label>]/fullcmc. */
@@ -71,7 +63,8 @@ export interface CmcEnrollmentOptions {
   /** Signs initial-enrollment PKIData: the device's bootstrap credential (e.g. the IDevID key in the TPM). */
   bootstrap?: { signer: Signer; certificate: Uint8Array; chain?: Uint8Array[]; clientAuth?: ClientAuthOptions };
   keystore: KeyStore;
-  pendingStore?: CmcPendingStore;
+  /** Requests waiting for queryPending (RFC 5272 §6.13), persisted by the agent in the state dir; default: in memory. */
+  pending?: PendingTransactions<CmcPendingRecord>;
   /** Used when a pending response's pendTime is in the past (default 60 s). */
   defaultRetryAfterSeconds?: number;
   maxResponseBytes?: number;
@@ -84,12 +77,12 @@ export interface CmcEnrollmentOptions {
 
 export class CmcEnrollment implements EnrollmentProtocol {
   readonly name = 'cmc' as const;
-  readonly pending: CmcPendingStore;
+  readonly pending: PendingTransactions<CmcPendingRecord>;
   /** The last request DER sent (tests verify it independently with openssl). */
   lastRequestDer: Uint8Array | undefined;
 
   constructor(private readonly o: CmcEnrollmentOptions) {
-    this.pending = o.pendingStore ?? memoryPendingStore();
+    this.pending = o.pending ?? new MemoryPendingTransactions();
   }
 
   private transport(clientAuth: ClientAuthOptions | undefined): Transport {
@@ -241,8 +234,7 @@ export class CmcEnrollment implements EnrollmentProtocol {
       chain = this.o.bootstrap.chain ?? [];
       clientAuth = this.o.bootstrap.clientAuth;
     }
-    const key = createHash('sha256').update(req.csr).digest('hex');
-    const prior = await this.pending.get(key);
+    const prior = this.pending.get(req.csr);
     const fromNonce = this.nonceTransactionId;
     this.nonceTransactionId = undefined;
     const transactionId = prior ? BigInt(prior.transactionId) : (sameTransaction ?? fromNonce ?? newTransactionId());
@@ -269,14 +261,14 @@ export class CmcEnrollment implements EnrollmentProtocol {
     });
     if (result.kind === 'pending') {
       const { pendToken, pendTime } = result.pendInfo;
-      await this.pending.set(key, { transactionId: transactionId.toString(), pendToken: Buffer.from(pendToken).toString('base64'), pendTime: pendTime.toISOString() });
+      await this.pending.put(req.csr, { transactionId: transactionId.toString(), pendToken: Buffer.from(pendToken).toString('base64'), pendTime: pendTime.toISOString() });
       const secs = Math.ceil((pendTime.getTime() - now.getTime()) / 1000);
       return { kind: 'pending', retryAfterSeconds: secs > 0 ? secs : (this.o.defaultRetryAfterSeconds ?? 60) };
     }
     if (this.o.issuerTrustAnchors?.length) {
       await validateChain({ leaf: result.cert, intermediates: result.chain, trustAnchors: this.o.issuerTrustAnchors.map(toDer), at: now });
     }
-    await this.pending.delete(key);
+    if (prior) await this.pending.clear(req.csr);
     return { kind: 'issued', cert: result.cert, chain: result.chain };
   }
 }

@@ -66,6 +66,9 @@ export interface CmpPendingTransaction {
   checkAfter: number;
 }
 
+export const isCmpPendingTransaction = (t: unknown): t is CmpPendingTransaction =>
+  typeof t === 'object' && t !== null && typeof (t as CmpPendingTransaction).transactionID === 'string' && typeof (t as CmpPendingTransaction).recipNonce === 'string' && Number.isInteger((t as CmpPendingTransaction).certReqId) && typeof (t as CmpPendingTransaction).request === 'string' && typeof (t as CmpPendingTransaction).checkAfter === 'number';
+
 export type CertResult =
   | { kind: 'issued'; cert: Uint8Array; chain: Uint8Array[]; caPubs: Uint8Array[]; implicitlyConfirmed: boolean }
   | { kind: 'pending'; transaction: CmpPendingTransaction };

@@ -4,9 +4,9 @@
 //   request: 'p10cr' → p10cr with the lifecycle's PKCS#10 instead (same protection rules).
 // Attestation evidence already in the CSR (id-aa-attestation attribute) is moved into the CRMF certTemplate as the
 // id-aa-attestation extension (draft-ietf-lamps-csr-attestation-28 §4.3, the "CRMF form").
-// "waiting" → {kind:'pending'}; the transaction (transactionID, certReqId, nonce) is kept per CSR so the lifecycle's
-// retry of the same pending request becomes a pollReq; exportPending()/the constructor's `pending` persist it.
-import { createHash, randomBytes } from 'node:crypto';
+// "waiting" → {kind:'pending'}; the transaction (transactionID, certReqId, nonce) is kept per CSR in the protocols'
+// pending-transaction contract (../pending.ts), so the lifecycle's retry of the same pending request becomes a pollReq.
+import { randomBytes } from 'node:crypto';
 import { findAttestationBundle, buildAttestationExtension } from '../../pki/asn1/evidence-attribute.js';
 import { NonceRequest } from '../../pki/asn1/nonce-request.js';
 import { NonceRequestTypeInfo } from '../../pki/asn1/nonce-request-type-info.js';
@@ -17,8 +17,10 @@ import { csrExtensions, parseCsr } from '../../pki/csr.js';
 import type { KeyStore } from '../../keystore/keystore.js';
 import type { NonceRequestParams, ReceivedNonce } from '../../attest/nonce.js';
 import type { EnrollRequest, EnrollResult, EnrollmentProtocol } from '../protocol.js';
+import { MemoryPendingTransactions, type PendingTransactions } from '../pending.js';
 import { InfoTypeAndValue } from './asn1/info-type-and-value.js';
 import { CmpClient, type CmpOptions, type CmpPendingTransaction, type Protection } from './client.js';
+export { isCmpPendingTransaction } from './client.js';
 import { OID_ID_AA_ATTESTATION } from '../../pki/asn1/oids.js';
 import { CmpProtocolError, CmpUsageError } from './errors.js';
 
@@ -26,10 +28,8 @@ export interface CmpEnrollmentOptions extends CmpOptions {
   keystore: KeyStore;
   /** 'crmf' (default: ir/kur) or 'p10cr'. */
   request?: 'crmf' | 'p10cr';
-  /** Waiting transactions restored from disk (keyed by SHA-256 of the CSR, hex). */
-  pending?: Record<string, CmpPendingTransaction>;
-  /** Called whenever the set of waiting transactions changes (persist it next to the lifecycle's pending request). */
-  onPendingChange?: (pending: Record<string, CmpPendingTransaction>) => void;
+  /** Waiting transactions (RFC 9483 §4.4), persisted by the agent in the state dir; default: in memory. */
+  pending?: PendingTransactions<CmpPendingTransaction>;
   /** InfoType OIDs of the nonce genm/genp (TBD1/TBD2 in the draft; placeholders by default). */
   nonceInfoTypes?: { request: string; response: string };
 }
@@ -37,23 +37,23 @@ export interface CmpEnrollmentOptions extends CmpOptions {
 export class CmpEnrollment implements EnrollmentProtocol {
   readonly name = 'cmp' as const;
   readonly client: CmpClient;
-  private readonly pending: Map<string, CmpPendingTransaction>;
+  readonly pending: PendingTransactions<CmpPendingTransaction>;
   /** transactionID of the last nonce genm; the next certificate request continues it (attestation-freshness-08 §5). */
   private nonceTransactionID: Uint8Array | undefined;
 
   constructor(private readonly opts: CmpEnrollmentOptions) {
     this.client = new CmpClient(opts);
-    this.pending = new Map(Object.entries(opts.pending ?? {}));
+    this.pending = opts.pending ?? new MemoryPendingTransactions();
   }
 
+  /** The waiting transactions by request id (hex SHA-256 of the CSR). */
   exportPending(): Record<string, CmpPendingTransaction> {
-    return Object.fromEntries(this.pending);
+    return this.pending.all();
   }
 
   async enroll(req: EnrollRequest): Promise<EnrollResult> {
-    const id = createHash('sha256').update(req.csr).digest('hex');
     const protection = this.protectionFor(req);
-    const waiting = this.pending.get(id);
+    const waiting = this.pending.get(req.csr);
     let result;
     if (waiting) {
       result = await this.client.poll(waiting, protection);
@@ -76,14 +76,10 @@ export class CmpEnrollment implements EnrollmentProtocol {
       });
     }
     if (result.kind === 'pending') {
-      this.pending.set(id, result.transaction);
-      this.opts.onPendingChange?.(this.exportPending());
+      await this.pending.put(req.csr, result.transaction);
       return { kind: 'pending', retryAfterSeconds: result.transaction.checkAfter };
     }
-    if (waiting) {
-      this.pending.delete(id);
-      this.opts.onPendingChange?.(this.exportPending());
-    }
+    if (waiting) await this.pending.clear(req.csr);
     return { kind: 'issued', cert: result.cert, chain: result.chain };
   }
 

@@ -1,0 +1,90 @@
+// Every file the agent keeps in its state directory (config.stateDir, 0700), named once. JSON documents go through
+// DocumentStore (checksummed envelope + `<name>.prev`, atomic, 0600) unless noted; binary content (DER packages,
+// images, key blobs) stays in plain files written with writeFileAtomic, named here too.
+import path from 'node:path';
+
+/** The lifecycle state (phase, credential, pending request): DocumentStore kind "enrolld-state". */
+export const STATE_FILE = 'state.json';
+/** The trust anchor database (RFC 7030 §4.1.1 explicit TA, /cacerts, firmware, TAMP, key packages). */
+export const TRUST_ANCHORS_FILE = 'trust-anchors.json';
+/** CRLs accepted from /crls (RFC 8295 §4). */
+export const CRLS_FILE = 'crls.json';
+/** /eecerts peer certificates by the package URI that delivered them (RFC 8295 §3). */
+export const PEER_CERTIFICATES_FILE = 'peer-certificates.json';
+/** TAMP apex TA, communities, sequence numbers (anti-replay, RFC 5934 §6) and the /tamp/return outbox. */
+export const TAMP_FILE = 'tamp.json';
+/** Probe memory of the PAL poller against plain RFC 7030 servers (no /pal: when it was last absent). */
+export const PAL_PROBE_FILE = 'est-pal-probe.json';
+/** The last PAL poll's summary, shown by `enrolld status`. */
+export const PAL_LAST_POLL_FILE = 'pal-last-poll.json';
+/** Per-feature last success / last error / failure counts (status, metrics). */
+export const FEATURE_STATUS_FILE = 'feature-status.json';
+/** When the daemon (or `enrolld once`) will run next, shown by `enrolld status`. */
+export const NEXT_RUN_FILE = 'next-run.json';
+/** MQTT bdSeq: one decimal number and a newline (written synchronously by the status publisher; not a document). */
+export const BDSEQ_FILE = 'mqtt-bdseq';
+/** CMP transactions waiting for pollReq (RFC 9483 §4.4), by CSR. */
+export const CMP_PENDING_FILE = 'cmp-pending.json';
+/** CMC requests waiting for queryPending (RFC 5272 §6.13), by CSR. */
+export const CMC_PENDING_FILE = 'cmc-pending.json';
+/** ACME orders still processing (RFC 8555 §7.4), by CSR. */
+export const ACME_PENDING_FILE = 'acme-pending.json';
+/** The ACME account: key record (TPM blobs, no secret) and account URL (RFC 8555 §7.3). */
+export const ACME_ACCOUNT_FILE = 'acme-account.json';
+
+/** Key packages (RFC 8295 §5, RFC 6031/5958): sealed symmetric keys and imported key records. */
+export const KEYS_DIR = 'keys';
+export const KEYS_FILE = 'keys.json';
+
+/** Firmware work directory (RFC 4108 packages over RFC 8295 §6). */
+export const FIRMWARE_DIR = 'firmware';
+/** Installed / pending-reboot package and the stale list (anti-downgrade, RFC 4108 §1.2.3.2). */
+export const FIRMWARE_STATE_FILE = 'firmware-state.json';
+/** The current or last download's progress (bytes, rate, ETA). */
+export const DOWNLOAD_PROGRESS_FILE = 'download-progress.json';
+/** Single-instance lock of the firmware manager (holds the owner's pid; plain text). */
+export const FIRMWARE_LOCK_FILE = 'lock';
+/** The package being downloaded (DER) with `<name>.part` and `<name>.part.json` while a download resumes. */
+export const FIRMWARE_PACKAGE_FILE = 'package.der';
+/** Decrypted content and extracted image while a package is verified (binary, removed after apply). */
+export const FIRMWARE_CONTENT_FILE = 'content.bin';
+export const FIRMWARE_IMAGE_FILE = 'image.bin';
+/** Receipts and error reports waiting for /fwreturn: `<id>.der` + `<id>.json` (RFC 4108 §3). */
+export const FIRMWARE_OUTBOX_DIR = 'outbox';
+
+/** Suffix of the previous good copy of a DocumentStore file. */
+export const PREV_SUFFIX = '.prev';
+
+/** Absolute paths of every state file under one state directory. */
+export function stateLayout(stateDir: string) {
+  const dir = path.resolve(stateDir);
+  const at = (...p: string[]): string => path.join(dir, ...p);
+  const firmwareDir = at(FIRMWARE_DIR);
+  return {
+    dir,
+    state: at(STATE_FILE),
+    trustAnchors: at(TRUST_ANCHORS_FILE),
+    crls: at(CRLS_FILE),
+    peerCertificates: at(PEER_CERTIFICATES_FILE),
+    tamp: at(TAMP_FILE),
+    palProbe: at(PAL_PROBE_FILE),
+    palLastPoll: at(PAL_LAST_POLL_FILE),
+    featureStatus: at(FEATURE_STATUS_FILE),
+    nextRun: at(NEXT_RUN_FILE),
+    bdseq: at(BDSEQ_FILE),
+    cmpPending: at(CMP_PENDING_FILE),
+    cmcPending: at(CMC_PENDING_FILE),
+    acmePending: at(ACME_PENDING_FILE),
+    acmeAccount: at(ACME_ACCOUNT_FILE),
+    keysDir: at(KEYS_DIR),
+    keys: at(KEYS_DIR, KEYS_FILE),
+    firmwareDir,
+    firmwareState: path.join(firmwareDir, FIRMWARE_STATE_FILE),
+    downloadProgress: path.join(firmwareDir, DOWNLOAD_PROGRESS_FILE),
+    firmwareLock: path.join(firmwareDir, FIRMWARE_LOCK_FILE),
+    firmwarePackage: path.join(firmwareDir, FIRMWARE_PACKAGE_FILE),
+    firmwareOutbox: path.join(firmwareDir, FIRMWARE_OUTBOX_DIR),
+  };
+}
+
+export type StateLayout = ReturnType<typeof stateLayout>;
