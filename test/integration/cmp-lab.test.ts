@@ -160,10 +160,10 @@ test('genm id-it-rootCaCert → rootCaKeyUpdate: accepted only when newWithOld i
     registerCmpHandlers(lab.router, { ca: lab.ca, reference: 'dev-0001', secret: SECRET, rootCaKeyUpdate: upd, path: p });
     return new CmpClient({ ...options(), url: `${lab.url}${p}` });
   };
-  const upd = await at('/cmp-root-ok', new RootCaKeyUpdateContent(der('new.pem'), der('nwo.pem'))).rootCaKeyUpdate(der('old.pem'), { kind: 'mac' });
+  const upd = await at('/cmp-root-ok', new RootCaKeyUpdateContent({ newWithNew: der('new.pem'), newWithOld: der('nwo.pem') })).rootCaKeyUpdate(der('old.pem'), { kind: 'mac' });
   assert.equal(upd?.newWithNew, der('new.pem'));
   // newWithOld that the old root did not sign (the self-signed new root in its place) → refused
-  const err = await at('/cmp-root-bad', new RootCaKeyUpdateContent(der('new.pem'), der('new.pem'))).rootCaKeyUpdate(der('old.pem'), { kind: 'mac' }).catch((e: unknown) => e);
+  const err = await at('/cmp-root-bad', new RootCaKeyUpdateContent({ newWithNew: der('new.pem'), newWithOld: der('new.pem') })).rootCaKeyUpdate(der('old.pem'), { kind: 'mac' }).catch((e: unknown) => e);
   assert.instance(err, CmpProtectionError);
 });
 

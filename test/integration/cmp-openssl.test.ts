@@ -197,7 +197,7 @@ test('rr for the issued certificate, signature-protected by its TPM key', async 
 
 test('genm id-it-caCerts → genp', async () => {
   const c = client(await macMock(leafPem));
-  const itavs = await c.generalMessage([new InfoTypeAndValue(OID_IT_CA_CERTS)], { kind: 'mac' });
+  const itavs = await c.generalMessage([new InfoTypeAndValue({ infoType: OID_IT_CA_CERTS })], { kind: 'mac' });
   // OpenSSL 3.0's mock echoes the requested infoTypes (it has no caCerts support before 3.2).
   assert.ok(itavs.some((i) => i.infoType === OID_IT_CA_CERTS));
   void asn1js;

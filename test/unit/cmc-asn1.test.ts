@@ -63,12 +63,12 @@ interface RespOpts {
   certs?: Uint8Array[];
 }
 async function response(o: RespOpts = {}): Promise<Uint8Array> {
-  const controls = [statusInfoV2Control(1, new CMCStatusInfoV2(o.status ?? 'success', [o.body ?? 1], 'text', o.other))];
+  const controls = [statusInfoV2Control(1, new CMCStatusInfoV2({ cMCStatus: o.status ?? 'success', bodyList: [o.body ?? 1], statusString: 'text', otherInfo: o.other }))];
   if (o.tid !== null) controls.push(transactionIdControl(2, o.tid ?? TID));
   if (o.nonce !== null) controls.push(recipientNonceControl(3, o.nonce ?? NONCE));
   return signCmc({
     eContentType: o.eContentType ?? OID_CCT_PKI_RESPONSE,
-    eContent: new PKIResponse(controls).toDer(),
+    eContent: new PKIResponse({ controlSequence: controls }).toDer(),
     signer: o.signer ?? caSigner,
     certificate: o.signerCert ?? ca.issuing.der,
     extraCertificates: o.certs ?? [issued, ca.issuing.der],
@@ -79,9 +79,12 @@ const protocolError = (reason: string) => (e: unknown): boolean => e instanceof 
 
 test('PKIData round trip: controls, tcr, cmsSequence, otherMsg; DER exact', () => {
   const d = buildPkiData({ transactionId: TID, senderNonce: NONCE, body: { csr } });
-  const full = new PKIData(d.controlSequence, d.reqSequence, [new TaggedContentInfo(7, new Uint8Array(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: '1.2.840.113549.1.7.1' })] }).toBER()))], [
-    new OtherMsg(8, '1.2.3.4', new asn1js.Utf8String({ value: 'x' })),
-  ]);
+  const full = new PKIData({
+    controlSequence: d.controlSequence,
+    reqSequence: d.reqSequence,
+    cmsSequence: [new TaggedContentInfo({ bodyPartID: 7, contentInfo: new Uint8Array(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: '1.2.840.113549.1.7.1' })] }).toBER()) })],
+    otherMsgSequence: [new OtherMsg({ bodyPartID: 8, otherMsgType: '1.2.3.4', otherMsgValue: new asn1js.Utf8String({ value: 'x' }) })],
+  });
   const der = full.toDer();
   const back = PKIData.fromDer(der);
   assert.equal(back.toDer(), der);
@@ -98,9 +101,9 @@ test('PKIData round trip: controls, tcr, cmsSequence, otherMsg; DER exact', () =
 
 test('PKIResponse + CMCStatusInfoV2 round trip: failInfo, pendInfo, bodyPartPath', () => {
   const pendTime = new Date(Math.floor(Date.now() / 1000) * 1000);
-  const s1 = new CMCStatusInfoV2('failed', [1, [2, 3]], 'no', { failInfo: 'popRequired' });
-  const s2 = new CMCStatusInfoV2('pending', [1], undefined, { pendInfo: { pendToken: new Uint8Array([1, 2, 3]), pendTime } });
-  const r = new PKIResponse([statusInfoV2Control(1, s1), statusInfoV2Control(2, s2), senderNonceControl(3, NONCE)]);
+  const s1 = new CMCStatusInfoV2({ cMCStatus: 'failed', bodyList: [1, [2, 3]], statusString: 'no', otherInfo: { failInfo: 'popRequired' } });
+  const s2 = new CMCStatusInfoV2({ cMCStatus: 'pending', bodyList: [1], otherInfo: { pendInfo: { pendToken: new Uint8Array([1, 2, 3]), pendTime } } });
+  const r = new PKIResponse({ controlSequence: [statusInfoV2Control(1, s1), statusInfoV2Control(2, s2), senderNonceControl(3, NONCE)] });
   const back = PKIResponse.fromDer(r.toDer());
   assert.equal(back.toDer(), r.toDer());
   const [a, b] = readStatusInfoV2(back.controlSequence);
@@ -123,7 +126,7 @@ test('malformed DER and wrong shapes → Asn1DecodeError with a reason', () => {
   const crm = new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 1 }, value: [] });
   const d = new asn1js.Sequence({ value: [new asn1js.Sequence(), new asn1js.Sequence({ value: [crm] }), new asn1js.Sequence(), new asn1js.Sequence()] });
   assert.throws(() => PKIData.fromDer(new Uint8Array(d.toBER())), (e: unknown) => e instanceof Asn1DecodeError && /crm/.test(e.message));
-  const dup = new PKIResponse([transactionIdControl(1, 1n), transactionIdControl(2, 2n)]);
+  const dup = new PKIResponse({ controlSequence: [transactionIdControl(1, 1n), transactionIdControl(2, 2n)] });
   assert.throws(() => readTransactionId(dup.controlSequence), (e: unknown) => e instanceof Asn1DecodeError && e.reason === 'duplicate');
 });
 
@@ -216,21 +219,21 @@ test('indirect POP pieces: noSignature CSR, EncryptedPOP/DecryptedPOP round trip
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const spki = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
   const csrDer = buildNoSignatureCsr({ CN: 'ke' }, spki);
-  const tcr = new TaggedCertificationRequest(1, csrDer);
+  const tcr = new TaggedCertificationRequest({ bodyPartID: 1, certificationRequest: csrDer });
   const parsed = tcr.csr();
   assert.ok(isNoSignatureCsr(parsed) && checkNoSignatureCsr(parsed));
   const tampered = new Uint8Array(csrDer);
   tampered[tampered.length - 1] ^= 1;
-  assert.not.ok(checkNoSignatureCsr(new TaggedCertificationRequest(1, tampered).csr()));
+  assert.not.ok(checkNoSignatureCsr(new TaggedCertificationRequest({ bodyPartID: 1, certificationRequest: tampered }).csr()));
 
   const y = new Uint8Array(32).fill(5);
   const env = createPopEnvelope(spki, y);
-  const ep = new EncryptedPOP(tcr, env, OID_HMAC_SHA256, OID_SHA256, new Uint8Array(32).fill(1));
+  const ep = new EncryptedPOP({ request: tcr, cms: env, thePOPAlgID: OID_HMAC_SHA256, witnessAlgID: OID_SHA256, witness: new Uint8Array(32).fill(1) });
   const epBack = EncryptedPOP.fromSchema((await import('asn1js')).fromBER(ep.toSchema().toBER()).result);
   assert.equal(epBack.cms, env);
   assert.equal(epBack.request.certificationRequest, csrDer);
   assert.is(epBack.thePOPAlgID, OID_HMAC_SHA256);
-  const dp = new DecryptedPOP(1, OID_HMAC_SHA256, new Uint8Array(32).fill(2));
+  const dp = new DecryptedPOP({ bodyPartID: 1, thePOPAlgID: OID_HMAC_SHA256, thePOP: new Uint8Array(32).fill(2) });
   const dpBack = DecryptedPOP.fromSchema((await import('asn1js')).fromBER(dp.toSchema().toBER()).result);
   assert.equal(dpBack.thePOP, dp.thePOP);
 

@@ -79,12 +79,12 @@ function responder(t: Tamper = {}): Transport & { seen: PKIMessage[] } {
         let node: asn1js.AsnType;
         if (t.body) ({ tag, node } = t.body(m));
         else if (m.bodyTag === BodyTag.certConf) ({ tag, node } = { tag: BodyTag.pkiconf, node: new asn1js.Null() });
-        else ({ tag, node } = { tag: m.bodyTag + 1, node: new CertRepMessage([{ certReqId: 0, status: new PKIStatusInfo(0), certificate: devCert }]).toSchema() });
+        else ({ tag, node } = { tag: m.bodyTag + 1, node: new CertRepMessage({ response: [{ certReqId: 0, status: new PKIStatusInfo({ status: 0 }), certificate: devCert }] }).toSchema() });
         const h = new PKIHeader({ pvno: t.pvno ?? 2, transactionID: t.txid ?? m.header.transactionID!, senderNonce: new Uint8Array(randomBytes(16)), recipNonce: t.recipNonce ?? m.header.senderNonce! });
         const out = new PKIMessage({ header: h, bodyType: tag, body: node });
         const mode = t.protection ?? 'mac';
         if (mode === 'mac') {
-          const pbm = new PBMParameter(new Uint8Array(randomBytes(8)), undefined, t.iterations ?? 500);
+          const pbm = new PBMParameter({ salt: new Uint8Array(randomBytes(8)), iterationCount: t.iterations ?? 500 });
           h.protectionAlg = pbm.toAlgorithmIdentifier();
           out.protection = pbm.compute(t.badMac ? new TextEncoder().encode('other') : SECRET, out.protectedPart());
         } else if (mode === 'sig') {
@@ -135,16 +135,16 @@ test('request round trip: CertReqMsg with POP verifies over the DER CertRequest;
 });
 
 test('type round trips: PKIStatusInfo failInfo bits, PollReq/PollRep, ErrorMsgContent, CertTemplate, PBM', () => {
-  const si = PKIStatusInfo.fromSchema(new PKIStatusInfo(2, ['no'], [9, 26]).toSchema());
+  const si = PKIStatusInfo.fromSchema(new PKIStatusInfo({ status: 2, statusString: ['no'], failInfo: [9, 26] }).toSchema());
   assert.equal(si.failInfoNames(), ['badPOP', 'duplicateCertReq']);
   assert.equal(si.statusString, ['no']);
-  assert.equal(PollReqContent.fromSchema(new PollReqContent([0]).toSchema()).certReqIds, [0]);
-  assert.equal(PollRepContent.fromSchema(new PollRepContent([{ certReqId: 0, checkAfter: 30, reason: ['busy'] }]).toSchema()).entries, [{ certReqId: 0, checkAfter: 30, reason: ['busy'] }]);
-  const e = ErrorMsgContent.fromSchema(new ErrorMsgContent(new PKIStatusInfo(2, [], [1]), 7, ['x']).toSchema());
+  assert.equal(PollReqContent.fromSchema(new PollReqContent({ certReqIds: [0] }).toSchema()).certReqIds, [0]);
+  assert.equal(PollRepContent.fromSchema(new PollRepContent({ entries: [{ certReqId: 0, checkAfter: 30, reason: ['busy'] }] }).toSchema()).entries, [{ certReqId: 0, checkAfter: 30, reason: ['busy'] }]);
+  const e = ErrorMsgContent.fromSchema(new ErrorMsgContent({ status: new PKIStatusInfo({ status: 2, failInfo: [1] }), errorCode: 7, errorDetails: ['x'] }).toSchema());
   assert.equal([e.errorCode, e.errorDetails, e.status.failInfoNames()], [7, ['x'], ['badMessageCheck']]);
   const tmpl = CertTemplate.fromSchema(new CertTemplate({ subject: buildName('CN=a'), publicKey: devKey.spki }).toSchema());
   assert.equal(tmpl.publicKey, devKey.spki);
-  const pbm = PBMParameter.fromSchema(new PBMParameter(new Uint8Array(8), undefined, 777).toSchema());
+  const pbm = PBMParameter.fromSchema(new PBMParameter({ salt: new Uint8Array(8), iterationCount: 777 }).toSchema());
   assert.is(pbm.iterationCount, 777);
   const m = new CertReqMsg({ certTemplate: new CertTemplate({ publicKey: devKey.spki }), popo: 'raVerified' });
   assert.is(CertReqMsg.fromSchema(m.toSchema()).popo, 'raVerified');
@@ -179,20 +179,20 @@ test('mismatched transactionID / recipNonce → CmpProtocolError', async () => {
 });
 
 test('unexpected body type → CmpProtocolError', async () => {
-  await rejects(ir(client(responder({ body: () => ({ tag: BodyTag.kup, node: new CertRepMessage([]).toSchema() }) }))), CmpProtocolError, /unexpected body kup/);
+  await rejects(ir(client(responder({ body: () => ({ tag: BodyTag.kup, node: new CertRepMessage({ response: [] }).toSchema() }) }))), CmpProtocolError, /unexpected body kup/);
 });
 
 test('rejection with failInfo (in ip and in an error message) → CmpRejectedError', async () => {
-  const e1 = (await rejects(ir(client(responder({ body: () => ({ tag: BodyTag.ip, node: new CertRepMessage([{ certReqId: 0, status: new PKIStatusInfo(2, ['bad template'], [19]) }]).toSchema() }) }))), CmpRejectedError)) as CmpRejectedError;
+  const e1 = (await rejects(ir(client(responder({ body: () => ({ tag: BodyTag.ip, node: new CertRepMessage({ response: [{ certReqId: 0, status: new PKIStatusInfo({ status: 2, statusString: ['bad template'], failInfo: [19] }) }] }).toSchema() }) }))), CmpRejectedError)) as CmpRejectedError;
   assert.equal(e1.failInfo, ['badCertTemplate']);
   assert.is(e1.status, 400, 'permanent: the lifecycle drops the request');
-  const e2 = (await rejects(ir(client(responder({ body: () => ({ tag: BodyTag.error, node: new ErrorMsgContent(new PKIStatusInfo(2, [], [24])).toSchema() }) }))), CmpRejectedError)) as CmpRejectedError;
+  const e2 = (await rejects(ir(client(responder({ body: () => ({ tag: BodyTag.error, node: new ErrorMsgContent({ status: new PKIStatusInfo({ status: 2, failInfo: [24] }) }).toSchema() }) }))), CmpRejectedError)) as CmpRejectedError;
   assert.equal(e2.failInfo, ['systemUnavail']);
   assert.is(e2.status, 503, 'transient');
 });
 
 test('error with status waiting (RFC 9483 §4.4) → pending, resumable', async () => {
-  const r = await ir(client(responder({ body: () => ({ tag: BodyTag.error, node: new ErrorMsgContent(new PKIStatusInfo(3)).toSchema() }) })));
+  const r = await ir(client(responder({ body: () => ({ tag: BodyTag.error, node: new ErrorMsgContent({ status: new PKIStatusInfo({ status: 3 }) }).toSchema() }) })));
   assert.is(r.kind, 'pending');
   assert.ok(r.kind === 'pending' && r.transaction.request === 'ir' && r.transaction.certReqId === 0);
 });
@@ -211,7 +211,7 @@ test('malformed DER and trailing bytes → Asn1DecodeError', async () => {
 });
 
 test('RootCaKeyUpdateContent round trip; bad tag → Asn1DecodeError', () => {
-  const u = RootCaKeyUpdateContent.fromSchema(new RootCaKeyUpdateContent(ca.root.der, devCert, raCert).toSchema());
+  const u = RootCaKeyUpdateContent.fromSchema(new RootCaKeyUpdateContent({ newWithNew: ca.root.der, newWithOld: devCert, oldWithNew: raCert }).toSchema());
   assert.equal([u.newWithNew, u.newWithOld, u.oldWithNew], [ca.root.der, devCert, raCert]);
   const bad = new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [] }), new asn1js.Integer({ value: 1 })] });
   assert.throws(() => RootCaKeyUpdateContent.fromSchema(bad), (e: unknown) => e instanceof Asn1DecodeError);
@@ -220,7 +220,7 @@ test('RootCaKeyUpdateContent round trip; bad tag → Asn1DecodeError', () => {
 test('Enroller + CmpEnrollment: a permanent rejection abandons the request, deletes the new key, stores no credential', async () => {
   let doc: AgentState | undefined;
   const store = new SoftwareKeyStore();
-  const t = responder({ body: (m) => ({ tag: m.bodyTag + 1, node: new CertRepMessage([{ certReqId: 0, status: new PKIStatusInfo(2, ['no'], [9]) }]).toSchema() }) });
+  const t = responder({ body: (m) => ({ tag: m.bodyTag + 1, node: new CertRepMessage({ response: [{ certReqId: 0, status: new PKIStatusInfo({ status: 2, statusString: ['no'], failInfo: [9] }) }] }).toSchema() }) });
   const protocol = new CmpEnrollment({ url: 'https://ca.example/.well-known/cmp', transport: t, mac: { reference: 'ref-1', secret: SECRET, iterations: 500 }, trustAnchors: [ca.root.der], keystore: store });
   let created: KeyRecord | undefined;
   const enroller = new Enroller({

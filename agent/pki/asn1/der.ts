@@ -169,3 +169,36 @@ export function checkOid(name: string, oid: string): void {
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
+
+/** Named elements a schema match returns (PKI.js convention: the names given in `static schema()`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type SchemaMatch = Record<string, any>;
+
+/**
+ * The parse step of the PKI.js convention: checks `node` against a type's `schema()` with asn1js.compareSchema and
+ * returns the named elements. Too few or too many elements, or a mismatch, is an Asn1DecodeError at `path`
+ * (asn1js's own error names no path); field readers then check values under `path.field`.
+ */
+export function verifySchema(node: AsnNode | undefined, schema: AsnNode, path: string): SchemaMatch {
+  if (node === undefined) throw new Asn1DecodeError('missing-field', path, 'absent');
+  const listed = ((schema as asn1js.Sequence).valueBlock?.value ?? []) as AsnNode[];
+  const counted = (schema instanceof asn1js.Sequence || schema instanceof asn1js.Constructed) && listed.length > 0 && !(listed[0] instanceof asn1js.Repeated);
+  const kids = ((node as asn1js.Sequence).valueBlock?.value ?? []) as AsnNode[];
+  if (counted && Array.isArray(kids) && (node as asn1js.BaseBlock).idBlock?.isConstructed) {
+    const required = listed.filter((s) => !(s as { optional?: boolean }).optional).length;
+    if (kids.length < required) throw new Asn1DecodeError('missing-field', path, `${kids.length} elements, at least ${required} expected`);
+    if (kids.length > listed.length) throw new Asn1DecodeError('extra-field', `${path}[${listed.length}]`, `${kids.length} elements, at most ${listed.length} expected`);
+  }
+  const root: SchemaMatch = {};
+  const r = asn1js.compareSchema(root as AsnNode, node, schema);
+  if (!r.verified) {
+    const detail = typeof root.error === 'string' && root.error ? ` (${root.error})` : '';
+    throw new Asn1DecodeError('bad-tag', path, `does not match its ASN.1 definition${detail}`);
+  }
+  return root;
+}
+
+/** Schema of an [n] EXPLICIT element holding anything (the field's own reader checks the content). */
+export function explicitSchema(n: number, name: string, optional = true): asn1js.Constructed {
+  return new asn1js.Constructed({ name, optional, idBlock: { tagClass: CONTEXT, tagNumber: n }, value: [new asn1js.Any()] });
+}

@@ -6,7 +6,7 @@
 //   ExtendedFailInfo ::= SEQUENCE { failInfoOID OBJECT IDENTIFIER, failInfoValue ANY }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from '../../pki/asn1/errors.js';
-import { cloneNode, isUniversal, readOctets, readOid, readSmallInt, seqChildren, Tag, type AsnNode } from '../../pki/asn1/der.js';
+import { cloneNode, isUniversal, readOctets, readOid, readSmallInt, seqChildren, Tag, verifySchema, type AsnNode } from '../../pki/asn1/der.js';
 import { bodyPartReferenceSchema, readBodyPartReference, type BodyPartReference } from './body-part-reference.js';
 import { CMC_FAIL_INFO, statusName, type CmcFailInfoName, type CmcStatusName, CMC_STATUS } from './constants.js';
 
@@ -20,14 +20,41 @@ export type OtherStatusInfo =
   | { pendInfo: PendInfo }
   | { extendedFailInfo: { failInfoOID: string; failInfoValue: AsnNode } };
 
+export interface CMCStatusInfoV2Params {
+  cMCStatus: CmcStatusName;
+  /** SIZE (1..MAX). */
+  bodyList: BodyPartReference[];
+  statusString?: string | undefined;
+  otherInfo?: OtherStatusInfo | undefined;
+}
+
 export class CMCStatusInfoV2 {
-  constructor(
-    readonly cMCStatus: CmcStatusName,
-    readonly bodyList: BodyPartReference[],
-    readonly statusString?: string,
-    readonly otherInfo?: OtherStatusInfo,
-  ) {
-    if (bodyList.length === 0) throw new Asn1EncodeError('bodyList must not be empty (SIZE(1..MAX))');
+  readonly cMCStatus: CmcStatusName;
+  readonly bodyList: BodyPartReference[];
+  readonly statusString?: string;
+  readonly otherInfo?: OtherStatusInfo;
+
+  constructor(params: CMCStatusInfoV2Params) {
+    if (params.bodyList.length === 0) throw new Asn1EncodeError('bodyList must not be empty (SIZE(1..MAX))');
+    this.cMCStatus = params.cMCStatus;
+    this.bodyList = params.bodyList;
+    if (params.statusString !== undefined) this.statusString = params.statusString;
+    if (params.otherInfo !== undefined) this.otherInfo = params.otherInfo;
+  }
+
+  static schema(): asn1js.Sequence {
+    // CMCStatus / CMCFailInfo: INTEGER in RFC 5272's module, ENUMERATED in some implementations (both accepted)
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Choice({ value: [new asn1js.Integer({ name: 'cMCStatus' }), new asn1js.Enumerated({ name: 'cMCStatus' })] }),
+        new asn1js.Sequence({ name: 'bodyList' }),
+        new asn1js.Utf8String({ name: 'statusString', optional: true }),
+        new asn1js.Choice({
+          optional: true,
+          value: [new asn1js.Integer({ name: 'failInfo' }), new asn1js.Enumerated({ name: 'failInfo' }), new asn1js.Sequence({ name: 'otherInfoSeq' })],
+        }),
+      ],
+    });
   }
 
   toSchema(): asn1js.Sequence {
@@ -47,38 +74,27 @@ export class CMCStatusInfoV2 {
   }
 
   static fromSchema(node: AsnNode, path = 'CMCStatusInfoV2'): CMCStatusInfoV2 {
-    const c = seqChildren(node, path);
-    if (c.length < 2) throw new Asn1DecodeError('missing-field', path, `${c.length} elements, at least 2 expected`);
-    if (c.length > 4) throw new Asn1DecodeError('extra-field', path, `${c.length} elements, at most 4 expected`);
-    const code = readEnum(c[0], `${path}.cMCStatus`, 0, 7);
+    const m = verifySchema(node, CMCStatusInfoV2.schema(), path);
+    const code = readEnum(m.cMCStatus, `${path}.cMCStatus`, 0, 7);
     const status = statusName(code);
     if (!status) throw new Asn1DecodeError('constraint', `${path}.cMCStatus`, `unknown CMCStatus ${code}`);
-    const bodyList = seqChildren(c[1], `${path}.bodyList`).map((n, i) => readBodyPartReference(n, `${path}.bodyList[${i}]`));
+    const bodyList = seqChildren(m.bodyList, `${path}.bodyList`).map((n, i) => readBodyPartReference(n, `${path}.bodyList[${i}]`));
     if (bodyList.length === 0) throw new Asn1DecodeError('constraint', `${path}.bodyList`, 'empty');
-    let i = 2;
-    let statusString: string | undefined;
-    if (c[i] !== undefined && isUniversal(c[i], Tag.UTF8String)) statusString = (c[i++] as asn1js.Utf8String).valueBlock.value;
+    const statusString = m.statusString ? (m.statusString as asn1js.Utf8String).valueBlock.value : undefined;
     let otherInfo: OtherStatusInfo | undefined;
-    const o = c[i];
-    if (o !== undefined) {
-      const p = `${path}.otherInfo`;
-      if (o instanceof asn1js.Enumerated || o instanceof asn1js.Integer) {
-        const f = readEnum(o, `${p}.failInfo`, 0, CMC_FAIL_INFO.length - 1);
-        otherInfo = { failInfo: CMC_FAIL_INFO[f]! };
+    const p = `${path}.otherInfo`;
+    if (m.failInfo) otherInfo = { failInfo: CMC_FAIL_INFO[readEnum(m.failInfo, `${p}.failInfo`, 0, CMC_FAIL_INFO.length - 1)]! };
+    else if (m.otherInfoSeq) {
+      const s = seqChildren(m.otherInfoSeq, p);
+      if (s.length !== 2) throw new Asn1DecodeError('constraint', p, `${s.length} elements, 2 expected`);
+      if (isUniversal(s[0], Tag.OCTET_STRING)) {
+        if (!(s[1] instanceof asn1js.GeneralizedTime)) throw new Asn1DecodeError('bad-tag', `${p}.pendInfo.pendTime`, 'expected GeneralizedTime');
+        otherInfo = { pendInfo: { pendToken: readOctets(s[0], `${p}.pendInfo.pendToken`), pendTime: s[1].toDate() } };
       } else {
-        const s = seqChildren(o, p);
-        if (s.length !== 2) throw new Asn1DecodeError('constraint', p, `${s.length} elements, 2 expected`);
-        if (isUniversal(s[0], Tag.OCTET_STRING)) {
-          if (!(s[1] instanceof asn1js.GeneralizedTime)) throw new Asn1DecodeError('bad-tag', `${p}.pendInfo.pendTime`, 'expected GeneralizedTime');
-          otherInfo = { pendInfo: { pendToken: readOctets(s[0], `${p}.pendInfo.pendToken`), pendTime: s[1].toDate() } };
-        } else {
-          otherInfo = { extendedFailInfo: { failInfoOID: readOid(s[0], `${p}.extendedFailInfo.failInfoOID`), failInfoValue: cloneNode(s[1]!, `${p}.extendedFailInfo.failInfoValue`) } };
-        }
+        otherInfo = { extendedFailInfo: { failInfoOID: readOid(s[0], `${p}.extendedFailInfo.failInfoOID`), failInfoValue: cloneNode(s[1]!, `${p}.extendedFailInfo.failInfoValue`) } };
       }
-      i++;
     }
-    if (i !== c.length) throw new Asn1DecodeError('bad-tag', `${path}[${i}]`, 'unexpected element');
-    return new CMCStatusInfoV2(status, bodyList, statusString, otherInfo);
+    return new CMCStatusInfoV2({ cMCStatus: status, bodyList, statusString, otherInfo });
   }
 }
 

@@ -8,19 +8,19 @@ import { OID_CMC } from './constants.js';
 import { TaggedAttribute } from './tagged-attribute.js';
 
 export function transactionIdControl(bodyPartID: number, id: bigint): TaggedAttribute {
-  return new TaggedAttribute(bodyPartID, OID_CMC.transactionId, [new asn1js.Integer({ valueHex: bigintBytes(id) })]);
+  return new TaggedAttribute({ bodyPartID, attrType: OID_CMC.transactionId, attrValues: [new asn1js.Integer({ valueHex: bigintBytes(id) })] });
 }
 export function senderNonceControl(bodyPartID: number, nonce: Uint8Array): TaggedAttribute {
-  return new TaggedAttribute(bodyPartID, OID_CMC.senderNonce, [new asn1js.OctetString({ valueHex: nonce })]);
+  return new TaggedAttribute({ bodyPartID, attrType: OID_CMC.senderNonce, attrValues: [new asn1js.OctetString({ valueHex: nonce })] });
 }
 export function recipientNonceControl(bodyPartID: number, nonce: Uint8Array): TaggedAttribute {
-  return new TaggedAttribute(bodyPartID, OID_CMC.recipientNonce, [new asn1js.OctetString({ valueHex: nonce })]);
+  return new TaggedAttribute({ bodyPartID, attrType: OID_CMC.recipientNonce, attrValues: [new asn1js.OctetString({ valueHex: nonce })] });
 }
 export function queryPendingControl(bodyPartID: number, pendToken: Uint8Array): TaggedAttribute {
-  return new TaggedAttribute(bodyPartID, OID_CMC.queryPending, [new asn1js.OctetString({ valueHex: pendToken })]);
+  return new TaggedAttribute({ bodyPartID, attrType: OID_CMC.queryPending, attrValues: [new asn1js.OctetString({ valueHex: pendToken })] });
 }
 export function statusInfoV2Control(bodyPartID: number, s: CMCStatusInfoV2): TaggedAttribute {
-  return new TaggedAttribute(bodyPartID, OID_CMC.statusInfoV2, [s.toSchema()]);
+  return new TaggedAttribute({ bodyPartID, attrType: OID_CMC.statusInfoV2, attrValues: [s.toSchema()] });
 }
 
 /** At most one control of `type` (RFC 5272 §6: these controls occur once); its single value, or undefined. */

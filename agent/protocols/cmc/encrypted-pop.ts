@@ -7,7 +7,7 @@
 // has no KMAC, so that variant is not implemented.)
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from '../../pki/asn1/errors.js';
-import { encodeNode, parseDer, readOctets, readOid, seqChildren, type AsnNode } from '../../pki/asn1/der.js';
+import { encodeNode, parseDer, readOctets, readOid, seqChildren, verifySchema, type AsnNode } from '../../pki/asn1/der.js';
 import { bodyPartIdSchema, readBodyPartId } from './body-part-reference.js';
 import { TaggedCertificationRequest } from './tagged-request.js';
 
@@ -20,15 +20,42 @@ function readAlgId(node: AsnNode | undefined, path: string): string {
   return readOid(c[0], `${path}.algorithm`);
 }
 
+export interface EncryptedPOPParams {
+  request: TaggedCertificationRequest;
+  /** DER ContentInfo (EnvelopedData carrying y). */
+  cms: Uint8Array;
+  thePOPAlgID: string;
+  witnessAlgID: string;
+  witness: Uint8Array;
+}
+
 export class EncryptedPOP {
-  constructor(
-    readonly request: TaggedCertificationRequest,
-    /** DER ContentInfo (EnvelopedData carrying y). */
-    readonly cms: Uint8Array,
-    readonly thePOPAlgID: string,
-    readonly witnessAlgID: string,
-    readonly witness: Uint8Array,
-  ) {}
+  readonly request: TaggedCertificationRequest;
+  /** DER ContentInfo (EnvelopedData carrying y). */
+  readonly cms: Uint8Array;
+  readonly thePOPAlgID: string;
+  readonly witnessAlgID: string;
+  readonly witness: Uint8Array;
+
+  constructor(params: EncryptedPOPParams) {
+    this.request = params.request;
+    this.cms = params.cms;
+    this.thePOPAlgID = params.thePOPAlgID;
+    this.witnessAlgID = params.witnessAlgID;
+    this.witness = params.witness;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Any({ name: 'request' }),
+        new asn1js.Sequence({ name: 'cms' }),
+        new asn1js.Sequence({ name: 'thePOPAlgID' }),
+        new asn1js.Sequence({ name: 'witnessAlgID' }),
+        new asn1js.OctetString({ name: 'witness' }),
+      ],
+    });
+  }
 
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({
@@ -37,33 +64,44 @@ export class EncryptedPOP {
   }
 
   static fromSchema(node: AsnNode, path = 'EncryptedPOP'): EncryptedPOP {
-    const c = seqChildren(node, path);
-    if (c.length !== 5) throw new Asn1DecodeError(c.length < 5 ? 'missing-field' : 'extra-field', path, `${c.length} elements, 5 expected`);
-    seqChildren(c[1], `${path}.cms`);
-    return new EncryptedPOP(
-      TaggedCertificationRequest.fromSchema(c[0]!, `${path}.request`),
-      encodeNode(c[1]!),
-      readAlgId(c[2], `${path}.thePOPAlgID`),
-      readAlgId(c[3], `${path}.witnessAlgID`),
-      readOctets(c[4], `${path}.witness`),
-    );
+    const m = verifySchema(node, EncryptedPOP.schema(), path);
+    return new EncryptedPOP({
+      request: TaggedCertificationRequest.fromSchema(m.request, `${path}.request`),
+      cms: encodeNode(m.cms),
+      thePOPAlgID: readAlgId(m.thePOPAlgID, `${path}.thePOPAlgID`),
+      witnessAlgID: readAlgId(m.witnessAlgID, `${path}.witnessAlgID`),
+      witness: readOctets(m.witness, `${path}.witness`),
+    });
   }
 }
 
+export interface DecryptedPOPParams {
+  bodyPartID: number;
+  thePOPAlgID: string;
+  thePOP: Uint8Array;
+}
+
 export class DecryptedPOP {
-  constructor(
-    readonly bodyPartID: number,
-    readonly thePOPAlgID: string,
-    readonly thePOP: Uint8Array,
-  ) {}
+  readonly bodyPartID: number;
+  readonly thePOPAlgID: string;
+  readonly thePOP: Uint8Array;
+
+  constructor(params: DecryptedPOPParams) {
+    this.bodyPartID = params.bodyPartID;
+    this.thePOPAlgID = params.thePOPAlgID;
+    this.thePOP = params.thePOP;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Integer({ name: 'bodyPartID' }), new asn1js.Sequence({ name: 'thePOPAlgID' }), new asn1js.OctetString({ name: 'thePOP' })] });
+  }
 
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({ value: [bodyPartIdSchema(this.bodyPartID), algId(this.thePOPAlgID), new asn1js.OctetString({ valueHex: this.thePOP })] });
   }
 
   static fromSchema(node: AsnNode, path = 'DecryptedPOP'): DecryptedPOP {
-    const c = seqChildren(node, path);
-    if (c.length !== 3) throw new Asn1DecodeError(c.length < 3 ? 'missing-field' : 'extra-field', path, `${c.length} elements, 3 expected`);
-    return new DecryptedPOP(readBodyPartId(c[0], `${path}.bodyPartID`), readAlgId(c[1], `${path}.thePOPAlgID`), readOctets(c[2], `${path}.thePOP`));
+    const m = verifySchema(node, DecryptedPOP.schema(), path);
+    return new DecryptedPOP({ bodyPartID: readBodyPartId(m.bodyPartID, `${path}.bodyPartID`), thePOPAlgID: readAlgId(m.thePOPAlgID, `${path}.thePOPAlgID`), thePOP: readOctets(m.thePOP, `${path}.thePOP`) });
   }
 }

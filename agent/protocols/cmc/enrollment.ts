@@ -204,8 +204,8 @@ export class CmcEnrollment implements EnrollmentProtocol {
     if (!bytesEqual(new Uint8Array(createHash('sha256').update(y).digest()), ep.witness)) throw new CmcProtocolError('pop', 'encryptedPOP witness does not match the decrypted value');
     const thePOP = new Uint8Array(createHmac('sha256', y).update(req.csr).digest());
     const controls = [
-      new TaggedAttribute(10, OID_CMC.encryptedPOP, [ep.toSchema()]),
-      new TaggedAttribute(11, OID_CMC.decryptedPOP, [new DecryptedPOP(REQUEST_BODY_PART_ID, OID_HMAC_SHA256, thePOP).toSchema()]),
+      new TaggedAttribute({ bodyPartID: 10, attrType: OID_CMC.encryptedPOP, attrValues: [ep.toSchema()] }),
+      new TaggedAttribute({ bodyPartID: 11, attrType: OID_CMC.decryptedPOP, attrValues: [new DecryptedPOP({ bodyPartID: REQUEST_BODY_PART_ID, thePOPAlgID: OID_HMAC_SHA256, thePOP }).toSchema()] }),
     ];
     return this.run(req, controls, this.lastTransactionId);
   }

@@ -1,16 +1,28 @@
 // OtherMsg (RFC 5272 §3.2.1.5): SEQUENCE { bodyPartID, otherMsgType OBJECT IDENTIFIER, otherMsgValue ANY }.
 import * as asn1js from 'asn1js';
-import { Asn1DecodeError } from '../../pki/asn1/errors.js';
-import { checkOid, cloneNode, readOid, seqChildren, type AsnNode } from '../../pki/asn1/der.js';
+import { checkOid, cloneNode, readOid, verifySchema, type AsnNode } from '../../pki/asn1/der.js';
 import { bodyPartIdSchema, readBodyPartId } from './body-part-reference.js';
 
+export interface OtherMsgParams {
+  bodyPartID: number;
+  otherMsgType: string;
+  otherMsgValue: AsnNode;
+}
+
 export class OtherMsg {
-  constructor(
-    readonly bodyPartID: number,
-    readonly otherMsgType: string,
-    readonly otherMsgValue: AsnNode,
-  ) {
-    checkOid('otherMsgType', otherMsgType);
+  readonly bodyPartID: number;
+  readonly otherMsgType: string;
+  readonly otherMsgValue: AsnNode;
+
+  constructor(params: OtherMsgParams) {
+    checkOid('otherMsgType', params.otherMsgType);
+    this.bodyPartID = params.bodyPartID;
+    this.otherMsgType = params.otherMsgType;
+    this.otherMsgValue = params.otherMsgValue;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Integer({ name: 'bodyPartID' }), new asn1js.ObjectIdentifier({ name: 'otherMsgType' }), new asn1js.Any({ name: 'otherMsgValue' })] });
   }
 
   toSchema(): asn1js.Sequence {
@@ -20,8 +32,11 @@ export class OtherMsg {
   }
 
   static fromSchema(node: AsnNode, path = 'OtherMsg'): OtherMsg {
-    const c = seqChildren(node, path);
-    if (c.length !== 3) throw new Asn1DecodeError(c.length < 3 ? 'missing-field' : 'extra-field', path, `${c.length} elements, 3 expected`);
-    return new OtherMsg(readBodyPartId(c[0], `${path}.bodyPartID`), readOid(c[1], `${path}.otherMsgType`), cloneNode(c[2]!, `${path}.otherMsgValue`));
+    const m = verifySchema(node, OtherMsg.schema(), path);
+    return new OtherMsg({
+      bodyPartID: readBodyPartId(m.bodyPartID, `${path}.bodyPartID`),
+      otherMsgType: readOid(m.otherMsgType, `${path}.otherMsgType`),
+      otherMsgValue: cloneNode(m.otherMsgValue, `${path}.otherMsgValue`),
+    });
   }
 }

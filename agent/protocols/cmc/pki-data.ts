@@ -2,20 +2,42 @@
 //   PKIData ::= SEQUENCE { controlSequence SEQUENCE OF TaggedAttribute, reqSequence SEQUENCE OF TaggedRequest,
 //                          cmsSequence SEQUENCE OF TaggedContentInfo, otherMsgSequence SEQUENCE OF OtherMsg }
 import * as asn1js from 'asn1js';
-import { Asn1DecodeError } from '../../pki/asn1/errors.js';
-import { encodeNode, parseDer, seqChildren, type Bytes, type AsnNode } from '../../pki/asn1/der.js';
+import { encodeNode, parseDer, verifySchema, type Bytes, type AsnNode } from '../../pki/asn1/der.js';
 import { OtherMsg } from './other-msg.js';
 import { TaggedAttribute } from './tagged-attribute.js';
 import { TaggedContentInfo } from './tagged-content-info.js';
 import { TaggedCertificationRequest } from './tagged-request.js';
 
+export interface PKIDataParams {
+  controlSequence?: TaggedAttribute[];
+  reqSequence?: TaggedCertificationRequest[];
+  cmsSequence?: TaggedContentInfo[];
+  otherMsgSequence?: OtherMsg[];
+}
+
 export class PKIData {
-  constructor(
-    readonly controlSequence: TaggedAttribute[] = [],
-    readonly reqSequence: TaggedCertificationRequest[] = [],
-    readonly cmsSequence: TaggedContentInfo[] = [],
-    readonly otherMsgSequence: OtherMsg[] = [],
-  ) {}
+  readonly controlSequence: TaggedAttribute[];
+  readonly reqSequence: TaggedCertificationRequest[];
+  readonly cmsSequence: TaggedContentInfo[];
+  readonly otherMsgSequence: OtherMsg[];
+
+  constructor(params: PKIDataParams = {}) {
+    this.controlSequence = params.controlSequence ?? [];
+    this.reqSequence = params.reqSequence ?? [];
+    this.cmsSequence = params.cmsSequence ?? [];
+    this.otherMsgSequence = params.otherMsgSequence ?? [];
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Sequence({ name: 'controlSequence', value: [new asn1js.Repeated({ name: 'controlSequenceItems', value: new asn1js.Any() })] }),
+        new asn1js.Sequence({ name: 'reqSequence', value: [new asn1js.Repeated({ name: 'reqSequenceItems', value: new asn1js.Any() })] }),
+        new asn1js.Sequence({ name: 'cmsSequence', value: [new asn1js.Repeated({ name: 'cmsSequenceItems', value: new asn1js.Any() })] }),
+        new asn1js.Sequence({ name: 'otherMsgSequence', value: [new asn1js.Repeated({ name: 'otherMsgSequenceItems', value: new asn1js.Any() })] }),
+      ],
+    });
+  }
 
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({
@@ -33,14 +55,14 @@ export class PKIData {
   }
 
   static fromSchema(node: AsnNode, path = 'PKIData'): PKIData {
-    const c = seqChildren(node, path);
-    if (c.length !== 4) throw new Asn1DecodeError(c.length < 4 ? 'missing-field' : 'extra-field', path, `${c.length} elements, 4 expected`);
-    return new PKIData(
-      seqChildren(c[0], `${path}.controlSequence`).map((n, i) => TaggedAttribute.fromSchema(n, `${path}.controlSequence[${i}]`)),
-      seqChildren(c[1], `${path}.reqSequence`).map((n, i) => TaggedCertificationRequest.fromSchema(n, `${path}.reqSequence[${i}]`)),
-      seqChildren(c[2], `${path}.cmsSequence`).map((n, i) => TaggedContentInfo.fromSchema(n, `${path}.cmsSequence[${i}]`)),
-      seqChildren(c[3], `${path}.otherMsgSequence`).map((n, i) => OtherMsg.fromSchema(n, `${path}.otherMsgSequence[${i}]`)),
-    );
+    const m = verifySchema(node, PKIData.schema(), path);
+    const items = (name: string): AsnNode[] => (m[`${name}Items`] ?? []) as AsnNode[];
+    return new PKIData({
+      controlSequence: items('controlSequence').map((n, i) => TaggedAttribute.fromSchema(n, `${path}.controlSequence[${i}]`)),
+      reqSequence: items('reqSequence').map((n, i) => TaggedCertificationRequest.fromSchema(n, `${path}.reqSequence[${i}]`)),
+      cmsSequence: items('cmsSequence').map((n, i) => TaggedContentInfo.fromSchema(n, `${path}.cmsSequence[${i}]`)),
+      otherMsgSequence: items('otherMsgSequence').map((n, i) => OtherMsg.fromSchema(n, `${path}.otherMsgSequence[${i}]`)),
+    });
   }
 
   static fromDer(der: Bytes): PKIData {

@@ -3,18 +3,37 @@
 //   PKIResponse ::= SEQUENCE { controlSequence SEQUENCE OF TaggedAttribute, cmsSequence SEQUENCE OF
 //                              TaggedContentInfo, otherMsgSequence SEQUENCE OF OtherMsg }
 import * as asn1js from 'asn1js';
-import { Asn1DecodeError } from '../../pki/asn1/errors.js';
-import { encodeNode, parseDer, seqChildren, type AsnNode, type Bytes } from '../../pki/asn1/der.js';
+import { encodeNode, parseDer, verifySchema, type AsnNode, type Bytes } from '../../pki/asn1/der.js';
 import { OtherMsg } from './other-msg.js';
 import { TaggedAttribute } from './tagged-attribute.js';
 import { TaggedContentInfo } from './tagged-content-info.js';
 
+export interface PKIResponseParams {
+  controlSequence?: TaggedAttribute[];
+  cmsSequence?: TaggedContentInfo[];
+  otherMsgSequence?: OtherMsg[];
+}
+
 export class PKIResponse {
-  constructor(
-    readonly controlSequence: TaggedAttribute[] = [],
-    readonly cmsSequence: TaggedContentInfo[] = [],
-    readonly otherMsgSequence: OtherMsg[] = [],
-  ) {}
+  readonly controlSequence: TaggedAttribute[];
+  readonly cmsSequence: TaggedContentInfo[];
+  readonly otherMsgSequence: OtherMsg[];
+
+  constructor(params: PKIResponseParams = {}) {
+    this.controlSequence = params.controlSequence ?? [];
+    this.cmsSequence = params.cmsSequence ?? [];
+    this.otherMsgSequence = params.otherMsgSequence ?? [];
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Sequence({ name: 'controlSequence', value: [new asn1js.Repeated({ name: 'controlSequenceItems', value: new asn1js.Any() })] }),
+        new asn1js.Sequence({ name: 'cmsSequence', value: [new asn1js.Repeated({ name: 'cmsSequenceItems', value: new asn1js.Any() })] }),
+        new asn1js.Sequence({ name: 'otherMsgSequence', value: [new asn1js.Repeated({ name: 'otherMsgSequenceItems', value: new asn1js.Any() })] }),
+      ],
+    });
+  }
 
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({
@@ -31,13 +50,13 @@ export class PKIResponse {
   }
 
   static fromSchema(node: AsnNode, path = 'PKIResponse'): PKIResponse {
-    const c = seqChildren(node, path);
-    if (c.length !== 3) throw new Asn1DecodeError(c.length < 3 ? 'missing-field' : 'extra-field', path, `${c.length} elements, 3 expected`);
-    return new PKIResponse(
-      seqChildren(c[0], `${path}.controlSequence`).map((n, i) => TaggedAttribute.fromSchema(n, `${path}.controlSequence[${i}]`)),
-      seqChildren(c[1], `${path}.cmsSequence`).map((n, i) => TaggedContentInfo.fromSchema(n, `${path}.cmsSequence[${i}]`)),
-      seqChildren(c[2], `${path}.otherMsgSequence`).map((n, i) => OtherMsg.fromSchema(n, `${path}.otherMsgSequence[${i}]`)),
-    );
+    const m = verifySchema(node, PKIResponse.schema(), path);
+    const items = (name: string): AsnNode[] => (m[`${name}Items`] ?? []) as AsnNode[];
+    return new PKIResponse({
+      controlSequence: items('controlSequence').map((n, i) => TaggedAttribute.fromSchema(n, `${path}.controlSequence[${i}]`)),
+      cmsSequence: items('cmsSequence').map((n, i) => TaggedContentInfo.fromSchema(n, `${path}.cmsSequence[${i}]`)),
+      otherMsgSequence: items('otherMsgSequence').map((n, i) => OtherMsg.fromSchema(n, `${path}.otherMsgSequence[${i}]`)),
+    });
   }
 
   static fromDer(der: Bytes): PKIResponse {

@@ -42,8 +42,8 @@ export function buildPkiData(i: Omit<CmcRequestInput, 'signer' | 'certificate' |
   const controls = [transactionIdControl(id++, i.transactionId), senderNonceControl(id++, i.senderNonce)];
   if ('pendToken' in i.body) controls.push(queryPendingControl(id++, i.body.pendToken));
   for (const c of i.extraControls ?? []) controls.push(c);
-  const reqs = 'csr' in i.body ? [new TaggedCertificationRequest(REQUEST_BODY_PART_ID, i.body.csr)] : [];
-  return new PKIData(controls, reqs);
+  const reqs = 'csr' in i.body ? [new TaggedCertificationRequest({ bodyPartID: REQUEST_BODY_PART_ID, certificationRequest: i.body.csr })] : [];
+  return new PKIData({ controlSequence: controls, reqSequence: reqs });
 }
 
 /**
@@ -52,8 +52,8 @@ export function buildPkiData(i: Omit<CmcRequestInput, 'signer' | 'certificate' |
  */
 export function createCmcNonceRequest(i: { transactionId: bigint; senderNonce: Uint8Array; nonceRequest: asn1js.AsnType; controlType: string }): Uint8Array {
   let id = REQUEST_BODY_PART_ID + 1;
-  const controls = [transactionIdControl(id++, i.transactionId), senderNonceControl(id++, i.senderNonce), new TaggedAttribute(id++, i.controlType, [i.nonceRequest])];
-  const ci = new pkijs.ContentInfo({ contentType: OID_DATA, content: new asn1js.OctetString({ valueHex: toArrayBuffer(new PKIData(controls).toDer()) }) });
+  const controls = [transactionIdControl(id++, i.transactionId), senderNonceControl(id++, i.senderNonce), new TaggedAttribute({ bodyPartID: id++, attrType: i.controlType, attrValues: [i.nonceRequest] })];
+  const ci = new pkijs.ContentInfo({ contentType: OID_DATA, content: new asn1js.OctetString({ valueHex: toArrayBuffer(new PKIData({ controlSequence: controls }).toDer()) }) });
   return new Uint8Array(ci.toSchema().toBER(false));
 }
 

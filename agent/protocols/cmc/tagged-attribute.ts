@@ -1,16 +1,29 @@
 // TaggedAttribute (RFC 5272 §3.2.1.2.1): a control — bodyPartID, attrType, SET OF values.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from '../../pki/asn1/errors.js';
-import { checkOid, cloneNode, readOid, seqChildren, Tag, type AsnNode } from '../../pki/asn1/der.js';
+import { checkOid, cloneNode, readOid, seqChildren, Tag, verifySchema, type AsnNode } from '../../pki/asn1/der.js';
 import { bodyPartIdSchema, readBodyPartId } from './body-part-reference.js';
 
+export interface TaggedAttributeParams {
+  bodyPartID: number;
+  attrType: string;
+  attrValues: AsnNode[];
+}
+
 export class TaggedAttribute {
-  constructor(
-    readonly bodyPartID: number,
-    readonly attrType: string,
-    readonly attrValues: AsnNode[],
-  ) {
-    checkOid('attrType', attrType);
+  readonly bodyPartID: number;
+  readonly attrType: string;
+  readonly attrValues: AsnNode[];
+
+  constructor(params: TaggedAttributeParams) {
+    checkOid('attrType', params.attrType);
+    this.bodyPartID = params.bodyPartID;
+    this.attrType = params.attrType;
+    this.attrValues = params.attrValues;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Integer({ name: 'bodyPartID' }), new asn1js.ObjectIdentifier({ name: 'attrType' }), new asn1js.Set({ name: 'attrValues' })] });
   }
 
   toSchema(): asn1js.Sequence {
@@ -20,10 +33,9 @@ export class TaggedAttribute {
   }
 
   static fromSchema(node: AsnNode, path = 'TaggedAttribute'): TaggedAttribute {
-    const c = seqChildren(node, path);
-    if (c.length !== 3) throw new Asn1DecodeError(c.length < 3 ? 'missing-field' : 'extra-field', path, `${c.length} elements, 3 expected`);
-    const values = seqChildren(c[2], `${path}.attrValues`, Tag.SET).map((v, i) => cloneNode(v, `${path}.attrValues[${i}]`));
-    return new TaggedAttribute(readBodyPartId(c[0], `${path}.bodyPartID`), readOid(c[1], `${path}.attrType`), values);
+    const m = verifySchema(node, TaggedAttribute.schema(), path);
+    const attrValues = seqChildren(m.attrValues, `${path}.attrValues`, Tag.SET).map((v, i) => cloneNode(v, `${path}.attrValues[${i}]`));
+    return new TaggedAttribute({ bodyPartID: readBodyPartId(m.bodyPartID, `${path}.bodyPartID`), attrType: readOid(m.attrType, `${path}.attrType`), attrValues });
   }
 
   /** The single value of a single-valued control; typed error otherwise. */

@@ -4,15 +4,29 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { Asn1DecodeError } from '../../pki/asn1/errors.js';
-import { contextChildren, encodeNode, isContext, parseDer, type AsnNode } from '../../pki/asn1/der.js';
+import { encodeNode, isContext, parseDer, verifySchema, type AsnNode } from '../../pki/asn1/der.js';
 import { bodyPartIdSchema, readBodyPartId } from './body-part-reference.js';
 
+export interface TaggedCertificationRequestParams {
+  bodyPartID: number;
+  /** DER PKCS#10 CertificationRequest. */
+  certificationRequest: Uint8Array;
+}
+
 export class TaggedCertificationRequest {
-  constructor(
-    readonly bodyPartID: number,
-    /** DER PKCS#10 CertificationRequest (kept byte-exact: its signature covers it). */
-    readonly certificationRequest: Uint8Array,
-  ) {}
+  readonly bodyPartID: number;
+  /** DER PKCS#10 CertificationRequest (kept byte-exact: its signature covers it). */
+  readonly certificationRequest: Uint8Array;
+
+  constructor(params: TaggedCertificationRequestParams) {
+    this.bodyPartID = params.bodyPartID;
+    this.certificationRequest = params.certificationRequest;
+  }
+
+  /** The tcr [0] arm: TaggedCertificationRequest ::= SEQUENCE { bodyPartID, certificationRequest }, IMPLICIT. */
+  static schema(): asn1js.Constructed {
+    return new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.Integer({ name: 'bodyPartID' }), new asn1js.Sequence({ name: 'certificationRequest' })] });
+  }
 
   toSchema(): asn1js.Constructed {
     return new asn1js.Constructed({
@@ -34,15 +48,14 @@ export class TaggedCertificationRequest {
       }
       throw new Asn1DecodeError('bad-tag', path, 'expected tcr [0]');
     }
-    const c = contextChildren(node, path);
-    if (c.length !== 2) throw new Asn1DecodeError(c.length < 2 ? 'missing-field' : 'extra-field', path, `${c.length} elements, 2 expected`);
-    const crDer = encodeNode(c[1]!);
+    const m = verifySchema(node, TaggedCertificationRequest.schema(), path);
+    const crDer = encodeNode(m.certificationRequest);
     try {
       new pkijs.CertificationRequest({ schema: parseDer(crDer, `${path}.certificationRequest`) });
     } catch (e) {
       if (e instanceof Asn1DecodeError) throw e;
       throw new Asn1DecodeError('bad-value', `${path}.certificationRequest`, `not a PKCS#10 request: ${(e as Error).message}`);
     }
-    return new TaggedCertificationRequest(readBodyPartId(c[0], `${path}.bodyPartID`), crDer);
+    return new TaggedCertificationRequest({ bodyPartID: readBodyPartId(m.bodyPartID, `${path}.bodyPartID`), certificationRequest: crDer });
   }
 }

@@ -122,14 +122,14 @@ export class CmpClient {
   /** Resumes a waiting transaction with pollReq (RFC 9483 §4.4). */
   async poll(pending: CmpPendingTransaction, protection: Protection): Promise<CertResult> {
     const txn: Txn = { transactionID: unb64(pending.transactionID), recipNonce: unb64(pending.recipNonce) };
-    const rsp = await this.exchange('pollReq', new PollReqContent([pending.certReqId]).toSchema(), protection, txn, [BodyTag[RESPONSE_FOR[pending.request] ?? 'cp'], BodyTag.pollRep]);
+    const rsp = await this.exchange('pollReq', new PollReqContent({ certReqIds: [pending.certReqId] }).toSchema(), protection, txn, [BodyTag[RESPONSE_FOR[pending.request] ?? 'cp'], BodyTag.pollRep]);
     return this.certResponse(rsp, pending.request, protection, txn, pending.certReqId);
   }
 
   /** `transactionID`: continue the transaction of an earlier genm (the freshness nonce, attestation-freshness §5). */
   private async certTransaction(type: BodyType, body: asn1js.AsnType, protection: Protection, certReqId: number, transactionID?: Uint8Array): Promise<CertResult> {
     const txn: Txn = { transactionID: transactionID ?? new Uint8Array(randomBytes(16)) };
-    const generalInfo = this.opts.implicitConfirm ? [new InfoTypeAndValue(OID_IT_IMPLICIT_CONFIRM, new asn1js.Null())] : undefined;
+    const generalInfo = this.opts.implicitConfirm ? [new InfoTypeAndValue({ infoType: OID_IT_IMPLICIT_CONFIRM, infoValue: new asn1js.Null() })] : undefined;
     let rsp: PKIMessage;
     try {
       rsp = await this.exchange(type, body, protection, txn, [BodyTag[RESPONSE_FOR[type]!]], generalInfo);
@@ -167,7 +167,7 @@ export class CmpClient {
     if (!implicit) {
       // RFC 4210 §5.3.18 (pvno 2): certHash with the hash of the certificate's signature algorithm (SHA-256 here).
       const certHash = new Uint8Array(createHash(certHashAlgorithm(cert)).update(cert).digest());
-      await this.exchange('certConf', new CertConfirmContent([{ certHash, certReqId: r.certReqId }]).toSchema(), protection, txn, [BodyTag.pkiconf]);
+      await this.exchange('certConf', new CertConfirmContent({ statuses: [{ certHash, certReqId: r.certReqId }] }).toSchema(), protection, txn, [BodyTag.pkiconf]);
     }
     return { kind: 'issued', cert, chain, caPubs: rep.caPubs, implicitlyConfirmed: implicit };
   }
@@ -183,7 +183,7 @@ export class CmpClient {
 
   /** genm id-it-caCerts (RFC 9483 §4.3.1): the CA certificates the server publishes (empty when it has none). */
   async caCerts(protection: Protection): Promise<Uint8Array[]> {
-    const itavs = await this.generalMessage([new InfoTypeAndValue(OID_IT_CA_CERTS)], protection);
+    const itavs = await this.generalMessage([new InfoTypeAndValue({ infoType: OID_IT_CA_CERTS })], protection);
     const it = itavs.find((i) => i.infoType === OID_IT_CA_CERTS);
     if (!it) throw new CmpProtocolError('genp without id-it-caCerts');
     return it.infoValue ? readCaCertsValue(it.infoValue, 'genp.caCerts') : [];
@@ -195,7 +195,7 @@ export class CmpClient {
    * old root's key — the trust transfer of RFC 4210 §4.4; the caller then replaces its trust anchor.
    */
   async rootCaKeyUpdate(oldRootDer: Uint8Array, protection: Protection): Promise<RootCaKeyUpdateContent | undefined> {
-    const itavs = await this.generalMessage([new InfoTypeAndValue(OID_IT_ROOT_CA_CERT, parseDer(oldRootDer, 'oldRoot'))], protection);
+    const itavs = await this.generalMessage([new InfoTypeAndValue({ infoType: OID_IT_ROOT_CA_CERT, infoValue: parseDer(oldRootDer, 'oldRoot') })], protection);
     const it = itavs.find((i) => i.infoType === OID_IT_ROOT_CA_KEY_UPDATE);
     if (!it) throw new CmpProtocolError('genp without id-it-rootCaKeyUpdate');
     if (!it.infoValue) return undefined;
@@ -214,7 +214,7 @@ export class CmpClient {
   /** rr for one certificate (RFC 9483 §4.2), signature-protected by the key of that certificate (or MAC). */
   async revoke(certDer: Uint8Array, reasonCode: number, protection: Protection): Promise<void> {
     const cert = certificateFromDer(certDer);
-    const body = new asn1js.Sequence({ value: [new RevDetails(cert.issuer, cert.serialNumber, reasonCode).toSchema()] });
+    const body = new asn1js.Sequence({ value: [new RevDetails({ issuer: cert.issuer, serialNumber: cert.serialNumber, reasonCode }).toSchema()] });
     const txn: Txn = { transactionID: new Uint8Array(randomBytes(16)) };
     const rsp = await this.exchange('rr', body, protection, txn, [BodyTag.rp]);
     const st = RevRepContent.fromSchema(rsp.body, 'rp').status;
@@ -260,7 +260,7 @@ export class CmpClient {
     if (protection.kind === 'mac') {
       if (!this.opts.mac) throw new CmpUsageError('MAC protection requested but no shared secret is configured');
       header.senderKID = new Uint8Array(Buffer.from(this.opts.mac.reference, 'utf8'));
-      header.protectionAlg = new PBMParameter(new Uint8Array(randomBytes(16)), undefined, this.opts.mac.iterations ?? 10_000).toAlgorithmIdentifier();
+      header.protectionAlg = new PBMParameter({ salt: new Uint8Array(randomBytes(16)), iterationCount: this.opts.mac.iterations ?? 10_000 }).toAlgorithmIdentifier();
     } else {
       const cert = certificateFromDer(protection.certDer);
       header.sender = new pkijs.GeneralName({ type: 4, value: cert.subject });

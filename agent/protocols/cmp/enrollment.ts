@@ -97,7 +97,7 @@ export class CmpEnrollment implements EnrollmentProtocol {
     });
     const transactionID = new Uint8Array(randomBytes(16));
     this.nonceTransactionID = undefined;
-    const itavs = await this.client.generalMessage([new InfoTypeAndValue(types.request, req.toSchema())], { kind: 'mac' }, transactionID);
+    const itavs = await this.client.generalMessage([new InfoTypeAndValue({ infoType: types.request, infoValue: req.toSchema() })], { kind: 'mac' }, transactionID);
     const it = itavs.find((i) => i.infoType === types.response);
     if (!it?.infoValue) throw new CmpProtocolError(`genp without the nonce response InfoType ${types.response}`);
     const rsp = NonceResponse.fromInfoTypeAndValue(it.toSchema(), 'InfoTypeAndValue', types.response);

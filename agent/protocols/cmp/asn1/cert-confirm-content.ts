@@ -3,7 +3,7 @@
 //   CertStatus ::= SEQUENCE { certHash OCTET STRING, certReqId INTEGER, statusInfo PKIStatusInfo OPTIONAL,
 //                             hashAlg [0] AlgorithmIdentifier OPTIONAL }  -- hashAlg only with pvno 3
 import * as asn1js from 'asn1js';
-import { type AsnNode, Tag, isUniversal, readOctets, readSmallInt, seqChildren } from '../../../pki/asn1/der.js';
+import { type AsnNode, explicitSchema, readOctets, readSmallInt, verifySchema } from '../../../pki/asn1/der.js';
 import { PKIStatusInfo } from './pki-status-info.js';
 
 export interface CertStatus {
@@ -13,7 +13,27 @@ export interface CertStatus {
 }
 
 export class CertConfirmContent {
-  constructor(public statuses: CertStatus[] = []) {}
+  statuses: CertStatus[];
+
+  constructor(params: { statuses?: CertStatus[] } = {}) {
+    this.statuses = params.statuses ?? [];
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Repeated({ name: 'statuses', value: new asn1js.Sequence() })] });
+  }
+
+  /** CertStatus. */
+  static certStatusSchema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.OctetString({ name: 'certHash' }),
+        new asn1js.Integer({ name: 'certReqId' }),
+        new asn1js.Sequence({ name: 'statusInfo', optional: true }),
+        explicitSchema(0, 'hashAlg'),
+      ],
+    });
+  }
 
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({
@@ -26,11 +46,15 @@ export class CertConfirmContent {
   }
 
   static fromSchema(node: AsnNode, path = 'CertConfirmContent'): CertConfirmContent {
-    return new CertConfirmContent(seqChildren(node, path).map((k, i) => {
-      const f = seqChildren(k, `${path}[${i}]`);
-      const s: CertStatus = { certHash: readOctets(f[0], `${path}[${i}].certHash`), certReqId: readSmallInt(f[1], `${path}[${i}].certReqId`, -1, 2 ** 31 - 1) };
-      if (isUniversal(f[2], Tag.SEQUENCE)) s.statusInfo = PKIStatusInfo.fromSchema(f[2]!, `${path}[${i}].statusInfo`);
-      return s;
-    }));
+    const statuses = (verifySchema(node, CertConfirmContent.schema(), path).statuses ?? []) as AsnNode[];
+    return new CertConfirmContent({
+      statuses: statuses.map((k, i) => {
+        const p = `${path}[${i}]`;
+        const m = verifySchema(k, CertConfirmContent.certStatusSchema(), p);
+        const s: CertStatus = { certHash: readOctets(m.certHash, `${p}.certHash`), certReqId: readSmallInt(m.certReqId, `${p}.certReqId`, -1, 2 ** 31 - 1) };
+        if (m.statusInfo) s.statusInfo = PKIStatusInfo.fromSchema(m.statusInfo, `${p}.statusInfo`);
+        return s;
+      }),
+    });
   }
 }

@@ -5,7 +5,7 @@
 //   CertOrEncCert ::= CHOICE { certificate [0] CMPCertificate, encryptedCert [1] EncryptedKey }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
-import { type AsnNode, Tag, encodeNode, isUniversal, parseDer, readSmallInt, seqChildren } from '../../../pki/asn1/der.js';
+import { type AsnNode, encodeNode, explicitSchema, parseDer, readSmallInt, seqChildren, verifySchema } from '../../../pki/asn1/der.js';
 import { PKIStatusInfo } from './pki-status-info.js';
 import { contextTag, explicit, unwrapExplicit } from './tags.js';
 
@@ -17,7 +17,40 @@ export interface CertResponse {
 }
 
 export class CertRepMessage {
-  constructor(public response: CertResponse[] = [], public caPubs: Uint8Array[] = []) {}
+  response: CertResponse[];
+  /** DER certificates. */
+  caPubs: Uint8Array[];
+
+  constructor(params: { response?: CertResponse[]; caPubs?: Uint8Array[] } = {}) {
+    this.response = params.response ?? [];
+    this.caPubs = params.caPubs ?? [];
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Constructed({ name: 'caPubs', optional: true, idBlock: { tagClass: 3, tagNumber: 1 }, value: [new asn1js.Sequence({ name: 'caPubsSeq' })] }),
+        new asn1js.Sequence({ name: 'response', value: [new asn1js.Repeated({ name: 'responses', value: new asn1js.Sequence() })] }),
+      ],
+    });
+  }
+
+  /** CertResponse. */
+  static certResponseSchema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Integer({ name: 'certReqId' }),
+        new asn1js.Sequence({ name: 'status' }),
+        new asn1js.Sequence({ name: 'certifiedKeyPair', optional: true }),
+        new asn1js.OctetString({ name: 'rspInfo', optional: true }),
+      ],
+    });
+  }
+
+  /** CertifiedKeyPair. */
+  static certifiedKeyPairSchema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [explicitSchema(0, 'certificate', false), explicitSchema(0, 'privateKey'), explicitSchema(1, 'publicationInfo')] });
+  }
 
   toSchema(): asn1js.Sequence {
     const value: AsnNode[] = [];
@@ -33,27 +66,22 @@ export class CertRepMessage {
   }
 
   static fromSchema(node: AsnNode, path = 'CertRepMessage'): CertRepMessage {
-    const kids = seqChildren(node, path);
-    let i = 0;
-    const caPubs: Uint8Array[] = [];
-    if (contextTag(kids[0]) === 1) {
-      for (const c of seqChildren(unwrapExplicit(kids[i++]!, `${path}.caPubs`), `${path}.caPubs`)) caPubs.push(encodeNode(c));
-    }
-    const responses = seqChildren(kids[i++], `${path}.response`).map((r, j): CertResponse => {
+    const m = verifySchema(node, CertRepMessage.schema(), path);
+    const caPubs = m.caPubsSeq ? seqChildren(m.caPubsSeq, `${path}.caPubs`).map((c) => encodeNode(c)) : [];
+    const responses = ((m.responses ?? []) as AsnNode[]).map((r, j): CertResponse => {
       const p = `${path}.response[${j}]`;
-      const f = seqChildren(r, p);
-      const out: CertResponse = { certReqId: readSmallInt(f[0], `${p}.certReqId`, -1, 2 ** 31 - 1), status: PKIStatusInfo.fromSchema(f[1]!, `${p}.status`) };
-      if (isUniversal(f[2], Tag.SEQUENCE)) {
-        const ckp = seqChildren(f[2], `${p}.certifiedKeyPair`);
-        const t = contextTag(ckp[0]);
+      const f = verifySchema(r, CertRepMessage.certResponseSchema(), p);
+      const out: CertResponse = { certReqId: readSmallInt(f.certReqId, `${p}.certReqId`, -1, 2 ** 31 - 1), status: PKIStatusInfo.fromSchema(f.status, `${p}.status`) };
+      if (f.certifiedKeyPair) {
+        const t = contextTag(seqChildren(f.certifiedKeyPair, `${p}.certifiedKeyPair`)[0]);
         if (t !== 0) throw new Asn1DecodeError('constraint', `${p}.certifiedKeyPair`, t === 1 ? 'encryptedCert is not supported (the key never leaves the TPM)' : 'expected certificate [0]');
-        const cert = unwrapExplicit(ckp[0]!, `${p}.certificate`);
+        const ckp = verifySchema(f.certifiedKeyPair, CertRepMessage.certifiedKeyPairSchema(), `${p}.certifiedKeyPair`);
+        const cert = unwrapExplicit(ckp.certificate, `${p}.certificate`);
         seqChildren(cert, `${p}.certificate`);
         out.certificate = encodeNode(cert);
       }
       return out;
     });
-    if (i < kids.length) throw new Asn1DecodeError('extra-field', `${path}[${i}]`, 'unexpected element');
-    return new CertRepMessage(responses, caPubs);
+    return new CertRepMessage({ response: responses, caPubs });
   }
 }

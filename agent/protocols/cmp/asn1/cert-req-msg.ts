@@ -8,15 +8,22 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
-import { type AsnNode, encodeNode, readSmallInt, seqChildren } from '../../../pki/asn1/der.js';
+import { type AsnNode, encodeNode, readSmallInt, seqChildren, verifySchema } from '../../../pki/asn1/der.js';
 import { signatureAlgorithmFor } from '../../../pki/sign.js';
 import type { Signer } from '../../../pki/signer.js';
 import { CertTemplate } from './cert-template.js';
-import { contextTag } from './tags.js';
 
 export interface PopoSigningKey {
   algorithm: pkijs.AlgorithmIdentifier;
   signature: Uint8Array;
+}
+
+export interface CertReqMsgParams {
+  certReqId?: number;
+  certTemplate?: CertTemplate;
+  controls?: AsnNode[];
+  popo?: PopoSigningKey | 'raVerified';
+  regInfo?: AsnNode[];
 }
 
 export class CertReqMsg {
@@ -27,8 +34,47 @@ export class CertReqMsg {
   popo?: PopoSigningKey | 'raVerified';
   regInfo?: AsnNode[];
 
-  constructor(init: Partial<CertReqMsg> = {}) {
-    Object.assign(this, init);
+  constructor(params: CertReqMsgParams = {}) {
+    if (params.certReqId !== undefined) this.certReqId = params.certReqId;
+    if (params.certTemplate) this.certTemplate = params.certTemplate;
+    if (params.controls) this.controls = params.controls;
+    if (params.popo) this.popo = params.popo;
+    if (params.regInfo) this.regInfo = params.regInfo;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Sequence({
+          name: 'certReq',
+          value: [new asn1js.Integer({ name: 'certReqId' }), new asn1js.Sequence({ name: 'certTemplate' }), new asn1js.Sequence({ name: 'controls', optional: true })],
+        }),
+        new asn1js.Choice({
+          optional: true,
+          value: [
+            new asn1js.Primitive({ name: 'raVerified', idBlock: { tagClass: 3, tagNumber: 0 } }),
+            new asn1js.Constructed({ name: 'signature', idBlock: { tagClass: 3, tagNumber: 1 } }),
+            new asn1js.Constructed({ name: 'otherPopo', idBlock: { tagClass: 3, tagNumber: 2 } }),
+            new asn1js.Constructed({ name: 'otherPopo', idBlock: { tagClass: 3, tagNumber: 3 } }),
+            new asn1js.Primitive({ name: 'otherPopo', idBlock: { tagClass: 3, tagNumber: 2 } }),
+            new asn1js.Primitive({ name: 'otherPopo', idBlock: { tagClass: 3, tagNumber: 3 } }),
+          ],
+        }),
+        new asn1js.Sequence({ name: 'regInfo', optional: true }),
+      ],
+    });
+  }
+
+  /** POPOSigningKey (the [1] IMPLICIT SEQUENCE). */
+  static popoSigningKeySchema(): asn1js.Constructed {
+    return new asn1js.Constructed({
+      idBlock: { tagClass: 3, tagNumber: 1 },
+      value: [
+        new asn1js.Constructed({ name: 'poposkInput', optional: true, idBlock: { tagClass: 3, tagNumber: 0 } }),
+        new asn1js.Sequence({ name: 'algorithmIdentifier' }),
+        new asn1js.BitString({ name: 'signature' }),
+      ],
+    });
   }
 
   certRequestSchema(): asn1js.Sequence {
@@ -61,31 +107,25 @@ export class CertReqMsg {
   }
 
   static fromSchema(node: AsnNode, path = 'CertReqMsg'): CertReqMsg {
-    const kids = seqChildren(node, path);
-    const req = seqChildren(kids[0], `${path}.certReq`);
-    const m = new CertReqMsg();
-    m.certReqId = readSmallInt(req[0], `${path}.certReq.certReqId`, -1, 2 ** 31 - 1);
-    m.certTemplate = CertTemplate.fromSchema(req[1]!, `${path}.certReq.certTemplate`);
-    if (req[2]) m.controls = seqChildren(req[2], `${path}.certReq.controls`);
-    let i = 1;
-    const t = contextTag(kids[i]);
-    if (t === 0) {
-      m.popo = 'raVerified';
-      i++;
-    } else if (t === 1) {
-      const p = ((kids[i++] as asn1js.Constructed).valueBlock.value ?? []) as AsnNode[];
-      if (contextTag(p[0]) === 0) throw new Asn1DecodeError('constraint', `${path}.popo`, 'poposkInput is not supported');
-      if (!(p[1] instanceof asn1js.BitString)) throw new Asn1DecodeError('bad-tag', `${path}.popo.signature`, 'expected BIT STRING');
+    const f = verifySchema(node, CertReqMsg.schema(), path);
+    const m = new CertReqMsg({
+      certReqId: readSmallInt(f.certReqId, `${path}.certReq.certReqId`, -1, 2 ** 31 - 1),
+      certTemplate: CertTemplate.fromSchema(f.certTemplate, `${path}.certReq.certTemplate`),
+    });
+    if (f.controls) m.controls = seqChildren(f.controls, `${path}.certReq.controls`);
+    if (f.raVerified) m.popo = 'raVerified';
+    else if (f.signature) {
+      const p = verifySchema(f.signature, CertReqMsg.popoSigningKeySchema(), `${path}.popo`);
+      if (p.poposkInput) throw new Asn1DecodeError('constraint', `${path}.popo`, 'poposkInput is not supported');
       try {
-        m.popo = { algorithm: new pkijs.AlgorithmIdentifier({ schema: p[0] }), signature: new Uint8Array(p[1].valueBlock.valueHexView) };
+        m.popo = { algorithm: new pkijs.AlgorithmIdentifier({ schema: p.algorithmIdentifier }), signature: new Uint8Array((p.signature as asn1js.BitString).valueBlock.valueHexView) };
       } catch (cause) {
         throw new Asn1DecodeError('bad-value', `${path}.popo.algorithmIdentifier`, 'not an AlgorithmIdentifier', { cause });
       }
-    } else if (t !== undefined) {
-      throw new Asn1DecodeError('constraint', `${path}.popo`, `unsupported ProofOfPossession [${t}]`);
+    } else if (f.otherPopo) {
+      throw new Asn1DecodeError('constraint', `${path}.popo`, `unsupported ProofOfPossession [${(f.otherPopo as asn1js.BaseBlock).idBlock.tagNumber}]`);
     }
-    if (kids[i]) m.regInfo = seqChildren(kids[i++], `${path}.regInfo`);
-    if (i < kids.length) throw new Asn1DecodeError('extra-field', `${path}[${i}]`, 'unexpected element');
+    if (f.regInfo) m.regInfo = seqChildren(f.regInfo, `${path}.regInfo`);
     return m;
   }
 }

@@ -5,8 +5,20 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
-import { type AsnNode, parseDer, seqChildren } from '../../../pki/asn1/der.js';
-import { contextTag, explicit, unwrapExplicit } from './tags.js';
+import { type AsnNode, parseDer, verifySchema } from '../../../pki/asn1/der.js';
+import { explicit, unwrapExplicit } from './tags.js';
+
+/** CertTemplate field names by context tag number. */
+const FIELDS = ['version', 'serialNumber', 'signingAlg', 'issuer', 'validity', 'subject', 'publicKey', 'issuerUID', 'subjectUID', 'extensions'] as const;
+/** Fields whose IMPLICIT tag is on a primitive (INTEGER, BIT STRING). */
+const PRIMITIVE = new Set([0, 1, 7, 8]);
+
+export interface CertTemplateParams {
+  subject?: pkijs.RelativeDistinguishedNames;
+  /** DER SubjectPublicKeyInfo. */
+  publicKey?: Uint8Array;
+  extensions?: pkijs.Extension[];
+}
 
 export class CertTemplate {
   subject?: pkijs.RelativeDistinguishedNames;
@@ -14,8 +26,19 @@ export class CertTemplate {
   publicKey?: Uint8Array;
   extensions?: pkijs.Extension[];
 
-  constructor(init: Partial<CertTemplate> = {}) {
-    Object.assign(this, init);
+  constructor(params: CertTemplateParams = {}) {
+    if (params.subject) this.subject = params.subject;
+    if (params.publicKey) this.publicKey = params.publicKey;
+    if (params.extensions) this.extensions = params.extensions;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: FIELDS.map((name, n) => {
+        const idBlock = { tagClass: 3, tagNumber: n };
+        return PRIMITIVE.has(n) ? new asn1js.Primitive({ name, optional: true, idBlock }) : new asn1js.Constructed({ name, optional: true, idBlock });
+      }),
+    });
   }
 
   toSchema(): asn1js.Sequence {
@@ -32,22 +55,24 @@ export class CertTemplate {
   }
 
   static fromSchema(node: AsnNode, path = 'CertTemplate'): CertTemplate {
+    const m = verifySchema(node, CertTemplate.schema(), path);
     const t = new CertTemplate();
-    let last = -1;
-    for (const [i, k] of seqChildren(node, path).entries()) {
-      const n = contextTag(k);
-      if (n === undefined || n <= last || n > 9) throw new Asn1DecodeError('bad-tag', `${path}[${i}]`, 'unexpected or out-of-order field');
-      last = n;
-      const kids = ((k as asn1js.Constructed).valueBlock.value ?? []) as AsnNode[];
+    const kids = (k: AsnNode): AsnNode[] => ((k as asn1js.Constructed).valueBlock.value ?? []) as AsnNode[];
+    const field = <T>(name: (typeof FIELDS)[number], read: (k: AsnNode, p: string) => T): T | undefined => {
+      if (!m[name]) return undefined;
       try {
-        if (n === 5) t.subject = new pkijs.RelativeDistinguishedNames({ schema: unwrapExplicit(k, `${path}.subject`) });
-        if (n === 6) t.publicKey = new Uint8Array(new asn1js.Sequence({ value: kids }).toBER(false));
-        if (n === 9) t.extensions = kids.map((e) => new pkijs.Extension({ schema: e }));
+        return read(m[name], `${path}.${name}`);
       } catch (cause) {
         if (cause instanceof Asn1DecodeError) throw cause;
-        throw new Asn1DecodeError('bad-value', `${path}[${n}]`, 'undecodable field', { cause });
+        throw new Asn1DecodeError('bad-value', `${path}.${name}`, 'undecodable field', { cause });
       }
-    }
+    };
+    const subject = field('subject', (k, p) => new pkijs.RelativeDistinguishedNames({ schema: unwrapExplicit(k, p) }));
+    const publicKey = field('publicKey', (k) => new Uint8Array(new asn1js.Sequence({ value: kids(k) }).toBER(false)));
+    const extensions = field('extensions', (k) => kids(k).map((e) => new pkijs.Extension({ schema: e })));
+    if (subject) t.subject = subject;
+    if (publicKey) t.publicKey = publicKey;
+    if (extensions) t.extensions = extensions;
     return t;
   }
 }

@@ -1,11 +1,25 @@
 // InfoTypeAndValue, RFC 4210 §5.3.19: SEQUENCE { infoType OBJECT IDENTIFIER, infoValue ANY DEFINED BY infoType OPTIONAL }
 // GenMsgContent / GenRepContent ::= SEQUENCE OF InfoTypeAndValue.
 import * as asn1js from 'asn1js';
-import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
-import { type AsnNode, readOid, seqChildren } from '../../../pki/asn1/der.js';
+import { type AsnNode, readOid, seqChildren, verifySchema } from '../../../pki/asn1/der.js';
+
+export interface InfoTypeAndValueParams {
+  infoType: string;
+  infoValue?: AsnNode;
+}
 
 export class InfoTypeAndValue {
-  constructor(public infoType: string, public infoValue?: AsnNode) {}
+  infoType: string;
+  infoValue?: AsnNode;
+
+  constructor(params: InfoTypeAndValueParams) {
+    this.infoType = params.infoType;
+    if (params.infoValue) this.infoValue = params.infoValue;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ name: 'infoType' }), new asn1js.Any({ name: 'infoValue', optional: true })] });
+  }
 
   toSchema(): asn1js.Sequence {
     const value: AsnNode[] = [new asn1js.ObjectIdentifier({ value: this.infoType })];
@@ -14,9 +28,8 @@ export class InfoTypeAndValue {
   }
 
   static fromSchema(node: AsnNode, path = 'InfoTypeAndValue'): InfoTypeAndValue {
-    const kids = seqChildren(node, path);
-    if (kids.length > 2) throw new Asn1DecodeError('extra-field', `${path}[2]`, 'unexpected element');
-    return new InfoTypeAndValue(readOid(kids[0], `${path}.infoType`), kids[1]);
+    const m = verifySchema(node, InfoTypeAndValue.schema(), path);
+    return new InfoTypeAndValue({ infoType: readOid(m.infoType, `${path}.infoType`), infoValue: m.infoValue });
   }
 }
 

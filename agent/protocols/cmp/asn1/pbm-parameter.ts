@@ -5,15 +5,45 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { createHash, createHmac } from 'node:crypto';
 import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
-import { type AsnNode, readOctets, readSmallInt, seqChildren } from '../../../pki/asn1/der.js';
+import { type AsnNode, readOctets, readSmallInt, verifySchema } from '../../../pki/asn1/der.js';
 import { OID_HMAC_SHA256, OID_PASSWORD_BASED_MAC, OID_SHA256, digestByOid, macByOid } from '../../../pki/algorithms.js';
 
 /** Upper bound on iterationCount accepted from a peer (RFC 9483 §6 recommends ≥ 500; this caps the CPU a response can cost). */
 export const PBM_MAX_ITERATIONS = 100_000;
 
 
+export interface PBMParameterParams {
+  salt: Uint8Array;
+  /** OID of the one-way function (default SHA-256). */
+  owf?: string;
+  iterationCount?: number;
+  /** OID of the MAC (default HMAC-SHA256). */
+  mac?: string;
+}
+
 export class PBMParameter {
-  constructor(public salt: Uint8Array, public owf: string = OID_SHA256, public iterationCount = 10_000, public mac: string = OID_HMAC_SHA256) {}
+  salt: Uint8Array;
+  owf: string;
+  iterationCount: number;
+  mac: string;
+
+  constructor(params: PBMParameterParams) {
+    this.salt = params.salt;
+    this.owf = params.owf ?? OID_SHA256;
+    this.iterationCount = params.iterationCount ?? 10_000;
+    this.mac = params.mac ?? OID_HMAC_SHA256;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.OctetString({ name: 'salt' }),
+        new asn1js.Sequence({ name: 'owf' }),
+        new asn1js.Integer({ name: 'iterationCount' }),
+        new asn1js.Sequence({ name: 'mac' }),
+      ],
+    });
+  }
 
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({
@@ -31,15 +61,20 @@ export class PBMParameter {
   }
 
   static fromSchema(node: AsnNode | undefined, path = 'PBMParameter'): PBMParameter {
-    const f = seqChildren(node, path);
-    const alg = (n: AsnNode | undefined, p: string): string => {
+    const m = verifySchema(node, PBMParameter.schema(), path);
+    const alg = (n: AsnNode, p: string): string => {
       try {
         return new pkijs.AlgorithmIdentifier({ schema: n }).algorithmId;
       } catch (cause) {
         throw new Asn1DecodeError('bad-value', p, 'not an AlgorithmIdentifier', { cause });
       }
     };
-    return new PBMParameter(readOctets(f[0], `${path}.salt`), alg(f[1], `${path}.owf`), readSmallInt(f[2], `${path}.iterationCount`, 1, PBM_MAX_ITERATIONS), alg(f[3], `${path}.mac`));
+    return new PBMParameter({
+      salt: readOctets(m.salt, `${path}.salt`),
+      owf: alg(m.owf, `${path}.owf`),
+      iterationCount: readSmallInt(m.iterationCount, `${path}.iterationCount`, 1, PBM_MAX_ITERATIONS),
+      mac: alg(m.mac, `${path}.mac`),
+    });
   }
 
   /** The MAC over `data` with `secret`; throws Asn1DecodeError for an owf/mac it does not implement. */

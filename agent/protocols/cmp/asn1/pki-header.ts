@@ -7,9 +7,27 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
-import { type AsnNode, readOctets, readSmallInt, seqChildren } from '../../../pki/asn1/der.js';
+import { type AsnNode, explicitSchema, readOctets, readSmallInt, verifySchema } from '../../../pki/asn1/der.js';
 import { InfoTypeAndValue, genContent, readGenContent } from './info-type-and-value.js';
-import { contextTag, explicit, freeText, readFreeText, unwrapExplicit } from './tags.js';
+import { explicit, freeText, readFreeText, unwrapExplicit } from './tags.js';
+
+/** The optional [n] EXPLICIT header fields, by tag number. */
+const TAGGED = ['messageTime', 'protectionAlg', 'senderKID', 'recipKID', 'transactionID', 'senderNonce', 'recipNonce', 'freeText', 'generalInfo'] as const;
+
+export interface PKIHeaderParams {
+  pvno?: number;
+  sender?: pkijs.GeneralName;
+  recipient?: pkijs.GeneralName;
+  messageTime?: Date;
+  protectionAlg?: pkijs.AlgorithmIdentifier;
+  senderKID?: Uint8Array;
+  recipKID?: Uint8Array;
+  transactionID?: Uint8Array;
+  senderNonce?: Uint8Array;
+  recipNonce?: Uint8Array;
+  freeText?: string[];
+  generalInfo?: InfoTypeAndValue[];
+}
 
 export class PKIHeader {
   pvno = 2;
@@ -26,8 +44,14 @@ export class PKIHeader {
   freeText?: string[];
   generalInfo?: InfoTypeAndValue[];
 
-  constructor(init: Partial<PKIHeader> = {}) {
-    Object.assign(this, init);
+  constructor(params: PKIHeaderParams = {}) {
+    Object.assign(this, Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)));
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [new asn1js.Integer({ name: 'pvno' }), new asn1js.Any({ name: 'sender' }), new asn1js.Any({ name: 'recipient' }), ...TAGGED.map((name, n) => explicitSchema(n, name))],
+    });
   }
 
   toSchema(): asn1js.Sequence {
@@ -46,43 +70,42 @@ export class PKIHeader {
   }
 
   static fromSchema(node: AsnNode, path = 'PKIHeader'): PKIHeader {
-    const kids = seqChildren(node, path);
-    const h = new PKIHeader();
-    h.pvno = readSmallInt(kids[0], `${path}.pvno`, 1, 3);
+    const m = verifySchema(node, PKIHeader.schema(), path);
+    const h = new PKIHeader({ pvno: readSmallInt(m.pvno, `${path}.pvno`, 1, 3) });
     try {
-      h.sender = new pkijs.GeneralName({ schema: kids[1] });
-      h.recipient = new pkijs.GeneralName({ schema: kids[2] });
+      h.sender = new pkijs.GeneralName({ schema: m.sender });
+      h.recipient = new pkijs.GeneralName({ schema: m.recipient });
     } catch (cause) {
       throw new Asn1DecodeError('bad-value', `${path}.sender/recipient`, 'not a GeneralName', { cause });
     }
-    let last = -1;
-    for (let i = 3; i < kids.length; i++) {
-      const t = contextTag(kids[i]);
-      const p = `${path}[${t}]`;
-      if (t === undefined || t <= last || t > 8) throw new Asn1DecodeError('bad-tag', p, 'unexpected or out-of-order header field');
-      last = t;
-      const inner = unwrapExplicit(kids[i]!, p);
-      switch (t) {
-        case 0:
-          if (!(inner instanceof asn1js.GeneralizedTime)) throw new Asn1DecodeError('bad-tag', p, 'expected GeneralizedTime');
-          h.messageTime = inner.toDate();
-          break;
-        case 1:
-          try {
-            h.protectionAlg = new pkijs.AlgorithmIdentifier({ schema: inner });
-          } catch (cause) {
-            throw new Asn1DecodeError('bad-value', p, 'not an AlgorithmIdentifier', { cause });
-          }
-          break;
-        case 2: h.senderKID = readOctets(inner, p); break;
-        case 3: h.recipKID = readOctets(inner, p); break;
-        case 4: h.transactionID = readOctets(inner, p); break;
-        case 5: h.senderNonce = readOctets(inner, p); break;
-        case 6: h.recipNonce = readOctets(inner, p); break;
-        case 7: h.freeText = readFreeText(inner, p); break;
-        case 8: h.generalInfo = readGenContent(inner, p); break;
+    const inner = (n: number): [AsnNode, string] | undefined => {
+      const k = m[TAGGED[n]!] as AsnNode | undefined;
+      const p = `${path}[${n}]`;
+      return k ? [unwrapExplicit(k, p), p] : undefined;
+    };
+    const time = inner(0);
+    if (time) {
+      if (!(time[0] instanceof asn1js.GeneralizedTime)) throw new Asn1DecodeError('bad-tag', time[1], 'expected GeneralizedTime');
+      h.messageTime = time[0].toDate();
+    }
+    const alg = inner(1);
+    if (alg) {
+      try {
+        h.protectionAlg = new pkijs.AlgorithmIdentifier({ schema: alg[0] });
+      } catch (cause) {
+        throw new Asn1DecodeError('bad-value', alg[1], 'not an AlgorithmIdentifier', { cause });
       }
     }
+    const oct = (n: number): Uint8Array | undefined => {
+      const k = inner(n);
+      return k && readOctets(k[0], k[1]);
+    };
+    const octets = { senderKID: oct(2), recipKID: oct(3), transactionID: oct(4), senderNonce: oct(5), recipNonce: oct(6) };
+    for (const [k, v] of Object.entries(octets)) if (v) h[k as keyof typeof octets] = v;
+    const text = inner(7);
+    if (text) h.freeText = readFreeText(text[0], text[1]);
+    const info = inner(8);
+    if (info) h.generalInfo = readGenContent(info[0], info[1]);
     return h;
   }
 }

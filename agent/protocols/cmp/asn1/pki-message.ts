@@ -5,10 +5,10 @@
 //   ProtectedPart ::= SEQUENCE { header PKIHeader, body PKIBody }   -- what the protection covers (§5.1.3)
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
-import { type AsnNode, encodeNode, parseDer, seqChildren } from '../../../pki/asn1/der.js';
+import { type AsnNode, encodeNode, explicitSchema, parseDer, seqChildren, verifySchema } from '../../../pki/asn1/der.js';
 import { BodyTag, type BodyType, bodyName } from '../constants.js';
 import { PKIHeader } from './pki-header.js';
-import { contextTag, explicit, unwrapExplicit } from './tags.js';
+import { explicit, unwrapExplicit } from './tags.js';
 
 export class PKIMessage {
   static readonly CLASS_NAME = 'PKIMessage';
@@ -27,6 +27,18 @@ export class PKIMessage {
     this.body = init.body;
     if (init.protection) this.protection = init.protection;
     this.extraCerts = init.extraCerts ?? [];
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Sequence({ name: 'header' }),
+        // PKIBody: every arm is [n] EXPLICIT, n in 0..26
+        new asn1js.Choice({ value: Array.from({ length: 27 }, (_, n) => explicitSchema(n, 'body', false)) }),
+        explicitSchema(0, 'protection'),
+        explicitSchema(1, 'extraCerts'),
+      ],
+    });
   }
 
   get bodyType(): string {
@@ -50,25 +62,22 @@ export class PKIMessage {
   }
 
   static fromSchema(node: AsnNode, path = 'PKIMessage'): PKIMessage {
-    const kids = seqChildren(node, path);
-    const header = PKIHeader.fromSchema(kids[0]!, `${path}.header`);
-    const bodyTag = contextTag(kids[1]);
-    if (bodyTag === undefined || bodyTag > 26) throw new Asn1DecodeError('bad-tag', `${path}.body`, 'expected a PKIBody [0..26]');
-    const body = unwrapExplicit(kids[1]!, `${path}.body`);
-    const msg = new PKIMessage({ header, bodyType: bodyTag, body });
-    let i = 2;
-    if (contextTag(kids[i]) === 0) {
-      const bs = unwrapExplicit(kids[i++]!, `${path}.protection`);
+    const m = verifySchema(node, PKIMessage.schema(), path);
+    const header = PKIHeader.fromSchema(m.header, `${path}.header`);
+    if (!m.body) throw new Asn1DecodeError('bad-tag', `${path}.body`, 'expected a PKIBody [0..26]');
+    const body = unwrapExplicit(m.body, `${path}.body`);
+    const msg = new PKIMessage({ header, bodyType: (m.body as asn1js.BaseBlock).idBlock.tagNumber, body });
+    if (m.protection) {
+      const bs = unwrapExplicit(m.protection, `${path}.protection`);
       if (!(bs instanceof asn1js.BitString)) throw new Asn1DecodeError('bad-tag', `${path}.protection`, 'expected BIT STRING');
       msg.protection = new Uint8Array(bs.valueBlock.valueHexView);
     }
-    if (contextTag(kids[i]) === 1) {
-      msg.extraCerts = seqChildren(unwrapExplicit(kids[i++]!, `${path}.extraCerts`), `${path}.extraCerts`).map((c, j) => {
+    if (m.extraCerts) {
+      msg.extraCerts = seqChildren(unwrapExplicit(m.extraCerts, `${path}.extraCerts`), `${path}.extraCerts`).map((c, j) => {
         seqChildren(c, `${path}.extraCerts[${j}]`);
         return encodeNode(c);
       });
     }
-    if (i < kids.length) throw new Asn1DecodeError('extra-field', `${path}[${i}]`, 'unexpected element');
     return msg;
   }
 

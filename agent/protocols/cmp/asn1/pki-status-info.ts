@@ -1,18 +1,38 @@
 // PKIStatusInfo, RFC 4210 §5.2.3:
 //   PKIStatusInfo ::= SEQUENCE { status PKIStatus, statusString PKIFreeText OPTIONAL, failInfo PKIFailureInfo OPTIONAL }
 import * as asn1js from 'asn1js';
-import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
-import { type AsnNode, Tag, isUniversal, readSmallInt, seqChildren } from '../../../pki/asn1/der.js';
+import { type AsnNode, readSmallInt, verifySchema } from '../../../pki/asn1/der.js';
 import { FAIL_INFO_NAMES } from '../constants.js';
 import { freeText, readFreeText } from './tags.js';
 
+export interface PKIStatusInfoParams {
+  status: number;
+  statusString?: string[];
+  /** Bit numbers set in PKIFailureInfo. */
+  failInfo?: number[];
+}
+
 export class PKIStatusInfo {
-  constructor(
-    public status: number,
-    public statusString: string[] = [],
-    /** Bit numbers set in PKIFailureInfo. */
-    public failInfo: number[] = [],
-  ) {}
+  status: number;
+  statusString: string[];
+  /** Bit numbers set in PKIFailureInfo. */
+  failInfo: number[];
+
+  constructor(params: PKIStatusInfoParams) {
+    this.status = params.status;
+    this.statusString = params.statusString ?? [];
+    this.failInfo = params.failInfo ?? [];
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Integer({ name: 'status' }),
+        new asn1js.Sequence({ name: 'statusString', optional: true }),
+        new asn1js.BitString({ name: 'failInfo', optional: true }),
+      ],
+    });
+  }
 
   toSchema(): asn1js.Sequence {
     const value: AsnNode[] = [new asn1js.Integer({ value: this.status })];
@@ -27,20 +47,18 @@ export class PKIStatusInfo {
   }
 
   static fromSchema(node: AsnNode, path = 'PKIStatusInfo'): PKIStatusInfo {
-    const kids = seqChildren(node, path);
-    const status = readSmallInt(kids[0], `${path}.status`, 0, 6);
-    let i = 1;
-    let texts: string[] = [];
-    if (isUniversal(kids[i], Tag.SEQUENCE)) texts = readFreeText(kids[i++]!, `${path}.statusString`);
-    const bits: number[] = [];
-    if (kids[i] instanceof asn1js.BitString) {
-      const v = (kids[i++] as asn1js.BitString).valueBlock.valueHexView;
-      v.forEach((byte, j) => {
-        for (let k = 0; k < 8; k++) if (byte & (0x80 >> k)) bits.push(j * 8 + k);
+    const m = verifySchema(node, PKIStatusInfo.schema(), path);
+    const failInfo: number[] = [];
+    if (m.failInfo) {
+      (m.failInfo as asn1js.BitString).valueBlock.valueHexView.forEach((byte, j) => {
+        for (let k = 0; k < 8; k++) if (byte & (0x80 >> k)) failInfo.push(j * 8 + k);
       });
     }
-    if (i < kids.length) throw new Asn1DecodeError('extra-field', `${path}[${i}]`, 'unexpected element');
-    return new PKIStatusInfo(status, texts, bits);
+    return new PKIStatusInfo({
+      status: readSmallInt(m.status, `${path}.status`, 0, 6),
+      statusString: m.statusString ? readFreeText(m.statusString, `${path}.statusString`) : [],
+      failInfo,
+    });
   }
 
   failInfoNames(): string[] {

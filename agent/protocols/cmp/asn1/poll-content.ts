@@ -2,16 +2,34 @@
 //   PollReqContent ::= SEQUENCE OF SEQUENCE { certReqId INTEGER }
 //   PollRepContent ::= SEQUENCE OF SEQUENCE { certReqId INTEGER, checkAfter INTEGER, reason PKIFreeText OPTIONAL }
 import * as asn1js from 'asn1js';
-import { type AsnNode, readSmallInt, seqChildren } from '../../../pki/asn1/der.js';
+import { type AsnNode, readSmallInt, verifySchema } from '../../../pki/asn1/der.js';
 import { freeText, readFreeText } from './tags.js';
 
 export class PollReqContent {
-  constructor(public certReqIds: number[]) {}
+  certReqIds: number[];
+
+  constructor(params: { certReqIds: number[] }) {
+    this.certReqIds = params.certReqIds;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Repeated({ name: 'entries', value: new asn1js.Sequence() })] });
+  }
+
+  /** One element: SEQUENCE { certReqId INTEGER }. */
+  static entrySchema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Integer({ name: 'certReqId' })] });
+  }
+
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({ value: this.certReqIds.map((id) => new asn1js.Sequence({ value: [new asn1js.Integer({ value: id })] })) });
   }
+
   static fromSchema(node: AsnNode, path = 'PollReqContent'): PollReqContent {
-    return new PollReqContent(seqChildren(node, path).map((k, i) => readSmallInt(seqChildren(k, `${path}[${i}]`)[0], `${path}[${i}].certReqId`, -1, 2 ** 31 - 1)));
+    const entries = (verifySchema(node, PollReqContent.schema(), path).entries ?? []) as AsnNode[];
+    return new PollReqContent({
+      certReqIds: entries.map((k, i) => readSmallInt(verifySchema(k, PollReqContent.entrySchema(), `${path}[${i}]`).certReqId, `${path}[${i}].certReqId`, -1, 2 ** 31 - 1)),
+    });
   }
 }
 
@@ -23,7 +41,23 @@ export interface PollRep {
 }
 
 export class PollRepContent {
-  constructor(public entries: PollRep[]) {}
+  entries: PollRep[];
+
+  constructor(params: { entries: PollRep[] }) {
+    this.entries = params.entries;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Repeated({ name: 'entries', value: new asn1js.Sequence() })] });
+  }
+
+  /** One element: SEQUENCE { certReqId INTEGER, checkAfter INTEGER, reason PKIFreeText OPTIONAL }. */
+  static entrySchema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [new asn1js.Integer({ name: 'certReqId' }), new asn1js.Integer({ name: 'checkAfter' }), new asn1js.Sequence({ name: 'reason', optional: true })],
+    });
+  }
+
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({
       value: this.entries.map((e) => {
@@ -33,12 +67,17 @@ export class PollRepContent {
       }),
     });
   }
+
   static fromSchema(node: AsnNode, path = 'PollRepContent'): PollRepContent {
-    return new PollRepContent(seqChildren(node, path).map((k, i) => {
-      const f = seqChildren(k, `${path}[${i}]`);
-      const e: PollRep = { certReqId: readSmallInt(f[0], `${path}[${i}].certReqId`, -1, 2 ** 31 - 1), checkAfter: readSmallInt(f[1], `${path}[${i}].checkAfter`, 0, 2 ** 31 - 1) };
-      if (f[2]) e.reason = readFreeText(f[2], `${path}[${i}].reason`);
-      return e;
-    }));
+    const entries = (verifySchema(node, PollRepContent.schema(), path).entries ?? []) as AsnNode[];
+    return new PollRepContent({
+      entries: entries.map((k, i) => {
+        const p = `${path}[${i}]`;
+        const m = verifySchema(k, PollRepContent.entrySchema(), p);
+        const e: PollRep = { certReqId: readSmallInt(m.certReqId, `${p}.certReqId`, -1, 2 ** 31 - 1), checkAfter: readSmallInt(m.checkAfter, `${p}.checkAfter`, 0, 2 ** 31 - 1) };
+        if (m.reason) e.reason = readFreeText(m.reason, `${p}.reason`);
+        return e;
+      }),
+    });
   }
 }

@@ -3,12 +3,29 @@
 //                                         oldWithNew [1] CMPCertificate OPTIONAL }
 // (PKIXCMP-2021 is EXPLICIT TAGS.) Also CaCertsValue ::= SEQUENCE SIZE (1..MAX) OF CMPCertificate (§2.14, id-it-caCerts).
 import * as asn1js from 'asn1js';
-import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
-import { type AsnNode, encodeNode, parseDer, seqChildren } from '../../../pki/asn1/der.js';
-import { contextTag, explicit, unwrapExplicit } from './tags.js';
+import { type AsnNode, encodeNode, explicitSchema, parseDer, seqChildren, verifySchema } from '../../../pki/asn1/der.js';
+import { explicit, unwrapExplicit } from './tags.js';
+
+export interface RootCaKeyUpdateContentParams {
+  newWithNew: Uint8Array;
+  newWithOld?: Uint8Array;
+  oldWithNew?: Uint8Array;
+}
 
 export class RootCaKeyUpdateContent {
-  constructor(public newWithNew: Uint8Array, public newWithOld?: Uint8Array, public oldWithNew?: Uint8Array) {}
+  newWithNew: Uint8Array;
+  newWithOld?: Uint8Array;
+  oldWithNew?: Uint8Array;
+
+  constructor(params: RootCaKeyUpdateContentParams) {
+    this.newWithNew = params.newWithNew;
+    if (params.newWithOld) this.newWithOld = params.newWithOld;
+    if (params.oldWithNew) this.oldWithNew = params.oldWithNew;
+  }
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Sequence({ name: 'newWithNew' }), explicitSchema(0, 'newWithOld'), explicitSchema(1, 'oldWithNew')] });
+  }
 
   toSchema(): asn1js.Sequence {
     const v: AsnNode[] = [parseDer(this.newWithNew, 'newWithNew')];
@@ -18,19 +35,18 @@ export class RootCaKeyUpdateContent {
   }
 
   static fromSchema(node: AsnNode, path = 'RootCaKeyUpdateContent'): RootCaKeyUpdateContent {
-    const f = seqChildren(node, path);
-    seqChildren(f[0], `${path}.newWithNew`);
-    const out = new RootCaKeyUpdateContent(encodeNode(f[0]!));
-    let last = -1;
-    for (let i = 1; i < f.length; i++) {
-      const t = contextTag(f[i]);
-      if (t === undefined || t <= last || t > 1) throw new Asn1DecodeError('bad-tag', `${path}[${i}]`, 'expected [0] newWithOld or [1] oldWithNew');
-      last = t;
-      const c = unwrapExplicit(f[i]!, `${path}[${t}]`);
+    const m = verifySchema(node, RootCaKeyUpdateContent.schema(), path);
+    const cert = (n: AsnNode | undefined, t: number): Uint8Array | undefined => {
+      if (!n) return undefined;
+      const c = unwrapExplicit(n, `${path}[${t}]`);
       seqChildren(c, `${path}[${t}]`);
-      if (t === 0) out.newWithOld = encodeNode(c);
-      else out.oldWithNew = encodeNode(c);
-    }
+      return encodeNode(c);
+    };
+    const out = new RootCaKeyUpdateContent({ newWithNew: encodeNode(m.newWithNew) });
+    const nwo = cert(m.newWithOld, 0);
+    const own = cert(m.oldWithNew, 1);
+    if (nwo) out.newWithOld = nwo;
+    if (own) out.oldWithNew = own;
     return out;
   }
 }
