@@ -13,7 +13,8 @@ import * as asn1js from 'asn1js';
 import { EnrolldError } from '../../util/errors.js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
 import { AttestationStatement } from './evidence-statement.js';
-import { type AsnNode, type Bytes, encodeNode, hex, parseDer, readOctets, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, hex, parseDer } from './der.js';
+import { readTpmStatement, tpmStatementSchema, tpmStatementToSchema } from './tpm-attest-statement.js';
 import { OID_TCG_ATTEST_TPM_CERTIFY } from './oids.js';
 
 export interface TcgAttestCertifyFields {
@@ -49,29 +50,19 @@ export class TcgAttestCertify {
 
   static schema(parameters: { names?: { blockName?: string; tpmSAttest?: string; signature?: string; tpmTPublic?: string } } = {}): asn1js.Sequence {
     const n = parameters.names ?? {};
-    return new asn1js.Sequence({
-      name: n.blockName ?? '',
-      value: [
-        new asn1js.OctetString({ name: n.tpmSAttest ?? 'tpmSAttest' }),
-        new asn1js.OctetString({ name: n.signature ?? 'signature' }),
-        new asn1js.OctetString({ name: n.tpmTPublic ?? 'tpmTPublic', optional: true }),
-      ],
-    });
+    return tpmStatementSchema({ ...n, ...(n.tpmTPublic !== undefined ? { third: n.tpmTPublic } : {}) }, 'tpmTPublic');
   }
 
   fromSchema(schema: AsnNode, path = 'TcgAttestCertify'): void {
-    const kids = seqChildren(schema, path);
-    this.tpmSAttest = readOctets(kids[0], `${path}.tpmSAttest`);
-    this.signature = readOctets(kids[1], `${path}.signature`);
+    const f = readTpmStatement(schema, path, 'TcgAttestCertify', 'tpmTPublic');
+    this.tpmSAttest = f.tpmSAttest;
+    this.signature = f.signature;
     delete this.tpmTPublic;
-    if (kids.length > 2) this.tpmTPublic = readOctets(kids[2], `${path}.tpmTPublic`);
-    if (kids.length > 3) throw new Asn1DecodeError('extra-field', `${path}[3]`, `TcgAttestCertify has ${kids.length} elements, expected 2 or 3`);
+    if (f.third !== undefined) this.tpmTPublic = f.third;
   }
 
   toSchema(): asn1js.Sequence {
-    const value: AsnNode[] = [new asn1js.OctetString({ valueHex: copy(this.tpmSAttest) }), new asn1js.OctetString({ valueHex: copy(this.signature) })];
-    if (this.tpmTPublic !== undefined) value.push(new asn1js.OctetString({ valueHex: copy(this.tpmTPublic) }));
-    return new asn1js.Sequence({ value });
+    return tpmStatementToSchema({ tpmSAttest: this.tpmSAttest, signature: this.signature, ...(this.tpmTPublic !== undefined ? { third: this.tpmTPublic } : {}) });
   }
 
   toJSON(): TcgAttestCertifyJson {
@@ -107,11 +98,6 @@ export class TcgAttestCertify {
   }
 }
 
-function copy(b: Uint8Array): ArrayBuffer {
-  const out = new ArrayBuffer(b.byteLength);
-  new Uint8Array(out).set(b);
-  return out;
-}
 
 /** TPM_GENERATED_VALUE (TPM 2.0 Part 2, 6.2) and TPM_ST_ATTEST_CERTIFY (Part 2, 6.9). */
 export const TPM_GENERATED_VALUE = 0xff544347;

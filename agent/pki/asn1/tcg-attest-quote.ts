@@ -10,7 +10,8 @@
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
 import { AttestationStatement } from './evidence-statement.js';
-import { type AsnNode, type Bytes, encodeNode, hex, parseDer, readOctets, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, hex, parseDer } from './der.js';
+import { readTpmStatement, tpmStatementSchema, tpmStatementToSchema } from './tpm-attest-statement.js';
 
 export interface TcgAttestQuoteFields {
   tpmSAttest: Uint8Array;
@@ -45,29 +46,19 @@ export class TcgAttestQuote {
 
   static schema(parameters: { names?: { blockName?: string; tpmSAttest?: string; signature?: string; pcrValues?: string } } = {}): asn1js.Sequence {
     const n = parameters.names ?? {};
-    return new asn1js.Sequence({
-      name: n.blockName ?? '',
-      value: [
-        new asn1js.OctetString({ name: n.tpmSAttest ?? 'tpmSAttest' }),
-        new asn1js.OctetString({ name: n.signature ?? 'signature' }),
-        new asn1js.OctetString({ name: n.pcrValues ?? 'pcrValues', optional: true }),
-      ],
-    });
+    return tpmStatementSchema({ ...n, ...(n.pcrValues !== undefined ? { third: n.pcrValues } : {}) }, 'pcrValues');
   }
 
   fromSchema(schema: AsnNode, path = 'TcgAttestQuote'): void {
-    const kids = seqChildren(schema, path);
-    this.tpmSAttest = readOctets(kids[0], `${path}.tpmSAttest`);
-    this.signature = readOctets(kids[1], `${path}.signature`);
+    const f = readTpmStatement(schema, path, 'TcgAttestQuote', 'pcrValues');
+    this.tpmSAttest = f.tpmSAttest;
+    this.signature = f.signature;
     delete this.pcrValues;
-    if (kids.length > 2) this.pcrValues = readOctets(kids[2], `${path}.pcrValues`);
-    if (kids.length > 3) throw new Asn1DecodeError('extra-field', `${path}[3]`, `TcgAttestQuote has ${kids.length} elements, expected 2 or 3`);
+    if (f.third !== undefined) this.pcrValues = f.third;
   }
 
   toSchema(): asn1js.Sequence {
-    const value: AsnNode[] = [new asn1js.OctetString({ valueHex: copy(this.tpmSAttest) }), new asn1js.OctetString({ valueHex: copy(this.signature) })];
-    if (this.pcrValues !== undefined) value.push(new asn1js.OctetString({ valueHex: copy(this.pcrValues) }));
-    return new asn1js.Sequence({ value });
+    return tpmStatementToSchema({ tpmSAttest: this.tpmSAttest, signature: this.signature, ...(this.pcrValues !== undefined ? { third: this.pcrValues } : {}) });
   }
 
   toJSON(): TcgAttestQuoteJson {
@@ -98,8 +89,3 @@ export class TcgAttestQuote {
   }
 }
 
-function copy(b: Uint8Array): ArrayBuffer {
-  const out = new ArrayBuffer(b.byteLength);
-  new Uint8Array(out).set(b);
-  return out;
-}
