@@ -10,14 +10,14 @@ export class ImplementedCompressAlgorithms extends FirmwareOidList {
   className(): string {
     return ImplementedCompressAlgorithms.CLASS_NAME;
   }
+  static fromSchema(node: AsnNode, path = ImplementedCompressAlgorithms.CLASS_NAME): ImplementedCompressAlgorithms {
+    return new ImplementedCompressAlgorithms({ oids: FirmwareOidList.readOidList(node, path) });
+  }
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): ImplementedCompressAlgorithms {
-    const o = new ImplementedCompressAlgorithms({ oids: [] });
-    o.fromSchema(node, path);
-    return o;
+    return ImplementedCompressAlgorithms.fromSchema(node, path);
   }
   static fromBER(bytes: Bytes): ImplementedCompressAlgorithms {
-    const o = new ImplementedCompressAlgorithms({ oids: [] });
-    o.fromSchema(parseDer(bytes, o.className()));
-    return o;
+    return ImplementedCompressAlgorithms.fromSchema(parseDer(bytes, ImplementedCompressAlgorithms.CLASS_NAME));
   }
 }

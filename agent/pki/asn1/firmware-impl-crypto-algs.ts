@@ -10,14 +10,14 @@ export class ImplementedCryptoAlgorithms extends FirmwareOidList {
   className(): string {
     return ImplementedCryptoAlgorithms.CLASS_NAME;
   }
+  static fromSchema(node: AsnNode, path = ImplementedCryptoAlgorithms.CLASS_NAME): ImplementedCryptoAlgorithms {
+    return new ImplementedCryptoAlgorithms({ oids: FirmwareOidList.readOidList(node, path) });
+  }
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): ImplementedCryptoAlgorithms {
-    const o = new ImplementedCryptoAlgorithms({ oids: [] });
-    o.fromSchema(node, path);
-    return o;
+    return ImplementedCryptoAlgorithms.fromSchema(node, path);
   }
   static fromBER(bytes: Bytes): ImplementedCryptoAlgorithms {
-    const o = new ImplementedCryptoAlgorithms({ oids: [] });
-    o.fromSchema(parseDer(bytes, o.className()));
-    return o;
+    return ImplementedCryptoAlgorithms.fromSchema(parseDer(bytes, ImplementedCryptoAlgorithms.CLASS_NAME));
   }
 }

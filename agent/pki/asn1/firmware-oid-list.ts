@@ -2,33 +2,32 @@
 // TargetHardwareIdentifiers, ImplementedCryptoAlgorithms, ImplementedCompressAlgorithms. Each of those files is a
 // thin named subclass of this base.
 import * as asn1js from 'asn1js';
-import { type AsnNode, checkOid, encodeNode, readOid, seqChildren } from './der.js';
+import { type AsnNode, checkOid, encodeNode, readOid, verifySchema } from './der.js';
+
+export interface FirmwareOidListParams {
+  oids: readonly string[];
+}
 
 export abstract class FirmwareOidList {
   oids: string[];
 
-  constructor(params: { schema: AsnNode } | { oids: readonly string[] }) {
-    if ('schema' in params) {
-      this.oids = [];
-      this.fromSchema(params.schema);
-    } else {
-      params.oids.forEach((o, i) => checkOid(`${this.className()}[${i}]`, o));
-      this.oids = [...params.oids];
-    }
+  constructor(params: FirmwareOidListParams) {
+    params.oids.forEach((o, i) => checkOid(`${this.className()}[${i}]`, o));
+    this.oids = [...params.oids];
   }
 
   /** Name used in error paths. */
   abstract className(): string;
 
-  static schema(parameters: { names?: { blockName?: string; oids?: string } } = {}): asn1js.Sequence {
-    return new asn1js.Sequence({
-      name: parameters.names?.blockName ?? '',
-      value: [new asn1js.Repeated({ name: parameters.names?.oids ?? 'oids', value: new asn1js.ObjectIdentifier() })],
-    });
+  /** SEQUENCE OF OBJECT IDENTIFIER; each element is read by readOid so a bad one is named `path[i]`. */
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Repeated({ name: 'oids', optional: true, value: new asn1js.Any() })] });
   }
 
-  fromSchema(schema: AsnNode, path = this.className()): void {
-    this.oids = seqChildren(schema, path).map((k, i) => readOid(k, `${path}[${i}]`));
+  /** The parse step the subclasses' fromSchema share. */
+  protected static readOidList(node: AsnNode, path: string): string[] {
+    const m = verifySchema(node, FirmwareOidList.schema(), path);
+    return ((m.oids ?? []) as AsnNode[]).map((k, i) => readOid(k, `${path}[${i}]`));
   }
 
   includes(oid: string): boolean {

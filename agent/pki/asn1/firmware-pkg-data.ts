@@ -1,25 +1,29 @@
 // RFC 4108 §2.1.5 FirmwarePkgData, the content type (id-ct-firmwarePackage) that carries the firmware image itself. It need not be DER encoded as a whole, but it is a plain OCTET STRING; large images are never decoded through this class (see cms-signed-data-stream.ts), it is for small packages and tests.
 //   FirmwarePkgData ::= OCTET STRING
 import * as asn1js from 'asn1js';
-import { type AsnNode, type Bytes, encodeNode, hex, parseDer, readOctets } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, hex, parseDer, readOctets, verifySchema } from './der.js';
 import { OID_CT_FIRMWARE_PACKAGE } from './firmware-oids.js';
+
+export interface FirmwarePkgDataParams {
+  value: Uint8Array;
+}
 
 export class FirmwarePkgData {
   static readonly CLASS_NAME = 'FirmwarePkgData';
   static readonly CONTENT_TYPE_OID = OID_CT_FIRMWARE_PACKAGE;
   value: Uint8Array;
 
-  constructor(params: { schema: AsnNode } | { value: Uint8Array }) {
-    this.value = 'schema' in params ? new Uint8Array() : new Uint8Array(params.value);
-    if ('schema' in params) this.fromSchema(params.schema);
+  constructor(params: FirmwarePkgDataParams) {
+    this.value = new Uint8Array(params.value);
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.OctetString {
-    return new asn1js.OctetString({ name: parameters.names?.blockName ?? '' });
+  static schema(): asn1js.OctetString {
+    return new asn1js.OctetString({ name: 'value' });
   }
 
-  fromSchema(schema: AsnNode, path = FirmwarePkgData.CLASS_NAME): void {
-    this.value = readOctets(schema, path);
+  static fromSchema(node: AsnNode, path = FirmwarePkgData.CLASS_NAME): FirmwarePkgData {
+    const m = verifySchema(node, FirmwarePkgData.schema(), path);
+    return new FirmwarePkgData({ value: readOctets(m.value, path) });
   }
 
   toSchema(): asn1js.OctetString {
@@ -30,14 +34,13 @@ export class FirmwarePkgData {
     return { value: hex(this.value) };
   }
 
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): FirmwarePkgData {
-    const o = new FirmwarePkgData({ value: new Uint8Array() });
-    o.fromSchema(node, path);
-    return o;
+    return FirmwarePkgData.fromSchema(node, path);
   }
 
   static fromBER(bytes: Bytes): FirmwarePkgData {
-    return FirmwarePkgData.fromNode(parseDer(bytes, FirmwarePkgData.CLASS_NAME));
+    return FirmwarePkgData.fromSchema(parseDer(bytes, FirmwarePkgData.CLASS_NAME));
   }
 
   toDER(): Uint8Array {

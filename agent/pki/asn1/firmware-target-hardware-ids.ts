@@ -10,14 +10,14 @@ export class TargetHardwareIdentifiers extends FirmwareOidList {
   className(): string {
     return TargetHardwareIdentifiers.CLASS_NAME;
   }
+  static fromSchema(node: AsnNode, path = TargetHardwareIdentifiers.CLASS_NAME): TargetHardwareIdentifiers {
+    return new TargetHardwareIdentifiers({ oids: FirmwareOidList.readOidList(node, path) });
+  }
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): TargetHardwareIdentifiers {
-    const o = new TargetHardwareIdentifiers({ oids: [] });
-    o.fromSchema(node, path);
-    return o;
+    return TargetHardwareIdentifiers.fromSchema(node, path);
   }
   static fromBER(bytes: Bytes): TargetHardwareIdentifiers {
-    const o = new TargetHardwareIdentifiers({ oids: [] });
-    o.fromSchema(parseDer(bytes, o.className()));
-    return o;
+    return TargetHardwareIdentifiers.fromSchema(parseDer(bytes, TargetHardwareIdentifiers.CLASS_NAME));
   }
 }
