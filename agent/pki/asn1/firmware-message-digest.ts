@@ -7,8 +7,13 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, encodeNode, hex, parseDer, readOctets, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, hex, parseDer, readOctets, seqChildren, verifySchema } from './der.js';
 import { OID_AA_FW_PKG_MESSAGE_DIGEST } from './firmware-oids.js';
+
+export interface FirmwarePackageMessageDigestParams {
+  algorithm: pkijs.AlgorithmIdentifier | string;
+  msgDigest: Uint8Array;
+}
 
 export class FirmwarePackageMessageDigest {
   static readonly CLASS_NAME = 'FirmwarePackageMessageDigest';
@@ -16,30 +21,27 @@ export class FirmwarePackageMessageDigest {
   algorithm: pkijs.AlgorithmIdentifier;
   msgDigest: Uint8Array;
 
-  constructor(params: { schema: AsnNode } | { algorithm: pkijs.AlgorithmIdentifier | string; msgDigest: Uint8Array }) {
-    if ('schema' in params) {
-      this.algorithm = new pkijs.AlgorithmIdentifier();
-      this.msgDigest = new Uint8Array();
-      this.fromSchema(params.schema);
-    } else {
-      this.algorithm = typeof params.algorithm === 'string' ? new pkijs.AlgorithmIdentifier({ algorithmId: params.algorithm }) : params.algorithm;
-      this.msgDigest = new Uint8Array(params.msgDigest);
-    }
+  constructor(params: FirmwarePackageMessageDigestParams) {
+    this.algorithm = typeof params.algorithm === 'string' ? new pkijs.AlgorithmIdentifier({ algorithmId: params.algorithm }) : params.algorithm;
+    this.msgDigest = new Uint8Array(params.msgDigest);
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.Sequence {
-    return new asn1js.Sequence({ name: parameters.names?.blockName ?? '', value: [pkijs.AlgorithmIdentifier.schema(), new asn1js.OctetString()] });
+  /** Both fields are Any here: their readers check them so a bad one is named `path.algorithm` / `path.msgDigest`. */
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Any({ name: 'algorithm' }), new asn1js.Any({ name: 'msgDigest' })] });
   }
 
-  fromSchema(schema: AsnNode, path = FirmwarePackageMessageDigest.CLASS_NAME): void {
-    const kids = seqChildren(schema, path);
+  static fromSchema(node: AsnNode, path = FirmwarePackageMessageDigest.CLASS_NAME): FirmwarePackageMessageDigest {
+    const kids = seqChildren(node, path);
     if (kids.length !== 2) throw new Asn1DecodeError('bad-value', path, `expected 2 elements, got ${kids.length}`);
+    const m = verifySchema(node, FirmwarePackageMessageDigest.schema(), path);
+    let algorithm: pkijs.AlgorithmIdentifier;
     try {
-      this.algorithm = new pkijs.AlgorithmIdentifier({ schema: kids[0] });
+      algorithm = new pkijs.AlgorithmIdentifier({ schema: m.algorithm });
     } catch (cause) {
       throw new Asn1DecodeError('bad-value', `${path}.algorithm`, 'not an AlgorithmIdentifier', { cause });
     }
-    this.msgDigest = readOctets(kids[1], `${path}.msgDigest`);
+    return new FirmwarePackageMessageDigest({ algorithm, msgDigest: readOctets(m.msgDigest, `${path}.msgDigest`) });
   }
 
   toSchema(): asn1js.Sequence {
@@ -50,14 +52,13 @@ export class FirmwarePackageMessageDigest {
     return { algorithm: this.algorithm.algorithmId, msgDigest: hex(this.msgDigest) };
   }
 
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): FirmwarePackageMessageDigest {
-    const f = new FirmwarePackageMessageDigest({ algorithm: '1.1', msgDigest: new Uint8Array() });
-    f.fromSchema(node, path);
-    return f;
+    return FirmwarePackageMessageDigest.fromSchema(node, path);
   }
 
   static fromBER(bytes: Bytes): FirmwarePackageMessageDigest {
-    return FirmwarePackageMessageDigest.fromNode(parseDer(bytes, FirmwarePackageMessageDigest.CLASS_NAME));
+    return FirmwarePackageMessageDigest.fromSchema(parseDer(bytes, FirmwarePackageMessageDigest.CLASS_NAME));
   }
 
   toDER(): Uint8Array {

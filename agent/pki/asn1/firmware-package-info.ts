@@ -5,9 +5,14 @@
 // fwPkgType's meaning is module specific; a preferred dependency names the minimum acceptable version.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, encodeNode, isUniversal, parseDer, readBigInt, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, encodeNode, isUniversal, parseDer, readBigInt, seqChildren, verifySchema } from './der.js';
 import { OID_AA_FIRMWARE_PACKAGE_INFO } from './firmware-oids.js';
 import { PreferredOrLegacyPackageIdentifier, type FirmwarePackageNameJson } from './firmware-package-name.js';
+
+export interface FirmwarePackageInfoParams {
+  fwPkgType?: bigint | number;
+  dependencies?: PreferredOrLegacyPackageIdentifier[];
+}
 
 export class FirmwarePackageInfo {
   static readonly CLASS_NAME = 'FirmwarePackageInfo';
@@ -15,32 +20,34 @@ export class FirmwarePackageInfo {
   fwPkgType?: bigint;
   dependencies?: PreferredOrLegacyPackageIdentifier[];
 
-  constructor(params: { schema: AsnNode } | { fwPkgType?: bigint | number; dependencies?: PreferredOrLegacyPackageIdentifier[] } = {}) {
-    if ('schema' in params) this.fromSchema(params.schema);
-    else {
-      if (params.fwPkgType !== undefined) this.fwPkgType = BigInt(params.fwPkgType);
-      if (params.dependencies !== undefined) this.dependencies = [...params.dependencies];
-    }
+  constructor(params: FirmwarePackageInfoParams = {}) {
+    if (params.fwPkgType !== undefined) this.fwPkgType = BigInt(params.fwPkgType);
+    if (params.dependencies !== undefined) this.dependencies = [...params.dependencies];
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.Sequence {
+  static schema(): asn1js.Sequence {
     return new asn1js.Sequence({
-      name: parameters.names?.blockName ?? '',
-      value: [new asn1js.Integer({ optional: true }), new asn1js.Sequence({ optional: true, value: [new asn1js.Repeated({ value: new asn1js.Any() })] })],
+      value: [
+        new asn1js.Integer({ name: 'fwPkgType', optional: true }),
+        new asn1js.Sequence({ name: 'dependencies', optional: true, value: [new asn1js.Repeated({ optional: true, value: new asn1js.Any() })] }),
+      ],
     });
   }
 
-  fromSchema(schema: AsnNode, path = FirmwarePackageInfo.CLASS_NAME): void {
-    const kids = seqChildren(schema, path);
-    delete this.fwPkgType;
-    delete this.dependencies;
+  static fromSchema(node: AsnNode, path = FirmwarePackageInfo.CLASS_NAME): FirmwarePackageInfo {
+    const kids = seqChildren(node, path);
+    // Element by element first, so a misplaced one is named as before (`path.dependencies`, `path[i]`).
     let i = 0;
-    if (isUniversal(kids[i], Tag.INTEGER)) this.fwPkgType = readBigInt(kids[i++], `${path}.fwPkgType`);
-    if (kids[i] !== undefined) {
-      this.dependencies = seqChildren(kids[i], `${path}.dependencies`).map((d, j) => PreferredOrLegacyPackageIdentifier.fromNode(d, `${path}.dependencies[${j}]`));
-      i++;
-    }
+    if (isUniversal(kids[i], Tag.INTEGER)) i++;
+    if (kids[i] !== undefined) seqChildren(kids[i++], `${path}.dependencies`);
     if (i < kids.length) throw new Asn1DecodeError('extra-field', `${path}[${i}]`, 'unexpected element');
+    const m = verifySchema(node, FirmwarePackageInfo.schema(), path);
+    const params: FirmwarePackageInfoParams = {};
+    if (m.fwPkgType !== undefined) params.fwPkgType = readBigInt(m.fwPkgType, `${path}.fwPkgType`);
+    if (m.dependencies !== undefined) {
+      params.dependencies = seqChildren(m.dependencies, `${path}.dependencies`).map((d, j) => PreferredOrLegacyPackageIdentifier.fromNode(d, `${path}.dependencies[${j}]`));
+    }
+    return new FirmwarePackageInfo(params);
   }
 
   toSchema(): asn1js.Sequence {
@@ -57,14 +64,13 @@ export class FirmwarePackageInfo {
     return j;
   }
 
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): FirmwarePackageInfo {
-    const f = new FirmwarePackageInfo();
-    f.fromSchema(node, path);
-    return f;
+    return FirmwarePackageInfo.fromSchema(node, path);
   }
 
   static fromBER(bytes: Bytes): FirmwarePackageInfo {
-    return FirmwarePackageInfo.fromNode(parseDer(bytes, FirmwarePackageInfo.CLASS_NAME));
+    return FirmwarePackageInfo.fromSchema(parseDer(bytes, FirmwarePackageInfo.CLASS_NAME));
   }
 
   toDER(): Uint8Array {
