@@ -8,8 +8,16 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, encodeNode, parseDer, readSmallInt, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, parseDer, readSmallInt, seqChildren, verifySchema } from './der.js';
 import { OID_ALG_ZLIB_COMPRESS, OID_CT_COMPRESSED_DATA } from './firmware-oids.js';
+
+/** Either the content to compress-wrap (eContentType + eContent) or, when parsing, the decoded fields. */
+export interface CompressedDataParams {
+  compressionAlgorithm?: string | pkijs.AlgorithmIdentifier;
+  eContentType?: string;
+  eContent?: Uint8Array;
+  encapContentInfo?: pkijs.EncapsulatedContentInfo;
+}
 
 export class CompressedData {
   static readonly CLASS_NAME = 'CompressedData';
@@ -18,30 +26,31 @@ export class CompressedData {
   compressionAlgorithm: pkijs.AlgorithmIdentifier;
   encapContentInfo: pkijs.EncapsulatedContentInfo;
 
-  constructor(params: { schema: AsnNode } | { eContentType: string; eContent: Uint8Array; compressionAlgorithm?: string }) {
-    if ('schema' in params) {
-      this.compressionAlgorithm = new pkijs.AlgorithmIdentifier();
-      this.encapContentInfo = new pkijs.EncapsulatedContentInfo();
-      this.fromSchema(params.schema);
-    } else {
-      this.compressionAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: params.compressionAlgorithm ?? OID_ALG_ZLIB_COMPRESS });
+  constructor(params: CompressedDataParams) {
+    this.compressionAlgorithm = params.compressionAlgorithm instanceof pkijs.AlgorithmIdentifier ? params.compressionAlgorithm : new pkijs.AlgorithmIdentifier({ algorithmId: params.compressionAlgorithm ?? OID_ALG_ZLIB_COMPRESS });
+    if (params.encapContentInfo) this.encapContentInfo = params.encapContentInfo;
+    else {
       this.encapContentInfo = new pkijs.EncapsulatedContentInfo({ eContentType: params.eContentType });
       // Assigned after construction: pkijs's constructor would re-encode it as a constructed (BER) OCTET STRING.
-      this.encapContentInfo.eContent = new asn1js.OctetString({ valueHex: params.eContent });
+      if (params.eContent) this.encapContentInfo.eContent = new asn1js.OctetString({ valueHex: params.eContent });
     }
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.Sequence {
-    return new asn1js.Sequence({ name: parameters.names?.blockName ?? '', value: [new asn1js.Integer(), pkijs.AlgorithmIdentifier.schema(), pkijs.EncapsulatedContentInfo.schema()] });
+  /** The fields are Any here: version is read by readSmallInt (named `path.version`), the others by pkijs. */
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Any({ name: 'version' }), new asn1js.Any({ name: 'compressionAlgorithm' }), new asn1js.Any({ name: 'encapContentInfo' })] });
   }
 
-  fromSchema(schema: AsnNode, path = CompressedData.CLASS_NAME): void {
-    const kids = seqChildren(schema, path);
+  static fromSchema(node: AsnNode, path = CompressedData.CLASS_NAME): CompressedData {
+    const kids = seqChildren(node, path);
     if (kids.length !== 3) throw new Asn1DecodeError('bad-value', path, `expected 3 elements, got ${kids.length}`);
-    readSmallInt(kids[0], `${path}.version`, 0, 0);
+    const m = verifySchema(node, CompressedData.schema(), path);
+    readSmallInt(m.version, `${path}.version`, 0, 0);
     try {
-      this.compressionAlgorithm = new pkijs.AlgorithmIdentifier({ schema: kids[1] });
-      this.encapContentInfo = new pkijs.EncapsulatedContentInfo({ schema: kids[2] });
+      return new CompressedData({
+        compressionAlgorithm: new pkijs.AlgorithmIdentifier({ schema: m.compressionAlgorithm }),
+        encapContentInfo: new pkijs.EncapsulatedContentInfo({ schema: m.encapContentInfo }),
+      });
     } catch (cause) {
       throw new Asn1DecodeError('bad-value', path, (cause as Error).message, { cause });
     }
@@ -65,7 +74,7 @@ export class CompressedData {
   }
 
   static fromBER(bytes: Bytes): CompressedData {
-    return new CompressedData({ schema: parseDer(bytes, CompressedData.CLASS_NAME) });
+    return CompressedData.fromSchema(parseDer(bytes, CompressedData.CLASS_NAME));
   }
 
   toDER(): Uint8Array {

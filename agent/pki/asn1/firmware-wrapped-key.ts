@@ -4,29 +4,31 @@
 // the firmware-decryption key; unprotectedAttrs MUST NOT be present. The EnvelopedData syntax itself is pkijs's.
 import * as pkijs from 'pkijs';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, encodeNode, parseDer } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, parseDer, verifySchema } from './der.js';
 import { OID_AA_WRAPPED_FIRMWARE_KEY } from './firmware-oids.js';
+
+export interface WrappedFirmwareKeyParams {
+  envelopedData: pkijs.EnvelopedData;
+}
 
 export class WrappedFirmwareKey {
   static readonly CLASS_NAME = 'WrappedFirmwareKey';
   static readonly ATTRIBUTE_OID = OID_AA_WRAPPED_FIRMWARE_KEY;
   envelopedData: pkijs.EnvelopedData;
 
-  constructor(params: { schema: AsnNode } | { envelopedData: pkijs.EnvelopedData }) {
-    if ('schema' in params) {
-      this.envelopedData = new pkijs.EnvelopedData();
-      this.fromSchema(params.schema);
-    } else this.envelopedData = params.envelopedData;
+  constructor(params: WrappedFirmwareKeyParams) {
+    this.envelopedData = params.envelopedData;
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): ReturnType<typeof pkijs.EnvelopedData.schema> {
-    return pkijs.EnvelopedData.schema({ names: { blockName: parameters.names?.blockName ?? '' } });
+  static schema(): ReturnType<typeof pkijs.EnvelopedData.schema> {
+    return pkijs.EnvelopedData.schema();
   }
 
-  fromSchema(schema: AsnNode, path = WrappedFirmwareKey.CLASS_NAME): void {
+  static fromSchema(node: AsnNode, path = WrappedFirmwareKey.CLASS_NAME): WrappedFirmwareKey {
     let env: pkijs.EnvelopedData;
     try {
-      env = new pkijs.EnvelopedData({ schema });
+      verifySchema(node, WrappedFirmwareKey.schema(), path);
+      env = new pkijs.EnvelopedData({ schema: node });
     } catch (cause) {
       throw new Asn1DecodeError('bad-value', path, `not an EnvelopedData: ${(cause as Error).message}`, { cause });
     }
@@ -34,7 +36,7 @@ export class WrappedFirmwareKey {
     if (env.encryptedContentInfo.encryptedContent !== undefined) {
       throw new Asn1DecodeError('constraint', `${path}.encryptedContentInfo.encryptedContent`, 'MUST NOT be present (§2.3.1)');
     }
-    this.envelopedData = env;
+    return new WrappedFirmwareKey({ envelopedData: env });
   }
 
   toSchema(): AsnNode {
@@ -45,14 +47,13 @@ export class WrappedFirmwareKey {
     return this.envelopedData.toJSON();
   }
 
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): WrappedFirmwareKey {
-    const w = Object.create(WrappedFirmwareKey.prototype) as WrappedFirmwareKey;
-    w.fromSchema(node, path);
-    return w;
+    return WrappedFirmwareKey.fromSchema(node, path);
   }
 
   static fromBER(bytes: Bytes): WrappedFirmwareKey {
-    return WrappedFirmwareKey.fromNode(parseDer(bytes, WrappedFirmwareKey.CLASS_NAME));
+    return WrappedFirmwareKey.fromSchema(parseDer(bytes, WrappedFirmwareKey.CLASS_NAME));
   }
 
   toDER(): Uint8Array {
