@@ -8,7 +8,7 @@
 // An absent extnValue means "the client provides the value"; a present one is to be copied into the request.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, isUniversal, parseDer, readOctets, readOid, seqChildren, toArrayBuffer } from './der.js';
+import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, isUniversal, parseDer, readOctets, readOid, seqChildren, toArrayBuffer, verifySchema } from './der.js';
 
 export interface ExtensionTemplateJson {
   extnID: string;
@@ -16,51 +16,57 @@ export interface ExtensionTemplateJson {
   extnValue?: string;
 }
 
+export interface ExtensionTemplateParams {
+  extnID: string;
+  critical?: boolean;
+  extnValue?: Uint8Array;
+}
+
 export class ExtensionTemplate {
   static readonly CLASS_NAME = 'ExtensionTemplate';
-  extnID = '';
-  critical = false;
+  extnID: string;
+  critical: boolean;
   extnValue?: Uint8Array;
 
-  constructor(params: { schema: AsnNode; path?: string } | { extnID: string; critical?: boolean; extnValue?: Uint8Array } = { extnID: '2.5.29.17' }) {
-    if ('schema' in params) {
-      this.fromSchema(params.schema, params.path);
-    } else {
-      checkOid('ExtensionTemplate.extnID', params.extnID);
-      this.extnID = params.extnID;
-      this.critical = params.critical ?? false;
-      if (params.extnValue !== undefined) this.extnValue = params.extnValue;
-    }
+  constructor(params: ExtensionTemplateParams) {
+    checkOid('ExtensionTemplate.extnID', params.extnID);
+    this.extnID = params.extnID;
+    this.critical = params.critical ?? false;
+    if (params.extnValue !== undefined) this.extnValue = params.extnValue;
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.Sequence {
+  /** extnID is Any here: readOid checks it so a bad one is named `path.extnID`. */
+  static schema(): asn1js.Sequence {
     return new asn1js.Sequence({
-      name: parameters.names?.blockName ?? '',
       value: [
-        new asn1js.ObjectIdentifier({ name: 'extnID' }),
+        new asn1js.Any({ name: 'extnID' }),
         new asn1js.Boolean({ name: 'critical', optional: true }),
         new asn1js.OctetString({ name: 'extnValue', optional: true }),
       ],
     });
   }
 
-  fromSchema(schema: AsnNode, path = 'ExtensionTemplate'): void {
-    const kids = seqChildren(schema, path);
-    this.extnID = readOid(kids[0], `${path}.extnID`);
-    this.critical = false;
-    delete this.extnValue;
+  static fromSchema(node: AsnNode, path = ExtensionTemplate.CLASS_NAME): ExtensionTemplate {
+    const kids = seqChildren(node, path);
+    const extnID = readOid(kids[0], `${path}.extnID`);
+    // Element by element first, so a misplaced one is named as before (`path[i]`, `path.critical`).
     let i = 1;
     if (kids[i] instanceof asn1js.Boolean) {
       // DER: DEFAULT FALSE is never encoded explicitly
       if (!(kids[i] as asn1js.Boolean).getValue()) throw new Asn1DecodeError('not-der', `${path}.critical`, 'DEFAULT FALSE encoded explicitly');
-      this.critical = true;
       i++;
     }
     if (kids[i] !== undefined) {
       if (!isUniversal(kids[i], Tag.OCTET_STRING)) throw new Asn1DecodeError('bad-tag', `${path}[${i}]`, 'expected BOOLEAN critical or OCTET STRING extnValue');
-      this.extnValue = readOctets(kids[i++], `${path}.extnValue`);
+      i++;
     }
     if (i < kids.length) throw new Asn1DecodeError('extra-field', `${path}[${i}]`, `unexpected element after ${i} field(s)`);
+    const m = verifySchema(node, ExtensionTemplate.schema(), path);
+    return new ExtensionTemplate({
+      extnID,
+      critical: m.critical !== undefined,
+      ...(m.extnValue !== undefined ? { extnValue: readOctets(m.extnValue, `${path}.extnValue`) } : {}),
+    });
   }
 
   toSchema(): asn1js.Sequence {
@@ -75,7 +81,7 @@ export class ExtensionTemplate {
   }
 
   static fromBER(bytes: Bytes): ExtensionTemplate {
-    return new ExtensionTemplate({ schema: parseDer(bytes, ExtensionTemplate.CLASS_NAME) });
+    return ExtensionTemplate.fromSchema(parseDer(bytes, ExtensionTemplate.CLASS_NAME));
   }
 
   toDER(): Uint8Array {
@@ -87,5 +93,5 @@ export class ExtensionTemplate {
 export function extensionTemplatesFromSchema(schema: AsnNode, path = 'ExtensionTemplates'): ExtensionTemplate[] {
   const kids = seqChildren(schema, path);
   if (kids.length === 0) throw new Asn1DecodeError('constraint', path, 'SIZE (1..MAX): empty');
-  return kids.map((k, i) => new ExtensionTemplate({ schema: k, path: `${path}[${i}]` }));
+  return kids.map((k, i) => ExtensionTemplate.fromSchema(k, `${path}[${i}]`));
 }
