@@ -9,11 +9,16 @@
 // legacy name, §2.2.3); a mismatch is refused on decode and encode.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, encodeNode, hex, isUniversal, parseDer, readOctets, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, encodeNode, hex, isUniversal, parseDer, readOctets, seqChildren, verifySchema } from './der.js';
 import { OID_AA_FIRMWARE_PACKAGE_ID } from './firmware-oids.js';
 import { PreferredOrLegacyPackageIdentifier, type FirmwarePackageNameFields, type FirmwarePackageNameJson, checkNonNegative, readNonNegative } from './firmware-package-name.js';
 
 export type FirmwareStaleFields = { preferredStaleVerNum: bigint | number } | { legacyStaleVersion: Uint8Array };
+
+export interface FirmwarePackageIdentifierParams {
+  name: PreferredOrLegacyPackageIdentifier | FirmwarePackageNameFields;
+  stale?: FirmwareStaleFields;
+}
 
 export class FirmwarePackageIdentifier {
   static readonly CLASS_NAME = 'FirmwarePackageIdentifier';
@@ -21,12 +26,7 @@ export class FirmwarePackageIdentifier {
   name: PreferredOrLegacyPackageIdentifier;
   stale?: { preferredStaleVerNum: bigint } | { legacyStaleVersion: Uint8Array };
 
-  constructor(params: { schema: AsnNode } | { name: PreferredOrLegacyPackageIdentifier | FirmwarePackageNameFields; stale?: FirmwareStaleFields }) {
-    if ('schema' in params) {
-      this.name = new PreferredOrLegacyPackageIdentifier({ legacy: new Uint8Array() });
-      this.fromSchema(params.schema);
-      return;
-    }
+  constructor(params: FirmwarePackageIdentifierParams) {
     this.name = params.name instanceof PreferredOrLegacyPackageIdentifier ? params.name : new PreferredOrLegacyPackageIdentifier(params.name);
     if (params.stale !== undefined) {
       if ('preferredStaleVerNum' in params.stale) {
@@ -39,28 +39,28 @@ export class FirmwarePackageIdentifier {
     }
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.Sequence {
-    return new asn1js.Sequence({
-      name: parameters.names?.blockName ?? '',
-      value: [PreferredOrLegacyPackageIdentifier.schema(), new asn1js.Choice({ optional: true, value: [new asn1js.Integer(), new asn1js.OctetString()] })],
-    });
+  /** Both elements are Any here: their readers check them so a bad one is named `path.name` / `path.stale`. */
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Any({ name: 'name' }), new asn1js.Any({ name: 'stale', optional: true })] });
   }
 
-  fromSchema(schema: AsnNode, path = 'FirmwarePackageIdentifier'): void {
-    const kids = seqChildren(schema, path);
+  static fromSchema(node: AsnNode, path = FirmwarePackageIdentifier.CLASS_NAME): FirmwarePackageIdentifier {
+    const kids = seqChildren(node, path);
     if (kids.length === 0) throw new Asn1DecodeError('missing-field', `${path}.name`, 'absent');
     if (kids.length > 2) throw new Asn1DecodeError('extra-field', `${path}[2]`, `expected at most 2 elements, got ${kids.length}`);
-    this.name = PreferredOrLegacyPackageIdentifier.fromNode(kids[0]!, `${path}.name`);
-    delete this.stale;
-    const s = kids[1];
-    if (s === undefined) return;
+    const m = verifySchema(node, FirmwarePackageIdentifier.schema(), path);
+    const name = PreferredOrLegacyPackageIdentifier.fromNode(m.name, `${path}.name`);
+    const s = m.stale as AsnNode | undefined;
+    if (s === undefined) return new FirmwarePackageIdentifier({ name });
     if (isUniversal(s, Tag.INTEGER)) {
-      if (!this.name.preferred) throw new Asn1DecodeError('bad-value', `${path}.stale`, 'preferredStaleVerNum with a legacy package name');
-      this.stale = { preferredStaleVerNum: readNonNegative(s, `${path}.stale.preferredStaleVerNum`) };
-    } else if (isUniversal(s, Tag.OCTET_STRING)) {
-      if (!this.name.legacy) throw new Asn1DecodeError('bad-value', `${path}.stale`, 'legacyStaleVersion with a preferred package name');
-      this.stale = { legacyStaleVersion: readOctets(s, `${path}.stale.legacyStaleVersion`) };
-    } else throw new Asn1DecodeError('bad-tag', `${path}.stale`, 'expected INTEGER or OCTET STRING');
+      if (!name.preferred) throw new Asn1DecodeError('bad-value', `${path}.stale`, 'preferredStaleVerNum with a legacy package name');
+      return new FirmwarePackageIdentifier({ name, stale: { preferredStaleVerNum: readNonNegative(s, `${path}.stale.preferredStaleVerNum`) } });
+    }
+    if (isUniversal(s, Tag.OCTET_STRING)) {
+      if (!name.legacy) throw new Asn1DecodeError('bad-value', `${path}.stale`, 'legacyStaleVersion with a preferred package name');
+      return new FirmwarePackageIdentifier({ name, stale: { legacyStaleVersion: readOctets(s, `${path}.stale.legacyStaleVersion`) } });
+    }
+    throw new Asn1DecodeError('bad-tag', `${path}.stale`, 'expected INTEGER or OCTET STRING');
   }
 
   toSchema(): asn1js.Sequence {
@@ -79,14 +79,13 @@ export class FirmwarePackageIdentifier {
     return j;
   }
 
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): FirmwarePackageIdentifier {
-    const f = Object.create(FirmwarePackageIdentifier.prototype) as FirmwarePackageIdentifier;
-    f.fromSchema(node, path);
-    return f;
+    return FirmwarePackageIdentifier.fromSchema(node, path);
   }
 
   static fromBER(bytes: Bytes): FirmwarePackageIdentifier {
-    return FirmwarePackageIdentifier.fromNode(parseDer(bytes, FirmwarePackageIdentifier.CLASS_NAME));
+    return FirmwarePackageIdentifier.fromSchema(parseDer(bytes, FirmwarePackageIdentifier.CLASS_NAME));
   }
 
   toDER(): Uint8Array {
