@@ -8,7 +8,7 @@
 //     verNum INTEGER (0..MAX) }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, hex, isUniversal, parseDer, readBigInt, readOctets, readOid, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, hex, isUniversal, parseDer, readBigInt, readOctets, readOid, seqChildren, verifySchema } from './der.js';
 
 export type FirmwarePackageNameFields =
   /** Preferred form: package OID + monotonically increasing non-negative version. */
@@ -35,9 +35,8 @@ export class PreferredOrLegacyPackageIdentifier {
   preferred?: { fwPkgID: string; verNum: bigint };
   legacy?: Uint8Array;
 
-  constructor(params: { schema: AsnNode } | FirmwarePackageNameFields) {
-    if ('schema' in params) this.fromSchema(params.schema);
-    else if ('preferred' in params) {
+  constructor(params: FirmwarePackageNameFields) {
+    if ('preferred' in params) {
       checkOid('PreferredPackageIdentifier.fwPkgID', params.preferred.fwPkgID);
       this.preferred = { fwPkgID: params.preferred.fwPkgID, verNum: checkNonNegative('PreferredPackageIdentifier.verNum', params.preferred.verNum) };
     } else if ('legacy' in params && params.legacy instanceof Uint8Array) {
@@ -45,25 +44,25 @@ export class PreferredOrLegacyPackageIdentifier {
     } else throw new Asn1EncodeError('PreferredOrLegacyPackageIdentifier needs preferred or legacy');
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.Choice {
+  /** The preferred fields are Any here: their readers check them so a bad one is named `path.preferred.fwPkgID` / `.verNum`. */
+  static schema(): asn1js.Choice {
     return new asn1js.Choice({
       value: [
-        new asn1js.Sequence({ name: parameters.names?.blockName ?? '', value: [new asn1js.ObjectIdentifier(), new asn1js.Integer()] }),
-        new asn1js.OctetString({ name: parameters.names?.blockName ?? '' }),
+        new asn1js.Sequence({ name: 'preferred', value: [new asn1js.Any({ name: 'fwPkgID' }), new asn1js.Any({ name: 'verNum' })] }),
+        new asn1js.OctetString({ name: 'legacy' }),
       ],
     });
   }
 
-  fromSchema(schema: AsnNode, path = 'PreferredOrLegacyPackageIdentifier'): void {
-    delete this.preferred;
-    delete this.legacy;
-    if (isUniversal(schema, Tag.OCTET_STRING)) {
-      this.legacy = readOctets(schema, `${path}.legacy`);
-      return;
+  static fromSchema(node: AsnNode, path = PreferredOrLegacyPackageIdentifier.CLASS_NAME): PreferredOrLegacyPackageIdentifier {
+    if (isUniversal(node, Tag.OCTET_STRING)) {
+      const m = verifySchema(node, PreferredOrLegacyPackageIdentifier.schema() as unknown as AsnNode, path);
+      return new PreferredOrLegacyPackageIdentifier({ legacy: readOctets(m.legacy, `${path}.legacy`) });
     }
-    const kids = seqChildren(schema, `${path}.preferred`);
+    const kids = seqChildren(node, `${path}.preferred`);
     if (kids.length !== 2) throw new Asn1DecodeError(kids.length < 2 ? 'missing-field' : 'extra-field', `${path}.preferred`, `expected 2 elements, got ${kids.length}`);
-    this.preferred = { fwPkgID: readOid(kids[0], `${path}.preferred.fwPkgID`), verNum: readNonNegative(kids[1], `${path}.preferred.verNum`) };
+    const m = verifySchema(node, PreferredOrLegacyPackageIdentifier.schema() as unknown as AsnNode, path);
+    return new PreferredOrLegacyPackageIdentifier({ preferred: { fwPkgID: readOid(m.fwPkgID, `${path}.preferred.fwPkgID`), verNum: readNonNegative(m.verNum, `${path}.preferred.verNum`) } });
   }
 
   toSchema(): AsnNode {
@@ -97,14 +96,13 @@ export class PreferredOrLegacyPackageIdentifier {
     return this.toString() === other.toString();
   }
 
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): PreferredOrLegacyPackageIdentifier {
-    const p = Object.create(PreferredOrLegacyPackageIdentifier.prototype) as PreferredOrLegacyPackageIdentifier;
-    p.fromSchema(node, path);
-    return p;
+    return PreferredOrLegacyPackageIdentifier.fromSchema(node, path);
   }
 
   static fromBER(bytes: Bytes): PreferredOrLegacyPackageIdentifier {
-    return PreferredOrLegacyPackageIdentifier.fromNode(parseDer(bytes, PreferredOrLegacyPackageIdentifier.CLASS_NAME));
+    return PreferredOrLegacyPackageIdentifier.fromSchema(parseDer(bytes, PreferredOrLegacyPackageIdentifier.CLASS_NAME));
   }
 
   toDER(): Uint8Array {
