@@ -28,7 +28,7 @@ export class TAMPApexUpdateConfirm {
       const path = 'TAMPApexUpdateConfirm';
       const k = seqChildren(p.schema, path);
       let i = readVersion(k, 0, path);
-      this.apexReplace = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.apexReplace` });
+      this.apexReplace = TAMPMsgRef.fromSchema(k[i++]!, `${path}.apexReplace`);
       const c = k[i++];
       if (isContext(c, 0, false)) this.apexConfirm = { kind: 'terse', status: readTaggedStatusCode(c, 0, `${path}.terseApexConfirm`) };
       else if (isContext(c, 1, true)) {

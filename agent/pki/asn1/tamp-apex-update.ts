@@ -25,7 +25,7 @@ export class TAMPApexUpdate {
       const t = readTerse(k, readVersion(k, 0, path), path);
       let i = t.next;
       this.terse = t.terse;
-      this.msgRef = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.msgRef` });
+      this.msgRef = TAMPMsgRef.fromSchema(k[i++]!, `${path}.msgRef`);
       this.clearTrustAnchors = readBoolean(k[i++], `${path}.clearTrustAnchors`);
       this.clearCommunities = readBoolean(k[i++], `${path}.clearCommunities`);
       if (isUniversal(k[i], Tag.INTEGER)) this.seqNumber = readSeqNumber(k[i++], `${path}.seqNumber`);

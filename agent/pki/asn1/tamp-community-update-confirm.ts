@@ -22,7 +22,7 @@ export class TAMPCommunityUpdateConfirm {
       const path = 'TAMPCommunityUpdateConfirm';
       const k = seqChildren(p.schema, path);
       let i = readVersion(k, 0, path);
-      this.update = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.update` });
+      this.update = TAMPMsgRef.fromSchema(k[i++]!, `${path}.update`);
       const c = k[i++];
       if (isContext(c, 0, false)) this.commConfirm = { kind: 'terse', status: readTaggedStatusCode(c, 0, `${path}.terseCommConfirm`) };
       else if (isContext(c, 1, true)) {

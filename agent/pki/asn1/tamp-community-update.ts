@@ -27,7 +27,7 @@ export class TAMPCommunityUpdate {
       const t = readTerse(k, readVersion(k, 0, path), path);
       let i = t.next;
       this.terse = t.terse;
-      this.msgRef = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.msgRef` });
+      this.msgRef = TAMPMsgRef.fromSchema(k[i++]!, `${path}.msgRef`);
       const u = seqChildren(k[i++], `${path}.updates`);
       this.updates = {};
       let j = 0;

@@ -16,7 +16,7 @@ export class SequenceNumberAdjustConfirm {
       const path = 'SequenceNumberAdjustConfirm';
       const k = seqChildren(p.schema, path);
       const i = readVersion(k, 0, path);
-      this.adjust = new TAMPMsgRef({ schema: k[i]!, path: `${path}.adjust` });
+      this.adjust = TAMPMsgRef.fromSchema(k[i]!, `${path}.adjust`);
       this.status = readStatusCode(k[i + 1], `${path}.status`);
       if (k.length !== i + 2) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
       return;

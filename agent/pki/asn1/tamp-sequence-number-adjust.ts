@@ -14,7 +14,7 @@ export class SequenceNumberAdjust {
       const path = 'SequenceNumberAdjust';
       const k = seqChildren(p.schema, path);
       const i = readVersion(k, 0, path);
-      this.msgRef = new TAMPMsgRef({ schema: k[i]!, path: `${path}.msgRef` });
+      this.msgRef = TAMPMsgRef.fromSchema(k[i]!, `${path}.msgRef`);
       if (k.length !== i + 1) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
       return;
     }

@@ -26,7 +26,7 @@ export class TAMPUpdateConfirm {
       const path = 'TAMPUpdateConfirm';
       const k = seqChildren(p.schema, path);
       let i = readVersion(k, 0, path);
-      this.update = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.update` });
+      this.update = TAMPMsgRef.fromSchema(k[i++]!, `${path}.update`);
       const c = k[i++];
       if (isContext(c, 0, true)) this.confirm = { kind: 'terse', status: readStatusCodeList(taggedChildren(c, 0, `${path}.terseConfirm`), `${path}.terseConfirm`) };
       else if (isContext(c, 1, true)) {

@@ -82,7 +82,7 @@ export class TAMPUpdate {
       const t = readTerse(k, readVersion(k, 0, path), path);
       let i = t.next;
       this.terse = t.terse;
-      this.msgRef = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.msgRef` });
+      this.msgRef = TAMPMsgRef.fromSchema(k[i++]!, `${path}.msgRef`);
       const ups = seqChildren(k[i++], `${path}.updates`);
       if (ups.length === 0) throw new Asn1DecodeError('constraint', `${path}.updates`, 'at least one TrustAnchorUpdate');
       this.updates = ups.map((u, j) => trustAnchorUpdateFromNode(u, `${path}.updates[${j}]`));
