@@ -9,7 +9,7 @@
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
 import { NonceRequestTypeInfo } from './nonce-request-type-info.js';
-import { type AsnNode, type Bytes, Tag, checkRange, encodeNode, isUniversal, parseDer, readOid, readSmallInt, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, checkRange, encodeNode, isUniversal, parseDer, readOid, readSmallInt, seqChildren, verifySchema } from './der.js';
 import { OID_ID_IT_NONCE_REQUEST } from './oids.js';
 
 export const NONCE_LEN_MIN = 8;
@@ -25,42 +25,32 @@ export class NonceRequest {
   len?: number;
   reqTypeInfo?: NonceRequestTypeInfo;
 
-  constructor(params: { schema: AsnNode } | { len?: number; reqTypeInfo?: NonceRequestTypeInfo } = {}) {
-    if ('schema' in params) {
-      this.fromSchema(params.schema);
-    } else {
-      if (params.len !== undefined) {
-        checkRange('NonceRequest.len', params.len, NONCE_LEN_MIN, NONCE_LEN_MAX);
-        this.len = params.len;
-      }
-      if (params.reqTypeInfo !== undefined) this.reqTypeInfo = params.reqTypeInfo;
+  constructor(params: { len?: number; reqTypeInfo?: NonceRequestTypeInfo } = {}) {
+    if (params.len !== undefined) {
+      checkRange('NonceRequest.len', params.len, NONCE_LEN_MIN, NONCE_LEN_MAX);
+      this.len = params.len;
     }
+    if (params.reqTypeInfo !== undefined) this.reqTypeInfo = params.reqTypeInfo;
   }
 
-  static schema(parameters: { names?: { blockName?: string; len?: string; reqTypeInfo?: string } } = {}): asn1js.Sequence {
-    const n = parameters.names ?? {};
+  static schema(): asn1js.Sequence {
     return new asn1js.Sequence({
-      name: n.blockName ?? '',
-      value: [
-        new asn1js.Integer({ name: n.len ?? 'len', optional: true }),
-        Object.assign(NonceRequestTypeInfo.schema({ names: { blockName: n.reqTypeInfo ?? 'reqTypeInfo' } }), { optional: true }),
-      ],
+      value: [new asn1js.Integer({ name: 'len', optional: true }), new asn1js.Sequence({ name: 'reqTypeInfo', optional: true })],
     });
   }
 
-  fromSchema(schema: AsnNode, path = 'NonceRequest'): void {
-    const kids = seqChildren(schema, path);
-    delete this.len;
-    delete this.reqTypeInfo;
-    let i = 0;
-    if (isUniversal(kids[i], Tag.INTEGER)) this.len = readSmallInt(kids[i++], `${path}.len`, NONCE_LEN_MIN, NONCE_LEN_MAX);
-    if (kids[i] !== undefined) {
-      if (!isUniversal(kids[i], Tag.SEQUENCE)) throw new Asn1DecodeError('bad-tag', `${path}[${i}]`, 'expected INTEGER len or SEQUENCE reqTypeInfo');
-      const t = new NonceRequestTypeInfo({ type: '1.1' });
-      t.fromSchema(kids[i++]!, `${path}.reqTypeInfo`);
-      this.reqTypeInfo = t;
-    }
+  static fromSchema(node: AsnNode, path = NonceRequest.CLASS_NAME): NonceRequest {
+    const kids = seqChildren(node, path);
+    // a stray element is named by its index, as the field walk names it
+    let i = isUniversal(kids[0], Tag.INTEGER) ? 1 : 0;
+    if (kids[i] !== undefined && !isUniversal(kids[i], Tag.SEQUENCE)) throw new Asn1DecodeError('bad-tag', `${path}[${i}]`, 'expected INTEGER len or SEQUENCE reqTypeInfo');
+    if (kids[i] !== undefined) i++;
     if (i < kids.length) throw new Asn1DecodeError('extra-field', `${path}[${i}]`, `unexpected element after ${i} field(s)`);
+    const m = verifySchema(node, NonceRequest.schema(), path);
+    return new NonceRequest({
+      ...(m.len !== undefined ? { len: readSmallInt(m.len, `${path}.len`, NONCE_LEN_MIN, NONCE_LEN_MAX) } : {}),
+      ...(m.reqTypeInfo !== undefined ? { reqTypeInfo: NonceRequestTypeInfo.fromSchema(m.reqTypeInfo, `${path}.reqTypeInfo`) } : {}),
+    });
   }
 
   toSchema(): asn1js.Sequence {
@@ -81,7 +71,7 @@ export class NonceRequest {
   }
 
   static fromBER(bytes: Bytes): NonceRequest {
-    return new NonceRequest({ schema: parseDer(bytes, NonceRequest.CLASS_NAME) });
+    return NonceRequest.fromSchema(parseDer(bytes, NonceRequest.CLASS_NAME));
   }
 
   toDER(): Uint8Array {
@@ -100,8 +90,6 @@ export class NonceRequest {
     if (oid !== infoType) throw new Asn1DecodeError('bad-value', `${path}.infoType`, `expected id-it-nonceRequest ${infoType}, got ${oid}`);
     if (kids[1] === undefined) throw new Asn1DecodeError('missing-field', `${path}.infoValue`, 'absent');
     if (kids.length > 2) throw new Asn1DecodeError('extra-field', `${path}[2]`, 'unexpected element');
-    const r = new NonceRequest();
-    r.fromSchema(kids[1], `${path}.infoValue(NonceRequest)`);
-    return r;
+    return NonceRequest.fromSchema(kids[1], `${path}.infoValue(NonceRequest)`);
   }
 }

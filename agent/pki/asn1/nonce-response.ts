@@ -9,7 +9,7 @@ import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
 import { NonceResponseTypeInfo } from './nonce-response-type-info.js';
 import { NONCE_LEN_MAX, NONCE_LEN_MIN } from './nonce-request.js';
-import { type AsnNode, type Bytes, Tag, encodeNode, hex, isUniversal, parseDer, readBigInt, readOctets, readOid, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, encodeNode, hex, isUniversal, parseDer, readBigInt, readOctets, readOid, seqChildren, verifySchema } from './der.js';
 import { OID_ID_IT_NONCE_RESPONSE } from './oids.js';
 
 /** Largest expiry (seconds) accepted; the draft gives no bound, this keeps it a safe JS number. */
@@ -31,19 +31,14 @@ export class NonceResponse {
   expiry?: number;
   respTypeInfo?: NonceResponseTypeInfo;
 
-  constructor(params: { schema: AsnNode } | { nonce: Uint8Array; expiry?: number; respTypeInfo?: NonceResponseTypeInfo }) {
-    this.nonce = new Uint8Array();
-    if ('schema' in params) {
-      this.fromSchema(params.schema);
-    } else {
-      if (!(params.nonce instanceof Uint8Array) || !checkNonceSize(params.nonce.byteLength)) throw new Asn1EncodeError(`NonceResponse.nonce must be 0 or ${NONCE_LEN_MIN}..${NONCE_LEN_MAX} bytes`);
-      this.nonce = params.nonce;
-      if (params.expiry !== undefined) {
-        if (!Number.isSafeInteger(params.expiry) || params.expiry < 0 || params.expiry > NONCE_EXPIRY_MAX) throw new Asn1EncodeError(`NonceResponse.expiry must be 0..${NONCE_EXPIRY_MAX} seconds`);
-        this.expiry = params.expiry;
-      }
-      if (params.respTypeInfo !== undefined) this.respTypeInfo = params.respTypeInfo;
+  constructor(params: { nonce: Uint8Array; expiry?: number; respTypeInfo?: NonceResponseTypeInfo }) {
+    if (!(params.nonce instanceof Uint8Array) || !checkNonceSize(params.nonce.byteLength)) throw new Asn1EncodeError(`NonceResponse.nonce must be 0 or ${NONCE_LEN_MIN}..${NONCE_LEN_MAX} bytes`);
+    this.nonce = params.nonce;
+    if (params.expiry !== undefined) {
+      if (!Number.isSafeInteger(params.expiry) || params.expiry < 0 || params.expiry > NONCE_EXPIRY_MAX) throw new Asn1EncodeError(`NonceResponse.expiry must be 0..${NONCE_EXPIRY_MAX} seconds`);
+      this.expiry = params.expiry;
     }
+    if (params.respTypeInfo !== undefined) this.respTypeInfo = params.respTypeInfo;
   }
 
   /** True when the RA/CA signalled that no freshness proof is needed (zero-length nonce). */
@@ -51,37 +46,37 @@ export class NonceResponse {
     return this.nonce.byteLength > 0;
   }
 
-  static schema(parameters: { names?: { blockName?: string; nonce?: string; expiry?: string; respTypeInfo?: string } } = {}): asn1js.Sequence {
-    const n = parameters.names ?? {};
+  static schema(): asn1js.Sequence {
     return new asn1js.Sequence({
-      name: n.blockName ?? '',
       value: [
-        new asn1js.OctetString({ name: n.nonce ?? 'nonce' }),
-        new asn1js.Integer({ name: n.expiry ?? 'expiry', optional: true }),
-        Object.assign(NonceResponseTypeInfo.schema({ names: { blockName: n.respTypeInfo ?? 'respTypeInfo' } }), { optional: true }),
+        new asn1js.OctetString({ name: 'nonce' }),
+        new asn1js.Integer({ name: 'expiry', optional: true }),
+        new asn1js.Sequence({ name: 'respTypeInfo', optional: true }),
       ],
     });
   }
 
-  fromSchema(schema: AsnNode, path = 'NonceResponse'): void {
-    const kids = seqChildren(schema, path);
-    delete this.expiry;
-    delete this.respTypeInfo;
-    this.nonce = readOctets(kids[0], `${path}.nonce`);
-    if (!checkNonceSize(this.nonce.byteLength)) throw new Asn1DecodeError('constraint', `${path}.nonce`, `SIZE(0 | ${NONCE_LEN_MIN}..${NONCE_LEN_MAX}): ${this.nonce.byteLength} bytes`);
-    let i = 1;
-    if (isUniversal(kids[i], Tag.INTEGER)) {
-      const v = readBigInt(kids[i++], `${path}.expiry`);
-      if (v < 0n || v > BigInt(NONCE_EXPIRY_MAX)) throw new Asn1DecodeError('constraint', `${path}.expiry`, `${v} seconds outside 0..${NONCE_EXPIRY_MAX}`);
-      this.expiry = Number(v);
-    }
-    if (kids[i] !== undefined) {
-      if (!isUniversal(kids[i], Tag.SEQUENCE)) throw new Asn1DecodeError('bad-tag', `${path}[${i}]`, 'expected INTEGER expiry or SEQUENCE respTypeInfo');
-      const t = new NonceResponseTypeInfo({ type: '1.1' });
-      t.fromSchema(kids[i++]!, `${path}.respTypeInfo`);
-      this.respTypeInfo = t;
-    }
+  static fromSchema(node: AsnNode, path = NonceResponse.CLASS_NAME): NonceResponse {
+    const kids = seqChildren(node, path);
+    // field checks that name the field (or the stray element's index) before the schema match
+    const nonce = readOctets(kids[0], `${path}.nonce`);
+    if (!checkNonceSize(nonce.byteLength)) throw new Asn1DecodeError('constraint', `${path}.nonce`, `SIZE(0 | ${NONCE_LEN_MIN}..${NONCE_LEN_MAX}): ${nonce.byteLength} bytes`);
+    let i = isUniversal(kids[1], Tag.INTEGER) ? 2 : 1;
+    if (kids[i] !== undefined && !isUniversal(kids[i], Tag.SEQUENCE)) throw new Asn1DecodeError('bad-tag', `${path}[${i}]`, 'expected INTEGER expiry or SEQUENCE respTypeInfo');
+    if (kids[i] !== undefined) i++;
     if (i < kids.length) throw new Asn1DecodeError('extra-field', `${path}[${i}]`, `unexpected element after ${i} field(s)`);
+    const m = verifySchema(node, NonceResponse.schema(), path);
+    let expiry: number | undefined;
+    if (m.expiry !== undefined) {
+      const v = readBigInt(m.expiry, `${path}.expiry`);
+      if (v < 0n || v > BigInt(NONCE_EXPIRY_MAX)) throw new Asn1DecodeError('constraint', `${path}.expiry`, `${v} seconds outside 0..${NONCE_EXPIRY_MAX}`);
+      expiry = Number(v);
+    }
+    return new NonceResponse({
+      nonce: readOctets(m.nonce, `${path}.nonce`),
+      ...(expiry !== undefined ? { expiry } : {}),
+      ...(m.respTypeInfo !== undefined ? { respTypeInfo: NonceResponseTypeInfo.fromSchema(m.respTypeInfo, `${path}.respTypeInfo`) } : {}),
+    });
   }
 
   toSchema(): asn1js.Sequence {
@@ -102,7 +97,7 @@ export class NonceResponse {
   }
 
   static fromBER(bytes: Bytes): NonceResponse {
-    return new NonceResponse({ schema: parseDer(bytes, NonceResponse.CLASS_NAME) });
+    return NonceResponse.fromSchema(parseDer(bytes, NonceResponse.CLASS_NAME));
   }
 
   toDER(): Uint8Array {
@@ -120,8 +115,6 @@ export class NonceResponse {
     if (oid !== infoType) throw new Asn1DecodeError('bad-value', `${path}.infoType`, `expected id-it-nonceResponse ${infoType}, got ${oid}`);
     if (kids[1] === undefined) throw new Asn1DecodeError('missing-field', `${path}.infoValue`, 'absent');
     if (kids.length > 2) throw new Asn1DecodeError('extra-field', `${path}[2]`, 'unexpected element');
-    const r = new NonceResponse({ nonce: new Uint8Array() });
-    r.fromSchema(kids[1], `${path}.infoValue(NonceResponse)`);
-    return r;
+    return NonceResponse.fromSchema(kids[1], `${path}.infoValue(NonceResponse)`);
   }
 }

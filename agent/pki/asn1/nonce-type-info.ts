@@ -2,8 +2,7 @@
 //   SEQUENCE { type OBJECT IDENTIFIER, <info> ANY DEFINED BY type OPTIONAL }
 // The concrete types are in nonce-request-type-info.ts and nonce-response-type-info.ts.
 import * as asn1js from 'asn1js';
-import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, checkOid, cloneNode, encodeNode, hex, parseDer, readOid, seqChildren } from './der.js';
+import { type AsnNode, checkOid, cloneNode, encodeNode, hex, parseDer, readOid, seqChildren, verifySchema } from './der.js';
 
 export interface TypeInfoFields {
   type: string;
@@ -16,29 +15,31 @@ export interface TypeInfoJson {
   info?: string; // hex DER
 }
 
+/** The schema of either type, with the ANY element named `info`. */
+export function typeInfoSchema(infoName: string): asn1js.Sequence {
+  return new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ name: 'type' }), new asn1js.Any({ name: infoName, optional: true })] });
+}
+
+/** Reads the fields of either type through its schema; errors name `path.type` and `path[2]` as before. */
+export function typeInfoFromSchema(node: AsnNode, schema: asn1js.Sequence, infoName: string, path: string): { type: string; info?: AsnNode } {
+  // the OID is checked first so that an absent or mistagged type names `path.type`
+  readOid(seqChildren(node, path)[0], `${path}.type`);
+  const m = verifySchema(node, schema, path);
+  const type = readOid(m.type, `${path}.type`);
+  return m[infoName] === undefined ? { type } : { type, info: cloneNode(m[infoName] as AsnNode, `${path}.info`) };
+}
+
 export abstract class NonceTypeInfoBase {
-  type = '';
+  type: string;
   info?: AsnNode;
 
-  protected init(params: { schema: AsnNode } | TypeInfoFields, name: string): void {
-    if ('schema' in params) {
-      this.fromSchema(params.schema);
-    } else {
-      checkOid(`${name}.type`, params.type);
-      this.type = params.type;
-      if (params.info !== undefined) this.info = params.info instanceof Uint8Array ? parseDer(params.info, `${name}.info`) : params.info;
-    }
+  protected constructor(params: TypeInfoFields, name: string) {
+    checkOid(`${name}.type`, params.type);
+    this.type = params.type;
+    if (params.info !== undefined) this.info = params.info instanceof Uint8Array ? parseDer(params.info, `${name}.info`) : params.info;
   }
 
   protected abstract get typeName(): string;
-
-  fromSchema(schema: AsnNode, path = this.typeName): void {
-    const kids = seqChildren(schema, path);
-    this.type = readOid(kids[0], `${path}.type`);
-    delete this.info;
-    if (kids.length > 1) this.info = cloneNode(kids[1]!, `${path}.info`);
-    if (kids.length > 2) throw new Asn1DecodeError('extra-field', `${path}[2]`, `${this.typeName} has ${kids.length} elements, expected 1 or 2`);
-  }
 
   toSchema(): asn1js.Sequence {
     const value: AsnNode[] = [new asn1js.ObjectIdentifier({ value: this.type })];
@@ -54,4 +55,3 @@ export abstract class NonceTypeInfoBase {
     return encodeNode(this.toSchema());
   }
 }
-

@@ -6,9 +6,10 @@
 //     communities [0] CommunityIdentifierList OPTIONAL, tampSeqNumbers [1] TAMPSequenceNumbers OPTIONAL }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, encodeNode, isContext, parseDer, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, isContext, parseDer, seqChildren, verifySchema } from './der.js';
 import { implicitConstructed, oidNodes, readOidList, readStatusCode, readTaggedStatusCode, readVersion, statusCodeNode, taggedChildren, taggedStatusCode } from './tamp-fields.js';
 import { TAMPMsgRef } from './tamp-msg-ref.js';
+import { versionSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_APEX_UPDATE_CONFIRM, type TampStatusCodeName } from './tamp-oids.js';
 import { type TAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
 import { taListFromNode, taListNode } from './tamp-status-response.js';
@@ -23,32 +24,36 @@ export class TAMPApexUpdateConfirm {
   apexReplace: TAMPMsgRef;
   apexConfirm: ApexUpdateConfirm;
 
-  constructor(p: { schema: AsnNode } | { apexReplace: TAMPMsgRef; apexConfirm: ApexUpdateConfirm }) {
-    if ('schema' in p) {
-      const path = 'TAMPApexUpdateConfirm';
-      const k = seqChildren(p.schema, path);
-      let i = readVersion(k, 0, path);
-      this.apexReplace = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.apexReplace` });
-      const c = k[i++];
-      if (isContext(c, 0, false)) this.apexConfirm = { kind: 'terse', status: readTaggedStatusCode(c, 0, `${path}.terseApexConfirm`) };
-      else if (isContext(c, 1, true)) {
-        const p2 = `${path}.verboseApexConfirm`;
-        const v = taggedChildren(c, 1, p2);
-        const conf: ApexUpdateConfirm = { kind: 'verbose', status: readStatusCode(v[0], `${p2}.status`), taInfo: taListFromNode(v[1], `${p2}.taInfo`) };
-        let j = 2;
-        if (isContext(v[j], 0, true)) conf.communities = readOidList(taggedChildren(v[j++], 0, `${p2}.communities`), `${p2}.communities`);
-        if (isContext(v[j], 1, true)) conf.tampSeqNumbers = sequenceNumbersFromChildren(taggedChildren(v[j++], 1, `${p2}.tampSeqNumbers`), `${p2}.tampSeqNumbers`);
-        if (j !== v.length) throw new Asn1DecodeError('extra-field', p2, 'unexpected elements');
-        this.apexConfirm = conf;
-      } else throw new Asn1DecodeError(c ? 'bad-tag' : 'missing-field', `${path}.apexConfirm`, 'expected [0] or [1]');
-      if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
-      return;
-    }
+  constructor(p: { apexReplace: TAMPMsgRef; apexConfirm: ApexUpdateConfirm }) {
     this.apexReplace = p.apexReplace;
     this.apexConfirm = p.apexConfirm;
   }
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [versionSchema(), new asn1js.Sequence({ name: 'apexReplace' }), new asn1js.Any({ name: 'apexConfirm' })] });
+  }
+  static fromSchema(node: AsnNode, path = 'TAMPApexUpdateConfirm'): TAMPApexUpdateConfirm {
+    const k = seqChildren(node, path);
+    let i = readVersion(k, 0, path);
+    const apexReplace = TAMPMsgRef.fromSchema(k[i++]!, `${path}.apexReplace`);
+    const c = k[i++];
+    let apexConfirm: ApexUpdateConfirm;
+    if (isContext(c, 0, false)) apexConfirm = { kind: 'terse', status: readTaggedStatusCode(c, 0, `${path}.terseApexConfirm`) };
+    else if (isContext(c, 1, true)) {
+      const p2 = `${path}.verboseApexConfirm`;
+      const v = taggedChildren(c, 1, p2);
+      const conf: ApexUpdateConfirm = { kind: 'verbose', status: readStatusCode(v[0], `${p2}.status`), taInfo: taListFromNode(v[1], `${p2}.taInfo`) };
+      let j = 2;
+      if (isContext(v[j], 0, true)) conf.communities = readOidList(taggedChildren(v[j++], 0, `${p2}.communities`), `${p2}.communities`);
+      if (isContext(v[j], 1, true)) conf.tampSeqNumbers = sequenceNumbersFromChildren(taggedChildren(v[j++], 1, `${p2}.tampSeqNumbers`), `${p2}.tampSeqNumbers`);
+      if (j !== v.length) throw new Asn1DecodeError('extra-field', p2, 'unexpected elements');
+      apexConfirm = conf;
+    } else throw new Asn1DecodeError(c ? 'bad-tag' : 'missing-field', `${path}.apexConfirm`, 'expected [0] or [1]');
+    if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
+    verifySchema(node, TAMPApexUpdateConfirm.schema(), path);
+    return new TAMPApexUpdateConfirm({ apexReplace, apexConfirm });
+  }
   static fromDer(der: Bytes): TAMPApexUpdateConfirm {
-    return new TAMPApexUpdateConfirm({ schema: parseDer(der, 'TAMPApexUpdateConfirm') });
+    return TAMPApexUpdateConfirm.fromSchema(parseDer(der, 'TAMPApexUpdateConfirm'));
   }
   toSchema(): asn1js.Sequence {
     const c = this.apexConfirm;

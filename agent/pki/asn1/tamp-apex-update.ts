@@ -3,9 +3,10 @@
 //   clearTrustAnchors BOOLEAN, clearCommunities BOOLEAN, seqNumber SeqNumber OPTIONAL, apexTA TrustAnchorChoice }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, encodeNode, isUniversal, parseDer, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, encodeNode, isUniversal, parseDer, seqChildren, verifySchema } from './der.js';
 import { readBoolean, readSeqNumber, readTerse, readVersion, seqNumberNode, terseFields, type TerseOrVerbose } from './tamp-fields.js';
 import { TAMPMsgRef } from './tamp-msg-ref.js';
+import { terseSchema, versionSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_APEX_UPDATE } from './tamp-oids.js';
 import { type TrustAnchorChoice, trustAnchorChoiceFromNode, trustAnchorChoiceToSchema } from './trust-anchor-choice.js';
 
@@ -18,21 +19,7 @@ export class TAMPApexUpdate {
   seqNumber?: bigint;
   apexTA: TrustAnchorChoice;
 
-  constructor(p: { schema: AsnNode } | { terse?: TerseOrVerbose; msgRef: TAMPMsgRef; clearTrustAnchors: boolean; clearCommunities: boolean; seqNumber?: bigint; apexTA: TrustAnchorChoice }) {
-    if ('schema' in p) {
-      const path = 'TAMPApexUpdate';
-      const k = seqChildren(p.schema, path);
-      const t = readTerse(k, readVersion(k, 0, path), path);
-      let i = t.next;
-      this.terse = t.terse;
-      this.msgRef = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.msgRef` });
-      this.clearTrustAnchors = readBoolean(k[i++], `${path}.clearTrustAnchors`);
-      this.clearCommunities = readBoolean(k[i++], `${path}.clearCommunities`);
-      if (isUniversal(k[i], Tag.INTEGER)) this.seqNumber = readSeqNumber(k[i++], `${path}.seqNumber`);
-      this.apexTA = trustAnchorChoiceFromNode(k[i++], `${path}.apexTA`);
-      if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
-      return;
-    }
+  constructor(p: { terse?: TerseOrVerbose; msgRef: TAMPMsgRef; clearTrustAnchors: boolean; clearCommunities: boolean; seqNumber?: bigint; apexTA: TrustAnchorChoice }) {
     this.terse = p.terse ?? 'verbose';
     this.msgRef = p.msgRef;
     this.clearTrustAnchors = p.clearTrustAnchors;
@@ -40,8 +27,35 @@ export class TAMPApexUpdate {
     if (p.seqNumber !== undefined) this.seqNumber = p.seqNumber;
     this.apexTA = p.apexTA;
   }
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        versionSchema(),
+        terseSchema(),
+        new asn1js.Sequence({ name: 'msgRef' }),
+        new asn1js.Boolean({ name: 'clearTrustAnchors' }),
+        new asn1js.Boolean({ name: 'clearCommunities' }),
+        new asn1js.Integer({ name: 'seqNumber', optional: true }),
+        new asn1js.Any({ name: 'apexTA' }),
+      ],
+    });
+  }
+  static fromSchema(node: AsnNode, path = 'TAMPApexUpdate'): TAMPApexUpdate {
+    const k = seqChildren(node, path);
+    const t = readTerse(k, readVersion(k, 0, path), path);
+    let i = t.next;
+    const terse = t.terse;
+    const msgRef = TAMPMsgRef.fromSchema(k[i++]!, `${path}.msgRef`);
+    const clearTrustAnchors = readBoolean(k[i++], `${path}.clearTrustAnchors`);
+    const clearCommunities = readBoolean(k[i++], `${path}.clearCommunities`);
+    const seqNumber = isUniversal(k[i], Tag.INTEGER) ? readSeqNumber(k[i++], `${path}.seqNumber`) : undefined;
+    const apexTA = trustAnchorChoiceFromNode(k[i++], `${path}.apexTA`);
+    if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
+    verifySchema(node, TAMPApexUpdate.schema(), path);
+    return new TAMPApexUpdate({ terse, msgRef, clearTrustAnchors, clearCommunities, ...(seqNumber !== undefined ? { seqNumber } : {}), apexTA });
+  }
   static fromDer(der: Bytes): TAMPApexUpdate {
-    return new TAMPApexUpdate({ schema: parseDer(der, 'TAMPApexUpdate') });
+    return TAMPApexUpdate.fromSchema(parseDer(der, 'TAMPApexUpdate'));
   }
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({

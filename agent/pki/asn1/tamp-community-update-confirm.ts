@@ -5,9 +5,10 @@
 //   VerboseCommunityConfirm ::= SEQUENCE { status StatusCode, communities CommunityIdentifierList OPTIONAL }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, encodeNode, isContext, parseDer, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, isContext, parseDer, seqChildren, verifySchema } from './der.js';
 import { communityList, communityListNode, implicitConstructed, readStatusCode, readTaggedStatusCode, readVersion, statusCodeNode, taggedChildren, taggedStatusCode } from './tamp-fields.js';
 import { TAMPMsgRef } from './tamp-msg-ref.js';
+import { versionSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_COMMUNITY_UPDATE_CONFIRM, type TampStatusCodeName } from './tamp-oids.js';
 
 export type CommunityConfirm = { kind: 'terse'; status: TampStatusCodeName } | { kind: 'verbose'; status: TampStatusCodeName; communities?: string[] };
@@ -17,29 +18,33 @@ export class TAMPCommunityUpdateConfirm {
   update: TAMPMsgRef;
   commConfirm: CommunityConfirm;
 
-  constructor(p: { schema: AsnNode } | { update: TAMPMsgRef; commConfirm: CommunityConfirm }) {
-    if ('schema' in p) {
-      const path = 'TAMPCommunityUpdateConfirm';
-      const k = seqChildren(p.schema, path);
-      let i = readVersion(k, 0, path);
-      this.update = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.update` });
-      const c = k[i++];
-      if (isContext(c, 0, false)) this.commConfirm = { kind: 'terse', status: readTaggedStatusCode(c, 0, `${path}.terseCommConfirm`) };
-      else if (isContext(c, 1, true)) {
-        const v = taggedChildren(c, 1, `${path}.verboseCommConfirm`);
-        const conf: CommunityConfirm = { kind: 'verbose', status: readStatusCode(v[0], `${path}.verboseCommConfirm.status`) };
-        if (v[1] !== undefined) conf.communities = communityList(v[1], `${path}.verboseCommConfirm.communities`);
-        if (v.length > 2) throw new Asn1DecodeError('extra-field', `${path}.verboseCommConfirm`, 'unexpected elements');
-        this.commConfirm = conf;
-      } else throw new Asn1DecodeError(c ? 'bad-tag' : 'missing-field', `${path}.commConfirm`, 'expected [0] or [1]');
-      if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
-      return;
-    }
+  constructor(p: { update: TAMPMsgRef; commConfirm: CommunityConfirm }) {
     this.update = p.update;
     this.commConfirm = p.commConfirm;
   }
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [versionSchema(), new asn1js.Sequence({ name: 'update' }), new asn1js.Any({ name: 'commConfirm' })] });
+  }
+  static fromSchema(node: AsnNode, path = 'TAMPCommunityUpdateConfirm'): TAMPCommunityUpdateConfirm {
+    const k = seqChildren(node, path);
+    let i = readVersion(k, 0, path);
+    const update = TAMPMsgRef.fromSchema(k[i++]!, `${path}.update`);
+    const c = k[i++];
+    let commConfirm: CommunityConfirm;
+    if (isContext(c, 0, false)) commConfirm = { kind: 'terse', status: readTaggedStatusCode(c, 0, `${path}.terseCommConfirm`) };
+    else if (isContext(c, 1, true)) {
+      const v = taggedChildren(c, 1, `${path}.verboseCommConfirm`);
+      const conf: CommunityConfirm = { kind: 'verbose', status: readStatusCode(v[0], `${path}.verboseCommConfirm.status`) };
+      if (v[1] !== undefined) conf.communities = communityList(v[1], `${path}.verboseCommConfirm.communities`);
+      if (v.length > 2) throw new Asn1DecodeError('extra-field', `${path}.verboseCommConfirm`, 'unexpected elements');
+      commConfirm = conf;
+    } else throw new Asn1DecodeError(c ? 'bad-tag' : 'missing-field', `${path}.commConfirm`, 'expected [0] or [1]');
+    if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
+    verifySchema(node, TAMPCommunityUpdateConfirm.schema(), path);
+    return new TAMPCommunityUpdateConfirm({ update, commConfirm });
+  }
   static fromDer(der: Bytes): TAMPCommunityUpdateConfirm {
-    return new TAMPCommunityUpdateConfirm({ schema: parseDer(der, 'TAMPCommunityUpdateConfirm') });
+    return TAMPCommunityUpdateConfirm.fromSchema(parseDer(der, 'TAMPCommunityUpdateConfirm'));
   }
   toSchema(): asn1js.Sequence {
     const c = this.commConfirm;

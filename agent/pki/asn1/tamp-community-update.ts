@@ -4,9 +4,10 @@
 //   -- at least one of remove/add must be present
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, type Bytes, encodeNode, isContext, parseDer, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, isContext, parseDer, seqChildren, verifySchema } from './der.js';
 import { implicitConstructed, oidNodes, readOidList, readTerse, readVersion, taggedChildren, terseFields, type TerseOrVerbose } from './tamp-fields.js';
 import { TAMPMsgRef } from './tamp-msg-ref.js';
+import { terseSchema, versionSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_COMMUNITY_UPDATE } from './tamp-oids.js';
 
 export interface CommunityUpdates {
@@ -20,30 +21,33 @@ export class TAMPCommunityUpdate {
   msgRef: TAMPMsgRef;
   updates: CommunityUpdates;
 
-  constructor(p: { schema: AsnNode } | { terse?: TerseOrVerbose; msgRef: TAMPMsgRef; updates: CommunityUpdates }) {
-    if ('schema' in p) {
-      const path = 'TAMPCommunityUpdate';
-      const k = seqChildren(p.schema, path);
-      const t = readTerse(k, readVersion(k, 0, path), path);
-      let i = t.next;
-      this.terse = t.terse;
-      this.msgRef = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.msgRef` });
-      const u = seqChildren(k[i++], `${path}.updates`);
-      this.updates = {};
-      let j = 0;
-      if (isContext(u[j], 1, true)) this.updates.remove = readOidList(taggedChildren(u[j++], 1, `${path}.updates.remove`), `${path}.updates.remove`);
-      if (isContext(u[j], 2, true)) this.updates.add = readOidList(taggedChildren(u[j++], 2, `${path}.updates.add`), `${path}.updates.add`);
-      if (j === 0) throw new Asn1DecodeError('missing-field', `${path}.updates`, 'remove or add must be present');
-      if (j !== u.length || i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
-      return;
-    }
+  constructor(p: { terse?: TerseOrVerbose; msgRef: TAMPMsgRef; updates: CommunityUpdates }) {
     if (!p.updates.add && !p.updates.remove) throw new Asn1EncodeError('CommunityUpdates needs remove or add');
     this.terse = p.terse ?? 'verbose';
     this.msgRef = p.msgRef;
     this.updates = p.updates;
   }
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [versionSchema(), terseSchema(), new asn1js.Sequence({ name: 'msgRef' }), new asn1js.Sequence({ name: 'updates' })] });
+  }
+  static fromSchema(node: AsnNode, path = 'TAMPCommunityUpdate'): TAMPCommunityUpdate {
+    const k = seqChildren(node, path);
+    const t = readTerse(k, readVersion(k, 0, path), path);
+    let i = t.next;
+    const terse = t.terse;
+    const msgRef = TAMPMsgRef.fromSchema(k[i++]!, `${path}.msgRef`);
+    const u = seqChildren(k[i++], `${path}.updates`);
+    const updates: CommunityUpdates = {};
+    let j = 0;
+    if (isContext(u[j], 1, true)) updates.remove = readOidList(taggedChildren(u[j++], 1, `${path}.updates.remove`), `${path}.updates.remove`);
+    if (isContext(u[j], 2, true)) updates.add = readOidList(taggedChildren(u[j++], 2, `${path}.updates.add`), `${path}.updates.add`);
+    if (j === 0) throw new Asn1DecodeError('missing-field', `${path}.updates`, 'remove or add must be present');
+    if (j !== u.length || i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
+    verifySchema(node, TAMPCommunityUpdate.schema(), path);
+    return new TAMPCommunityUpdate({ terse, msgRef, updates });
+  }
   static fromDer(der: Bytes): TAMPCommunityUpdate {
-    return new TAMPCommunityUpdate({ schema: parseDer(der, 'TAMPCommunityUpdate') });
+    return TAMPCommunityUpdate.fromSchema(parseDer(der, 'TAMPCommunityUpdate'));
   }
   toSchema(): asn1js.Sequence {
     const u = this.updates;

@@ -1,7 +1,7 @@
 // RFC 5934 §4.1 TAMPMsgRef ::= SEQUENCE { target TargetIdentifier, seqNum SeqNumber }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, encodeNode, parseDer, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, parseDer, seqChildren, verifySchema } from './der.js';
 import { readSeqNumber, seqNumberNode } from './tamp-fields.js';
 import { type TargetIdentifier, targetIdentifierFromNode, targetIdentifierToSchema } from './tamp-target-identifier.js';
 
@@ -9,21 +9,27 @@ export class TAMPMsgRef {
   target: TargetIdentifier;
   seqNum: bigint;
 
-  constructor(p: { schema: AsnNode; path?: string } | { target: TargetIdentifier; seqNum: bigint }) {
-    if ('schema' in p) {
-      const path = p.path ?? 'TAMPMsgRef';
-      const k = seqChildren(p.schema, path);
-      if (k.length !== 2) throw new Asn1DecodeError(k.length < 2 ? 'missing-field' : 'extra-field', path, 'TAMPMsgRef has two fields');
-      this.target = targetIdentifierFromNode(k[0], `${path}.target`);
-      this.seqNum = readSeqNumber(k[1], `${path}.seqNum`);
-      return;
-    }
+  constructor(p: { target: TargetIdentifier; seqNum: bigint }) {
     this.target = p.target;
     this.seqNum = p.seqNum;
   }
 
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Any({ name: 'target' }), new asn1js.Integer({ name: 'seqNum' })] });
+  }
+
+  static fromSchema(node: AsnNode, path = 'TAMPMsgRef'): TAMPMsgRef {
+    const k = seqChildren(node, path);
+    if (k.length !== 2) throw new Asn1DecodeError(k.length < 2 ? 'missing-field' : 'extra-field', path, 'TAMPMsgRef has two fields');
+    // the field readers run first so that their errors name the field
+    const target = targetIdentifierFromNode(k[0], `${path}.target`);
+    const seqNum = readSeqNumber(k[1], `${path}.seqNum`);
+    verifySchema(node, TAMPMsgRef.schema(), path);
+    return new TAMPMsgRef({ target, seqNum });
+  }
+
   static fromDer(der: Bytes): TAMPMsgRef {
-    return new TAMPMsgRef({ schema: parseDer(der, 'TAMPMsgRef') });
+    return TAMPMsgRef.fromSchema(parseDer(der, 'TAMPMsgRef'));
   }
 
   toSchema(): asn1js.Sequence {

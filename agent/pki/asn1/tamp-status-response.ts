@@ -49,7 +49,7 @@ export class TAMPStatusResponse {
       const path = 'TAMPStatusResponse';
       const k = seqChildren(p.schema, path);
       let i = readVersion(k, 0, path);
-      this.query = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.query` });
+      this.query = TAMPMsgRef.fromSchema(k[i++]!, `${path}.query`);
       const r = k[i++];
       if (isContext(r, 0, true)) {
         const t = taggedChildren(r, 0, `${path}.terseResponse`);

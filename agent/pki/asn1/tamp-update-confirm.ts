@@ -4,9 +4,10 @@
 //     tampSeqNumbers TAMPSequenceNumbers OPTIONAL, usesApex BOOLEAN DEFAULT TRUE }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, encodeNode, isContext, isUniversal, parseDer, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, encodeNode, isContext, isUniversal, parseDer, seqChildren, verifySchema } from './der.js';
 import { implicitConstructed, readBoolean, readStatusCodeList, readVersion, statusCodeNode, taggedChildren } from './tamp-fields.js';
 import { TAMPMsgRef } from './tamp-msg-ref.js';
+import { versionSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_UPDATE_CONFIRM, type TampStatusCodeName } from './tamp-oids.js';
 import { type TAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
 import { taListFromNode, taListNode } from './tamp-status-response.js';
@@ -21,35 +22,39 @@ export class TAMPUpdateConfirm {
   update: TAMPMsgRef;
   confirm: UpdateConfirm;
 
-  constructor(p: { schema: AsnNode } | { update: TAMPMsgRef; confirm: UpdateConfirm }) {
-    if ('schema' in p) {
-      const path = 'TAMPUpdateConfirm';
-      const k = seqChildren(p.schema, path);
-      let i = readVersion(k, 0, path);
-      this.update = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.update` });
-      const c = k[i++];
-      if (isContext(c, 0, true)) this.confirm = { kind: 'terse', status: readStatusCodeList(taggedChildren(c, 0, `${path}.terseConfirm`), `${path}.terseConfirm`) };
-      else if (isContext(c, 1, true)) {
-        const p2 = `${path}.verboseConfirm`;
-        const v = taggedChildren(c, 1, p2);
-        const conf: UpdateConfirm = { kind: 'verbose', status: readStatusCodeList(seqChildren(v[0], `${p2}.status`), `${p2}.status`), taInfo: taListFromNode(v[1], `${p2}.taInfo`), usesApex: true };
-        let j = 2;
-        if (isUniversal(v[j], Tag.SEQUENCE)) conf.tampSeqNumbers = sequenceNumbersFromChildren(seqChildren(v[j++], `${p2}.tampSeqNumbers`), `${p2}.tampSeqNumbers`);
-        if (isUniversal(v[j], 1)) {
-          conf.usesApex = readBoolean(v[j++], `${p2}.usesApex`);
-          if (conf.usesApex) throw new Asn1DecodeError('not-der', `${p2}.usesApex`, 'DEFAULT TRUE must be omitted in DER');
-        }
-        if (j !== v.length) throw new Asn1DecodeError('extra-field', p2, 'unexpected elements');
-        this.confirm = conf;
-      } else throw new Asn1DecodeError(c ? 'bad-tag' : 'missing-field', `${path}.confirm`, 'expected [0] or [1]');
-      if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
-      return;
-    }
+  constructor(p: { update: TAMPMsgRef; confirm: UpdateConfirm }) {
     this.update = p.update;
     this.confirm = p.confirm;
   }
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [versionSchema(), new asn1js.Sequence({ name: 'update' }), new asn1js.Any({ name: 'confirm' })] });
+  }
+  static fromSchema(node: AsnNode, path = 'TAMPUpdateConfirm'): TAMPUpdateConfirm {
+    const k = seqChildren(node, path);
+    let i = readVersion(k, 0, path);
+    const update = TAMPMsgRef.fromSchema(k[i++]!, `${path}.update`);
+    const c = k[i++];
+    let confirm: UpdateConfirm;
+    if (isContext(c, 0, true)) confirm = { kind: 'terse', status: readStatusCodeList(taggedChildren(c, 0, `${path}.terseConfirm`), `${path}.terseConfirm`) };
+    else if (isContext(c, 1, true)) {
+      const p2 = `${path}.verboseConfirm`;
+      const v = taggedChildren(c, 1, p2);
+      const conf: UpdateConfirm = { kind: 'verbose', status: readStatusCodeList(seqChildren(v[0], `${p2}.status`), `${p2}.status`), taInfo: taListFromNode(v[1], `${p2}.taInfo`), usesApex: true };
+      let j = 2;
+      if (isUniversal(v[j], Tag.SEQUENCE)) conf.tampSeqNumbers = sequenceNumbersFromChildren(seqChildren(v[j++], `${p2}.tampSeqNumbers`), `${p2}.tampSeqNumbers`);
+      if (isUniversal(v[j], 1)) {
+        conf.usesApex = readBoolean(v[j++], `${p2}.usesApex`);
+        if (conf.usesApex) throw new Asn1DecodeError('not-der', `${p2}.usesApex`, 'DEFAULT TRUE must be omitted in DER');
+      }
+      if (j !== v.length) throw new Asn1DecodeError('extra-field', p2, 'unexpected elements');
+      confirm = conf;
+    } else throw new Asn1DecodeError(c ? 'bad-tag' : 'missing-field', `${path}.confirm`, 'expected [0] or [1]');
+    if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
+    verifySchema(node, TAMPUpdateConfirm.schema(), path);
+    return new TAMPUpdateConfirm({ update, confirm });
+  }
   static fromDer(der: Bytes): TAMPUpdateConfirm {
-    return new TAMPUpdateConfirm({ schema: parseDer(der, 'TAMPUpdateConfirm') });
+    return TAMPUpdateConfirm.fromSchema(parseDer(der, 'TAMPUpdateConfirm'));
   }
   toSchema(): asn1js.Sequence {
     const c = this.confirm;

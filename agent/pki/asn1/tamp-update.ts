@@ -13,9 +13,10 @@
 // A change is decoded as far as enrolld acts on it (the key it names, a new title); its DER is kept whole.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, encodeNode, isContext, isUniversal, parseDer, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, encodeNode, isContext, isUniversal, parseDer, seqChildren, verifySchema } from './der.js';
 import { explicit, explicitInner, implicitConstructed, readTerse, readVersion, taggedChildren, terseFields, type TerseOrVerbose } from './tamp-fields.js';
 import { TAMPMsgRef } from './tamp-msg-ref.js';
+import { terseSchema, versionSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_UPDATE } from './tamp-oids.js';
 import { type TAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
 import { type TrustAnchorChoice, trustAnchorChoiceFromNode, trustAnchorChoiceToSchema } from './trust-anchor-choice.js';
@@ -75,29 +76,39 @@ export class TAMPUpdate {
   updates: TrustAnchorUpdate[];
   tampSeqNumbers?: TAMPSequenceNumber[];
 
-  constructor(p: { schema: AsnNode } | { terse?: TerseOrVerbose; msgRef: TAMPMsgRef; updates: TrustAnchorUpdate[]; tampSeqNumbers?: TAMPSequenceNumber[] }) {
-    if ('schema' in p) {
-      const path = 'TAMPUpdate';
-      const k = seqChildren(p.schema, path);
-      const t = readTerse(k, readVersion(k, 0, path), path);
-      let i = t.next;
-      this.terse = t.terse;
-      this.msgRef = new TAMPMsgRef({ schema: k[i++]!, path: `${path}.msgRef` });
-      const ups = seqChildren(k[i++], `${path}.updates`);
-      if (ups.length === 0) throw new Asn1DecodeError('constraint', `${path}.updates`, 'at least one TrustAnchorUpdate');
-      this.updates = ups.map((u, j) => trustAnchorUpdateFromNode(u, `${path}.updates[${j}]`));
-      if (isContext(k[i], 2, true)) this.tampSeqNumbers = sequenceNumbersFromChildren(taggedChildren(k[i++], 2, `${path}.tampSeqNumbers`), `${path}.tampSeqNumbers`);
-      if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
-      return;
-    }
+  constructor(p: { terse?: TerseOrVerbose; msgRef: TAMPMsgRef; updates: TrustAnchorUpdate[]; tampSeqNumbers?: TAMPSequenceNumber[] }) {
     if (p.updates.length === 0) throw new Asn1EncodeError('TAMPUpdate needs at least one update');
     this.terse = p.terse ?? 'verbose';
     this.msgRef = p.msgRef;
     this.updates = p.updates;
     if (p.tampSeqNumbers) this.tampSeqNumbers = p.tampSeqNumbers;
   }
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        versionSchema(),
+        terseSchema(),
+        new asn1js.Sequence({ name: 'msgRef' }),
+        new asn1js.Sequence({ name: 'updates' }),
+        new asn1js.Constructed({ name: 'tampSeqNumbers', optional: true, idBlock: { tagClass: 3, tagNumber: 2 } }),
+      ],
+    });
+  }
+  static fromSchema(node: AsnNode, path = 'TAMPUpdate'): TAMPUpdate {
+    const k = seqChildren(node, path);
+    const t = readTerse(k, readVersion(k, 0, path), path);
+    let i = t.next;
+    const msgRef = TAMPMsgRef.fromSchema(k[i++]!, `${path}.msgRef`);
+    const ups = seqChildren(k[i++], `${path}.updates`);
+    if (ups.length === 0) throw new Asn1DecodeError('constraint', `${path}.updates`, 'at least one TrustAnchorUpdate');
+    const updates = ups.map((u, j) => trustAnchorUpdateFromNode(u, `${path}.updates[${j}]`));
+    const tampSeqNumbers = isContext(k[i], 2, true) ? sequenceNumbersFromChildren(taggedChildren(k[i++], 2, `${path}.tampSeqNumbers`), `${path}.tampSeqNumbers`) : undefined;
+    if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
+    verifySchema(node, TAMPUpdate.schema(), path);
+    return new TAMPUpdate({ terse: t.terse, msgRef, updates, ...(tampSeqNumbers ? { tampSeqNumbers } : {}) });
+  }
   static fromDer(der: Bytes): TAMPUpdate {
-    return new TAMPUpdate({ schema: parseDer(der, 'TAMPUpdate') });
+    return TAMPUpdate.fromSchema(parseDer(der, 'TAMPUpdate'));
   }
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({

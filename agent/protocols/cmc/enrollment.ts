@@ -126,7 +126,7 @@ export class CmcEnrollment implements EnrollmentProtocol {
     if (found.length !== 1) throw new CmcProtocolError('nonce', `${found.length} nonce response controls (${ctl.response}) in the answer, exactly 1 expected`);
     let rsp: NonceResponse;
     try {
-      rsp = new NonceResponse({ schema: found[0]!.single('nonceResp') });
+      rsp = NonceResponse.fromSchema(found[0]!.single('nonceResp'));
     } catch (e) {
       throw new CmcProtocolError('nonce', `malformed NonceResponse: ${(e as Error).message}`, { cause: e });
     }
