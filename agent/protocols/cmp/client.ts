@@ -183,7 +183,8 @@ export class CmpClient {
     const final = RESPONSE_FOR[pending.request];
     if (pending.request !== 'genm' && pending.request !== 'rr') throw new CmpUsageError(`resume(): ${pending.request} is resumed with poll()`);
     const txn: Txn = { transactionID: unb64(pending.transactionID), recipNonce: unb64(pending.recipNonce) };
-    return this.awaitDelayed(pending.request, protection, txn, BodyTag[final!], pending.checkAfter);
+    // the caller has waited checkAfter already: the first pollReq goes now
+    return this.awaitDelayed(pending.request, protection, txn, BodyTag[final!], 0, true);
   }
 
   /** One pollReq for `pending.certReqId`; answers pollRep (its entry checked) or the final `final` body. */
@@ -204,17 +205,17 @@ export class CmpClient {
    * `inlineWaitSeconds` of waiting in this call, never more often than once a second; beyond that CmpWaitingError
    * carries the transaction (and the server's checkAfter) for the caller to persist and resume.
    */
-  private async awaitDelayed(request: BodyType, protection: Protection, txn: Txn, final: number, firstCheckAfter = 0): Promise<PKIMessage> {
+  private async awaitDelayed(request: BodyType, protection: Protection, txn: Txn, final: number, firstCheckAfter = 0, pollNow = false): Promise<PKIMessage> {
     const limits = { ...DELAYED_DELIVERY_DEFAULTS, ...this.opts.delayedDelivery };
     let budgetMs = limits.inlineWaitSeconds * 1000;
     let checkAfter = firstCheckAfter;
     for (let polls = 0; ; polls++) {
-      const waitMs = Math.max(MIN_POLL_GAP_MS, checkAfter * 1000);
+      const waitMs = polls === 0 && pollNow ? 0 : Math.max(MIN_POLL_GAP_MS, checkAfter * 1000);
       if (polls >= limits.maxPolls || waitMs > budgetMs) {
         throw new CmpWaitingError({ transactionID: b64(txn.transactionID), recipNonce: b64(txn.recipNonce!), certReqId: CERT_REQ_ID_NONE, request, checkAfter });
       }
       budgetMs -= waitMs;
-      await this.sleep(waitMs);
+      if (waitMs > 0) await this.sleep(waitMs);
       let rsp: PKIMessage;
       try {
         rsp = await this.pollOnce({ request, certReqId: CERT_REQ_ID_NONE }, protection, txn, final);
