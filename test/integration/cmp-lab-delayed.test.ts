@@ -4,7 +4,7 @@
 // pvno 3 for an Ed25519-signed certificate (RFC 9480 §2.10/§2.20), certProfile in generalInfo (RFC 9483 §3.1), rr.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +19,7 @@ import { CmpProtocolError, CmpRejectedError } from '../../agent/protocols/cmp/er
 import { OID_IT_CA_CERTS } from '../../agent/protocols/cmp/constants.js';
 import { InfoTypeAndValue } from '../../agent/protocols/cmp/asn1/info-type-and-value.js';
 import { createLabServer, type LabServer } from '../../deploy/lab/server.js';
+import { pyDecode, requirePyasn1, tapRouter, type Tapped } from '../harness/pydecode.js';
 import { registerCmpHandlers, type LabCmpOptions, type LabCmpRecord } from '../../deploy/lab/cmp.js';
 
 const SECRET = new TextEncoder().encode('lab-cmp-secret');
@@ -26,10 +27,12 @@ const ks = new SoftwareKeyStore();
 let lab: LabServer;
 let dir: string;
 let n = 0;
+let wire: Tapped[];
 
 test.before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'enrolld-cmp-delayed-'));
   lab = await createLabServer();
+  wire = tapRouter(lab.router);
 });
 
 test.after(async () => {
@@ -143,6 +146,12 @@ test('certConf for an Ed25519-signed certificate: certHash SHA-512 named in hash
   assert.equal(c.sent, ['ir', 'certConf']);
   const conf = records.find((x) => x.body === 'certConf')!;
   assert.equal([conf.outcome, conf.pvno, conf.hashAlg], ['confirmed', 3, '2.16.840.1.101.3.4.2.3']);
+  // the independent decoder (pyasn1 rfc4210 + the RFC 9480 CertStatus) reads the same
+  requirePyasn1();
+  const sent = wire.filter((w) => w.path === new URL(url).pathname).map((w) => w.request);
+  const decoded = pyDecode<{ header: { pvno: number }; body: { type: string; certStatus: Array<{ certHash: string; certReqId: number; hashAlg?: { algorithm: string } }> } }>('decode_cmp.py', sent[1]!);
+  assert.equal([decoded.header.pvno, decoded.body.type, decoded.body.certStatus[0]!.hashAlg?.algorithm], [3, 'certConf', '2.16.840.1.101.3.4.2.3']);
+  if (r.kind === 'issued') assert.is(decoded.body.certStatus[0]!.certHash, createHash('sha512').update(r.cert).digest('hex'));
 
   const plain = endpoint();
   const { c: c2 } = client(plain.url);
