@@ -93,7 +93,7 @@ export const isCmpPendingTransaction = (t: unknown): t is CmpPendingTransaction 
   if (typeof t !== 'object' || t === null) return false;
   const p = t as CmpPendingTransaction;
   if (typeof p.transactionID !== 'string' || typeof p.recipNonce !== 'string' || !Number.isInteger(p.certReqId) || typeof p.request !== 'string' || typeof p.checkAfter !== 'number') return false;
-  if (!(p.request in BodyTag) || (p.pollReqId !== undefined && !Number.isInteger(p.pollReqId))) return false;
+  if (!Object.hasOwn(BodyTag, p.request) || (p.pollReqId !== undefined && !Number.isInteger(p.pollReqId))) return false;
   return p.issued === undefined || (typeof p.issued === 'object' && p.issued !== null && typeof p.issued.cert === 'string' && isB64List(p.issued.chain) && isB64List(p.issued.caPubs));
 };
 
