@@ -10,8 +10,8 @@ export const CMP_SPEC_VERSIONS = { profile: 'RFC 9483', updates: 'RFC 9480', alg
 /** RFC 9480 §2.20: pvno 3 (cmp2021) only when a cmp2021 feature is used (hashAlg in CertStatus, EnvelopedData), else 2. */
 export const PVNO_CMP2000 = 2;
 export const PVNO_CMP2021 = 3;
-/** RFC 9480 §2.19 / RFC 4210bis §5.3.4: certReqId -1 names the whole response (error "waiting") and the CertResponse
- *  to a p10cr, whose request has no certReqId. */
+/** certReqId -1: the whole response in a pollReq after an error "waiting" (RFC 9480 §2.19), and the CertResponse to
+ *  a p10cr, whose request has no certReqId (RFC 4210 §5.3.4). */
 export const CERT_REQ_ID_NONE = -1;
 
 // Algorithm identifiers are declared once, in agent/pki/algorithms.ts.
