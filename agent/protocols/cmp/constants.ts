@@ -1,5 +1,11 @@
-// CMP (RFC 4210/9480/9483), CRMF (RFC 4211) and CMP-over-HTTP (RFC 6712/9811) constants.
+// CMP (RFC 4210/9480/9483), CRMF (RFC 4211), CMP-over-HTTP (RFC 6712/9811) and CMP-over-CoAP (RFC 9482) constants.
 export const CMP_MEDIA_TYPE = 'application/pkixcmp';
+
+// CMP over CoAP: RFC 9482 (November 2023, from draft-ietf-ace-cmpv2-coap-transport-10), the version implemented.
+/** RFC 9482 §2.4 / IANA "CoAP Content-Formats": application/pkixcmp. */
+export const COAP_CONTENT_FORMAT_PKIXCMP = 259;
+/** RFC 7252 §6.1: the default port of coap:// URIs (RFC 9482 §2.1). */
+export const COAP_DEFAULT_PORT = 5683;
 /** RFC 9480 §2.20: pvno 3 (cmp2021) when a v3 feature (hashAlg in certConf) is used, else 2. We send 2. */
 export const PVNO_CMP2000 = 2;
 export const PVNO_CMP2021 = 3;
