@@ -20,6 +20,7 @@ export async function compose(ctx: FeatureContext<CmpSettings>): Promise<Feature
     ...(c.mac ? { mac: { reference: c.mac.reference, secret: new Uint8Array(Buffer.from(readSecret(c.mac.secretFile), 'utf8')) } } : {}),
     implicitConfirm: c.implicitConfirm,
     allowLoopbackHttp: c.allowLoopbackHttp,
+    coap: { blockSize: c.coap.blockSize, totalTimeoutMs: c.coap.timeoutMs, maxResponseBytes: c.coap.maxResponseBytes },
     request: c.request,
     keystore: ctx.keystore,
     pending,

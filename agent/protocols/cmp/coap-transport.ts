@@ -5,7 +5,7 @@
 // package (node-coap); this file only bounds it: its own UDP socket per exchange, the answer counted as it arrives,
 // one total timeout, and typed errors for every way the exchange can fail.
 // No DTLS (Node has none): coaps:// is refused. What protects the exchange is CMP's own message protection (MAC or
-// signature over header and body, verified by the client) — RFC 9482 §3/§5; see docs/protocols.md.
+// signature over header and body, verified by the client) — RFC 9482 §3/§5; README.md "CMP over CoAP".
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
