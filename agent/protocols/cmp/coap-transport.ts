@@ -81,7 +81,8 @@ function diagnosticOf(payload: Buffer | undefined): string | undefined {
 type CoapModule = typeof import('coap');
 let coapModule: Promise<CoapModule> | undefined;
 // Loaded on the first CoAP exchange only: nothing of the CoAP stack is on the start-up path of an HTTPS-only agent.
-const loadCoap = (): Promise<CoapModule> => (coapModule ??= import('coap'));
+// A CommonJS package: Node's import() gives its exports as names too, the esbuild bundle only as `default`.
+const loadCoap = (): Promise<CoapModule> => (coapModule ??= import('coap').then((m) => ((m as { default?: CoapModule }).default ?? m) as CoapModule));
 
 export function createCoapTransport(opts: CoapTransportOptions = {}): Transport {
   const blockSize = opts.blockSize ?? DEFAULT_COAP_BLOCK_SIZE;
