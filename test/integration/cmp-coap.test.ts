@@ -19,7 +19,7 @@ import { CmpClient } from '../../agent/protocols/cmp/client.js';
 import { CmpEnrollment } from '../../agent/protocols/cmp/enrollment.js';
 import { CmpProtectionError, CmpRejectedError, CmpUsageError } from '../../agent/protocols/cmp/errors.js';
 import { CoapContentFormatError, CoapResponseError, createCoapTransport } from '../../agent/protocols/cmp/coap-transport.js';
-import { ResponseTooLargeError, TimeoutError, TransportConfigError } from '../../agent/protocols/http/errors.js';
+import { ConnectionError, ResponseTooLargeError, TimeoutError, TransportConfigError } from '../../agent/protocols/http/errors.js';
 import { CMP_MEDIA_TYPE } from '../../agent/protocols/cmp/constants.js';
 import { Enroller } from '../../agent/lifecycle/enroller.js';
 import { ManualClock } from '../../agent/lifecycle/clock.js';
@@ -32,6 +32,7 @@ import { startCmpCoapServer, CMP_COAP_PATH, type LabCmpCoapServer } from '../../
 import { startSwtpm, type Swtpm } from '../harness/swtpm.js';
 import { freePorts } from '../harness/ports.js';
 import { startProcess, waitForPort, type Started } from '../harness/proc.js';
+import { generate, parse } from 'coap-packet';
 
 const SECRET = new TextEncoder().encode('lab-cmp-secret');
 let tpm: Swtpm;
@@ -217,6 +218,56 @@ test('the lifecycle over a failing CoAP server: typed error, persisted backoff, 
   } finally {
     coapLab.fault = undefined;
   }
+});
+
+/** A CoAP peer written with coap-packet alone, answering every request with what `answer` makes of it. */
+async function hostile(answer: (req: ReturnType<typeof parse>) => Buffer | undefined): Promise<{ url: string; close(): void }> {
+  const s = dgram.createSocket('udp4');
+  s.on('message', (m, r) => {
+    let req;
+    try {
+      req = parse(m);
+    } catch {
+      return;
+    }
+    if (req.code === '0.00') return;
+    const out = answer(req);
+    if (out) s.send(out, r.port, r.address);
+  });
+  await new Promise<void>((ok) => s.bind(0, '127.0.0.1', () => ok()));
+  return { url: `coap://127.0.0.1:${s.address().port}${CMP_COAP_PATH}`, close: () => s.close() };
+}
+
+test('a hostile CoAP server: wrong Block1 acknowledgements, a broken Block2 option, datagrams that are not CoAP → typed errors, no crash', async () => {
+  const post = (url: string, bytes: number, blockSize = 256) =>
+    createCoapTransport({ blockSize, totalTimeoutMs: 3000 }).request({ method: 'POST', url, headers: { 'content-type': CMP_MEDIA_TYPE, accept: CMP_MEDIA_TYPE }, body: new Uint8Array(bytes) }).catch((x: unknown) => x);
+  // every block acknowledged as block 99: the stack gives up after its re-transfers
+  const wrongAck = await hostile((q) => generate({ messageId: q.messageId, token: q.token, ack: true, code: '2.31', options: [{ name: 'Block1', value: Buffer.of(0x06, 0x3d) }] }));
+  try {
+    const e = await post(wrongAck.url, 2000);
+    assert.instance(e, ConnectionError);
+    assert.match((e as Error).message, /re-transfers/);
+  } finally {
+    wrongAck.close();
+  }
+  // a Block2 option of five bytes (RFC 7959 §2.2 allows at most three)
+  const badBlock2 = await hostile((q) => generate({ messageId: q.messageId, token: q.token, ack: true, code: '2.04', options: [{ name: 'Content-Format', value: Buffer.of(0x01, 0x03) }, { name: 'Block2', value: Buffer.of(1, 2, 3, 4, 5) }], payload: Buffer.alloc(16) }));
+  try {
+    const e = await post(badBlock2.url, 10);
+    assert.instance(e, ConnectionError);
+    assert.match((e as Error).message, /block2/);
+  } finally {
+    badBlock2.close();
+  }
+  // not CoAP at all: ignored, then the timeout
+  const noise = await hostile(() => Buffer.from('HTTP/1.1 200 OK\r\n\r\n'));
+  try {
+    assert.instance(await post(noise.url, 10), TimeoutError);
+  } finally {
+    noise.close();
+  }
+  // and the process still serves a good exchange
+  assert.equal(await new CmpClient(options()).caCerts({ kind: 'mac' }), [lab.ca.issuing.der, lab.ca.root.der]);
 });
 
 test('coaps:// is refused (no DTLS); a bad block size is a TransportConfigError', async () => {

@@ -166,6 +166,19 @@ export function createCoapTransport(opts: CoapTransportOptions = {}): Transport 
           if (received > max) finish(new ResponseTooLargeError(max));
         });
         const agent = new coap.Agent({ socket: sock });
+        agent.on('error', () => undefined); // socket errors: the listener above ends the exchange
+        // The stack handles datagrams in its own 'message' listener and can throw there on a hostile answer (e.g. "Too
+        // many block re-transfers"): run it inside a try, so that ends this exchange instead of the process.
+        for (const l of sock.listeners('message').slice(1) as Array<(m: Buffer, r: dgram.RemoteInfo) => void>) {
+          sock.off('message', l);
+          sock.on('message', (m: Buffer, r: dgram.RemoteInfo) => {
+            try {
+              l(m, r);
+            } catch (e) {
+              finish(new ConnectionError(`unusable CoAP answer: ${(e as Error).message}`, undefined, { cause: e }));
+            }
+          });
+        }
         try {
           const options: Record<string, Buffer | Buffer[]> = {
             'Uri-Path': url.pathname.split('/').filter((s) => s.length > 0).map((s) => Buffer.from(decodeURIComponent(s), 'utf8')),
