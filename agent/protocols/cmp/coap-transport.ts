@@ -185,8 +185,9 @@ export function createCoapTransport(opts: CoapTransportOptions = {}): Transport 
           };
           if (contentFormat !== undefined) options['Content-Format'] = uintBytes(contentFormat);
           if (accept !== undefined) options.Accept = uintBytes(accept);
-          // RFC 7959 §2.4 early negotiation: ask for answers in blocks of our size (num 0, M 0, SZX).
-          options.Block2 = Buffer.of(szx);
+          // RFC 7959 §2.4 early negotiation: ask for answers in blocks of our size (num 0, M 0, SZX); 1024 is the
+          // largest block there is, so then the server's choice stands and a server without block-wise is not bothered.
+          if (blockSize < 1024) options.Block2 = Buffer.of(szx);
           // Block1 when the request does not fit one block: the stack sends it block by block (SZX in the first byte).
           if (body.length > blockSize) options.Block1 = Buffer.of(szx);
           if (body.length > blockSize) options.Size1 = uintBytes(body.length);
