@@ -32,6 +32,9 @@ import { startCmpCoapServer, CMP_COAP_PATH, type LabCmpCoapServer } from '../../
 import { startSwtpm, type Swtpm } from '../harness/swtpm.js';
 import { freePorts } from '../harness/ports.js';
 import { startProcess, waitForPort, type Started } from '../harness/proc.js';
+import { parseConfig, type CmpSettings } from '../../agent/config.js';
+import { compose as composeCmp } from '../../agent/features/cmp/index.js';
+import type { FeatureContext } from '../../agent/features/feature.js';
 import { generate, parse } from 'coap-packet';
 
 const SECRET = new TextEncoder().encode('lab-cmp-secret');
@@ -105,6 +108,25 @@ test('the Enroller over CoAP: ir (MAC) then kur (signed by the TPM key), certCon
   assert.ok(seen[0]!.bytesOut > 256, `ip came block-wise (${seen[0]!.bytesOut} bytes)`);
   const cert = new X509Certificate(second.state.credential!.certPem);
   assert.ok(Buffer.from(cert.publicKey.export({ type: 'spki', format: 'der' })).equals(Buffer.from(second.state.credential!.key.spki, 'base64')));
+});
+
+test('from config.json: cmp.url coap://… and cmp.coap.blockSize reach the CoAP transport through the CMP feature', async () => {
+  writeFileSync(path.join(dir, 'cmp-ta.pem'), lab.trustAnchorPem);
+  writeFileSync(path.join(dir, 'cmp-secret'), 'lab-cmp-secret\n', { mode: 0o600 });
+  const config = parseConfig({
+    deviceId: 'dev-0001', stateDir: path.join(dir, 'state'), protocol: 'cmp',
+    est: { url: 'https://est.example:8443/', trustAnchorsFile: 'cmp-ta.pem' },
+    cmp: { url: `${coapLab.url}${CMP_COAP_PATH}`, trustAnchorsFile: 'cmp-ta.pem', mac: { reference: 'dev-0001', secretFile: 'cmp-secret' }, coap: { blockSize: 128 } },
+  }, dir);
+  const ctx = { section: config.cmp as CmpSettings, config, keystore: ks, clock: new ManualClock(new Date()) } as unknown as FeatureContext<CmpSettings>;
+  const { protocol } = (await composeCmp(ctx)).protocol!;
+  const key = await ks.createKey('coap-config', 'ecc-p256');
+  const { der } = await buildCsr({ subject: 'CN=dev-0001,O=enrolld', signer: ks.signer(key) });
+  const before = coapLab.records.length;
+  const r = await protocol.enroll({ operation: 'enroll', csr: der, key });
+  assert.is(r.kind, 'issued', JSON.stringify(records.slice(-2)));
+  const ir = coapLab.records[before]!;
+  assert.ok(ir.block1 && ir.bytesIn > 128, `ir in 128-byte blocks (${ir.bytesIn} bytes)`);
 });
 
 test('genm id-it-caCerts over CoAP with the default 1024-byte blocks', async () => {
