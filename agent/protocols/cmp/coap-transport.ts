@@ -69,7 +69,12 @@ const FORMATS: Record<string, number> = { [CMP_MEDIA_TYPE]: COAP_CONTENT_FORMAT_
 const mediaType = (cf: number | undefined): string | undefined => (cf === undefined ? undefined : Object.entries(FORMATS).find(([, n]) => n === cf)?.[0] ?? `application/x-coap-content-format-${cf}`);
 
 const uint = (b: Buffer): number => b.reduce((n, x) => n * 256 + x, 0);
-const uintBytes = (n: number): Buffer => (n === 0 ? Buffer.alloc(0) : n < 256 ? Buffer.of(n) : Buffer.of(n >> 8, n & 0xff));
+/** RFC 7252 §3.2 uint option value: big-endian, no leading zero bytes (0 is the empty value). */
+function uintBytes(n: number): Buffer {
+  const out: number[] = [];
+  for (let x = n; x > 0; x = Math.floor(x / 256)) out.unshift(x % 256);
+  return Buffer.from(out);
+}
 
 /** Printable text of a diagnostic payload: control characters dropped, at most 200 characters. */
 function diagnosticOf(payload: Buffer | undefined): string | undefined {
@@ -129,6 +134,8 @@ export function createCoapTransport(opts: CoapTransportOptions = {}): Transport 
         let received = 0;
         /** The options of the last answer as they came off the wire (the stack rewrites option values in place). */
         let lastOptions: Array<{ name: string | number; value: Buffer }> = [];
+        /** Content-Format of the answer: every block should repeat it, some servers (node-coap's) drop it from later ones. */
+        let contentFormatSeen: Buffer | undefined;
         let outgoing: ReturnType<typeof agent.request> | undefined;
         const finish = (err: Error | undefined, res?: TransportResponse): void => {
           if (settled) return;
@@ -162,7 +169,10 @@ export function createCoapTransport(opts: CoapTransportOptions = {}): Transport 
             return; // not CoAP: the stack ignores it too
           }
           received += p.payload.length;
-          if (p.code !== '0.00') lastOptions = p.options;
+          if (p.code !== '0.00') {
+            lastOptions = p.options;
+            contentFormatSeen = p.options.find((o) => o.name === 'Content-Format')?.value ?? contentFormatSeen;
+          }
           if (received > max) finish(new ResponseTooLargeError(max));
         });
         const agent = new coap.Agent({ socket: sock });
@@ -210,7 +220,7 @@ export function createCoapTransport(opts: CoapTransportOptions = {}): Transport 
           });
           const onResponse = (code: string, payload: Buffer): void => {
             const opt = (name: string): Buffer | undefined => lastOptions.find((o) => o.name === name)?.value;
-            const cfBuf = opt('Content-Format');
+            const cfBuf = opt('Content-Format') ?? contentFormatSeen;
             const cf = cfBuf === undefined ? undefined : uint(cfBuf);
             const cls = Number(code.split('.')[0]);
             if (code === '0.00') return finish(new ConnectionError('the CoAP server reset the exchange (RST)', 'ECONNRESET'));
