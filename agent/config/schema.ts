@@ -192,7 +192,11 @@ export function documentSchema(baseDir: string) {
 
   const cmp = section(
     {
-      url: str({ type: 'URL', example: 'https://ca.example.com/.well-known/cmp', doc: 'CMP endpoint; https, or http to 127.0.0.1/::1 only with cmp.allowLoopbackHttp.' }),
+      url: str({
+        type: 'URL',
+        example: 'https://ca.example.com/.well-known/cmp',
+        doc: 'CMP endpoint; https (RFC 9811), coap (RFC 9482, e.g. coap://ca.example.com/.well-known/cmp, port 5683 by default; UDP without DTLS: CMP message protection only, see cmp.coap), or http to 127.0.0.1/::1 only with cmp.allowLoopbackHttp.',
+      }),
       trustAnchorsFile: f({ type: 'PEM file', example: 'cmp-ta.pem', doc: 'Trust anchors of signature-protected responses (and of TLS unless cmp.tlsTrustAnchorsFile is given).' }),
       tlsTrustAnchorsFile: f({ optional: true, type: 'PEM file', doc: 'Trust anchors of the TLS server.' }),
       mac: section(
@@ -206,15 +210,27 @@ export function documentSchema(baseDir: string) {
       implicitConfirm: bool({ default: false, doc: 'Ask for implicit confirmation.' }),
       allowLoopbackHttp: bool({ default: false, doc: 'Permit http:// to a loopback address (a local test server).' }),
       certProfile: str({ optional: true, doc: 'Certificate profile named in generalInfo id-it-certProfile of ir/cr/kur/p10cr (RFC 9483 §3.1).' }),
+      coap: section(
+        {
+          blockSize: int(16, 1024, { default: 1024, type: 'integer 16–1024, a power of two', doc: 'Block size of the block-wise transfer (RFC 7959) of requests and answers.' }),
+          timeoutMs: int(100, 600_000, { default: 60_000, doc: 'Timeout of one CoAP exchange, every block and retransmission included (ms).' }),
+          maxResponseBytes: int(1024, 64 << 20, { default: 1 << 20, doc: 'Largest CMP answer accepted over CoAP.' }),
+        },
+        {
+          default: {},
+          doc: 'CoAP transfer (RFC 9482) when cmp.url is coap://. There is no DTLS (coaps:// is refused): the MAC or signature protection of every CMP message is what authenticates the exchange; the messages travel unencrypted.',
+        },
+        rule((c) => [16, 32, 64, 128, 256, 512, 1024].includes(c.blockSize), 'must be a power of two 16–1024 (RFC 7959 §2.2)', 'blockSize'),
+      ),
     },
     { missing: 'required when protocol is "cmp"', doc: 'Lightweight CMP (RFC 9483); required when protocol is cmp.' },
     rule((c) => URL.canParse(c.url), 'must be an absolute URL', 'url'),
     rule(
       (c) => {
         const u = new URL(c.url);
-        return u.protocol === 'https:' || (c.allowLoopbackHttp && u.protocol === 'http:' && LOOPBACK.includes(u.hostname));
+        return u.protocol === 'https:' || u.protocol === 'coap:' || (c.allowLoopbackHttp && u.protocol === 'http:' && LOOPBACK.includes(u.hostname));
       },
-      'must use https (http only to 127.0.0.1/::1 with allowLoopbackHttp)',
+      'must use https or coap (http only to 127.0.0.1/::1 with allowLoopbackHttp)',
       'url',
     ),
   );

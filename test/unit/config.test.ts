@@ -87,4 +87,12 @@ test('cmp and cmc sections: required with their protocol; http only to loopback 
   assert.throws(() => parseConfig({ ...minimal(), protocol: 'cmc' }, '/etc/enrolld'), /identity.bootstrapCertFile/);
 });
 
+test('cmp over CoAP (RFC 9482): a coap:// url, cmp.coap defaults, block size a power of two; coaps:// refused', () => {
+  const cmp = (extra: Record<string, unknown>) => parseConfig({ ...minimal(), protocol: 'cmp', cmp: { url: 'coap://ca.example/.well-known/cmp', trustAnchorsFile: 'x', ...extra } }, '/etc/enrolld');
+  assert.equal(cmp({}).cmp?.coap, { blockSize: 1024, timeoutMs: 60_000, maxResponseBytes: 1 << 20 });
+  assert.is(cmp({ coap: { blockSize: 64 } }).cmp?.coap.blockSize, 64);
+  assert.throws(() => cmp({ coap: { blockSize: 100 } }), /cmp.coap.blockSize: must be a power of two/);
+  assert.throws(() => cmp({ url: 'coaps://ca.example/.well-known/cmp' }), /cmp.url: must use https or coap/);
+});
+
 test.run();

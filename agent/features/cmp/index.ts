@@ -26,6 +26,7 @@ export async function compose(ctx: FeatureContext<CmpSettings>): Promise<Feature
     implicitConfirm: c.implicitConfirm,
     allowLoopbackHttp: c.allowLoopbackHttp,
     ...(c.certProfile !== undefined ? { certProfile: c.certProfile } : {}),
+    coap: { blockSize: c.coap.blockSize, totalTimeoutMs: c.coap.timeoutMs, maxResponseBytes: c.coap.maxResponseBytes },
     request: c.request,
     keystore: ctx.keystore,
     pending,

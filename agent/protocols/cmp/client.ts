@@ -1,4 +1,4 @@
-// Lightweight CMP client (RFC 9483 over RFC 9480/4210, CRMF RFC 4211), HTTP transfer per RFC 6712/9811: each
+// Lightweight CMP client (RFC 9483 over RFC 9480/4210, CRMF RFC 4211), HTTP transfer per RFC 6712/9811 or CoAP per RFC 9482 (coap-transport.ts): each
 // PKIMessage is POSTed as application/pkixcmp to the configured URL. One transaction = one transactionID; every
 // response is checked for pvno, transactionID, recipNonce (= our senderNonce), body type and protection before use.
 import * as asn1js from 'asn1js';
@@ -33,10 +33,11 @@ import {
 } from './constants.js';
 import { CmpProtectionError, CmpProtocolError, CmpRejectedError, CmpUsageError } from './errors.js';
 import { createLoopbackHttpTransport, isLoopbackHttpUrl } from './loopback-http.js';
+import { createCoapTransport, type CoapTransportOptions } from './coap-transport.js';
 
 /** What a config section fills in (the lead wires it into agent/config.ts). */
 export interface CmpOptions {
-  /** CMP server URL (https://…; http:// only to 127.0.0.1/::1 with allowLoopbackHttp). */
+  /** CMP server URL (https://…; coap://… for RFC 9482; http:// only to 127.0.0.1/::1 with allowLoopbackHttp). */
   url: string;
   /** MAC-based protection for ir/p10cr (RFC 9483 §4.1.5): reference → senderKID, shared secret. */
   mac?: { reference: string; secret: Uint8Array; iterations?: number };
@@ -57,6 +58,8 @@ export interface CmpOptions {
    * hands the waiting transaction back to its caller (CmpWaitingError / a pending result) to be persisted.
    */
   delayedDelivery?: { inlineWaitSeconds?: number; maxPolls?: number };
+  /** Block size, response cap and timeout of the CoAP transport (coap:// URLs). */
+  coap?: CoapTransportOptions;
   transport?: Transport;
   now?: () => Date;
   /** Waits between polls (tests inject a fake). */
@@ -125,8 +128,9 @@ export class CmpClient {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     if (opts.transport) this.transport = opts.transport;
     else if (this.url.protocol === 'https:') this.transport = createHttpsTransport({ trustAnchors: opts.tlsTrustAnchors ?? opts.trustAnchors });
+    else if (this.url.protocol === 'coap:') this.transport = createCoapTransport(opts.coap);
     else if (isLoopbackHttpUrl(this.url) && opts.allowLoopbackHttp) this.transport = createLoopbackHttpTransport();
-    else throw new CmpUsageError(`refusing ${this.url.protocol}//${this.url.host}: https:// is required (http:// only to 127.0.0.1/::1 with allowLoopbackHttp)`);
+    else throw new CmpUsageError(`refusing ${this.url.protocol}//${this.url.host}: https:// or coap:// is required (http:// only to 127.0.0.1/::1 with allowLoopbackHttp; coaps:// needs DTLS, which is not available)`);
   }
 
   // ---------------------------------------------------------------- certificate requests

@@ -1,4 +1,4 @@
-// CMP (RFC 4210/9480/9483), CRMF (RFC 4211) and CMP-over-HTTP (RFC 6712/9811) constants.
+// CMP (RFC 4210/9480/9483), CRMF (RFC 4211), CMP-over-HTTP (RFC 6712/9811) and CMP-over-CoAP (RFC 9482) constants.
 //
 // Versions implemented: the Lightweight CMP Profile RFC 9483 (November 2023; draft-ietf-lamps-lightweight-cmp-profile-21)
 // over CMP Updates RFC 9480 (November 2023; draft-ietf-lamps-cmp-updates-23) to RFC 4210, with RFC 9481 algorithms.
@@ -6,8 +6,15 @@
 // (RFC 9480 §2.10: EdDSA-signed certificates only), and genm/rr/certConf answered "waiting" are polled as RFC 9480
 // §2.19 describes (RFC 4210 polled ir/cr/kur only).
 export const CMP_MEDIA_TYPE = 'application/pkixcmp';
-export const CMP_SPEC_VERSIONS = { profile: 'RFC 9483', updates: 'RFC 9480', algorithms: 'RFC 9481', http: 'RFC 6712' } as const;
+export const CMP_SPEC_VERSIONS = { profile: 'RFC 9483', updates: 'RFC 9480', algorithms: 'RFC 9481', http: 'RFC 6712', coap: 'RFC 9482' } as const;
 /** RFC 9480 §2.20: pvno 3 (cmp2021) only when a cmp2021 feature is used (hashAlg in CertStatus, EnvelopedData), else 2. */
+
+// CMP over CoAP: RFC 9482 (November 2023, from draft-ietf-ace-cmpv2-coap-transport-10), the version implemented.
+/** RFC 9482 §2.4 / IANA "CoAP Content-Formats": application/pkixcmp. */
+export const COAP_CONTENT_FORMAT_PKIXCMP = 259;
+/** RFC 7252 §6.1: the default port of coap:// URIs (RFC 9482 §2.1). */
+export const COAP_DEFAULT_PORT = 5683;
+
 export const PVNO_CMP2000 = 2;
 export const PVNO_CMP2021 = 3;
 /** certReqId -1: the whole response in a pollReq after an error "waiting" (RFC 9480 §2.19), and the CertResponse to
