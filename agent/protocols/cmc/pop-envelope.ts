@@ -312,7 +312,9 @@ export async function openPopEnvelope(der: Uint8Array, recipient: PopRecipient |
       }
       break;
     } catch (e) {
-      if (!(e instanceof CmcPopError) || (e.failure !== 'unsupported-algorithm' && e.failure !== 'recipient')) throw e;
+      // pkijs/asn1js throw plain errors on structures that do not match their schema: malformed input, typed.
+      if (!(e instanceof CmcPopError)) throw new CmcPopError('malformed', `encryptedPOP cms RecipientInfo: ${(e as Error).message}`, { cause: e });
+      if (e.failure !== 'unsupported-algorithm' && e.failure !== 'recipient') throw e;
       unsupported ??= e;
     }
   }
