@@ -319,17 +319,36 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
     });
   }
 
-  /** RSAES-OAEP (SHA-256, MGF1-SHA-256, empty label) decryption inside the TPM (load → TPM2_RSA_Decrypt → flush). */
-  decrypt(record: KeyRecord, cipherText: Uint8Array): Promise<Uint8Array> {
+  /**
+   * RSA decryption inside the TPM (load → TPM2_RSA_Decrypt → flush). Default RSAES-OAEP (SHA-256, MGF1-SHA-256, empty
+   * label); `scheme` selects OAEP with another hash, RSAES-PKCS1-v1_5 (TPM_ALG_RSAES), or raw RSA (TPM_ALG_NULL: the
+   * RSA-KEM Decapsulate primitive, RFC 9690; the result is left-padded to the modulus size).
+   */
+  decrypt(
+    record: KeyRecord,
+    cipherText: Uint8Array,
+    scheme: { scheme: 'oaep'; hash: 'sha1' | 'sha256' | 'sha384' | 'sha512' } | { scheme: 'rsaes' } | { scheme: 'raw' } = { scheme: 'oaep', hash: 'sha256' },
+  ): Promise<Uint8Array> {
     return this.job('decrypt', async () => {
       const key = this.blobs(record);
       if (key.publicArea.type !== TPM_ALG.RSA) throw new TpmKeyStoreError(`key "${record.id}" is not an RSA key`);
-      if (cipherText.byteLength !== 256) throw new TpmKeyStoreError(`RSA-2048 ciphertext must be 256 bytes, got ${cipherText.byteLength}`);
-      const inScheme = marshalRsaDecryptScheme({ scheme: TPM_ALG.OAEP, hashAlg: TPM_ALG.SHA256 });
+      const nLen = key.publicArea.unique.byteLength;
+      if (cipherText.byteLength !== nLen) throw new TpmKeyStoreError(`RSA-${nLen * 8} ciphertext must be ${nLen} bytes, got ${cipherText.byteLength}`);
+      const hashAlg = { sha1: TPM_ALG.SHA1, sha256: TPM_ALG.SHA256, sha384: TPM_ALG.SHA384, sha512: TPM_ALG.SHA512 };
+      const inScheme = marshalRsaDecryptScheme(
+        scheme.scheme === 'oaep' ? { scheme: TPM_ALG.OAEP, hashAlg: hashAlg[scheme.hash] }
+        : scheme.scheme === 'rsaes' ? { scheme: TPM_ALG.RSAES, hashAlg: TPM_ALG.NULL }
+        : { scheme: TPM_ALG.NULL, hashAlg: TPM_ALG.NULL },
+      );
       const { message } = await this.withLoaded([key], ([h]) =>
         this.tpm.execute(TPM2.RsaDecrypt, { keyHandle: h!, cipherText, inScheme, label: new Uint8Array(0) }),
       );
-      return new Uint8Array(message);
+      if (scheme.scheme !== 'raw') return new Uint8Array(message);
+      if (message.byteLength > nLen) throw new TpmKeyStoreError(`raw RSA decryption returned ${message.byteLength} bytes (modulus ${nLen})`);
+      const z = new Uint8Array(nLen);
+      z.set(message, nLen - message.byteLength);
+      message.fill(0);
+      return z;
     });
   }
 

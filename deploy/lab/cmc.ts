@@ -6,7 +6,7 @@
 // refusals are HTTP 200 with statusInfoV2 failed + CMCFailInfo. Pending: statusInfoV2 pending + PendInfo
 // (pendToken, pendTime); the client repeats with queryPending. Responses are signed by the issuing CA key.
 // The CMC structures are the lab's own (deploy/lab/asn1/cmc.ts), not the agent's.
-import { createCipheriv, createHash, createHmac, createPublicKey, constants, publicEncrypt, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { EstLabConfig } from './est.js';
@@ -24,8 +24,9 @@ import { csrExtensions, parsePkcs10, verifyPkcs10 } from './pki/pkcs10.js';
 import { signSignedData } from './pki/signed-data.js';
 import {
   CMC_OID, type CmcFailName, type CmcStatusName, type OtherStatusInfo, type PKIData, control, encryptedPOP, integer, pkiResponse,
-  readDecryptedPOP, readPKIData, readQueryPending, readSenderNonce, readTransactionId, statusInfoV2, taggedAttribute,
+  readDecryptedPOP, readPKIData, readQueryPending, readSenderNonce, readStatusInfoV2, readTransactionId, statusInfoV2, taggedAttribute,
 } from './asn1/cmc.js';
+import { type PopAlgorithm, type PopChallengeOptions, constantTimeEqual, createPopChallenge, expectedPop, popAlgorithmOf } from './cmc-pop.js';
 import { FRESHNESS_OIDS, type NonceRequest, nonceResponse, readNonceRequest } from './asn1/freshness.js';
 
 const EST_WELL_KNOWN_PATH = '/.well-known/est'; // RFC 7030 §3.2.2
@@ -37,11 +38,6 @@ export const CMC_MEDIA_TYPES = {
   response: 'application/pkcs7-mime; smime-type=CMC-response',
   essence: 'application/pkcs7-mime',
 } as const;
-const OID_HMAC_SHA256 = '1.2.840.113549.2.9'; // RFC 4231 §3.1
-const OID_RSAES_OAEP = '1.2.840.113549.1.1.7'; // RFC 8017 Appendix C
-const OID_MGF1 = '1.2.840.113549.1.1.8';
-const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42'; // RFC 3565 §4.1
-const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3'; // RFC 5652 §6
 
 /** What the handler needs from the lab (an EstLabState's config fits; tests pass `{ ca: lab.ca, … }`). */
 export type CmcLabConfig = { ca: LabCa } & Partial<Pick<EstLabConfig, 'users' | 'idevidCaDers' | 'certValiditySeconds' | 'labels' | 'now' | 'log' | 'checkEvidence'>>;
@@ -54,6 +50,8 @@ export interface CmcLabOptions {
   nonceControls?: { request: string; response: string };
   /** Answer new requests with pending; approve after this many queryPending polls (undefined: only via approve()). */
   pending?: { approveAfterPolls?: number; retryAfterSeconds?: number };
+  /** The encryptedPOP challenge form (recipient info, content cipher, POP algorithm; see cmc-pop.ts). */
+  pop?: PopChallengeOptions;
 }
 
 export interface CmcPendingEntry {
@@ -84,7 +82,10 @@ export interface CmcLab {
   requests: Array<{ transactionId: bigint | undefined; query: boolean; status: CmcStatusName | number }>;
   approve(): number;
   /** Outstanding encryptedPOP challenges by transactionId: the random value y and the request it belongs to. */
-  popChallenges: Map<string, { y: Uint8Array; csrDer: Uint8Array }>;
+  popChallenges: Map<string, { y: Uint8Array; csrDer: Uint8Array; pop: PopAlgorithm; thePOPAlgIDDer: Uint8Array }>;
+  /** Every encryptedPOP sent (DER EnvelopedData ContentInfo) and every client abort (RFC 5272 §6.7 step 3). */
+  popEnvelopes: Uint8Array[];
+  popAborts: Array<{ transactionId: bigint; failInfo: CmcFailName | undefined }>;
 }
 
 function cmcResponseType(): Record<string, string> {
@@ -133,33 +134,11 @@ async function openSignedData(bytes: Uint8Array, eContentType: string): Promise<
   return { eContent: new Uint8Array(content.getValue()), signer: r.signerCertificate, others };
 }
 
-/** The encryptedPOP `cms` (RFC 5272 §6.7): EnvelopedData (RFC 5652 §6) of y to the RSA key — KeyTransRecipientInfo
- *  (rid = subjectKeyIdentifier, RSAES-OAEP with SHA-256 and MGF1-SHA-256, RFC 4055 §4), AES-256-CBC content. */
-function popEnvelope(spki: Uint8Array, y: Uint8Array): Uint8Array {
-  const cek = randomBytes(32);
-  const iv = randomBytes(16);
-  const c = createCipheriv('aes-256-cbc', cek, iv);
-  const encrypted = Buffer.concat([c.update(y), c.final()]);
-  const encryptedKey = publicEncrypt({ key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
-  const sha256 = new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256 });
-  const oaep = new pkijs.RSAESOAEPParams({ hashAlgorithm: sha256, maskGenAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID_MGF1, algorithmParams: sha256.toSchema() }) });
-  const ktri = new pkijs.KeyTransRecipientInfo({
-    version: 2,
-    rid: new asn1js.OctetString({ valueHex: keyIdentifier(spki) }),
-    keyEncryptionAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID_RSAES_OAEP, algorithmParams: oaep.toSchema() }),
-    encryptedKey: new asn1js.OctetString({ valueHex: encryptedKey }),
-  });
-  const eci = new pkijs.EncryptedContentInfo({
-    contentType: OID.data,
-    contentEncryptionAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID_AES256_CBC, algorithmParams: new asn1js.OctetString({ valueHex: iv }) }),
-    encryptedContent: new asn1js.OctetString({ valueHex: encrypted }),
-    disableSplit: true,
-  } as ConstructorParameters<typeof pkijs.EncryptedContentInfo>[0]);
-  const env = new pkijs.EnvelopedData({ version: 2, recipientInfos: [new pkijs.RecipientInfo({ variant: 1, value: ktri })], encryptedContentInfo: eci });
-  return new Uint8Array(new pkijs.ContentInfo({ contentType: OID_ENVELOPED_DATA, content: env.toSchema() }).toSchema().toBER(false));
+/** id-alg-noSignature PKCS#10 (RFC 5272 §3.2.1.2.1, rfc5272bis C.1): parameters present and NULL; the value the lab
+ *  accepts is SHA-256 of the request info. */
+function noSignatureParamsOk(csr: pkijs.CertificationRequest): boolean {
+  return csr.signatureAlgorithm.algorithmParams instanceof asn1js.Null;
 }
-
-/** id-alg-noSignature PKCS#10 (RFC 5272 §3.2.1.2.1): the value the lab accepts is SHA-256 of the request info. */
 function noSignatureValueOk(csr: pkijs.CertificationRequest): boolean {
   return bytesEqual(new Uint8Array(csr.signatureValue.valueBlock.valueHexView), new Uint8Array(createHash('sha256').update(new Uint8Array(csr.tbsView)).digest()));
 }
@@ -171,6 +150,8 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     issued: [],
     requests: [],
     popChallenges: new Map(),
+    popEnvelopes: [],
+    popAborts: [],
     approve() {
       let n = 0;
       for (const p of lab.pending.values()) if (!p.approved) ((p.approved = true), n++);
@@ -351,6 +332,22 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
       return respond(tid, nonce, 'success', p.bodyPartID, undefined, undefined, [d, cfg.ca.issuing.der]);
     }
 
+    if (data.reqSequence.length === 0 && lab.popChallenges.has(tid.toString())) {
+      // RFC 5272 §6.7 step 3: the client aborts a POP it cannot answer with a Status Info control (popFailed).
+      let st: ReturnType<typeof readStatusInfoV2> | undefined;
+      try {
+        const v = control(data, CMC_OID.statusInfoV2, 'statusInfoV2');
+        st = v === undefined ? undefined : readStatusInfoV2(v);
+      } catch (e) {
+        return failed(tid, nonce, 0, 'badRequest', `malformed statusInfoV2: ${(e as Error).message}`);
+      }
+      if (st && st.status === 2) {
+        lab.popChallenges.delete(tid.toString());
+        lab.popAborts.push({ transactionId: tid, failInfo: st.failInfo });
+        cfg.log(`cmc pop aborted by the client tid=${tid} failInfo=${st.failInfo ?? '-'}`);
+        return respond(tid, nonce, 'failed', st.bodyList[0] ?? 0, { failInfo: st.failInfo ?? 'popFailed' }, 'proof of possession abandoned by the client');
+      }
+    }
     if (data.reqSequence.length !== 1) return failed(tid, nonce, 0, 'badRequest', `${data.reqSequence.length} requests; exactly one tcr expected`);
     const tcr = data.reqSequence[0]!;
     let csr: pkijs.CertificationRequest;
@@ -362,6 +359,7 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     }
     if (parsed.signatureAlgorithm.algorithmId === CMC_OID.noSignature) {
       // A key that cannot sign: indirect POP (RFC 5272 §6.7) — popRequired + encryptedPOP, then decryptedPOP.
+      if (!noSignatureParamsOk(parsed)) return failed(tid, nonce, tcr.bodyPartID, 'badAlg', 'id-alg-noSignature parameters must be present and NULL');
       if (!noSignatureValueOk(parsed)) return failed(tid, nonce, tcr.bodyPartID, 'badRequest', 'noSignature value is not SHA-256 of the request info');
       const spki = new Uint8Array(parsed.subjectPublicKeyInfo.toSchema().toBER(false));
       const key = tid.toString();
@@ -372,11 +370,16 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
         return failed(tid, nonce, tcr.bodyPartID, 'badRequest', (e as Error).message);
       }
       if (decrypted === undefined) {
-        if (parsed.subjectPublicKeyInfo.algorithm.algorithmId !== OID.rsaEncryption) return failed(tid, nonce, tcr.bodyPartID, 'badAlg', 'indirect POP is offered for RSA keys only');
-        const y = new Uint8Array(randomBytes(32));
-        lab.popChallenges.set(key, { y, csrDer: tcr.certificationRequest });
-        // witness = SHA-256(y); thePOP = HMAC-SHA256 keyed with y over the certificationRequest
-        const ep = encryptedPOP({ tcr: tcr.tcr, cms: popEnvelope(spki, y), thePOPAlgID: OID_HMAC_SHA256, witnessAlgID: OID.sha256, witness: new Uint8Array(createHash('sha256').update(y).digest()) });
+        const alg = parsed.subjectPublicKeyInfo.algorithm;
+        const isP256 = alg.algorithmId === OID.ecPublicKey && alg.algorithmParams instanceof asn1js.ObjectIdentifier && alg.algorithmParams.valueBlock.toString() === '1.2.840.10045.3.1.7';
+        if (alg.algorithmId !== OID.rsaEncryption && !isP256) return failed(tid, nonce, tcr.bodyPartID, 'badAlg', 'indirect POP is offered for RSA and P-256 keys only');
+        const skiExt = findExtension(csrExtensions(parsed), OID.subjectKeyIdentifier);
+        const skiInner = skiExt ? asn1js.fromBER(skiExt.extnValue.valueBlock.valueHexView).result : undefined;
+        const popOpts = options.pop ?? {};
+        const ch = createPopChallenge(spki, { ...popOpts, bodyPartID: tcr.bodyPartID, ...(skiInner instanceof asn1js.OctetString ? { csrSki: new Uint8Array(skiInner.valueBlock.valueHexView) } : {}) });
+        lab.popChallenges.set(key, { y: ch.y, csrDer: tcr.certificationRequest, pop: popOpts.pop ?? 'hmac-sha256', thePOPAlgIDDer: ch.thePOPAlgIDDer });
+        lab.popEnvelopes.push(ch.cms);
+        const ep = encryptedPOP({ tcr: tcr.tcr, cms: ch.cms, thePOPAlgIDNode: ch.thePOPAlgID, witnessAlgIDNode: ch.witnessAlgID, witness: ch.witness });
         cfg.log(`cmc popRequired tid=${key}`);
         return respond(tid, nonce, 'popRequired', tcr.bodyPartID, undefined, 'decrypt the encryptedPOP and return decryptedPOP', [], [taggedAttribute(10, CMC_OID.encryptedPOP, [ep])]);
       }
@@ -388,9 +391,12 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
       } catch (e) {
         return failed(tid, nonce, tcr.bodyPartID, 'badRequest', `malformed decryptedPOP: ${(e as Error).message}`);
       }
-      const expected = createHmac('sha256', ch.y).update(tcr.certificationRequest).digest();
       lab.popChallenges.delete(key);
-      if (dp.thePOPAlgID !== OID_HMAC_SHA256 || dp.bodyPartID !== tcr.bodyPartID || dp.thePOP.byteLength !== expected.byteLength || !timingSafeEqual(dp.thePOP, expected)) {
+      // §6.7 step 4: thePOPAlgID is copied from the encryptedPOP; step 5: the server recomputes thePOP.
+      if (!popAlgorithmOf(dp.thePOPAlgID)) return failed(tid, nonce, tcr.bodyPartID, 'badAlg', `unknown thePOPAlgID ${dp.thePOPAlgID}`);
+      if (!bytesEqual(dp.thePOPAlgIDDer, ch.thePOPAlgIDDer)) return failed(tid, nonce, tcr.bodyPartID, 'popFailed', 'decryptedPOP thePOPAlgID differs from the encryptedPOP');
+      const expected = expectedPop(ch.pop, ch.y, tcr.certificationRequest);
+      if (dp.bodyPartID !== tcr.bodyPartID || !constantTimeEqual(dp.thePOP, expected)) {
         return failed(tid, nonce, tcr.bodyPartID, 'popFailed', 'decryptedPOP does not match');
       }
       csr = parsed;

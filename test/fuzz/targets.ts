@@ -2,7 +2,7 @@
 // EST base64 bodies, certs-only PKCS#7, PKCS#10, the freshness-nonce JSON, CSR attributes, multipart/mixed
 // (/serverkeygen), PKCS#8, RFC 4108/7191/attestation ASN.1 types, the streamed firmware SignedData reader (a file),
 // and the configuration text. Property: every call returns or throws an EnrolldError (typed, with a code).
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { constants, createPublicKey, diffieHellman, generateKeyPairSync, privateDecrypt, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,8 @@ import { decodeCbor, encodeCbor, statusPayload } from '../../agent/status/schema
 import { verifyFirmwarePackage } from '../../agent/packages/firmware/verify.js';
 import { SoftwareSigner } from '../../agent/keystore/software.js';
 import { LabCa } from '../../deploy/lab/ca.js';
+import { createPopChallenge } from '../../deploy/lab/cmc-pop.js';
+import { openPopEnvelope } from '../../agent/protocols/cmc/pop-envelope.js';
 
 export interface FuzzTarget {
   name: string;
@@ -54,7 +56,26 @@ export async function buildTargets(): Promise<FuzzTarget[]> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'enrolld-fuzz-'));
   const fwFile = path.join(tmp, 'pkg.der');
   let fwN = 0;
+  // encryptedPOP EnvelopedData (RFC 5272 §6.7): ktri, KEMRecipientInfo and kari seeds from the lab, opened with software keys.
+  const popRsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  const popEc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spkiOf = (k: { export(o: { format: 'der'; type: 'spki' }): Buffer }): Uint8Array => new Uint8Array(k.export({ format: 'der', type: 'spki' }));
+  const popSeeds = [
+    createPopChallenge(spkiOf(popRsa.publicKey), { bodyPartID: 1 }).cms,
+    createPopChallenge(spkiOf(popRsa.publicKey), { bodyPartID: 1, recipient: 'kem-rsa-kdf3', content: 'aes128-cbc' }).cms,
+    createPopChallenge(spkiOf(popEc.publicKey), { bodyPartID: 1 }).cms,
+  ];
+  // One recipient for all three: the seeds name it by issuerAndSerialNumber <empty, bodyPartID 1>.
+  const popRecipient = {
+    spki: spkiOf(popRsa.publicKey),
+    bodyPartID: 1,
+    decrypt: async (ct: Uint8Array, s: { scheme: string; hash?: string }) =>
+      new Uint8Array(privateDecrypt({ key: popRsa.privateKey, padding: s.scheme === 'oaep' ? constants.RSA_PKCS1_OAEP_PADDING : constants.RSA_NO_PADDING, ...(s.hash ? { oaepHash: s.hash } : {}) }, ct)),
+    ecdhZGen: async (p: { x: Uint8Array; y: Uint8Array }) =>
+      new Uint8Array(diffieHellman({ privateKey: popEc.privateKey, publicKey: createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: Buffer.from(p.x).toString('base64url'), y: Buffer.from(p.y).toString('base64url') }, format: 'jwk' }) })),
+  };
   return [
+    { name: 'cmc-pop-envelope', seeds: popSeeds, run: (b) => openPopEnvelope(b, popRecipient), weight: 4 },
     { name: 'pal-json', seeds: [fx('valid-all-info.json'), fx('rfc8295-example.json'), fx('valid-empty.json')], run: (b) => parsePalJson(b) },
     { name: 'pal-xml', seeds: [fx('valid-all-info.xml'), fx('valid-prefixed.xml'), fx('valid-empty.xml')], run: (b) => parsePalXml(b) },
     { name: 'est-base64', seeds: [bytes(encodeBase64Body(certsOnly)), bytes(encodeBase64Body(csr, { lineLength: 76, eol: '\n', finalNewline: false }))], run: (b) => decodeBase64Body(b) },

@@ -8,10 +8,11 @@
 //    instead of a new request. The agent persists the records in the state dir; the default is in memory.
 //  - freshness nonce (draft-ietf-lamps-attestation-freshness-08 §7): nonce() sends an unsigned id-data PKIData with
 //    the nonce request control; the next request continues its transactionId (the binding the draft requires).
-import { createHash, createHmac } from 'node:crypto';
 import { bytesEqual } from '../../pki/der.js';
 import type { KeyStore } from '../../keystore/keystore.js';
-import { csrSpki, parseCsr } from '../../pki/csr.js';
+import { csrExtensions, csrSpki, parseCsr } from '../../pki/csr.js';
+import * as asn1js from 'asn1js';
+import type * as pkijs from 'pkijs';
 import { pemDecode } from '../../pki/pem.js';
 import type { Signer } from '../../pki/signer.js';
 import { validateChain } from '../../pki/chain.js';
@@ -24,10 +25,13 @@ import { throwForStatus } from '../est/response.js';
 import type { EnrollmentProtocol, EnrollRequest, EnrollResult, NonceContext } from '../protocol.js';
 import { MemoryPendingTransactions, type PendingTransactions } from '../pending.js';
 import type { NonceRequestParams, ReceivedNonce } from '../../attest/nonce.js';
-import { CMC_FULLCMC_OPERATION, CMC_MEDIA_TYPES, OID_CMC, OID_HMAC_SHA256, OID_SHA256 } from './constants.js';
-import { CmcFailedError, CmcProtocolError, CmcUsageError } from './errors.js';
+import { CMC_FULLCMC_OPERATION, CMC_MEDIA_TYPES, OID_CMC } from './constants.js';
+import { CmcFailedError, CmcPopError, CmcProtocolError, CmcUsageError } from './errors.js';
 import { DecryptedPOP, EncryptedPOP } from './encrypted-pop.js';
-import { openPopEnvelope } from './pop-envelope.js';
+import { openPopEnvelope, type PopRecipient } from './pop-envelope.js';
+import { computeThePOP, computeWitness } from './pop-algorithms.js';
+import { CMCStatusInfoV2 } from './cmc-status-info-v2.js';
+import { statusInfoV2Control } from './controls.js';
 import { TaggedAttribute } from './tagged-attribute.js';
 import { createCmcNonceRequest, createCmcRequest, newSenderNonce, newTransactionId, REQUEST_BODY_PART_ID } from './request.js';
 import { openCmcResponse, readCmcResponse } from './response.js';
@@ -174,13 +178,16 @@ export class CmcEnrollment implements EnrollmentProtocol {
   }
 
   /**
-   * Enrollment of a key-establishment (decryption-only) key with indirect POP (RFC 5272 §6.7): `req.csr` is a
-   * noSignature PKCS#10 (buildNoSignatureCsr) and the PKIData is signed by the device's signing credential. When
-   * the CA answers popRequired + encryptedPOP, `decrypt` (RSAES-OAEP-SHA-256 inside the TPM) opens the envelope,
-   * the witness SHA-256(y) is checked, and the request is resent — same transactionId — with the encryptedPOP
-   * echoed and decryptedPOP { thePOP = HMAC-SHA256(y, certificationRequest) }.
+   * Enrollment of a key-establishment (decryption-only) key with indirect POP (RFC 5272 §6.7, rfc5272bis §6.7): `req.csr`
+   * is a noSignature PKCS#10 (buildNoSignatureCsr) and the PKIData is signed by the device's signing credential. When
+   * the CA answers popRequired + encryptedPOP, the envelope is opened with the key inside the TPM (`decrypt`: ktri
+   * RSAES-OAEP / RSAES-PKCS1-v1_5, KEMRecipientInfo RSA-KEM raw RSA; `ecdhZGen`: kari ECDH), the witness
+   * witnessAlgID(y) is checked, and the request is resent — same transactionId — with the encryptedPOP echoed and
+   * decryptedPOP { thePOPAlgID copied, thePOP = thePOPAlgID(y, certificationRequest) }. A challenge that cannot be
+   * answered is aborted as the text says (a Status Info control with popFailed; badAlg for an unknown algorithm)
+   * and raised as CmcPopError; nothing is stored.
    */
-  async enrollDecryptionKey(req: EnrollRequest & { decrypt: (encryptedKey: Uint8Array) => Promise<Uint8Array> }): Promise<EnrollResult> {
+  async enrollDecryptionKey(req: EnrollRequest & Pick<PopRecipient, 'decrypt' | 'ecdhZGen'>): Promise<EnrollResult> {
     let challenge: CmcFailedError;
     try {
       return await this.run(req, []);
@@ -188,6 +195,7 @@ export class CmcEnrollment implements EnrollmentProtocol {
       if (!(e instanceof CmcFailedError) || (e.status !== 'popRequired' && e.failInfo !== 'popRequired')) throw e;
       challenge = e;
     }
+    const transactionId = this.lastTransactionId!;
     const ctl = challenge.controls.filter((c) => c.attrType === OID_CMC.encryptedPOP);
     if (ctl.length !== 1) throw new CmcProtocolError('pop', `popRequired with ${ctl.length} encryptedPOP controls (exactly 1 expected)`);
     let ep: EncryptedPOP;
@@ -197,17 +205,66 @@ export class CmcEnrollment implements EnrollmentProtocol {
       throw new CmcProtocolError('pop', `malformed encryptedPOP: ${(e as Error).message}`, { cause: e });
     }
     if (!bytesEqual(ep.request.certificationRequest, req.csr)) throw new CmcProtocolError('pop', 'encryptedPOP names another certification request');
-    if (ep.witnessAlgID !== OID_SHA256 || ep.thePOPAlgID !== OID_HMAC_SHA256) {
-      throw new CmcProtocolError('pop', `unsupported POP algorithms (witness ${ep.witnessAlgID}, POP ${ep.thePOPAlgID}); only SHA-256 / HMAC-SHA256`);
+    let thePOP: Uint8Array;
+    try {
+      const parsed = parseCsr(req.csr);
+      const ski = csrSubjectKeyIdentifier(parsed);
+      const y = await openPopEnvelope(ep.cms, {
+        spki: csrSpki(parsed),
+        bodyPartID: ep.request.bodyPartID,
+        ...(ski ? { subjectKeyIdentifier: ski } : {}),
+        ...(req.decrypt ? { decrypt: req.decrypt } : {}),
+        ...(req.ecdhZGen ? { ecdhZGen: req.ecdhZGen } : {}),
+      });
+      try {
+        const pop = { oid: ep.thePOPAlgID, ...(ep.thePOPAlgParams ? { params: ep.thePOPAlgParams } : {}) };
+        const witness = computeWitness({ oid: ep.witnessAlgID, ...(ep.witnessAlgParams ? { params: ep.witnessAlgParams } : {}) }, y);
+        thePOP = computeThePOP(pop, y, req.csr); // the algorithm is known before the witness verdict
+        if (!bytesEqual(witness, ep.witness)) throw new CmcPopError('witness', 'encryptedPOP witness does not match the decrypted value');
+      } finally {
+        y.fill(0);
+      }
+    } catch (e) {
+      if (e instanceof CmcPopError) await this.abortPop(req, transactionId, ep.request.bodyPartID, e);
+      throw e;
     }
-    const y = await openPopEnvelope(ep.cms, req.decrypt);
-    if (!bytesEqual(new Uint8Array(createHash('sha256').update(y).digest()), ep.witness)) throw new CmcProtocolError('pop', 'encryptedPOP witness does not match the decrypted value');
-    const thePOP = new Uint8Array(createHmac('sha256', y).update(req.csr).digest());
     const controls = [
       new TaggedAttribute({ bodyPartID: 10, attrType: OID_CMC.encryptedPOP, attrValues: [ep.toSchema()] }),
-      new TaggedAttribute({ bodyPartID: 11, attrType: OID_CMC.decryptedPOP, attrValues: [new DecryptedPOP({ bodyPartID: REQUEST_BODY_PART_ID, thePOPAlgID: OID_HMAC_SHA256, thePOP }).toSchema()] }),
+      new TaggedAttribute({
+        bodyPartID: 11,
+        attrType: OID_CMC.decryptedPOP,
+        attrValues: [new DecryptedPOP({ bodyPartID: REQUEST_BODY_PART_ID, thePOPAlgID: ep.thePOPAlgID, thePOP, ...(ep.thePOPAlgParams ? { thePOPAlgParams: ep.thePOPAlgParams } : {}) }).toSchema()],
+      }),
     ];
-    return this.run(req, controls, this.lastTransactionId);
+    return this.run(req, controls, transactionId);
+  }
+
+  /** The abort of RFC 5272 §6.7 step 3: a signed PKIData of controls only, Status Info failed + CMCFailInfo. */
+  lastAbortDer: Uint8Array | undefined;
+  private async abortPop(req: EnrollRequest, transactionId: bigint, bodyPartID: number, why: CmcPopError): Promise<void> {
+    try {
+      const { signer, certificate, chain, clientAuth } = await this.credential(req);
+      const status = new CMCStatusInfoV2({ cMCStatus: 'failed', bodyList: [bodyPartID], statusString: why.message.slice(0, 200), otherInfo: { failInfo: why.cmcFailInfo } });
+      const der = await createCmcRequest({ transactionId, senderNonce: newSenderNonce(), body: { none: true }, extraControls: [statusInfoV2Control(10, status)], signer, certificate, chain });
+      this.lastAbortDer = der;
+      await this.post(der, clientAuth, (this.o.now ?? (() => new Date()))());
+    } catch {
+      /* the abort is a courtesy to the server; the typed error below is what the caller sees */
+    }
+  }
+
+  private async credential(req: EnrollRequest): Promise<{ signer: Signer; certificate: Uint8Array; chain: Uint8Array[]; clientAuth: ClientAuthOptions | undefined }> {
+    if (req.operation === 'reenroll') {
+      if (!req.current) throw new CmcUsageError('re-enrollment needs the current credential');
+      return {
+        signer: this.o.keystore.signer(req.current.key),
+        certificate: pemDecode(req.current.certPem, 'CERTIFICATE'),
+        chain: req.current.chainPem.map((p) => pemDecode(p, 'CERTIFICATE')),
+        clientAuth: { key: await this.o.keystore.tlsKeyOptions(req.current.key), certChain: [req.current.certPem, ...req.current.chainPem] },
+      };
+    }
+    if (!this.o.bootstrap) throw new CmcUsageError('initial CMC enrollment needs a bootstrap credential to sign the PKIData');
+    return { signer: this.o.bootstrap.signer, certificate: this.o.bootstrap.certificate, chain: this.o.bootstrap.chain ?? [], clientAuth: this.o.bootstrap.clientAuth };
   }
 
   private async run(req: EnrollRequest, extraControls: TaggedAttribute[], sameTransaction?: bigint): Promise<EnrollResult> {
@@ -218,22 +275,7 @@ export class CmcEnrollment implements EnrollmentProtocol {
     } catch (e) {
       throw new CmcUsageError(`the CSR is not a valid PKCS#10 request: ${(e as Error).message}`);
     }
-    let signer: Signer;
-    let certificate: Uint8Array;
-    let chain: Uint8Array[];
-    let clientAuth: ClientAuthOptions | undefined;
-    if (req.operation === 'reenroll') {
-      if (!req.current) throw new CmcUsageError('re-enrollment needs the current credential');
-      signer = this.o.keystore.signer(req.current.key);
-      certificate = pemDecode(req.current.certPem, 'CERTIFICATE');
-      chain = req.current.chainPem.map((p) => pemDecode(p, 'CERTIFICATE'));
-      clientAuth = { key: await this.o.keystore.tlsKeyOptions(req.current.key), certChain: [req.current.certPem, ...req.current.chainPem] };
-    } else {
-      if (!this.o.bootstrap) throw new CmcUsageError('initial CMC enrollment needs a bootstrap credential to sign the PKIData');
-      ({ signer, certificate } = this.o.bootstrap);
-      chain = this.o.bootstrap.chain ?? [];
-      clientAuth = this.o.bootstrap.clientAuth;
-    }
+    const { signer, certificate, chain, clientAuth } = await this.credential(req);
     const prior = this.pending.get(req.csr);
     const fromNonce = this.nonceTransactionId;
     this.nonceTransactionId = undefined;
@@ -271,6 +313,14 @@ export class CmcEnrollment implements EnrollmentProtocol {
     if (prior) await this.pending.clear(req.csr);
     return { kind: 'issued', cert: result.cert, chain: result.chain };
   }
+}
+
+/** The CSR's subjectKeyIdentifier extension (RFC 5280 §4.2.1.2), the recipient identifier the CA SHOULD use. */
+function csrSubjectKeyIdentifier(csr: pkijs.CertificationRequest): Uint8Array | undefined {
+  const ext = csrExtensions(csr).find((e) => e.extnID === '2.5.29.14');
+  if (!ext) return undefined;
+  const inner = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView).result;
+  return inner instanceof asn1js.OctetString ? new Uint8Array(inner.valueBlock.valueHexView) : undefined;
 }
 
 function toDer(c: string | Uint8Array): Uint8Array {

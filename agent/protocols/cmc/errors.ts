@@ -28,6 +28,32 @@ export class CmcProtocolError extends EnrolldError {
   }
 }
 
+/** Why an indirect POP challenge (RFC 5272 §6.7) could not be answered. */
+export type CmcPopFailure =
+  | 'unsupported-algorithm' // thePOPAlgID, witnessAlgID, key transport/agreement, KEM, KDF, wrap or content cipher unknown
+  | 'malformed' // the EncryptedPOP or its EnvelopedData does not decode, or a parameter is out of range
+  | 'recipient' // no RecipientInfo names our key
+  | 'kem-ciphertext' // the KEM ciphertext is not the size of the modulus (RFC 9690 Decapsulate step 1)
+  | 'decrypt' // the key could not be recovered or the content does not decrypt
+  | 'witness'; // witnessAlg(y) differs from the witness
+
+/**
+ * An encryptedPOP challenge we cannot answer. It is a CmcProtocolError('pop') so callers matching that keep working;
+ * `cmcFailInfo` is what the client told the server (RFC 5272 §6.7 step 3: popFailed; badAlg for an unknown algorithm).
+ */
+export class CmcPopError extends CmcProtocolError {
+  constructor(
+    readonly failure: CmcPopFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('pop', message, options);
+  }
+  get cmcFailInfo(): CmcFailInfoName {
+    return this.failure === 'unsupported-algorithm' ? 'badAlg' : 'popFailed';
+  }
+}
+
 /** The CA answered with CMCStatus failed/noSupport/popRequired…: `failInfo` is the CMCFailInfo when it sent one. */
 export class CmcFailedError extends EnrolldError {
   constructor(

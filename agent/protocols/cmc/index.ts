@@ -17,3 +17,6 @@ export * from './enrollment.js';
 export * from './encrypted-pop.js';
 export * from './no-signature-csr.js';
 export * from './pop-envelope.js';
+export * from './pop-algorithms.js';
+export * from './key-derivation.js';
+export * from './kem-recipient-info.js';

@@ -1,6 +1,6 @@
-// A PKCS#10 for a key that cannot sign (a TPM decryption key), RFC 5272 §3.2.1.2.1: signatureAlgorithm
-// id-alg-noSignature; the signature value is SHA-256 of the DER certificationRequestInfo (our choice, see
-// constants.ts). Proof of possession comes later through encryptedPOP/decryptedPOP (§6.7); origin authentication
+// A PKCS#10 for a key that cannot sign (a TPM decryption key), RFC 5272 §3.2.1.2.1 / rfc5272bis Appendix C.1:
+// signatureAlgorithm id-alg-noSignature with parameters NULL ("MUST be present and MUST be encoded as NULL"); the
+// signature value is SHA-256 of the DER certificationRequestInfo (the text leaves the hash open, see constants.ts). Proof of possession comes later through encryptedPOP/decryptedPOP (§6.7); origin authentication
 // from the PKIData signature of the device's signing credential.
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
@@ -16,7 +16,7 @@ export function buildNoSignatureCsr(subject: NameInput, spki: Uint8Array): Uint8
     subjectPublicKeyInfo: new pkijs.PublicKeyInfo({ schema: asn1js.fromBER(spki).result }),
   });
   csr.attributes = []; // [0] is mandatory in RFC 2986
-  csr.signatureAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: OID_ALG_NO_SIGNATURE });
+  csr.signatureAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: OID_ALG_NO_SIGNATURE, algorithmParams: new asn1js.Null() });
   // toSchema(true) encodes the CertificationRequestInfo from the fields; its first element is the TBS.
   const tbs = new Uint8Array((csr.toSchema(true).valueBlock.value[0] as asn1js.Sequence).toBER(false));
   csr.tbsView = tbs;

@@ -1,13 +1,64 @@
-// The encryptedPOP `cms` (RFC 5272 §6.7): an EnvelopedData (RFC 5652 §6) carrying the random value y to the new
-// key — KeyTransRecipientInfo (rid = subjectKeyIdentifier, RSAES-OAEP SHA-256/MGF1-SHA-256, RFC 8017/RFC 4055)
-// and AES-256-CBC content encryption. Structure by pkijs; the RSA step happens on the CA side with node:crypto and
-// on the device inside the TPM (TPM2_RSA_Decrypt), handed in as `decrypt`.
+// The encryptedPOP `cms` (RFC 5272 §6.7, rfc5272bis §6.7): an EnvelopedData (RFC 5652 §6) of id-data carrying the
+// POP Proof Value y to the new key. The device opens it with the private key inside the TPM:
+//  - ktri (RFC 5652 §6.2.1): RSAES-OAEP (RFC 4055 §4.1; SHA-1/SHA-2 with MGF1 of the same hash, empty label) or
+//    RSAES-PKCS1-v1_5 (rsaEncryption, RFC 3370 §4.2.1) — TPM2_RSA_Decrypt with the OAEP / RSAES scheme;
+//  - ori KEMRecipientInfo (RFC 9629) with RSA-KEM (RFC 9690): Decapsulate = raw RSA (TPM2_RSA_Decrypt, NULL scheme),
+//    Z = I2OSP(z, nLen), SS = KDF(Z, ssLen) by the id-kem-rsa parameters (default KDF3-SHA-256, ssLen = kekLength),
+//    KEK = kdf(SS, kekLength, CMSORIforKEMOtherInfo), CEK = AES key unwrap (RFC 3394);
+//  - kari (RFC 5753 §3.1.2, ephemeral-static ECDH): Z = TPM2_ECDH_ZGen(our key, the originator's ephemeral point),
+//    KEK = X9.63-KDF(Z, ECC-CMS-SharedInfo), CEK = AES key unwrap;
+// then AES-128/192/256-CBC content decryption (RFC 3565). The recipient is chosen by its identifier: the key's
+// subjectKeyIdentifier (the CSR's SKI extension, or SHA-1 of the subjectPublicKey), or issuerAndSerialNumber with an
+// empty issuer and the request's bodyPartID as serial (rfc5272bis §6.7 step 2).
+// createPopEnvelope is the CA side of the ktri RSAES-OAEP-SHA-256 / AES-256-CBC form (used by unit tests).
 import { constants, createCipheriv, createDecipheriv, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { bytesEqual } from '../../pki/der.js';
 import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
-import { OID_AES256_CBC, OID_DATA, OID_ENVELOPED_DATA, OID_MGF1, OID_RSAES_OAEP, OID_SHA256 } from './constants.js';
-import { CmcProtocolError } from './errors.js';
+import {
+  OID_AES128_CBC, OID_AES128_WRAP, OID_AES192_CBC, OID_AES192_WRAP, OID_AES256_CBC, OID_AES256_WRAP, OID_DATA, OID_ECDH_STD_SHA256_KDF,
+  OID_ECDH_STD_SHA384_KDF, OID_EC_PUBLIC_KEY, OID_ENVELOPED_DATA, OID_KDF_KDF3, OID_KEM_RSA, OID_MGF1, OID_ORI_KEM, OID_P256, OID_RSA_ENCRYPTION,
+  OID_RSAES_OAEP, OID_SHA256,
+} from './constants.js';
+import { CmcPopError } from './errors.js';
+import { deriveKey, x963Kdf } from './key-derivation.js';
+import { KEMRecipientInfo } from './kem-recipient-info.js';
+import type { AlgorithmSpec } from './pop-algorithms.js';
+
+/** The RSA decryption a recipient performs (TPM2_RSA_Decrypt inScheme OAEP / RSAES / NULL). */
+export type RsaDecryptScheme = { scheme: 'oaep'; hash: 'sha1' | 'sha256' | 'sha384' | 'sha512' } | { scheme: 'rsaes' } | { scheme: 'raw' };
+
+/** The holder of the new key: its public key, how it is named in the request, and the private-key operations. */
+export interface PopRecipient {
+  /** DER SubjectPublicKeyInfo of the key (recipient matching, RSA modulus size). */
+  spki?: Uint8Array;
+  /** The CSR's subjectKeyIdentifier extension value, when it has one. */
+  subjectKeyIdentifier?: Uint8Array;
+  /** bodyPartID of the certification request (issuerAndSerialNumber form). */
+  bodyPartID?: number;
+  decrypt?: (cipherText: Uint8Array, scheme: RsaDecryptScheme) => Promise<Uint8Array>;
+  /** ECDH shared secret Z (x coordinate) of our key with the peer's point. */
+  ecdhZGen?: (peer: { x: Uint8Array; y: Uint8Array }) => Promise<Uint8Array>;
+}
+
+const OAEP_HASHES: Record<string, 'sha1' | 'sha256' | 'sha384' | 'sha512'> = {
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};
+const CBC: Record<string, { cipher: string; key: number }> = {
+  [OID_AES128_CBC]: { cipher: 'aes-128-cbc', key: 16 },
+  [OID_AES192_CBC]: { cipher: 'aes-192-cbc', key: 24 },
+  [OID_AES256_CBC]: { cipher: 'aes-256-cbc', key: 32 },
+};
+const WRAP: Record<string, { cipher: string; key: number }> = {
+  [OID_AES128_WRAP]: { cipher: 'id-aes128-wrap', key: 16 },
+  [OID_AES192_WRAP]: { cipher: 'id-aes192-wrap', key: 24 },
+  [OID_AES256_WRAP]: { cipher: 'id-aes256-wrap', key: 32 },
+};
+const AES_WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex'); // RFC 3394 §2.2.3.1
 
 function oaepSha256(): pkijs.AlgorithmIdentifier {
   const sha256 = new pkijs.AlgorithmIdentifier({ algorithmId: OID_SHA256 });
@@ -18,7 +69,7 @@ function oaepSha256(): pkijs.AlgorithmIdentifier {
   return new pkijs.AlgorithmIdentifier({ algorithmId: OID_RSAES_OAEP, algorithmParams: params.toSchema() });
 }
 
-/** CA side: EnvelopedData of `content` to the RSA public key `spki` (DER ContentInfo). */
+/** CA side: EnvelopedData of `content` to the RSA public key `spki` (ktri RSAES-OAEP-SHA-256, AES-256-CBC; DER ContentInfo). */
 export function createPopEnvelope(spki: Uint8Array, content: Uint8Array): Uint8Array {
   const cek = randomBytes(32);
   const iv = randomBytes(16);
@@ -42,36 +93,240 @@ export function createPopEnvelope(spki: Uint8Array, content: Uint8Array): Uint8A
   return new Uint8Array(new pkijs.ContentInfo({ contentType: OID_ENVELOPED_DATA, content: env.toSchema() }).toSchema().toBER(false));
 }
 
-/** Device side: opens the envelope; `decrypt` performs RSAES-OAEP-SHA-256 with the new key (in the TPM). */
-export async function openPopEnvelope(der: Uint8Array, decrypt: (encryptedKey: Uint8Array) => Promise<Uint8Array>): Promise<Uint8Array> {
-  let ktri: pkijs.KeyTransRecipientInfo;
-  let eci: pkijs.EncryptedContentInfo;
+const derOf = (b: { toSchema(): asn1js.BaseBlock } | asn1js.BaseBlock): Uint8Array =>
+  new Uint8Array(('toSchema' in b ? b.toSchema() : b).toBER(false));
+const specOf = (a: pkijs.AlgorithmIdentifier): AlgorithmSpec => ({ oid: a.algorithmId, ...(a.algorithmParams ? { params: derOf(a.algorithmParams as asn1js.BaseBlock) } : {}) });
+
+/** RSA modulus length in bytes of an RSA SubjectPublicKeyInfo (undefined for other keys). */
+function modulusBytes(spki: Uint8Array | undefined): number | undefined {
+  if (!spki) return undefined;
+  try {
+    const jwk = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({ format: 'jwk' });
+    return jwk.kty === 'RSA' && jwk.n ? Buffer.from(jwk.n, 'base64url').byteLength : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Does this RecipientIdentifier (ktri/ori: variant 1 issuerAndSerialNumber, 2 subjectKeyIdentifier) name us? */
+function ridMatches(rid: { variant: number; value: unknown }, r: PopRecipient): boolean {
+  if (!r.spki && r.subjectKeyIdentifier === undefined && r.bodyPartID === undefined) return true; // caller did not say who it is
+  if (rid.variant === 2 || rid.value instanceof asn1js.OctetString) {
+    const ski = new Uint8Array((rid.value as asn1js.OctetString).valueBlock.valueHexView);
+    return (r.subjectKeyIdentifier !== undefined && bytesEqual(ski, r.subjectKeyIdentifier)) || (r.spki !== undefined && bytesEqual(ski, keyIdentifierFromSpki(r.spki)));
+  }
+  const ias = rid.value as pkijs.IssuerAndSerialNumber;
+  if (!(ias instanceof pkijs.IssuerAndSerialNumber) || r.bodyPartID === undefined) return false;
+  return ias.issuer.typesAndValues.length === 0 && ias.serialNumber.toBigInt() === BigInt(r.bodyPartID);
+}
+
+function unwrap(wrapOid: string, kek: Uint8Array, wrapped: Uint8Array): Uint8Array {
+  const w = WRAP[wrapOid]!;
+  try {
+    const d = createDecipheriv(w.cipher, kek, AES_WRAP_IV);
+    return new Uint8Array(Buffer.concat([d.update(wrapped), d.final()]));
+  } catch (e) {
+    throw new CmcPopError('decrypt', `AES key unwrap failed (wrong key-encryption key): ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function rsaDecrypt(r: PopRecipient, ct: Uint8Array, scheme: RsaDecryptScheme): Promise<Uint8Array> {
+  if (!r.decrypt) throw new CmcPopError('recipient', 'an RSA recipient, but the key offers no RSA decryption');
+  try {
+    return await r.decrypt(ct, scheme);
+  } catch (e) {
+    if (e instanceof CmcPopError) throw e;
+    throw new CmcPopError('decrypt', `RSA decryption (${scheme.scheme}) failed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** ktri: RSAES-OAEP or RSAES-PKCS1-v1_5 (RFC 5652 §6.2.1). */
+async function openKtri(ktri: pkijs.KeyTransRecipientInfo, r: PopRecipient): Promise<Uint8Array> {
+  const alg = ktri.keyEncryptionAlgorithm;
+  const ek = new Uint8Array(ktri.encryptedKey.valueBlock.valueHexView);
+  const nLen = modulusBytes(r.spki);
+  if (nLen !== undefined && ek.byteLength !== nLen) throw new CmcPopError('decrypt', `encryptedKey is ${ek.byteLength} bytes, the RSA modulus ${nLen}`);
+  if (alg.algorithmId === OID_RSA_ENCRYPTION) {
+    if (alg.algorithmParams !== undefined && !(alg.algorithmParams instanceof asn1js.Null)) throw new CmcPopError('malformed', 'rsaEncryption key transport: parameters must be NULL or absent');
+    return rsaDecrypt(r, ek, { scheme: 'rsaes' });
+  }
+  if (alg.algorithmId !== OID_RSAES_OAEP) throw new CmcPopError('unsupported-algorithm', `unsupported key transport ${alg.algorithmId}`);
+  let oaep: pkijs.RSAESOAEPParams;
+  try {
+    oaep = alg.algorithmParams ? new pkijs.RSAESOAEPParams({ schema: alg.algorithmParams }) : new pkijs.RSAESOAEPParams();
+  } catch (e) {
+    throw new CmcPopError('malformed', `RSAES-OAEP-params: ${(e as Error).message}`, { cause: e });
+  }
+  const hash = OAEP_HASHES[oaep.hashAlgorithm.algorithmId];
+  if (!hash) throw new CmcPopError('unsupported-algorithm', `RSAES-OAEP with hash ${oaep.hashAlgorithm.algorithmId}`);
+  const mgf = oaep.maskGenAlgorithm;
+  const mgfHash = mgf.algorithmParams ? new pkijs.AlgorithmIdentifier({ schema: mgf.algorithmParams }).algorithmId : '1.3.14.3.2.26';
+  if (mgf.algorithmId !== OID_MGF1 || mgfHash !== oaep.hashAlgorithm.algorithmId) throw new CmcPopError('unsupported-algorithm', 'RSAES-OAEP: MGF1 with the OAEP hash is the only mask generation supported (the TPM uses it)');
+  // pSourceAlgorithm [2] (pkijs fills a default when it is absent): only the empty label (the DEFAULT) is supported.
+  const fields = alg.algorithmParams instanceof asn1js.Sequence ? alg.algorithmParams.valueBlock.value : [];
+  const pSource = fields.find((f) => f.idBlock.tagClass === 3 && f.idBlock.tagNumber === 2);
+  if (pSource) {
+    const label = (oaep.pSourceAlgorithm.algorithmParams as asn1js.OctetString | undefined)?.valueBlock?.valueHexView;
+    if (label && label.byteLength > 0) throw new CmcPopError('unsupported-algorithm', 'RSAES-OAEP with a non-empty label');
+  }
+  return rsaDecrypt(r, ek, { scheme: 'oaep', hash });
+}
+
+/** ori KEMRecipientInfo with RSA-KEM (RFC 9629 §3–§5, RFC 9690 §3 and Appendix A.2). */
+async function openKemri(kemri: KEMRecipientInfo, r: PopRecipient): Promise<Uint8Array> {
+  if (kemri.kem.oid !== OID_KEM_RSA) throw new CmcPopError('unsupported-algorithm', `unsupported KEM ${kemri.kem.oid}`);
+  const wrap = WRAP[kemri.wrap.oid];
+  if (!wrap) throw new CmcPopError('unsupported-algorithm', `unsupported key-encryption (wrap) algorithm ${kemri.wrap.oid}`);
+  if (kemri.wrap.params !== undefined) throw new CmcPopError('malformed', 'AES key wrap: parameters must be absent (RFC 3565 §4.3)');
+  if (kemri.kekLength !== wrap.key) throw new CmcPopError('malformed', `kekLength ${kemri.kekLength} does not fit ${wrap.cipher} (${wrap.key})`);
+  // RSA-KEM's own KDF (RFC 9690 Appendix B): RsaKemParameters { keyDerivationFunction, keyLength } or KDF3-SHA-256.
+  let inner: AlgorithmSpec = { oid: OID_KDF_KDF3, params: derOf(new pkijs.AlgorithmIdentifier({ algorithmId: OID_SHA256, algorithmParams: new asn1js.Null() })) };
+  let ssLen = kemri.kekLength;
+  if (kemri.kem.params !== undefined) {
+    const p = asn1js.fromBER(kemri.kem.params);
+    const v = p.result instanceof asn1js.Sequence ? p.result.valueBlock.value : [];
+    if (p.offset !== kemri.kem.params.byteLength || v.length !== 2 || !(v[0] instanceof asn1js.Sequence) || !(v[1] instanceof asn1js.Integer)) {
+      throw new CmcPopError('malformed', 'id-kem-rsa parameters are not RsaKemParameters');
+    }
+    const a = new pkijs.AlgorithmIdentifier({ schema: v[0] });
+    inner = specOf(a);
+    ssLen = v[1].valueBlock.valueDec;
+    if (ssLen !== kemri.kekLength) throw new CmcPopError('malformed', `RsaKemParameters keyLength ${ssLen} differs from kekLength ${kemri.kekLength} (RFC 9690 Appendix A.1 step 3)`);
+  }
+  const nLen = modulusBytes(r.spki);
+  if (nLen === undefined) throw new CmcPopError('recipient', 'RSA-KEM recipient, but our key is not an RSA key');
+  // RFC 9690 Appendix A.2 step 1: a ciphertext of another length is a decryption error (checked before the TPM).
+  if (kemri.kemct.byteLength !== nLen) throw new CmcPopError('kem-ciphertext', `RSA-KEM ciphertext is ${kemri.kemct.byteLength} bytes, the modulus ${nLen}`);
+  const zRaw = await rsaDecrypt(r, kemri.kemct, { scheme: 'raw' });
+  if (zRaw.byteLength > nLen) throw new CmcPopError('decrypt', 'RSA-KEM: the decrypted integer is longer than the modulus');
+  const Z = new Uint8Array(nLen);
+  Z.set(zRaw, nLen - zRaw.byteLength); // IntegerToString(z, nLen)
+  try {
+    const ss = deriveKey(inner, Z, ssLen, new Uint8Array(0));
+    const kek = deriveKey(kemri.kdf, ss, kemri.kekLength, kemri.otherInfo());
+    ss.fill(0);
+    return unwrap(kemri.wrap.oid, kek, kemri.encryptedKey);
+  } finally {
+    Z.fill(0);
+  }
+}
+
+/** ECC-CMS-SharedInfo ::= SEQUENCE { keyInfo AlgorithmIdentifier, entityUInfo [0] EXPLICIT OCTET STRING OPTIONAL,
+ *  suppPubInfo [2] EXPLICIT OCTET STRING } (RFC 5753 §7.2); suppPubInfo = the KEK length in bits, 32-bit big-endian. */
+export function eccCmsSharedInfo(wrapOid: string, kekBytes: number, ukm?: Uint8Array): Uint8Array {
+  const bits = Buffer.alloc(4);
+  bits.writeUInt32BE(kekBytes * 8);
+  const ctx = (n: number, v: asn1js.BaseBlock): asn1js.Constructed => new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: n }, value: [v] });
+  return new Uint8Array(
+    new asn1js.Sequence({
+      value: [
+        new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: wrapOid })] }),
+        ...(ukm ? [ctx(0, new asn1js.OctetString({ valueHex: ukm }))] : []),
+        ctx(2, new asn1js.OctetString({ valueHex: bits })),
+      ],
+    }).toBER(false),
+  );
+}
+
+/** kari, ephemeral-static ECDH with the X9.63 KDF (RFC 5753 §3.1.2, §7.1.4). */
+async function openKari(kari: pkijs.KeyAgreeRecipientInfo, r: PopRecipient): Promise<Uint8Array> {
+  const kdfHash = kari.keyEncryptionAlgorithm.algorithmId === OID_ECDH_STD_SHA256_KDF ? 'sha256' : kari.keyEncryptionAlgorithm.algorithmId === OID_ECDH_STD_SHA384_KDF ? 'sha384' : undefined;
+  if (!kdfHash) throw new CmcPopError('unsupported-algorithm', `unsupported key agreement ${kari.keyEncryptionAlgorithm.algorithmId}`);
+  let wrapOid: string;
+  try {
+    const w = new pkijs.AlgorithmIdentifier({ schema: kari.keyEncryptionAlgorithm.algorithmParams });
+    wrapOid = w.algorithmId;
+  } catch (e) {
+    throw new CmcPopError('malformed', `key agreement parameters are not a KeyWrapAlgorithm: ${(e as Error).message}`, { cause: e });
+  }
+  const wrap = WRAP[wrapOid];
+  if (!wrap) throw new CmcPopError('unsupported-algorithm', `unsupported key wrap ${wrapOid}`);
+  if (kari.originator.variant !== 3) throw new CmcPopError('malformed', 'kari originator must be originatorKey (RFC 5753 §3.1.1)');
+  const opk = kari.originator.value as pkijs.OriginatorPublicKey;
+  const curve = opk.algorithm.algorithmParams instanceof asn1js.ObjectIdentifier ? opk.algorithm.algorithmParams.valueBlock.toString() : undefined;
+  if (opk.algorithm.algorithmId !== OID_EC_PUBLIC_KEY || (curve !== undefined && curve !== OID_P256)) throw new CmcPopError('unsupported-algorithm', 'the originator key is not a P-256 id-ecPublicKey');
+  const point = new Uint8Array(opk.publicKey.valueBlock.valueHexView);
+  if (point.byteLength !== 65 || point[0] !== 0x04) throw new CmcPopError('malformed', 'the originator point is not an uncompressed P-256 ECPoint');
+  const mine = kari.recipientEncryptedKeys.encryptedKeys.find((rek) => {
+    if (rek.rid.variant === 2) return ridMatches({ variant: 2, value: (rek.rid.value as pkijs.RecipientKeyIdentifier).subjectKeyIdentifier }, r);
+    return ridMatches({ variant: 1, value: rek.rid.value }, r);
+  });
+  if (!mine) throw new CmcPopError('recipient', 'no RecipientEncryptedKey names our key');
+  if (!r.ecdhZGen) throw new CmcPopError('recipient', 'an ECDH recipient, but the key offers no key agreement');
+  let z: Uint8Array;
+  try {
+    z = await r.ecdhZGen({ x: point.subarray(1, 33), y: point.subarray(33, 65) });
+  } catch (e) {
+    throw new CmcPopError('decrypt', `ECDH failed: ${(e as Error).message}`, { cause: e });
+  }
+  const ukm = kari.ukm ? new Uint8Array(kari.ukm.valueBlock.valueHexView) : undefined;
+  const kek = x963Kdf(kdfHash, z, wrap.key, eccCmsSharedInfo(wrapOid, wrap.key, ukm));
+  z.fill(0);
+  return unwrap(wrapOid, kek, new Uint8Array(mine.encryptedKey.valueBlock.valueHexView));
+}
+
+/**
+ * Device side: the POP Proof Value y from the envelope. `recipient` names the key and its private-key operations; a
+ * bare function is the RSA decryption alone (no recipient matching).
+ */
+export async function openPopEnvelope(der: Uint8Array, recipient: PopRecipient | PopRecipient['decrypt']): Promise<Uint8Array> {
+  const r: PopRecipient = typeof recipient === 'function' ? { decrypt: recipient } : (recipient ?? {});
+  let env: pkijs.EnvelopedData;
   try {
     const parsed = asn1js.fromBER(der);
     if (parsed.offset !== der.byteLength || parsed.result.error) throw new Error('not one BER element');
     const ci = new pkijs.ContentInfo({ schema: parsed.result });
     if (ci.contentType !== OID_ENVELOPED_DATA) throw new Error(`content type ${ci.contentType} is not EnvelopedData`);
-    const env = new pkijs.EnvelopedData({ schema: ci.content });
-    const ri = env.recipientInfos[0];
-    if (env.recipientInfos.length !== 1 || ri?.variant !== 1) throw new Error('exactly one KeyTransRecipientInfo expected');
-    ktri = ri.value as pkijs.KeyTransRecipientInfo;
-    eci = env.encryptedContentInfo;
+    env = new pkijs.EnvelopedData({ schema: ci.content });
   } catch (e) {
-    throw new CmcProtocolError('malformed', `encryptedPOP cms: ${(e as Error).message}`, { cause: e });
+    throw new CmcPopError('malformed', `encryptedPOP cms: ${(e as Error).message}`, { cause: e });
   }
-  if (ktri.keyEncryptionAlgorithm.algorithmId !== OID_RSAES_OAEP) throw new CmcProtocolError('malformed', `unsupported key transport ${ktri.keyEncryptionAlgorithm.algorithmId}`);
-  const oaep = new pkijs.RSAESOAEPParams({ schema: ktri.keyEncryptionAlgorithm.algorithmParams });
-  if (oaep.hashAlgorithm.algorithmId !== OID_SHA256) throw new CmcProtocolError('malformed', 'RSAES-OAEP must use SHA-256');
-  if (eci.contentEncryptionAlgorithm.algorithmId !== OID_AES256_CBC) throw new CmcProtocolError('malformed', 'content encryption must be AES-256-CBC');
-  const cek = await decrypt(new Uint8Array(ktri.encryptedKey.valueBlock.valueHexView));
-  const iv = (eci.contentEncryptionAlgorithm.algorithmParams as asn1js.OctetString).valueBlock.valueHexView;
+  const eci = env.encryptedContentInfo;
+  if (eci.contentType !== OID_DATA) throw new CmcPopError('malformed', `encryptedPOP cms: encrypted content type ${eci.contentType} is not id-data`);
+  const cbc = CBC[eci.contentEncryptionAlgorithm.algorithmId];
+  if (!cbc) throw new CmcPopError('unsupported-algorithm', `unsupported content encryption ${eci.contentEncryptionAlgorithm.algorithmId}`);
+  const ivNode = eci.contentEncryptionAlgorithm.algorithmParams;
+  const iv = ivNode instanceof asn1js.OctetString ? ivNode.valueBlock.valueHexView : undefined;
   const ct = encryptedContentBytes(eci.encryptedContent);
-  if (!ct || cek.byteLength !== 32 || iv.byteLength !== 16) throw new CmcProtocolError('malformed', 'encryptedPOP cms: bad key, IV or content');
+  if (!iv || iv.byteLength !== 16 || !ct) throw new CmcPopError('malformed', 'encryptedPOP cms: AES-CBC needs a 16-byte IV and encrypted content');
+
+  // The first RecipientInfo of a kind we handle that names our key.
+  let cek: Uint8Array | undefined;
+  let unsupported: CmcPopError | undefined;
+  for (const ri of env.recipientInfos) {
+    try {
+      if (ri.variant === 1) {
+        const ktri = ri.value as pkijs.KeyTransRecipientInfo;
+        if (!ridMatches(ktri.rid instanceof asn1js.OctetString ? { variant: 2, value: ktri.rid } : { variant: 1, value: ktri.rid }, r)) continue;
+        cek = await openKtri(ktri, r);
+      } else if (ri.variant === 2) {
+        cek = await openKari(ri.value as pkijs.KeyAgreeRecipientInfo, r);
+      } else if (ri.variant === 5) {
+        const ori = ri.value as pkijs.OtherRecipientInfo;
+        if (ori.oriType !== OID_ORI_KEM) throw new CmcPopError('unsupported-algorithm', `unsupported OtherRecipientInfo ${ori.oriType}`);
+        const kemri = KEMRecipientInfo.fromSchema(ori.oriValue as asn1js.BaseBlock);
+        if (!ridMatches({ variant: kemri.rid.variant, value: kemri.rid.value }, r)) continue;
+        cek = await openKemri(kemri, r);
+      } else {
+        throw new CmcPopError('unsupported-algorithm', `RecipientInfo variant ${ri.variant} (kekri/pwri) cannot name a public key`);
+      }
+      break;
+    } catch (e) {
+      // pkijs/asn1js throw plain errors on structures that do not match their schema: malformed input, typed.
+      if (!(e instanceof CmcPopError)) throw new CmcPopError('malformed', `encryptedPOP cms RecipientInfo: ${(e as Error).message}`, { cause: e });
+      if (e.failure !== 'unsupported-algorithm' && e.failure !== 'recipient') throw e;
+      unsupported ??= e;
+    }
+  }
+  if (!cek) throw unsupported ?? new CmcPopError('recipient', 'no RecipientInfo of the encryptedPOP cms names our key');
+  if (cek.byteLength !== cbc.key) throw new CmcPopError('decrypt', `encryptedPOP cms: the content-encryption key is ${cek.byteLength} bytes, ${cbc.cipher} needs ${cbc.key}`);
   try {
-    const d = createDecipheriv('aes-256-cbc', cek, iv);
+    const d = createDecipheriv(cbc.cipher, cek, iv);
     return new Uint8Array(Buffer.concat([d.update(ct), d.final()]));
   } catch (e) {
-    throw new CmcProtocolError('malformed', `encryptedPOP cms does not decrypt: ${(e as Error).message}`, { cause: e });
+    throw new CmcPopError('decrypt', `encryptedPOP cms does not decrypt: ${(e as Error).message}`, { cause: e });
+  } finally {
+    cek.fill(0);
   }
 }
 

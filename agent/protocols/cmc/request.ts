@@ -19,8 +19,8 @@ export const REQUEST_BODY_PART_ID = 1;
 export interface CmcRequestInput {
   transactionId: bigint;
   senderNonce: Uint8Array;
-  /** DER PKCS#10, or a pendToken to query a pending request. */
-  body: { csr: Uint8Array } | { pendToken: Uint8Array };
+  /** DER PKCS#10, a pendToken to query a pending request, or nothing (a message of controls only, e.g. an abort). */
+  body: { csr: Uint8Array } | { pendToken: Uint8Array } | { none: true };
   extraControls?: TaggedAttribute[];
   signer: Signer;
   certificate?: Uint8Array;

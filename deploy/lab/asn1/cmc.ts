@@ -110,10 +110,20 @@ export const readQueryPending = (d: PKIData): Uint8Array | undefined => {
   return v === undefined ? undefined : octetString(v, 'queryPending');
 };
 
-export function readDecryptedPOP(n: Node | undefined, path = 'DecryptedPOP'): { bodyPartID: number; thePOPAlgID: string; thePOP: Uint8Array } {
+export function readDecryptedPOP(n: Node | undefined, path = 'DecryptedPOP'): { bodyPartID: number; thePOPAlgID: string; thePOPAlgIDDer: Uint8Array; thePOP: Uint8Array } {
   const k = seq(n, path);
   if (k.length !== 3) throw new DerError(`${path}: ${k.length} elements, 3 expected`);
-  return { bodyPartID: bodyPartId(k[0], `${path}.bodyPartID`), thePOPAlgID: algorithm(k[1], `${path}.thePOPAlgID`).id, thePOP: octetString(k[2], `${path}.thePOP`) };
+  return { bodyPartID: bodyPartId(k[0], `${path}.bodyPartID`), thePOPAlgID: algorithm(k[1], `${path}.thePOPAlgID`).id, thePOPAlgIDDer: raw(k[1]!), thePOP: octetString(k[2], `${path}.thePOP`) };
+}
+
+/** A client's CMCStatusInfoV2 (§6.1.1): { cMCStatus, bodyList, statusString?, otherInfo? } — the failInfo when it has one. */
+export function readStatusInfoV2(n: Node | undefined, path = 'statusInfoV2'): { status: number; bodyList: number[]; failInfo?: CmcFailName } {
+  const k = seq(n, path);
+  if (k.length < 2 || k.length > 4) throw new DerError(`${path}: ${k.length} elements`);
+  const bodyList = seq(k[1], `${path}.bodyList`).map((b, i) => bodyPartId(b, `${path}.bodyList[${i}]`));
+  const last = k[k.length - 1];
+  const fail = k.length > 2 && isUniversal(last, 2) ? CMC_FAIL[int(last, `${path}.failInfo`, 0, CMC_FAIL.length - 1)] : undefined;
+  return { status: int(k[0], `${path}.cMCStatus`, 0, 7), bodyList, ...(fail ? { failInfo: fail } : {}) };
 }
 
 export function taggedAttribute(bodyPartID: number, attrType: string, values: asn1js.BaseBlock[]): asn1js.Sequence {
@@ -137,6 +147,6 @@ export function pkiResponse(controls: asn1js.BaseBlock[]): Uint8Array {
   return new Uint8Array(new asn1js.Sequence({ value: [new asn1js.Sequence({ value: controls }), new asn1js.Sequence(), new asn1js.Sequence()] }).toBER(false));
 }
 
-export function encryptedPOP(o: { tcr: Uint8Array; cms: Uint8Array; thePOPAlgID: string; witnessAlgID: string; witness: Uint8Array }): asn1js.Sequence {
-  return new asn1js.Sequence({ value: [node(o.tcr), node(o.cms), algorithmId(o.thePOPAlgID), algorithmId(o.witnessAlgID), new asn1js.OctetString({ valueHex: o.witness })] });
+export function encryptedPOP(o: { tcr: Uint8Array; cms: Uint8Array; thePOPAlgIDNode: asn1js.BaseBlock; witnessAlgIDNode: asn1js.BaseBlock; witness: Uint8Array }): asn1js.Sequence {
+  return new asn1js.Sequence({ value: [node(o.tcr), node(o.cms), o.thePOPAlgIDNode, o.witnessAlgIDNode, new asn1js.OctetString({ valueHex: o.witness })] });
 }

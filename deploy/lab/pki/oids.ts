@@ -41,6 +41,7 @@ export const OID = {
   subjectKeyId: '2.5.29.14',
   keyUsage: '2.5.29.15',
   subjectAltName: '2.5.29.17',
+  subjectKeyIdentifier: '2.5.29.14',
   basicConstraints: '2.5.29.19',
   authorityKeyId: '2.5.29.35',
   extKeyUsage: '2.5.29.37',
