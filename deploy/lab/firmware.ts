@@ -128,7 +128,8 @@ async function writeParts(out: string, parts: Array<Uint8Array | { file: string 
   await pipeline(gen(), createWriteStream(out, { mode: 0o600 }));
 }
 
-/** EncapsulatedContentInfo { eContentType, [0] { OCTET STRING <file> } } as header parts around the file. */
+/** EncapsulatedContentInfo { eContentType, [0] { OCTET STRING <file> } } as header parts around the file (RFC 4108
+ * §2.1.5: for id-ct-firmwarePackage that OCTET STRING is the FirmwarePkgData, its octets the image). */
 function encapParts(eContentType: string, contentFile: string, contentLength: number): { parts: Array<Uint8Array | { file: string }>; length: number } {
   const typeOid = der(oid(eContentType));
   const octetHdr = encodeDerHeader(0x04, contentLength);

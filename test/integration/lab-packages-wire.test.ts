@@ -123,6 +123,39 @@ test('firmware packages (RFC 4108 §2.2 attributes; RFC 3274 CompressedData): py
   assert.equal(new Uint8Array(inflateSync(Buffer.from(zlibbed))), image);
 });
 
+/** The bytes the lab answers a GET of `url` with (its own route handler, no agent code on the way). */
+async function served(url: string): Promise<Uint8Array> {
+  const u = new URL(url);
+  const m = router.match('GET', u.pathname);
+  assert.ok(m && 'handler' in m, `no lab route for ${u.pathname}`);
+  const res = await m.handler({ method: 'GET', path: u.pathname, query: u.searchParams, headers: {}, body: Buffer.alloc(0), params: m.params, tls: { protocol: 'TLSv1.3', peerChain: [] }, remoteAddress: '127.0.0.1' });
+  assert.is(res.status, 200);
+  return new Uint8Array(res.body as Uint8Array);
+}
+
+test('firmware packages as the lab serves them (RFC 4108 §2.1.5: the eContent octets are the image): pyasn1 rfc4108/rfc3274 decode both forms, openssl verifies both', async () => {
+  const image = new Uint8Array(randomBytes(30_000));
+  const digest = createHash('sha256').update(image).digest('hex');
+  const name = { preferred: { fwPkgID: '1.3.6.1.4.1.32473.7.2', verNum: 4 } };
+  const plain = await served((await fw.addPackage({ id: 'served', image, name, targetHardware: ['1.3.6.1.4.1.32473.8.1'] })).url);
+  const z = await served((await fw.addPackage({ id: 'served-z', image, name, targetHardware: ['1.3.6.1.4.1.32473.8.1'], compress: true })).url);
+  const [p, c] = pyDecodeMany('decode_cms.py', [plain, z]);
+  // uncompressed: eContentType id-ct-firmwarePackage, eContent = FirmwarePkgData = the image; messageDigest over it
+  assert.is(p.signedData.eContentType, '1.2.840.113549.1.9.16.1.16');
+  assert.equal(p.signedData.eContent.firmwarePkgData, { length: image.length, sha256: digest });
+  const ps = p.signedData.signerInfos[0];
+  assert.ok(ps.signedAttrsAreDer && ps.messageDigestOk, JSON.stringify(ps));
+  assert.equal(ps.signedAttrs['1.2.840.113549.1.9.16.2.41'][0].msgDigest, ps.signedAttrs['1.2.840.113549.1.9.4'][0], 'fwPkgMessageDigest = messageDigest when not compressed (§2.2.7)');
+  // compressed: CompressedData (rfc3274) whose inflated eContent is the FirmwarePkgData
+  assert.is(c.signedData.eContent.name, 'compressedData');
+  assert.is(c.signedData.eContent.value.compressionAlgorithm.algorithm, '1.2.840.113549.1.9.16.3.8', 'id-alg-zlibCompress');
+  assert.is(c.signedData.eContent.encapsulated.type, '1.2.840.113549.1.9.16.1.16');
+  assert.equal(c.signedData.eContent.encapsulated.firmwarePkgData, { length: image.length, sha256: digest });
+  assert.ok(c.signedData.signerInfos[0].messageDigestOk);
+  assert.equal(opensslVerify(plain, fw.trustAnchorPem), image);
+  assert.is(opensslVerify(z, fw.trustAnchorPem)[0], 0x30, 'CompressedData SEQUENCE');
+});
+
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();

@@ -21,7 +21,7 @@ test('TcgAttestQuote: DER round trip, as an AttestationStatement of the configur
   assert.equal(back.toJSON(), q.toJSON());
   const st = q.toAttestationStatement(OID_TCG_ATTEST_TPM_QUOTE_PLACEHOLDER);
   assert.is(st.type, '2.23.133.20.2');
-  const again = TcgAttestQuote.fromAttestationStatement(new AttestationStatement({ schema: st.toSchema() }), OID_TCG_ATTEST_TPM_QUOTE_PLACEHOLDER);
+  const again = TcgAttestQuote.fromAttestationStatement(AttestationStatement.fromSchema(st.toSchema()), OID_TCG_ATTEST_TPM_QUOTE_PLACEHOLDER);
   assert.equal(again.toJSON(), q.toJSON());
   assert.throws(() => TcgAttestQuote.fromAttestationStatement(st, '1.2.3.4'), (e: unknown) => e instanceof Asn1DecodeError && /expected 1\.2\.3\.4/.test((e as Error).message));
   const bare = TcgAttestQuote.fromBER(new TcgAttestQuote({ tpmSAttest: h('00'), signature: h('01') }).toDER());

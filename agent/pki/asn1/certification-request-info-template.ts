@@ -12,7 +12,7 @@
 // attribute with an empty value SET names a type the client is to fill in.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, cloneNode, contextChildren, encodeNode, isContext, isUniversal, parseDer, readOid, readSmallInt, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, cloneNode, contextChildren, encodeNode, isContext, isUniversal, parseDer, readOid, readSmallInt, seqChildren, verifySchema } from './der.js';
 
 /** One name attribute: a fixed value (to be used as is) or only a type (the client supplies the value). */
 export interface NameAttributeTemplate {
@@ -42,17 +42,32 @@ export class CertificationRequestInfoTemplate {
   subjectPKInfo?: PublicKeyInfoTemplate;
   attributes: TemplateAttribute[] = [];
 
-  constructor(params: { schema: AsnNode; path?: string } | { subject?: NameAttributeTemplate[][]; subjectPKInfo?: PublicKeyInfoTemplate; attributes?: TemplateAttribute[] } = {}) {
-    if ('schema' in params) {
-      this.fromSchema(params.schema, params.path);
-    } else {
-      if (params.subject) this.subject = params.subject;
-      if (params.subjectPKInfo) this.subjectPKInfo = params.subjectPKInfo;
-      this.attributes = params.attributes ?? [];
-    }
+  constructor(params: { subject?: NameAttributeTemplate[][]; subjectPKInfo?: PublicKeyInfoTemplate; attributes?: TemplateAttribute[] } = {}) {
+    if (params.subject) this.subject = params.subject;
+    if (params.subjectPKInfo) this.subjectPKInfo = params.subjectPKInfo;
+    this.attributes = params.attributes ?? [];
   }
 
-  fromSchema(schema: AsnNode, path = 'CertificationRequestInfoTemplate'): void {
+  /** Elements past version are named by tag; their readers check the content so errors name `path.field`. */
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Integer({ name: 'version' }),
+        new asn1js.Sequence({ name: 'subject', optional: true }),
+        new asn1js.Constructed({ name: 'subjectPKInfo', optional: true, idBlock: { tagClass: 3, tagNumber: 0 } }),
+        new asn1js.Constructed({ name: 'attributes', idBlock: { tagClass: 3, tagNumber: 1 } }),
+      ],
+    });
+  }
+
+  static fromSchema(schema: AsnNode, path = CertificationRequestInfoTemplate.CLASS_NAME): CertificationRequestInfoTemplate {
+    const t = new CertificationRequestInfoTemplate();
+    t.readFields(schema, path);
+    verifySchema(schema, CertificationRequestInfoTemplate.schema(), path);
+    return t;
+  }
+
+  private readFields(schema: AsnNode, path: string): void {
     const kids = seqChildren(schema, path);
     delete this.subject;
     delete this.subjectPKInfo;
@@ -130,7 +145,7 @@ export class CertificationRequestInfoTemplate {
   }
 
   static fromBER(bytes: Bytes): CertificationRequestInfoTemplate {
-    return new CertificationRequestInfoTemplate({ schema: parseDer(bytes, CertificationRequestInfoTemplate.CLASS_NAME) });
+    return CertificationRequestInfoTemplate.fromSchema(parseDer(bytes, CertificationRequestInfoTemplate.CLASS_NAME));
   }
 
   toDER(): Uint8Array {

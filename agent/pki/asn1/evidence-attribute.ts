@@ -30,7 +30,7 @@ export function decodeAttestationAttribute(attr: pkijs.Attribute, options?: Atte
   const values = attr.values ?? [];
   if (values.length !== 1) throw new Asn1DecodeError('constraint', `${path}.values`, `must hold exactly one AttestationBundle, has ${values.length}`);
   const node = cloneNode(values[0] as asn1js.AsnType, `${path}.values[0]`);
-  return AttestationBundle.fromNode(node, options, `${path}.values[0]`);
+  return AttestationBundle.fromSchema(node, `${path}.values[0]`, options);
 }
 
 /**

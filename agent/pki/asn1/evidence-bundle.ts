@@ -5,7 +5,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
 import { AttestationStatement, type AttestationDecodeOptions, type AttestationStatementJson } from './evidence-statement.js';
-import { type AsnNode, type Bytes, contextChildren, encodeNode, hex, isContext, isUniversal, parseDer, seqChildren, Tag } from './der.js';
+import { type AsnNode, type Bytes, contextChildren, encodeNode, hex, isContext, isUniversal, parseDer, seqChildren, Tag, verifySchema } from './der.js';
 
 /*
  * AttestationBundle ::= SEQUENCE {
@@ -69,40 +69,39 @@ export class AttestationBundle {
   attestations: AttestationStatement[];
   certs?: LimitedCertChoice[];
 
-  constructor(params: { schema: AsnNode; options?: AttestationDecodeOptions } | AttestationBundleFields) {
-    if ('schema' in params) {
-      this.attestations = [];
-      this.fromSchema(params.schema, params.options);
-    } else {
-      this.attestations = [...params.attestations];
-      if (params.certs && params.certs.length > 0) this.certs = [...params.certs];
-    }
+  constructor(params: AttestationBundleFields) {
+    this.attestations = [...params.attestations];
+    if (params.certs && params.certs.length > 0) this.certs = [...params.certs];
   }
 
+  /** The elements are Any: their readers check them so a bad one is named `path.attestations[i]` / `path.certs[i]`. */
   static schema(parameters: { names?: { blockName?: string; attestations?: string; certs?: string } } = {}): asn1js.Sequence {
     const names = parameters.names ?? {};
     return new asn1js.Sequence({
       name: names.blockName ?? '',
       value: [
-        new asn1js.Sequence({ value: [new asn1js.Repeated({ name: names.attestations ?? 'attestations', value: AttestationStatement.schema() })] }),
+        new asn1js.Sequence({ value: [new asn1js.Repeated({ name: names.attestations ?? 'attestations', value: new asn1js.Any() })] }),
         new asn1js.Sequence({ optional: true, value: [new asn1js.Repeated({ name: names.certs ?? 'certs', value: new asn1js.Any() })] }),
       ],
     });
   }
 
-  fromSchema(schema: AsnNode, options: AttestationDecodeOptions = {}, path = 'AttestationBundle'): void {
-    const kids = seqChildren(schema, path);
+  /** Strict decode from an asn1js element; throws Asn1DecodeError naming `path`. */
+  static fromSchema(node: AsnNode, path = 'AttestationBundle', options: AttestationDecodeOptions = {}): AttestationBundle {
+    const kids = seqChildren(node, path);
     if (kids.length === 0) throw new Asn1DecodeError('missing-field', `${path}.attestations`, 'absent');
     if (kids.length > 2) throw new Asn1DecodeError('extra-field', `${path}[2]`, `AttestationBundle has ${kids.length} elements, expected 1 or 2`);
     const stmts = seqChildren(kids[0], `${path}.attestations`);
     if (stmts.length === 0) throw new Asn1DecodeError('constraint', `${path}.attestations`, 'SIZE (1..MAX): empty');
-    this.attestations = stmts.map((s, i) => AttestationStatement.fromNode(s, options, `${path}.attestations[${i}]`));
-    delete this.certs;
+    const attestations = stmts.map((s, i) => AttestationStatement.fromSchema(s, `${path}.attestations[${i}]`, options));
+    let certs: LimitedCertChoice[] | undefined;
     if (kids.length === 2) {
-      const certs = seqChildren(kids[1], `${path}.certs`);
-      if (certs.length === 0) throw new Asn1DecodeError('constraint', `${path}.certs`, 'SIZE (1..MAX): empty');
-      this.certs = certs.map((c, i) => decodeCertChoice(c, `${path}.certs[${i}]`));
+      const list = seqChildren(kids[1], `${path}.certs`);
+      if (list.length === 0) throw new Asn1DecodeError('constraint', `${path}.certs`, 'SIZE (1..MAX): empty');
+      certs = list.map((c, i) => decodeCertChoice(c, `${path}.certs[${i}]`));
     }
+    verifySchema(node, AttestationBundle.schema(), path);
+    return new AttestationBundle({ attestations, ...(certs ? { certs } : {}) });
   }
 
   toSchema(): asn1js.Sequence {
@@ -134,16 +133,8 @@ export class AttestationBundle {
     return (this.certs ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
   }
 
-  /** Strict decode of an already-parsed element, with `path` used in error messages. */
-  static fromNode(node: AsnNode, options: AttestationDecodeOptions = {}, path = 'AttestationBundle'): AttestationBundle {
-    const b = Object.create(AttestationBundle.prototype) as AttestationBundle;
-    b.attestations = [];
-    b.fromSchema(node, options, path);
-    return b;
-  }
-
   static fromBER(bytes: Bytes, options?: AttestationDecodeOptions): AttestationBundle {
-    return new AttestationBundle({ schema: parseDer(bytes, AttestationBundle.CLASS_NAME), ...(options ? { options } : {}) });
+    return AttestationBundle.fromSchema(parseDer(bytes, AttestationBundle.CLASS_NAME), AttestationBundle.CLASS_NAME, options);
   }
 
   toDER(): Uint8Array {

@@ -2,7 +2,7 @@
 // Named EvidenceStatement in drafts up to -22 (which also carried `hint IA5String OPTIONAL`, removed in -23).
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, checkOid, cloneNode, encodeNode, hex, isUniversal, parseDer, readIa5OrUtf8, readOid, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, checkOid, cloneNode, encodeNode, hex, isUniversal, parseDer, readIa5OrUtf8, readOid, seqChildren, verifySchema } from './der.js';
 
 /*
  * AttestationStatement ::= SEQUENCE {
@@ -40,40 +40,36 @@ export class AttestationStatement {
   /** Only set when decoded with allowLegacyHint from a pre-23 EvidenceStatement; never encoded. */
   legacyHint?: string;
 
-  constructor(params: { schema: AsnNode; options?: AttestationDecodeOptions } | AttestationStatementFields) {
-    if ('schema' in params) {
-      this.type = '';
-      this.stmt = new asn1js.Null();
-      this.fromSchema(params.schema, params.options);
-    } else {
-      checkOid('AttestationStatement.type', params.type);
-      this.type = params.type;
-      this.stmt = params.stmt instanceof Uint8Array ? parseDer(params.stmt, 'AttestationStatement.stmt') : params.stmt;
-      if (!this.stmt || typeof (this.stmt as asn1js.BaseBlock).toBER !== 'function') throw new Asn1EncodeError('AttestationStatement.stmt must be an ASN.1 element');
-    }
+  constructor(params: AttestationStatementFields & { legacyHint?: string }) {
+    checkOid('AttestationStatement.type', params.type);
+    this.type = params.type;
+    this.stmt = params.stmt instanceof Uint8Array ? parseDer(params.stmt, 'AttestationStatement.stmt') : params.stmt;
+    if (!this.stmt || typeof (this.stmt as asn1js.BaseBlock).toBER !== 'function') throw new Asn1EncodeError('AttestationStatement.stmt must be an ASN.1 element');
+    if (params.legacyHint !== undefined) this.legacyHint = params.legacyHint;
   }
 
-  /** asn1js schema in PKI.js style (for embedding in larger compareSchema() schemas). */
-  static schema(parameters: { names?: { blockName?: string; type?: string; stmt?: string } } = {}): asn1js.Sequence {
+  /** asn1js schema in PKI.js style (for embedding in larger compareSchema() schemas); type is Any so readOid names it. */
+  static schema(parameters: { names?: { blockName?: string; type?: string; stmt?: string; hint?: string } } = {}): asn1js.Sequence {
     const names = parameters.names ?? {};
     return new asn1js.Sequence({
       name: names.blockName ?? '',
-      value: [new asn1js.ObjectIdentifier({ name: names.type ?? 'type' }), new asn1js.Any({ name: names.stmt ?? 'stmt' })],
+      value: [new asn1js.Any({ name: names.type ?? 'type' }), new asn1js.Any({ name: names.stmt ?? 'stmt' }), new asn1js.Any({ name: names.hint ?? 'hint', optional: true })],
     });
   }
 
-  /** Strict decode from an asn1js element; throws Asn1DecodeError. */
-  fromSchema(schema: AsnNode, options: AttestationDecodeOptions = {}, path = 'AttestationStatement'): void {
-    const kids = seqChildren(schema, path);
-    this.type = readOid(kids[0], `${path}.type`);
+  /** Strict decode from an asn1js element; throws Asn1DecodeError naming `path`. */
+  static fromSchema(node: AsnNode, path = 'AttestationStatement', options: AttestationDecodeOptions = {}): AttestationStatement {
+    const kids = seqChildren(node, path);
+    const type = readOid(kids[0], `${path}.type`);
     if (kids[1] === undefined) throw new Asn1DecodeError('missing-field', `${path}.stmt`, 'absent');
-    this.stmt = cloneNode(kids[1], `${path}.stmt`);
-    delete this.legacyHint;
+    let legacyHint: string | undefined;
     if (kids.length > 2) {
       const legacy = kids.length === 3 && options.allowLegacyHint && (isUniversal(kids[2], Tag.IA5String) || isUniversal(kids[2], Tag.UTF8String));
       if (!legacy) throw new Asn1DecodeError('extra-field', `${path}[2]`, `AttestationStatement has ${kids.length} elements, expected 2`);
-      this.legacyHint = readIa5OrUtf8(kids[2], `${path}.hint`);
+      legacyHint = readIa5OrUtf8(kids[2], `${path}.hint`);
     }
+    const m = verifySchema(node, AttestationStatement.schema(), path);
+    return new AttestationStatement({ type, stmt: cloneNode(m.stmt, `${path}.stmt`), ...(legacyHint !== undefined ? { legacyHint } : {}) });
   }
 
   toSchema(): asn1js.Sequence {
@@ -91,15 +87,8 @@ export class AttestationStatement {
     return encodeNode(this.stmt);
   }
 
-  /** Strict decode of an already-parsed element, with `path` used in error messages. */
-  static fromNode(node: AsnNode, options: AttestationDecodeOptions = {}, path = 'AttestationStatement'): AttestationStatement {
-    const a = Object.create(AttestationStatement.prototype) as AttestationStatement;
-    a.fromSchema(node, options, path);
-    return a;
-  }
-
   static fromBER(bytes: Bytes, options?: AttestationDecodeOptions): AttestationStatement {
-    return new AttestationStatement({ schema: parseDer(bytes, AttestationStatement.CLASS_NAME), ...(options ? { options } : {}) });
+    return AttestationStatement.fromSchema(parseDer(bytes, AttestationStatement.CLASS_NAME), AttestationStatement.CLASS_NAME, options);
   }
 
   toDER(): Uint8Array {

@@ -14,7 +14,7 @@
 //     block SEQUENCE { low OCTET STRING, high OCTET STRING } }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, hex, isUniversal, parseDer, readOctets, readOid, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, hex, isUniversal, parseDer, readOctets, readOid, seqChildren, verifySchema } from './der.js';
 import { OID_AA_COMMUNITY_IDENTIFIERS } from './firmware-oids.js';
 
 export type HardwareSerialEntry = { all: true } | { single: Uint8Array } | { block: { low: Uint8Array; high: Uint8Array } };
@@ -38,24 +38,21 @@ export class CommunityIdentifiers {
   static readonly ATTRIBUTE_OID = OID_AA_COMMUNITY_IDENTIFIERS;
   identifiers: CommunityIdentifier[];
 
-  constructor(params: { schema: AsnNode } | { identifiers: CommunityIdentifier[] }) {
-    this.identifiers = [];
-    if ('schema' in params) this.fromSchema(params.schema);
-    else {
-      for (const id of params.identifiers) {
-        if ('communityOID' in id) checkOid('communityOID', id.communityOID);
-        else checkOid('hwModuleList.hwType', id.hwModuleList.hwType);
-      }
-      this.identifiers = params.identifiers;
+  constructor(params: { identifiers: CommunityIdentifier[] }) {
+    for (const id of params.identifiers) {
+      if ('communityOID' in id) checkOid('communityOID', id.communityOID);
+      else checkOid('hwModuleList.hwType', id.hwModuleList.hwType);
     }
+    this.identifiers = params.identifiers;
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.Sequence {
-    return new asn1js.Sequence({ name: parameters.names?.blockName ?? '', value: [new asn1js.Repeated({ value: new asn1js.Any() })] });
+  /** The elements are Any (a CHOICE each): the reader names a bad one `path[i]`. */
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Repeated({ name: 'identifiers', optional: true, value: new asn1js.Any() })] });
   }
 
-  fromSchema(schema: AsnNode, path = CommunityIdentifiers.CLASS_NAME): void {
-    this.identifiers = seqChildren(schema, path).map((k, i): CommunityIdentifier => {
+  static fromSchema(node: AsnNode, path = CommunityIdentifiers.CLASS_NAME): CommunityIdentifiers {
+    const identifiers = seqChildren(node, path).map((k, i): CommunityIdentifier => {
       const p = `${path}[${i}]`;
       if (isUniversal(k, Tag.OID)) return { communityOID: readOid(k, `${p}.communityOID`) };
       const hm = seqChildren(k, `${p}.hwModuleList`);
@@ -74,6 +71,8 @@ export class CommunityIdentifiers {
       });
       return { hwModuleList: { hwType, hwSerialEntries } };
     });
+    verifySchema(node, CommunityIdentifiers.schema(), path);
+    return new CommunityIdentifiers({ identifiers });
   }
 
   toSchema(): asn1js.Sequence {
@@ -130,10 +129,9 @@ export class CommunityIdentifiers {
     );
   }
 
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): CommunityIdentifiers {
-    const c = new CommunityIdentifiers({ identifiers: [] });
-    c.fromSchema(node, path);
-    return c;
+    return CommunityIdentifiers.fromSchema(node, path);
   }
 
   static fromBER(bytes: Bytes): CommunityIdentifiers {

@@ -17,7 +17,7 @@
 // extension marker: values outside it are refused.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, checkOid, contextChildren, encodeNode, hex, isContext, isUniversal, parseDer, readBigInt, readOctets, readOid, readSmallInt, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, checkOid, contextChildren, encodeNode, hex, isContext, isUniversal, parseDer, readBigInt, readOctets, readOid, readSmallInt, seqChildren, verifySchema } from './der.js';
 import { FirmwareErrorCode, OID_CT_FIRMWARE_LOAD_ERROR, firmwareErrorCodeName, type FirmwareErrorCodeName, type FirmwareErrorCodeValue } from './firmware-oids.js';
 import { PreferredOrLegacyPackageIdentifier, type FirmwarePackageNameFields, type FirmwarePackageNameJson } from './firmware-package-name.js';
 
@@ -52,14 +52,7 @@ export class FirmwarePackageLoadError {
   fwPkgName?: PreferredOrLegacyPackageIdentifier;
   config?: CurrentFWConfig[];
 
-  constructor(params: { schema: AsnNode } | FirmwarePackageLoadErrorFields) {
-    if ('schema' in params) {
-      this.hwType = '';
-      this.hwSerialNum = new Uint8Array();
-      this.errorCode = FirmwareErrorCode.otherError;
-      this.fromSchema(params.schema);
-      return;
-    }
+  constructor(params: FirmwarePackageLoadErrorFields) {
     checkOid('FirmwarePackageLoadError.hwType', params.hwType);
     this.hwType = params.hwType;
     this.hwSerialNum = new Uint8Array(params.hwSerialNum);
@@ -78,56 +71,54 @@ export class FirmwarePackageLoadError {
     return firmwareErrorCodeName(this.errorCode)!;
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.Sequence {
+  /** fwPkgName is Any here (a CHOICE): its reader names a bad one `path.fwPkgName`. */
+  static schema(): asn1js.Sequence {
     return new asn1js.Sequence({
-      name: parameters.names?.blockName ?? '',
       value: [
-        new asn1js.Integer({ optional: true }),
-        new asn1js.ObjectIdentifier(),
-        new asn1js.OctetString(),
-        new asn1js.Enumerated(),
-        new asn1js.Integer({ optional: true }),
-        Object.assign(PreferredOrLegacyPackageIdentifier.schema(), { optional: true }),
-        new asn1js.Constructed({ optional: true, idBlock: { tagClass: 3, tagNumber: 1 }, value: [new asn1js.Repeated({ value: new asn1js.Any() })] }),
+        new asn1js.Integer({ name: 'version', optional: true }),
+        new asn1js.ObjectIdentifier({ name: 'hwType' }),
+        new asn1js.OctetString({ name: 'hwSerialNum' }),
+        new asn1js.Enumerated({ name: 'errorCode' }),
+        new asn1js.Integer({ name: 'vendorErrorCode', optional: true }),
+        new asn1js.Any({ name: 'fwPkgName', optional: true }),
+        new asn1js.Constructed({ name: 'config', optional: true, idBlock: { tagClass: 3, tagNumber: 1 }, value: [new asn1js.Repeated({ value: new asn1js.Any() })] }),
       ],
     });
   }
 
-  fromSchema(schema: AsnNode, path = FirmwarePackageLoadError.CLASS_NAME): void {
-    const kids = seqChildren(schema, path);
+  static fromSchema(node: AsnNode, path = FirmwarePackageLoadError.CLASS_NAME): FirmwarePackageLoadError {
+    const kids = seqChildren(node, path);
     let i = 0;
     if (isUniversal(kids[i], Tag.INTEGER)) readSmallInt(kids[i++], `${path}.version`, FW_ERROR_VERSION_V1, FW_ERROR_VERSION_V1);
-    this.hwType = readOid(kids[i++], `${path}.hwType`);
-    this.hwSerialNum = readOctets(kids[i++], `${path}.hwSerialNum`);
+    const hwType = readOid(kids[i++], `${path}.hwType`);
+    const hwSerialNum = readOctets(kids[i++], `${path}.hwSerialNum`);
     const ec = kids[i++];
     if (ec === undefined) throw new Asn1DecodeError('missing-field', `${path}.errorCode`, 'absent');
     if (!isUniversal(ec, ENUMERATED)) throw new Asn1DecodeError('bad-tag', `${path}.errorCode`, 'expected ENUMERATED');
     const codeBig = (ec as asn1js.Enumerated).toBigInt();
     const code = codeBig >= 0n && codeBig <= 1000n ? Number(codeBig) : -1;
     if (firmwareErrorCodeName(code) === undefined) throw new Asn1DecodeError('constraint', `${path}.errorCode`, `${codeBig} is not a FirmwarePackageLoadErrorCode`);
-    this.errorCode = code as FirmwareErrorCodeValue;
-    delete this.vendorErrorCode;
-    delete this.fwPkgName;
-    delete this.config;
-    if (isUniversal(kids[i], Tag.INTEGER)) this.vendorErrorCode = readBigInt(kids[i++], `${path}.vendorErrorCode`);
-    if (isUniversal(kids[i], Tag.SEQUENCE) || isUniversal(kids[i], Tag.OCTET_STRING)) this.fwPkgName = PreferredOrLegacyPackageIdentifier.fromNode(kids[i++]!, `${path}.fwPkgName`);
+    const f: FirmwarePackageLoadErrorFields = { hwType, hwSerialNum, errorCode: code as FirmwareErrorCodeValue };
+    if (isUniversal(kids[i], Tag.INTEGER)) f.vendorErrorCode = readBigInt(kids[i++], `${path}.vendorErrorCode`);
+    if (isUniversal(kids[i], Tag.SEQUENCE) || isUniversal(kids[i], Tag.OCTET_STRING)) f.fwPkgName = PreferredOrLegacyPackageIdentifier.fromNode(kids[i++]!, `${path}.fwPkgName`);
     if (kids[i] !== undefined && isContext(kids[i], 1, true)) {
-      this.config = contextChildren(kids[i++]!, `${path}.config`).map((c, j) => {
+      f.config = contextChildren(kids[i++]!, `${path}.config`).map((c, j) => {
         const q = `${path}.config[${j}]`;
         const ck = seqChildren(c, q);
         let k = 0;
-        const cfg: CurrentFWConfig = { fwPkgName: undefined as unknown as PreferredOrLegacyPackageIdentifier };
-        if (isUniversal(ck[k], Tag.INTEGER)) cfg.fwPkgType = readBigInt(ck[k++], `${q}.fwPkgType`);
+        const fwPkgType = isUniversal(ck[k], Tag.INTEGER) ? readBigInt(ck[k++], `${q}.fwPkgType`) : undefined;
         if (ck[k] === undefined) throw new Asn1DecodeError('missing-field', `${q}.fwPkgName`, 'absent');
-        cfg.fwPkgName = PreferredOrLegacyPackageIdentifier.fromNode(ck[k++]!, `${q}.fwPkgName`);
+        const fwPkgName = PreferredOrLegacyPackageIdentifier.fromNode(ck[k++]!, `${q}.fwPkgName`);
         if (k < ck.length) throw new Asn1DecodeError('extra-field', `${q}[${k}]`, 'unexpected element');
-        return cfg;
+        return { ...(fwPkgType !== undefined ? { fwPkgType } : {}), fwPkgName };
       });
     }
     if (i < kids.length) throw new Asn1DecodeError('extra-field', `${path}[${i}]`, 'unexpected element');
-    if (this.errorCode === FirmwareErrorCode.otherError && this.vendorErrorCode === undefined) {
+    if (f.errorCode === FirmwareErrorCode.otherError && f.vendorErrorCode === undefined) {
       throw new Asn1DecodeError('missing-field', `${path}.vendorErrorCode`, 'MUST be present with otherError');
     }
+    verifySchema(node, FirmwarePackageLoadError.schema(), path);
+    return new FirmwarePackageLoadError(f);
   }
 
   toSchema(): asn1js.Sequence {
@@ -172,12 +163,13 @@ export class FirmwarePackageLoadError {
     return j;
   }
 
-  static fromNode(node: AsnNode): FirmwarePackageLoadError {
-    return new FirmwarePackageLoadError({ schema: node });
+  /** Same as fromSchema (the name the package verifiers use). */
+  static fromNode(node: AsnNode, path?: string): FirmwarePackageLoadError {
+    return FirmwarePackageLoadError.fromSchema(node, path);
   }
 
   static fromBER(bytes: Bytes): FirmwarePackageLoadError {
-    return new FirmwarePackageLoadError({ schema: parseDer(bytes, FirmwarePackageLoadError.CLASS_NAME) });
+    return FirmwarePackageLoadError.fromSchema(parseDer(bytes, FirmwarePackageLoadError.CLASS_NAME));
   }
 
   toDER(): Uint8Array {

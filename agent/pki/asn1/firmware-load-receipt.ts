@@ -11,7 +11,7 @@
 // accepted on decode, any other version is refused. decryptKeyID only for an encrypted package that was decrypted.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, hex, isContext, isUniversal, parseDer, readOctets, readOid, readSmallInt, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, hex, isContext, isUniversal, parseDer, readOctets, readOid, readSmallInt, seqChildren, verifySchema } from './der.js';
 import { OID_CT_FIRMWARE_LOAD_RECEIPT } from './firmware-oids.js';
 import { PreferredOrLegacyPackageIdentifier, type FirmwarePackageNameFields, type FirmwarePackageNameJson } from './firmware-package-name.js';
 
@@ -49,14 +49,7 @@ export class FirmwarePackageLoadReceipt {
   trustAnchorKeyID?: Uint8Array;
   decryptKeyID?: Uint8Array;
 
-  constructor(params: { schema: AsnNode } | FirmwarePackageLoadReceiptFields) {
-    if ('schema' in params) {
-      this.hwType = '';
-      this.hwSerialNum = new Uint8Array();
-      this.fwPkgName = new PreferredOrLegacyPackageIdentifier({ legacy: new Uint8Array() });
-      this.fromSchema(params.schema);
-      return;
-    }
+  constructor(params: FirmwarePackageLoadReceiptFields) {
     checkOid('FirmwarePackageLoadReceipt.hwType', params.hwType);
     this.hwType = params.hwType;
     this.hwSerialNum = new Uint8Array(params.hwSerialNum);
@@ -65,33 +58,33 @@ export class FirmwarePackageLoadReceipt {
     if (params.decryptKeyID !== undefined) this.decryptKeyID = new Uint8Array(params.decryptKeyID);
   }
 
-  static schema(parameters: { names?: { blockName?: string } } = {}): asn1js.Sequence {
+  /** fwPkgName is Any here (a CHOICE): its reader names a bad one `path.fwPkgName`. */
+  static schema(): asn1js.Sequence {
     return new asn1js.Sequence({
-      name: parameters.names?.blockName ?? '',
       value: [
-        new asn1js.Integer({ optional: true }),
-        new asn1js.ObjectIdentifier(),
-        new asn1js.OctetString(),
-        PreferredOrLegacyPackageIdentifier.schema(),
-        new asn1js.OctetString({ optional: true }),
-        new asn1js.Primitive({ optional: true, idBlock: { tagClass: 3, tagNumber: 1 } }),
+        new asn1js.Integer({ name: 'version', optional: true }),
+        new asn1js.ObjectIdentifier({ name: 'hwType' }),
+        new asn1js.OctetString({ name: 'hwSerialNum' }),
+        new asn1js.Any({ name: 'fwPkgName' }),
+        new asn1js.OctetString({ name: 'trustAnchorKeyID', optional: true }),
+        new asn1js.Primitive({ name: 'decryptKeyID', optional: true, idBlock: { tagClass: 3, tagNumber: 1 } }),
       ],
     });
   }
 
-  fromSchema(schema: AsnNode, path = FirmwarePackageLoadReceipt.CLASS_NAME): void {
-    const kids = seqChildren(schema, path);
+  static fromSchema(node: AsnNode, path = FirmwarePackageLoadReceipt.CLASS_NAME): FirmwarePackageLoadReceipt {
+    const kids = seqChildren(node, path);
     let i = 0;
     if (isUniversal(kids[i], Tag.INTEGER)) readSmallInt(kids[i++], `${path}.version`, FW_RECEIPT_VERSION_V1, FW_RECEIPT_VERSION_V1);
-    this.hwType = readOid(kids[i++], `${path}.hwType`);
-    this.hwSerialNum = readOctets(kids[i++], `${path}.hwSerialNum`);
+    const hwType = readOid(kids[i++], `${path}.hwType`);
+    const hwSerialNum = readOctets(kids[i++], `${path}.hwSerialNum`);
     if (kids[i] === undefined) throw new Asn1DecodeError('missing-field', `${path}.fwPkgName`, 'absent');
-    this.fwPkgName = PreferredOrLegacyPackageIdentifier.fromNode(kids[i++]!, `${path}.fwPkgName`);
-    delete this.trustAnchorKeyID;
-    delete this.decryptKeyID;
-    if (isUniversal(kids[i], Tag.OCTET_STRING)) this.trustAnchorKeyID = readOctets(kids[i++], `${path}.trustAnchorKeyID`);
-    if (kids[i] !== undefined && isContext(kids[i], 1)) this.decryptKeyID = readImplicitOctets(kids[i++]!, `${path}.decryptKeyID`);
+    const f: FirmwarePackageLoadReceiptFields = { hwType, hwSerialNum, fwPkgName: PreferredOrLegacyPackageIdentifier.fromNode(kids[i++]!, `${path}.fwPkgName`) };
+    if (isUniversal(kids[i], Tag.OCTET_STRING)) f.trustAnchorKeyID = readOctets(kids[i++], `${path}.trustAnchorKeyID`);
+    if (kids[i] !== undefined && isContext(kids[i], 1)) f.decryptKeyID = readImplicitOctets(kids[i++]!, `${path}.decryptKeyID`);
     if (i < kids.length) throw new Asn1DecodeError('extra-field', `${path}[${i}]`, 'unexpected element');
+    verifySchema(node, FirmwarePackageLoadReceipt.schema(), path);
+    return new FirmwarePackageLoadReceipt(f);
   }
 
   toSchema(): asn1js.Sequence {
@@ -108,14 +101,13 @@ export class FirmwarePackageLoadReceipt {
     return j;
   }
 
+  /** Same as fromSchema (the name the package verifiers use). */
   static fromNode(node: AsnNode, path?: string): FirmwarePackageLoadReceipt {
-    const r = new FirmwarePackageLoadReceipt({ hwType: "1.1", hwSerialNum: new Uint8Array(), fwPkgName: { legacy: new Uint8Array() } });
-    r.fromSchema(node, path);
-    return r;
+    return FirmwarePackageLoadReceipt.fromSchema(node, path);
   }
 
   static fromBER(bytes: Bytes): FirmwarePackageLoadReceipt {
-    return new FirmwarePackageLoadReceipt({ schema: parseDer(bytes, FirmwarePackageLoadReceipt.CLASS_NAME) });
+    return FirmwarePackageLoadReceipt.fromSchema(parseDer(bytes, FirmwarePackageLoadReceipt.CLASS_NAME));
   }
 
   toDER(): Uint8Array {

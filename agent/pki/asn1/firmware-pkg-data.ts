@@ -1,4 +1,9 @@
-// RFC 4108 §2.1.5 FirmwarePkgData, the content type (id-ct-firmwarePackage) that carries the firmware image itself. It need not be DER encoded as a whole, but it is a plain OCTET STRING; large images are never decoded through this class (see cms-signed-data-stream.ts), it is for small packages and tests.
+// RFC 4108 §2.1.5 FirmwarePkgData, the content type (id-ct-firmwarePackage) that carries the firmware image itself.
+// "A straightforward encapsulation in an octet string" that "need not be DER encoded": in a SignedData or
+// CompressedData the eContent OCTET STRING is the FirmwarePkgData, so its octets are the image (as id-data's Data,
+// RFC 5652 §4; §2.2.2 digests "the encapContentInfo eContent octet string [which] contains the firmware package").
+// This class encodes the type as a DER value of its own (small packages, tests); large images are never decoded
+// through it (see cms-signed-data-stream.ts).
 //   FirmwarePkgData ::= OCTET STRING
 import * as asn1js from 'asn1js';
 import { type AsnNode, type Bytes, encodeNode, hex, parseDer, readOctets, verifySchema } from './der.js';

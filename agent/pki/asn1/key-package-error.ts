@@ -43,7 +43,7 @@ export class KeyPackageError {
         this.errorOf = new KeyPkgIdentifier({ schema: inner[0]! });
         i++;
       }
-      this.errorBy = new SIREntityName({ schema: kids[i++] as AsnNode });
+      this.errorBy = SIREntityName.fromSchema(kids[i++] as AsnNode);
       const ec = kids[i++];
       if (ec === undefined) throw new Asn1DecodeError('missing-field', `${path}.errorCode`, 'absent');
       if (isUniversal(ec, ENUMERATED)) {

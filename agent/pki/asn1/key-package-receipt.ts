@@ -31,7 +31,7 @@ export class KeyPackageReceipt {
       }
       if (kids[i] === undefined) throw new Asn1DecodeError('missing-field', `${path}.receiptOf`, 'absent');
       this.receiptOf = new KeyPkgIdentifier({ schema: kids[i]! });
-      this.receivedBy = new SIREntityName({ schema: kids[i + 1] as AsnNode });
+      this.receivedBy = SIREntityName.fromSchema(kids[i + 1] as AsnNode);
       if (kids.length > i + 2) throw new Asn1DecodeError('extra-field', path, `${kids.length - i - 2} extra element(s)`);
       return;
     }

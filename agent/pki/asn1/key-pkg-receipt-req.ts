@@ -36,12 +36,12 @@ export class KeyPkgReceiptReq {
       if (isContext(kids[i], 0, true)) {
         const names = contextChildren(kids[i]!, `${path}.receiptsFrom`);
         if (names.length === 0) throw new Asn1DecodeError('constraint', `${path}.receiptsFrom`, 'empty SIREntityNames');
-        this.receiptsFrom = names.map((n) => new SIREntityName({ schema: n }));
+        this.receiptsFrom = names.map((n) => SIREntityName.fromSchema(n));
         i++;
       }
       const to = seqChildren(kids[i], `${path}.receiptsTo`);
       if (to.length === 0) throw new Asn1DecodeError('constraint', `${path}.receiptsTo`, 'empty SIREntityNames');
-      this.receiptsTo = to.map((n) => new SIREntityName({ schema: n }));
+      this.receiptsTo = to.map((n) => SIREntityName.fromSchema(n));
       if (kids.length > i + 1) throw new Asn1DecodeError('extra-field', path, `${kids.length - i - 1} extra element(s)`);
       return;
     }

@@ -2,7 +2,7 @@
 // (sirenValue CONTAINS the DER value named by sirenType; for id-dn a DistinguishedName).
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, checkOid, parseDer, readOctets, readOid, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, checkOid, encodeNode, parseDer, readOctets, readOid, seqChildren, verifySchema } from './der.js';
 import { OID_SIREN_DN } from './key-package-oids.js';
 
 export interface SIREntityNameFields {
@@ -11,20 +11,28 @@ export interface SIREntityNameFields {
 }
 
 export class SIREntityName {
+  static readonly CLASS_NAME = 'SIREntityName';
   sirenType: string;
   sirenValue: Uint8Array;
 
-  constructor(params: { schema: AsnNode } | SIREntityNameFields) {
-    if ('schema' in params) {
-      const [t, v, ...extra] = seqChildren(params.schema, 'SIREntityName');
-      if (extra.length) throw new Asn1DecodeError('extra-field', 'SIREntityName', `${extra.length} extra element(s)`);
-      this.sirenType = readOid(t, 'SIREntityName.sirenType');
-      this.sirenValue = readOctets(v, 'SIREntityName.sirenValue');
-      return;
-    }
+  constructor(params: SIREntityNameFields) {
     checkOid('SIREntityName.sirenType', params.sirenType);
     this.sirenType = params.sirenType;
     this.sirenValue = new Uint8Array(params.sirenValue);
+  }
+
+  /** sirenType is Any here: readOid checks it so a bad one is named `path.sirenType`. */
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Any({ name: 'sirenType' }), new asn1js.Any({ name: 'sirenValue' })] });
+  }
+
+  static fromSchema(node: AsnNode, path = SIREntityName.CLASS_NAME): SIREntityName {
+    const [t, v, ...extra] = seqChildren(node, path);
+    if (extra.length) throw new Asn1DecodeError('extra-field', path, `${extra.length} extra element(s)`);
+    const sirenType = readOid(t, `${path}.sirenType`);
+    const sirenValue = readOctets(v, `${path}.sirenValue`);
+    verifySchema(node, SIREntityName.schema(), path);
+    return new SIREntityName({ sirenType, sirenValue });
   }
 
   /** id-dn SIREntityName for a DER DistinguishedName (e.g. a certificate's subject). */
@@ -33,13 +41,17 @@ export class SIREntityName {
   }
 
   static fromDer(der: Bytes): SIREntityName {
-    return new SIREntityName({ schema: parseDer(der, 'SIREntityName') });
+    return SIREntityName.fromSchema(parseDer(der, SIREntityName.CLASS_NAME));
   }
 
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({
       value: [new asn1js.ObjectIdentifier({ value: this.sirenType }), new asn1js.OctetString({ valueHex: this.sirenValue })],
     });
+  }
+
+  toDer(): Uint8Array {
+    return encodeNode(this.toSchema());
   }
 
   equals(o: SIREntityName): boolean {

@@ -7,7 +7,7 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, encodeNode, parseDer, readOctets, readOid, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, parseDer, readOctets, readOid, seqChildren, verifySchema } from './der.js';
 import { OID_PE_WRAPPED_APEX_CONTIN_KEY } from './tamp-oids.js';
 
 export class ApexContingencyKey {
@@ -16,19 +16,28 @@ export class ApexContingencyKey {
   wrapAlgorithm?: string;
   wrappedContinPubKey?: Uint8Array;
 
-  constructor(p: { schema: AsnNode } | { wrapAlgorithm: string; wrappedContinPubKey: Uint8Array }) {
-    if ('schema' in p) {
-      const path = 'ApexContingencyKey';
-      const k = seqChildren(p.schema, path);
-      if (k.length === 0) return;
-      if (k.length !== 2) throw new Asn1DecodeError('malformed', path, 'both fields or none');
-      const alg = seqChildren(k[0], `${path}.wrapAlgorithm`);
-      this.wrapAlgorithm = readOid(alg[0], `${path}.wrapAlgorithm.algorithm`);
-      this.wrappedContinPubKey = readOctets(k[1], `${path}.wrappedContinPubKey`);
-      return;
-    }
+  constructor(p: { wrapAlgorithm: string; wrappedContinPubKey: Uint8Array } | { empty: true }) {
+    if ('empty' in p) return;
     this.wrapAlgorithm = p.wrapAlgorithm;
     this.wrappedContinPubKey = p.wrappedContinPubKey;
+  }
+
+  /** Both fields optional together (RFC 5934 §9: an empty extension); fromSchema refuses one without the other. */
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [new asn1js.Sequence({ name: 'wrapAlgorithm', optional: true }), new asn1js.OctetString({ name: 'wrappedContinPubKey', optional: true })],
+    });
+  }
+
+  static fromSchema(node: AsnNode, path = 'ApexContingencyKey'): ApexContingencyKey {
+    const k = seqChildren(node, path);
+    if (k.length === 0) return new ApexContingencyKey({ empty: true });
+    if (k.length !== 2) throw new Asn1DecodeError('malformed', path, 'both fields or none');
+    const alg = seqChildren(k[0], `${path}.wrapAlgorithm`);
+    const wrapAlgorithm = readOid(alg[0], `${path}.wrapAlgorithm.algorithm`);
+    const wrappedContinPubKey = readOctets(k[1], `${path}.wrappedContinPubKey`);
+    verifySchema(node, ApexContingencyKey.schema(), path);
+    return new ApexContingencyKey({ wrapAlgorithm, wrappedContinPubKey });
   }
 
   get empty(): boolean {
@@ -36,7 +45,7 @@ export class ApexContingencyKey {
   }
 
   static fromDer(der: Bytes): ApexContingencyKey {
-    return new ApexContingencyKey({ schema: parseDer(der, 'ApexContingencyKey') });
+    return ApexContingencyKey.fromSchema(parseDer(der, 'ApexContingencyKey'));
   }
 
   toSchema(): asn1js.Sequence {

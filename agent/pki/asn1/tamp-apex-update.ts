@@ -4,9 +4,9 @@
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
 import { type AsnNode, type Bytes, Tag, encodeNode, isUniversal, parseDer, seqChildren, verifySchema } from './der.js';
-import { readBoolean, readSeqNumber, readTerse, readVersion, seqNumberNode, terseFields, type TerseOrVerbose } from './tamp-fields.js';
+import { readBoolean, readSeqNumber, seqNumberNode, terseFields, type TerseOrVerbose } from './tamp-fields.js';
 import { TAMPMsgRef } from './tamp-msg-ref.js';
-import { terseSchema, versionSchema } from './tamp-schema.js';
+import { readTampHead, tampHeadSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_APEX_UPDATE } from './tamp-oids.js';
 import { type TrustAnchorChoice, trustAnchorChoiceFromNode, trustAnchorChoiceToSchema } from './trust-anchor-choice.js';
 
@@ -30,9 +30,7 @@ export class TAMPApexUpdate {
   static schema(): asn1js.Sequence {
     return new asn1js.Sequence({
       value: [
-        versionSchema(),
-        terseSchema(),
-        new asn1js.Sequence({ name: 'msgRef' }),
+        ...tampHeadSchema(),
         new asn1js.Boolean({ name: 'clearTrustAnchors' }),
         new asn1js.Boolean({ name: 'clearCommunities' }),
         new asn1js.Integer({ name: 'seqNumber', optional: true }),
@@ -42,10 +40,8 @@ export class TAMPApexUpdate {
   }
   static fromSchema(node: AsnNode, path = 'TAMPApexUpdate'): TAMPApexUpdate {
     const k = seqChildren(node, path);
-    const t = readTerse(k, readVersion(k, 0, path), path);
-    let i = t.next;
-    const terse = t.terse;
-    const msgRef = TAMPMsgRef.fromSchema(k[i++]!, `${path}.msgRef`);
+    const { terse, msgRef, next } = readTampHead(k, path);
+    let i = next;
     const clearTrustAnchors = readBoolean(k[i++], `${path}.clearTrustAnchors`);
     const clearCommunities = readBoolean(k[i++], `${path}.clearCommunities`);
     const seqNumber = isUniversal(k[i], Tag.INTEGER) ? readSeqNumber(k[i++], `${path}.seqNumber`) : undefined;

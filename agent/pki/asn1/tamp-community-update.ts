@@ -5,9 +5,9 @@
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
 import { type AsnNode, type Bytes, encodeNode, isContext, parseDer, seqChildren, verifySchema } from './der.js';
-import { implicitConstructed, oidNodes, readOidList, readTerse, readVersion, taggedChildren, terseFields, type TerseOrVerbose } from './tamp-fields.js';
+import { implicitConstructed, oidNodes, readOidList, taggedChildren, terseFields, type TerseOrVerbose } from './tamp-fields.js';
 import { TAMPMsgRef } from './tamp-msg-ref.js';
-import { terseSchema, versionSchema } from './tamp-schema.js';
+import { readTampHead, tampHeadSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_COMMUNITY_UPDATE } from './tamp-oids.js';
 
 export interface CommunityUpdates {
@@ -28,14 +28,12 @@ export class TAMPCommunityUpdate {
     this.updates = p.updates;
   }
   static schema(): asn1js.Sequence {
-    return new asn1js.Sequence({ value: [versionSchema(), terseSchema(), new asn1js.Sequence({ name: 'msgRef' }), new asn1js.Sequence({ name: 'updates' })] });
+    return new asn1js.Sequence({ value: [...tampHeadSchema(), new asn1js.Sequence({ name: 'updates' })] });
   }
   static fromSchema(node: AsnNode, path = 'TAMPCommunityUpdate'): TAMPCommunityUpdate {
     const k = seqChildren(node, path);
-    const t = readTerse(k, readVersion(k, 0, path), path);
-    let i = t.next;
-    const terse = t.terse;
-    const msgRef = TAMPMsgRef.fromSchema(k[i++]!, `${path}.msgRef`);
+    const { terse, msgRef, next } = readTampHead(k, path);
+    let i = next;
     const u = seqChildren(k[i++], `${path}.updates`);
     const updates: CommunityUpdates = {};
     let j = 0;

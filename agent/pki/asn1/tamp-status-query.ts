@@ -3,9 +3,9 @@
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
 import { type AsnNode, type Bytes, encodeNode, parseDer, seqChildren, verifySchema } from './der.js';
-import { readTerse, readVersion, terseFields, type TerseOrVerbose } from './tamp-fields.js';
+import { terseFields, type TerseOrVerbose } from './tamp-fields.js';
 import { TAMPMsgRef } from './tamp-msg-ref.js';
-import { terseSchema, versionSchema } from './tamp-schema.js';
+import { readTampHead, tampHeadSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_STATUS_QUERY } from './tamp-oids.js';
 
 export class TAMPStatusQuery {
@@ -18,13 +18,13 @@ export class TAMPStatusQuery {
     this.query = p.query;
   }
   static schema(): asn1js.Sequence {
-    return new asn1js.Sequence({ value: [versionSchema(), terseSchema(), new asn1js.Sequence({ name: 'query' })] });
+    return new asn1js.Sequence({ value: tampHeadSchema('query') });
   }
   static fromSchema(node: AsnNode, path = 'TAMPStatusQuery'): TAMPStatusQuery {
     const k = seqChildren(node, path);
-    const t = readTerse(k, readVersion(k, 0, path), path);
-    const query = TAMPMsgRef.fromSchema(k[t.next]!, `${path}.query`);
-    if (k.length !== t.next + 1) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
+    const t = readTampHead(k, path, 'query');
+    const query = t.msgRef;
+    if (k.length !== t.next) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
     verifySchema(node, TAMPStatusQuery.schema(), path);
     return new TAMPStatusQuery({ terse: t.terse, query });
   }

@@ -14,9 +14,9 @@
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
 import { type AsnNode, type Bytes, Tag, encodeNode, isContext, isUniversal, parseDer, seqChildren, verifySchema } from './der.js';
-import { explicit, explicitInner, implicitConstructed, readTerse, readVersion, taggedChildren, terseFields, type TerseOrVerbose } from './tamp-fields.js';
+import { explicit, explicitInner, implicitConstructed, taggedChildren, terseFields, type TerseOrVerbose } from './tamp-fields.js';
 import { TAMPMsgRef } from './tamp-msg-ref.js';
-import { terseSchema, versionSchema } from './tamp-schema.js';
+import { readTampHead, tampHeadSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_UPDATE } from './tamp-oids.js';
 import { type TAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
 import { type TrustAnchorChoice, trustAnchorChoiceFromNode, trustAnchorChoiceToSchema } from './trust-anchor-choice.js';
@@ -86,9 +86,7 @@ export class TAMPUpdate {
   static schema(): asn1js.Sequence {
     return new asn1js.Sequence({
       value: [
-        versionSchema(),
-        terseSchema(),
-        new asn1js.Sequence({ name: 'msgRef' }),
+        ...tampHeadSchema(),
         new asn1js.Sequence({ name: 'updates' }),
         new asn1js.Constructed({ name: 'tampSeqNumbers', optional: true, idBlock: { tagClass: 3, tagNumber: 2 } }),
       ],
@@ -96,9 +94,9 @@ export class TAMPUpdate {
   }
   static fromSchema(node: AsnNode, path = 'TAMPUpdate'): TAMPUpdate {
     const k = seqChildren(node, path);
-    const t = readTerse(k, readVersion(k, 0, path), path);
+    const t = readTampHead(k, path);
     let i = t.next;
-    const msgRef = TAMPMsgRef.fromSchema(k[i++]!, `${path}.msgRef`);
+    const msgRef = t.msgRef;
     const ups = seqChildren(k[i++], `${path}.updates`);
     if (ups.length === 0) throw new Asn1DecodeError('constraint', `${path}.updates`, 'at least one TrustAnchorUpdate');
     const updates = ups.map((u, j) => trustAnchorUpdateFromNode(u, `${path}.updates[${j}]`));

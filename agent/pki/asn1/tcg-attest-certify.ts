@@ -11,10 +11,9 @@
 // with TPMI_ALG_PUBLIC (no TPM2B size prefix). Drafts -07 and earlier had a different, tagged layout (not supported).
 import * as asn1js from 'asn1js';
 import { EnrolldError } from '../../util/errors.js';
-import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { AttestationStatement } from './evidence-statement.js';
-import { type AsnNode, type Bytes, encodeNode, hex, parseDer } from './der.js';
-import { readTpmStatement, tpmStatementSchema, tpmStatementToSchema } from './tpm-attest-statement.js';
+import type { AttestationStatement } from './evidence-statement.js';
+import { type AsnNode, type Bytes, hex, parseDer } from './der.js';
+import { TpmAttestStatement, readTpmStatement, statementNode, tpmStatementSchema } from './tpm-attest-statement.js';
 import { OID_TCG_ATTEST_TPM_CERTIFY } from './oids.js';
 
 export interface TcgAttestCertifyFields {
@@ -29,23 +28,17 @@ export interface TcgAttestCertifyJson {
   tpmTPublic?: string;
 }
 
-export class TcgAttestCertify {
+export class TcgAttestCertify extends TpmAttestStatement {
   static readonly CLASS_NAME = 'TcgAttestCertify';
-  tpmSAttest: Uint8Array;
-  signature: Uint8Array;
   tpmTPublic?: Uint8Array;
 
-  constructor(params: { schema: AsnNode } | TcgAttestCertifyFields) {
-    if ('schema' in params) {
-      this.tpmSAttest = new Uint8Array();
-      this.signature = new Uint8Array();
-      this.fromSchema(params.schema);
-    } else {
-      if (!(params.tpmSAttest instanceof Uint8Array) || !(params.signature instanceof Uint8Array)) throw new Asn1EncodeError('TcgAttestCertify: tpmSAttest and signature are required byte arrays');
-      this.tpmSAttest = params.tpmSAttest;
-      this.signature = params.signature;
-      if (params.tpmTPublic !== undefined) this.tpmTPublic = params.tpmTPublic;
-    }
+  constructor(params: TcgAttestCertifyFields) {
+    super(TcgAttestCertify.CLASS_NAME, params);
+    if (params.tpmTPublic !== undefined) this.tpmTPublic = params.tpmTPublic;
+  }
+
+  protected third(): Uint8Array | undefined {
+    return this.tpmTPublic;
   }
 
   static schema(parameters: { names?: { blockName?: string; tpmSAttest?: string; signature?: string; tpmTPublic?: string } } = {}): asn1js.Sequence {
@@ -53,16 +46,9 @@ export class TcgAttestCertify {
     return tpmStatementSchema({ ...n, ...(n.tpmTPublic !== undefined ? { third: n.tpmTPublic } : {}) }, 'tpmTPublic');
   }
 
-  fromSchema(schema: AsnNode, path = 'TcgAttestCertify'): void {
-    const f = readTpmStatement(schema, path, 'TcgAttestCertify', 'tpmTPublic');
-    this.tpmSAttest = f.tpmSAttest;
-    this.signature = f.signature;
-    delete this.tpmTPublic;
-    if (f.third !== undefined) this.tpmTPublic = f.third;
-  }
-
-  toSchema(): asn1js.Sequence {
-    return tpmStatementToSchema({ tpmSAttest: this.tpmSAttest, signature: this.signature, ...(this.tpmTPublic !== undefined ? { third: this.tpmTPublic } : {}) });
+  static fromSchema(node: AsnNode, path = TcgAttestCertify.CLASS_NAME): TcgAttestCertify {
+    const f = readTpmStatement(node, path, TcgAttestCertify.CLASS_NAME, 'tpmTPublic');
+    return new TcgAttestCertify({ tpmSAttest: f.tpmSAttest, signature: f.signature, ...(f.third !== undefined ? { tpmTPublic: f.third } : {}) });
   }
 
   toJSON(): TcgAttestCertifyJson {
@@ -72,24 +58,17 @@ export class TcgAttestCertify {
   }
 
   static fromBER(bytes: Bytes): TcgAttestCertify {
-    return new TcgAttestCertify({ schema: parseDer(bytes, TcgAttestCertify.CLASS_NAME) });
-  }
-
-  toDER(): Uint8Array {
-    return encodeNode(this.toSchema());
+    return TcgAttestCertify.fromSchema(parseDer(bytes, TcgAttestCertify.CLASS_NAME));
   }
 
   /** Wraps this statement as AttestationStatement { tcg-attest-tpm-certify, this }. */
   toAttestationStatement(): AttestationStatement {
-    return new AttestationStatement({ type: OID_TCG_ATTEST_TPM_CERTIFY, stmt: this.toSchema() });
+    return this.statementOf(OID_TCG_ATTEST_TPM_CERTIFY);
   }
 
   /** Decodes the stmt of an AttestationStatement whose type must be tcg-attest-tpm-certify. */
   static fromAttestationStatement(st: AttestationStatement): TcgAttestCertify {
-    if (st.type !== OID_TCG_ATTEST_TPM_CERTIFY) throw new Asn1DecodeError('bad-value', 'AttestationStatement.type', `expected ${OID_TCG_ATTEST_TPM_CERTIFY}, got ${st.type}`);
-    const t = Object.create(TcgAttestCertify.prototype) as TcgAttestCertify;
-    t.fromSchema(st.stmt, 'AttestationStatement.stmt(TcgAttestCertify)');
-    return t;
+    return TcgAttestCertify.fromSchema(statementNode(st, OID_TCG_ATTEST_TPM_CERTIFY), 'AttestationStatement.stmt(TcgAttestCertify)');
   }
 
   /** Unmarshals tpmSAttest as a TPMS_ATTEST of type TPM_ST_ATTEST_CERTIFY (throws TpmAttestParseError). */

@@ -8,10 +8,9 @@
 //     pcrValues        OCTET STRING OPTIONAL  -- the quoted PCR values, concatenated in TPMS_QUOTE_INFO.pcrSelect
 //   }                                         --   order (TPM 2.0 Part 1 §17.6.1: the pcrDigest input)
 import * as asn1js from 'asn1js';
-import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { AttestationStatement } from './evidence-statement.js';
-import { type AsnNode, type Bytes, encodeNode, hex, parseDer } from './der.js';
-import { readTpmStatement, tpmStatementSchema, tpmStatementToSchema } from './tpm-attest-statement.js';
+import type { AttestationStatement } from './evidence-statement.js';
+import { type AsnNode, type Bytes, hex, parseDer } from './der.js';
+import { TpmAttestStatement, readTpmStatement, statementNode, tpmStatementSchema } from './tpm-attest-statement.js';
 
 export interface TcgAttestQuoteFields {
   tpmSAttest: Uint8Array;
@@ -25,23 +24,17 @@ export interface TcgAttestQuoteJson {
   pcrValues?: string;
 }
 
-export class TcgAttestQuote {
+export class TcgAttestQuote extends TpmAttestStatement {
   static readonly CLASS_NAME = 'TcgAttestQuote';
-  tpmSAttest: Uint8Array;
-  signature: Uint8Array;
   pcrValues?: Uint8Array;
 
-  constructor(params: { schema: AsnNode } | TcgAttestQuoteFields) {
-    if ('schema' in params) {
-      this.tpmSAttest = new Uint8Array();
-      this.signature = new Uint8Array();
-      this.fromSchema(params.schema);
-    } else {
-      if (!(params.tpmSAttest instanceof Uint8Array) || !(params.signature instanceof Uint8Array)) throw new Asn1EncodeError('TcgAttestQuote: tpmSAttest and signature are required byte arrays');
-      this.tpmSAttest = params.tpmSAttest;
-      this.signature = params.signature;
-      if (params.pcrValues !== undefined) this.pcrValues = params.pcrValues;
-    }
+  constructor(params: TcgAttestQuoteFields) {
+    super(TcgAttestQuote.CLASS_NAME, params);
+    if (params.pcrValues !== undefined) this.pcrValues = params.pcrValues;
+  }
+
+  protected third(): Uint8Array | undefined {
+    return this.pcrValues;
   }
 
   static schema(parameters: { names?: { blockName?: string; tpmSAttest?: string; signature?: string; pcrValues?: string } } = {}): asn1js.Sequence {
@@ -49,16 +42,9 @@ export class TcgAttestQuote {
     return tpmStatementSchema({ ...n, ...(n.pcrValues !== undefined ? { third: n.pcrValues } : {}) }, 'pcrValues');
   }
 
-  fromSchema(schema: AsnNode, path = 'TcgAttestQuote'): void {
-    const f = readTpmStatement(schema, path, 'TcgAttestQuote', 'pcrValues');
-    this.tpmSAttest = f.tpmSAttest;
-    this.signature = f.signature;
-    delete this.pcrValues;
-    if (f.third !== undefined) this.pcrValues = f.third;
-  }
-
-  toSchema(): asn1js.Sequence {
-    return tpmStatementToSchema({ tpmSAttest: this.tpmSAttest, signature: this.signature, ...(this.pcrValues !== undefined ? { third: this.pcrValues } : {}) });
+  static fromSchema(node: AsnNode, path = TcgAttestQuote.CLASS_NAME): TcgAttestQuote {
+    const f = readTpmStatement(node, path, TcgAttestQuote.CLASS_NAME, 'pcrValues');
+    return new TcgAttestQuote({ tpmSAttest: f.tpmSAttest, signature: f.signature, ...(f.third !== undefined ? { pcrValues: f.third } : {}) });
   }
 
   toJSON(): TcgAttestQuoteJson {
@@ -68,24 +54,17 @@ export class TcgAttestQuote {
   }
 
   static fromBER(bytes: Bytes): TcgAttestQuote {
-    return new TcgAttestQuote({ schema: parseDer(bytes, TcgAttestQuote.CLASS_NAME) });
-  }
-
-  toDER(): Uint8Array {
-    return encodeNode(this.toSchema());
+    return TcgAttestQuote.fromSchema(parseDer(bytes, TcgAttestQuote.CLASS_NAME));
   }
 
   /** Wraps this statement as AttestationStatement { type, this }; `type` is the configured quote statement OID. */
   toAttestationStatement(type: string): AttestationStatement {
-    return new AttestationStatement({ type, stmt: this.toSchema() });
+    return this.statementOf(type);
   }
 
   /** Decodes the stmt of an AttestationStatement whose type must be `type` (the configured quote OID). */
   static fromAttestationStatement(st: AttestationStatement, type: string): TcgAttestQuote {
-    if (st.type !== type) throw new Asn1DecodeError('bad-value', 'AttestationStatement.type', `expected ${type}, got ${st.type}`);
-    const t = Object.create(TcgAttestQuote.prototype) as TcgAttestQuote;
-    t.fromSchema(st.stmt, 'AttestationStatement.stmt(TcgAttestQuote)');
-    return t;
+    return TcgAttestQuote.fromSchema(statementNode(st, type), 'AttestationStatement.stmt(TcgAttestQuote)');
   }
 }
 

@@ -1,9 +1,10 @@
 // The shape the TPM statements of draft-ietf-lamps-csr-attestation share (its TPM appendix):
 //   SEQUENCE { tpmSAttest OCTET STRING, signature OCTET STRING, <third> OCTET STRING OPTIONAL }
-// — certify (third = tpmTPublic) and quote (third = pcrValues). One schema, reader and writer for both.
+// — certify (third = tpmTPublic) and quote (third = pcrValues). One schema, reader, writer and base class for both.
 import * as asn1js from 'asn1js';
-import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, readOctets, seqChildren } from './der.js';
+import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
+import { AttestationStatement } from './evidence-statement.js';
+import { type AsnNode, encodeNode, readOctets, seqChildren, toArrayBuffer, verifySchema } from './der.js';
 
 export interface TpmStatementNames {
   blockName?: string;
@@ -29,23 +30,53 @@ export function tpmStatementSchema(names: TpmStatementNames, thirdName: string):
   });
 }
 
-/** Reads the three fields; errors name `path.<field>` (the third by `thirdName`). */
-export function readTpmStatement(schema: AsnNode, path: string, className: string, thirdName: string): TpmStatementFields {
-  const kids = seqChildren(schema, path);
+/** Reads the three fields (errors name `path.<field>`, the third by `thirdName`), then checks the node against the schema. */
+export function readTpmStatement(node: AsnNode, path: string, className: string, thirdName: string): TpmStatementFields {
+  const kids = seqChildren(node, path);
   const out: TpmStatementFields = { tpmSAttest: readOctets(kids[0], `${path}.tpmSAttest`), signature: readOctets(kids[1], `${path}.signature`) };
   if (kids.length > 2) out.third = readOctets(kids[2], `${path}.${thirdName}`);
   if (kids.length > 3) throw new Asn1DecodeError('extra-field', `${path}[3]`, `${className} has ${kids.length} elements, expected 2 or 3`);
+  verifySchema(node, tpmStatementSchema({}, thirdName), path);
   return out;
 }
 
 export function tpmStatementToSchema(f: TpmStatementFields): asn1js.Sequence {
-  const value: AsnNode[] = [new asn1js.OctetString({ valueHex: copy(f.tpmSAttest) }), new asn1js.OctetString({ valueHex: copy(f.signature) })];
-  if (f.third !== undefined) value.push(new asn1js.OctetString({ valueHex: copy(f.third) }));
+  const value: AsnNode[] = [new asn1js.OctetString({ valueHex: toArrayBuffer(f.tpmSAttest) }), new asn1js.OctetString({ valueHex: toArrayBuffer(f.signature) })];
+  if (f.third !== undefined) value.push(new asn1js.OctetString({ valueHex: toArrayBuffer(f.third) }));
   return new asn1js.Sequence({ value });
 }
 
-function copy(b: Uint8Array): ArrayBuffer {
-  const out = new ArrayBuffer(b.byteLength);
-  new Uint8Array(out).set(b);
-  return out;
+/** What TcgAttestCertify and TcgAttestQuote share: the two required fields, the encoding, the statement wrapper. */
+export abstract class TpmAttestStatement {
+  tpmSAttest: Uint8Array;
+  signature: Uint8Array;
+
+  protected constructor(className: string, params: { tpmSAttest: Uint8Array; signature: Uint8Array }) {
+    if (!(params.tpmSAttest instanceof Uint8Array) || !(params.signature instanceof Uint8Array)) throw new Asn1EncodeError(`${className}: tpmSAttest and signature are required byte arrays`);
+    this.tpmSAttest = params.tpmSAttest;
+    this.signature = params.signature;
+  }
+
+  /** The optional third OCTET STRING (tpmTPublic / pcrValues). */
+  protected abstract third(): Uint8Array | undefined;
+
+  toSchema(): asn1js.Sequence {
+    const third = this.third();
+    return tpmStatementToSchema({ tpmSAttest: this.tpmSAttest, signature: this.signature, ...(third !== undefined ? { third } : {}) });
+  }
+
+  toDER(): Uint8Array {
+    return encodeNode(this.toSchema());
+  }
+
+  /** Wraps this statement as AttestationStatement { type, this }. */
+  protected statementOf(type: string): AttestationStatement {
+    return new AttestationStatement({ type, stmt: this.toSchema() });
+  }
+}
+
+/** The stmt of an AttestationStatement whose type must be `type`, with the path the statement readers name. */
+export function statementNode(st: AttestationStatement, type: string): AsnNode {
+  if (st.type !== type) throw new Asn1DecodeError('bad-value', 'AttestationStatement.type', `expected ${type}, got ${st.type}`);
+  return st.stmt;
 }

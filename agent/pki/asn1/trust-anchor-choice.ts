@@ -28,7 +28,7 @@ export function trustAnchorChoiceFromNode(node: AsnNode | undefined, path: strin
   }
   const b = node as asn1js.BaseBlock;
   if (b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 1) return { kind: 'tbsCert', der: encodeNode(explicitInner(node, 1, `${path}.tbsCert`)) };
-  if (b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 2) return { kind: 'taInfo', info: new TrustAnchorInfo({ schema: explicitInner(node, 2, `${path}.taInfo`), path: `${path}.taInfo` }) };
+  if (b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 2) return { kind: 'taInfo', info: TrustAnchorInfo.fromSchema(explicitInner(node, 2, `${path}.taInfo`), `${path}.taInfo`) };
   throw new Asn1DecodeError('bad-tag', path, 'not a TrustAnchorChoice alternative');
 }
 

@@ -237,7 +237,7 @@ class PlanBuilder {
     let t: CertificationRequestInfoTemplate;
     try {
       if (values.length !== 1) throw new Asn1DecodeError('constraint', where, `template attribute must have exactly one value, has ${values.length}`);
-      t = new CertificationRequestInfoTemplate({ schema: values[0]!, path: 'CertificationRequestInfoTemplate' });
+      t = CertificationRequestInfoTemplate.fromSchema(values[0]!, 'CertificationRequestInfoTemplate');
     } catch (err) {
       this.plan.ignored.push(`${where} unusable CertificationRequestInfoTemplate (${(err as Error).message})`);
       return;

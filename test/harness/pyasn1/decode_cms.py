@@ -3,21 +3,23 @@
 # digestAlgorithms, encapContentInfo, certificates, signerInfos with sid, signed attributes); the encapsulated
 # content, or a bare ContentInfo content, is decoded by its content type through the maps the modules register:
 # RFC 4108 firmware package load receipt/error, RFC 5934 TAMP messages, RFC 7191 key package receipt/error,
-# RFC 6402 CMC PKIData/PKIResponse, RFC 5958/6031 key packages. A SignedData without content and signers is
-# reported as certs-only (RFC 7030 §4.1.3 / RFC 5751 "degenerate").
+# RFC 6402 CMC PKIData/PKIResponse, RFC 5958/6031 key packages, RFC 3274 CompressedData (zlib content inflated and
+# decoded in turn). A SignedData without content and signers is reported as certs-only (RFC 7030 §4.1.3 / RFC 5751
+# "degenerate"). An RFC 4108 firmware package's eContent octets are the image itself (below), reported by size and hash.
 import hashlib
+import zlib
 
 import common
 from pyasn1.codec.der import decoder as der_decoder, encoder as der_encoder
 import decode_csr
-from pyasn1_modules import rfc4108, rfc5652, rfc5934, rfc5958, rfc6031, rfc6402, rfc7191  # noqa: F401 (register maps)
+from pyasn1_modules import rfc3274, rfc4108, rfc5652, rfc5934, rfc5958, rfc6031, rfc6402, rfc7191  # noqa: F401 (register maps)
 
 HASHES = {'2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512'}
 
 NAMES = {
     '1.2.840.113549.1.7.1': 'data', '1.2.840.113549.1.7.2': 'signedData',
     '1.2.840.113549.1.9.16.1.16': 'firmwarePackage', '1.2.840.113549.1.9.16.1.17': 'firmwareLoadReceipt',
-    '1.2.840.113549.1.9.16.1.18': 'firmwareLoadError',
+    '1.2.840.113549.1.9.16.1.18': 'firmwareLoadError', '1.2.840.113549.1.9.16.1.9': 'compressedData',
     '2.16.840.1.101.2.1.2.78.3': 'keyPackageReceipt', '2.16.840.1.101.2.1.2.78.6': 'keyPackageError',
     '1.3.6.1.5.5.7.12.2': 'PKIData', '1.3.6.1.5.5.7.12.3': 'PKIResponse',
     '2.16.840.1.101.2.1.2.77.1': 'TAMPStatusQuery', '2.16.840.1.101.2.1.2.77.2': 'TAMPStatusResponse',
@@ -29,16 +31,29 @@ NAMES = {
 }
 
 
+ID_CT_FIRMWARE_PACKAGE = '1.2.840.113549.1.9.16.1.16'
+ID_ALG_ZLIB_COMPRESS = '1.2.840.113549.1.9.16.3.8'
+
+
 def content_json(oid, der):
     """Content of type oid → JSON via the registered module types (strict DER); unknown types as hex."""
     spec = rfc5652.cmsContentTypesMap.get(oid)
     out = {'type': str(oid), 'name': NAMES.get(str(oid), '?')}
+    if str(oid) == ID_CT_FIRMWARE_PACKAGE:
+        # RFC 4108 §2.1.5: FirmwarePkgData "is a straightforward encapsulation in an octet string" — the eContent
+        # OCTET STRING is it, as id-data's Data (RFC 5652 §4); §2.2.2 digests that octet string, "[which] contains the
+        # firmware package". The module maps the type to FirmwarePkgData() for a ContentInfo content, not an eContent.
+        out['firmwarePkgData'] = {'length': len(der), 'sha256': hashlib.sha256(der).hexdigest()}
+        return out
     if spec is None or str(oid) == '1.2.840.113549.1.7.1':
         out['hex'] = common.hexs(der)
         return out
     common.decode(der, spec.clone(), out['name'])  # strict DER check
     value, _ = der_decoder.decode(der, asn1Spec=spec.clone(), decodeOpenTypes=True)
     out['value'] = common.to_json(value)
+    if str(oid) == str(rfc3274.id_ct_compressedData) and str(value['compressionAlgorithm']['algorithm']) == ID_ALG_ZLIB_COMPRESS:
+        eci = value['encapContentInfo']  # RFC 3274 §1.1: eContent is the zlib stream of the inner content
+        out['encapsulated'] = content_json(eci['eContentType'], zlib.decompress(eci['eContent'].asOctets()))
     if str(oid) == '1.3.6.1.5.5.7.12.2':  # PKIData: each tcr's PKCS#10 request decoded as a CSR (RFC 5272 §3.2.1.2.1)
         out['requests'] = []
         for r in value['reqSequence']:
