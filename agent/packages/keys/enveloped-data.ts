@@ -67,7 +67,10 @@ function checkOaep(alg: pkijs.AlgorithmIdentifier): void {
     throw new KeyPackageRefused('key_transport', 'unsupportedParameters', `RSAES-OAEP-params: ${(e as Error).message}`, { cause: e });
   }
   const mgfHash = p.maskGenAlgorithm.algorithmId === OID_MGF1 && p.maskGenAlgorithm.algorithmParams ? new pkijs.AlgorithmIdentifier({ schema: p.maskGenAlgorithm.algorithmParams }).algorithmId : undefined;
-  const label = p.pSourceAlgorithm.algorithmParams instanceof asn1js.OctetString ? p.pSourceAlgorithm.algorithmParams.valueBlock.valueHexView.byteLength : 0;
+  // pkijs fills an absent pSourceAlgorithm with a non-empty default: read the label from the encoding ([2], RFC 4055 §4.1)
+  const given = ((alg.algorithmParams as asn1js.Sequence).valueBlock.value as asn1js.AsnType[]).find((n) => (n as asn1js.BaseBlock).idBlock.tagClass === 3 && (n as asn1js.BaseBlock).idBlock.tagNumber === 2);
+  const labelNode = given ? new pkijs.AlgorithmIdentifier({ schema: (given as asn1js.Constructed).valueBlock.value[0] }).algorithmParams : undefined;
+  const label = labelNode instanceof asn1js.OctetString ? labelNode.valueBlock.valueHexView.byteLength : 0;
   if (p.hashAlgorithm.algorithmId !== OID_SHA256 || mgfHash !== OID_SHA256 || label !== 0) {
     throw new KeyPackageRefused('key_transport', 'unsupportedParameters', `RSAES-OAEP with hash ${p.hashAlgorithm.algorithmId}, MGF1 hash ${String(mgfHash)}: the KEK decrypts SHA-256 / MGF1-SHA-256 with an empty label only`);
   }
