@@ -113,6 +113,10 @@ test('0024 + 0025 through the PAL poller: two keys sealed in the TPM, receipt si
   const file = readFileSync(path.join(stateDir, 'keys.json'));
   assert.is(file.indexOf(Buffer.from(k1)), -1);
   assert.is(file.indexOf(Buffer.from(k1).toString('base64')), -1);
+  // nor in the store's previous-good copy
+  const prev = readFileSync(path.join(stateDir, 'keys.json.prev'));
+  assert.is(prev.indexOf(Buffer.from(k1)), -1);
+  assert.is(prev.indexOf(Buffer.from(k1).toString('base64')), -1);
   assert.equal([...(await store.unsealSecret(stored.find((s) => s.keyId === 'aes-1')!.sealed))], [...k1]);
   assert.equal([...(await store.unsealSecret(stored.find((s) => s.keyId === 'hmac-2')!.sealed))], [...k2]);
   // the receipt
