@@ -62,12 +62,12 @@ export async function createSharedContext(config: Config, keystore: KeyStore, o:
   const state = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState, now: () => clock.now(), log });
   const swept = await removeDeadWritersTemps(config.stateDir).catch(() => []);
   if (swept.length) log.info('state.stale-temps-removed', { count: swept.length });
-  const ta = await TrustAnchorStore.open(stateLayout(config.stateDir).trustAnchors, { now: () => clock.now() });
+  const ta = await TrustAnchorStore.open(stateLayout(config.stateDir).trustAnchors, { now: () => clock.now(), log });
   if (ta.list().length === 0) {
     // First start: the manufacture-time TA file seeds the TA database (RFC 7030 §4.1.1 explicit TA).
     await ta.add(factoryAnchors.map((c, i) => ({ name: `factory-${i}`, source: 'config', uses: ['est-server', 'cacerts', 'crl'] as const, certificate: c })));
   }
-  const crl = await CrlStore.open(stateLayout(config.stateDir).crls, { taStore: ta, now: () => clock.now() });
+  const crl = await CrlStore.open(stateLayout(config.stateDir).crls, { taStore: ta, now: () => clock.now(), log });
   const basicAuth = config.est.basicAuth ? { username: config.est.basicAuth.username, password: readSecret(config.est.basicAuth.passwordFile) } : undefined;
   const identity = new DeviceIdentity({ keystore, log, load: async () => (await state.load())?.credential });
   // RFC 8295 requests authenticate as the device: TLS client auth with the identity once there is one (asked per

@@ -8,8 +8,9 @@
 //     (untrusted intermediates may be supplied, e.g. from /cacerts);
 //   - it is newer than the stored one for the same issuer+scope: higher cRLNumber when both carry one, otherwise a
 //     later thisUpdate. Older or equal CRLs are not stored (a replayed old CRL must not un-revoke anything).
-// Persistence as in ta-store.ts: one JSON file replaced atomically (temp 0600, fsync, rename, fsync dir), memory
-// updated after the write, writes serialized.
+// Persistence as in ta-store.ts: a DocumentStore (crls.json: checksummed, previous-good copy, atomic, 0600; the bare
+// JSON of earlier releases converted once); both copies unusable → CrlStoreError crl.store.corrupt, never an empty
+// set (that would un-revoke everything until the next /crls). Memory updated after the write, writes serialized.
 import path from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
@@ -17,7 +18,8 @@ import { certificateFingerprint, certificateFromDer, certificateToDer, describeN
 import { validateChain } from '../pki/chain.js';
 import { decodeAsn1 } from '../pki/der.js';
 import { EnrolldError } from '../util/errors.js';
-import { ensurePrivateDir, readFileIfExists, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
+import type { Logger } from '../util/log.js';
+import { checkedDocumentAt, loadChecked, type DocumentStore } from './document-store.js';
 import type { TaUse, TrustAnchorStore } from './ta-store.js';
 
 export const CRL_STORE_SCHEMA = 1;
@@ -90,7 +92,12 @@ export interface CrlStoreOptions {
   /** Which TA use authorizes CRL issuers (default 'crl'). */
   use?: TaUse;
   now?: () => Date;
+  /** Receives the store's warnings (a damaged current file recovered from the previous copy). */
+  log?: Logger;
 }
+
+/** DocumentStore kind of crls.json. */
+export const CRL_STORE_KIND = 'enrolld-crls';
 
 interface StoredDoc {
   schema: typeof CRL_STORE_SCHEMA;
@@ -160,44 +167,54 @@ function permitsCrlSign(cert: pkijs.Certificate): boolean {
   return bits.length > 0 && (bits[0]! & 0x02) !== 0;
 }
 
+/** The CRLs a stored document holds; throws CrlStoreError corrupt naming `file`. */
+function decodeDoc(doc: unknown, file: string): StoredCrl[] {
+  const d = doc as StoredDoc;
+  if (!d || typeof d !== 'object' || d.schema !== CRL_STORE_SCHEMA || !Array.isArray(d.crls)) throw new CrlStoreError('corrupt', `${file}: not a schema-${CRL_STORE_SCHEMA} CRL file`);
+  return d.crls.map((r, i) => {
+    try {
+      const { crl, der } = parseCrl(new Uint8Array(Buffer.from(r.der, 'base64')));
+      return describe(crl, der, String(r.signer), String(r.storedAt));
+    } catch (e) {
+      throw new CrlStoreError('corrupt', `${file}: crls[${i}]: ${(e as Error).message}`, { cause: e });
+    }
+  });
+}
+
+function encodeDoc(entries: readonly StoredCrl[]): StoredDoc {
+  return { schema: CRL_STORE_SCHEMA, crls: entries.map((e) => ({ der: Buffer.from(e.der).toString('base64'), signer: e.signer, storedAt: e.storedAt })) };
+}
+
 export class CrlStore {
   private entries: StoredCrl[] = [];
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
+    /** The store file (crls.json; its previous copy is `<file>.prev`). */
     readonly file: string,
+    private readonly store: DocumentStore<StoredDoc>,
     private readonly opts: CrlStoreOptions,
   ) {}
 
+  /** Opens (loads, or starts empty when no file exists); both copies unusable → CrlStoreError crl.store.corrupt. */
   static async open(file: string, opts: CrlStoreOptions): Promise<CrlStore> {
-    const s = new CrlStore(path.resolve(file), opts);
-    await removeStaleTemps(s.file);
+    const abs = path.resolve(file);
+    // The bare JSON of earlier releases is converted once; a damaged one is refused with decodeDoc's reason.
+    const store = checkedDocumentAt<StoredDoc>(abs, (d) => decodeDoc(d, abs), {
+      kind: CRL_STORE_KIND,
+      version: CRL_STORE_SCHEMA,
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+    const s = new CrlStore(abs, store, opts);
     await s.reload();
     return s;
   }
 
   async reload(): Promise<void> {
     await this.serialize(async () => {
-      const raw = await readFileIfExists(this.file);
-      if (raw === undefined) {
-        this.entries = [];
-        return;
-      }
-      let doc: StoredDoc;
-      try {
-        doc = JSON.parse(raw.toString('utf8')) as StoredDoc;
-      } catch (e) {
-        throw new CrlStoreError('corrupt', `${this.file}: not JSON`, { cause: e });
-      }
-      if (!doc || doc.schema !== CRL_STORE_SCHEMA || !Array.isArray(doc.crls)) throw new CrlStoreError('corrupt', `${this.file}: not a schema-${CRL_STORE_SCHEMA} CRL file`);
-      this.entries = doc.crls.map((r, i) => {
-        try {
-          const { crl, der } = parseCrl(new Uint8Array(Buffer.from(r.der, 'base64')));
-          return describe(crl, der, String(r.signer), String(r.storedAt));
-        } catch (e) {
-          throw new CrlStoreError('corrupt', `${this.file}: crls[${i}]: ${(e as Error).message}`, { cause: e });
-        }
-      });
+      const doc = await loadChecked(this.store, (e) => e instanceof CrlStoreError, (message, cause) => new CrlStoreError('corrupt', message, { cause }));
+      this.entries = doc ? decodeDoc(doc, this.file) : [];
     });
   }
 
@@ -307,12 +324,7 @@ export class CrlStore {
   }
 
   private async commit(next: StoredCrl[]): Promise<void> {
-    const doc: StoredDoc = {
-      schema: CRL_STORE_SCHEMA,
-      crls: next.map((e) => ({ der: Buffer.from(e.der).toString('base64'), signer: e.signer, storedAt: e.storedAt })),
-    };
-    await ensurePrivateDir(path.dirname(this.file));
-    await writeFileAtomic(this.file, JSON.stringify(doc, null, 2) + '\n');
+    await this.store.save(encodeDoc(next));
     this.entries = next;
   }
 }

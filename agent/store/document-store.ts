@@ -64,6 +64,7 @@ export interface DocumentStoreOptions<T> {
    * Converts the content of a file in the format used before this store (bare JSON, parsed) to the current data, or
    * returns undefined when it is not such a file. Only tried when the current file is not a store document and no
    * .prev copy exists (after the first save in the store format, a non-envelope file is damage, not a legacy file).
+   * It may throw to say why a file of that format is unusable: the error becomes the StateCorruptError's cause.
    */
   legacy?: (json: unknown) => T | undefined;
   /**
@@ -204,7 +205,9 @@ export class DocumentStore<T> implements StateStore<T> {
     }
 
     let result: LoadResult<T>;
-    const legacy = !main.ok && (main.problem === 'malformed' || main.problem === 'truncated') && !prev.ok && prev.problem === 'missing' ? await this.readLegacy() : undefined;
+    const legacyCandidate = !main.ok && (main.problem === 'malformed' || main.problem === 'truncated') && !prev.ok && prev.problem === 'missing';
+    const legacyRead = legacyCandidate ? await this.readLegacy() : undefined;
+    const legacy = legacyRead && 'data' in legacyRead ? legacyRead : undefined;
     if (main.ok) {
       result = { status: 'loaded', ...main.value, source: 'main' };
     } else if (legacy) {
@@ -230,17 +233,20 @@ export class DocumentStore<T> implements StateStore<T> {
     } else if (main.problem === 'missing' && prev.problem === 'missing') {
       result = { status: 'fresh' };
     } else {
+      const refused = legacyRead && 'refused' in legacyRead ? legacyRead.refused : undefined;
+      const detail = this.o.legacy && legacyCandidate ? `${main.detail}; not a legacy document either${refused ? ` (${(refused as Error).message})` : ''}` : main.detail;
       throw new StateCorruptError(
-        { path: this.path, problem: main.problem, detail: this.o.legacy && (main.problem === 'malformed' || main.problem === 'truncated') && !prev.ok && prev.problem === 'missing' ? `${main.detail}; not a legacy document either` : main.detail },
+        { path: this.path, problem: main.problem, detail },
         { path: this.prevPath, problem: prev.problem, detail: prev.detail },
+        refused === undefined ? undefined : { cause: refused },
       );
     }
     if (!readOnly) this.last = result;
     return result;
   }
 
-  /** The current file as a document of the pre-store format (bare JSON), if `legacy` accepts it. */
-  private async readLegacy(): Promise<{ data: T } | undefined> {
+  /** The current file as a document of the pre-store format (bare JSON), if `legacy` accepts it; or why it refused it. */
+  private async readLegacy(): Promise<{ data: T } | { refused: unknown } | undefined> {
     if (!this.o.legacy) return undefined;
     let bytes: Buffer | undefined;
     try {
@@ -259,8 +265,8 @@ export class DocumentStore<T> implements StateStore<T> {
     let data: T | undefined;
     try {
       data = this.o.legacy(json);
-    } catch {
-      return undefined;
+    } catch (err) {
+      return { refused: err };
     }
     if (data === undefined || (this.o.validate && !this.o.validate(data))) return undefined;
     return { data };
@@ -359,4 +365,39 @@ export class DocumentStore<T> implements StateStore<T> {
 /** A DocumentStore for the file at `file` (its directory is the store's private directory). */
 export function documentAt<T>(file: string, options: Omit<DocumentStoreOptions<T>, 'dir' | 'name'>): DocumentStore<T> {
   return new DocumentStore<T>({ ...options, dir: path.dirname(file), name: path.basename(file) });
+}
+
+/**
+ * A DocumentStore whose data is checked by `check`, which throws a typed error naming what is wrong: the check is the
+ * store's validation, and it decides whether a file of the pre-store format (bare JSON, same shape) is converted.
+ * Load it with loadChecked().
+ */
+export function checkedDocumentAt<T>(
+  file: string,
+  check: (data: unknown) => void,
+  options: Omit<DocumentStoreOptions<T>, 'dir' | 'name' | 'validate' | 'legacy'>,
+): DocumentStore<T> {
+  const validate = (d: unknown): d is T => {
+    try {
+      check(d);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return documentAt<T>(file, { ...options, validate, legacy: (j) => (check(j), j as T) });
+}
+
+/**
+ * load() of a checkedDocumentAt store, where "no copy usable" becomes the caller's typed error: the check's own
+ * error when it refused a bare-JSON file (`own`), else `corrupt(message, cause)`.
+ */
+export async function loadChecked<T>(store: DocumentStore<T>, own: (e: unknown) => boolean, corrupt: (message: string, cause: unknown) => Error): Promise<T | undefined> {
+  try {
+    return await store.load();
+  } catch (e) {
+    if (!(e instanceof StateCorruptError)) throw e;
+    if (own(e.cause)) throw e.cause;
+    throw corrupt(e.message, e);
+  }
 }

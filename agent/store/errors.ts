@@ -11,10 +11,11 @@ export interface FileReport {
 export class StateCorruptError extends EnrolldError {
   readonly main: FileReport;
   readonly prev: FileReport;
-  constructor(main: FileReport, prev: FileReport) {
+  constructor(main: FileReport, prev: FileReport, options?: { cause?: unknown }) {
     super(
       'store.corrupt',
       `no usable state: ${main.path}: ${main.problem} (${main.detail}); ${prev.path}: ${prev.problem} (${prev.detail})`,
+      options,
     );
     this.main = main;
     this.prev = prev;

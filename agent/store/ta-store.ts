@@ -3,9 +3,11 @@
 // §3.6.1 "explicit TA database" is what the EST transport authenticates servers against; RFC 8295 §3.2/§4.2 "an
 // authorized TA" is a TA whose `uses` include what is being validated.
 //
-// Persistence: one versioned JSON file, replaced atomically (writeFileAtomic: temp file in the same directory,
-// mode 0600, fsync, rename, fsync of the directory). Memory changes only after the write succeeded, and writes are
-// serialized, so a failed or concurrent update never leaves memory and disk disagreeing.
+// Persistence: a DocumentStore (trust-anchors.json: checksummed, previous-good copy, atomic, 0600; the bare JSON of
+// earlier releases is converted once). A damaged current file falls back to the previous copy; when neither is
+// usable, open() fails with TaStoreError ta.store.corrupt — never an empty set, which the agent would re-seed and
+// then let /cacerts and TAMP rebuild from whatever the network offers. Memory changes only after the write
+// succeeded, and writes are serialized, so a failed or concurrent update never leaves memory and disk disagreeing.
 //
 // Digest (reported in status): SHA-256 over the sorted lines "<sha256 of the TA certificate DER> <uses sorted,
 // comma-separated>\n" — names/sources/dates are descriptive and do not change it; any change in which keys are
@@ -15,7 +17,8 @@ import path from 'node:path';
 import type * as pkijs from 'pkijs';
 import { certificateFingerprint, certificateFromDer, certificateToDer, certificatesFromPem, describeName } from '../pki/cert.js';
 import { EnrolldError } from '../util/errors.js';
-import { ensurePrivateDir, readFileIfExists, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
+import type { Logger } from '../util/log.js';
+import { checkedDocumentAt, loadChecked, type DocumentStore } from './document-store.js';
 
 /** What a TA may be used to validate ('cmp': CMP message protection, RFC 9483 §3.5 — a root from a CMP root CA key update). */
 export const TA_USES = ['est-server', 'cacerts', 'firmware', 'tamp', 'crl', 'key-packages', 'cmp'] as const;
@@ -111,8 +114,40 @@ export function trustAnchorSetDigest(anchors: readonly Pick<TrustAnchor, 'finger
 export type TaChange = 'added' | 'updated' | 'unchanged';
 
 export interface TrustAnchorStoreOptions {
-  /** Clock for addedAt (default system time). */
+  /** Clock for addedAt and the file's savedAt (default system time). */
   now?: () => Date;
+  /** Receives the store's warnings (a damaged current file recovered from the previous copy). */
+  log?: Logger;
+}
+
+/** DocumentStore kind of trust-anchors.json. */
+export const TA_STORE_KIND = 'enrolld-trust-anchors';
+
+/** The anchors a stored document holds; throws TaStoreError (corrupt, duplicate) naming `file`. */
+function decodeDoc(doc: unknown, file: string): TrustAnchor[] {
+  const d = doc as StoredDoc;
+  if (!d || typeof d !== 'object' || d.schema !== TA_STORE_SCHEMA || !Array.isArray(d.anchors)) {
+    throw new TaStoreError('corrupt', `${file}: not a schema-${TA_STORE_SCHEMA} trust-anchor file`);
+  }
+  const out: TrustAnchor[] = [];
+  d.anchors.forEach((a, i) => {
+    const where = `${file}: anchors[${i}]`;
+    if (!a || typeof a.cert !== 'string' || typeof a.addedAt !== 'string') throw new TaStoreError('corrupt', `${where}: malformed record`);
+    try {
+      out.push(makeTa({ name: a.name, source: a.source, uses: a.uses, certificate: new Uint8Array(Buffer.from(a.cert, 'base64')) }, a.addedAt, where));
+    } catch (e) {
+      throw new TaStoreError('corrupt', (e as Error).message, { cause: e });
+    }
+  });
+  checkUnique(out, file);
+  return out;
+}
+
+function encodeDoc(anchors: readonly TrustAnchor[]): StoredDoc {
+  return {
+    schema: TA_STORE_SCHEMA,
+    anchors: anchors.map((a) => ({ name: a.name, source: a.source, uses: [...a.uses], cert: Buffer.from(a.der).toString('base64'), addedAt: a.addedAt })),
+  };
 }
 
 export class TrustAnchorStore {
@@ -120,15 +155,26 @@ export class TrustAnchorStore {
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    /** The JSON file. */
+    /** The store file (trust-anchors.json; its previous copy is `<file>.prev`). */
     readonly file: string,
+    private readonly store: DocumentStore<StoredDoc>,
     private readonly opts: TrustAnchorStoreOptions,
   ) {}
 
-  /** Opens (loads, or starts empty when the file does not exist). A corrupt file is an error, never reset. */
+  /**
+   * Opens (loads, or starts empty when no file exists). A damaged file falls back to its previous copy; both
+   * unusable → TaStoreError ta.store.corrupt, never an empty set.
+   */
   static async open(file: string, opts: TrustAnchorStoreOptions = {}): Promise<TrustAnchorStore> {
-    const s = new TrustAnchorStore(path.resolve(file), opts);
-    await removeStaleTemps(s.file);
+    const abs = path.resolve(file);
+    // The bare JSON of earlier releases is converted once; a damaged one is refused with decodeDoc's reason.
+    const store = checkedDocumentAt<StoredDoc>(abs, (d) => decodeDoc(d, abs), {
+      kind: TA_STORE_KIND,
+      version: TA_STORE_SCHEMA,
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+    const s = new TrustAnchorStore(abs, store, opts);
     await s.reload();
     return s;
   }
@@ -136,34 +182,9 @@ export class TrustAnchorStore {
   /** Re-reads the file (what another process or an operator wrote). */
   async reload(): Promise<void> {
     await this.serialize(async () => {
-      this.anchors = await this.readFile();
+      const doc = await loadChecked(this.store, (e) => e instanceof TaStoreError, (message, cause) => new TaStoreError('corrupt', message, { cause }));
+      this.anchors = doc ? decodeDoc(doc, this.file) : [];
     });
-  }
-
-  private async readFile(): Promise<TrustAnchor[]> {
-    const raw = await readFileIfExists(this.file);
-    if (raw === undefined) return [];
-    let doc: StoredDoc;
-    try {
-      doc = JSON.parse(raw.toString('utf8')) as StoredDoc;
-    } catch (e) {
-      throw new TaStoreError('corrupt', `${this.file}: not JSON: ${(e as Error).message}`, { cause: e });
-    }
-    if (!doc || typeof doc !== 'object' || doc.schema !== TA_STORE_SCHEMA || !Array.isArray(doc.anchors)) {
-      throw new TaStoreError('corrupt', `${this.file}: not a schema-${TA_STORE_SCHEMA} trust-anchor file`);
-    }
-    const out: TrustAnchor[] = [];
-    doc.anchors.forEach((a, i) => {
-      const where = `${this.file}: anchors[${i}]`;
-      if (!a || typeof a.cert !== 'string' || typeof a.addedAt !== 'string') throw new TaStoreError('corrupt', `${where}: malformed record`);
-      try {
-        out.push(makeTa({ name: a.name, source: a.source, uses: a.uses, certificate: new Uint8Array(Buffer.from(a.cert, 'base64')) }, a.addedAt, where));
-      } catch (e) {
-        throw new TaStoreError('corrupt', (e as Error).message, { cause: e });
-      }
-    });
-    checkUnique(out, this.file);
-    return out;
   }
 
   /** Runs `fn` after every earlier operation finished (one writer at a time). */
@@ -176,12 +197,7 @@ export class TrustAnchorStore {
   /** Persists `next` and, once durable, makes it the in-memory set. */
   private async commit(next: TrustAnchor[]): Promise<void> {
     checkUnique(next, this.file);
-    const doc: StoredDoc = {
-      schema: TA_STORE_SCHEMA,
-      anchors: next.map((a) => ({ name: a.name, source: a.source, uses: [...a.uses], cert: Buffer.from(a.der).toString('base64'), addedAt: a.addedAt })),
-    };
-    await ensurePrivateDir(path.dirname(this.file));
-    await writeFileAtomic(this.file, JSON.stringify(doc, null, 2) + '\n');
+    await this.store.save(encodeDoc(next));
     this.anchors = next;
   }
 

@@ -2,14 +2,15 @@
 // newer (cRLNumber, else thisUpdate) replaces older, expired / future / forged / delta CRLs are refused, persistence.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CrlRejectedError, CrlStore } from '../../agent/store/crl-store.js';
+import { CRL_STORE_KIND, CrlRejectedError, CrlStore, CrlStoreError } from '../../agent/store/crl-store.js';
+import { decodeEnvelope } from '../../agent/store/envelope.js';
 import { TrustAnchorStore } from '../../agent/store/ta-store.js';
 import { LabCa } from '../../deploy/lab/ca.js';
 import { issueLabCrl } from '../../deploy/lab/pal.js';
@@ -58,7 +59,9 @@ test('a CRL from the issuing CA (intermediate supplied) is stored; same → unch
   assert.is(crls.list()[0]!.crlNumber, 3n);
   const file = path.join(dir, 'crls.json');
   assert.is((await stat(file)).mode & 0o777, 0o600);
-  assert.is(JSON.parse(await readFile(file, 'utf8')).crls.length, 1);
+  const d = decodeEnvelope(await readFile(file), CRL_STORE_KIND);
+  if (!d.ok) throw new Error(`${file}: ${d.problem} (${d.detail})`);
+  assert.is((d.envelope.data as { crls: unknown[] }).crls.length, 1);
 });
 
 test('revocation lookup and reload', async () => {
@@ -110,6 +113,26 @@ test('expired, not yet valid, malformed and delta CRLs are rejected', async () =
   await delta.sign(ca.issuing.privateKey, 'SHA-256');
   await rejects(crls.offer(new Uint8Array(delta.toSchema(true).toBER(false)), opts), 'delta');
   assert.is(crls.list().length, 0);
+});
+
+test('crls.json torn → the previous CRL (.prev); both copies damaged → crl.store.corrupt, not "no CRLs"', async () => {
+  const { ta, crls, dir } = await stores();
+  const file = path.join(dir, 'crls.json');
+  await crls.offer(await crl(1n), { intermediates: [ca.issuing.der] });
+  await crls.offer(await crl(2n), { intermediates: [ca.issuing.der] });
+  await truncate(file, Math.floor((await stat(file)).size / 2));
+  const again = await CrlStore.open(file, { taStore: ta, now: () => NOW });
+  assert.is(again.list()[0]!.crlNumber, 1n);
+  const b = await readFile(`${file}.prev`);
+  b[b.indexOf('"der"') + 10]! ^= 0x01;
+  await writeFile(`${file}.prev`, b);
+  await CrlStore.open(file, { taStore: ta, now: () => NOW }).then(
+    () => assert.unreachable('a damaged CRL store must not load as empty (that un-revokes)'),
+    (e) => {
+      assert.instance(e, CrlStoreError);
+      assert.is((e as CrlStoreError).code, 'crl.store.corrupt');
+    },
+  );
 });
 
 test.after(async () => {

@@ -2,14 +2,20 @@
 // the set digest, add/update/remove/replace, reload, corrupt files and failed writes leaving memory unchanged.
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { certificateFingerprint, certificateToPem } from '../../agent/pki/cert.js';
-import { TaStoreError, TrustAnchorStore, trustAnchorSetDigest } from '../../agent/store/ta-store.js';
+import { decodeEnvelope } from '../../agent/store/envelope.js';
+import { TA_STORE_KIND, TaStoreError, TrustAnchorStore, trustAnchorSetDigest } from '../../agent/store/ta-store.js';
 import { LabCa } from '../../deploy/lab/ca.js';
+import { parseConfig } from '../../agent/config.js';
+import { createSharedContext } from '../../agent/features/context.js';
+import { SoftwareKeyStore } from '../../agent/keystore/software.js';
+import { SystemClock } from '../../agent/lifecycle/clock.js';
+import { memoryLogger } from '../../agent/util/log.js';
 
 const NOW = new Date('2026-04-01T00:00:00Z');
 const ca = await LabCa.create({ now: NOW });
@@ -21,6 +27,13 @@ function tmp(): string {
   return d;
 }
 const open = (file: string): Promise<TrustAnchorStore> => TrustAnchorStore.open(file, { now: () => NOW });
+
+/** The document inside the store file's checksummed envelope (asserting the envelope verifies). */
+async function stored(file: string): Promise<{ schema: number; anchors: Array<{ name: string; uses: string[] }> }> {
+  const d = decodeEnvelope(await readFile(file), TA_STORE_KIND);
+  if (!d.ok) throw new Error(`${file}: ${d.problem} (${d.detail})`);
+  return d.envelope.data as never;
+}
 
 async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
   await p.then(
@@ -53,7 +66,7 @@ test('add persists atomically with mode 0600; reload gives the same set and dige
   assert.is(st.mode & 0o777, 0o600);
   assert.is((await stat(path.dirname(file))).mode & 0o777, 0o700);
   assert.equal(await readdir(path.dirname(file)), ['ta.json'], 'no temp file left behind');
-  const doc = JSON.parse(await readFile(file, 'utf8'));
+  const doc = await stored(file);
   assert.is(doc.schema, 1);
   assert.is(doc.anchors.length, 2);
   assert.equal(doc.anchors[0].uses, ['cacerts', 'crl', 'est-server'], 'uses sorted');
@@ -163,6 +176,91 @@ test('stale temp files of dead writers are removed on open; corrupt files are er
   const good = { name: 'a', source: 's', uses: ['cacerts'], cert: Buffer.from(ca.root.der).toString('base64'), addedAt: NOW.toISOString() };
   await writeFile(file, JSON.stringify({ schema: 1, anchors: [good, { ...good, name: 'b' }] }));
   await rejectsCode(open(file), 'ta.store.duplicate');
+});
+
+/** Two generations: lab-root, then lab-root + rollover-root (the .prev copy holds only lab-root). */
+async function twoGenerations(): Promise<{ file: string; s: TrustAnchorStore }> {
+  const file = path.join(tmp(), 'trust-anchors.json');
+  const s = await open(file);
+  await s.add({ name: 'lab-root', source: 'config', uses: ['cacerts', 'est-server'], certificate: ca.root.der });
+  await s.add({ name: 'rollover-root', source: 'cacerts-rollover', uses: ['cacerts'], certificate: other.root.der });
+  return { file, s };
+}
+const truncateHalf = async (f: string): Promise<void> => truncate(f, Math.floor((await stat(f)).size / 2));
+const flipBit = async (f: string, needle: string): Promise<void> => {
+  const b = await readFile(f);
+  const at = b.indexOf(needle);
+  assert.ok(at >= 0, `${needle} in ${f}`);
+  b[at + needle.length - 1]! ^= 0x01;
+  await writeFile(f, b);
+};
+
+for (const [what, hurt] of [
+  ['truncated', (f: string) => truncateHalf(f)],
+  ['bit-flipped', (f: string) => flipBit(f, '"rollover-root')],
+] as const) {
+  test(`trust-anchors.json ${what} → the previous good set (.prev), never an empty one`, async () => {
+    const { file } = await twoGenerations();
+    await hurt(file);
+    const again = await open(file);
+    assert.equal(again.list().map((a) => a.name), ['lab-root'], 'the previous generation');
+    assert.is(again.certificatesFor('cacerts').length, 1);
+    // the next write repairs the current file
+    await again.add({ name: 'rollover-root', source: 'cacerts-rollover', uses: ['cacerts'], certificate: other.root.der });
+    assert.equal((await stored(file)).anchors.map((a) => a.name), ['lab-root', 'rollover-root']);
+  });
+}
+
+test('both copies of trust-anchors.json damaged → ta.store.corrupt (not an empty set); both files left untouched', async () => {
+  const { file } = await twoGenerations();
+  await truncateHalf(file);
+  await flipBit(`${file}.prev`, '"lab-root');
+  const before = [await readFile(file), await readFile(`${file}.prev`)];
+  await rejectsCode(open(file), 'ta.store.corrupt');
+  await open(file).then(
+    () => assert.unreachable(),
+    (e) => assert.match((e as Error).message, /trust-anchors\.json/),
+  );
+  assert.equal([await readFile(file), await readFile(`${file}.prev`)], before, 'nothing rewritten, the operator can inspect both');
+  assert.equal((await readdir(path.dirname(file))).sort(), ['trust-anchors.json', 'trust-anchors.json.prev']);
+});
+
+test('trust-anchors.json of the earlier bare format is converted once: checksummed, with a .prev copy', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'trust-anchors.json');
+  const good = { name: 'a', source: 'config', uses: ['cacerts'], cert: Buffer.from(ca.root.der).toString('base64'), addedAt: NOW.toISOString() };
+  await writeFile(file, JSON.stringify({ schema: 1, anchors: [good] }, null, 2) + '\n', { mode: 0o600 });
+  const s = await open(file);
+  assert.equal(s.list().map((a) => a.name), ['a']);
+  assert.is((await stored(file)).anchors.length, 1);
+  assert.ok(decodeEnvelope(await readFile(`${file}.prev`), TA_STORE_KIND).ok);
+  await truncateHalf(file);
+  assert.equal((await open(file)).list().map((a) => a.name), ['a'], 'the converted copy is already protected');
+});
+
+test('the agent refuses to start over a damaged TA database: no re-seed from the factory file, no trust rebuilt from /cacerts', async () => {
+  const dir = tmp();
+  await writeFile(path.join(dir, 'ta.pem'), ca.root.pem);
+  const config = parseConfig({ deviceId: 'd', stateDir: path.join(dir, 'state'), tpm: {}, est: { url: 'https://ca.example', trustAnchorsFile: 'ta.pem' }, identity: { subject: 'CN=d' } }, dir);
+  const start = () => createSharedContext(config, new SoftwareKeyStore(), { clock: new SystemClock(), log: memoryLogger('info') });
+  // First start seeds the factory anchor; a rollover adds one the factory file does not have.
+  const first = await start();
+  assert.equal(first.stores.ta.list().map((a) => a.source), ['config']);
+  await first.stores.ta.add({ name: 'rollover-root', source: 'cacerts-rollover', uses: ['cacerts'], certificate: other.root.der });
+  await first.sink.close();
+  const file = path.join(config.stateDir, 'trust-anchors.json');
+  // Both copies damaged.
+  await flipBit(`${file}.prev`, '"factory-0');
+  await truncateHalf(file);
+  await start().then(
+    () => assert.unreachable('an agent whose TA database is unusable must not start with an empty or re-seeded one'),
+    (e) => {
+      assert.instance(e, TaStoreError);
+      assert.is((e as TaStoreError).code, 'ta.store.corrupt');
+    },
+  );
+  assert.equal((await readdir(config.stateDir)).filter((n) => n.startsWith('trust-anchors')).sort(), ['trust-anchors.json', 'trust-anchors.json.prev']);
+  assert.not.ok(decodeEnvelope(await readFile(file), TA_STORE_KIND).ok, 'not rewritten with the factory seed');
 });
 
 test.after(async () => {
