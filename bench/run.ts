@@ -73,7 +73,8 @@ try {
     ['tsc output', { main: TSC_MAIN }],
     ['bundle', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir } }],
     ['bundle, --max-semi-space-size=1 --max-old-space-size=64', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: ['--max-semi-space-size=1', '--max-old-space-size=64'] }],
-    ['bundle, --jitless (the .deb wrapper)', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: JITLESS } ],
+    ['bundle, --jitless', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: JITLESS } ],
+    ['bundle, --jitless --max-semi-space-size=1 (the .deb wrapper)', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: [...JITLESS, '--max-semi-space-size=1'] }],
   ];
   for (const [tag, opts] of variants) {
     const d = await daemonStart(env, restarts, opts);
