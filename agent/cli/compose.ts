@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { KeyStore } from '../keystore/keystore.js';
 import { SystemClock, type Clock } from '../lifecycle/clock.js';
 import { Enroller } from '../lifecycle/enroller.js';
-import { Daemon } from '../lifecycle/daemon.js';
+import { Daemon, type Poller } from '../lifecycle/daemon.js';
 import { CronSchedule, RENEW_SPREAD } from '../lifecycle/schedule.js';
 import type { AgentState } from '../lifecycle/state.js';
 import type { EnrollmentProtocol } from '../protocols/protocol.js';
@@ -122,6 +122,18 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       await stores.outcomes.flushed();
     };
     closers.push(settled);
+    // the PAL cycle, then the features' periodic work (each keeps its own persisted schedule)
+    const extraPollers = features.flatMap((f) => (f.poller ? [f.poller] : []));
+    const cyclePoller: Poller = extraPollers.length === 0 ? pal.poller : {
+      async poll(state) {
+        try {
+          return await pal.poller.poll(state);
+        } finally {
+          // a failed PAL poll (backed off by the daemon) does not hold the features' own schedules up
+          for (const p of extraPollers) await p.poll(state).catch(() => undefined);
+        }
+      },
+    };
     const firmware = features.find((f) => f.firmware)?.firmware;
     const tamp = features.find((f) => f.tamp)?.tamp;
     return {
@@ -147,7 +159,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
           log,
           enroller,
           schedule,
-          poller: pal.poller,
+          poller: cyclePoller,
           jitterSeconds: config.schedule.jitterSeconds,
           backoffMinSeconds: config.schedule.backoffMinSeconds,
           backoffMaxSeconds: config.schedule.backoffMaxSeconds,

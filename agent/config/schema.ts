@@ -205,6 +205,7 @@ export function documentSchema(baseDir: string) {
       request: oneOf(['crmf', 'p10cr'], { default: 'crmf', doc: 'ir/kur with CRMF, or the PKCS#10 as built (carrying the attestation attribute).' }),
       implicitConfirm: bool({ default: false, doc: 'Ask for implicit confirmation.' }),
       allowLoopbackHttp: bool({ default: false, doc: 'Permit http:// to a loopback address (a local test server).' }),
+      certProfile: str({ optional: true, doc: 'Certificate profile named in generalInfo id-it-certProfile of ir/cr/kur/p10cr (RFC 9483 §3.1).' }),
     },
     { missing: 'required when protocol is "cmp"', doc: 'Lightweight CMP (RFC 9483); required when protocol is cmp.' },
     rule((c) => URL.canParse(c.url), 'must be an absolute URL', 'url'),

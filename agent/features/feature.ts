@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { DeviceIdentity } from '../identity/device-identity.js';
 import type { KeyRecord, KeyStore } from '../keystore/keystore.js';
 import type { Clock } from '../lifecycle/clock.js';
+import type { Poller } from '../lifecycle/daemon.js';
 import type { RequestContext, RequestPlan } from '../lifecycle/enroller.js';
 import type { AgentState } from '../lifecycle/state.js';
 import type { PackageContext } from '../packages/context.js';
@@ -82,6 +83,8 @@ export interface FeatureParts {
   /** PAL package handlers (RFC 8295 package types). */
   handlers?: PackageHandler<PackageContext>[];
   statusPart?: StatusPart;
+  /** Periodic work on the PAL cycle (after the PAL poll; it never fails the cycle): e.g. the CMP root CA key update. */
+  poller?: Poller;
   /** Managers the agent exposes (AgentParts.firmware / .tamp). */
   firmware?: FirmwareManager;
   tamp?: TampManager;

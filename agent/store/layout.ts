@@ -25,6 +25,8 @@ export const NEXT_RUN_FILE = 'next-run.json';
 export const BDSEQ_FILE = 'mqtt-bdseq';
 /** CMP transactions waiting for pollReq (RFC 9483 §4.4), by CSR. */
 export const CMP_PENDING_FILE = 'cmp-pending.json';
+/** CMP root CA key update (RFC 9483 §4.3.2): next look, failures, a waiting genm. */
+export const CMP_ROOT_UPDATE_FILE = 'cmp-root-update.json';
 /** CMC requests waiting for queryPending (RFC 5272 §6.13), by CSR. */
 export const CMC_PENDING_FILE = 'cmc-pending.json';
 /** ACME orders still processing (RFC 8555 §7.4), by CSR. */
@@ -73,6 +75,7 @@ export function stateLayout(stateDir: string) {
     nextRun: at(NEXT_RUN_FILE),
     bdseq: at(BDSEQ_FILE),
     cmpPending: at(CMP_PENDING_FILE),
+    cmpRootUpdate: at(CMP_ROOT_UPDATE_FILE),
     cmcPending: at(CMC_PENDING_FILE),
     acmePending: at(ACME_PENDING_FILE),
     acmeAccount: at(ACME_ACCOUNT_FILE),

@@ -17,8 +17,8 @@ import { certificateFingerprint, certificateFromDer, certificateToDer, certifica
 import { EnrolldError } from '../util/errors.js';
 import { ensurePrivateDir, readFileIfExists, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 
-/** What a TA may be used to validate. */
-export const TA_USES = ['est-server', 'cacerts', 'firmware', 'tamp', 'crl', 'key-packages'] as const;
+/** What a TA may be used to validate ('cmp': CMP message protection, RFC 9483 §3.5 — a root from a CMP root CA key update). */
+export const TA_USES = ['est-server', 'cacerts', 'firmware', 'tamp', 'crl', 'key-packages', 'cmp'] as const;
 export type TaUse = (typeof TA_USES)[number];
 
 export const TA_STORE_SCHEMA = 1;

@@ -5,7 +5,7 @@
 // kur/cr, a signature by a lab-issued certificate in extraCerts (answered signed by a lab "CMP RA" certificate).
 // The messages are read and written with the lab's own codecs (deploy/lab/asn1/cmp.ts, crmf.ts), not the agent's.
 // POST /.well-known/cmp, application/pkixcmp. registerCmpHandlers(lab.router, { ca: lab.ca, attestation: lab.attestation, … }).
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { LabCa } from './ca.js';
@@ -21,9 +21,10 @@ import { signatureAlgorithm, signatureHash, signBytes, verifyBytes } from './pki
 import { OID } from './pki/oids.js';
 import { int, raw, seq, sequenceOf as protectedPart } from './asn1/read.js';
 import {
-  BODY, CMP_MEDIA_TYPE, CMP_OID, FAIL, type InfoTypeAndValue, type PBMParameter, type RootCaKeyUpdate, type ReceivedPKIMessage,
+  BODY, CERT_REQ_ID_NONE, CMP_MEDIA_TYPE, CMP_OID, FAIL, type InfoTypeAndValue, type PBMParameter, type RootCaKeyUpdate, type ReceivedPKIMessage,
   body as pkiBody, bodyName, caCertsValue, certRepMessage, directoryName, errorMsgContent, genContent, header, pbmAlgorithm, pbmMac,
-  pkiMessage, pkiStatusInfo, readCertConfirmContent, readGenContent, readPBMParameter, readPKIMessage, rootCaKeyUpdateContent,
+  pkiMessage, pkiStatusInfo, pollRepContent, readCertConfirmContent, readCertProfile, readGenContent, readPBMParameter, readPKIMessage,
+  readRevReqContent, revRepContent, rootCaKeyUpdateContent, waitingErrorMsgContent,
 } from './asn1/cmp.js';
 import { readCertReqMessages } from './asn1/crmf.js';
 import { FRESHNESS_OIDS, nonceResponse, readNonceRequest } from './asn1/freshness.js';
@@ -43,8 +44,16 @@ export interface LabCmpOptions {
   certValiditySeconds?: number;
   /** Answer to id-it-rootCaCert (RFC 9480 §2.14); absent: "no update" (rootCaKeyUpdate without value). */
   rootCaKeyUpdate?: RootCaKeyUpdate;
-  /** Answer certificate requests with status waiting, then pollRep to `polls` pollReqs before the certificate (RFC 9483 §4.4). */
-  waiting?: { polls: number; checkAfterSeconds?: number };
+  /**
+   * Delayed delivery (RFC 9483 §4.4): certificate requests ('cert', the default) are answered ip/cp/kup with status
+   * waiting, genm/rr/certConf with an error message with status waiting; then `polls` pollReqs get a pollRep before
+   * the final answer (the certificate, genp, rp or pkiConf) to the next pollReq.
+   */
+  waiting?: { polls: number; checkAfterSeconds?: number; bodies?: Array<'cert' | 'genm' | 'rr' | 'certConf'> };
+  /** Certificate profiles accepted in generalInfo id-it-certProfile (RFC 9483 §3.1); absent: any (recorded). */
+  certProfiles?: string[];
+  /** An issuing CA with an Ed25519 key (RFC 8410) to issue with instead of the lab CA: certConf then needs hashAlg. */
+  edIssuer?: { cert: Uint8Array; key: KeyObject };
   /** Route (default /.well-known/cmp). */
   path?: string;
   now?: () => Date;
@@ -52,8 +61,37 @@ export interface LabCmpOptions {
 
 export interface LabCmpRecord {
   body: string;
-  outcome: 'issued' | 'rejected' | 'general' | 'confirmed' | 'error' | 'waiting' | 'polled';
+  outcome: 'issued' | 'rejected' | 'general' | 'confirmed' | 'error' | 'waiting' | 'polled' | 'revoked';
   detail?: string;
+  pvno?: number;
+  /** certConf: the hashAlg of its CertStatus. */
+  hashAlg?: string;
+  /** Certificate requests: generalInfo id-it-certProfile. */
+  certProfile?: string[];
+}
+
+/** id-Ed25519 (RFC 8410 §3, no parameters). */
+const OID_ED25519 = '1.3.101.112';
+/** certHash algorithms a CertStatus hashAlg may name (RFC 9481 §2). */
+const CERT_HASH: Record<string, { name: string; outputLength?: number }> = {
+  [OID.sha256]: { name: 'sha256' }, '2.16.840.1.101.3.4.2.2': { name: 'sha384' }, [OID.sha512]: { name: 'sha512' }, '2.16.840.1.101.3.4.2.12': { name: 'shake256', outputLength: 64 },
+};
+
+/** A v3 certificate signed by an Ed25519 CA key (RFC 8410 §3: signatureAlgorithm id-Ed25519, PureEdDSA over the TBS). */
+function issueWithEd25519(ca: { cert: Uint8Array; key: KeyObject }, subject: pkijs.RelativeDistinguishedNames, spki: pkijs.PublicKeyInfo, notBefore: Date, notAfter: Date): Uint8Array {
+  const issuer = parseCertificate(ca.cert);
+  const c = new pkijs.Certificate();
+  c.version = 2;
+  c.serialNumber = new asn1js.Integer({ valueHex: new Uint8Array([0x01, ...randomBytes(15)]) });
+  c.signature = new pkijs.AlgorithmIdentifier({ algorithmId: OID_ED25519 });
+  c.issuer = issuer.subject;
+  c.subject = subject;
+  c.notBefore = new pkijs.Time({ type: 0, value: notBefore });
+  c.notAfter = new pkijs.Time({ type: 0, value: notAfter });
+  c.subjectPublicKeyInfo = spki;
+  const tbs = c.encodeTBS();
+  const sig = cryptoSign(null, Buffer.from(tbs.toBER(false)), ca.key);
+  return new Uint8Array(new asn1js.Sequence({ value: [tbs, c.signature.toSchema(), new asn1js.BitString({ valueHex: sig })] }).toBER(false));
 }
 
 class Refuse extends Error {
@@ -81,6 +119,11 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
   const unconfirmed = new Map<string, { certReqId: number; der: Uint8Array }>();
   /** Requests answered "waiting", by transactionID: what to issue once polling is over. */
   const waiting = new Map<string, { certReqId: number; csr: pkijs.CertificationRequest; tag: number; implicit: boolean; polls: number }>();
+  /** genm/rr/certConf answered with an error "waiting", by transactionID: the final answer, made on the last pollReq. */
+  const delayed = new Map<string, { polls: number; body: string; final: () => Promise<{ tag: number; content: asn1js.BaseBlock }> }>();
+  const delays = (b: 'cert' | 'genm' | 'rr' | 'certConf'): boolean => !!o.waiting && (o.waiting.bodies ?? ['cert']).includes(b);
+  /** Certificates revoked by rr: issuer DER (hex) + serial (hex). */
+  const revoked = new Set<string>();
 
   const handler = async (req: LabRequest): Promise<LabResponse> => {
     let msg: ReceivedPKIMessage;
@@ -121,9 +164,15 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
       records.push({ body: name, outcome: 'rejected', detail: text });
       return answer(BODY.error, errorMsgContent(bit, text));
     };
+    /** RFC 9483 §4.4: this answer comes late: an error "waiting" now, the final answer after polling. */
+    const delay = (final: () => Promise<{ tag: number; content: asn1js.BaseBlock }>): Promise<LabResponse> => {
+      delayed.set(transactionHex!, { polls: o.waiting!.polls, body: name, final });
+      records.push({ body: name, outcome: 'waiting' });
+      return answer(BODY.error, waitingErrorMsgContent());
+    };
     const issueAnswer = async (csrLike: pkijs.CertificationRequest, certReqId: number, tag: number, implicit: boolean): Promise<LabResponse> => {
       const start = now();
-      const cert = certificateDer(await o.ca.issue({
+      const cert = o.edIssuer ? issueWithEd25519(o.edIssuer, csrLike.subject, csrLike.subjectPublicKeyInfo, new Date(start.getTime() - 60_000), new Date(start.getTime() + (o.certValiditySeconds ?? 86400) * 1000)) : certificateDer(await o.ca.issue({
         subject: csrLike.subject,
         spki: csrLike.subjectPublicKeyInfo,
         notBefore: new Date(start.getTime() - 60_000),
@@ -132,11 +181,12 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
         extensions: csrExtensions(csrLike).filter((e) => e.extnID === OID.subjectAltName),
       }));
       if (!implicit && transactionHex) unconfirmed.set(transactionHex, { certReqId, der: cert });
-      records.push({ body: name, outcome: 'issued' });
+      records.push({ body: name, outcome: 'issued', ...(certProfile ? { certProfile } : {}) });
       const rep = certRepMessage([o.ca.root.der], [{ certReqId, status: pkiStatusInfo(0), certificate: cert }]);
       // RFC 4210 §5.1.1.1: implicitConfirm granted is signalled back in generalInfo
       return answer(tag, rep, implicit ? [{ infoType: CMP_OID.itImplicitConfirm, infoValue: new asn1js.Null() }] : undefined);
     };
+    let certProfile: string[] | undefined;
     try {
       let requester: pkijs.Certificate | undefined;
       const alg = msg.header.protectionAlg;
@@ -159,6 +209,7 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
       if (msg.bodyTag === BODY.kur && !requester) throw new Refuse(FAIL.notAuthorized, 'kur must be signed by the certificate being updated');
       switch (msg.bodyTag) {
         case BODY.genm: {
+          const general = async (): Promise<{ tag: number; content: asn1js.BaseBlock }> => {
           const out: InfoTypeAndValue[] = [];
           for (const itav of readGenContent(msg.body, 'genm')) {
             if (itav.infoType === CMP_OID.itCaCerts) {
@@ -180,7 +231,30 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
             out.push({ infoType: nonceTypes.response, infoValue: rsp });
           }
           records.push({ body: 'genm', outcome: 'general' });
-          return answer(BODY.genp, genContent(out));
+          return { tag: BODY.genp, content: genContent(out) };
+          };
+          if (delays('genm') && transactionHex) return delay(general);
+          const g = await general();
+          return answer(g.tag, g.content);
+        }
+        case BODY.rr: {
+          // RFC 9483 §4.2: one RevDetails for a certificate the lab issued; signature-protected by that certificate's key
+          const details = readRevReqContent(msg.body, 'rr');
+          if (details.length !== 1) throw new Refuse(FAIL.badRequest, 'exactly one RevDetails expected');
+          const d = details[0]!;
+          const issuing = parseCertificate(o.ca.issuing.der);
+          if (!Buffer.from(d.issuer).equals(Buffer.from(issuing.subject.toSchema().toBER(false)))) throw new Refuse(FAIL.badCertId, 'not a certificate of the lab issuing CA');
+          if (requester && Buffer.from(requester.serialNumber.valueBlock.valueHexView).toString('hex') !== d.serialHex) throw new Refuse(FAIL.notAuthorized, 'rr not signed by the certificate to revoke');
+          const revoke = async (): Promise<{ tag: number; content: asn1js.BaseBlock }> => {
+            const key = `${d.serialHex}`;
+            if (revoked.has(key)) throw new Refuse(FAIL.certRevoked, 'already revoked');
+            revoked.add(key);
+            records.push({ body: 'rr', outcome: 'revoked', detail: d.serialHex });
+            return { tag: BODY.rp, content: revRepContent([pkiStatusInfo(0)]) };
+          };
+          if (delays('rr') && transactionHex) return delay(revoke);
+          const r = await revoke();
+          return answer(r.tag, r.content);
         }
         case BODY.ir:
         case BODY.cr:
@@ -224,10 +298,16 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
             const refusal = await o.attestation.checkCsr(csrLike, { transaction: transactionHex });
             if (refusal) throw new Refuse(FAIL.badPOP, `attestation refused: ${String(refusal.body ?? '').trim()}`);
           }
+          // RFC 9483 §3.1: generalInfo id-it-certProfile names the profile asked for
+          const profileItav = msg.header.generalInfo.find((i) => i.infoType === CMP_OID.itCertProfile);
+          if (profileItav) {
+            certProfile = readCertProfile(profileItav.infoValue, 'generalInfo.certProfile');
+            if (o.certProfiles && !certProfile.every((p) => o.certProfiles!.includes(p))) throw new Refuse(FAIL.badCertTemplate, `unknown certificate profile ${certProfile.join(', ')}`);
+          }
           const tag = msg.bodyTag === BODY.ir ? BODY.ip : msg.bodyTag === BODY.kur ? BODY.kup : BODY.cp;
           const implicit = msg.header.generalInfo.some((i) => i.infoType === CMP_OID.itImplicitConfirm);
-          if (o.waiting && transactionHex) {
-            waiting.set(transactionHex, { certReqId, csr: csrLike, tag, implicit, polls: o.waiting.polls });
+          if (delays('cert') && transactionHex) {
+            waiting.set(transactionHex, { certReqId, csr: csrLike, tag, implicit, polls: o.waiting!.polls });
             records.push({ body: name, outcome: 'waiting' });
             return answer(tag, certRepMessage([], [{ certReqId, status: pkiStatusInfo(3) }]));
           }
@@ -236,6 +316,19 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
         case BODY.pollReq: {
           // RFC 4210 §5.3.22: PollReqContent ::= SEQUENCE OF SEQUENCE { certReqId INTEGER }
           const ids = seq(msg.body, 'pollReq').map((x, i) => int(seq(x, `pollReq[${i}]`)[0], `pollReq[${i}].certReqId`, -1));
+          const late = transactionHex ? delayed.get(transactionHex) : undefined;
+          if (late) {
+            // RFC 9480 §2.19: after an error "waiting" the pollReq names -1, the whole response
+            if (ids.length !== 1 || ids[0] !== CERT_REQ_ID_NONE) throw new Refuse(FAIL.badRequest, `pollReq for certReqId ${ids.join(',')}, the ${late.body} waits as a whole (-1)`);
+            if (late.polls > 0) {
+              late.polls--;
+              records.push({ body: 'pollReq', outcome: 'polled', detail: late.body });
+              return answer(BODY.pollRep, pollRepContent(CERT_REQ_ID_NONE, o.waiting?.checkAfterSeconds ?? 1));
+            }
+            delayed.delete(transactionHex!);
+            const f = await late.final();
+            return answer(f.tag, f.content);
+          }
           const w = transactionHex ? waiting.get(transactionHex) : undefined;
           if (!w) throw new Refuse(FAIL.badRequest, 'pollReq for a transaction that is not waiting');
           if (ids.length !== 1 || ids[0] !== w.certReqId) throw new Refuse(FAIL.badRequest, `pollReq for certReqId ${ids.join(',')}, the request was ${w.certReqId}`);
@@ -243,7 +336,7 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
             w.polls--;
             records.push({ body: 'pollReq', outcome: 'polled' });
             // PollRepContent ::= SEQUENCE OF SEQUENCE { certReqId INTEGER, checkAfter INTEGER, reason PKIFreeText OPTIONAL }
-            return answer(BODY.pollRep, new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.Integer({ value: w.certReqId }), new asn1js.Integer({ value: o.waiting?.checkAfterSeconds ?? 1 })] })] }));
+            return answer(BODY.pollRep, pollRepContent(w.certReqId, o.waiting?.checkAfterSeconds ?? 1));
           }
           waiting.delete(transactionHex!);
           return issueAnswer(w.csr, w.certReqId, w.tag, w.implicit);
@@ -254,15 +347,30 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
           const pending = transactionHex ? unconfirmed.get(transactionHex) : undefined;
           if (pending) {
             for (const s of statuses) {
-              const hash = s.hashAlg === OID.sha256 || s.hashAlg === undefined ? signatureHash(parseCertificate(pending.der).signatureAlgorithm.algorithmId) ?? 'sha256' : undefined;
-              if (!hash) throw new Refuse(FAIL.badAlg, `certConf hashAlg ${s.hashAlg} not supported`);
+              // RFC 9480 §2.10: the hash of the certificate's signatureAlgorithm; hashAlg only where that names none
+              // (EdDSA), and then the message is cmp2021 (pvno 3, §2.20)
+              const sigHash = signatureHash(parseCertificate(pending.der).signatureAlgorithm.algorithmId);
+              let hash: { name: string; outputLength?: number };
+              if (s.hashAlg !== undefined) {
+                if (msg.header.pvno !== 3) throw new Refuse(FAIL.unsupportedVersion, 'certConf with hashAlg must be pvno 3 (cmp2021)');
+                const h = CERT_HASH[s.hashAlg];
+                if (!h) throw new Refuse(FAIL.badAlg, `certConf hashAlg ${s.hashAlg} not supported`);
+                hash = h;
+              } else if (sigHash) hash = { name: sigHash };
+              else throw new Refuse(FAIL.badAlg, 'certConf without hashAlg for a certificate whose signature algorithm names no hash');
               if (s.certReqId !== pending.certReqId) throw new Refuse(FAIL.badRequest, `certConf for certReqId ${s.certReqId}, the certificate was issued for ${pending.certReqId}`);
-              if (!Buffer.from(s.certHash).equals(createHash(hash).update(pending.der).digest())) throw new Refuse(FAIL.badCertId, 'certConf certHash is not the hash of the issued certificate');
+              const digest = (hash.outputLength ? createHash(hash.name, { outputLength: hash.outputLength }) : createHash(hash.name)).update(pending.der).digest();
+              if (!Buffer.from(s.certHash).equals(digest)) throw new Refuse(FAIL.badCertId, 'certConf certHash is not the hash of the issued certificate');
             }
-            unconfirmed.delete(transactionHex!);
           }
-          records.push({ body: 'certConf', outcome: 'confirmed' });
-          return answer(BODY.pkiconf, new asn1js.Null());
+          const confirm = async (): Promise<{ tag: number; content: asn1js.BaseBlock }> => {
+            if (pending) unconfirmed.delete(transactionHex!);
+            records.push({ body: 'certConf', outcome: 'confirmed', pvno: msg.header.pvno, ...(statuses[0]?.hashAlg ? { hashAlg: statuses[0].hashAlg } : {}) });
+            return { tag: BODY.pkiconf, content: new asn1js.Null() };
+          };
+          if (delays('certConf') && transactionHex) return delay(confirm);
+          const c = await confirm();
+          return answer(c.tag, c.content);
         }
         default:
           throw new Refuse(FAIL.badRequest, `unsupported body ${name}`);

@@ -18,7 +18,7 @@ import { pemDecode, pemEncode } from '../../agent/pki/pem.js';
 import { CmpClient, type CmpOptions } from '../../agent/protocols/cmp/client.js';
 import { InfoTypeAndValue } from '../../agent/protocols/cmp/asn1/info-type-and-value.js';
 import { OID_IT_CA_CERTS } from '../../agent/protocols/cmp/constants.js';
-import { CmpProtectionError, CmpRejectedError, CmpUsageError } from '../../agent/protocols/cmp/errors.js';
+import { CmpProtectionError, CmpProtocolError, CmpRejectedError, CmpUsageError } from '../../agent/protocols/cmp/errors.js';
 import { CmpEnrollment, type CmpEnrollmentOptions } from '../../agent/protocols/cmp/enrollment.js';
 import { MemoryPendingTransactions } from '../../agent/protocols/pending.js';
 import { Enroller, type StateAccess } from '../../agent/lifecycle/enroller.js';
@@ -254,6 +254,39 @@ test('the shared Enroller with CmpEnrollment: enroll (ir, MAC, one pending round
   const cred2 = renewed.state.credential!;
   assert.is.not(cred2.key.id, cred1.key.id, 'renewal rotated the TPM key');
   assert.ok(spkiOf(pemDecode(cred2.certPem, 'CERTIFICATE')).equals(Buffer.from(cred2.key.spki, 'base64')));
+});
+
+test('p10cr answered "waiting" (-poll_count): the certReqId the mock names is polled, then confirmed (RFC 9483 §4.1.4/§4.4)', async () => {
+  const c = client(await macMock(leafPem, ['-poll_count', '1', '-check_after', '0']));
+  const { der } = await buildCsr({ subject: 'CN=dev-1,O=enrolld', signer: ks.signer(key) });
+  const first = await c.requestP10(der, { kind: 'mac' });
+  assert.is(first.kind, 'pending');
+  if (first.kind !== 'pending') return;
+  const second = await c.poll(JSON.parse(JSON.stringify(first.transaction)), { kind: 'mac' });
+  assert.is(second.kind, 'issued');
+  assert.equal(c.sent, ['p10cr', 'pollReq', 'certConf']);
+});
+
+test('ir with certProfile in generalInfo (RFC 9483 §3.1): the mock accepts the header item', async () => {
+  const c = client(await macMock(leafPem), { certProfile: 'device-tls' });
+  const r = await c.requestCertificate('ir', { newKey: ks.signer(key), subject: 'CN=dev-1', protection: { kind: 'mac' } });
+  assert.is(r.kind, 'issued');
+  assert.equal(c.sent, ['ir', 'certConf']);
+});
+
+test('certConf of an Ed25519-signed certificate carries hashAlg with pvno 3: OpenSSL 3.0 (cmp2000 only) refuses it, a typed error', async () => {
+  // what a server on RFC 4210 without the RFC 9480 updates sees: a CertStatus with hashAlg [0] its ASN.1 module lacks,
+  // under pvno 3 (§2.20); OpenSSL 3.0's mock cannot decode it and answers HTTP 400 without a PKIMessage
+  ossl(['genpkey', '-algorithm', 'ed25519', '-out', 'ed.key']);
+  ossl(['req', '-x509', '-key', 'ed.key', '-out', 'ed.pem', '-subj', '/CN=Ed25519 CA', '-days', '5', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+  const { der } = await buildCsr({ subject: 'CN=dev-ed,O=enrolld', signer: ks.signer(key) });
+  writeFileSync(path.join(dir, 'dev-ed.csr'), pemEncode('CERTIFICATE REQUEST', der));
+  ossl(['x509', '-req', '-in', 'dev-ed.csr', '-CA', 'ed.pem', '-CAkey', 'ed.key', '-CAcreateserial', '-days', '5', '-extfile', 'ext.cnf', '-out', 'dev-ed.pem']);
+  const c = client(await macMock(path.join(dir, 'dev-ed.pem')));
+  const err = await c.requestCertificate('ir', { newKey: ks.signer(key), subject: 'CN=dev-ed', protection: { kind: 'mac' } }).catch((e: unknown) => e);
+  assert.equal(c.sent, ['ir', 'certConf']);
+  assert.instance(err, CmpProtocolError, String(err));
+  assert.is((err as CmpProtocolError).status, 400);
 });
 
 test('http:// to a non-loopback host is refused', () => {

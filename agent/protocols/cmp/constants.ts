@@ -1,8 +1,18 @@
 // CMP (RFC 4210/9480/9483), CRMF (RFC 4211) and CMP-over-HTTP (RFC 6712/9811) constants.
+//
+// Versions implemented: the Lightweight CMP Profile RFC 9483 (November 2023; draft-ietf-lamps-lightweight-cmp-profile-21)
+// over CMP Updates RFC 9480 (November 2023; draft-ietf-lamps-cmp-updates-23) to RFC 4210, with RFC 9481 algorithms.
+// A server on plain RFC 4210 (cmp2000 only) sees pvno 2 on every message except a certConf that carries hashAlg
+// (RFC 9480 §2.10: EdDSA-signed certificates only), and genm/rr/certConf answered "waiting" are polled as RFC 9480
+// §2.19 describes (RFC 4210 polled ir/cr/kur only).
 export const CMP_MEDIA_TYPE = 'application/pkixcmp';
-/** RFC 9480 §2.20: pvno 3 (cmp2021) when a v3 feature (hashAlg in certConf) is used, else 2. We send 2. */
+export const CMP_SPEC_VERSIONS = { profile: 'RFC 9483', updates: 'RFC 9480', algorithms: 'RFC 9481', http: 'RFC 6712' } as const;
+/** RFC 9480 §2.20: pvno 3 (cmp2021) only when a cmp2021 feature is used (hashAlg in CertStatus, EnvelopedData), else 2. */
 export const PVNO_CMP2000 = 2;
 export const PVNO_CMP2021 = 3;
+/** certReqId -1: the whole response in a pollReq after an error "waiting" (RFC 9480 §2.19), and the CertResponse to
+ *  a p10cr, whose request has no certReqId (RFC 4210 §5.3.4). */
+export const CERT_REQ_ID_NONE = -1;
 
 // Algorithm identifiers are declared once, in agent/pki/algorithms.ts.
 export { OID_ECDSA_WITH_SHA256, OID_HMAC_SHA256, OID_PASSWORD_BASED_MAC, OID_SHA256, OID_SHA256_WITH_RSA } from '../../pki/algorithms.js';
@@ -13,6 +23,8 @@ export const OID_IT_CONFIRM_WAIT_TIME = '1.3.6.1.5.5.7.4.14';
 export const OID_IT_CA_CERTS = '1.3.6.1.5.5.7.4.17';
 export const OID_IT_ROOT_CA_KEY_UPDATE = '1.3.6.1.5.5.7.4.18';
 export const OID_IT_ROOT_CA_CERT = '1.3.6.1.5.5.7.4.20';
+/** RFC 9480 §2.14 / RFC 9483 §3.1: id-it-certProfile, CertProfileValue ::= SEQUENCE SIZE (1..MAX) OF UTF8String. */
+export const OID_IT_CERT_PROFILE = '1.3.6.1.5.5.7.4.21';
 
 /** RFC 4211 §6.5 */
 export const OID_REG_CTRL_OLD_CERT_ID = '1.3.6.1.5.5.7.5.1.5';

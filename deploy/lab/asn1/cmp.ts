@@ -35,7 +35,11 @@ export const CMP_OID = {
   itCaCerts: `${ID_IT}.17`, // RFC 9480 §2.14
   itRootCaKeyUpdate: `${ID_IT}.18`,
   itRootCaCert: `${ID_IT}.20`,
+  itCertProfile: `${ID_IT}.21`, // RFC 9480 §2.14, RFC 9483 §3.1
 } as const;
+
+/** certReqId -1: the whole response (RFC 9480 §2.19) and the CertResponse to a p10cr (RFC 9483 §4.1.4). */
+export const CERT_REQ_ID_NONE = -1;
 
 export interface InfoTypeAndValue {
   infoType: string;
@@ -243,6 +247,50 @@ export function readCertConfirmContent(n: Node | undefined, path = 'CertConfirmC
     if (ctx(k[j]) === 0) out.hashAlg = algorithm(unwrap(k[j++], `${p}.hashAlg`), `${p}.hashAlg`).id;
     if (j < k.length) throw new DerError(`${p}[${j}]: unexpected element`);
     return out;
+  });
+}
+
+/** PollRepContent ::= SEQUENCE OF SEQUENCE { certReqId INTEGER, checkAfter INTEGER, reason PKIFreeText OPTIONAL } (RFC 9480 §2.19). */
+export function pollRepContent(certReqId: number, checkAfter: number): asn1js.Sequence {
+  return new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.Integer({ value: certReqId }), new asn1js.Integer({ value: checkAfter })] })] });
+}
+
+/** ErrorMsgContent with status waiting (RFC 9483 §4.4: delayed delivery of any answer). */
+export function waitingErrorMsgContent(): asn1js.Sequence {
+  return new asn1js.Sequence({ value: [pkiStatusInfo(3)] });
+}
+
+/** RevRepContent ::= SEQUENCE { status SEQUENCE OF PKIStatusInfo, revCerts [0] OPTIONAL, crls [1] OPTIONAL } (§5.3.10). */
+export function revRepContent(statuses: asn1js.Sequence[]): asn1js.Sequence {
+  return new asn1js.Sequence({ value: [new asn1js.Sequence({ value: statuses })] });
+}
+
+/** RevReqContent ::= SEQUENCE OF RevDetails; RevDetails ::= SEQUENCE { certDetails CertTemplate, crlEntryDetails
+ *  Extensions OPTIONAL } (§5.3.9); RFC 9483 §4.2: certDetails carries serialNumber [1] and issuer [3] (CRMF IMPLICIT
+ *  TAGS; Name is a CHOICE, so [3] is explicit). Returns issuer (DER Name) and serial (hex) of each. */
+export function readRevReqContent(n: Node | undefined, path = 'RevReqContent'): Array<{ issuer: Uint8Array; serialHex: string }> {
+  return seq(n, path).map((x, i) => {
+    const p = `${path}[${i}]`;
+    const tmpl = seq(seq(x, p)[0], `${p}.certDetails`);
+    let serialHex: string | undefined;
+    let issuer: Uint8Array | undefined;
+    for (const f of tmpl) {
+      const t = ctx(f);
+      if (t === 1) serialHex = Buffer.from((f as asn1js.Primitive).valueBlock.valueHexView).toString('hex');
+      else if (t === 3) issuer = raw(unwrap(f, `${p}.certDetails.issuer`));
+    }
+    if (!serialHex || !issuer) throw new DerError(`${p}.certDetails: serialNumber [1] and issuer [3] are required (RFC 9483 §4.2)`);
+    return { issuer, serialHex };
+  });
+}
+
+/** CertProfileValue ::= SEQUENCE SIZE (1..MAX) OF UTF8String (RFC 9480 §2.14). */
+export function readCertProfile(n: Node | undefined, path = 'certProfile'): string[] {
+  const k = seq(n, path);
+  if (k.length === 0) throw new DerError(`${path}: empty CertProfileValue`);
+  return k.map((x, i) => {
+    if (!(x instanceof asn1js.Utf8String)) throw new DerError(`${path}[${i}]: not a UTF8String`);
+    return x.valueBlock.value;
   });
 }
 
