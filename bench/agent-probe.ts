@@ -3,7 +3,9 @@
 // process CPU (all threads), RSS, TPM time from the keystore's per-command stats. Synchronises with the parent
 // (which counts bytes at a TCP relay in front of the lab server) by printing "MARK <name>" and waiting for a line on
 // stdin; prints "RESULT <json>" last.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { composeAgent } from '../agent/cli/compose.js';
 import { loadConfig } from '../agent/config.js';
@@ -21,6 +23,25 @@ async function mark(name: string): Promise<void> {
 }
 
 const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
+
+// ENROLLD_BENCH_PROFILE=<dir>: a V8 CPU profile of each measured loop (only then; the profiler costs CPU itself).
+const profileDir = process.env.ENROLLD_BENCH_PROFILE;
+let inspector: Session | undefined;
+async function profileStart(): Promise<void> {
+  if (!profileDir) return;
+  if (!inspector) {
+    inspector = new Session();
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+  }
+  await inspector.post('Profiler.start');
+}
+async function profileStop(name: string): Promise<void> {
+  if (!profileDir || !inspector) return;
+  const { profile } = await inspector.post('Profiler.stop');
+  writeFileSync(path.join(profileDir, `${name}.cpuprofile`), JSON.stringify(profile));
+}
 
 /** Sum of the native TPM commands' in-process time (ms) — excludes the keystore's op.* aggregates. */
 function tpmMs(ks: TpmKeyStore): { ms: number; calls: number; signOpMs: number } {
@@ -83,6 +104,7 @@ try {
       const wall: number[] = [];
       const tag = reuse ? 'resume' : 'full';
       await mark(`${tag}-start`);
+      await profileStart();
       for (let i = 0; i < n; i++) {
         const c0 = process.cpuUsage();
         const t0 = performance.now();
@@ -91,6 +113,7 @@ try {
         cpu.push(cpuMs(process.cpuUsage(c0)));
         if (r.renew) throw new Error('the PAL asked for something: not a no-change cycle');
       }
+      await profileStop(`poll-${tag}`);
       await new Promise((r) => setTimeout(r, 100)); // TLS 1.3 tickets and socket close land after the response
       await mark(`${tag}-end`);
       out[tag] = { cpuMsMedian: median(cpu), cpuMsP90: percentile(cpu, 0.9), wallMsMedian: median(wall) };
@@ -118,11 +141,17 @@ try {
       samples.push({ op: name.replace(/-\d+$/, ''), wallMs, cpuMs: cpu, tpmMs: t2.ms - t.ms, tpmCalls: t2.calls - t.calls, engineSignMs });
     };
     const s = await agent.enroller.loadState();
-    if (s.phase !== 'enrolled') await one(false, 'enroll');
+    if (s.phase !== 'enrolled') {
+      await profileStart();
+      await one(false, 'enroll');
+      await profileStop('enroll');
+    }
     // Which threads burn the CPU of a re-enrollment: the event loop (JS: ASN.1, pkijs, TLS record handling) or the
     // others (libuv pool: webcrypto verify/importKey, fs + fsync; the addon's TPM worker; V8 GC helpers).
     const th0 = threadCpu();
+    await profileStart();
     for (let i = 0; i < n; i++) await one(true, `reenroll-${i}`);
+    await profileStop('reenroll');
     const th1 = threadCpu();
     const threads = { mainMsPerReenroll: (th1.main - th0.main) / n, otherMsPerReenroll: (th1.other - th0.other) / n };
     process.stdout.write(`RESULT ${JSON.stringify({ samples, threads, memory: procMemory() })}\n`);

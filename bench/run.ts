@@ -4,6 +4,9 @@
 //   npm run bench                         all (firmware 16 and 256 MB)
 //   npm run bench -- --quick              fewer repetitions, firmware 16 MB only
 //   npm run bench -- --restarts 9 --polls 100 --reenrolls 20 --fw 16,64 --fleet-devices 2000 --fleet-days 90
+//   npm run bench -- --quick --only poll,enroll   only these groups: startup, poll, enroll, shell, firmware, fleet
+// ENROLLD_BENCH_PROFILE=<dir>: the agent probe also writes a V8 CPU profile of each measured loop there
+// (bench/profile-top.ts prints its top entries).
 // Every row: value, the baseline measured in this run with this node (node -e 0, a shell enrollment), the ratio,
 // the target and the verdict. The tsc output (dist/agent) and the production bundle (dist/bundle) are both measured.
 import { readFileSync } from 'node:fs';
@@ -27,8 +30,13 @@ const { values } = parseArgs({
     fw: { type: 'string' },
     'fleet-devices': { type: 'string' },
     'fleet-days': { type: 'string' },
+    only: { type: 'string' },
   },
 });
+const GROUPS = ['startup', 'poll', 'enroll', 'shell', 'firmware', 'fleet'] as const;
+const only = values.only?.split(',').map((g) => g.trim()).filter(Boolean);
+for (const g of only ?? []) if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`--only: unknown group ${g} (${GROUPS.join(', ')})`);
+const want = (g: (typeof GROUPS)[number]): boolean => !only || only.includes(g);
 const quick = values.quick;
 const restarts = Number(values.restarts ?? (quick ? 3 : 7));
 const polls = Number(values.polls ?? (quick ? 20 : 50));
@@ -76,7 +84,7 @@ try {
     ['bundle, --jitless', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: JITLESS } ],
     ['bundle, --jitless --max-semi-space-size=1 (the .deb wrapper)', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: [...JITLESS, '--max-semi-space-size=1'] }],
   ];
-  for (const [tag, opts] of variants) {
+  for (const [tag, opts] of want('startup') ? variants : []) {
     const d = await daemonStart(env, restarts, opts);
     if (tag === 'tsc output') idleRss = d.idleRssMedian;
     const anon = [...d.restarts].sort((a, b) => a.idle.rss - b.idle.rss)[Math.floor(d.restarts.length / 2)]!.idle;
@@ -85,9 +93,12 @@ try {
     row(`enrolld run (${tag}): idle VmRSS 3 s after the first loop`, mb(d.idleRssMedian), { baseline: mb(node0.maxRss), ratio: d.idleRssMedian / node0.maxRss, target: '≤ base+10 MB', ok: d.idleRssMedian <= node0.maxRss + 10 * MB });
     row(`enrolld run (${tag}): idle RssAnon / RssFile`, `${mb(anon.rssAnon)} / ${mb(anon.rssFile)}`, { target: 'anon ≤ 12 MB', ok: anon.rssAnon <= 12 * MB });
   }
+  if (want('startup')) {
   const ph = await startupPhases(env, restarts);
   row('startup phases, tsc output (median): node boot / import / compose / bootstrap', `${ms(ph.nodeBoot)} / ${ms(ph.importModules)} / ${ms(ph.compose)} / ${ms(ph.bootstrap)}`);
+  }
 
+  if (want('poll')) {
   const p = await pollCycle(env, polls);
   for (const [tag, v] of [['full handshake', p.full], ['TLS resumption', p.resume]] as const) {
     row(`no-change PAL poll, ${tag}: agent CPU/cycle (median)`, ms(v.cpuMsMedian), { target: '≤ 10 ms', ok: v.cpuMsMedian <= 10 });
@@ -97,7 +108,9 @@ try {
     row(`no-change PAL poll, ${tag}: TCP/TLS connections/cycle`, String(v.connectionsPerCycle));
   }
   row(`poll probe process after ${2 * polls + 6} polls: VmRSS (RssAnon)`, `${mb(p.memory.rss)} (${mb(p.memory.rssAnon)})`);
+  }
 
+  if (want('enroll')) {
   const e = await enrollLatency(env, reenrolls);
   for (const [tag, b, limit] of [['initial enroll (Basic), 1 sample', e.enroll, 40], [`re-enroll (TPM TLS client auth), median of ${reenrolls}`, e.reenroll, 25]] as const) {
     if (!b) continue;
@@ -108,8 +121,10 @@ try {
     row(`${tag}: bytes on the wire`, `${b.bytes} B`);
   }
   row('re-enroll: agent CPU by thread, mean (event loop / other threads)', `${ms(e.threads.mainMsPerReenroll)} / ${ms(e.threads.otherMsPerReenroll)}`);
+  }
 
   const n = quick ? 3 : 7;
+  if (want('shell')) {
   const shell = await shellEnrollment(env, n);
   row(`baseline: shell enrollment (openssl req -new + curl /simpleenroll), median of ${n}`, `${ms(shell.wallMs)} / ${mb(shell.maxRss)}`);
   for (const [tag, main] of [['tsc output', TSC_MAIN], ['bundle', BUNDLE_MAIN]] as const) {
@@ -117,11 +132,12 @@ try {
     const ratio = r.wallMs / shell.wallMs;
     row(`enrolld enroll --now (${tag}), whole process: wall / CPU / peak RSS`, `${ms(r.wallMs)} / ${ms(r.cpuMs)} / ${mb(r.maxRss)}`, { baseline: ms(shell.wallMs), ratio, target: '≤ 2×', ok: ratio <= 2 });
   }
+  }
 } finally {
   await env.stop();
 }
 
-if (fwSizes.length) {
+if (fwSizes.length && want('firmware')) {
   const fw = await firmwareApply(fwSizes);
   for (const r of fw) {
     if (!r.ok && r.error) {
@@ -135,7 +151,7 @@ if (fwSizes.length) {
 }
 
 // Fleet-scale schedule (real Daemon/Enroller on a simulated clock): server peak vs mean enrollments per minute.
-for (const [jitter, outage] of FLEET_SCENARIOS) {
+for (const [jitter, outage] of want('fleet') ? FLEET_SCENARIOS : []) {
   const r = await simulateFleet({ devices: fleetDevices, days: fleetDays, jitter, ...(outage ? { outage } : {}) });
   const tag = `fleet ${fleetDevices} devices, ${fleetDays} days, jitter ${jitter ? 'on' : 'off'}${outage ? `, ${outage.hours} h outage day ${outage.startDay}` : ''}`;
   row(`${tag}: peak (1 h window) / mean enrollments per min`, `${r.peakPerMinute.toFixed(2)} / ${r.meanPerMinute.toFixed(3)}`, { baseline: 'mean', ratio: r.ratio, target: '≤ 3×', ok: r.ratio <= 3 });
@@ -143,7 +159,7 @@ for (const [jitter, outage] of FLEET_SCENARIOS) {
 }
 
 // --- further benchmarks register here (one line each) ---
-for (const r of await (await import('./fleet-view.js')).fleetViewBench(quick ? [1000] : [1000, 10_000])) row(r.what, r.value);
+if (want('fleet')) for (const r of await (await import('./fleet-view.js')).fleetViewBench(quick ? [1000] : [1000, 10_000])) row(r.what, r.value);
 
 const cpu = os.cpus();
 const mem = /MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'));

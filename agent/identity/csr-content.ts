@@ -4,7 +4,7 @@
 import type { Config } from '../config.js';
 import type { Attestation, ProtocolPart } from '../features/feature.js';
 import type { EnrollerDeps } from '../lifecycle/enroller.js';
-import { certificatesFromPem } from '../pki/cert.js';
+import { sharedCertificatesFromPem } from '../pki/cert.js';
 import { buildCsr, type BuildCsrOptions } from '../pki/csr.js';
 import { reenrollIdentity } from '../protocols/est/simplereenroll.js';
 
@@ -12,7 +12,7 @@ export function csrBuilder(identity: Config['identity'], part: ProtocolPart, att
   const { protocol } = part;
   return async (key, signer, ctx) => {
     const attributes = attestation && protocol.nonce ? [await attestation.csrAttribute(key, protocol, ctx)] : [];
-    const renewed = ctx.operation === 'reenroll' && ctx.current ? reenrollIdentity(certificatesFromPem(ctx.current.certPem)[0]!) : undefined;
+    const renewed = ctx.operation === 'reenroll' && ctx.current ? reenrollIdentity(sharedCertificatesFromPem(ctx.current.certPem)[0]!) : undefined;
     const base: BuildCsrOptions = {
       subject: renewed?.subject ?? identity.subject,
       signer,

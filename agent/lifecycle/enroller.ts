@@ -3,6 +3,8 @@
 // A pending request is persisted before it is sent, so a restart resends the very same request.
 import { crashpoint } from '../util/crashpoint.js';
 import { X509Certificate, createHash } from 'node:crypto';
+import type * as pkijs from 'pkijs';
+import { certificateHasKey } from '../pki/cert.js';
 import type { KeyStore, KeyRecord } from '../keystore/keystore.js';
 import type { KeyAlgorithm, Signer } from '../pki/signer.js';
 import type { EnrollmentProtocol, EnrollResult } from '../protocols/protocol.js';
@@ -63,8 +65,11 @@ export interface EnrollerDeps {
   prepare?(ctx: RequestContext): Promise<RequestPlan>;
   /** Builds the DER CSR for a new key (subject, SANs and attestation evidence are the caller's policy). */
   buildCsr(key: KeyRecord, signer: Signer, ctx: RequestContext & { plan: RequestPlan }): Promise<Uint8Array>;
-  /** Validates an issued certificate and its chain to the trust anchors; throws a typed error if not valid. */
-  verifyIssued(cert: Uint8Array, chain: Uint8Array[], now: Date): Promise<void>;
+  /**
+   * Validates an issued certificate and its chain to the trust anchors; throws a typed error if not valid. Gets the
+   * protocol's parsed certificates when it has them (the same certificates as the DER), else the DER.
+   */
+  verifyIssued(cert: Uint8Array | pkijs.Certificate, chain: Array<Uint8Array | pkijs.Certificate>, now: Date): Promise<void>;
   policy: EnrollPolicy;
   random?: Random;
   /** Called after each persisted transition (status reporting); must not throw. */
@@ -211,7 +216,7 @@ export class Enroller {
     crashpoint('enroll.after-response');
     let credential: Credential;
     try {
-      credential = await this.verify(pending, result.cert, result.chain);
+      credential = await this.verify(pending, result.cert, result.chain, result.parsed);
     } catch (err) {
       return this.failed(s, asEnrolldError(err), true);
     }
@@ -273,19 +278,21 @@ export class Enroller {
     }
   }
 
-  private async verify(pending: PendingRequest, certDer: Uint8Array, chain: Uint8Array[]): Promise<Credential> {
+  private async verify(pending: PendingRequest, certDer: Uint8Array, chain: Uint8Array[], parsed?: { cert: pkijs.Certificate; chain: pkijs.Certificate[] }): Promise<Credential> {
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(Buffer.from(certDer));
     } catch (err) {
       throw new IssuedCertificateError('enroll.bad-certificate', `issued certificate does not parse: ${(err as Error).message}`);
     }
-    const certSpki = cert.publicKey.export({ type: 'spki', format: 'der' });
     const keySpki = Buffer.from(pending.key.spki, 'base64');
-    if (!certSpki.equals(keySpki)) {
+    // With the protocol's parse at hand its SPKI is compared (as in postCsr); else node's (an export costs a decode).
+    const certifiesKey = parsed ? certificateHasKey(parsed.cert, keySpki) : cert.publicKey.export({ type: 'spki', format: 'der' }).equals(keySpki);
+    if (!certifiesKey) {
       throw new IssuedCertificateError('enroll.key-mismatch', 'issued certificate does not certify the requested key');
     }
-    await this.d.verifyIssued(certDer, chain, this.d.clock.now());
+    const usable = parsed && parsed.chain.length === chain.length;
+    await this.d.verifyIssued(usable ? parsed.cert : certDer, usable ? parsed.chain : chain, this.d.clock.now());
     const notBefore = new Date(cert.validFrom);
     const notAfter = new Date(cert.validTo);
     return {

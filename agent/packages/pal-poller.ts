@@ -13,7 +13,7 @@ import type { Clock } from '../lifecycle/clock.js';
 import type { AgentState } from '../lifecycle/state.js';
 import { loadPalChain, type PalChainResult } from '../pal/chain.js';
 import { dispatchPal, type EntryResult, type EntryStatus, type PackageHandlerRegistry } from '../pal/dispatch.js';
-import { certificateFromDer, certificateToDer, certificatesFromPem } from '../pki/cert.js';
+import { certificateToDer, certificatesFromPem, sharedCertificateFromDer } from '../pki/cert.js';
 import type { EstClient } from '../protocols/est/client.js';
 import { EST_EXT_OPERATIONS } from '../protocols/est/constants.js';
 import { resolvePackageUri } from '../protocols/est/package-uri.js';
@@ -108,14 +108,32 @@ function credentialOf(state: AgentState): PackageContext['credential'] {
   const c = state.credential;
   if (!c) return undefined;
   try {
-    return { certificate: certificateFromDer(pemDecode(c.certPem, 'CERTIFICATE')), chainDer: c.chainPem.flatMap((p) => certificatesFromPem(p).map(certificateToDer)) };
+    return { certificate: sharedCertificateFromDer(pemDecode(c.certPem, 'CERTIFICATE')), chainDer: c.chainPem.flatMap((p) => certificatesFromPem(p).map(certificateToDer)) };
   } catch {
     return undefined;
   }
 }
 
+/** credentialOf for the credential of the last call again (the same certificate is polled with for weeks). */
+function credentialCache(): (state: AgentState) => PackageContext['credential'] {
+  let last: { certPem: string; chainPem: string[]; value: PackageContext['credential'] } | undefined;
+  return (state) => {
+    const c = state.credential;
+    if (!c) return undefined;
+    if (last && last.certPem === c.certPem && last.chainPem.length === c.chainPem.length && last.chainPem.every((p, i) => p === c.chainPem[i])) {
+      return last.value && { certificate: last.value.certificate, chainDer: [...last.value.chainDer] };
+    }
+    const value = credentialOf(state);
+    last = { certPem: c.certPem, chainPem: [...c.chainPem], value };
+    return value && { certificate: value.certificate, chainDer: [...value.chainDer] };
+  };
+}
+
 export class PalPoller implements Poller {
   private readonly registry: PackageHandlerRegistry<PackageContext>;
+  private readonly credentialOf = credentialCache();
+  /** notAfter (ms) of certificates held, by DER (base64): §4.1.3 checks them on every poll, they rarely change. */
+  private readonly notAfterMs = new Map<string, number>();
   /** The most recent poll record. */
   last: PalPollRecord | undefined;
 
@@ -203,14 +221,21 @@ export class PalPoller implements Poller {
     const last = Date.parse(m.cacertsAt);
     const refresh = this.o.cacertsRefreshMs ?? DAY_MS;
     // §4.1.3: fetch an up-to-date set before the stored CA certificates expire
-    const held = [...this.o.taStore.certificatesFor('cacerts'), ...(credentialOf(state)?.chainDer ?? [])];
+    const held = [...this.o.taStore.certificatesFor('cacerts'), ...(this.credentialOf(state)?.chainDer ?? [])];
     let earliest = Infinity;
+    if (this.notAfterMs.size > 256) this.notAfterMs.clear();
     for (const der of held) {
-      try {
-        earliest = Math.min(earliest, Date.parse(new X509Certificate(Buffer.from(der)).validTo));
-      } catch {
-        // unparsable stored certificate: ignored here
+      const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+      let notAfter = this.notAfterMs.get(key);
+      if (notAfter === undefined) {
+        try {
+          notAfter = Date.parse(new X509Certificate(Buffer.from(der)).validTo);
+        } catch {
+          notAfter = Infinity; // unparsable stored certificate: ignored here
+        }
+        this.notAfterMs.set(key, notAfter);
       }
+      earliest = Math.min(earliest, notAfter);
     }
     const due = Math.min(last + refresh, Math.max(earliest - refresh, last + MIN_CACERTS_GAP_MS));
     return new Date(due);
@@ -279,7 +304,7 @@ export class PalPoller implements Poller {
   ): Promise<{ outcome: PollOutcome; results: EntryResult[] }> {
     const { log, clock } = this.o;
     const renewals: RenewalRequest[] = [];
-    const credential = credentialOf(state);
+    const credential = this.credentialOf(state);
     const context: PackageContext = {
       est: this.o.est,
       taStore: this.o.taStore,

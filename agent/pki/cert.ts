@@ -16,6 +16,46 @@ export function certificateFromDer(der: Uint8Array): pkijs.Certificate {
   }
 }
 
+/**
+ * Parsed certificates shared by DER content, for certificates the agent holds and reads again and again (trust
+ * anchors, the current credential and its chain): each is parsed once instead of on every poll or enrollment.
+ * The objects are shared: callers only read them (pkijs validation does not modify its inputs). Bounded (LRU).
+ */
+const SHARED_MAX = 64;
+const shared = new Map<string, pkijs.Certificate>();
+
+export function sharedCertificateFromDer(der: Uint8Array): pkijs.Certificate {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  let cert = shared.get(key);
+  if (cert) {
+    shared.delete(key); // most recently used last
+  } else {
+    cert = certificateFromDer(der);
+    if (shared.size >= SHARED_MAX) shared.delete(shared.keys().next().value!);
+  }
+  shared.set(key, cert);
+  return cert;
+}
+
+/** certificatesFromPem through the shared cache (see sharedCertificateFromDer): read-only use. */
+export function sharedCertificatesFromPem(pem: string): pkijs.Certificate[] {
+  return pemDecodeAll(pem, 'CERTIFICATE').map((b) => sharedCertificateFromDer(b.der));
+}
+
+/**
+ * True when both encode to the same DER (certificateToDer): same to-be-signed bytes (kept as received by a
+ * parsed certificate), signature algorithm and signature, without re-encoding the to-be-signed part; certificates built here and not yet signed are compared encoded.
+ */
+export function sameCertificate(a: pkijs.Certificate, b: pkijs.Certificate): boolean {
+  if (a === b) return true;
+  if (a.tbsView.byteLength > 0 && b.tbsView.byteLength > 0) {
+    // what certificateToDer encodes after the to-be-signed bytes: the signature algorithm and value
+    const tail = (c: pkijs.Certificate): Uint8Array => new Uint8Array([...new Uint8Array(c.signatureAlgorithm.toSchema().toBER(false)), ...new Uint8Array(c.signatureValue.toBER(false))]);
+    return bytesEqual(a.tbsView, b.tbsView) && bytesEqual(tail(a), tail(b));
+  }
+  return bytesEqual(certificateToDer(a), certificateToDer(b));
+}
+
 /** Every CERTIFICATE block in a PEM bundle. */
 export function certificatesFromPem(pem: string): pkijs.Certificate[] {
   return pemDecodeAll(pem, 'CERTIFICATE').map((b) => certificateFromDer(b.der));

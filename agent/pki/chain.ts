@@ -1,7 +1,7 @@
 // Certificate path validation to an explicit trust-anchor set (RFC 5280 §6) with pkijs
 // CertificateChainValidationEngine; time is injected. Failures become ChainValidationError with a stable reason.
 import * as pkijs from 'pkijs';
-import { certificateFromDer, certificateHasKey, certificateSpki } from './cert.js';
+import { certificateFromDer, certificateHasKey, certificateSpki, sameCertificate, sharedCertificateFromDer } from './cert.js';
 import { ChainValidationError } from './errors.js';
 
 type CertInput = pkijs.Certificate | Uint8Array;
@@ -25,6 +25,8 @@ export interface ValidatedChain {
 }
 
 const asCert = (c: CertInput): pkijs.Certificate => (c instanceof Uint8Array ? certificateFromDer(c) : c);
+/** Trust anchors are the same few certificates on every call: parsed once (shared, read-only). */
+const asAnchor = (c: CertInput): pkijs.Certificate => (c instanceof Uint8Array ? sharedCertificateFromDer(c) : c);
 
 /** pkijs result codes → stable reasons. */
 function reasonFor(code: number, message: string): string {
@@ -57,20 +59,16 @@ function reasonFor(code: number, message: string): string {
   }
 }
 
-function sameCert(a: pkijs.Certificate, b: pkijs.Certificate): boolean {
-  return Buffer.from(a.toSchema().toBER(false)).equals(Buffer.from(b.toSchema().toBER(false)));
-}
-
 /** Validates `leaf` to one of `trustAnchors` at time `at`. Throws ChainValidationError; never returns a bad path. */
 export async function validateChain(opts: ValidateChainOptions): Promise<ValidatedChain> {
   const at = opts.at ?? new Date();
-  const trustAnchors = opts.trustAnchors.map(asCert);
+  const trustAnchors = opts.trustAnchors.map(asAnchor);
   if (trustAnchors.length === 0) throw new ChainValidationError('no-trust-anchor', 'no trust anchor configured');
   const leaf = asCert(opts.leaf);
   // A leaf that is itself one of the anchors is trusted as-is (still subject to its validity period).
   const spki = certificateSpki(leaf);
-  const asAnchor = trustAnchors.find((ta) => ta.subject.isEqual(leaf.subject) && certificateHasKey(ta, spki));
-  if (asAnchor) {
+  const anchorItself = trustAnchors.find((ta) => ta.subject.isEqual(leaf.subject) && certificateHasKey(ta, spki));
+  if (anchorItself) {
     if (leaf.notBefore.value > at || leaf.notAfter.value < at) {
       throw new ChainValidationError('validity', 'trust anchor certificate is not valid at the validation time', 8);
     }
@@ -81,7 +79,7 @@ export async function validateChain(opts: ValidateChainOptions): Promise<Validat
     // pkijs takes the LAST element of trustedCerts+certs as the end entity: the leaf goes last.
     // The leaf must not also appear among the intermediates: pkijs de-duplicates the list and then validates
     // whichever copy ends up last — not necessarily `leaf` (a certificate from another CA could pass that way).
-    certs: [...(opts.intermediates ?? []).map(asCert).filter((c) => !sameCert(c, leaf)), leaf],
+    certs: [...(opts.intermediates ?? []).map(asCert).filter((c) => !sameCertificate(c, leaf)), leaf],
     crls: opts.crls ?? [],
     checkDate: at,
   });

@@ -129,7 +129,15 @@ export async function buildCsr(opts: BuildCsrOptions): Promise<BuiltCsr> {
   const sig = await signTbs(tbs, opts.signer, hash);
   csr.signatureValue = new asn1js.BitString({ valueHex: toArrayBuffer(sig) });
   const der = new Uint8Array(csr.toSchema().toBER(false));
-  return { der, pem: pemEncode('CERTIFICATE REQUEST', der), csr: parseCsr(der) };
+  let parsed: pkijs.CertificationRequest | undefined;
+  return {
+    der,
+    pem: pemEncode('CERTIFICATE REQUEST', der),
+    // parsed from the DER when first asked for (most callers only send the DER)
+    get csr() {
+      return (parsed ??= parseCsr(der));
+    },
+  };
 }
 
 export function parseCsr(der: Uint8Array): pkijs.CertificationRequest {

@@ -1,4 +1,5 @@
 // What the lifecycle needs from an enrollment protocol (EST, CMP, CMC, ACME): one request → issued or pending.
+import type * as pkijs from 'pkijs';
 import type { KeyRecord } from '../keystore/keystore.js';
 import type { Protocol } from '../config.js';
 import type { NonceRequestParams, ReceivedNonce } from '../attest/nonce.js';
@@ -22,7 +23,13 @@ export interface EnrollRequest {
 }
 
 export type EnrollResult =
-  | { kind: 'issued'; cert: Uint8Array; chain: Uint8Array[] }
+  | {
+      kind: 'issued';
+      cert: Uint8Array;
+      chain: Uint8Array[];
+      /** The same certificates as the protocol already parsed them (cert, then chain in order): not parsed again. */
+      parsed?: { cert: pkijs.Certificate; chain: pkijs.Certificate[] };
+    }
   | { kind: 'pending'; retryAfterSeconds: number };
 
 

@@ -32,10 +32,11 @@ export interface EnrollOptions {
   validate?: { trustAnchors: CertInput[]; intermediates?: CertInput[] };
 }
 
-export async function postCsr(ctx: EstContext, op: EstOperation, csrDer: Uint8Array, opts: EnrollOptions = {}): Promise<EstEnrollResult> {
+/** `parsed`: the CSR as the caller already parsed it from `csrDer` (not parsed again). */
+export async function postCsr(ctx: EstContext, op: EstOperation, csrDer: Uint8Array, opts: EnrollOptions = {}, parsed?: pkijs.CertificationRequest): Promise<EstEnrollResult> {
   let spki: Uint8Array;
   try {
-    spki = csrSpki(parseCsr(csrDer));
+    spki = csrSpki(parsed ?? parseCsr(csrDer));
   } catch (e) {
     throw new EstUsageError(`EST ${op}: the CSR is not a valid PKCS#10 request: ${(e as Error).message}`);
   }

@@ -12,7 +12,7 @@ import { nonceHttpRequest, parseNonceResponse, type NonceRequestParams, type Rec
 import { EST_NONCE_OPERATION } from '../../attest/constants.js';
 import { createHttpsTransport, HttpSession, type ClientAuthOptions, type HttpsTransportOptions, type Transport } from '../http/transport.js';
 import { RequestRejectedError, type NonceContext, type EnrollmentProtocol, type EnrollRequest, type EnrollResult } from '../protocol.js';
-import { certificatesFromPem } from '../../pki/cert.js';
+import { sharedCertificatesFromPem } from '../../pki/cert.js';
 import { EstClient } from './client.js';
 import { estUrl } from './context.js';
 import { EstHttpError, EstUsageError } from './errors.js';
@@ -101,7 +101,7 @@ export class EstEnrollment implements EnrollmentProtocol {
     if (req.operation === 'reenroll') {
       if (!req.current) throw new Error('re-enrollment needs the current credential');
       const clientAuth = await this.reenrollAuth(req.current);
-      const opts = { ...validate, currentCertificate: certificatesFromPem(req.current.certPem)[0]! };
+      const opts = { ...validate, currentCertificate: sharedCertificatesFromPem(req.current.certPem)[0]! };
       const send = (basic: boolean) => this.client(this.transport(clientAuth, basic, session)).simpleReenroll(req.csr, opts);
       const withBasic = this.basicOnReenroll;
       try {
@@ -119,7 +119,7 @@ export class EstEnrollment implements EnrollmentProtocol {
       result = await this.client(this.transport(this.o.bootstrapClientAuth, true, session)).simpleEnroll(req.csr, validate);
     }
     if (result.kind === 'pending') return { kind: 'pending', retryAfterSeconds: result.retryAfterSeconds };
-    return { kind: 'issued', cert: result.certificateDer, chain: result.chainDer };
+    return { kind: 'issued', cert: result.certificateDer, chain: result.chainDer, parsed: { cert: result.certificate, chain: result.chain } };
   }
 
   /**

@@ -26,8 +26,8 @@ export function reenrollIdentity(current: pkijs.Certificate | Uint8Array): { sub
   return { subject: cert.subject, extensions: san ? [san] : [] };
 }
 
-/** Throws EstUsageError unless the CSR's subject and SAN equal those of `current` (§4.2.2). */
-export function checkReenrollCsr(csrDer: Uint8Array, current: pkijs.Certificate | Uint8Array): void {
+/** Throws EstUsageError unless the CSR's subject and SAN equal those of `current` (§4.2.2). Returns the parsed CSR. */
+export function checkReenrollCsr(csrDer: Uint8Array, current: pkijs.Certificate | Uint8Array): pkijs.CertificationRequest {
   const cert = current instanceof Uint8Array ? certificateFromDer(current) : current;
   const csr = parseCsr(csrDer);
   if (!bytesEqual(nameDer(csr.subject), nameDer(cert.subject)) && !csr.subject.isEqual(cert.subject)) {
@@ -40,9 +40,10 @@ export function checkReenrollCsr(csrDer: Uint8Array, current: pkijs.Certificate 
   if ((a === undefined) !== (b === undefined) || (a && b && !bytesEqual(a, b))) {
     throw new EstUsageError('simplereenroll: the CSR subjectAltName differs from the certificate being renewed (RFC 7030 §4.2.2)');
   }
+  return csr;
 }
 
 export async function simpleReenroll(ctx: EstContext, csrDer: Uint8Array, opts: ReenrollOptions = {}): Promise<EstEnrollResult> {
-  if (opts.currentCertificate) checkReenrollCsr(csrDer, opts.currentCertificate);
-  return postCsr(ctx, EST_OPERATIONS.simplereenroll, csrDer, opts);
+  const csr = opts.currentCertificate ? checkReenrollCsr(csrDer, opts.currentCertificate) : undefined;
+  return postCsr(ctx, EST_OPERATIONS.simplereenroll, csrDer, opts, csr);
 }
