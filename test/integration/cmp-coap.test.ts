@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -26,6 +26,7 @@ import { ManualClock } from '../../agent/lifecycle/clock.js';
 import type { AgentState } from '../../agent/lifecycle/state.js';
 import { validateChain } from '../../agent/pki/chain.js';
 import { memoryLogger } from '../../agent/util/log.js';
+import { TrustAnchorStore } from '../../agent/store/ta-store.js';
 import { createLabServer, type LabServer } from '../../deploy/lab/server.js';
 import { registerCmpHandlers, type LabCmpRecord } from '../../deploy/lab/cmp.js';
 import { startCmpCoapServer, CMP_COAP_PATH, type LabCmpCoapServer } from '../../deploy/lab/cmp-coap.js';
@@ -118,7 +119,9 @@ test('from config.json: cmp.url coap://… and cmp.coap.blockSize reach the CoAP
     est: { url: 'https://est.example:8443/', trustAnchorsFile: 'cmp-ta.pem' },
     cmp: { url: `${coapLab.url}${CMP_COAP_PATH}`, trustAnchorsFile: 'cmp-ta.pem', mac: { reference: 'dev-0001', secretFile: 'cmp-secret' }, coap: { blockSize: 128 } },
   }, dir);
-  const ctx = { section: config.cmp as CmpSettings, config, keystore: ks, clock: new ManualClock(new Date()) } as unknown as FeatureContext<CmpSettings>;
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  const ta = await TrustAnchorStore.open(path.join(config.stateDir, 'trust-anchors.json'));
+  const ctx = { section: config.cmp as CmpSettings, config, keystore: ks, clock: new ManualClock(new Date()), stores: { ta }, log: memoryLogger() } as unknown as FeatureContext<CmpSettings>;
   const { protocol } = (await composeCmp(ctx)).protocol!;
   const key = await ks.createKey('coap-config', 'ecc-p256');
   const { der } = await buildCsr({ subject: 'CN=dev-0001,O=enrolld', signer: ks.signer(key) });
