@@ -13,7 +13,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(libtss2-dev swtpm swtpm-tools tpm2-tools mosquitto pebble openssl pkg-config build-essential python3
-  python3-pyasn1-modules python3-cbor2 libxml2-utils)
+  python3-pyasn1-modules python3-cbor2 libxml2-utils
+  debootstrap lintian systemd-container)   # the .deb tests: chroot install, lintian, a systemd-nspawn boot
 NODE_MAJORS="20 22 24"   # supported runtime range (package.json engines)
 
 say() { printf '[dev-setup] %s\n' "$*"; }
