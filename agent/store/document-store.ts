@@ -26,6 +26,7 @@ import {
   tempPathFor,
   writeFileAtomic,
 } from './atomic-file.js';
+import { PREV_SUFFIX } from './layout.js';
 import { decodeEnvelope, encodeEnvelope, type Decoded, type FileProblem } from './envelope.js';
 import { StateCorruptError, StoreUsageError, type FileReport } from './errors.js';
 
@@ -123,7 +124,7 @@ export class DocumentStore<T> implements StateStore<T> {
     this.name = name;
     this.kind = options.kind;
     this.path = path.join(path.resolve(options.dir), name);
-    this.prevPath = `${this.path}.prev`;
+    this.prevPath = this.path + PREV_SUFFIX;
   }
 
   /** The result of the last load (for `enrolld status`), if any. */
