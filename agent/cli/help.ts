@@ -1,6 +1,9 @@
 // `enrolld help [command]` and `--help`: the one description of every command and option. The man page enrolld(8)
 // and the bash completion are generated from these tables, so the text here is what users read everywhere.
+// `enrolld help config` lists the configuration fields from the schema (agent/config/schema.ts via config/docs.ts),
+// the same rows as enrolld.json(5), so a new field shows up here without an edit.
 import { DEFAULT_CONFIG_PATH } from '../config.js';
+import { fieldRows, summary } from '../config/docs.js';
 
 export interface OptionHelp {
   /** Long flag including dashes, e.g. `--config`. */
@@ -152,13 +155,16 @@ export const COMMANDS: CommandHelp[] = [
   },
   {
     name: 'help',
-    synopsis: '[COMMAND]',
-    summary: 'show the command list, or the help of one command',
-    description: ['Without an argument prints the command list; with a command name prints its options and exit status (the same as `enrolld COMMAND --help`).'],
+    synopsis: '[COMMAND | config]',
+    summary: 'show the command list, the help of one command, or the configuration fields',
+    description: ['Without an argument prints the command list; with a command name prints its options and exit status (the same as `enrolld COMMAND --help`); `enrolld help config` prints every configuration file field with its type, default and meaning (as in enrolld.json(5)).'],
     options: [],
     exit: ['0  help printed', '2  unknown command'],
   },
 ];
+
+/** Help topics that are not commands. */
+export const HELP_TOPICS = ['config'] as const;
 
 export function findCommand(name: string): CommandHelp | undefined {
   return COMMANDS.find((c) => c.name === name);
@@ -198,7 +204,7 @@ export function mainUsage(): string {
     'options:',
     ...optionLines(GLOBAL_OPTIONS),
     '',
-    "`enrolld help <command>` (or `enrolld <command> --help`) shows a command's options.",
+    "`enrolld help <command>` (or `enrolld <command> --help`) shows a command's options; `enrolld help config` the configuration fields.",
   ].join('\n');
 }
 
@@ -217,4 +223,23 @@ export function commandUsage(name: string): string {
     'exit status:',
     ...c.exit.map((e) => `  ${e}`),
   ].join('\n');
+}
+
+/** `enrolld help config`: every field and section of the configuration file, in file order, from the schema. */
+export function configUsage(): string {
+  const out = [
+    'usage: enrolld help config',
+    '',
+    ...wrap(`The configuration file (${DEFAULT_CONFIG_PATH}, or --config FILE) is one JSON object; unknown fields are errors. Relative file names are resolved against its directory. enrolld.json(5) has the full description.`, 100, ''),
+    '',
+    'top-level fields:',
+  ];
+  for (const r of fieldRows()) {
+    if (r.section && !r.path.includes('.')) {
+      out.push('', `${r.path} (section):`, ...wrap(r.doc.doc, 98, '  '));
+      continue;
+    }
+    out.push(`  ${r.path} (${summary(r.doc, r.section)})`, ...wrap(r.doc.doc, 94, '      '));
+  }
+  return out.join('\n');
 }

@@ -16,7 +16,7 @@ import { EnrolldError } from '../util/errors.js';
 import { fetchPalPage } from '../protocols/est/pal.js';
 import { parsePal, describePackageType } from '../pal/index.js';
 import { readNextRun, writeNextRun } from './next-run.js';
-import { commandUsage, findCommand, mainUsage } from './help.js';
+import { commandUsage, configUsage, findCommand, mainUsage } from './help.js';
 
 
 /** Files `enrolld status` shows besides the state: the last firmware download and the per-feature outcomes. */
@@ -40,6 +40,7 @@ function help(argv: string[]): number | undefined {
   if (first === 'help') {
     const topic = argv.slice(argv.indexOf('help') + 1).find((a) => !a.startsWith('-'));
     if (topic === undefined) return (process.stdout.write(mainUsage() + '\n'), 0);
+    if (topic === 'config') return (process.stdout.write(configUsage() + '\n'), 0);
     if (!findCommand(topic)) return (process.stderr.write(`enrolld: unknown command '${topic}'\n${mainUsage()}\n`), 2);
     return (process.stdout.write(commandUsage(topic) + '\n'), 0);
   }

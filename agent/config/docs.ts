@@ -68,7 +68,7 @@ const shownDefault = (d: FieldDoc): string | undefined =>
   d.defaultText ?? (d.default === undefined ? undefined : typeof d.default === 'number' ? String(Number(d.default.toFixed(4))) : typeof d.default === 'string' ? d.default : JSON.stringify(d.default).replace(/,/g, ', '));
 
 /** "(type, default x)" / "(type, required)" / "(type)". */
-function summary(d: FieldDoc, section: boolean): string {
+export function summary(d: FieldDoc, section: boolean): string {
   const def = shownDefault(d);
   const parts = [section ? 'section' : d.type, ...(d.required ? ['required'] : def !== undefined && !section ? [`default ${def}`] : [])];
   return parts.join(', ');

@@ -4,9 +4,8 @@
 // synchronously and a damaged file has its own never-backwards fallback below), written crash-safely with the
 // store's writeFileAtomicSync. Loading never throws; saving never throws into the publisher (failures are logged).
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { writeFileAtomicSync } from '../store/atomic-file.js';
-import { BDSEQ_FILE } from '../store/layout.js';
+import { BDSEQ_FILE, bdseqPath } from '../store/layout.js';
 import type { Logger } from '../util/log.js';
 
 export interface BdSeqStore {
@@ -34,7 +33,7 @@ export class MemoryBdSeqStore implements BdSeqStore {
 export class FileBdSeqStore implements BdSeqStore {
   readonly file: string;
   constructor(stateDirOrFile: string, private readonly log?: Logger, private readonly now: () => Date = () => new Date()) {
-    this.file = stateDirOrFile.endsWith(BDSEQ_FILE) ? stateDirOrFile : path.join(stateDirOrFile, BDSEQ_FILE);
+    this.file = bdseqPath(stateDirOrFile);
   }
 
   load(): number {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ensurePrivateDir, readFileIfExists, removeIfExists, fsyncDir, writeFileAtomic } from './atomic-file.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import { BlobCorruptError, StoreUsageError } from './errors.js';
+import { SerialQueue } from './serial-queue.js';
 
 const KIND = 'enrolld-blob';
 const EXT = '.blob';
@@ -30,7 +31,7 @@ export class BlobStore {
   readonly dir: string;
   private readonly now: () => Date;
   private ready: Promise<void> | undefined;
-  private writes: Promise<unknown> = Promise.resolve();
+  private readonly writes = new SerialQueue();
 
   constructor(options: BlobStoreOptions) {
     this.dir = path.resolve(options.dir);
@@ -129,8 +130,6 @@ export class BlobStore {
   }
 
   private serial<R>(fn: () => Promise<R>): Promise<R> {
-    const run = this.writes.then(fn, fn);
-    this.writes = run.catch(() => undefined);
-    return run;
+    return this.writes.run(fn);
   }
 }

@@ -11,7 +11,6 @@
 // Persistence as in ta-store.ts: a DocumentStore (crls.json: checksummed, previous-good copy, atomic, 0600; the bare
 // JSON of earlier releases converted once); both copies unusable → CrlStoreError crl.store.corrupt, never an empty
 // set (that would un-revoke everything until the next /crls). Memory updated after the write, writes serialized.
-import path from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { certificateFingerprint, certificateFromDer, certificateToDer, describeName, findExtension, nameDer } from '../pki/cert.js';
@@ -19,7 +18,7 @@ import { validateChain } from '../pki/chain.js';
 import { decodeAsn1 } from '../pki/der.js';
 import { EnrolldError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { checkedDocumentAt, loadChecked, type DocumentStore } from './document-store.js';
+import { CheckedDocument } from './document-store.js';
 import type { TaUse, TrustAnchorStore } from './ta-store.js';
 
 export const CRL_STORE_SCHEMA = 1;
@@ -187,41 +186,25 @@ function encodeDoc(entries: readonly StoredCrl[]): StoredDoc {
 
 export class CrlStore {
   private entries: StoredCrl[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     /** The store file (crls.json; its previous copy is `<file>.prev`). */
     readonly file: string,
-    private readonly store: DocumentStore<StoredDoc>,
+    private readonly doc: CheckedDocument<StoredDoc>,
     private readonly opts: CrlStoreOptions,
   ) {}
 
   /** Opens (loads, or starts empty when no file exists); both copies unusable → CrlStoreError crl.store.corrupt. */
   static async open(file: string, opts: CrlStoreOptions): Promise<CrlStore> {
-    const abs = path.resolve(file);
     // The bare JSON of earlier releases is converted once; a damaged one is refused with decodeDoc's reason.
-    const store = checkedDocumentAt<StoredDoc>(abs, (d) => decodeDoc(d, abs), {
-      kind: CRL_STORE_KIND,
-      version: CRL_STORE_SCHEMA,
-      ...(opts.now ? { now: opts.now } : {}),
-      ...(opts.log ? { log: opts.log } : {}),
-    });
-    const s = new CrlStore(abs, store, opts);
+    const doc = new CheckedDocument<StoredDoc>(file, { kind: CRL_STORE_KIND, version: CRL_STORE_SCHEMA, check: decodeDoc, error: CrlStoreError, now: opts.now, log: opts.log });
+    const s = new CrlStore(doc.file, doc, opts);
     await s.reload();
     return s;
   }
 
   async reload(): Promise<void> {
-    await this.serialize(async () => {
-      const doc = await loadChecked(this.store, (e) => e instanceof CrlStoreError, (message, cause) => new CrlStoreError('corrupt', message, { cause }));
-      this.entries = doc ? decodeDoc(doc, this.file) : [];
-    });
-  }
-
-  private serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+    await this.doc.reload((doc) => (this.entries = doc ? decodeDoc(doc, this.file) : []));
   }
 
   private now(): Date {
@@ -254,7 +237,7 @@ export class CrlStore {
    * Throws CrlRejectedError for a CRL that must not be used.
    */
   offer(input: Uint8Array | pkijs.CertificateRevocationList, opts: CrlOfferOptions = {}): Promise<CrlOfferResult> {
-    return this.serialize(async () => {
+    return this.doc.serial(async () => {
       const at = opts.at ?? this.now();
       const { crl, der } = parseCrl(input);
       const exts = crl.crlExtensions?.extensions ?? [];
@@ -324,7 +307,7 @@ export class CrlStore {
   }
 
   private async commit(next: StoredCrl[]): Promise<void> {
-    await this.store.save(encodeDoc(next));
+    await this.doc.save(encodeDoc(next));
     this.entries = next;
   }
 }

@@ -26,6 +26,8 @@ import {
   tempPathFor,
   writeFileAtomic,
 } from './atomic-file.js';
+import { PREV_SUFFIX } from './layout.js';
+import { SerialQueue } from './serial-queue.js';
 import { decodeEnvelope, encodeEnvelope, type Decoded, type FileProblem } from './envelope.js';
 import { StateCorruptError, StoreUsageError, type FileReport } from './errors.js';
 
@@ -107,7 +109,7 @@ export class DocumentStore<T> implements StateStore<T> {
   private readonly o: DocumentStoreOptions<T>;
   private readonly kind: string;
   /** Serialises load/save (one writer, one document). */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private opened = false;
   /** Highest generation seen on disk (main or prev); the next save writes generation + 1. */
   private generation = 0;
@@ -123,7 +125,7 @@ export class DocumentStore<T> implements StateStore<T> {
     this.name = name;
     this.kind = options.kind;
     this.path = path.join(path.resolve(options.dir), name);
-    this.prevPath = `${this.path}.prev`;
+    this.prevPath = this.path + PREV_SUFFIX;
   }
 
   /** The result of the last load (for `enrolld status`), if any. */
@@ -183,9 +185,7 @@ export class DocumentStore<T> implements StateStore<T> {
   }
 
   private serial<R>(fn: () => Promise<R>): Promise<R> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(fn);
   }
 
   private async doLoad(readOnly = false): Promise<LoadResult<T>> {
@@ -399,5 +399,58 @@ export async function loadChecked<T>(store: DocumentStore<T>, own: (e: unknown) 
     if (!(e instanceof StateCorruptError)) throw e;
     if (own(e.cause)) throw e.cause;
     throw corrupt(e.message, e);
+  }
+}
+
+/** What a CheckedDocument needs: the document's kind and version, its check, and the owner's typed error. */
+export interface CheckedDocumentOptions {
+  kind: string;
+  version: number;
+  now?: (() => Date) | undefined;
+  log?: Logger | undefined;
+  /** Throws the owner's typed error naming what is wrong with `data` (read from `file`). */
+  check: (data: unknown, file: string) => void;
+  /** The owner's error class: thrown by `check` (passed through as it is), and made with reason "corrupt" when no copy is usable. */
+  error: new (reason: string, message: string, options?: { cause?: unknown }) => Error;
+}
+
+/**
+ * A checkedDocumentAt store at an absolute path, loaded with loadChecked, whose operations run one at a time: the
+ * part the trust-anchor and CRL stores share.
+ */
+export class CheckedDocument<T> {
+  readonly file: string;
+  private readonly store: DocumentStore<T>;
+  private readonly queue = new SerialQueue();
+
+  constructor(file: string, private readonly o: CheckedDocumentOptions) {
+    const abs = path.resolve(file);
+    this.file = abs;
+    this.store = checkedDocumentAt<T>(abs, (d) => o.check(d, abs), {
+      kind: o.kind,
+      version: o.version,
+      ...(o.now ? { now: o.now } : {}),
+      ...(o.log ? { log: o.log } : {}),
+    });
+  }
+
+  /** The data (undefined when no file exists); both copies unusable → the owner's error. */
+  load(): Promise<T | undefined> {
+    const E = this.o.error;
+    return loadChecked(this.store, (e) => e instanceof E, (message, cause) => new E('corrupt', message, { cause }));
+  }
+
+  /** Loads in turn with the other operations and hands the data to `apply` (an owner's in-memory copy). */
+  reload(apply: (data: T | undefined) => void): Promise<void> {
+    return this.serial(async () => apply(await this.load()));
+  }
+
+  save(data: T): Promise<void> {
+    return this.store.save(data);
+  }
+
+  /** Runs `fn` after every earlier operation finished (one writer at a time). */
+  serial<R>(fn: () => Promise<R>): Promise<R> {
+    return this.queue.run(fn);
   }
 }

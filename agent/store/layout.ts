@@ -57,11 +57,49 @@ export const FIRMWARE_OUTBOX_DIR = 'outbox';
 /** Suffix of the previous good copy of a DocumentStore file. */
 export const PREV_SUFFIX = '.prev';
 
+/** Suffixes of a download in progress: `<file>.part` (the bytes so far) and `<file>.part.json` (URL, validator). */
+export const PART_SUFFIX = '.part';
+export const PART_META_SUFFIX = '.json';
+
+/** The resume files of a download to `dest` (`<dest>.part`, `<dest>.part.json`). */
+export function partFiles(dest: string): { part: string; meta: string } {
+  const part = dest + PART_SUFFIX;
+  return { part, meta: part + PART_META_SUFFIX };
+}
+
+/** The two files of one firmware outbox item: the DER report and its metadata (`<id>.der`, `<id>.json`). */
+export function outboxItemFiles(outboxDir: string, id: string): { der: string; meta: string } {
+  return { der: path.join(outboxDir, `${id}.der`), meta: path.join(outboxDir, `${id}.json`) };
+}
+
+/** Absolute paths of the firmware manager's files under its work directory (0700). */
+export function firmwareLayout(workDir: string) {
+  const dir = path.resolve(workDir);
+  const at = (name: string): string => path.join(dir, name);
+  const pkg = at(FIRMWARE_PACKAGE_FILE);
+  const part = partFiles(pkg);
+  return {
+    dir,
+    /** firmware-state.json when no separate state directory is configured. */
+    state: at(FIRMWARE_STATE_FILE),
+    downloadProgress: at(DOWNLOAD_PROGRESS_FILE),
+    lock: at(FIRMWARE_LOCK_FILE),
+    package: pkg,
+    packagePart: part.part,
+    packagePartMeta: part.meta,
+    content: at(FIRMWARE_CONTENT_FILE),
+    image: at(FIRMWARE_IMAGE_FILE),
+    outbox: at(FIRMWARE_OUTBOX_DIR),
+  };
+}
+
+export type FirmwareLayout = ReturnType<typeof firmwareLayout>;
+
 /** Absolute paths of every state file under one state directory. */
 export function stateLayout(stateDir: string) {
   const dir = path.resolve(stateDir);
   const at = (...p: string[]): string => path.join(dir, ...p);
-  const firmwareDir = at(FIRMWARE_DIR);
+  const fw = firmwareLayout(at(FIRMWARE_DIR));
   return {
     dir,
     state: at(STATE_FILE),
@@ -81,13 +119,20 @@ export function stateLayout(stateDir: string) {
     acmeAccount: at(ACME_ACCOUNT_FILE),
     keysDir: at(KEYS_DIR),
     keys: at(KEYS_DIR, KEYS_FILE),
-    firmwareDir,
-    firmwareState: path.join(firmwareDir, FIRMWARE_STATE_FILE),
-    downloadProgress: path.join(firmwareDir, DOWNLOAD_PROGRESS_FILE),
-    firmwareLock: path.join(firmwareDir, FIRMWARE_LOCK_FILE),
-    firmwarePackage: path.join(firmwareDir, FIRMWARE_PACKAGE_FILE),
-    firmwareOutbox: path.join(firmwareDir, FIRMWARE_OUTBOX_DIR),
+    firmwareDir: fw.dir,
+    firmwareState: fw.state,
+    downloadProgress: fw.downloadProgress,
+    firmwareLock: fw.lock,
+    firmwarePackage: fw.package,
+    firmwareOutbox: fw.outbox,
+    /** Every firmware work file (package, .part, content, image, outbox, lock). */
+    firmware: fw,
   };
 }
 
 export type StateLayout = ReturnType<typeof stateLayout>;
+
+/** The bdSeq file: `stateDirOrFile` is the state directory, or already the file itself (a path ending in BDSEQ_FILE). */
+export function bdseqPath(stateDirOrFile: string): string {
+  return path.basename(stateDirOrFile) === BDSEQ_FILE ? stateDirOrFile : stateLayout(stateDirOrFile).bdseq;
+}

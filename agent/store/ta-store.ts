@@ -13,12 +13,11 @@
 // comma-separated>\n" — names/sources/dates are descriptive and do not change it; any change in which keys are
 // trusted for what does.
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import type * as pkijs from 'pkijs';
 import { certificateFingerprint, certificateFromDer, certificateToDer, certificatesFromPem, describeName } from '../pki/cert.js';
 import { EnrolldError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { checkedDocumentAt, loadChecked, type DocumentStore } from './document-store.js';
+import { CheckedDocument } from './document-store.js';
 
 /** What a TA may be used to validate ('cmp': CMP message protection, RFC 9483 §3.5 — a root from a CMP root CA key update). */
 export const TA_USES = ['est-server', 'cacerts', 'firmware', 'tamp', 'crl', 'key-packages', 'cmp'] as const;
@@ -152,12 +151,11 @@ function encodeDoc(anchors: readonly TrustAnchor[]): StoredDoc {
 
 export class TrustAnchorStore {
   private anchors: TrustAnchor[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     /** The store file (trust-anchors.json; its previous copy is `<file>.prev`). */
     readonly file: string,
-    private readonly store: DocumentStore<StoredDoc>,
+    private readonly doc: CheckedDocument<StoredDoc>,
     private readonly opts: TrustAnchorStoreOptions,
   ) {}
 
@@ -166,38 +164,22 @@ export class TrustAnchorStore {
    * unusable → TaStoreError ta.store.corrupt, never an empty set.
    */
   static async open(file: string, opts: TrustAnchorStoreOptions = {}): Promise<TrustAnchorStore> {
-    const abs = path.resolve(file);
     // The bare JSON of earlier releases is converted once; a damaged one is refused with decodeDoc's reason.
-    const store = checkedDocumentAt<StoredDoc>(abs, (d) => decodeDoc(d, abs), {
-      kind: TA_STORE_KIND,
-      version: TA_STORE_SCHEMA,
-      ...(opts.now ? { now: opts.now } : {}),
-      ...(opts.log ? { log: opts.log } : {}),
-    });
-    const s = new TrustAnchorStore(abs, store, opts);
+    const doc = new CheckedDocument<StoredDoc>(file, { kind: TA_STORE_KIND, version: TA_STORE_SCHEMA, check: decodeDoc, error: TaStoreError, now: opts.now, log: opts.log });
+    const s = new TrustAnchorStore(doc.file, doc, opts);
     await s.reload();
     return s;
   }
 
   /** Re-reads the file (what another process or an operator wrote). */
   async reload(): Promise<void> {
-    await this.serialize(async () => {
-      const doc = await loadChecked(this.store, (e) => e instanceof TaStoreError, (message, cause) => new TaStoreError('corrupt', message, { cause }));
-      this.anchors = doc ? decodeDoc(doc, this.file) : [];
-    });
-  }
-
-  /** Runs `fn` after every earlier operation finished (one writer at a time). */
-  private serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+    await this.doc.reload((doc) => (this.anchors = doc ? decodeDoc(doc, this.file) : []));
   }
 
   /** Persists `next` and, once durable, makes it the in-memory set. */
   private async commit(next: TrustAnchor[]): Promise<void> {
     checkUnique(next, this.file);
-    await this.store.save(encodeDoc(next));
+    await this.doc.save(encodeDoc(next));
     this.anchors = next;
   }
 
@@ -247,7 +229,7 @@ export class TrustAnchorStore {
    */
   add(inputs: TrustAnchorInput | readonly TrustAnchorInput[]): Promise<TaChange[]> {
     const list = Array.isArray(inputs) ? (inputs as readonly TrustAnchorInput[]) : [inputs as TrustAnchorInput];
-    return this.serialize(async () => {
+    return this.doc.serial(async () => {
       const now = this.now();
       const next = [...this.anchors];
       const changes: TaChange[] = [];
@@ -274,7 +256,7 @@ export class TrustAnchorStore {
 
   /** Removes by fingerprint or name. Returns false when there was no such anchor. */
   remove(fingerprintOrName: string): Promise<boolean> {
-    return this.serialize(async () => {
+    return this.doc.serial(async () => {
       const k = fingerprintOrName.toLowerCase();
       const next = this.anchors.filter((a) => a.fingerprint !== k && a.name !== fingerprintOrName);
       if (next.length === this.anchors.length) return false;
@@ -285,7 +267,7 @@ export class TrustAnchorStore {
 
   /** Replaces the whole set (e.g. provisioning). An anchor kept across the replace keeps its addedAt. */
   replace(inputs: readonly TrustAnchorInput[]): Promise<void> {
-    return this.serialize(async () => {
+    return this.doc.serial(async () => {
       const now = this.now();
       const next = inputs.map((input, i) => {
         const ta = makeTa(input, now, `trust anchor #${i}`);

@@ -19,6 +19,7 @@ import { createStreamingHttpsClient } from '../../agent/packages/firmware/downlo
 import { loadState } from '../../agent/packages/firmware/state.js';
 import { FirmwareLab, type FirmwarePackageSpec } from '../../deploy/lab/firmware.js';
 import { createLabServer } from '../../deploy/lab/server.js';
+import { PREV_SUFFIX, firmwareLayout, outboxItemFiles } from '../../agent/store/layout.js';
 
 const PKG = '1.3.6.1.4.1.32473.7.1';
 const HW = '1.3.6.1.4.1.32473.8.1';
@@ -99,6 +100,14 @@ test('good package: downloaded, verified, applied by the hook, pending-reboot re
   assert.equal(st.stale, [{ fwPkgID: PKG, staleVerNum: '7' }]);
   assert.is((statSync(work).mode & 0o777).toString(8), '700');
   assert.not.ok(existsSync(path.join(work, 'image.bin')));
+  // every file the run left is one store/layout.ts names (DocumentStores may keep their .prev)
+  assert.equal(m.files, firmwareLayout(work));
+  const named = new Set(Object.values(m.files).map((f) => path.basename(f)));
+  for (const n of readdirSync(work)) assert.ok(named.has(n) || named.has(n.slice(0, -PREV_SUFFIX.length)), `${n} in the work dir is not named by firmwareLayout`);
+  for (const n of readdirSync(m.files.outbox)) {
+    const id = n.replace(/\.(der|json)$/, '');
+    assert.ok(Object.values(outboxItemFiles(m.files.outbox, id)).includes(path.join(m.files.outbox, n)), n);
+  }
   const ret = await m.returnReports();
   assert.is(ret.sent.length, 1);
   const rec = lab.returns.at(-1)!;

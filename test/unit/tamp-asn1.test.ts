@@ -18,7 +18,7 @@ import { SequenceNumberAdjust } from '../../agent/pki/asn1/tamp-sequence-number-
 import { SequenceNumberAdjustConfirm } from '../../agent/pki/asn1/tamp-sequence-number-adjust-confirm.js';
 import { TAMPStatusQuery } from '../../agent/pki/asn1/tamp-status-query.js';
 import { TAMPStatusResponse } from '../../agent/pki/asn1/tamp-status-response.js';
-import { targetMatches, type TargetIdentifier } from '../../agent/pki/asn1/tamp-target-identifier.js';
+import { targetMatches, type TargetIdentifierFields } from '../../agent/pki/asn1/tamp-target-identifier.js';
 import { TAMPUpdate, taTitleChange } from '../../agent/pki/asn1/tamp-update.js';
 import { TAMPUpdateConfirm } from '../../agent/pki/asn1/tamp-update-confirm.js';
 import { trustAnchorChoiceFromDer, trustAnchorChoiceToDer, type TrustAnchorChoice } from '../../agent/pki/asn1/trust-anchor-choice.js';
@@ -48,13 +48,13 @@ const taInfo: TrustAnchorChoice = {
   kind: 'taInfo',
   info: new TrustAnchorInfo({ pubKey: new Uint8Array(ca.root.certificate.subjectPublicKeyInfo.toSchema().toBER(false)), keyId: ca.root.keyId, taTitle: 'lab root', certPath: { taName: new Uint8Array(ca.root.certificate.subject.toSchema().toBER(false)), certificate: certDer } }),
 };
-const targets: TargetIdentifier[] = [
+const targets: TargetIdentifierFields[] = [
   { kind: 'allModules' },
   { kind: 'communities', communities: ['1.3.6.1.4.1.99999.1', '1.3.6.1.4.1.99999.2'] },
   { kind: 'uri', uri: 'urn:dev:1' },
   { kind: 'hwModules', modules: [{ hwType: '1.3.6.1.4.1.99999.7', serials: [{ single: fromHex('0102') }, { block: { low: fromHex('10'), high: fromHex('20') } }, { all: true }] }] },
 ];
-const ref = (seq: bigint, t: TargetIdentifier = { kind: 'allModules' }): TAMPMsgRef => new TAMPMsgRef({ target: t, seqNum: seq });
+const ref = (seq: bigint, t: TargetIdentifierFields = { kind: 'allModules' }): TAMPMsgRef => new TAMPMsgRef({ target: t, seqNum: seq });
 
 test('OIDs and media types match RFC 5934 / RFC 8295', () => {
   assert.is(O.OID_CT_TAMP_STATUS_QUERY, '2.16.840.1.101.2.1.2.77.1');

@@ -22,6 +22,7 @@ import { pemEncode } from '../../pki/pem.js';
 import { ConnectionError, TimeoutError, TlsError, TransportConfigError, type TransportError } from '../../protocols/http/errors.js';
 import type { HttpsTransportOptions } from '../../protocols/http/transport.js';
 import { FirmwareDownloadError, FirmwareLoadFailure } from './errors.js';
+import { partFiles } from '../../store/layout.js';
 import { atomicWriteFile } from './state.js';
 import type { DownloadProgress } from './progress.js';
 
@@ -211,8 +212,7 @@ class Base64Decoder {
 
 /** Downloads `url` to `dest` (see the header comment for resume semantics). */
 export async function downloadToFile(client: StreamingHttpClient, url: string, dest: string, o: DownloadOptions): Promise<DownloadResult> {
-  const part = `${dest}.part`;
-  const metaFile = `${part}.json`;
+  const { part, meta: metaFile } = partFiles(dest);
   let offset = 0;
   let meta: PartMeta | undefined;
   if (!o.noResume) {

@@ -5,8 +5,8 @@
 // One package run:   lock → download (streamed, resumable, size-capped) → verify (verify.ts) → hook (A/B installer,
 //                    timeout) → state: pending-reboot (atomic, only after the hook exits 0) → receipt queued;
 //                    any rejection → load error queued, hook not run, state unchanged.
-// Work dir layout (created 0700; files 0600):  <workDir>/package.der(.part, .part.json), content.bin, image.bin,
-// outbox/*.der|json, lock;  <stateDir>/firmware-state.json.
+// Work dir layout (created 0700; files 0600): firmwareLayout(workDir) in store/layout.ts (package.der with its
+// .part/.part.json, content.bin, image.bin, outbox/, lock); firmware-state.json in <stateDir> (default the work dir).
 import { crashpoint } from '../../util/crashpoint.js';
 import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import type { PreferredOrLegacyPackageIdentifier } from '../../pki/asn1/firmware
 import { FIRMWARE_PATH, FIRMWARE_RETURN_PATH } from '../../pki/asn1/firmware-media-types.js';
 import type { Transport } from '../../protocols/http/transport.js';
 import type { Logger } from '../../util/log.js';
+import { firmwareLayout, type FirmwareLayout } from '../../store/layout.js';
 import { downloadToFile, type StreamingHttpClient } from './download.js';
 import { DownloadProgress, type DownloadProgressReport } from './progress.js';
 import { EnrolldError } from '../../util/errors.js';
@@ -89,11 +90,14 @@ export function returnUrlFor(packageUrl: string): string | undefined {
 
 export class FirmwareManager {
   readonly outbox: Outbox;
+  /** The work directory's files. */
+  readonly files: FirmwareLayout;
   private lastPackageUrl: string | undefined;
 
   constructor(readonly cfg: FirmwareConfig) {
     if (!cfg.hook?.path || !path.isAbsolute(cfg.hook.path)) throw new FirmwareConfigError('firmware hook must be an absolute executable path');
-    this.outbox = new Outbox(path.join(cfg.workDir, 'outbox'));
+    this.files = firmwareLayout(cfg.workDir);
+    this.outbox = new Outbox(this.files.outbox);
   }
 
   private get stateDir(): string {
@@ -119,7 +123,7 @@ export class FirmwareManager {
 
   /** A lock file holding our pid; a lock whose pid is gone (kill -9, power cut) is taken over. */
   private async lock(): Promise<() => Promise<void>> {
-    const file = path.join(this.cfg.workDir, 'lock');
+    const file = this.files.lock;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fh = await open(file, 'wx', 0o600);
@@ -161,7 +165,7 @@ export class FirmwareManager {
     await this.prepareWorkDir();
     const unlock = await this.lock();
     this.lastPackageUrl = url;
-    const pkg = path.join(this.cfg.workDir, 'package.der');
+    const pkg = this.files.package;
     let name: PreferredOrLegacyPackageIdentifier | undefined;
     try {
       const maxBytes = palSize > 0 ? palSize : (this.cfg.maxPackageBytes ?? DEFAULT_MAX_PACKAGE_BYTES);
@@ -249,8 +253,8 @@ export class FirmwareManager {
     } finally {
       // Keep a .part for resume; drop everything else from this attempt.
       await rm(pkg, { force: true });
-      await rm(path.join(this.cfg.workDir, 'content.bin'), { force: true });
-      await rm(path.join(this.cfg.workDir, 'image.bin'), { force: true });
+      await rm(this.files.content, { force: true });
+      await rm(this.files.image, { force: true });
       await unlock();
     }
   }
@@ -290,7 +294,7 @@ export class FirmwareManager {
 
   /** True when a partially downloaded package is waiting to be resumed. */
   async hasPartialDownload(): Promise<boolean> {
-    return stat(path.join(this.cfg.workDir, 'package.der.part')).then(
+    return stat(this.files.packagePart).then(
       () => true,
       () => false,
     );

@@ -3,7 +3,7 @@
 // 0027) as application/cms; the server answers 204. Signed with the configured Signer (TPM key) + certificate as
 // SignedData when configured (RECOMMENDED by §3/§4), otherwise the unsigned ContentInfo form the RFC allows.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { outboxItemFiles } from '../../store/layout.js';
 import { type SignerWithChain, createSignedData, createUnsignedContentInfo, signerWithChainOptions } from '../../pki/asn1/cms-signed-data-create.js';
 import { FirmwarePackageLoadError } from '../../pki/asn1/firmware-load-error.js';
 import { FirmwarePackageLoadReceipt } from '../../pki/asn1/firmware-load-receipt.js';
@@ -93,8 +93,9 @@ export class Outbox {
   async add(kind: OutboxItem['kind'], report: { der: Uint8Array; signed: boolean }, summary: string): Promise<string> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const id = `${Date.now().toString().padStart(15, '0')}-${process.pid}-${kind}`;
-    await atomicWriteFile(path.join(this.dir, `${id}.der`), report.der);
-    await atomicWriteFile(path.join(this.dir, `${id}.json`), JSON.stringify({ kind, signed: report.signed, summary }));
+    const f = outboxItemFiles(this.dir, id);
+    await atomicWriteFile(f.der, report.der);
+    await atomicWriteFile(f.meta, JSON.stringify({ kind, signed: report.signed, summary }));
     return id;
   }
 
@@ -108,9 +109,10 @@ export class Outbox {
     const items: OutboxItem[] = [];
     for (const n of names.filter((x) => x.endsWith('.json')).sort()) {
       const id = n.slice(0, -5);
+      const f = outboxItemFiles(this.dir, id);
       try {
-        const meta = JSON.parse(await readFile(path.join(this.dir, n), 'utf8')) as { kind: OutboxItem['kind']; signed: boolean; summary: string };
-        const der = new Uint8Array(await readFile(path.join(this.dir, `${id}.der`)));
+        const meta = JSON.parse(await readFile(f.meta, 'utf8')) as { kind: OutboxItem['kind']; signed: boolean; summary: string };
+        const der = new Uint8Array(await readFile(f.der));
         items.push({ id, kind: meta.kind, signed: meta.signed, der, summary: meta.summary });
       } catch {
         /* half-written item from a crash: the .der is written first, so a missing .der means junk */
@@ -120,8 +122,9 @@ export class Outbox {
   }
 
   async remove(id: string): Promise<void> {
-    await rm(path.join(this.dir, `${id}.json`), { force: true });
-    await rm(path.join(this.dir, `${id}.der`), { force: true });
+    const f = outboxItemFiles(this.dir, id);
+    await rm(f.meta, { force: true });
+    await rm(f.der, { force: true });
   }
 }
 

@@ -20,7 +20,6 @@
 import { createDecipheriv, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflate } from 'node:zlib';
@@ -45,6 +44,7 @@ import {
 } from '../../pki/asn1/firmware-oids.js';
 import type { PreferredOrLegacyPackageIdentifier } from '../../pki/asn1/firmware-package-name.js';
 import { TargetHardwareIdentifiers } from '../../pki/asn1/firmware-target-hardware-ids.js';
+import { firmwareLayout } from '../../store/layout.js';
 import { IO_CHUNK, forEachChunk, gcTicker } from './download.js';
 import { FirmwareLoadFailure } from './errors.js';
 import { checkStale, compareLegacyNames, type FirmwareState, type LegacyCompare } from './state.js';
@@ -212,7 +212,7 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
   const plain = layout.eContentType === OID_CT_FIRMWARE_PACKAGE;
 
   // 3. eContent → content.bin, digested on the way (for a plain package that is the image: its hashes too).
-  const contentPath = path.join(o.workDir, 'content.bin');
+  const contentPath = firmwareLayout(o.workDir).content;
   const cHash = createHash(checked.digest.node);
   const contentLength = await copyRanges(packagePath, layout.eContent!, contentPath, plain ? [cHash, iHash, mHash] : [cHash]);
   cmsStep(() => checkMessageDigest(checked, new Uint8Array(cHash.digest())), failN);
@@ -286,7 +286,7 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
       }
     }
   }
-  const imagePath = path.join(o.workDir, 'image.bin');
+  const imagePath = firmwareLayout(o.workDir).image;
   let imageSize: number;
   if (compressed) {
     let cl: Awaited<ReturnType<typeof readCompressedDataLayout>>;

@@ -3,14 +3,14 @@ import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
 import { type AsnNode, type Bytes, encodeNode, parseDer, seqChildren, verifySchema } from './der.js';
 import { readSeqNumber, seqNumberNode } from './tamp-fields.js';
-import { type TargetIdentifier, targetIdentifierFromNode, targetIdentifierToSchema } from './tamp-target-identifier.js';
+import { TargetIdentifier, asTargetIdentifier, type TargetIdentifierFields } from './tamp-target-identifier.js';
 
 export class TAMPMsgRef {
   target: TargetIdentifier;
   seqNum: bigint;
 
-  constructor(p: { target: TargetIdentifier; seqNum: bigint }) {
-    this.target = p.target;
+  constructor(p: { target: TargetIdentifier | TargetIdentifierFields; seqNum: bigint }) {
+    this.target = asTargetIdentifier(p.target);
     this.seqNum = p.seqNum;
   }
 
@@ -22,7 +22,7 @@ export class TAMPMsgRef {
     const k = seqChildren(node, path);
     if (k.length !== 2) throw new Asn1DecodeError(k.length < 2 ? 'missing-field' : 'extra-field', path, 'TAMPMsgRef has two fields');
     // the field readers run first so that their errors name the field
-    const target = targetIdentifierFromNode(k[0], `${path}.target`);
+    const target = TargetIdentifier.fromSchema(k[0], `${path}.target`);
     const seqNum = readSeqNumber(k[1], `${path}.seqNum`);
     verifySchema(node, TAMPMsgRef.schema(), path);
     return new TAMPMsgRef({ target, seqNum });
@@ -33,7 +33,7 @@ export class TAMPMsgRef {
   }
 
   toSchema(): asn1js.Sequence {
-    return new asn1js.Sequence({ value: [targetIdentifierToSchema(this.target) as asn1js.BaseBlock, seqNumberNode(this.seqNum)] });
+    return new asn1js.Sequence({ value: [this.target.toSchema() as asn1js.BaseBlock, seqNumberNode(this.seqNum)] });
   }
 
   toDer(): Uint8Array {
