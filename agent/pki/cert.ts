@@ -6,6 +6,7 @@ import * as pkijs from 'pkijs';
 import { bytesEqual, decodeAsn1, toArrayBuffer } from './der.js';
 import { PkiDecodeError } from './errors.js';
 import { pemDecodeAll, pemEncode } from './pem.js';
+import './schema-memo.js';
 
 export function certificateFromDer(der: Uint8Array): pkijs.Certificate {
   const asn1 = decodeAsn1(der, 'Certificate');
