@@ -4,7 +4,7 @@
 import { crashpoint } from '../util/crashpoint.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import type * as pkijs from 'pkijs';
-import { certificateHasKey } from '../pki/cert.js';
+import { certificateHasKey, certificateSummary, shareCertificate } from '../pki/cert.js';
 import type { KeyStore, KeyRecord } from '../keystore/keystore.js';
 import type { KeyAlgorithm, Signer } from '../pki/signer.js';
 import type { EnrollmentProtocol, EnrollResult } from '../protocols/protocol.js';
@@ -279,28 +279,37 @@ export class Enroller {
   }
 
   private async verify(pending: PendingRequest, certDer: Uint8Array, chain: Uint8Array[], parsed?: { cert: pkijs.Certificate; chain: pkijs.Certificate[] }): Promise<Credential> {
-    let cert: X509Certificate;
+    // One parse per certificate: with the protocol's pkijs parse at hand, its fields are used; node's (OpenSSL) parse
+    // only without one, or for a subject form certificateSummary does not reproduce.
+    const fromParsed = parsed ? certificateSummary(parsed.cert) : undefined;
+    let info: { subject: string; serialNumber: string; notBefore: Date; notAfter: Date };
+    let cert: X509Certificate | undefined;
     try {
-      cert = new X509Certificate(Buffer.from(certDer));
+      if (fromParsed) info = fromParsed;
+      else {
+        cert = new X509Certificate(Buffer.from(certDer));
+        info = { subject: cert.subject, serialNumber: cert.serialNumber, notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) };
+      }
     } catch (err) {
       throw new IssuedCertificateError('enroll.bad-certificate', `issued certificate does not parse: ${(err as Error).message}`);
     }
     const keySpki = Buffer.from(pending.key.spki, 'base64');
     // With the protocol's parse at hand its SPKI is compared (as in postCsr); else node's (an export costs a decode).
-    const certifiesKey = parsed ? certificateHasKey(parsed.cert, keySpki) : cert.publicKey.export({ type: 'spki', format: 'der' }).equals(keySpki);
+    const certifiesKey = parsed ? certificateHasKey(parsed.cert, keySpki) : cert!.publicKey.export({ type: 'spki', format: 'der' }).equals(keySpki);
     if (!certifiesKey) {
       throw new IssuedCertificateError('enroll.key-mismatch', 'issued certificate does not certify the requested key');
     }
     const usable = parsed && parsed.chain.length === chain.length;
     await this.d.verifyIssued(usable ? parsed.cert : certDer, usable ? parsed.chain : chain, this.d.clock.now());
-    const notBefore = new Date(cert.validFrom);
-    const notAfter = new Date(cert.validTo);
+    const { notBefore, notAfter } = info;
+    // the new credential is what the next polls and the next renewal parse from the state: they find this parse
+    if (parsed) shareCertificate(certDer, parsed.cert);
     return {
       key: pending.key,
       certPem: pemOf(certDer),
       chainPem: chain.map(pemOf),
-      subject: cert.subject.split('\n').join(','),
-      serial: cert.serialNumber.toLowerCase(),
+      subject: info.subject.split('\n').join(','),
+      serial: info.serialNumber.toLowerCase(),
       notBefore: notBefore.toISOString(),
       notAfter: notAfter.toISOString(),
       renewAt: renewAt(notBefore, notAfter, this.d.policy.renewFraction, this.d.policy.renewSpread ?? 0, this.d.random).toISOString(),

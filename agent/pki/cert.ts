@@ -6,6 +6,7 @@ import * as pkijs from 'pkijs';
 import { bytesEqual, decodeAsn1, toArrayBuffer } from './der.js';
 import { PkiDecodeError } from './errors.js';
 import { pemDecodeAll, pemEncode } from './pem.js';
+import './schema-memo.js';
 
 export function certificateFromDer(der: Uint8Array): pkijs.Certificate {
   const asn1 = decodeAsn1(der, 'Certificate');
@@ -38,6 +39,14 @@ export function sharedCertificateFromDer(der: Uint8Array): pkijs.Certificate {
   }
   shared.set(key, cert);
   return cert;
+}
+
+/** Puts an already parsed certificate (its exact DER `der`) into the shared cache: read-only from then on. */
+export function shareCertificate(der: Uint8Array, cert: pkijs.Certificate): void {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  shared.delete(key);
+  if (shared.size >= SHARED_MAX) shared.delete(shared.keys().next().value!);
+  shared.set(key, cert);
 }
 
 /** certificatesFromPem through the shared cache (see sharedCertificateFromDer): read-only use. */
@@ -143,3 +152,55 @@ export function describeName(name: pkijs.RelativeDistinguishedNames): string {
 }
 
 export { toArrayBuffer };
+
+/** OpenSSL short names (what node's X509Certificate.subject prints) of the attribute types printed here. */
+const OPENSSL_SN: Record<string, string> = {
+  '2.5.4.3': 'CN', '2.5.4.6': 'C', '2.5.4.7': 'L', '2.5.4.8': 'ST', '2.5.4.10': 'O', '2.5.4.11': 'OU',
+  '2.5.4.5': 'serialNumber', '0.9.2342.19200300.100.1.25': 'DC',
+};
+/** Values printed by OpenSSL without RFC 2253 escaping: printable ASCII without , + " \ < > ; = # and no edge space. */
+const PLAIN_VALUE = /^[A-Za-z0-9\-_.:/()@!$%&'*?^`{|}~ [\]]*$/;
+
+/**
+ * Subject, serial and validity of a parsed certificate in the forms node:crypto's X509Certificate gives (subject
+ * "CN=a\nO=b", upper-case hex serial in whole bytes, whole-second dates), so the enrollment path needs no
+ * second (OpenSSL) parse; undefined when the subject has a form this does not reproduce exactly (multi-valued RDNs,
+ * other attribute types, values OpenSSL escapes) or a date has a fraction of a second — the caller then asks node.
+ */
+export function certificateSummary(cert: pkijs.Certificate): { subject: string; serialNumber: string; notBefore: Date; notAfter: Date } | undefined {
+  const parts: string[] = [];
+  for (const rdn of nameRdns(cert.subject)) {
+    if (rdn.length !== 1) return undefined;
+    const tv = rdn[0]!;
+    const sn = OPENSSL_SN[tv.type];
+    const block = tv.value as { valueBlock?: { value?: unknown }; constructor: { NAME?: string } };
+    const v = block.valueBlock?.value;
+    if (!sn || typeof v !== 'string' || !PLAIN_VALUE.test(v) || v.startsWith(' ') || v.endsWith(' ')) return undefined;
+    if (!(tv.value instanceof asn1js.PrintableString || tv.value instanceof asn1js.Utf8String || tv.value instanceof asn1js.IA5String)) return undefined;
+    parts.push(`${sn}=${v}`);
+  }
+  const notBefore = cert.notBefore.value;
+  const notAfter = cert.notAfter.value;
+  if (notBefore.getUTCMilliseconds() !== 0 || notAfter.getUTCMilliseconds() !== 0) return undefined;
+  const serialBytes = cert.serialNumber.valueBlock.valueHexView;
+  if (serialBytes.byteLength === 0 || (serialBytes[0]! & 0x80) !== 0) return undefined; // negative: node prints it signed
+  // OpenSSL BN_bn2hex: whole bytes, leading zero bytes dropped (a zero serial prints "0": declined)
+  let first = 0;
+  while (first < serialBytes.byteLength && serialBytes[first] === 0) first++;
+  if (first === serialBytes.byteLength) return undefined;
+  const serialNumber = Buffer.from(serialBytes.subarray(first)).toString('hex').toUpperCase();
+  return { subject: parts.join('\n'), serialNumber, notBefore, notAfter };
+}
+
+/** The RDNs of a Name as sets of type/value pairs (pkijs flattens them; the SET boundaries are in the decoded Name). */
+function nameRdns(name: pkijs.RelativeDistinguishedNames): pkijs.AttributeTypeAndValue[][] {
+  const seq = name.valueBeforeDecode.byteLength > 0 ? asn1js.fromBER(name.valueBeforeDecode).result : name.toSchema();
+  if (!(seq instanceof asn1js.Sequence)) return [name.typesAndValues];
+  let i = 0;
+  return seq.valueBlock.value.map((set) => {
+    const n = set instanceof asn1js.Set ? set.valueBlock.value.length : 1;
+    const rdn = name.typesAndValues.slice(i, i + n);
+    i += n;
+    return rdn;
+  });
+}

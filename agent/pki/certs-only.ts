@@ -6,6 +6,7 @@ import { certificateFromDer, certificateToDer } from './cert.js';
 import { decodeAsn1 } from './der.js';
 import { PkiDecodeError } from './errors.js';
 
+import { CertsOnlySignedData } from './cms/certs-only-signed-data.js';
 import { OID_DATA, OID_SIGNED_DATA } from './cms/oids.js';
 
 /** Re-exported for callers that import them from here. */
@@ -26,54 +27,60 @@ export interface CertsOnly {
  */
 export function parseCertsOnly(der: Uint8Array, opts: { allowEmpty?: boolean } = {}): CertsOnly {
   const asn1 = decodeAsn1(der, 'certs-only ContentInfo');
-  let signed: pkijs.SignedData;
-  let signedAsn1: asn1js.Sequence;
+  let signed: CertsOnlySignedData;
   try {
     const ci = new pkijs.ContentInfo({ schema: asn1 });
     if (ci.contentType !== OID_SIGNED_DATA) {
       throw new PkiDecodeError('pki.cms.content_type', `expected SignedData (${OID_SIGNED_DATA}), got ${ci.contentType}`);
     }
-    signedAsn1 = ci.content as asn1js.Sequence;
-    signed = new pkijs.SignedData({ schema: signedAsn1 });
+    signed = CertsOnlySignedData.fromSchema(ci.content as asn1js.AsnType);
   } catch (e) {
     if (e instanceof PkiDecodeError) throw e;
     throw new PkiDecodeError('pki.cms.malformed', `malformed certs-only message: ${(e as Error).message}`, { cause: e });
   }
   // eContent may also be a constructed (BER) OCTET STRING, which has segments instead of valueHexView (test/fuzz).
-  const eContent = signed.encapContentInfo.eContent as { valueBlock: { valueHexView?: Uint8Array; value?: unknown[] } } | undefined;
+  const eContent = signed.eContent as { valueBlock: { valueHexView?: Uint8Array; value?: unknown[] } } | undefined;
   if (eContent !== undefined && (eContent.valueBlock.valueHexView?.byteLength ?? eContent.valueBlock.value?.length ?? 1) > 0) {
     throw new PkiDecodeError('pki.cms.not_certs_only', 'SignedData carries content; not a certs-only message');
   }
   const certificates: pkijs.Certificate[] = [];
   const certificatesDer: Uint8Array[] = [];
-  // The exact received DER of each certificate (what we later compare, hash or store — never a pkijs re-encoding),
-  // taken from the decoded CertificateSet; pkijs' SignedData.certificates follows its elements one to one.
-  const set = signedCertificateElements(signedAsn1);
-  (signed.certificates ?? []).forEach((c, i) => {
-    if (!(c instanceof pkijs.Certificate)) return;
-    const raw = set[i]?.valueBeforeDecodeView;
-    if (raw && raw.byteLength > 0) {
-      certificates.push(c);
+  // RFC 5652 §10.2.3: a SEQUENCE is a Certificate; the tagged choices (attribute certificates, other formats) are
+  // ignored. Each is parsed once, from its decoded block; its DER is the exact received bytes (what we later compare,
+  // hash or store — never a pkijs re-encoding).
+  for (const el of signed.certificates) {
+    if (!(el instanceof asn1js.Sequence)) continue;
+    const raw = el.valueBeforeDecodeView;
+    let cert: pkijs.Certificate;
+    try {
+      cert = new pkijs.Certificate({ schema: el });
+    } catch (e) {
+      throw new PkiDecodeError('pki.cms.malformed', `malformed certs-only message: certificate ${certificates.length + 1}: ${(e as Error).message}`, { cause: e });
+    }
+    if (raw.byteLength > 0) {
+      certificates.push(cert);
       certificatesDer.push(new Uint8Array(raw));
     } else {
       // Not expected (asn1js keeps the bytes it decoded); fall back to re-encoding and re-parsing.
-      const certDer = new Uint8Array(c.toSchema().toBER(false));
+      const certDer = new Uint8Array(cert.toSchema().toBER(false));
       certificates.push(certificateFromDer(certDer));
       certificatesDer.push(certDer);
     }
-  });
+  }
   if (certificates.length === 0 && !opts.allowEmpty) {
     throw new PkiDecodeError('pki.cms.no_certificates', 'certs-only message contains no certificate');
   }
-  const crls = (signed.crls ?? []).filter((c): c is pkijs.CertificateRevocationList => c instanceof pkijs.CertificateRevocationList);
+  // RFC 5652 §10.2.1: a SEQUENCE is a CertificateList; [1] OtherRevocationInfoFormat is ignored.
+  const crls: pkijs.CertificateRevocationList[] = [];
+  for (const el of signed.crls) {
+    if (!(el instanceof asn1js.Sequence)) continue;
+    try {
+      crls.push(new pkijs.CertificateRevocationList({ schema: el }));
+    } catch (e) {
+      throw new PkiDecodeError('pki.cms.malformed', `malformed certs-only message: CRL ${crls.length + 1}: ${(e as Error).message}`, { cause: e });
+    }
+  }
   return { certificates, certificatesDer, crls };
-}
-
-/** Elements of SignedData.certificates ([0] IMPLICIT CertificateSet, RFC 5652 §5.1), in order; [] if absent. */
-function signedCertificateElements(signedData: asn1js.Sequence): asn1js.BaseBlock[] {
-  if (!(signedData instanceof asn1js.Sequence)) return [];
-  const tagged = signedData.valueBlock.value.find((e) => e.idBlock.tagClass === 3 && e.idBlock.tagNumber === 0) as asn1js.Constructed | undefined;
-  return tagged ? tagged.valueBlock.value : [];
 }
 
 /** Builds a certs-only message (DER ContentInfo) carrying `certs` (and optional CRLs) in the given order. */

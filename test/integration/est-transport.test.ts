@@ -61,10 +61,12 @@ const hello: Handler = (_req, res) => res.end('hello');
 test('TLS 1.2 and TLS 1.3 both negotiate; server chain is reported', async () => {
   const t = createHttpsTransport({ trustAnchors: [ca.root.pem] });
   await withServer(hello, { maxVersion: 'TLSv1.2' }, async (url) => {
-    const r = await t.request({ method: 'GET', url });
+    const r = await t.request({ method: 'GET', url, peerCertificates: true });
     assert.is(r.tlsProtocol, 'TLSv1.2');
     assert.is(Buffer.from(r.body).toString(), 'hello');
     assert.is(r.peerCertificates.length >= 2, true);
+    // collected only when asked
+    assert.equal((await t.request({ method: 'GET', url })).peerCertificates, []);
   });
   await withServer(hello, { minVersion: 'TLSv1.3' }, async (url) => {
     const r = await t.request({ method: 'GET', url });

@@ -116,7 +116,7 @@ export async function bootstrapCaCerts(opts: BootstrapOptions): Promise<CaCertsR
   const ctx: EstContext = { baseUrl: opts.baseUrl, transport, ...(opts.label !== undefined ? { label: opts.label } : {}), ...(opts.now ? { now: opts.now } : {}) };
   const op = EST_OPERATIONS.cacerts;
   const url = estUrl(ctx, op);
-  const res = await transport.request({ method: 'GET', url, basicAuth: false });
+  const res = await transport.request({ method: 'GET', url, basicAuth: false, peerCertificates: true });
   const now = nowOf(ctx);
   if (res.status !== 200) throwForStatus(res, op, now);
   const { certificates, certificatesDer } = certsOnlyFrom(res, op);

@@ -2,10 +2,11 @@
 // against the configured trust anchors (never the system store), rejectUnauthorized always on, RFC 6125/9525 server
 // identity checked by node's checkServerIdentity, optional TLS client auth with a keystore key (PEM or TPM engine),
 // optional HTTP Basic auth (RFC 7617), a response-size cap enforced while streaming, connect/total timeouts.
+import { createHash } from 'node:crypto';
 import https from 'node:https';
+import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import type { TlsKeyOptions } from '../../keystore/keystore.js';
 import { pemEncode } from '../../pki/pem.js';
 import {
@@ -33,6 +34,8 @@ export interface TransportRequest {
   signal?: AbortSignal;
   /** Send the transport's Basic credentials with this request (default true when configured). */
   basicAuth?: boolean;
+  /** Report the server's certificate chain in the response (default: only in bootstrap mode; it costs a copy). */
+  peerCertificates?: boolean;
 }
 
 export interface TransportResponse {
@@ -40,7 +43,7 @@ export interface TransportResponse {
   /** Lower-cased header names (node IncomingHttpHeaders). */
   headers: IncomingHttpHeaders;
   body: Uint8Array;
-  /** DER certificates the server presented, leaf first. */
+  /** DER certificates the server presented, leaf first; empty unless the request asked for them. */
   peerCertificates: Uint8Array[];
   /** Negotiated protocol, e.g. "TLSv1.3". */
   tlsProtocol: string | undefined;
@@ -149,6 +152,29 @@ export class HttpSession {
   }
 }
 
+/**
+ * TLS contexts by the options they were built from (SHA-256 of them: the key may be a PEM private key), shared by
+ * transports with the same anchors and identity (e.g. a re-enrollment's nonce and enroll transports, a poller's
+ * client rebuilt with the same credential). A different anchor set or credential is a different entry, so a renewal
+ * or a TA update takes effect on the next transport. Bounded: the working set is the device identity, the bootstrap
+ * identity and an identity being renewed.
+ */
+const CONTEXTS_MAX = 4;
+const contexts = new Map<string, SecureContext>();
+
+function sharedSecureContext(o: SecureContextOptions): SecureContext {
+  const key = createHash('sha256').update(JSON.stringify([o.ca, o.cert, o.key, o.privateKeyEngine, o.privateKeyIdentifier, o.sigalgs, o.minVersion, o.maxVersion])).digest('base64');
+  let ctx = contexts.get(key);
+  if (ctx) {
+    contexts.delete(key); // most recently used last
+  } else {
+    ctx = createSecureContext(o);
+    if (contexts.size >= CONTEXTS_MAX) contexts.delete(contexts.keys().next().value!);
+  }
+  contexts.set(key, ctx);
+  return ctx;
+}
+
 function toPem(c: string | Uint8Array): string {
   return typeof c === 'string' ? c : pemEncode('CERTIFICATE', c);
 }
@@ -188,6 +214,23 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
   // With an HttpSession its agent keeps the connection (and node's agent caches TLS sessions itself).
   const httpSession = opts.unauthenticatedBootstrap ? undefined : opts.session;
   const sessions = opts.sessionReuse === false || opts.unauthenticatedBootstrap || httpSession ? undefined : new Map<string, Buffer>();
+  // One TLS context (trust anchors, client chain, private key or TPM engine key) for all of this transport's
+  // connections, looked up on first use (sharedSecureContext): a transport's anchors and identity are fixed (a new
+  // credential or TA set gets a new transport: credential-transport.ts), so building it per connection only repeated
+  // the same work.
+  const tlsMaxVersion = opts.maxVersion ?? opts.clientAuth?.key.maxVersion ?? 'TLSv1.3';
+  const contextOptions: SecureContextOptions = {
+    ca: trustAnchors, // an (even empty) array replaces node's bundled root store
+    minVersion: opts.minVersion ?? 'TLSv1.2',
+    maxVersion: tlsMaxVersion,
+    ...(certChain ? { cert: certChain } : {}),
+    ...(opts.clientAuth?.key.key ? { key: opts.clientAuth.key.key } : {}),
+    ...(opts.clientAuth?.key.privateKeyEngine
+      ? { privateKeyEngine: opts.clientAuth.key.privateKeyEngine, privateKeyIdentifier: opts.clientAuth.key.privateKeyIdentifier }
+      : {}),
+    ...(opts.clientAuth?.key.sigalgs ? { sigalgs: opts.clientAuth.key.sigalgs } : {}),
+  };
+  let secureContext: SecureContext | undefined;
 
   return {
     request(req: TransportRequest): Promise<TransportResponse> {
@@ -214,25 +257,26 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
       const port = url.port ? Number(url.port) : 443;
       const sessionKey = `${host}|${port}|${servername ?? ''}`;
       const session = sessions?.get(sessionKey);
+      const wantPeerCertificates = req.peerCertificates ?? opts.unauthenticatedBootstrap === true;
+      try {
+        secureContext ??= sharedSecureContext(contextOptions);
+      } catch (e) {
+        return Promise.reject(classify(e, false, false));
+      }
 
-      const options: https.RequestOptions = {
+      const options: https.RequestOptions & { secureContext: SecureContext } = {
         method: req.method,
         host,
         port,
         path: url.pathname + url.search,
         headers,
         agent: httpSession ? httpSession.agent : false,
-        ca: trustAnchors, // an (even empty) array replaces node's bundled root store
+        // tls.connect uses secureContext as is; the options it was built from are repeated because an https.Agent
+        // (the HttpSession's) names its pooled connections by them, so different identities never share a socket.
+        secureContext,
+        ...contextOptions,
         rejectUnauthorized: !opts.unauthenticatedBootstrap,
-        minVersion: opts.minVersion ?? 'TLSv1.2',
-        maxVersion: opts.maxVersion ?? opts.clientAuth?.key.maxVersion ?? 'TLSv1.3',
         ...(servername ? { servername } : {}),
-        ...(certChain ? { cert: certChain } : {}),
-        ...(opts.clientAuth?.key.key ? { key: opts.clientAuth.key.key } : {}),
-        ...(opts.clientAuth?.key.privateKeyEngine
-          ? { privateKeyEngine: opts.clientAuth.key.privateKeyEngine, privateKeyIdentifier: opts.clientAuth.key.privateKeyIdentifier }
-          : {}),
-        ...(opts.clientAuth?.key.sigalgs ? { sigalgs: opts.clientAuth.key.sigalgs } : {}),
         ...(session ? { session } : {}),
       };
 
@@ -277,15 +321,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
             handshakeDone = true;
             tlsProtocol = sock.getProtocol() ?? undefined;
             tlsSessionReused = sock.isSessionReused();
-            const chain: Uint8Array[] = [];
-            let c = sock.getPeerCertificate(true);
-            const seen = new Set<string>();
-            while (c && c.raw && !seen.has(c.fingerprint256)) {
-              seen.add(c.fingerprint256);
-              chain.push(new Uint8Array(c.raw));
-              c = c.issuerCertificate;
-            }
-            peerCertificates = chain;
+            if (wantPeerCertificates) peerCertificates = peerChain(sock);
             if (opts.unauthenticatedBootstrap && !sock.authorized) authorizationError = String(sock.authorizationError ?? 'unauthorized');
           };
           if (r.reusedSocket) {
@@ -338,6 +374,19 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
       });
     },
   };
+}
+
+/** The server's certificates as presented, leaf first (getPeerCertificate(true) decodes every one: on request only). */
+function peerChain(sock: TLSSocket): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  let c = sock.getPeerCertificate(true);
+  const seen = new Set<string>();
+  while (c && c.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    chain.push(new Uint8Array(c.raw));
+    c = c.issuerCertificate;
+  }
+  return chain;
 }
 
 /** First value of a (lower-cased) header. */
