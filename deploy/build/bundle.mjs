@@ -15,7 +15,7 @@
 // No node_modules is needed at run time; the addon is still build/Release/enrolld_tpm.node under the package root
 // (the directory holding package.json) or ENROLLD_TPM_ADDON.
 import { build } from 'esbuild';
-import { renameSync, rmSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -144,6 +144,12 @@ async function mergeStartupPath(meta) {
       },
     ],
   });
+  // Code esbuild generated in pass 1 (its runtime helpers, the banner) and this entry have no source file but the
+  // staging directory, which is gone after the build: name them as generated.
+  const mapFile = path.join(out, 'main.mjs.map');
+  const map = JSON.parse(readFileSync(mapFile, 'utf8'));
+  map.sources = map.sources.map((s) => (s.startsWith('../bundle-stage/') ? `esbuild-generated:${s.slice('../bundle-stage/'.length)}` : s));
+  writeFileSync(mapFile, JSON.stringify(map));
   for (const f of readdirSync(stage)) {
     if (f === 'main.mjs' || f === 'main.mjs.map' || inCore.has(f.replace(/\.map$/, ''))) continue;
     renameSync(path.join(stage, f), path.join(out, f));
