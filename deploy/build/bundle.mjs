@@ -2,16 +2,20 @@
 // Production build of the agent: `npm run build:bundle` → dist/bundle/
 //   enrolld.mjs            launcher: turns on Node's module compile cache (Node >= 22.1; module.enableCompileCache)
 //                          before anything else is compiled, then imports main.mjs
-//   main.mjs               the CLI (agent/cli/main.ts) and everything it imports statically, one ESM file
-//   chunk-*.mjs            modules reached only through import() (CMP, CMC, ACME, TAMP, key packages, firmware,
-//                          provisioning, demo): loaded when that feature is configured or that command runs
+//   main.mjs               the CLI (agent/cli/main.ts), everything it imports statically and the EST feature: the
+//                          one file `enrolld run` loads for an EST configuration (second esbuild pass, below)
+//   *-<hash>.mjs           modules reached only through import() (CMP, CMC, ACME, TAMP, key packages, firmware,
+//                          provisioning, demo) and the chunks only they share: loaded when that feature is
+//                          configured or that command runs
+//   chunk-*.mjs (stubs)    a chunk whose code is in main.mjs is a one-line re-export from main.mjs, so a feature
+//                          loaded later shares main.mjs's module instances (pkijs classes, caches)
 //   vendor/<dep>.cjs       dependencies the agent require()s on first use (agent/util/lazy-require.ts: mqtt,
 //                          fast-xml-parser, cbor-x), each bundled on its own so they stay off the start-up path
 //   *.map                  source maps back to agent/*.ts (stack traces: node --enable-source-maps)
 // No node_modules is needed at run time; the addon is still build/Release/enrolld_tpm.node under the package root
 // (the directory holding package.json) or ENROLLD_TPM_ADDON.
 import { build } from 'esbuild';
-import { rmSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +23,8 @@ const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const out = path.join(top, 'dist', 'bundle');
 // The ids agent code passes to lazyRequire(); each becomes vendor/<id>.cjs.
 const LAZY = ['mqtt', 'fast-xml-parser', 'cbor-x'];
+// Features merged into main.mjs: EST is the default protocol (config.protocol) and the one real servers speak.
+const CORE_FEATURES = ['agent/features/est/index.ts'];
 
 // lazyRequire(id) resolves a bare id from node_modules; in the bundle it loads the vendored copy beside the file.
 const lazyRequirePlugin = {
@@ -50,10 +56,15 @@ const common = {
 };
 
 rmSync(out, { recursive: true, force: true });
-await build({
+// Pass 1: esbuild with code splitting, into a staging directory. Splitting keeps each import()ed feature in its own
+// files, but spreads the start-up path over many shared chunks (one per set of importers): resolving and linking
+// them cost ≈ 40 ms of `enrolld run`'s start-up (bench/RESULTS.md, "Start-up and memory").
+const stage = path.join(top, 'dist', 'bundle-stage');
+rmSync(stage, { recursive: true, force: true });
+const pass1 = await build({
   ...common,
   entryPoints: { main: 'agent/cli/main.ts' },
-  outdir: out,
+  outdir: stage,
   format: 'esm',
   splitting: true,
   outExtension: { '.js': '.mjs' },
@@ -63,6 +74,7 @@ await build({
   plugins: [lazyRequirePlugin],
   metafile: true,
 });
+await mergeStartupPath(pass1.metafile);
 for (const id of LAZY) {
   await build({
     ...common,
@@ -92,6 +104,63 @@ await import('./main.mjs');
 `,
   { mode: 0o755 },
 );
+
+// Pass 2: main.mjs becomes one file holding the start-up path — pass 1's main.mjs, every chunk it imports statically
+// and the features `run` always needs (EST, the default protocol), with their static imports. Each chunk merged so
+// is replaced by a stub that re-exports its names from main.mjs (renamed `<n>$<name>` there), so the feature files
+// that stay separate import the very same module instances, with live bindings. Source maps chain through pass 1's.
+async function mergeStartupPath(meta) {
+  const rel = (f) => path.relative(stage, path.join(top, f)).split(path.sep).join('/');
+  const outs = new Map(Object.entries(meta.outputs).filter(([f]) => f.endsWith('.mjs')).map(([f, o]) => [rel(f), o]));
+  const inCore = new Set(['main.mjs']);
+  for (const [f, o] of outs) if (CORE_FEATURES.includes(o.entryPoint)) inCore.add(f);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const f of [...inCore])
+      for (const i of outs.get(f).imports) {
+        const t = rel(i.path);
+        if (i.kind === 'import-statement' && !i.external && !inCore.has(t)) (inCore.add(t), (grew = true));
+      }
+  }
+  const merged = [...inCore].filter((f) => f !== 'main.mjs');
+  const entry = ["import './main.mjs';"];
+  merged.forEach((f, n) => {
+    const names = outs.get(f).exports;
+    if (names.length) entry.push(`export { ${names.map((x) => `${x} as c${n}$${x}`).join(', ')} } from './${f}';`);
+    else entry.push(`import './${f}';`);
+  });
+  await build({
+    ...common,
+    stdin: { contents: entry.join('\n'), resolveDir: stage, sourcefile: 'startup-entry.mjs', loader: 'js' },
+    outfile: path.join(out, 'main.mjs'),
+    format: 'esm',
+    // Pass 1's files already carry the createRequire banner; a second one would collide with theirs.
+    plugins: [
+      {
+        name: 'keep-non-core-files',
+        setup(b) {
+          b.onResolve({ filter: /^\.\/.*\.mjs$/ }, (a) => (inCore.has(a.path.slice(2)) || a.importer === '' ? undefined : { path: a.path, external: true }));
+        },
+      },
+    ],
+  });
+  // Code esbuild generated in pass 1 (its runtime helpers, the banner) and this entry have no source file but the
+  // staging directory, which is gone after the build: name them as generated.
+  const mapFile = path.join(out, 'main.mjs.map');
+  const map = JSON.parse(readFileSync(mapFile, 'utf8'));
+  map.sources = map.sources.map((s) => (s.startsWith('../bundle-stage/') ? `esbuild-generated:${s.slice('../bundle-stage/'.length)}` : s));
+  writeFileSync(mapFile, JSON.stringify(map));
+  for (const f of readdirSync(stage)) {
+    if (f === 'main.mjs' || f === 'main.mjs.map' || inCore.has(f.replace(/\.map$/, ''))) continue;
+    renameSync(path.join(stage, f), path.join(out, f));
+  }
+  merged.forEach((f, n) => {
+    const names = outs.get(f).exports;
+    const body = names.length ? `export { ${names.map((x) => `c${n}$${x} as ${x}`).join(', ')} } from './main.mjs';\n` : "import './main.mjs';\n";
+    writeFileSync(path.join(out, f), `// merged into main.mjs (deploy/build/bundle.mjs, pass 2)\n${body}`);
+  });
+  rmSync(stage, { recursive: true, force: true });
+}
 
 const rows = [];
 const walk = (d) => {
