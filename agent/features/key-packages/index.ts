@@ -28,7 +28,7 @@ export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<
     const { KeysStateFile } = await import('../../packages/keys/index.js');
     const { ensureKek, kekPublicKeyPem } = await import('../../packages/keys/kek.js');
     const kek = await ensureKek(new KeysStateFile(stateDir), keystore, ctx.clock.now());
-    await writeFileAtomic(k.kek.publicKeyFile ?? path.join(stateDir, 'kek.pub.pem'), kekPublicKeyPem(kek), { mode: 0o644 });
+    await writeFileAtomic(k.kek.publicKeyFile ?? path.join(stateDir, 'kek.pub.pem'), kekPublicKeyPem(kek));
   }
   const pw = k.serverKeygen.pkcs12PasswordFile ? { file: k.serverKeygen.pkcs12PasswordFile } : k.serverKeygen.pkcs12PasswordSealedKeyId ? { sealedKeyId: k.serverKeygen.pkcs12PasswordSealedKeyId } : undefined;
   const handlers = createKeyPackageHandlers({

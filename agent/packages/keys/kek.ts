@@ -5,7 +5,7 @@
 // RFC 5280 §4.2.1.2 method 1); the TPM performs the RSA step (TPM2_RSA_Decrypt).
 // Publication (our choice; RFC 6032 / RFC 8295 leave it to provisioning): the key-packages feature creates the KEK
 // at its first start and writes its SubjectPublicKeyInfo as a PEM "PUBLIC KEY" file (keyPackages.kek.publicKeyFile,
-// default <state>/keys/kek.pub.pem; public, 0644) which manufacturing hands to the server; the server wraps it in a
+// default <state>/keys/kek.pub.pem; 0600 like every state file) which manufacturing hands to the server; the server wraps it in a
 // certificate of its own if its CMS tool needs one (`openssl cms -encrypt -keyid` then names it by the same SKI).
 import type { KeyRecord, KeyStore } from '../../keystore/keystore.js';
 import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
