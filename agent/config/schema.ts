@@ -170,8 +170,17 @@ export function documentSchema(baseDir: string) {
             default: true,
             doc: 'Accept a key part that is a PKCS#1 RSAPrivateKey or SEC1 ECPrivateKey instead of the PKCS#8 PrivateKeyInfo RFC 7030 §4.4.2 requires (Cisco libest sends PKCS#1), with a logged warning; false: such a key is refused (badKeyPackage) and nothing is stored.',
           }),
+          pkcs12PasswordFile: f({ optional: true, type: 'file', example: 'pkcs12.pass', doc: 'Password of 0022 PKCS #12 key parts (RFC 7292): a file of mode 0600 owned by enrolld (one trailing newline ignored).' }),
+          pkcs12PasswordSealedKeyId: str({ optional: true, doc: 'Instead of the file: the keyId of a symmetric key sealed in the TPM (delivered by 0024) used as the PKCS #12 password.' }),
         },
-        { default: {}, doc: 'Server-generated keys (0020, RFC 7030 §4.4).' },
+        { default: {}, doc: 'Server-generated keys (0020–0022, RFC 7030 §4.4, RFC 8295 §5).' },
+      ),
+      kek: section(
+        {
+          enabled: bool({ default: true, doc: 'Create an RSA-2048 key-encryption key in the TPM at first start, so encrypted key packages (EnvelopedData, RFC 6032 EncryptedKeyPackage; ktri by subjectKeyIdentifier, RSAES-OAEP SHA-256) can be opened.' }),
+          publicKeyFile: f({ optional: true, type: 'PEM file', example: 'kek.pub.pem', doc: 'Where its public key (SubjectPublicKeyInfo PEM) is written for the server; absent: <stateDir>/keys/kek.pub.pem.' }),
+        },
+        { default: {}, doc: 'The TPM-held key-encryption key of encrypted key packages.' },
       ),
     },
     { optional: true, doc: 'Key packages from the PAL (0020–0025): symmetric keys sealed in the TPM, server-generated keys imported into it.' },

@@ -123,3 +123,18 @@ export const MAC_ALGORITHMS: readonly MacAlgorithm[] = [
 export const macByOid = (oid: string): MacAlgorithm | undefined => MAC_ALGORITHMS.find((m) => m.oid === oid);
 
 export const KDF_ALGORITHMS: ReadonlyArray<{ oid: string; asn1: string; webCrypto: 'PBKDF2' }> = [{ oid: OID_PBKDF2, asn1: 'id-PBKDF2', webCrypto: 'PBKDF2' }];
+
+// ---- encrypted key packages and PKCS #12 (RFC 5652 §6, RFC 6032, RFC 7292) ----
+/** RFC 4055 §4.1 id-RSAES-OAEP (the only key transport the TPM KEK performs: SHA-256, MGF1-SHA-256, empty label). */
+export const OID_RSAES_OAEP = '1.2.840.113549.1.1.7';
+/** RFC 3565 §4.1 AES-CBC content encryption (parameters: the 16-byte IV). */
+export const AES_CBC: Readonly<Record<string, { node: 'aes-128-cbc' | 'aes-192-cbc' | 'aes-256-cbc'; keyBytes: number }>> = {
+  '2.16.840.1.101.3.4.1.2': { node: 'aes-128-cbc', keyBytes: 16 },
+  '2.16.840.1.101.3.4.1.22': { node: 'aes-192-cbc', keyBytes: 24 },
+  '2.16.840.1.101.3.4.1.42': { node: 'aes-256-cbc', keyBytes: 32 },
+};
+/** RFC 8018 §6.2 id-PBES2 and RFC 8018 Appendix B.1.2 hmacWithSHA256/384/512 (PBKDF2 PRFs accepted in PKCS #12). */
+export const OID_PBES2 = '1.2.840.113549.1.5.13';
+export const PBKDF2_STRONG_PRFS: readonly string[] = ['1.2.840.113549.2.9', '1.2.840.113549.2.10', '1.2.840.113549.2.11'];
+/** RFC 7292 Appendix C pkcs-12PbeIds (SHA-1 with RC4/3DES/2DES/RC2): weak, refused. */
+export const OID_PKCS12_PBE_ARC = '1.2.840.113549.1.12.1';

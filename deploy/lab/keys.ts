@@ -2,10 +2,20 @@
 // SymmetricKeyPackage, signed by the lab's own key-package signer (its root is the TA a device must hold for key
 // packages), with the RFC 7191 keyPkgIdAndReceiptReq attribute; the /symmetrickeys/return and /serverkeygen/return
 // endpoints that verify and record RFC 7191 receipts and errors (204); PAL entries for the tests; bad variants.
+// Encrypted forms come from independent tools: EnvelopedData from `openssl cms -encrypt` to a lab-issued
+// certificate of the device's published KEK public key (ktri rid = its subjectKeyIdentifier, RSAES-OAEP SHA-256,
+// AES-256-CBC), wrapped as RFC 6032 EncryptedKeyPackage `enveloped [0]` with asn1js; 0022 PFX files from
+// `openssl pkcs12 -export` (PBES2/AES-256-CBC, SHA-256 MAC; or the legacy SHA-1/3DES set for the weak variant).
+import { execFileSync } from 'node:child_process';
 import { KeyObject, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { openSignedData } from './asn1/cms.js';
 import {
+  OID_CT_KP_AKEY_PACKAGE,
   OID_CT_KP_ENCRYPTED_KEY_PACKAGE,
   OID_CT_KP_KEY_PACKAGE_ERROR,
   OID_CT_KP_KEY_PACKAGE_RECEIPT,
@@ -17,7 +27,7 @@ import {
   symmetricKeyPackage,
 } from './asn1/key-packages.js';
 import { bodyDer } from './pki/base64-body.js';
-import { certificateDer, nameDer } from './pki/cert.js';
+import { certificateDer, certificatePem, nameDer } from './pki/cert.js';
 import { CERTS_ONLY, certsOnly } from './pki/certs-only.js';
 import { der as parseDer } from './pki/der.js';
 import { OID } from './pki/oids.js';
@@ -33,7 +43,10 @@ export type SymmetricVariant =
   | 'truncated' // DER cut short
   | 'bad-signature' // one signature byte flipped
   | 'unknown-content-type' // SignedData(id-data)
-  | 'encrypted' // an RFC 6032 EncryptedKeyPackage ContentInfo (refused: no decrypt key)
+  | 'encrypted' // an RFC 6032 EncryptedKeyPackage whose CHOICE is `encrypted` (EncryptedData, a pre-shared key: refused)
+  | 'enveloped' // the signed package inside EnvelopedData to the device KEK (openssl cms -encrypt)
+  | 'encrypted-key-package' // the same EnvelopedData as RFC 6032 EncryptedKeyPackage `enveloped [0]`
+  | 'wrong-kek' // EnvelopedData to another RSA key
   | 'oversized' // a body larger than the PAL size announces / the agent's cap
   | 'oversized-key'; // a 200-byte key (more than a TPM sealed data object holds)
 
@@ -84,13 +97,18 @@ export type ServerKeygenVariant =
   | 'untrusted-cert' // the certificate comes from a CA the device does not trust
   | 'truncated' // multipart body without its close delimiter
   | 'no-cert' // only the key part
-  | 'encrypted' // a CMS server-generated-key part instead of PKCS #8
+  | 'encrypted' // a server-generated-key part holding an empty (malformed) EnvelopedData
   | 'bad-key' // the PKCS #8 part is garbage
   | 'p384' // a key the TPM keystore does not import
   | 'not-multipart' // the key alone, as application/pkcs8
   | 'pkcs1' // the key part is a PKCS#1 RSAPrivateKey / SEC1 ECPrivateKey, as Cisco libest's estserver sends it
   | 'bad-pkcs1' // a PKCS#1 RSAPrivateKey cut short
-  | 'oversized'; // 200 KB of epilogue after the parts
+  | 'oversized' // 200 KB of epilogue after the parts
+  | 'cms' // 0021: SignedData(AsymmetricKeyPackage) inside EnvelopedData to the device KEK
+  | 'cms-signed' // 0021: SignedData(AsymmetricKeyPackage), not encrypted
+  | 'pkcs12' // 0022: openssl pkcs12 -export with pkcs12Password, certificate in the PFX
+  | 'pkcs12-wrong-password' // 0022: the PFX under another password
+  | 'pkcs12-weak'; // 0022: SHA-1/3DES PBE and a SHA-1 MAC
 
 export interface KeyLabOptions {
   /** EST base URL of the lab server (server.url). */
@@ -116,6 +134,10 @@ export class KeyPackageLab {
   serverKeygenAlgorithm: 'ecc-p256' | 'rsa-2048' | 'from-csr' = 'ecc-p256';
   /** A key to answer the next /serverkeygen with instead of generating one (e.g. from `openssl genrsa`). */
   serverKeygenKey: KeyObject | undefined;
+  /** Password of the PFX files /serverkeygen makes. */
+  pkcs12Password = 'lab-p12-secret';
+  /** PEM certificate (issued by the lab) of the device's published KEK public key; set by setKek(). */
+  private kekCertPem: string | undefined;
   /** SPKIs (DER) of the keys /serverkeygen generated, latest last. */
   readonly generated: Uint8Array[] = [];
 
@@ -137,6 +159,55 @@ export class KeyPackageLab {
     router.register('GET', `${base}/symmetrickeys/:id`, (req) => lab.serveSymmetric(req));
     router.register('POST', `${base}/serverkeygen`, (req) => lab.serverKeygen(req));
     return lab;
+  }
+
+  /** The device's published KEK public key (SPKI PEM or DER): the lab wraps it in a certificate for openssl cms. */
+  async setKek(spki: Uint8Array | string): Promise<void> {
+    const der = typeof spki === 'string' ? new Uint8Array(createPublicKey(spki).export({ type: 'spki', format: 'der' })) : spki;
+    const now = (this.opts.now ?? (() => new Date()))();
+    const cert = await this.ca.issue({ subject: { CN: 'device key-encryption key' } as never, spki: der, notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + 86_400_000), profile: 'client' });
+    this.kekCertPem = certificatePem(cert);
+  }
+
+  /** RFC 5652 §6 EnvelopedData (DER ContentInfo) of `content` to the KEK (or to a fresh other key), by openssl cms. */
+  envelope(content: Uint8Array, to: 'kek' | 'other' = 'kek'): Uint8Array {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lab-cms-'));
+    try {
+      const at = (f: string): string => path.join(dir, f);
+      if (to === 'kek') {
+        if (!this.kekCertPem) throw new Error('no KEK published to the lab (setKek)');
+        writeFileSync(at('kek.crt'), this.kekCertPem);
+      } else execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', at('k.pem'), '-out', at('kek.crt'), '-subj', '/CN=other', '-days', '1'], { stdio: 'pipe' });
+      writeFileSync(at('in.der'), content);
+      execFileSync('openssl', ['cms', '-encrypt', '-binary', '-in', at('in.der'), '-recip', at('kek.crt'), '-keyid', '-aes256', '-keyopt', 'rsa_padding_mode:oaep', '-keyopt', 'rsa_oaep_md:sha256', '-keyopt', 'rsa_mgf1_md:sha256', '-outform', 'DER', '-out', at('env.der')], { stdio: 'pipe' });
+      return new Uint8Array(readFileSync(at('env.der')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** RFC 6032 §2 EncryptedKeyPackage ::= CHOICE { ..., enveloped [0] EnvelopedData } (IMPLICIT TAGS), in a ContentInfo. */
+  static encryptedKeyPackage(envelopedContentInfo: Uint8Array): Uint8Array {
+    const ci = new pkijs.ContentInfo({ schema: asn1js.fromBER(envelopedContentInfo).result });
+    const env = ci.content as asn1js.Sequence;
+    const tagged = new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: env.valueBlock.value });
+    return contentInfo(OID_CT_KP_ENCRYPTED_KEY_PACKAGE, new Uint8Array(tagged.toBER(false)));
+  }
+
+  /** A PFX of key + certificates by `openssl pkcs12 -export`. */
+  private pkcs12(keyPem: string, certPems: string[], password: string, weak: boolean): Uint8Array {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lab-p12-'));
+    try {
+      const at = (f: string): string => path.join(dir, f);
+      writeFileSync(at('k.pem'), keyPem, { mode: 0o600 });
+      writeFileSync(at('c.pem'), certPems.join(''));
+      writeFileSync(at('pw'), password, { mode: 0o600 });
+      const alg = weak ? ['-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1'] : [];
+      execFileSync('openssl', ['pkcs12', '-export', '-inkey', at('k.pem'), '-in', at('c.pem'), '-passout', `file:${at('pw')}`, ...alg, '-out', at('o.p12')], { stdio: 'pipe' });
+      return new Uint8Array(readFileSync(at('o.p12')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** The key-package TA a device provisions. */
@@ -165,6 +236,9 @@ export class KeyPackageLab {
         attributes: [attr],
       });
     }
+    // RFC 6032 / RFC 5652 §6: the signed package encrypted to the device's KEK (inner type id-data: openssl cannot set it)
+    if (variant === 'enveloped' || variant === 'wrong-kek') der = this.envelope(der, variant === 'wrong-kek' ? 'other' : 'kek');
+    if (variant === 'encrypted-key-package') der = KeyPackageLab.encryptedKeyPackage(this.envelope(der));
     if (variant === 'bad-signature') {
       // the signature is the last OCTET STRING in the DER: flip a byte near the end
       der = new Uint8Array(der);
@@ -225,6 +299,24 @@ export class KeyPackageLab {
     if (v === 'bad-key') pkcs8 = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]);
     if (v === 'pkcs1') pkcs8 = traditional();
     if (v === 'bad-pkcs1') pkcs8 = traditional().subarray(0, 600);
+    const p12 = v === 'pkcs12' || v === 'pkcs12-wrong-password' || v === 'pkcs12-weak';
+    if (p12) {
+      const pfx = this.pkcs12(key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, [certificatePem(cert), certificatePem(ca.issuing.der)], v === 'pkcs12-wrong-password' ? 'not-the-password' : this.pkcs12Password, v === 'pkcs12-weak');
+      const boundary = `est-${randomBytes(8).toString('hex')}`;
+      return { status: 200, headers: { 'content-type': `multipart/mixed; boundary=${boundary}` }, body: multipartMixed(boundary, [{ contentType: 'application/pkcs12', body: pfx }]) };
+    }
+    if (v === 'cms' || v === 'cms-signed') {
+      // RFC 5958 AsymmetricKeyPackage of one OneAsymmetricKey (v0: the PKCS #8 PrivateKeyInfo), signed, then enveloped
+      const akp = new Uint8Array(new asn1js.Sequence({ value: [asn1js.fromBER(pkcs8).result] }).toBER(false));
+      const signed = signSignedData({ eContentType: OID_CT_KP_AKEY_PACKAGE, eContent: akp, signingKey: this.ca.issuing.privateKey, certificate: this.ca.issuing.der, signingTime: now, attributes: [keyPkgIdAndReceiptReqAttribute(new Uint8Array(randomBytes(8)))] });
+      const body = v === 'cms' ? this.envelope(signed) : signed;
+      const boundary = `est-${randomBytes(8).toString('hex')}`;
+      return {
+        status: 200,
+        headers: { 'content-type': `multipart/mixed; boundary=${boundary}` },
+        body: multipartMixed(boundary, [{ contentType: 'application/pkcs7-mime; smime-type=server-generated-key', body }, { contentType: CERTS_ONLY, body: certs }]),
+      };
+    }
     const keyPart =
       v === 'encrypted'
         ? { contentType: 'application/pkcs7-mime; smime-type=server-generated-key', body: contentInfo('1.2.840.113549.1.7.3', new Uint8Array([0x30, 0x00])) } // id-envelopedData

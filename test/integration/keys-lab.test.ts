@@ -2,7 +2,8 @@
 // 0024 symmetric key packages verified, sealed in the TPM (unsealed again to compare), metadata stored, and the
 // signed receipt (device TPM key) returned by 0025 and verified by the lab — and by `openssl cms -verify`; 0020
 // /serverkeygen (P-256 and RSA-2048) keys imported into the TPM with their certificate checked, receipt by 0023;
-// every bad variant refused with a KeyPackageError returned and nothing stored; no transient TPM handle left.
+// 0021 (SignedData(AsymmetricKeyPackage), bare and enveloped to the TPM KEK by openssl cms) and 0022 (openssl pkcs12
+// PFX under a 0600 password file) imported; encrypted 0024 packages opened with the KEK; every bad variant refused with a KeyPackageError returned and nothing stored; no transient TPM handle left.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { KeysStateFile } from '../../agent/packages/keys/common.js';
 import { SymmetricKeyPackages } from '../../agent/packages/keys/symmetric.js';
 import { ServerKeygen, type ServerKeygenConfig } from '../../agent/packages/keys/serverkeygen.js';
+import { ensureKek, kekPublicKeyPem } from '../../agent/packages/keys/kek.js';
 import { keyIdentifierFromSpki } from '../../agent/pki/asn1/cms-signed-data-create.js';
 import { createPrivateKey, createPublicKey, verify } from 'node:crypto';
 import { certificatesFromPem } from '../../agent/pki/cert.js';
@@ -55,6 +57,12 @@ const stateDir = path.join(tmp, 'state');
 // As the composed agent passes it: the device key, its certificate and the chain stored with the credential.
 const returnSigner = { signer: store.signer(deviceKey), certificate: certificateToDer(deviceCert), chain: [server.ca.issuing.der] };
 
+// the device KEK (created once in the TPM) as the key-packages feature publishes it; the lab encrypts to it
+const kek = await ensureKek(new KeysStateFile(stateDir), store, new Date());
+await lab.setKek(kekPublicKeyPem(kek));
+const pwFile = path.join(tmp, 'p12.pass');
+writeFileSync(pwFile, `${lab.pkcs12Password}\n`, { mode: 0o600 });
+
 const sym = () =>
   new SymmetricKeyPackages({
     keystore: store,
@@ -73,6 +81,7 @@ const skg = (o: Partial<ServerKeygenConfig> = {}) =>
     trustAnchors: async () => [lab.trustAnchorDer],
     returnSigner,
     subject: { CN: 'device-keys-1 tls', O: 'Acme' },
+    pkcs12Password: { file: pwFile },
     ...o,
   });
 
@@ -164,13 +173,33 @@ test('openssl cms -verify accepts the agent’s receipt with only the root as CA
   assert.throws(() => execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-in', path.join(dir, 'bad.der'), '-CAfile', path.join(dir, 'ca.pem'), '-purpose', 'any', '-binary', '-out', out], { stdio: 'pipe' }));
 });
 
+for (const variant of ['enveloped', 'encrypted-key-package'] as const) {
+  test(`0024 ${variant} (openssl cms -encrypt to the published KEK): opened in the TPM, keys sealed, receipt returned`, async () => {
+    const k1 = new Uint8Array(32).fill(0x5a);
+    const p = await lab.addSymmetricPackage({ id: `enc-${variant}`, keys: [{ keyId: `enc-${variant}`, key: k1 }], variant });
+    // an independent reader of what the lab sends: openssl sees an EnvelopedData to one ktri
+    if (variant === 'enveloped') assert.match(execFileSync('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER'], { input: p.der, encoding: 'utf8' }), /contentType: pkcs7-envelopedData[\s\S]*rsaesOaep/);
+    const before = lab.returns.length;
+    const poller = await poll([p.entry, lab.symmetricReturnEntry()]);
+    assert.equal(poller.last!.results.map((r) => [r.type, r.status]), [['0024', 'ok'], ['0025', 'ok']], JSON.stringify(poller.last!.results));
+    const st = (await new KeysStateFile(stateDir).load()).symmetric.find((s) => s.keyId === `enc-${variant}`)!;
+    assert.equal([...(await store.unsealSecret(st.sealed))], [...k1]);
+    assert.is(readFileSync(path.join(stateDir, 'keys.json')).indexOf(Buffer.from(k1)), -1);
+    assert.is(lab.returns.length, before + 1);
+    assert.is(lab.returns.at(-1)!.kind, 'receipt');
+    assert.is(lab.returns.at(-1)!.pkgId, Buffer.from(p.pkgId).toString('hex'));
+    assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+  });
+}
+
 const BAD: Array<{ variant: SymmetricVariant; code: string; rfc: string; withPkgId: boolean }> = [
   { variant: 'unsigned', code: 'keys.content_info', rfc: 'badContentInfo', withPkgId: false },
   { variant: 'untrusted', code: 'keys.not_authorized', rfc: 'noTrustAnchor', withPkgId: true },
   { variant: 'truncated', code: 'keys.decode', rfc: 'decodeFailure', withPkgId: false },
   { variant: 'bad-signature', code: 'keys.signature', rfc: 'signatureFailure', withPkgId: true },
   { variant: 'unknown-content-type', code: 'keys.content_type', rfc: 'badEncapContent', withPkgId: true },
-  { variant: 'encrypted', code: 'keys.encrypted', rfc: 'noDecryptKey', withPkgId: false },
+  { variant: 'encrypted', code: 'keys.encrypted_data', rfc: 'noDecryptKey', withPkgId: false },
+  { variant: 'wrong-kek', code: 'keys.wrong_kek', rfc: 'noMatchingRecipientInfo', withPkgId: false },
   { variant: 'oversized-key', code: 'keys.key_size', rfc: 'unsupportedKeySize', withPkgId: true },
 ];
 
@@ -260,7 +289,7 @@ const BAD_SKG: Array<{ variant: ServerKeygenVariant; code: string; rfc: string }
   { variant: 'untrusted-cert', code: 'keys.cert_untrusted', rfc: 'noTrustAnchor' },
   { variant: 'truncated', code: 'keys.multipart', rfc: 'decodeFailure' },
   { variant: 'no-cert', code: 'keys.multipart', rfc: 'badKeyPackage' },
-  { variant: 'encrypted', code: 'keys.encrypted', rfc: 'noDecryptKey' },
+  { variant: 'encrypted', code: 'keys.enveloped_data', rfc: 'badEnvelopedData' }, // an empty EnvelopedData (RFC 5652 §6.1)
   { variant: 'bad-key', code: 'keys.bad_key', rfc: 'badKeyPackage' },
   { variant: 'p384', code: 'keys.bad_key', rfc: 'badKeyPackage' },
   { variant: 'not-multipart', code: 'keys.multipart', rfc: 'decodeFailure' },
@@ -390,13 +419,56 @@ for (const want of ['rsa-2048', 'ecc-p256'] as const) {
   });
 }
 
-test('0022 (PKCS #12) is refused as unsupported with an error report', async () => {
-  const before = lab.returns.length;
-  const poller = await poll([lab.serverKeygenEntry('0022'), lab.serverKeygenReturnEntry()]);
-  assert.equal(poller.last!.results.map((r) => [r.type, r.status, r.code]), [['0022', 'failed', 'keys.unsupported'], ['0023', 'ok', undefined]]);
-  assert.is(lab.returns.at(-1)!.errorCode, 'unsupportedAsymmetricKeyPackage');
-  assert.is(lab.returns.length, before + 1);
-});
+for (const [type, variant] of [['0021', 'cms'], ['0021', 'cms-signed'], ['0022', 'pkcs12']] as const) {
+  test(`${type} (${variant}): key imported into the TPM, certificate matches, receipt returned`, async () => {
+    lab.serverKeygenVariant = variant;
+    lab.serverKeygenAlgorithm = 'ecc-p256';
+    const before = lab.returns.length;
+    const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+    try {
+      const poller = await poll([lab.serverKeygenEntry(type), lab.serverKeygenReturnEntry()]);
+      assert.equal(poller.last!.results.map((r) => [r.type, r.status]), [[type, 'ok'], ['0023', 'ok']], JSON.stringify(poller.last!.results));
+    } finally {
+      lab.serverKeygenVariant = 'good';
+    }
+    const st = await new KeysStateFile(stateDir).load();
+    assert.is(st.serverKeys.length, n0 + 1);
+    assert.is(st.serverKeys.at(-1)!.key.spki, Buffer.from(lab.generated.at(-1)!).toString('base64'), 'the imported key is the one the server generated');
+    await assertUsableServerKey('ecc-p256');
+    assert.not.ok(readFileSync(path.join(stateDir, 'keys.json'), 'utf8').includes('PRIVATE KEY'));
+    assert.is(lab.returns.length, before + 1);
+    assert.is(lab.returns.at(-1)!.kind, 'receipt');
+    assert.match(opensslVerifyRootOnly(lab.returns.at(-1)!.der).content, '2.16.840.1.101.2.1.16.0');
+    assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+  });
+}
+
+const BAD_P12: Array<{ variant: ServerKeygenVariant; code: string; rfc: string; cfg?: Partial<ServerKeygenConfig> }> = [
+  { variant: 'pkcs12-wrong-password', code: 'keys.pkcs12_password', rfc: 'invalidMAC' },
+  { variant: 'pkcs12-weak', code: 'keys.pkcs12_weak_pbe', rfc: 'badMACAlgorithm' },
+  { variant: 'pkcs12', code: 'keys.pkcs12_password', rfc: 'noDecryptKey', cfg: { pkcs12Password: { file: path.join(tmp, 'no-such-password-file') } } },
+];
+
+for (const b of BAD_P12) {
+  test(`bad 0022 (${b.variant}${b.cfg ? ', no password file' : ''}): ${b.code}, KeyPackageError ${b.rfc} returned, nothing imported or stored`, async () => {
+    lab.serverKeygenVariant = b.variant;
+    const before = lab.returns.length;
+    const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+    try {
+      const poller = await poll([lab.serverKeygenEntry('0022'), lab.serverKeygenReturnEntry()], b.cfg ?? {});
+      const res = poller.last!.results;
+      assert.equal(res.map((r) => [r.type, r.status]), [['0022', 'failed'], ['0023', 'ok']], JSON.stringify(res));
+      assert.is(res[0]!.code, b.code, res[0]!.message);
+    } finally {
+      lab.serverKeygenVariant = 'good';
+    }
+    assert.is((await new KeysStateFile(stateDir).load()).serverKeys.length, n0);
+    assert.is(lab.returns.length, before + 1);
+    assert.is(lab.returns.at(-1)!.errorCode, b.rfc);
+    assert.match(opensslVerifyRootOnly(lab.returns.at(-1)!.der).content, 'ENUMERATED');
+    assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+  });
+}
 
 test.after(async () => {
   await store.close();

@@ -1,5 +1,7 @@
 // Key packages (RFC 8295 0020–0025): TAs seeded once from config, server-generated keys imported and symmetric keys
 // sealed in the TPM keystore; receipts signed with the device identity.
+import path from 'node:path';
+import { writeFileAtomic } from '../../store/atomic-file.js';
 import { stateLayout } from '../../store/layout.js';
 import type { KeyPackageSettings } from '../../config.js';
 import { isKeyImportStore, type KeyStore } from '../../keystore/keystore.js';
@@ -20,9 +22,19 @@ export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<
   if (ta.anchorsFor('key-packages').length === 0) {
     await ta.add(readAnchors(k.trustAnchorsFile).map((c, i) => ({ name: `key-packages-${i}`, source: 'config', uses: ['key-packages'] as const, certificate: c })));
   }
+  const stateDir = keysStateDir(ctx.config.stateDir);
+  if (k.kek.enabled) {
+    // kek.ts: created once in the TPM; its public key is (re)written for provisioning at every start
+    const { KeysStateFile } = await import('../../packages/keys/index.js');
+    const { ensureKek, kekPublicKeyPem } = await import('../../packages/keys/kek.js');
+    const kek = await ensureKek(new KeysStateFile(stateDir), keystore, ctx.clock.now());
+    await writeFileAtomic(k.kek.publicKeyFile ?? path.join(stateDir, 'kek.pub.pem'), kekPublicKeyPem(kek));
+  }
+  const pw = k.serverKeygen.pkcs12PasswordFile ? { file: k.serverKeygen.pkcs12PasswordFile } : k.serverKeygen.pkcs12PasswordSealedKeyId ? { sealedKeyId: k.serverKeygen.pkcs12PasswordSealedKeyId } : undefined;
   const handlers = createKeyPackageHandlers({
+    ...(pw ? { pkcs12Password: pw } : {}),
     keystore,
-    stateDir: keysStateDir(ctx.config.stateDir),
+    stateDir,
     deviceName: new Uint8Array(buildName(ctx.config.identity.subject).toSchema().toBER(false)),
     subject: ctx.config.identity.subject,
     trustAnchors: async () => ta.certificatesFor('key-packages'),

@@ -5,8 +5,9 @@
 //   • a receipt is produced when the package's signed attributes carry id-aa-KP-keyPkgIdAndReceiptReq with a
 //     receiptReq (RFC 7191 §2); an error is produced for every refused package (errorOf = its pkgID when known);
 //     receiptsTo is not used for routing — RFC 8295 names the /return path;
-//   • only SignedData(SymmetricKeyPackage) is accepted on /symmetrickeys; EncryptedKeyPackage (RFC 6032) and
-//     EnvelopedData are refused with noDecryptKey (enrolld holds no key-encryption key yet).
+//   • /symmetrickeys takes SignedData(SymmetricKeyPackage), bare or inside EnvelopedData / EncryptedKeyPackage
+//     (RFC 6032) to the device's TPM-held key-encryption key (kek.ts); an encrypted package that reaches the
+//     signature check undecrypted (no KEK) is refused with noDecryptKey.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import * as asn1js from 'asn1js';
@@ -16,7 +17,7 @@ import { type SignerWithChain, createSignedData, signerWithChainOptions } from '
 import { CmsOpenError, openSigned, type CmsOpenReason, type OpenedSigned } from '../../pki/cms/open-signed.js';
 import { OID_ENVELOPED_DATA } from '../../pki/cms/oids.js';
 import { KeyPackageError, type ErrorCodeChoice } from '../../pki/asn1/key-package-error.js';
-import { type KeyPackageErrorCodeName, MEDIA_TYPE_CMS } from '../../pki/asn1/key-package-oids.js';
+import { type KeyPackageErrorCodeName, MEDIA_TYPE_CMS, OID_CT_KP_ENCRYPTED_KEY_PACKAGE } from '../../pki/asn1/key-package-oids.js';
 import { KeyPackageReceipt } from '../../pki/asn1/key-package-receipt.js';
 import { KeyPkgIdentifier } from '../../pki/asn1/key-pkg-identifier.js';
 import { KeyPkgIdentifierAndReceiptReq } from '../../pki/asn1/key-pkg-identifier-and-receipt-req.js';
@@ -40,6 +41,8 @@ export interface KeyPackagesConfig {
   trustAnchors: () => Promise<ReadonlyArray<Uint8Array>>;
   /** Signs receipts/errors (the device key); its certificate and chain are included with them. */
   returnSigner: SignerWithChain | (() => Promise<SignerWithChain | undefined>);
+  /** Password of 0022 PKCS #12 packages: a 0600 file, or a symmetric key sealed in the TPM (by its keyId). */
+  pkcs12Password?: { file: string } | { sealedKeyId: string };
   /** Largest package body accepted (default 64 KiB). */
   maxPackageBytes?: number;
   /** Warnings about tolerated peer quirks. */
@@ -81,8 +84,6 @@ export interface VerifiedKeyPackage {
   idAndReq?: KeyPkgIdentifierAndReceiptReq;
   signer: pkijs.Certificate;
 }
-
-const OID_ENCRYPTED_KEY_PACKAGE = '2.16.840.1.101.2.1.2.78.2'; // RFC 6032 id-ct-KP-encryptedKeyPkg
 
 /** Reads the pkgID before verification (for errorOf), tolerating anything. */
 export function peekPkgId(der: Uint8Array): Uint8Array | undefined {
@@ -128,7 +129,7 @@ export async function verifySignedKeyPackage(der: Uint8Array, anchors: ReadonlyA
     v = await openSigned(der, { copyInput: false, trust: { authorized: [{ use: 'keyPackage', anchors }], at } });
   } catch (e) {
     if (!(e instanceof CmsOpenError)) throw e;
-    if (e.contentType === OID_ENCRYPTED_KEY_PACKAGE || e.contentType === OID_ENVELOPED_DATA) {
+    if (e.contentType === OID_CT_KP_ENCRYPTED_KEY_PACKAGE || e.contentType === OID_ENVELOPED_DATA) {
       throw new KeyPackageRefused('encrypted', 'noDecryptKey', `content type ${e.contentType} (encrypted key package) is not supported`);
     }
     if (e.attributeType === KeyPkgIdentifierAndReceiptReq.ATTRIBUTE_TYPE) throw new KeyPackageRefused('attributes', 'badAttributes', `keyPkgIdAndReceiptReq: ${e.message}`, { cause: e });

@@ -9,8 +9,8 @@
 import { createDecipheriv } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { OID_MGF1, OID_SHA256 } from '../../pki/algorithms.js';
-import { AES_CBC, OID_CT_KP_ENCRYPTED_KEY_PACKAGE, OID_RSAES_OAEP } from '../../pki/asn1/key-package-oids.js';
+import { AES_CBC, OID_MGF1, OID_RSAES_OAEP, OID_SHA256 } from '../../pki/algorithms.js';
+import { OID_CT_KP_ENCRYPTED_KEY_PACKAGE } from '../../pki/asn1/key-package-oids.js';
 import { OID_DATA, OID_ENCRYPTED_DATA, OID_ENVELOPED_DATA, OID_SIGNED_DATA } from '../../pki/cms/oids.js';
 import { KeyPackageRefused } from './common.js';
 import type { Kek } from './kek.js';

@@ -2,12 +2,16 @@
 // RFC 7030 §4.4.2 encrypted server-generated keys): an RSA-2048 decrypt-only key created once under the SRK, its
 // blobs and key identifier recorded in keys.json. The sender encrypts the content-encryption key to its public key
 // with RSAES-OAEP (SHA-256, MGF1-SHA-256, RFC 4055 §4.1) and names it by subjectKeyIdentifier (RFC 5652 §6.2.1 rid,
-// RFC 5280 §4.2.1.2 method 1); the TPM performs the RSA step (TPM2_RSA_Decrypt). How the server learns the public
-// key is provisioning (kekPublicKey() gives it to whoever provisions the device).
+// RFC 5280 §4.2.1.2 method 1); the TPM performs the RSA step (TPM2_RSA_Decrypt).
+// Publication (our choice; RFC 6032 / RFC 8295 leave it to provisioning): the key-packages feature creates the KEK
+// at its first start and writes its SubjectPublicKeyInfo as a PEM "PUBLIC KEY" file (keyPackages.kek.publicKeyFile,
+// default <state>/keys/kek.pub.pem; 0600 like every state file) which manufacturing hands to the server; the server wraps it in a
+// certificate of its own if its CMS tool needs one (`openssl cms -encrypt -keyid` then names it by the same SKI).
 import type { KeyRecord, KeyStore } from '../../keystore/keystore.js';
 import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
 import type { KeyAlgorithm } from '../../pki/signer.js';
-import type { KeysStateFile, StoredKek } from './common.js';
+import { KeyPackageRefused, type KeysStateFile, type StoredKek } from './common.js';
+import { ENCRYPTED_CONTENT_TYPES, openEncryptedKeyPackage, outerContentType } from './enveloped-data.js';
 
 /** A keystore that holds decrypt-only keys and decrypts with them inside the device (TpmKeyStore). */
 export interface KeyDecryptStore {
@@ -59,4 +63,22 @@ export async function ensureKek(state: KeysStateFile, keystore: KeyStore, now: D
     s.keks = [...(s.keks ?? []).filter((k) => k.name !== name), stored];
   });
   return kekFromStored(stored);
+}
+
+/** SubjectPublicKeyInfo of the KEK as PEM "PUBLIC KEY" (what a server encrypts to). */
+export function kekPublicKeyPem(kek: Kek): string {
+  const b64 = Buffer.from(kek.record.spki).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+  return `-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n`;
+}
+
+/**
+ * `der` itself when it is not an encrypted key package; else its decrypted inner ContentInfo (opened with the KEKs
+ * recorded in `state`, the RSA step in the TPM). The caller wipes the result when it differs from `der`.
+ */
+export async function openIfEncrypted(der: Uint8Array, keystore: KeyStore, state: KeysStateFile): Promise<Uint8Array> {
+  const ct = outerContentType(der);
+  if (!ct || !ENCRYPTED_CONTENT_TYPES.includes(ct)) return der;
+  if (!isKeyDecryptStore(keystore)) throw new KeyPackageRefused('no_kek', 'noDecryptKey', 'an encrypted key package, and the keystore holds no key-encryption key');
+  const ks = keystore;
+  return openEncryptedKeyPackage(der, await storedKeks(state), (kek, ek) => ks.decrypt(kek.record, ek));
 }

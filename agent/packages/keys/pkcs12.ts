@@ -8,21 +8,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { OID_SHA1 } from '../../pki/algorithms.js';
-import {
-  AES_CBC,
-  OID_PBES2,
-  OID_PKCS12_CERT_BAG,
-  OID_PKCS12_KEY_BAG,
-  OID_PKCS12_PBE_ARC,
-  OID_PKCS12_SHROUDED_KEY_BAG,
-  OID_PKCS9_X509_CERTIFICATE,
-  PBKDF2_STRONG_PRFS,
-} from '../../pki/asn1/key-package-oids.js';
+import { AES_CBC, OID_PBES2, OID_PBKDF2, OID_PKCS12_PBE_ARC, OID_SHA1, PBKDF2_STRONG_PRFS } from '../../pki/algorithms.js';
+import { OID_PKCS12_CERT_BAG, OID_PKCS12_KEY_BAG, OID_PKCS12_SHROUDED_KEY_BAG, OID_PKCS9_X509_CERTIFICATE } from '../../pki/asn1/key-package-oids.js';
 import { OID_DATA, OID_ENCRYPTED_DATA } from '../../pki/cms/oids.js';
 import { KeyPackageRefused } from './common.js';
 
-const OID_PBKDF2 = '1.2.840.113549.1.5.12';
 const MIN_MAC_ITERATIONS = 1;
 
 /** Where the PKCS #12 password comes from. */

@@ -7,16 +7,21 @@
 // (TpmKeyStore.importKey; the plaintext is wiped right after), check that the returned certificate carries exactly
 // the imported public key and chains to a CA TA, record the credential (key blobs + certificate), and queue a signed
 // RFC 7191 receipt — or a KeyPackageError — for 0023 to POST to /serverkeygen/return (204).
-// Supported: 0020 with an unencrypted application/pkcs8 part. A PKCS#1 RSAPrivateKey or SEC1 ECPrivateKey in that
-// part (not the PrivateKeyInfo §4.4.2 requires; Cisco libest's estserver sends PKCS#1) is accepted with a warning
-// unless acceptPkcs1 is false, and imported exactly as its PKCS#8 form would be. Refused with an error report: 0021 (a CMS
-// server-generated-key part: encrypted key delivery needs a decryption key enrolld does not hold yet), 0022
-// (PKCS #12), /fullcmc URIs. pkgID of the receipt (PKCS #8 carries none): the certificate's key identifier, SHA-1 of
-// the subjectPublicKey (RFC 5280 §4.2.1.2 method 1) — our choice, the RFCs do not say.
+// The key part, by its content type (whatever the PAL type said; each is refused when its prerequisite is missing):
+//   • application/pkcs8 (0020): PrivateKeyInfo. A PKCS#1 RSAPrivateKey or SEC1 ECPrivateKey (not the PrivateKeyInfo
+//     §4.4.2 requires; Cisco libest's estserver sends PKCS#1) is accepted with a warning unless acceptPkcs1 is false;
+//   • application/pkcs7-mime; smime-type=server-generated-key (0021, RFC 7030 §4.4.2): ContentInfo(SignedData(
+//     AsymmetricKeyPackage, RFC 5958)), optionally inside EnvelopedData / EncryptedKeyPackage to the TPM-held KEK
+//     (kek.ts); the SignedData must verify to a key-package TA; the package must hold exactly one key;
+//   • application/pkcs12 (0022, RFC 7292): opened with the provisioned password (pkcs12.ts: 0600 file or TPM-sealed
+//     secret; weak PBE/MAC refused); its certificate bags count as the certificates when no certs-only part comes.
+// /fullcmc URIs are refused. pkgID of the receipt: the SignedData's keyPkgIdAndReceiptReq pkgID for 0021 when it
+// has one, else the certificate's key identifier, SHA-1 of the subjectPublicKey (RFC 5280 §4.2.1.2 method 1) — our
+// choice, the RFCs do not say.
 import { currentSigner } from './common.js';
 import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
 import { certificateSpki, certificateToPem } from '../../pki/cert.js';
-import { parseCertsOnly } from '../../pki/certs-only.js';
+import { createCertsOnly, parseCertsOnly } from '../../pki/certs-only.js';
 import { validateChain } from '../../pki/chain.js';
 import { type BuiltCsr, buildCsr } from '../../pki/csr.js';
 import type { NameInput } from '../../pki/name.js';
@@ -32,7 +37,22 @@ import { resolvePackageUri } from '../../protocols/est/package-uri.js';
 import type { KeyRecord } from '../../keystore/keystore.js';
 import { failed } from '../common.js';
 import type { PackageContext } from '../context.js';
-import { DEFAULT_MAX_PACKAGE_BYTES, KeyPackageRefused, type KeyPackagesConfig, KeysStateFile, hexOf, postReturns, signedError, signedReceipt } from './common.js';
+import { Asn1DecodeError } from '../../pki/asn1/errors.js';
+import { AsymmetricKeyPackage } from '../../pki/asn1/asymmetric-key-package.js';
+import { OID_CT_KP_AKEY_PACKAGE, OID_CT_KP_SKEY_PACKAGE } from '../../pki/asn1/key-package-oids.js';
+import {
+  DEFAULT_MAX_PACKAGE_BYTES,
+  KeyPackageRefused,
+  type KeyPackagesConfig,
+  KeysStateFile,
+  hexOf,
+  postReturns,
+  signedError,
+  signedReceipt,
+  verifySignedKeyPackage,
+} from './common.js';
+import { openIfEncrypted } from './kek.js';
+import { openPkcs12, readPasswordFile } from './pkcs12.js';
 
 export const SERVERKEYGEN_TYPES = ['0020', '0021', '0022'] as const;
 export const SERVERKEYGEN_RETURN_TYPE = '0023';
@@ -45,6 +65,11 @@ export interface ServerKeygenConfig extends KeyPackagesConfig {
   /** Accept a PKCS#1 / SEC1 key part with a warning (default true); false: refuse it (keys.not_pkcs8). */
   acceptPkcs1?: boolean;
 }
+
+/** RFC 7030 §4.4.2 / RFC 8295 §8 key part media types. */
+const KEY_PART = /^application\/pkcs8\b|^application\/pkcs12\b|^application\/pkcs7-mime\b.*smime-type=server-generated-key/;
+type KeyKind = 'pkcs8' | 'pkcs12' | 'cms';
+const keyKind = (ct: string): KeyKind => (/^application\/pkcs8\b/.test(ct) ? 'pkcs8' : /^application\/pkcs12\b/.test(ct) ? 'pkcs12' : 'cms');
 
 export class ServerKeygen {
   readonly state: KeysStateFile;
@@ -70,8 +95,8 @@ export class ServerKeygen {
       return { status: 'ok', detail: `${r.sent} report(s) returned` };
     }
     const resolved = resolvePackageUri(s.est.ctx, entry.info.kind === 'uri' ? entry.info.uri : undefined, ['serverkeygen', 'fullcmc'], opts);
-    if (entry.type !== '0020' || resolved.operation !== 'serverkeygen') {
-      const why = entry.type === '0020' ? '/fullcmc is not supported' : `type ${entry.type} is not supported (only 0020, unencrypted PKCS #8)`;
+    if (resolved.operation !== 'serverkeygen') {
+      const why = '/fullcmc is not supported';
       await this.queueError(new KeyPackageRefused('unsupported', 'unsupportedAsymmetricKeyPackage', why));
       return failed('keys.unsupported', why);
     }
@@ -128,6 +153,55 @@ export class ServerKeygen {
     }
   }
 
+  /** The key part as PKCS#8 (the caller wipes it), with the PFX's certificates and the signed package's pkgID. */
+  private async openKeyPart(kind: KeyKind, part: Uint8Array, anchors: ReadonlyArray<Uint8Array>, now: Date): Promise<{ pkcs8: Uint8Array; certificates: Uint8Array[]; pkgId?: Uint8Array }> {
+    if (kind === 'pkcs8') return { pkcs8: this.keyAsPkcs8(part), certificates: [] };
+    if (kind === 'pkcs12') {
+      const src = this.cfg.pkcs12Password;
+      if (!src) throw new KeyPackageRefused('pkcs12_password', 'noDecryptKey', 'a PKCS #12 key part, and no password is provisioned (keyPackages.serverKeygen.pkcs12PasswordFile)');
+      const password = 'file' in src ? await readPasswordFile(src.file) : await this.sealedPassword(src.sealedKeyId);
+      try {
+        const p12 = await openPkcs12(part, password);
+        if (p12.keys.length !== 1) {
+          for (const k of p12.keys) k.fill(0);
+          throw new KeyPackageRefused('pkcs12_keys', 'badKeyPackage', `the PFX holds ${p12.keys.length} keys (one expected)`);
+        }
+        return { pkcs8: p12.keys[0]!, certificates: p12.certificates };
+      } finally {
+        password.fill(0);
+      }
+    }
+    // RFC 7030 §4.4.2: SignedData(AsymmetricKeyPackage), possibly enveloped to the KEK
+    let inner: Uint8Array | undefined;
+    try {
+      inner = await openIfEncrypted(part, this.cfg.keystore, this.state);
+      const v = await verifySignedKeyPackage(inner, anchors, now);
+      if (v.eContentType === OID_CT_KP_SKEY_PACKAGE) throw new KeyPackageRefused('wrong_package', 'unsupportedSymmetricKeyPackage', 'a symmetric key package on /serverkeygen');
+      if (v.eContentType !== OID_CT_KP_AKEY_PACKAGE) throw new KeyPackageRefused('content_type', 'badEncapContent', `content type ${v.eContentType} is not an asymmetric key package`);
+      let akp: AsymmetricKeyPackage | undefined;
+      try {
+        akp = AsymmetricKeyPackage.fromDer(v.eContent);
+        if (akp.keys.length !== 1) throw new KeyPackageRefused('akp_keys', 'badKeyPackage', `the AsymmetricKeyPackage holds ${akp.keys.length} keys (one expected)`);
+        return { pkcs8: this.keyAsPkcs8(akp.keys[0]!.toPkcs8()), certificates: [], ...(v.idAndReq?.pkgID ? { pkgId: v.idAndReq.pkgID } : {}) };
+      } catch (e) {
+        if (e instanceof Asn1DecodeError) throw new KeyPackageRefused('bad_key', 'badKeyPackage', `AsymmetricKeyPackage: ${e.message}`, { cause: e });
+        throw e;
+      } finally {
+        akp?.wipe();
+        v.eContent.fill(0);
+      }
+    } finally {
+      if (inner && inner !== part) inner.fill(0);
+    }
+  }
+
+  /** A PKCS #12 password sealed in the TPM: the symmetric key of that keyId (0024), unsealed for this one use. */
+  private async sealedPassword(keyId: string): Promise<Uint8Array> {
+    const hit = (await this.state.load()).symmetric.find((k) => k.keyId === keyId);
+    if (!hit) throw new KeyPackageRefused('pkcs12_password', 'noDecryptKey', `the PKCS #12 password (sealed key ${keyId}) is not in the TPM keystore`);
+    return this.cfg.keystore.unsealSecret(hit.sealed);
+  }
+
   private async queueError(refused: KeyPackageRefused, pkgId?: Uint8Array): Promise<void> {
     const err = await signedError(this.cfg, { enum: refused.rfc }, pkgId);
     await this.state.update((st) => {
@@ -143,6 +217,7 @@ export class ServerKeygen {
   ): Promise<{ status: 'stored'; record: KeyRecord } | { status: 'refused'; code: string; rfc: string; message: string }> {
     const now = (this.cfg.now ?? (() => s.clock.now()))();
     let keyPart: Uint8Array | undefined;
+    let signedPkgId: Uint8Array | undefined;
     try {
       let parts;
       try {
@@ -150,28 +225,33 @@ export class ServerKeygen {
       } catch (e) {
         throw new KeyPackageRefused('multipart', 'decodeFailure', (e as Error).message, { cause: e });
       }
-      const keyParts = parts.filter((p) => /^application\/pkcs8\b/.test(p.contentType));
-      const cmsKey = parts.some((p) => /smime-type=server-generated-key/.test(p.contentType));
+      const keyParts = parts.filter((p) => KEY_PART.test(p.contentType));
       const certParts = parts.filter((p) => /^application\/pkcs7-mime\b/.test(p.contentType) && /smime-type=certs-only/.test(p.contentType));
       keyPart = keyParts[0]?.body;
-      if (cmsKey && keyParts.length === 0) throw new KeyPackageRefused('encrypted', 'noDecryptKey', 'a CMS server-generated-key part (encrypted key delivery) is not supported');
-      if (keyParts.length !== 1 || certParts.length !== 1 || parts.length !== 2) {
-        throw new KeyPackageRefused('multipart', 'badKeyPackage', `expected one application/pkcs8 and one certs-only part, got ${parts.map((p) => p.contentType).join(', ')}`);
+      const kind = keyParts.length === 1 ? keyKind(keyParts[0]!.contentType) : undefined;
+      // a PKCS #12 may carry its certificate itself; every other form comes with one certs-only part
+      const certsWanted = kind === 'pkcs12' ? certParts.length <= 1 && parts.length === 1 + certParts.length : certParts.length === 1 && parts.length === 2;
+      if (!kind || !certsWanted) {
+        throw new KeyPackageRefused('multipart', 'badKeyPackage', `expected one key part (application/pkcs8, application/pkcs12 or smime-type=server-generated-key) and one certs-only part, got ${parts.map((p) => p.contentType).join(', ')}`);
       }
       let certs;
       try {
-        certs = parseCertsOnly(certParts[0]!.body);
+        certs = certParts[0] ? parseCertsOnly(certParts[0].body) : undefined;
       } catch (e) {
         throw new KeyPackageRefused('certificate', 'badCertificate', (e as Error).message, { cause: e });
       }
       let record: KeyRecord;
       let pkcs8: Uint8Array | undefined;
       try {
-        pkcs8 = this.keyAsPkcs8(keyPart!);
+        const opened = await this.openKeyPart(kind, keyPart!, await this.cfg.trustAnchors(), now);
+        pkcs8 = opened.pkcs8;
+        signedPkgId = opened.pkgId;
+        if (!certs && opened.certificates.length) certs = parseCertsOnly(createCertsOnly(opened.certificates));
+        if (!certs) throw new KeyPackageRefused('multipart', 'badKeyPackage', 'no certificate: neither a certs-only part nor a certificate bag in the PFX');
         record = await this.cfg.keystore.importKey(`srvkey-${now.getTime()}`, pkcs8);
       } catch (e) {
         if (e instanceof KeyPackageRefused) throw e;
-        if (e instanceof PkiDecodeError) throw new KeyPackageRefused('bad_key', 'badKeyPackage', e.message, { cause: e });
+        if (e instanceof PkiDecodeError || e instanceof Asn1DecodeError) throw new KeyPackageRefused('bad_key', 'badKeyPackage', e.message, { cause: e });
         throw new KeyPackageRefused('import', 'other', `TPM import failed: ${(e as Error).message}`, { cause: e });
       } finally {
         pkcs8?.fill(0);
@@ -180,7 +260,7 @@ export class ServerKeygen {
       }
       const spkiHex = Buffer.from(record.spki).toString('hex');
       const leafIdx = certs.certificates.findIndex((c) => Buffer.from(certificateSpki(c)).toString('hex') === spkiHex);
-      const pkgId = keyIdentifierFromSpki(record.spki);
+      const pkgId = signedPkgId ?? keyIdentifierFromSpki(record.spki);
       if (leafIdx === -1) throw new KeyPackageRefused('cert_mismatch', 'badCertificate', 'no returned certificate carries the imported public key');
       const leaf = certs.certificates[leafIdx]!;
       const chain = certs.certificatesDer.filter((_, i) => i !== leafIdx);
@@ -203,7 +283,7 @@ export class ServerKeygen {
       return { status: 'stored', record };
     } catch (e) {
       const refused = e instanceof KeyPackageRefused ? e : new KeyPackageRefused('internal', 'other', (e as Error).message, { cause: e });
-      await this.queueError(refused);
+      await this.queueError(refused, signedPkgId);
       return { status: 'refused', code: refused.code, rfc: refused.rfc, message: refused.message };
     } finally {
       keyPart?.fill(0);

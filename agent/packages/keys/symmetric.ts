@@ -1,5 +1,6 @@
 // 0024 "Symmetric Key Package" and 0025 "Symmetric Key Package Receipt or Error" (RFC 8295 §2.1.1, §5): GET the
-// package from the entry's /symmetrickeys URI (application/cms, binary or base64 body, size-capped), verify it
+// package from the entry's /symmetrickeys URI (application/cms, binary or base64 body, size-capped), open it when it
+// is encrypted (EnvelopedData or RFC 6032 EncryptedKeyPackage to the TPM-held KEK, kek.ts), verify it
 // (common.ts: SignedData, one signer chaining to a key-package TA), decode the RFC 6031 SymmetricKeyPackage, seal
 // every key in the TPM (KEYEDHASH sealed data object under the SRK; the plaintext is wiped after sealing), record
 // the sealed blobs + PSKC metadata, and queue a signed RFC 7191 receipt (if requested) or KeyPackageError. 0025 POSTs
@@ -28,6 +29,7 @@ import {
   signedReceipt,
   verifySignedKeyPackage,
 } from './common.js';
+import { openIfEncrypted } from './kek.js';
 
 export const SYMMETRIC_KEY_PACKAGE_TYPE = '0024';
 export const SYMMETRIC_KEY_RETURN_TYPE = '0025';
@@ -77,6 +79,7 @@ export class SymmetricKeyPackages {
   async processPackage(body: Uint8Array): Promise<{ status: 'stored'; keyIds: string[] } | { status: 'refused'; code: string; rfc: string; message: string }> {
     const now = (this.cfg.now ?? (() => new Date()))();
     let der: Uint8Array | undefined;
+    let plain: Uint8Array | undefined;
     let pkg: SymmetricKeyPackage | undefined;
     let pkgId: Uint8Array | undefined;
     try {
@@ -85,8 +88,9 @@ export class SymmetricKeyPackages {
       } catch (e) {
         throw new KeyPackageRefused('decode', 'decodeFailure', (e as Error).message, { cause: e });
       }
-      pkgId = peekPkgId(der);
-      const v = await verifySignedKeyPackage(der, await this.cfg.trustAnchors(), now);
+      plain = await openIfEncrypted(der, this.cfg.keystore, this.state);
+      pkgId = peekPkgId(plain);
+      const v = await verifySignedKeyPackage(plain, await this.cfg.trustAnchors(), now);
       pkgId = v.idAndReq?.pkgID ?? pkgId;
       if (v.eContentType === OID_CT_KP_AKEY_PACKAGE) throw new KeyPackageRefused('wrong_package', 'unsupportedAsymmetricKeyPackage', 'an asymmetric key package on the symmetric key path');
       if (v.eContentType !== OID_CT_KP_SKEY_PACKAGE) throw new KeyPackageRefused('content_type', 'badEncapContent', `content type ${v.eContentType} is not a symmetric key package`);
@@ -144,6 +148,7 @@ export class SymmetricKeyPackages {
       return { status: 'refused', code: refused.code, rfc: refused.rfc, message: refused.message };
     } finally {
       pkg?.wipe();
+      if (plain && plain !== der) plain.fill(0);
       if (der && der !== body) der.fill(0);
     }
   }

@@ -101,23 +101,10 @@ export const MEDIA_TYPE_PKCS8 = 'application/pkcs8';
 export const MEDIA_TYPE_PKCS7_CERTS_ONLY = 'application/pkcs7-mime; smime-type=certs-only';
 export const MEDIA_TYPE_MULTIPART_MIXED = 'multipart/mixed';
 
-// ---- algorithms of encrypted key packages (RFC 6032 §2 EncryptedKeyPackage, RFC 5652 §6 EnvelopedData, RFC 7292) ----
+// ---- encrypted key packages (RFC 6032 §2 EncryptedKeyPackage) and PKCS #12 (RFC 7292); their algorithm OIDs are in pki/algorithms.ts ----
 
 /** RFC 6032 §2 id-ct-KP-encryptedKeyPkg. */
 export const OID_CT_KP_ENCRYPTED_KEY_PACKAGE = '2.16.840.1.101.2.1.2.78.2';
-/** RFC 4055 §4.1 id-RSAES-OAEP (the only key transport the TPM KEK performs: SHA-256, MGF1-SHA-256, empty label). */
-export const OID_RSAES_OAEP = '1.2.840.113549.1.1.7';
-/** RFC 3565 §4.1 AES-CBC content encryption (parameters: the 16-byte IV). */
-export const AES_CBC: Readonly<Record<string, { node: 'aes-128-cbc' | 'aes-192-cbc' | 'aes-256-cbc'; keyBytes: number }>> = {
-  '2.16.840.1.101.3.4.1.2': { node: 'aes-128-cbc', keyBytes: 16 },
-  '2.16.840.1.101.3.4.1.22': { node: 'aes-192-cbc', keyBytes: 24 },
-  '2.16.840.1.101.3.4.1.42': { node: 'aes-256-cbc', keyBytes: 32 },
-};
-/** RFC 8018 §6.2 id-PBES2 and RFC 8018 Appendix B.1.2 hmacWithSHA256/384/512 (PBKDF2 PRFs accepted in PKCS #12). */
-export const OID_PBES2 = '1.2.840.113549.1.5.13';
-export const PBKDF2_STRONG_PRFS: readonly string[] = ['1.2.840.113549.2.9', '1.2.840.113549.2.10', '1.2.840.113549.2.11'];
-/** RFC 7292 Appendix C pkcs-12PbeIds (SHA-1 with RC4/3DES/2DES/RC2): weak, refused. */
-export const OID_PKCS12_PBE_ARC = '1.2.840.113549.1.12.1';
 /** RFC 7292 §4.2 bag types. */
 export const OID_PKCS12_KEY_BAG = '1.2.840.113549.1.12.10.1.1';
 export const OID_PKCS12_SHROUDED_KEY_BAG = '1.2.840.113549.1.12.10.1.2';

@@ -9,6 +9,8 @@ import * as asn1js from 'asn1js';
 
 /** RFC 6031 §1.1 id-ct-KP-sKeyPackage. */
 export const OID_CT_KP_SKEY_PACKAGE = '1.2.840.113549.1.9.16.1.25';
+/** RFC 5958 §3 id-ct-KP-aKeyPackage. */
+export const OID_CT_KP_AKEY_PACKAGE = '2.16.840.1.101.2.1.2.78.5';
 /** RFC 6032 §2 id-ct-KP-encryptedKeyPkg. */
 export const OID_CT_KP_ENCRYPTED_KEY_PACKAGE = '2.16.840.1.101.2.1.2.78.2';
 /** RFC 7191 §3, §4: id-ct-KP-keyPackageReceipt, id-ct-KP-keyPackageError. */
