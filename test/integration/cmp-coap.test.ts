@@ -3,6 +3,7 @@
 // CMP handlers. A full enrollment through the shared Enroller (ir with MAC, then kur signed by the TPM key), both
 // directions block-wise (RFC 7959), and the bad input: another Content-Format, 4.xx/5.xx codes, an oversize answer,
 // a silent server and one that never ACKs — each a typed error, the lifecycle backs off and stores nothing.
+// A 5.03 with Max-Age is a persisted wait of Max-Age seconds (RFC 7252 §5.9.3.4), without it the backoff.
 // Last, the `openssl cmp` mock server behind the lab's CoAP-to-HTTP proxy (RFC 9482 §4).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -75,9 +76,9 @@ function options(extra: Partial<ConstructorParameters<typeof CmpEnrollment>[0]> 
   };
 }
 
-function enroller(protocol: CmpEnrollment, doc: { s?: AgentState }): Enroller {
+function enroller(protocol: CmpEnrollment, doc: { s?: AgentState }, clock = new ManualClock(new Date())): Enroller {
   return new Enroller({
-    clock: new ManualClock(new Date()),
+    clock,
     log: memoryLogger('error'),
     keystore: ks,
     protocol,
@@ -240,6 +241,51 @@ test('the lifecycle over a failing CoAP server: typed error, persisted backoff, 
     assert.instance(p.error, CoapResponseError);
     assert.is(doc.s!.credential, undefined);
     assert.is(doc.s!.pending, undefined);
+  } finally {
+    coapLab.fault = undefined;
+  }
+});
+
+test('5.03 with Max-Age (RFC 7252 §5.9.3.4) → the lifecycle waits Max-Age (persisted), then resends the same CSR; without Max-Age the backoff', async () => {
+  const doc: { s?: AgentState } = {};
+  const clock = new ManualClock(new Date());
+  const e = enroller(new CmpEnrollment(options()), doc, clock);
+  try {
+    coapLab.fault = { kind: 'code', code: '5.03', diagnostic: 'CA busy', maxAge: 300 };
+    const n0 = coapLab.records.length;
+    const r = await e.step();
+    assert.is(r.action, 'pending', r.error?.message);
+    assert.is(coapLab.records.length - n0, 1, 'one exchange');
+    assert.is(doc.s!.retry?.kind, 'waiting');
+    assert.is(Date.parse(doc.s!.retry!.until) - clock.now().getTime(), 300_000, 'Max-Age 300 is the persisted wait');
+    assert.is(r.nextDue!.getTime() - clock.now().getTime(), 300_000);
+    const csr = doc.s!.pending!.csr;
+    // not due: nothing is sent before Max-Age has passed
+    await clock.advanceTo(new Date(clock.now().getTime() + 299_000));
+    assert.is((await e.step()).action, 'none');
+    assert.is(coapLab.records.length - n0, 1, 'no exchange before Max-Age');
+    // Max-Age 0 would be a hot loop: the lifecycle's lower bound (10 s) holds
+    await clock.advanceTo(new Date(clock.now().getTime() + 1_000));
+    coapLab.fault = { kind: 'code', code: '5.03', maxAge: 0 };
+    const z = await e.step();
+    assert.is(z.action, 'pending');
+    assert.is(z.nextDue!.getTime() - clock.now().getTime(), 10_000, 'Max-Age 0 → 10 s');
+    assert.is(doc.s!.pending!.csr, csr, 'the same request is kept');
+    // without Max-Age: a CoapResponseError and the exponential backoff (backoffMinSeconds 60)
+    await clock.advanceTo(new Date(clock.now().getTime() + 10_000));
+    coapLab.fault = { kind: 'code', code: '5.03' };
+    const f = await e.step();
+    assert.is(f.action, 'failed');
+    assert.instance(f.error, CoapResponseError);
+    assert.is(doc.s!.retry?.kind, 'failed');
+    assert.ok(f.nextDue!.getTime() - clock.now().getTime() >= 30_000, `backoff ${f.nextDue!.getTime() - clock.now().getTime()} ms`);
+    // the server is back: the same CSR is issued
+    await clock.advanceTo(f.nextDue!);
+    coapLab.fault = undefined;
+    const ok = await e.step();
+    assert.is(ok.action, 'issued', ok.error?.message);
+    assert.is(doc.s!.pending, undefined);
+    assert.ok(doc.s!.credential);
   } finally {
     coapLab.fault = undefined;
   }

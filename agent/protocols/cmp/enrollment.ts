@@ -6,6 +6,7 @@
 // id-aa-attestation extension (draft-ietf-lamps-csr-attestation-28 §4.3, the "CRMF form").
 // "waiting" → {kind:'pending'}; the transaction (transactionID, certReqId, nonce) is kept per CSR in the protocols'
 // pending-transaction contract (../pending.ts), so the lifecycle's retry of the same pending request becomes a pollReq.
+// Over CoAP, a 5.03 with Max-Age (RFC 7252 §5.9.3.4) → {kind:'pending'} after Max-Age seconds as well.
 import { randomBytes } from 'node:crypto';
 import { findAttestationBundle, buildAttestationExtension } from '../../pki/asn1/evidence-attribute.js';
 import { NonceRequest } from '../../pki/asn1/nonce-request.js';
@@ -23,6 +24,7 @@ import { CmpClient, type CmpOptions, type CmpPendingTransaction, type Protection
 export { isCmpPendingTransaction } from './client.js';
 import { OID_ID_AA_ATTESTATION } from '../../pki/asn1/oids.js';
 import { CmpProtocolError, CmpUsageError } from './errors.js';
+import { CoapResponseError } from './coap-transport.js';
 
 export interface CmpEnrollmentOptions extends CmpOptions {
   keystore: KeyStore;
@@ -52,6 +54,22 @@ export class CmpEnrollment implements EnrollmentProtocol {
   }
 
   async enroll(req: EnrollRequest): Promise<EnrollResult> {
+    try {
+      return await this.exchangeFor(req);
+    } catch (err) {
+      // RFC 7252 §5.9.3.4: a 5.03 "SHOULD include a Max-Age Option to indicate the number of seconds after which to
+      // retry" — the CoAP twin of EST's 202 + Retry-After, and surfaced the same way: {kind:'pending'}, which the
+      // lifecycle bounds (clampRetryAfter: 10 s … 24 h) and persists as its wait; the same CSR is sent again then (a
+      // waiting transaction stays stored, so that retry is the same pollReq). Without Max-Age it stays an error and
+      // takes the lifecycle's exponential backoff.
+      if (err instanceof CoapResponseError && err.coapCode === '5.03' && err.retryAfterSeconds !== undefined) {
+        return { kind: 'pending', retryAfterSeconds: err.retryAfterSeconds };
+      }
+      throw err;
+    }
+  }
+
+  private async exchangeFor(req: EnrollRequest): Promise<EnrollResult> {
     const protection = this.protectionFor(req);
     const waiting = this.pending.get(req.csr);
     let result;
