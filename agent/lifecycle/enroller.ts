@@ -107,6 +107,12 @@ function asEnrolldError(err: unknown): EnrolldError {
   return new EnrolldError('internal', err instanceof Error ? err.message : String(err), { cause: err });
 }
 
+/** The wait a failed response asked for (bounded by clampRetryAfter), if it carried one. */
+function serverRetryAfterSeconds(error: EnrolldError): number | undefined {
+  const v = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? clampRetryAfter(v) : undefined;
+}
+
 export class Enroller {
   private busy = false;
   /** Pending requests (by key id) this process created: any other pending was inherited from before a restart. */
@@ -314,7 +320,10 @@ export class Enroller {
 
   private async failed(s: AgentState, error: EnrolldError, permanent: boolean): Promise<StepOutcome> {
     const attempt = (s.failures ?? 0) + 1;
-    const secs = this.retryDelaySeconds(s, attempt);
+    // A server-chosen wait (EST 503/429 Retry-After, RFC 9110 §10.2.3; CoAP 5.03 Max-Age, RFC 7252 §5.9.3.4)
+    // lengthens the backoff, never shortens it.
+    const serverWait = permanent ? undefined : serverRetryAfterSeconds(error);
+    const secs = Math.max(this.retryDelaySeconds(s, attempt), serverWait ?? 0);
     const until = new Date(this.d.clock.now().getTime() + secs * 1000);
     let next = s;
     if (permanent && s.pending) {
@@ -323,7 +332,7 @@ export class Enroller {
       await this.d.keystore.deleteKey(fromStoredKey(dropped)).catch(() => undefined);
     }
     next = await this.commit(next, { type: 'fail', until, reason: error.code });
-    this.d.log.warn('enroll.failed', { code: error.code, err: error, permanent, retryIn: secs });
+    this.d.log.warn('enroll.failed', { code: error.code, err: error, permanent, retryIn: secs, ...(serverWait !== undefined ? { serverRetryAfter: serverWait } : {}) });
     return { action: permanent ? 'abandoned' : 'failed', state: next, nextDue: until, error };
   }
 

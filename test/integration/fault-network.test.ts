@@ -125,4 +125,30 @@ test('a 503 storm for 6 simulated hours: jittered backoff, bounded requests, cre
   }
 });
 
+test('a 503 with a Retry-After longer than the backoff: the next try waits for it (never sooner, never a shorter wait)', async () => {
+  const sim = await startSimAgent({ certValiditySeconds: 30 * 86_400, cron: cronEvery(60), log: memoryLogger('warn'), backoffMinSeconds: 60, backoffMaxSeconds: 3600 });
+  try {
+    assert.is((await sim.agent.enroller.step()).action, 'issued');
+    sim.fault = () => ({ status: 503, headers: { 'retry-after': '7200', 'content-type': 'text/plain' }, body: 'maintenance' });
+    const t0 = sim.clock.now().getTime();
+    const r = await sim.agent.enroller.step({ force: true });
+    assert.is(r.action, 'failed');
+    assert.is(r.error?.code, 'est.server_error');
+    assert.is(r.nextDue!.getTime() - t0, 7200_000, 'Retry-After (2 h) outranks the first backoff (≈ 60 s)');
+    const persisted = (await sim.agent.state.load())!;
+    assert.is(Date.parse(persisted.retry!.until), t0 + 7200_000, 'the wait is in the persisted backoff');
+    // Above the 24 h ceiling: held to it (a hostile or broken server cannot park the device for a year).
+    sim.fault = () => ({ status: 503, headers: { 'retry-after': String(365 * 86_400), 'content-type': 'text/plain' }, body: 'down' });
+    await sim.clock.advanceTo(r.nextDue!);
+    const t1 = sim.clock.now().getTime();
+    const r2 = await sim.agent.enroller.step({ force: true });
+    assert.is(r2.nextDue!.getTime() - t1, 24 * 3600_000);
+    sim.fault = undefined;
+    await sim.clock.advanceTo(r2.nextDue!);
+    assert.is((await sim.agent.enroller.step({ force: true })).action, 'issued');
+  } finally {
+    await sim.stop();
+  }
+});
+
 test.run();
