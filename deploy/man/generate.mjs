@@ -14,7 +14,7 @@ if (!distDir || !outDir) {
   process.stderr.write('usage: generate.mjs DIST_DIR OUT_DIR\n');
   process.exit(2);
 }
-const { COMMANDS, GLOBAL_OPTIONS } = await import(pathToFileURL(path.resolve(distDir, 'agent/cli/help.js')).href);
+const { COMMANDS, GLOBAL_OPTIONS, HELP_TOPICS } = await import(pathToFileURL(path.resolve(distDir, 'agent/cli/help.js')).href);
 const { version } = await import(pathToFileURL(path.resolve(distDir, '..', 'package.json')).href, { with: { type: 'json' } }).then((m) => m.default);
 
 /** Text → roff: escape backslashes, leading dots/quotes, and hyphens in flags (policy: `\-` is a real minus). */
@@ -123,7 +123,7 @@ ${[...new Set(valueCases)].join('\n')}
   esac
   case $cmd in
 ${cases.join('\n')}
-    help) COMPREPLY=($(compgen -W ${quote(COMMANDS.map((c) => c.name).join(' '))} -- "$cur")); return ;;
+    help) COMPREPLY=($(compgen -W ${quote([...COMMANDS.map((c) => c.name), ...(HELP_TOPICS ?? [])].join(' '))} -- "$cur")); return ;;
     *) opts= ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -110,6 +110,7 @@ test('dpkg --root installs it: files, modes, the unit, the conffile', () => {
   assert.is(complete('sta'), 'status');
   assert.equal(complete('status', '--').split('\n').sort(), ['--config', '--help', '--json']);
   assert.is(complete('demo', '--protocol', 'cm').split('\n').sort().join(' '), 'cmc cmp');
+  assert.is(complete('help', 'con'), 'config', 'help topics are completed');
   // postinst with DPKG_ROOT: sysusers and tmpfiles applied to the root, not to this machine.
   assert.match(readFileSync(path.join(root, 'etc/passwd'), 'utf8'), /^enrolld:/m);
   assert.is(mode('var/lib/enrolld'), '0700');
