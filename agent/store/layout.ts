@@ -37,6 +37,8 @@ export const ACME_ACCOUNT_FILE = 'acme-account.json';
 /** Key packages (RFC 8295 §5, RFC 6031/5958): sealed symmetric keys and imported key records. */
 export const KEYS_DIR = 'keys';
 export const KEYS_FILE = 'keys.json';
+/** The key-encryption key's public key (PEM SubjectPublicKeyInfo), published for servers that encrypt key packages. */
+export const KEK_PUBLIC_KEY_FILE = 'kek.pub.pem';
 
 /** Firmware work directory (RFC 4108 packages over RFC 8295 §6). */
 export const FIRMWARE_DIR = 'firmware';
@@ -119,6 +121,7 @@ export function stateLayout(stateDir: string) {
     acmeAccount: at(ACME_ACCOUNT_FILE),
     keysDir: at(KEYS_DIR),
     keys: at(KEYS_DIR, KEYS_FILE),
+    kekPublicKey: at(KEYS_DIR, KEK_PUBLIC_KEY_FILE),
     firmwareDir: fw.dir,
     firmwareState: fw.state,
     downloadProgress: fw.downloadProgress,

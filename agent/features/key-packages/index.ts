@@ -1,6 +1,5 @@
 // Key packages (RFC 8295 0020–0025): TAs seeded once from config, server-generated keys imported and symmetric keys
 // sealed in the TPM keystore; receipts signed with the device identity.
-import path from 'node:path';
 import { writeFileAtomic } from '../../store/atomic-file.js';
 import { stateLayout } from '../../store/layout.js';
 import type { KeyPackageSettings } from '../../config.js';
@@ -28,7 +27,7 @@ export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<
     const { KeysStateFile } = await import('../../packages/keys/index.js');
     const { ensureKek, kekPublicKeyPem } = await import('../../packages/keys/kek.js');
     const kek = await ensureKek(new KeysStateFile(stateDir), keystore, ctx.clock.now());
-    await writeFileAtomic(k.kek.publicKeyFile ?? path.join(stateDir, 'kek.pub.pem'), kekPublicKeyPem(kek));
+    await writeFileAtomic(k.kek.publicKeyFile ?? stateLayout(ctx.config.stateDir).kekPublicKey, kekPublicKeyPem(kek));
   }
   const pw = k.serverKeygen.pkcs12PasswordFile ? { file: k.serverKeygen.pkcs12PasswordFile } : k.serverKeygen.pkcs12PasswordSealedKeyId ? { sealedKeyId: k.serverKeygen.pkcs12PasswordSealedKeyId } : undefined;
   const handlers = createKeyPackageHandlers({
