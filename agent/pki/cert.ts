@@ -7,6 +7,7 @@ import { bytesEqual, decodeAsn1, toArrayBuffer } from './der.js';
 import { PkiDecodeError } from './errors.js';
 import { pemDecodeAll, pemEncode } from './pem.js';
 import './schema-memo.js';
+import { lruGet } from '../util/lru.js';
 
 export function certificateFromDer(der: Uint8Array): pkijs.Certificate {
   const asn1 = decodeAsn1(der, 'Certificate');
@@ -28,25 +29,17 @@ export function certificateFromDer(der: Uint8Array): pkijs.Certificate {
 const SHARED_MAX = 8;
 const shared = new Map<string, pkijs.Certificate>();
 
+const sharedKey = (der: Uint8Array): string => Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+
 export function sharedCertificateFromDer(der: Uint8Array): pkijs.Certificate {
-  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
-  let cert = shared.get(key);
-  if (cert) {
-    shared.delete(key); // most recently used last
-  } else {
-    cert = certificateFromDer(der);
-    if (shared.size >= SHARED_MAX) shared.delete(shared.keys().next().value!);
-  }
-  shared.set(key, cert);
-  return cert;
+  return lruGet(shared, sharedKey(der), SHARED_MAX, () => certificateFromDer(der));
 }
 
 /** Puts an already parsed certificate (its exact DER `der`) into the shared cache: read-only from then on. */
 export function shareCertificate(der: Uint8Array, cert: pkijs.Certificate): void {
-  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  const key = sharedKey(der);
   shared.delete(key);
-  if (shared.size >= SHARED_MAX) shared.delete(shared.keys().next().value!);
-  shared.set(key, cert);
+  lruGet(shared, key, SHARED_MAX, () => cert);
 }
 
 /** certificatesFromPem through the shared cache (see sharedCertificateFromDer): read-only use. */

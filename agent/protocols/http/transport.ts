@@ -9,6 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { TlsKeyOptions } from '../../keystore/keystore.js';
 import { pemEncode } from '../../pki/pem.js';
+import { lruGet } from '../../util/lru.js';
 import {
   ConnectionError,
   ResponseTooLargeError,
@@ -164,15 +165,7 @@ const contexts = new Map<string, SecureContext>();
 
 function sharedSecureContext(o: SecureContextOptions): SecureContext {
   const key = createHash('sha256').update(JSON.stringify([o.ca, o.cert, o.key, o.privateKeyEngine, o.privateKeyIdentifier, o.sigalgs, o.minVersion, o.maxVersion])).digest('base64');
-  let ctx = contexts.get(key);
-  if (ctx) {
-    contexts.delete(key); // most recently used last
-  } else {
-    ctx = createSecureContext(o);
-    if (contexts.size >= CONTEXTS_MAX) contexts.delete(contexts.keys().next().value!);
-  }
-  contexts.set(key, ctx);
-  return ctx;
+  return lruGet(contexts, key, CONTEXTS_MAX, () => createSecureContext(o));
 }
 
 function toPem(c: string | Uint8Array): string {
