@@ -122,7 +122,7 @@ export function statusName(n: number): CmcStatusName | undefined {
   return (Object.keys(CMC_STATUS) as CmcStatusName[]).find((k) => CMC_STATUS[k] === n);
 }
 
-/** id-alg-noSignature (RFC 5272 §3.2.1.2.1, rfc5272bis Appendix C.1: {id-pkix id-alg(6) 2}): the PKCS#10 of a key
+/** id-alg-noSignature (RFC 5272 Appendix C.1, rfc5272bis Appendix C.1: {id-pkix id-alg(6) 2}): the PKCS#10 of a key
  * that cannot sign. Parameters present and NULL (as both texts require); the value is "the hash of the certification
  * request", unspecified: the signature BIT STRING holds SHA-256(certificationRequestInfo DER). POP is then done by
  * encryptedPOP/decryptedPOP (§6.7). */
