@@ -21,6 +21,8 @@
 //   signature OCTET STRING, tpmTPublic OCTET STRING OPTIONAL }, type OID tcg-attest-tpm-certify 2.23.133.20.1.
 //   There is no keyAlgorithm field in any version (-07 and older had a tagged TPM2B_* layout, not supported).
 //   The AK certificate travels in AttestationBundle.certs (AK cert EKU tcg-kp-AIKCertificate 2.23.133.8.3).
+// - Re-check (2 December 2026): -29 exists (IETF archive draft-ietf-lamps-csr-attestation-29.xml) but only its front
+//   matter could be read; the WG repository still ends at tag -28 (02aed20, archive bdae9fe). -29 NOT checked.
 // - Samples: draft repo sampledata/tcgAttestTpmCertify.pem is the -17..-21 format (IA5String hint
 //   "tpmverifier.example.com"; its self-signature does not verify); mwiseman32/csr-attestation-tpm-example
 //   sample_data/key1-csr.der (commit 3bdcd3b, "updated to reflect draft version -24") is the current format,
@@ -80,6 +82,11 @@
 //   array (-06) or {len, type} without reqTypeInfo (-07), and it answers 400; CMP/CMC a NonceRequest with
 //   reqTypeInfo where it expects {len, type, hint} — a decode error in the genp/CMC response, never a nonce we
 //   would put into evidence.
+// - Re-check (2 December 2026): -09 (17 October 2026) exists per its datatracker bibxml entry (title and abstract,
+//   the same as -08's); its body could not be read, so it stays unchecked. WG repository: nothing after aedda15 on
+//   main. Unmerged branch est-registry (28e21e4, 17 July 2026) proposes an "EST Well-Known URI Path Segments"
+//   registry listing `getnonce` (HTTP) and `nonce` (CoAP) for the nonce operation, while -08 §6.1 and aedda15 use
+//   /.well-known/est/nonce. If a later draft adopts it, the EST HTTP path (EST_NONCE_OPERATION) changes; not done here.
 
 export {
   OID_ID_AA,

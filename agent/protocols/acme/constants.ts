@@ -11,6 +11,8 @@ export const ACME_ERROR_NS = 'urn:ietf:params:acme:error:';
 // REMOTE ATTESTATION — draft-ietf-acme-rats-01 (2 March 2026). Read from the WG repository
 // ietf-wg-acme/draft-ietf-acme-rats at 67616ee (13 January 2026, the editor's copy -01 was cut from; -01's title
 // "Remote Attestation Identifier and Challenge Type" and abstract match it).
+// Re-check (2 December 2026): draft-ietf-acme-rats-02 exists (IETF archive XML; only its front matter was readable:
+// same title, one more author) and is NOT checked; the WG repository (now ietf-wg-acme/draft-acme-rats) still ends at 67616ee.
 // - §"'remote-attestation' identifier": newOrder may list { "type": "remote-attestation", "value": <hint> } beside the
 //   real identifiers ("" = whatever the client can attest; registry hints "hsm", "measured_boot", …). Not a name:
 //   it never goes into the CSR or the certificate. The server answers with an authorization of its own for it.
@@ -33,7 +35,9 @@ export const ACME_ERROR_NS = 'urn:ietf:params:acme:error:';
 //   acme.remoteAttestation unset). A server expecting what enrolld sent before (a {"cmw": [...]} object,
 //   extraData = SHA-256(keyAuthorization)) gets a bare CMW array and extraData = the freshness_nonce: it refuses.
 //
-// CMW — draft-ietf-rats-msg-wrap-23 (repo ietf-rats-wg/draft-ietf-rats-msg-wrap, tag -23 = f45f5a1, 10 Dec 2025):
+// CMW — draft-ietf-rats-msg-wrap-23 (repo ietf-rats-wg/draft-ietf-rats-msg-wrap, tag -23 = f45f5a1, 10 Dec 2025;
+// re-checked 2 December 2026: nothing after -23 in the repository, newest commit 851df43 is an archive update; a
+// translated copy names it RFC 9999, July 2026, whose body could not be read, so the RFC text is NOT checked):
 //   json-record = [ type: media-type, value: base64url-string, ? ind: uint .bits cm-type ]  (cm-type evidence = bit 2)
 //   media types application/cmw+json and application/cmw+cbor.
 

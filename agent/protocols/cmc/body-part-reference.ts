@@ -1,4 +1,4 @@
-// BodyPartID, BodyPartReference and BodyPartPath (RFC 5272 §3.2.1.1, §6.1.1; RFC 6402 §2.x): which body part a
+// BodyPartID, BodyPartReference and BodyPartPath (RFC 5272 §3.2.2, §6.1.1; RFC 6402 §2.x): which body part a
 // status or control refers to. BodyPartID ::= INTEGER(0..4294967295).
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from '../../pki/asn1/errors.js';

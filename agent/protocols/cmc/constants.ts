@@ -3,7 +3,10 @@
 // What the CMCbis texts said when this was written (read from the working group's repository lamps-wg/cmcbis,
 // HEAD 9a0a52f of 29 Sep 2024 = the -03 text plus "Add No Signature Example for KEM certificate"; the numbered
 // drafts published later — draft-ietf-lamps-rfc5274bis-11 of 26 Feb 2026 is the newest seen — could only be read
-// as far as their front matter here, so the numbered versions past that commit are NOT checked):
+// as far as their front matter here, so the numbered versions past that commit are NOT checked).
+// Published since: RFC 10002 (from draft-ietf-lamps-rfc5272bis-11) and RFC 10003 (from rfc5273bis-11), July 2026,
+// both obsoleting RFC 5272 (resp. 5273) and RFC 6402; RFC 10004 is the requirements document. Only their metadata and
+// abstracts were readable here, so the RFC text is NOT checked either; the wire format follows 9a0a52f:
 // - draft-ietf-lamps-rfc5272bis §6.7 (Encrypted and Decrypted POP Controls): EncryptedPOP/DecryptedPOP unchanged
 //   from RFC 5272. cms = EnvelopedData of id-data whose content is the POP Proof Value y; recipient identifier SHOULD
 //   be the CSR's SKI when it has one, else issuerAndSerialNumber with the IssuerName encoded as NULL (an empty Name)
@@ -119,7 +122,7 @@ export function statusName(n: number): CmcStatusName | undefined {
   return (Object.keys(CMC_STATUS) as CmcStatusName[]).find((k) => CMC_STATUS[k] === n);
 }
 
-/** id-alg-noSignature (RFC 5272 §3.2.1.2.1, rfc5272bis Appendix C.1: {id-pkix id-alg(6) 2}): the PKCS#10 of a key
+/** id-alg-noSignature (RFC 5272 Appendix C.1, rfc5272bis Appendix C.1: {id-pkix id-alg(6) 2}): the PKCS#10 of a key
  * that cannot sign. Parameters present and NULL (as both texts require); the value is "the hash of the certification
  * request", unspecified: the signature BIT STRING holds SHA-256(certificationRequestInfo DER). POP is then done by
  * encryptedPOP/decryptedPOP (§6.7). */

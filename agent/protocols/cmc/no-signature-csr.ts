@@ -1,4 +1,4 @@
-// A PKCS#10 for a key that cannot sign (a TPM decryption key), RFC 5272 §3.2.1.2.1 / rfc5272bis Appendix C.1:
+// A PKCS#10 for a key that cannot sign (a TPM decryption key), RFC 5272 / rfc5272bis Appendix C.1:
 // signatureAlgorithm id-alg-noSignature with parameters NULL ("MUST be present and MUST be encoded as NULL"); the
 // signature value is SHA-256 of the DER certificationRequestInfo (the text leaves the hash open, see constants.ts). Proof of possession comes later through encryptedPOP/decryptedPOP (§6.7); origin authentication
 // from the PKIData signature of the device's signing credential.

@@ -1,4 +1,4 @@
-// OtherMsg (RFC 5272 §3.2.1.5): SEQUENCE { bodyPartID, otherMsgType OBJECT IDENTIFIER, otherMsgValue ANY }.
+// OtherMsg (RFC 5272 §3.2.1.4): SEQUENCE { bodyPartID, otherMsgType OBJECT IDENTIFIER, otherMsgValue ANY }.
 import * as asn1js from 'asn1js';
 import { checkOid, cloneNode, readOid, verifySchema, type AsnNode } from '../../pki/asn1/der.js';
 import { bodyPartIdSchema, readBodyPartId } from './body-part-reference.js';

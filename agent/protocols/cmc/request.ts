@@ -13,7 +13,7 @@ import { toArrayBuffer } from '../../pki/der.js';
 import { TaggedCertificationRequest } from './tagged-request.js';
 import { signCmc } from './signed-message.js';
 
-/** Body part IDs used in our requests (RFC 5272 §3.2.1.1: unique within the PKIData, 0 is "the whole message"). */
+/** Body part IDs used in our requests (RFC 5272 §3.2.2: unique within the PKIData, 0 is "the current PKIData object"). */
 export const REQUEST_BODY_PART_ID = 1;
 
 export interface CmcRequestInput {

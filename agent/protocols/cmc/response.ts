@@ -59,7 +59,7 @@ export async function openCmcResponse(der: Uint8Array, exp: Pick<ResponseExpecta
 export async function readCmcResponse(der: Uint8Array, exp: ResponseExpectation): Promise<CmcResult> {
   const { res, statuses, opened } = await openCmcResponse(der, exp);
   const mine = statuses.filter((s) => s.bodyList.some((r) => (typeof r === 'number' ? r === exp.bodyPartID : r[r.length - 1] === exp.bodyPartID)));
-  // A lone statusInfoV2 referencing body part 0 (RFC 5272 §3.2.1.1: "the entire PKIData") counts as ours too.
+  // A lone statusInfoV2 referencing body part 0 (RFC 5272 §3.2.2: "the current PKIData object") counts as ours too.
   const status = mine[0] ?? statuses.find((s) => s.bodyList.some((r) => r === 0));
   if (!status) throw new CmcProtocolError('no-status', `no statusInfoV2 for body part ${exp.bodyPartID}`);
   const info = status.otherInfo;

@@ -1,4 +1,4 @@
-// TaggedAttribute (RFC 5272 §3.2.1.2.1): a control — bodyPartID, attrType, SET OF values.
+// TaggedAttribute (RFC 5272 §3.2.1.1): a control — bodyPartID, attrType, SET OF values.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from '../../pki/asn1/errors.js';
 import { checkOid, cloneNode, readOid, seqChildren, Tag, verifySchema, type AsnNode } from '../../pki/asn1/der.js';

@@ -1,4 +1,4 @@
-// TaggedContentInfo (RFC 5272 §3.2.1.4): SEQUENCE { bodyPartID, contentInfo ContentInfo }.
+// TaggedContentInfo (RFC 5272 §3.2.1.3): SEQUENCE { bodyPartID, contentInfo ContentInfo }.
 import * as asn1js from 'asn1js';
 import { encodeNode, parseDer, readOid, seqChildren, verifySchema, type AsnNode } from '../../pki/asn1/der.js';
 import { bodyPartIdSchema, readBodyPartId } from './body-part-reference.js';

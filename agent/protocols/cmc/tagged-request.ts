@@ -1,4 +1,4 @@
-// TaggedRequest (RFC 5272 §3.2.1.3): CHOICE { tcr [0] TaggedCertificationRequest, crm [1] CertReqMsg, orm [2] … }.
+// TaggedRequest (RFC 5272 §3.2.1.2): CHOICE { tcr [0] TaggedCertificationRequest, crm [1] CertReqMsg, orm [2] … }.
 // The CMC module uses IMPLICIT TAGS, so tcr is [0] constructed with the SEQUENCE's children directly. Only tcr
 // (PKCS#10) is produced and accepted here; crm/orm decode to a typed 'constraint' error.
 import * as asn1js from 'asn1js';

@@ -151,7 +151,7 @@ export class CmpClient {
 
   /**
    * p10cr carrying a PKCS#10 request (RFC 9483 §4.1.4). The PKCS#10 has no certReqId, so the CertResponse names -1
-   * (RFC 4210 §5.3.4: "-1 is to be used if certReqId is not specified in the corresponding request") and certConf and
+   * (RFC 4210 Appendix F: "-1 is to be used if certReqId is not specified in the corresponding request") and certConf and
    * pollReq repeat it; a server answering 0 (OpenSSL 3.0's mock) is accepted, certConf naming what it named.
    */
   async requestP10(csr: Uint8Array, protection: Protection, transactionID?: Uint8Array): Promise<CertResult> {

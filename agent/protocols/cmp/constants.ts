@@ -18,7 +18,7 @@ export const COAP_DEFAULT_PORT = 5683;
 export const PVNO_CMP2000 = 2;
 export const PVNO_CMP2021 = 3;
 /** certReqId -1: the whole response in a pollReq after an error "waiting" (RFC 9480 §2.19), and the CertResponse to
- *  a p10cr, whose request has no certReqId (RFC 4210 §5.3.4). */
+ *  a p10cr, whose request has no certReqId (RFC 9810 §5.3.4; RFC 4210 says it only in Appendix F's CertResponse). */
 export const CERT_REQ_ID_NONE = -1;
 
 // Algorithm identifiers are declared once, in agent/pki/algorithms.ts.

@@ -1,5 +1,5 @@
 // Plain-HTTP transport for CMP, loopback ONLY. CMP messages carry their own protection (MAC or signature, verified
-// by the client against the shared secret / CMP trust anchor), so RFC 6712 §3.1/RFC 9811 allow HTTP without TLS;
+// by the client against the shared secret / CMP trust anchor), so RFC 6712 §5 / RFC 9811 §5 allow HTTP without TLS;
 // enrolld still refuses anything but 127.0.0.1/::1 because outside the lab (the `openssl cmp` mock server speaks
 // only HTTP) TLS also hides who enrolls what. Opt-in per client (CmpClientOptions.allowLoopbackHttp).
 import http from 'node:http';

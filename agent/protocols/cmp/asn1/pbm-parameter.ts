@@ -1,6 +1,6 @@
 // PBMParameter, RFC 4211 §4.4 (id-PasswordBasedMac 1.2.840.113533.7.66.13):
 //   PBMParameter ::= SEQUENCE { salt OCTET STRING, owf AlgorithmIdentifier, iterationCount INTEGER, mac AlgorithmIdentifier }
-// key = owf^iterationCount(secret || salt); protection = mac(key, ProtectedPart). RFC 9483 §6: owf sha256, mac hmac-sha256.
+// key = owf^iterationCount(secret || salt); protection = mac(key, ProtectedPart). RFC 9481 §6.1.1: owf sha256, mac hmac-sha256.
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { createHash, createHmac } from 'node:crypto';
