@@ -13,9 +13,14 @@
 // file is touched, so an operator can inspect both) — never "empty", which for anti-replay or anti-downgrade state
 // would re-open what it guards. Single writer: one daemon owns the directory; peek() is the read-only view for
 // other processes (`enrolld status`).
+// In memory: the owner keeps the document it last loaded from or wrote to <name>, with that file's identity (dev,
+// inode, size, mtime, ctime). A load while the file still has that identity returns the kept document (a fresh copy)
+// without reading or sweeping; a save of data identical to what this instance last wrote there is skipped (already
+// durable). Any other change to the file (hand edit, damage, removal) changes its identity: the next load reads both
+// copies again. A new process always reads from disk, so recovery after a crash is unchanged.
 // Migration from a file written before the store existed (bare JSON, no envelope): `legacy` converts it, once, on
 // the first load; the converted document is written in the store format at once.
-import { link, rename } from 'node:fs/promises';
+import { link, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../util/log.js';
 import {
@@ -116,6 +121,8 @@ export class DocumentStore<T> implements StateStore<T> {
   /** True when state.json is known to hold a verified document (so it may become .prev). */
   private mainGood = false;
   private last: LoadResult<T> | undefined;
+  /** The document <name> holds as this instance last read or wrote it, while the file keeps that identity. */
+  private kept: Kept<T> | undefined;
 
   constructor(options: DocumentStoreOptions<T>) {
     if (!Number.isSafeInteger(options.version) || options.version < 1) throw new StoreUsageError(`version must be an integer >= 1`);
@@ -189,6 +196,15 @@ export class DocumentStore<T> implements StateStore<T> {
   }
 
   private async doLoad(readOnly = false): Promise<LoadResult<T>> {
+    if (!readOnly && this.opened && this.kept) {
+      const k = this.kept;
+      if (sameFile(k.id, await fileId(this.path))) {
+        const result: LoadResult<T> = { ...k.result, data: JSON.parse(k.json) as T };
+        this.last = result;
+        return result;
+      }
+      this.kept = undefined;
+    }
     if (!readOnly) {
       await ensurePrivateDir(path.dirname(this.path));
       const removed = await removeStaleTemps(this.path);
@@ -241,8 +257,20 @@ export class DocumentStore<T> implements StateStore<T> {
         refused === undefined ? undefined : { cause: refused },
       );
     }
-    if (!readOnly) this.last = result;
+    if (!readOnly) {
+      this.last = result;
+      if (result.status === 'loaded' && result.source === 'main' && !result.legacy) {
+        const { data, ...rest } = result;
+        await this.keep(data, rest, false);
+      }
+    }
     return result;
+  }
+
+  /** Remembers `data` as what <name> holds now (see the header: the in-memory copy). */
+  private async keep(data: T, result: Kept<T>['result'], written: boolean): Promise<void> {
+    const id = await fileId(this.path);
+    this.kept = id ? { json: JSON.stringify(data), id, result, written } : undefined;
   }
 
   /** The current file as a document of the pre-store format (bare JSON), if `legacy` accepts it; or why it refused it. */
@@ -283,6 +311,12 @@ export class DocumentStore<T> implements StateStore<T> {
         if (!(err instanceof StateCorruptError)) throw err;
       }
     }
+    const k = this.kept;
+    if (k?.written && k.json === JSON.stringify(data) && sameFile(k.id, await fileId(this.path))) {
+      // Byte-identical to the generation this instance wrote, which is still the current file: already durable.
+      return { generation: k.result.generation, savedAt: k.result.savedAt };
+    }
+    this.kept = undefined;
     const generation = this.generation + 1;
     const savedAt = (this.o.now?.() ?? new Date()).toISOString();
     if (this.mainGood && this.o.previous !== false) await this.rotate();
@@ -296,9 +330,11 @@ export class DocumentStore<T> implements StateStore<T> {
 
   private async writeGeneration(data: T, generation: number, savedAt: string): Promise<void> {
     const bytes = this.encode(data, generation, savedAt);
+    this.kept = undefined;
     await writeFileAtomic(this.path, bytes); // fsyncs the directory: covers the rotation's rename too
     this.generation = generation;
     this.mainGood = true;
+    await this.keep(data, { status: 'loaded', generation, savedAt, version: this.o.version, source: 'main' }, true);
   }
 
   /** state.json → state.json.prev without ever leaving either name incomplete: link to a temp name, rename over .prev. */
@@ -361,6 +397,35 @@ export class DocumentStore<T> implements StateStore<T> {
     return { ok: true, generation: env.generation, value: migratedFrom === undefined ? value : { ...value, migratedFrom } };
   }
 }
+
+interface FileId {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+interface Kept<T> {
+  /** JSON of the data (each load parses a fresh copy: callers may mutate what they get). */
+  json: string;
+  id: FileId;
+  result: Omit<Extract<LoadResult<T>, { status: 'loaded' }>, 'data'>;
+  /** Written by this instance (fsync'd), not only read. */
+  written: boolean;
+}
+
+async function fileId(file: string): Promise<FileId | undefined> {
+  try {
+    const s = await stat(file, { bigint: true });
+    return { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+  } catch {
+    return undefined;
+  }
+}
+
+const sameFile = (a: FileId, b: FileId | undefined): boolean =>
+  b !== undefined && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
 /** A DocumentStore for the file at `file` (its directory is the store's private directory). */
 export function documentAt<T>(file: string, options: Omit<DocumentStoreOptions<T>, 'dir' | 'name'>): DocumentStore<T> {

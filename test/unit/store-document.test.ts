@@ -315,4 +315,37 @@ test('pending transactions: keyed by the CSR, persisted, resumed after a reopen,
   assert.equal(m.get(csr), txn);
 });
 
+test('in-memory copy: a load after a save is a fresh copy; an identical save is skipped; a change by anyone else is read', async () => {
+  const dir = newDir();
+  const s = open(dir);
+  await s.save({ v: 0, list: [] });
+  await s.save({ v: 1, list: ['a'] });
+  const got = (await s.load())!;
+  got.list.push('mutated by the caller');
+  assert.equal(await s.load(), { v: 1, list: ['a'] });
+  const before = statSync(s.path, { bigint: true });
+  const prevBefore = readFileSync(s.prevPath, 'utf8');
+  await s.save({ v: 1, list: ['a'] });
+  const after = statSync(s.path, { bigint: true });
+  assert.is(after.ino, before.ino, 'identical save skipped');
+  assert.is(after.mtimeNs, before.mtimeNs);
+  assert.is(readFileSync(s.prevPath, 'utf8'), prevBefore, 'no rotation either');
+  await s.save({ v: 2, list: ['a'] });
+  const env = decodeEnvelope(readFileSync(s.path), 'test-doc');
+  assert.ok(env.ok && env.envelope.generation === 3, 'the next different save is the next generation');
+  // another writer (a second instance) replaces the file: the first instance reads it
+  await open(dir).save({ v: 3, list: ['other'] });
+  assert.equal(await s.load(), { v: 3, list: ['other'] });
+  // damage after a cached load: noticed (size/mtime/ctime), the previous copy is used and reported
+  truncate(s.path);
+  const r = await s.loadDetailed();
+  assert.ok(r.status === 'loaded' && r.source === 'prev' && r.recovered?.problem === 'truncated');
+  assert.equal(r.status === 'loaded' && r.data, { v: 2, list: ['a'] });
+  // removed by hand: a save after it writes again (not skipped as identical)
+  await s.save({ v: 4, list: [] });
+  rmSync(s.path);
+  await s.save({ v: 4, list: [] });
+  assert.equal(await open(dir).load(), { v: 4, list: [] });
+});
+
 test.run();

@@ -14,6 +14,13 @@ import type { FeatureContext } from '../feature.js';
 
 export { PAL_STATUS_FILE, type PalPollSummary } from '../../status/pal-summary.js';
 
+/**
+ * A no-change poll rewrites only the summary (its `at` is the exact lastSuccess readFeatureStatus reports); the
+ * feature-status document gets the PAL's lastSuccess at most once a day (and at shutdown), its fallback when the
+ * summary is unreadable.
+ */
+export const PAL_SUCCESS_PERSIST_MS = 24 * 3600_000;
+
 export interface PalParts {
   poller: PalPoller;
   /** Resolves when the summaries written so far are on disk. */
@@ -32,7 +39,7 @@ export async function composePal(ctx: FeatureContext<EstConfig>, handlers: Packa
     if (r.error) {
       status.error(r.error.code, r.at);
       stores.outcomes.failure('pal', r.error.code, r.at);
-    } else stores.outcomes.success('pal', r.at);
+    } else stores.outcomes.success('pal', r.at, { persistAfterMs: PAL_SUCCESS_PERSIST_MS });
     // One small atomic write per poll; never fails the poll.
     const summary: PalPollSummary = { at: r.at, outcome: r.outcome, pages: r.pages, entries: r.entries, counts: r.counts, codes: r.codes, renew: r.renew, ...(r.error ? { error: r.error.code } : {}) };
     writes = writes.then(() => saveSummary(summary)).catch((err) => log.warn('pal.status-write-failed', { err }));
