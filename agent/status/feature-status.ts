@@ -77,10 +77,7 @@ export class FeatureStatusStore {
   flushed(): Promise<void> {
     this.chain = this.chain
       .then(async () => {
-        if (!this.dirty || !this.current) return;
-        await this.store.save(this.current);
-        this.dirty = false;
-        this.persisted = successes(this.current);
+        if (this.dirty && this.current) await this.write(this.current);
       })
       .catch((err) => this.log?.warn('status.feature-status-write-failed', { err }));
     return this.chain;
@@ -99,11 +96,15 @@ export class FeatureStatusStore {
           this.dirty = true;
           return;
         }
-        await this.store.save(this.current);
-        this.dirty = false;
-        this.persisted = successes(this.current);
+        await this.write(this.current);
       })
       .catch((err) => this.log?.warn('status.feature-status-write-failed', { err }));
+  }
+
+  private async write(s: FeatureStatus): Promise<void> {
+    await this.store.save(s);
+    this.dirty = false;
+    this.persisted = successes(s);
   }
 }
 
