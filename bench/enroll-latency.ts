@@ -26,6 +26,8 @@ export interface EnrollBreakdown {
   networkMs: number;
   tpmCalls: number;
   bytes: number;
+  /** TCP (and so TLS) connections opened through the relay. */
+  connections: number;
 }
 
 export interface EnrollLatencyResult {
@@ -42,7 +44,7 @@ export async function enrollLatency(env: AgentEnv, reenrolls = 10): Promise<Enro
     const withBytes = result.samples.map((s, i) => {
       const name = s.op === 'enroll' ? 'enroll' : `reenroll-${result.samples[0]!.op === 'enroll' ? i - 1 : i}`;
       const d = delta(marks[`${name}-start`]!, marks[`${name}-end`]!);
-      return { ...s, bytes: d.up + d.down };
+      return { ...s, bytes: d.up + d.down, connections: d.connections };
     });
     const summarize = (xs: typeof withBytes): EnrollBreakdown => {
       const tpm = xs.map((s) => s.tpmMs + s.engineSignMs);
@@ -54,6 +56,7 @@ export async function enrollLatency(env: AgentEnv, reenrolls = 10): Promise<Enro
         networkMs: median(xs.map((s, i) => Math.max(0, s.wallMs - tpm[i]! - s.cpuMs))),
         tpmCalls: median(xs.map((s) => s.tpmCalls)),
         bytes: median(xs.map((s) => s.bytes)),
+        connections: median(xs.map((s) => s.connections)),
       };
     };
     const first = withBytes.filter((s) => s.op === 'enroll');

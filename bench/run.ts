@@ -119,6 +119,7 @@ try {
     row(`${tag}: agent CPU (TPM and server excluded)`, ms(b.cpuMs), { target: `≤ ${limit} ms`, ok: b.cpuMs <= limit });
     row(`${tag}: network + server (rest of wall)`, ms(b.networkMs));
     row(`${tag}: bytes on the wire`, `${b.bytes} B`);
+    row(`${tag}: TCP/TLS connections`, String(b.connections));
   }
   row('re-enroll: agent CPU by thread, mean (event loop / other threads)', `${ms(e.threads.mainMsPerReenroll)} / ${ms(e.threads.otherMsPerReenroll)}`);
   }

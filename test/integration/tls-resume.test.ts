@@ -1,6 +1,6 @@
-// TLS session resumption in the HTTPS transport (agent/protocols/http/transport.ts): the second connection of a
-// transport resumes the first one's session (TLS 1.3 ticket / TLS 1.2 session ticket), also with TLS client auth
-// through the TPM engine — and the lab server still sees the TPM-held client certificate on the resumed session.
+// TLS session resumption in the HTTPS transport (agent/protocols/http/transport.ts): the second connection with a
+// TLS setup (any transport with the same anchors and identity) resumes the first one's session (TLS 1.3 ticket /
+// TLS 1.2 session ticket), also with TLS client auth through the TPM engine — and the lab server still sees the TPM-held client certificate on the resumed session.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
@@ -15,7 +15,7 @@ import { startAgentEnv } from '../harness/agent-env.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-test('sessions resume per transport: Basic-only, TPM-engine client auth (TLS 1.3 and 1.2), and never when disabled', async () => {
+test('sessions resume per TLS setup: Basic-only, TPM-engine client auth (TLS 1.3 and 1.2), and never when disabled', async () => {
   const env = await startAgentEnv();
   const agent = await composeAgent(env.config, { log: memoryLogger('warn') });
   // Echo what the server authenticated: the client certificate's SHA-256, or "none".
@@ -42,11 +42,19 @@ test('sessions resume per transport: Basic-only, TPM-engine client auth (TLS 1.3
       assert.is(r2.tlsSessionReused, true, `${maxVersion}: second resumed`);
       assert.is(r3.tlsSessionReused, true, `${maxVersion}: third resumed`);
       for (const r of [r1, r2, r3]) assert.is(Buffer.from(r.body).toString().trim(), certHash, `${maxVersion}: server sees the TPM-held client certificate`);
-      // A different transport (another identity could be configured there) never offers this one's session.
+      // Another transport with the same TLS setup (anchors, chain, TPM key, versions) resumes it: a re-enrollment's
+      // csrattrs and nonce requests, or a poller rebuilt with the same credential.
+      const same = createHttpsTransport({ trustAnchors: [env.lab.trustAnchorPem], clientAuth: { key, certChain: [cred.certPem, ...cred.chainPem] }, maxVersion });
+      const s1 = await same.request({ method: 'GET', url: whoami });
+      assert.is(s1.tlsSessionReused, true, `${maxVersion}: the same TLS setup in another transport resumes`);
+      assert.is(Buffer.from(s1.body).toString().trim(), certHash);
+      // A transport with another identity never offers this one's session: the server sees no client certificate.
       const other = createHttpsTransport({ trustAnchors: [env.lab.trustAnchorPem], maxVersion });
       const o1 = await other.request({ method: 'GET', url: whoami });
-      assert.is(o1.tlsSessionReused, false);
-      assert.is(Buffer.from(o1.body).toString().trim(), 'none');
+      assert.is(Buffer.from(o1.body).toString().trim(), 'none', `${maxVersion}: an anonymous transport was given the client-auth session`);
+      // ... nor does one with the same key but another certificate chain (a renewal, a different set-up).
+      const otherChain = createHttpsTransport({ trustAnchors: [env.lab.trustAnchorPem], clientAuth: { key, certChain: [cred.certPem, ...cred.chainPem, env.lab.trustAnchorPem] }, maxVersion });
+      assert.is((await otherChain.request({ method: 'GET', url: whoami })).tlsSessionReused, false, `${maxVersion}: another chain resumed`);
     }
 
     const off = createHttpsTransport({ trustAnchors: [env.lab.trustAnchorPem], sessionReuse: false });

@@ -89,10 +89,12 @@ export interface HttpsTransportOptions {
    */
   unauthenticatedBootstrap?: boolean;
   /**
-   * Resume TLS sessions across this transport's connections (default true; never in bootstrap mode). Sessions are
-   * kept per transport instance (and per host/port/SNI), so a session is only ever offered by the same client
-   * identity that created it: a transport with TLS client auth is bound to one key and certificate. The server
-   * decides whether to resume (ticket lifetime); OpenSSL does not offer an expired ticket.
+   * Resume TLS sessions (default true; never in bootstrap mode). Sessions are kept per TLS setup — the trust anchors,
+   * client certificate chain, private key or TPM key, signature algorithms and protocol versions, as one SHA-256 —
+   * and per host/port/SNI, so a session is only ever offered by a transport with the same client identity that
+   * created it (e.g. a re-enrollment's csrattrs and nonce requests, or a poller rebuilt with the same credential); a
+   * renewal is a new identity and starts afresh. The server decides whether to resume (ticket lifetime); OpenSSL does
+   * not offer an expired ticket.
    */
   sessionReuse?: boolean;
   /**
@@ -163,9 +165,26 @@ export class HttpSession {
 const CONTEXTS_MAX = 4;
 const contexts = new Map<string, SecureContext>();
 
-function sharedSecureContext(o: SecureContextOptions): SecureContext {
-  const key = createHash('sha256').update(JSON.stringify([o.ca, o.cert, o.key, o.privateKeyEngine, o.privateKeyIdentifier, o.sigalgs, o.minVersion, o.maxVersion])).digest('base64');
-  return lruGet(contexts, key, CONTEXTS_MAX, () => createSecureContext(o));
+/** The SHA-256 of the options a TLS context is built from: the identity of a TLS setup. */
+function setupKey(o: SecureContextOptions): string {
+  return createHash('sha256').update(JSON.stringify([o.ca, o.cert, o.key, o.privateKeyEngine, o.privateKeyIdentifier, o.sigalgs, o.minVersion, o.maxVersion])).digest('base64');
+}
+
+function sharedSecureContext(setup: string, o: SecureContextOptions): SecureContext {
+  return lruGet(contexts, setup, CONTEXTS_MAX, () => createSecureContext(o));
+}
+
+/**
+ * The latest TLS session (TLS 1.3 ticket / TLS 1.2 session) per TLS setup and host:port:SNI, one slot each, shared
+ * by every transport with that setup (see `sessionReuse`). Bounded like the contexts, a few servers per identity.
+ */
+const SESSIONS_MAX = 16;
+const tlsSessions = new Map<string, Buffer>();
+
+function rememberSession(key: string, session: Buffer): void {
+  tlsSessions.delete(key); // most recently stored last
+  if (tlsSessions.size >= SESSIONS_MAX) tlsSessions.delete(tlsSessions.keys().next().value!);
+  tlsSessions.set(key, session);
 }
 
 function toPem(c: string | Uint8Array): string {
@@ -203,10 +222,10 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
   const maxDefault = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const totalTimeoutMs = opts.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS;
-  // TLS session resumption: the latest session (TLS 1.3 ticket / TLS 1.2 session) per host:port:SNI, one slot each.
-  // With an HttpSession its agent keeps the connection (and node's agent caches TLS sessions itself).
+  // TLS session resumption (tlsSessions above); also on an HttpSession's connections, which node's agent would
+  // otherwise only resume within that one session.
+  const resume = opts.sessionReuse !== false && !opts.unauthenticatedBootstrap;
   const httpSession = opts.unauthenticatedBootstrap ? undefined : opts.session;
-  const sessions = opts.sessionReuse === false || opts.unauthenticatedBootstrap || httpSession ? undefined : new Map<string, Buffer>();
   // One TLS context (trust anchors, client chain, private key or TPM engine key) for all of this transport's
   // connections, looked up on first use (sharedSecureContext): a transport's anchors and identity are fixed (a new
   // credential or TA set gets a new transport: credential-transport.ts), so building it per connection only repeated
@@ -223,6 +242,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
       : {}),
     ...(opts.clientAuth?.key.sigalgs ? { sigalgs: opts.clientAuth.key.sigalgs } : {}),
   };
+  const setup = setupKey(contextOptions);
   let secureContext: SecureContext | undefined;
 
   return {
@@ -248,11 +268,11 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
       }
       const servername = opts.servername ?? (isIP(host) ? undefined : host);
       const port = url.port ? Number(url.port) : 443;
-      const sessionKey = `${host}|${port}|${servername ?? ''}`;
-      const session = sessions?.get(sessionKey);
+      const sessionKey = `${setup}|${host}|${port}|${servername ?? ''}`;
+      const session = resume ? tlsSessions.get(sessionKey) : undefined;
       const wantPeerCertificates = req.peerCertificates ?? opts.unauthenticatedBootstrap === true;
       try {
-        secureContext ??= sharedSecureContext(contextOptions);
+        secureContext ??= sharedSecureContext(setup, contextOptions);
       } catch (e) {
         return Promise.reject(classify(e, false, false));
       }
@@ -288,7 +308,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
           timers.forEach(clearTimeout);
           req.signal?.removeEventListener('abort', onAbort);
           if (err) {
-            if (err instanceof TlsError) sessions?.delete(sessionKey); // a handshake failure: start afresh next time
+            if (err instanceof TlsError) tlsSessions.delete(sessionKey); // a handshake failure: start afresh next time
             r.destroy();
             reject(err);
           } else resolve(res!);
@@ -325,7 +345,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
           }
           if (httpSession) httpSession.connections++;
           sock.once('connect', () => (tcpConnected = true));
-          if (sessions) sock.on('session', (sess: Buffer) => sessions.set(sessionKey, sess));
+          if (resume) sock.on('session', (sess: Buffer) => rememberSession(sessionKey, sess));
           sock.once('secureConnect', established);
         });
         r.on('error', (e) => finish(classify(e, handshakeDone, tcpConnected)));
