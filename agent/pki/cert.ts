@@ -84,9 +84,13 @@ export function certificateHasKey(cert: pkijs.Certificate, spki: Uint8Array): bo
   return bytesEqual(certificateSpki(cert), spki);
 }
 
-/** DER of a Name (for exact comparisons: RFC 5280 §7.1 comparison is left to pkijs where it matters). */
+/**
+ * DER of a Name (for exact comparisons: RFC 5280 §7.1 comparison is left to pkijs where it matters): the bytes it
+ * was decoded from when it was decoded (pkijs keeps them; its toSchema() would decode and re-encode them, ≈ 0.15 ms),
+ * else its encoding.
+ */
 export function nameDer(name: pkijs.RelativeDistinguishedNames): Uint8Array {
-  return new Uint8Array(name.toSchema().toBER(false));
+  return name.valueBeforeDecode.byteLength > 0 ? new Uint8Array(name.valueBeforeDecode) : new Uint8Array(name.toSchema().toBER(false));
 }
 
 export function isSelfIssued(cert: pkijs.Certificate): boolean {
