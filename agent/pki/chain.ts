@@ -3,6 +3,7 @@
 import * as pkijs from 'pkijs';
 import { certificateFromDer, certificateHasKey, certificateSpki, sameCertificate, sharedCertificateFromDer } from './cert.js';
 import { ChainValidationError } from './errors.js';
+import { chainCrypto } from './remembered-signatures.js';
 
 type CertInput = pkijs.Certificate | Uint8Array;
 
@@ -85,7 +86,7 @@ export async function validateChain(opts: ValidateChainOptions): Promise<Validat
   });
   let result: pkijs.CertificateChainValidationEngineVerifyResult;
   try {
-    result = await engine.verify();
+    result = await engine.verify({}, chainCrypto);
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
     const code = (e as { code?: number }).code;

@@ -6,6 +6,8 @@ import { buildCsr } from '../../agent/pki/csr.js';
 import { SoftwareSigner } from '../../agent/keystore/software.js';
 import { webcrypto } from 'node:crypto';
 import { LabCa, signCertificate } from '../../deploy/lab/ca.js';
+import { chainCrypto } from '../../agent/pki/remembered-signatures.js';
+import { certificateToDer } from '../../agent/pki/cert.js';
 
 const NOW = new Date('2026-04-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -89,6 +91,32 @@ test('an end-entity certificate cannot act as an issuer (not a CA / no keyCertSi
     () => assert.unreachable('must not validate'),
     (e) => assert.ok(e instanceof ChainValidationError && ['not-ca', 'key-usage'].includes(e.reason), String(e)),
   );
+});
+
+test('a signature check that passed is remembered; a new or altered certificate is always checked, a failure never kept', async () => {
+  const ca = await LabCa.create({ now: NOW });
+  const opts = { intermediates: [ca.issuing.der], trustAnchors: [ca.root.der], at: NOW };
+  const leaf1 = await leafFrom(ca);
+  let n = chainCrypto.checked;
+  await validateChain({ leaf: leaf1, ...opts });
+  assert.is(chainCrypto.checked - n, 2, 'first path: the leaf and the issuing CA are checked');
+  n = chainCrypto.checked;
+  await validateChain({ leaf: leaf1, ...opts });
+  assert.is(chainCrypto.checked - n, 0, 'the same path again: both remembered');
+  const leaf2 = await leafFrom(ca);
+  n = chainCrypto.checked;
+  await validateChain({ leaf: leaf2, ...opts });
+  assert.is(chainCrypto.checked - n, 1, 'a renewal: only the new leaf is checked');
+  // The same certificate with one byte of its to-be-signed part changed ("CN=leaf" → "CN=leag"): refused, each time.
+  const der = Buffer.from(certificateToDer(leaf2));
+  const at = der.indexOf(Buffer.from('leaf'));
+  assert.ok(at > 0);
+  der[at + 3] = 'g'.charCodeAt(0);
+  for (let i = 0; i < 2; i++) {
+    n = chainCrypto.checked;
+    await rejects(validateChain({ leaf: new Uint8Array(der), ...opts }), 'untrusted');
+    assert.is(chainCrypto.checked - n, 1, 'the altered leaf reached the signature check');
+  }
 });
 
 test.run();
