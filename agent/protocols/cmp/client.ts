@@ -52,7 +52,7 @@ export interface CmpOptions {
   allowLoopbackHttp?: boolean;
   /** Recipient name (default NULL-DN). */
   recipient?: NameInput;
-  /** Certificate profile named in generalInfo id-it-certProfile of ir/cr/kur/p10cr (RFC 9483 §3.1). */
+  /** Certificate profile named in generalInfo id-it-certProfile of ir/cr/kur/p10cr (RFC 9480 §2.4). */
   certProfile?: string;
   /**
    * Delayed delivery of genm/rr/certConf answers (RFC 9483 §4.4): how long the client itself waits and polls before it
@@ -238,7 +238,7 @@ export class CmpClient {
     const txn: Txn = { transactionID: transactionID ?? new Uint8Array(randomBytes(16)) };
     const generalInfo: InfoTypeAndValue[] = [];
     if (this.opts.implicitConfirm) generalInfo.push(new InfoTypeAndValue({ infoType: OID_IT_IMPLICIT_CONFIRM, infoValue: new asn1js.Null() }));
-    // RFC 9483 §3.1 / RFC 9480 §2.14: CertProfileValue ::= SEQUENCE SIZE (1..MAX) OF UTF8String
+    // RFC 9480 §2.4: CertProfileValue (a p10cr names one profile at most) ::= SEQUENCE SIZE (1..MAX) OF UTF8String
     if (this.opts.certProfile !== undefined) generalInfo.push(new InfoTypeAndValue({ infoType: OID_IT_CERT_PROFILE, infoValue: new asn1js.Sequence({ value: [new asn1js.Utf8String({ value: this.opts.certProfile })] }) }));
     let rsp: PKIMessage;
     try {
