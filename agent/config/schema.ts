@@ -245,7 +245,16 @@ export function documentSchema(baseDir: string) {
   );
 
   const cmc = section(
-    { responseTrustAnchorsFile: f({ optional: true, type: 'PEM file', defaultText: 'est.trustAnchorsFile', doc: 'Who may sign PKIResponses.' }) },
+    {
+      responseTrustAnchorsFile: f({ optional: true, type: 'PEM file', defaultText: 'est.trustAnchorsFile', doc: 'Who may sign PKIResponses.' }),
+      decryptionKey: section(
+        {
+          enabled: bool({ default: false, example: true, doc: 'Keep a certified decrypt-only TPM key next to the signing credential: enrolled with indirect POP (RFC 5272 §6.7, encryptedPOP/decryptedPOP) on the daemon cycle once the device has its credential, renewed at schedule.renewFraction; failures take the persisted backoff.' }),
+          algorithm: oneOf(['rsa-2048', 'ecc-p256'], { default: 'rsa-2048', doc: 'rsa-2048: the CA encrypts to it (ktri, or KEMRecipientInfo RSA-KEM); ecc-p256: ECDH key agreement (kari, TPM2_ECDH_ZGen).' }),
+        },
+        { default: {}, doc: 'A certified decryption (key-establishment) key, CMC only.' },
+      ),
+    },
     { default: {}, doc: 'CMC (RFC 5272) over EST /fullcmc when protocol is cmc; the EST url, trust anchors and authentication are shared.' },
   );
 

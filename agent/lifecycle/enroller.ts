@@ -320,7 +320,7 @@ export class Enroller {
 
   private async failed(s: AgentState, error: EnrolldError, permanent: boolean): Promise<StepOutcome> {
     const attempt = (s.failures ?? 0) + 1;
-    // A server-chosen wait (EST 503/429 Retry-After, RFC 9110 §10.2.3; CoAP 5.03 Max-Age, RFC 7252 §5.9.3.4)
+    // A server-chosen wait (EST or CMP HTTP 503/429 Retry-After, RFC 9110 §10.2.3; CoAP 5.03 Max-Age, RFC 7252 §5.9.3.4)
     // lengthens the backoff, never shortens it.
     const serverWait = permanent ? undefined : serverRetryAfterSeconds(error);
     const secs = Math.max(this.retryDelaySeconds(s, attempt), serverWait ?? 0);

@@ -29,6 +29,8 @@ export const CMP_PENDING_FILE = 'cmp-pending.json';
 export const CMP_ROOT_UPDATE_FILE = 'cmp-root-update.json';
 /** CMC requests waiting for queryPending (RFC 5272 §6.13), by CSR. */
 export const CMC_PENDING_FILE = 'cmc-pending.json';
+/** The CMC decryption key (RFC 5272 §6.7 indirect POP): its key record, certificate, renewal time, failures. */
+export const CMC_DECRYPTION_KEY_FILE = 'cmc-decryption-key.json';
 /** ACME orders still processing (RFC 8555 §7.4), by CSR. */
 export const ACME_PENDING_FILE = 'acme-pending.json';
 /** The ACME account: key record (TPM blobs, no secret) and account URL (RFC 8555 §7.3). */
@@ -117,6 +119,7 @@ export function stateLayout(stateDir: string) {
     cmpPending: at(CMP_PENDING_FILE),
     cmpRootUpdate: at(CMP_ROOT_UPDATE_FILE),
     cmcPending: at(CMC_PENDING_FILE),
+    cmcDecryptionKey: at(CMC_DECRYPTION_KEY_FILE),
     acmePending: at(ACME_PENDING_FILE),
     acmeAccount: at(ACME_ACCOUNT_FILE),
     keysDir: at(KEYS_DIR),

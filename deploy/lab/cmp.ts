@@ -42,7 +42,7 @@ export interface LabCmpOptions {
   reference: string;
   secret: Uint8Array;
   certValiditySeconds?: number;
-  /** Answer to id-it-rootCaCert (RFC 9480 §2.14); absent: "no update" (rootCaKeyUpdate without value). */
+  /** Answer to id-it-rootCaCert (RFC 9480 §2.15); absent: "no update" (rootCaKeyUpdate without value). */
   rootCaKeyUpdate?: RootCaKeyUpdate;
   /**
    * Delayed delivery (RFC 9483 §4.4): certificate requests ('cert', the default) are answered ip/cp/kup with status
@@ -50,7 +50,7 @@ export interface LabCmpOptions {
    * the final answer (the certificate, genp, rp or pkiConf) to the next pollReq.
    */
   waiting?: { polls: number; checkAfterSeconds?: number; bodies?: Array<'cert' | 'genm' | 'rr' | 'certConf'> };
-  /** Certificate profiles accepted in generalInfo id-it-certProfile (RFC 9483 §3.1); absent: any (recorded). */
+  /** Certificate profiles accepted in generalInfo id-it-certProfile (RFC 9480 §2.4); absent: any (recorded). */
   certProfiles?: string[];
   /** An issuing CA with an Ed25519 key (RFC 8410) to issue with instead of the lab CA: certConf then needs hashAlg. */
   edIssuer?: { cert: Uint8Array; key: KeyObject };
@@ -149,14 +149,14 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
       };
       const b = pkiBody(tag, content);
       if (signed) {
-        // §3.2 / RFC 4210 §5.1.3.3: signature protection; the protection certificate is the first extraCert.
+        // RFC 9483 §3.2 / RFC 4210 §5.1.3.3: signature protection; the protection certificate is the first extraCert.
         const cert = await ra();
         const key = keyObject(raKeys.privateKey);
         const h = header({ ...fields, sender: directoryName(buildName(RA_NAME)), protectionAlg: signatureAlgorithm(key).toSchema() as asn1js.Sequence });
         return ok(pkiMessage(h, b, signBytes(key, protectedPart(h, b)), [cert, o.ca.issuing.der]));
       }
       const pbm: PBMParameter = { salt: new Uint8Array(randomBytes(16)), owf: OID.sha256, iterationCount: 1000, mac: CMP_OID.hmacSha256 };
-      // §3.2 / RFC 9483 §6.1: MAC protection, sender NULL-DN, senderKID = the reference value.
+      // RFC 4210 §5.1.1: MAC protection, sender NULL-DN, senderKID = the reference value.
       const h = header({ ...fields, sender: directoryName(new pkijs.RelativeDistinguishedNames()), senderKID: new TextEncoder().encode(o.reference), protectionAlg: pbmAlgorithm(pbm) });
       return ok(pkiMessage(h, b, pbmMac(pbm, o.secret, protectedPart(h, b)), [o.ca.issuing.der]));
     };
@@ -217,7 +217,7 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
               continue;
             }
             if (itav.infoType === CMP_OID.itRootCaCert) {
-              // RFC 9480 §2.14: no value when there is no update
+              // RFC 9480 §2.15: no value when there is no update
               out.push({ infoType: CMP_OID.itRootCaKeyUpdate, ...(o.rootCaKeyUpdate ? { infoValue: rootCaKeyUpdateContent(o.rootCaKeyUpdate) } : {}) });
               continue;
             }
@@ -298,7 +298,7 @@ export function registerCmpHandlers(router: Router, o: LabCmpOptions): LabCmpRec
             const refusal = await o.attestation.checkCsr(csrLike, { transaction: transactionHex });
             if (refusal) throw new Refuse(FAIL.badPOP, `attestation refused: ${String(refusal.body ?? '').trim()}`);
           }
-          // RFC 9483 §3.1: generalInfo id-it-certProfile names the profile asked for
+          // RFC 9480 §2.4: generalInfo id-it-certProfile names the profile asked for
           const profileItav = msg.header.generalInfo.find((i) => i.infoType === CMP_OID.itCertProfile);
           if (profileItav) {
             certProfile = readCertProfile(profileItav.infoValue, 'generalInfo.certProfile');

@@ -5,10 +5,13 @@
 //   stall           accept and read, never forward or answer (the client must time out)
 //   slow            forward server bytes one at a time every `slowMs` (slowloris-style drip)
 //   close           accept, then close at once
+//   answer          read one HTTP/1.1 request (headers + Content-Length body), reply with a canned status, headers and
+//                   body, then close; the server never sees the request (an HTTP 503/429 in front of a real server)
 // stop() closes the listener and every socket it holds.
 import net from 'node:net';
 
-export type Fault = { kind: 'pass' } | { kind: 'reset-after'; bytes: number } | { kind: 'truncate-after'; bytes: number } | { kind: 'stall' } | { kind: 'slow'; slowMs: number } | { kind: 'close' };
+export type Fault = { kind: 'pass' } | { kind: 'reset-after'; bytes: number } | { kind: 'truncate-after'; bytes: number } | { kind: 'stall' } | { kind: 'slow'; slowMs: number } | { kind: 'close' }
+  | { kind: 'answer'; status: number; headers?: Record<string, string>; body?: string };
 
 export interface FaultProxy {
   port: number;
@@ -17,6 +20,26 @@ export interface FaultProxy {
   /** Server→client bytes of the most recent connection (to aim a fault inside a response body). */
   readonly lastServerBytes: number;
   stop(): Promise<void>;
+}
+
+const REASONS: Record<number, string> = { 200: 'OK', 400: 'Bad Request', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
+
+/** Reads one request (bounded to 1 MiB), then writes the canned response and closes. */
+function answer(client: net.Socket, fault: Extract<Fault, { kind: 'answer' }>): void {
+  let buf = Buffer.alloc(0);
+  const onData = (d: Buffer): void => {
+    buf = Buffer.concat([buf, d]);
+    const end = buf.indexOf('\r\n\r\n');
+    if (end < 0 && buf.length < 1 << 20) return;
+    const length = /^content-length:\s*(\d+)/im.exec(buf.subarray(0, Math.max(0, end)).toString('latin1'));
+    if (end >= 0 && length && buf.length - end - 4 < Number(length[1]) && buf.length < 1 << 20) return;
+    client.off('data', onData);
+    const body = Buffer.from(fault.body ?? '', 'utf8');
+    const headers = { 'content-length': String(body.length), connection: 'close', ...fault.headers };
+    const head = [`HTTP/1.1 ${fault.status} ${REASONS[fault.status] ?? 'Status'}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+    client.end(Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]));
+  };
+  client.on('data', onData);
 }
 
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
@@ -34,6 +57,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     const fault = state.fault;
     if (fault.kind === 'close') return void client.destroy();
     if (fault.kind === 'stall') return void client.resume();
+    if (fault.kind === 'answer') return answer(client, fault);
     const upstream = track(net.connect(target.port, target.host));
     client.pipe(upstream);
     let sent = 0;

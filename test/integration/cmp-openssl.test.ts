@@ -29,6 +29,8 @@ import { memoryLogger } from '../../agent/util/log.js';
 import { startSwtpm, type Swtpm } from '../harness/swtpm.js';
 import { freePorts } from '../harness/ports.js';
 import { startProcess, waitForPort, type Started } from '../harness/proc.js';
+import { startFaultProxy } from '../harness/fault-proxy.js';
+import { formatHttpDate } from '../../agent/protocols/http/retry-after.js';
 
 const SECRET = 'cmp-shared-secret';
 let tpm: Swtpm;
@@ -51,14 +53,14 @@ async function issueFor(k: KeyRecord, name: string): Promise<string> {
   return path.join(dir, `${name}.pem`);
 }
 
-async function mock(extra: string[], rspCert: string): Promise<string> {
-  const port = await freePorts(1);
+async function mock(extra: string[], rspCert: string, atPort?: number): Promise<string> {
+  const port = atPort ?? (await freePorts(1));
   const p = await startProcess('openssl', ['cmp', '-port', String(port), '-rsp_cert', rspCert, '-rsp_extracerts', 'ca.pem', '-rsp_capubs', 'ca.pem', '-srv_trusted', 'ca.pem', '-max_msgs', '20', ...extra], { cwd: dir });
   running.push(p);
   await waitForPort(port, { proc: p, what: 'openssl cmp mock' });
   return `http://127.0.0.1:${port}/pkix/`;
 }
-const macMock = (rsp: string, extra: string[] = []): Promise<string> => mock(['-srv_ref', 'dev-ref', '-srv_secret', `pass:${SECRET}`, ...extra], rsp);
+const macMock = (rsp: string, extra: string[] = [], port?: number): Promise<string> => mock(['-srv_ref', 'dev-ref', '-srv_secret', `pass:${SECRET}`, ...extra], rsp, port);
 const sigMock = (rsp: string, extra: string[] = []): Promise<string> => mock(['-srv_cert', 'srv.pem', '-srv_key', 'srv.key', ...extra], rsp);
 
 function client(url: string, extra: Partial<CmpOptions> = {}): CmpClient {
@@ -287,6 +289,61 @@ test('certConf of an Ed25519-signed certificate carries hashAlg with pvno 3: Ope
   assert.equal(c.sent, ['ir', 'certConf']);
   assert.instance(err, CmpProtocolError, String(err));
   assert.is((err as CmpProtocolError).status, 400);
+});
+
+test('HTTP 503 Retry-After 7200 and 429 with an HTTP-date in front of the mock: the persisted backoff is exactly that wait; then ir + certConf', async () => {
+  // RFC 9811 §3 / RFC 9110 §10.2.3: the fault proxy answers for the mock (which never sees the request) until it passes through
+  const port = await freePorts(1);
+  const proxy = await startFaultProxy({ host: '127.0.0.1', port });
+  const anchors = [pemDecode(readFileSync(path.join(dir, 'ca.pem'), 'utf8'), 'CERTIFICATE')];
+  const clock = new ManualClock(new Date(Math.ceil((Date.now() + 300_000) / 1000) * 1000)); // whole seconds: HTTP-dates have no fraction
+  const state = memoryState();
+  const protocol = new CmpEnrollment({
+    url: `http://127.0.0.1:${proxy.port}/pkix/`, allowLoopbackHttp: true, keystore: ks, trustAnchors: anchors, now: () => clock.now(),
+    mac: { reference: 'dev-ref', secret: new TextEncoder().encode(SECRET), iterations: 1000 },
+  });
+  const enroller = new Enroller({
+    clock, log: memoryLogger('error'), keystore: ks, protocol, state,
+    buildCsr: async (k, signer) => {
+      await macMock(await issueFor(k, 'ra-1'), [], port); // the mock answers with the certificate for this TPM key
+      return (await buildCsr({ subject: 'CN=dev-ra,O=enrolld', signer })).der;
+    },
+    verifyIssued: async (cert, chain, at) => {
+      await validateChain({ leaf: cert, intermediates: chain, trustAnchors: anchors, at });
+    },
+    policy: { keyAlgorithm: 'ecc-p256', renewFraction: 2 / 3, backoffMinSeconds: 60, backoffMaxSeconds: 3600 },
+    random: () => 0.5,
+  } as ConstructorParameters<typeof Enroller>[0]);
+  try {
+    proxy.fault = { kind: 'answer', status: 503, headers: { 'retry-after': '7200', 'content-type': 'text/plain' }, body: 'CA maintenance' };
+    const t0 = clock.now().getTime();
+    const r1 = await enroller.step();
+    assert.is(r1.action, 'failed', r1.error?.message);
+    assert.instance(r1.error, CmpProtocolError);
+    assert.is((r1.error as CmpProtocolError).status, 503);
+    assert.is(Date.parse((await state.load())!.retry!.until), t0 + 7200_000, 'the persisted wait is the 2 h Retry-After, not the 60 s backoff');
+    assert.is((await enroller.step()).action, 'none', 'nothing is sent before it');
+    assert.is(proxy.connections, 1);
+
+    await clock.advanceTo(r1.nextDue!);
+    const t1 = clock.now().getTime();
+    proxy.fault = { kind: 'answer', status: 429, headers: { 'retry-after': formatHttpDate(new Date(t1 + 3 * 3600_000)), 'content-type': 'text/plain' }, body: 'slow down' };
+    const r2 = await enroller.step();
+    assert.is(r2.action, 'failed', r2.error?.message);
+    assert.is((r2.error as CmpProtocolError).status, 429);
+    assert.is(Date.parse((await state.load())!.retry!.until), t1 + 3 * 3600_000, 'the HTTP-date is the persisted wait');
+    assert.ok((await state.load())!.pending, 'a 429 keeps the request (not permanent)');
+
+    proxy.fault = { kind: 'pass' };
+    await clock.advanceTo(r2.nextDue!);
+    const r3 = await enroller.step();
+    assert.is(r3.action, 'issued', r3.error?.message);
+    assert.equal(protocol.client.sent, ['ir', 'ir', 'ir', 'certConf']);
+    assert.ok(spkiOf(pemDecode(r3.state.credential!.certPem, 'CERTIFICATE')).equals(Buffer.from(r3.state.credential!.key.spki, 'base64')));
+    assert.is(proxy.connections, 4);
+  } finally {
+    await proxy.stop();
+  }
 });
 
 test('http:// to a non-loopback host is refused', () => {

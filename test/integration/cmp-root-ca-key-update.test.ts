@@ -107,6 +107,27 @@ test('newWithOld not signed by the current root → nothing stored, a persisted 
   assert.is((await u.state()).failures, 2);
 });
 
+test('an HTTP 503 with Retry-After 7200: the next genm waits the 2 h, not the 60 s backoff; then the update', async () => {
+  const { u, ta, c, clock } = await setup({ rootCaKeyUpdate: { newWithNew: der('new.pem'), newWithOld: der('nwo.pem') } }, new Date(Date.now() + 4.5 * DAY));
+  const match = lab.router.match.bind(lab.router);
+  lab.router.match = () => ({ handler: async () => ({ status: 503, headers: { 'content-type': 'text/plain', 'retry-after': '7200' }, body: 'maintenance' }), params: {} });
+  try {
+    const t0 = clock.now().getTime();
+    assert.is(await u.check(agent), 'failed');
+    const s = await u.state();
+    assert.equal([s.failures, s.last?.code], [1, 'cmp.protocol']);
+    assert.is(Date.parse(s.nextCheck!), t0 + 7200_000);
+  } finally {
+    lab.router.match = match;
+  }
+  await clock.advance(3600_000);
+  assert.is(await u.check(agent), 'not-due', 'the backoff alone (60 s) would have asked again');
+  await clock.advance(3600_000);
+  assert.is(await u.check(agent), 'updated');
+  assert.equal(c.sent, ['genm', 'genm']);
+  assert.is(ta.anchorsFor('cmp').length, 1);
+});
+
 test('no update on the server: "no-update", looked at again a day later only', async () => {
   const { u, c, clock } = await setup({}, new Date(Date.now() + 4.5 * DAY));
   assert.is(await u.check(agent), 'no-update');

@@ -63,6 +63,8 @@ type Tamper = {
   raw?: Uint8Array;
   iterations?: number;
   pvno?: number;
+  /** HTTP status and extra headers of the answer (default 200). */
+  http?: { status: number; headers?: Record<string, string> };
 };
 
 /** A responder: answers ir/cr/kur with ip/cp/kup holding devCert, certConf with pkiconf, tampered as asked. */
@@ -97,7 +99,7 @@ function responder(t: Tamper = {}): Transport & { seen: PKIMessage[] } {
         }
         return out.toDER();
       };
-      return { status: 200, headers: { 'content-type': 'application/pkixcmp' }, body: await reply(), peerCertificates: [], tlsProtocol: undefined };
+      return { status: t.http?.status ?? 200, headers: { 'content-type': 'application/pkixcmp', ...t.http?.headers }, body: await reply(), peerCertificates: [], tlsProtocol: undefined };
     },
   };
 }
@@ -189,6 +191,23 @@ test('rejection with failInfo (in ip and in an error message) → CmpRejectedErr
   const e2 = (await rejects(ir(client(responder({ body: () => ({ tag: BodyTag.error, node: new ErrorMsgContent({ status: new PKIStatusInfo({ status: 2, failInfo: [24] }) }).toSchema() }) }))), CmpRejectedError)) as CmpRejectedError;
   assert.equal(e2.failInfo, ['systemUnavail']);
   assert.is(e2.status, 503, 'transient');
+});
+
+test('HTTP 503/429 with Retry-After (RFC 9110 §10.2.3) → the wait on the typed error; other statuses carry none', async () => {
+  const now = new Date('2026-03-01T12:00:00Z');
+  const plain = (status: number, retryAfter: string): Transport => ({
+    request: async () => ({ status, headers: { 'content-type': 'text/plain', 'retry-after': retryAfter }, body: new TextEncoder().encode('down'), peerCertificates: [], tlsProtocol: undefined }),
+  });
+  const at = (transport: Transport): CmpClient => new CmpClient({ url: 'https://ca.example/.well-known/cmp', transport, mac: { reference: 'ref-1', secret: SECRET, iterations: 500 }, trustAnchors: [ca.root.der], now: () => now });
+  const e1 = (await rejects(ir(at(plain(503, '7200'))), CmpProtocolError)) as CmpProtocolError;
+  assert.equal([e1.status, e1.retryAfterSeconds], [503, 7200]);
+  const e2 = (await rejects(ir(at(plain(429, 'Sun, 01 Mar 2026 13:30:00 GMT'))), CmpProtocolError)) as CmpProtocolError;
+  assert.equal([e2.status, e2.retryAfterSeconds], [429, 5400], 'HTTP-date: seconds from the client clock');
+  assert.is(((await rejects(ir(at(plain(503, 'soon'))), CmpProtocolError)) as CmpProtocolError).retryAfterSeconds, undefined, 'malformed: none');
+  assert.is(((await rejects(ir(at(plain(500, '60'))), CmpProtocolError)) as CmpProtocolError).retryAfterSeconds, undefined, 'only 503 and 429');
+  // a protected error message (systemUnavail) carried on a 503 with Retry-After
+  const e3 = (await rejects(ir(client(responder({ http: { status: 503, headers: { 'retry-after': '600' } }, body: () => ({ tag: BodyTag.error, node: new ErrorMsgContent({ status: new PKIStatusInfo({ status: 2, failInfo: [24] }) }).toSchema() }) }))), CmpRejectedError)) as CmpRejectedError;
+  assert.equal([e3.status, e3.retryAfterSeconds], [503, 600]);
 });
 
 test('error with status waiting (RFC 9483 §4.4) → pending, resumable', async () => {

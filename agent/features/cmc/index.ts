@@ -1,5 +1,7 @@
 // CMC enrollment (RFC 5272/5273 over the EST server's /fullcmc, RFC 7030 §4.3): signed with the bootstrap credential
-// until the device has its own; a pending request (pendToken) survives a restart, queryPending resumes it.
+// until the device has its own; a pending request (pendToken) survives a restart, queryPending resumes it. With
+// cmc.decryptionKey.enabled a decrypt-only TPM key is kept certified by indirect POP on the daemon cycle
+// (decryption-key.ts).
 import { readFileSync } from 'node:fs';
 import type { CmcSettings } from '../../config.js';
 import { akRecordFromJson } from '../../attest/provision.js';
@@ -8,6 +10,8 @@ import { CmcEnrollment, isCmcPendingRecord } from '../../protocols/cmc/enrollmen
 import { StoredPendingTransactions } from '../../protocols/pending.js';
 import { stateLayout } from '../../store/layout.js';
 import { readAnchors } from '../config-files.js';
+import { EnrolldError } from '../../util/errors.js';
+import { DecryptionKeyEnroller, isDecryptionKeyStore } from './decryption-key.js';
 import type { FeatureContext, FeatureParts } from '../feature.js';
 
 export async function compose(ctx: FeatureContext<CmcSettings | undefined>): Promise<FeatureParts> {
@@ -29,5 +33,20 @@ export async function compose(ctx: FeatureContext<CmcSettings | undefined>): Pro
     totalTimeoutMs: est.timeoutMs,
     now: () => ctx.clock.now(),
   });
-  return { protocol: { protocol } };
+  const dk = ctx.section?.decryptionKey;
+  if (!dk?.enabled) return { protocol: { protocol } };
+  if (!isDecryptionKeyStore(ctx.keystore)) throw new EnrolldError('config.cmc.decryption-key', 'cmc.decryptionKey needs a keystore with decrypt-only keys (the TPM)');
+  const { schedule } = ctx.config;
+  const decryptionKey = new DecryptionKeyEnroller({
+    protocol,
+    keystore: ctx.keystore,
+    algorithm: dk.algorithm,
+    stateDir,
+    clock: ctx.clock,
+    log: ctx.log,
+    renewFraction: schedule.renewFraction,
+    backoffMinSeconds: schedule.backoffMinSeconds,
+    backoffMaxSeconds: schedule.backoffMaxSeconds,
+  });
+  return { protocol: { protocol }, poller: decryptionKey };
 }

@@ -130,7 +130,10 @@ export class RootCaKeyUpdater implements Poller {
         return 'waiting';
       }
       const failures = s.failures + 1;
-      const secs = backoffSeconds(failures, this.o.backoffMinSeconds, this.o.backoffMaxSeconds, this.o.random);
+      // an HTTP 503/429 Retry-After (RFC 9110 §10.2.3) lengthens the backoff, bounded as for enrollment
+      const asked = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      const serverWait = typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? clampRetryAfter(asked) : 0;
+      const secs = Math.max(backoffSeconds(failures, this.o.backoffMinSeconds, this.o.backoffMaxSeconds, this.o.random), serverWait);
       const code = err instanceof EnrolldError ? err.code : 'internal';
       this.o.log.warn('cmp.root-update.failed', { code, err, failures, retryInSeconds: secs });
       // a failed resume starts over with a new genm

@@ -7,15 +7,18 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { buildName, type NameInput } from '../../pki/name.js';
 import { bytesEqual } from '../../pki/der.js';
+import { OID_EXTENSION_REQUEST } from '../../pki/csr.js';
 import { OID_ALG_NO_SIGNATURE } from './constants.js';
 
-export function buildNoSignatureCsr(subject: NameInput, spki: Uint8Array): Uint8Array {
+/** `subject` as text/record or an existing Name (e.g. the signer certificate's); `extensions` go in extensionRequest. */
+export function buildNoSignatureCsr(subject: NameInput | pkijs.RelativeDistinguishedNames, spki: Uint8Array, extensions: pkijs.Extension[] = []): Uint8Array {
   const csr = new pkijs.CertificationRequest({
     version: 0,
-    subject: buildName(subject),
+    subject: subject instanceof pkijs.RelativeDistinguishedNames ? subject : buildName(subject),
     subjectPublicKeyInfo: new pkijs.PublicKeyInfo({ schema: asn1js.fromBER(spki).result }),
   });
-  csr.attributes = []; // [0] is mandatory in RFC 2986
+  // [0] is mandatory in RFC 2986; extensionRequest is PKCS#9 (RFC 2985 §5.4.2)
+  csr.attributes = extensions.length ? [new pkijs.Attribute({ type: OID_EXTENSION_REQUEST, values: [new pkijs.Extensions({ extensions }).toSchema()] })] : [];
   csr.signatureAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: OID_ALG_NO_SIGNATURE, algorithmParams: new asn1js.Null() });
   // toSchema(true) encodes the CertificationRequestInfo from the fields; its first element is the TBS.
   const tbs = new Uint8Array((csr.toSchema(true).valueBlock.value[0] as asn1js.Sequence).toBER(false));

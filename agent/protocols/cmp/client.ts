@@ -13,6 +13,7 @@ import { signatureAlgorithmFor } from '../../pki/sign.js';
 import type { Signer } from '../../pki/signer.js';
 import { EnrolldError } from '../../util/errors.js';
 import { parseDer } from '../../pki/asn1/der.js';
+import { parseRetryAfter } from '../http/retry-after.js';
 import { createHttpsTransport, headerValue, type Transport } from '../http/transport.js';
 import { CertConfirmContent } from './asn1/cert-confirm-content.js';
 import { CertRepMessage, type CertResponse } from './asn1/cert-rep-message.js';
@@ -51,7 +52,7 @@ export interface CmpOptions {
   allowLoopbackHttp?: boolean;
   /** Recipient name (default NULL-DN). */
   recipient?: NameInput;
-  /** Certificate profile named in generalInfo id-it-certProfile of ir/cr/kur/p10cr (RFC 9483 §3.1). */
+  /** Certificate profile named in generalInfo id-it-certProfile of ir/cr/kur/p10cr (RFC 9480 §2.4). */
   certProfile?: string;
   /**
    * Delayed delivery of genm/rr/certConf answers (RFC 9483 §4.4): how long the client itself waits and polls before it
@@ -237,7 +238,7 @@ export class CmpClient {
     const txn: Txn = { transactionID: transactionID ?? new Uint8Array(randomBytes(16)) };
     const generalInfo: InfoTypeAndValue[] = [];
     if (this.opts.implicitConfirm) generalInfo.push(new InfoTypeAndValue({ infoType: OID_IT_IMPLICIT_CONFIRM, infoValue: new asn1js.Null() }));
-    // RFC 9483 §3.1 / RFC 9480 §2.14: CertProfileValue ::= SEQUENCE SIZE (1..MAX) OF UTF8String
+    // RFC 9480 §2.4: CertProfileValue (a p10cr names one profile at most) ::= SEQUENCE SIZE (1..MAX) OF UTF8String
     if (this.opts.certProfile !== undefined) generalInfo.push(new InfoTypeAndValue({ infoType: OID_IT_CERT_PROFILE, infoValue: new asn1js.Sequence({ value: [new asn1js.Utf8String({ value: this.opts.certProfile })] }) }));
     let rsp: PKIMessage;
     try {
@@ -383,7 +384,9 @@ export class CmpClient {
     this.sent.push(type);
     const res = await this.transport.request({ method: 'POST', url: this.url, headers: { 'content-type': CMP_MEDIA_TYPE, accept: CMP_MEDIA_TYPE }, body: req.toDER() });
     const ct = headerValue(res, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-    if (ct !== CMP_MEDIA_TYPE) throw new CmpProtocolError(`HTTP ${res.status} with content-type ${ct ?? '(none)'}, expected ${CMP_MEDIA_TYPE}`, { status: res.status });
+    // RFC 9110 §15.6.4/RFC 6585 §4: a 503 or 429 may say with Retry-After when to come back (delay-seconds or HTTP-date)
+    const retryAfterSeconds = res.status === 503 || res.status === 429 ? parseRetryAfter(headerValue(res, 'retry-after'), this.now()) : undefined;
+    if (ct !== CMP_MEDIA_TYPE) throw new CmpProtocolError(`HTTP ${res.status} with content-type ${ct ?? '(none)'}, expected ${CMP_MEDIA_TYPE}`, { status: res.status, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
     const rsp = PKIMessage.fromBER(res.body);
     await this.verifyResponse(rsp, req, protection);
     txn.recipNonce = rsp.header.senderNonce;
@@ -393,7 +396,7 @@ export class CmpClient {
         // RFC 9483 §4.4: delayed delivery announced by an error message: poll with certReqId -1 (the whole message)
         throw new CmpWaitingError({ transactionID: b64(txn.transactionID), recipNonce: b64(txn.recipNonce!), certReqId: CERT_REQ_ID_NONE, request: type, checkAfter: 0 });
       }
-      throw new CmpRejectedError(e.status.failInfoNames(), [...e.status.statusString, ...(e.errorDetails ?? [])], `error response to ${type}`);
+      throw new CmpRejectedError(e.status.failInfoNames(), [...e.status.statusString, ...(e.errorDetails ?? [])], `error response to ${type}`, retryAfterSeconds);
     }
     if (!expect.includes(rsp.bodyTag)) throw new CmpProtocolError(`unexpected body ${rsp.bodyType} in answer to ${type}`);
     return rsp;

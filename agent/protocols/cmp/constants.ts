@@ -24,13 +24,13 @@ export const CERT_REQ_ID_NONE = -1;
 // Algorithm identifiers are declared once, in agent/pki/algorithms.ts.
 export { OID_ECDSA_WITH_SHA256, OID_HMAC_SHA256, OID_PASSWORD_BASED_MAC, OID_SHA256, OID_SHA256_WITH_RSA } from '../../pki/algorithms.js';
 
-// RFC 4210 §5.3.19 / RFC 9480 §2.14-2.19, id-it = 1.3.6.1.5.5.7.4
+// RFC 4210 §5.3.19; added by RFC 9480: §2.4 certProfile, §2.14 caCerts, §2.15 rootCaCert/rootCaKeyUpdate. id-it = 1.3.6.1.5.5.7.4
 export const OID_IT_IMPLICIT_CONFIRM = '1.3.6.1.5.5.7.4.13';
 export const OID_IT_CONFIRM_WAIT_TIME = '1.3.6.1.5.5.7.4.14';
 export const OID_IT_CA_CERTS = '1.3.6.1.5.5.7.4.17';
 export const OID_IT_ROOT_CA_KEY_UPDATE = '1.3.6.1.5.5.7.4.18';
 export const OID_IT_ROOT_CA_CERT = '1.3.6.1.5.5.7.4.20';
-/** RFC 9480 §2.14 / RFC 9483 §3.1: id-it-certProfile, CertProfileValue ::= SEQUENCE SIZE (1..MAX) OF UTF8String. */
+/** RFC 9480 §2.4 (RFC 4210 §5.1.1.3), used in ir/cr/kur/p10cr/genm: id-it-certProfile, CertProfileValue ::= SEQUENCE SIZE (1..MAX) OF UTF8String. */
 export const OID_IT_CERT_PROFILE = '1.3.6.1.5.5.7.4.21';
 
 /** RFC 4211 §6.5 */

@@ -15,9 +15,12 @@ export class CmpProtectionError extends CmpError {
 export class CmpProtocolError extends CmpError {
   /** HTTP status when the failure is an HTTP one. */
   readonly status?: number;
-  constructor(message: string, options?: { cause?: unknown; status?: number }) {
+  /** Seconds from a Retry-After on an HTTP 503/429 (RFC 9110 §10.2.3): the lifecycle waits at least this long. */
+  readonly retryAfterSeconds?: number;
+  constructor(message: string, options?: { cause?: unknown; status?: number; retryAfterSeconds?: number }) {
     super('cmp.protocol', message, options);
     if (options?.status !== undefined) this.status = options.status;
+    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -30,11 +33,14 @@ export class CmpRejectedError extends CmpError {
   readonly statusString: string[];
   /** 400 for a permanent refusal (see PERMANENT), 503 otherwise: the lifecycle's isPermanent() reads it. */
   readonly status: number;
-  constructor(failInfo: string[], statusString: string[], where: string) {
+  /** Seconds from a Retry-After sent with the error message on an HTTP 503/429 (RFC 9110 §10.2.3). */
+  readonly retryAfterSeconds?: number;
+  constructor(failInfo: string[], statusString: string[], where: string, retryAfterSeconds?: number) {
     super('cmp.rejected', `${where}: rejected${failInfo.length ? ` (${failInfo.join(', ')})` : ''}${statusString.length ? `: ${statusString.join('; ')}` : ''}`);
     this.failInfo = failInfo;
     this.statusString = statusString;
     this.status = failInfo.some((f) => PERMANENT.has(f)) ? 400 : 503;
+    if (retryAfterSeconds !== undefined) this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -35,7 +35,7 @@ export const CMP_OID = {
   itCaCerts: `${ID_IT}.17`, // RFC 9480 §2.14
   itRootCaKeyUpdate: `${ID_IT}.18`,
   itRootCaCert: `${ID_IT}.20`,
-  itCertProfile: `${ID_IT}.21`, // RFC 9480 §2.14, RFC 9483 §3.1
+  itCertProfile: `${ID_IT}.21`, // RFC 9480 §2.4
 } as const;
 
 /** certReqId -1: the whole response (RFC 9480 §2.19) and the CertResponse to a p10cr (RFC 9483 §4.1.4). */
@@ -190,7 +190,7 @@ export function readPBMParameter(n: Node | undefined, path = 'PBMParameter'): PB
   return { salt: octetString(k[0], `${path}.salt`), owf: algorithm(k[1], `${path}.owf`).id, iterationCount: int(k[2], `${path}.iterationCount`, 1, 100_000), mac: algorithm(k[3], `${path}.mac`).id };
 }
 
-/** protectionAlg = id-PasswordBasedMac with its PBMParameter (RFC 9483 §6.1: SHA-256, HMAC-SHA256). */
+/** protectionAlg = id-PasswordBasedMac with its PBMParameter (RFC 9481 §6.1.1: SHA-256, HMAC-SHA256). */
 export function pbmAlgorithm(p: PBMParameter): asn1js.Sequence {
   return algorithmId(CMP_OID.passwordBasedMac, new asn1js.Sequence({ value: [octets(p.salt), algorithmId(p.owf), new asn1js.Integer({ value: p.iterationCount }), algorithmId(p.mac)] }));
 }
@@ -284,7 +284,7 @@ export function readRevReqContent(n: Node | undefined, path = 'RevReqContent'): 
   });
 }
 
-/** CertProfileValue ::= SEQUENCE SIZE (1..MAX) OF UTF8String (RFC 9480 §2.14). */
+/** CertProfileValue ::= SEQUENCE SIZE (1..MAX) OF UTF8String (RFC 9480 §2.4). */
 export function readCertProfile(n: Node | undefined, path = 'certProfile'): string[] {
   const k = seq(n, path);
   if (k.length === 0) throw new DerError(`${path}: empty CertProfileValue`);
@@ -295,7 +295,7 @@ export function readCertProfile(n: Node | undefined, path = 'certProfile'): stri
 }
 
 /** RootCaKeyUpdateContent ::= SEQUENCE { newWithNew CMPCertificate, newWithOld [0] CMPCertificate OPTIONAL,
- *  oldWithNew [1] CMPCertificate OPTIONAL } (RFC 9480 §2.14). */
+ *  oldWithNew [1] CMPCertificate OPTIONAL } (RFC 9480 §2.15). */
 export interface RootCaKeyUpdate {
   newWithNew: Uint8Array;
   newWithOld?: Uint8Array;

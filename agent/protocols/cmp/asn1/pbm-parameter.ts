@@ -8,7 +8,7 @@ import { Asn1DecodeError } from '../../../pki/asn1/errors.js';
 import { type AsnNode, readOctets, readSmallInt, verifySchema } from '../../../pki/asn1/der.js';
 import { OID_HMAC_SHA256, OID_PASSWORD_BASED_MAC, OID_SHA256, digestByOid, macByOid } from '../../../pki/algorithms.js';
 
-/** Upper bound on iterationCount accepted from a peer (RFC 9483 §6 recommends ≥ 500; this caps the CPU a response can cost). */
+/** Upper bound on iterationCount accepted from a peer (RFC 4211 §4.4 sets only a floor, 100; this caps the CPU a response can cost). */
 export const PBM_MAX_ITERATIONS = 100_000;
 
 

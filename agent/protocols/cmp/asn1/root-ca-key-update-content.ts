@@ -1,4 +1,4 @@
-// RootCaKeyUpdateContent, RFC 9480 §2.14 (id-it-rootCaKeyUpdate in genp; request: id-it-rootCaCert with the old root):
+// RootCaKeyUpdateContent, RFC 9480 §2.15 (id-it-rootCaKeyUpdate in genp; request: id-it-rootCaCert with the old root):
 //   RootCaKeyUpdateContent ::= SEQUENCE { newWithNew CMPCertificate, newWithOld [0] CMPCertificate OPTIONAL,
 //                                         oldWithNew [1] CMPCertificate OPTIONAL }
 // (PKIXCMP-2021 is EXPLICIT TAGS.) Also CaCertsValue ::= SEQUENCE SIZE (1..MAX) OF CMPCertificate (§2.14, id-it-caCerts).
