@@ -122,10 +122,11 @@ export function statusName(n: number): CmcStatusName | undefined {
   return (Object.keys(CMC_STATUS) as CmcStatusName[]).find((k) => CMC_STATUS[k] === n);
 }
 
-/** id-alg-noSignature (RFC 5272 Appendix C.1, rfc5272bis Appendix C.1: {id-pkix id-alg(6) 2}): the PKCS#10 of a key
- * that cannot sign. Parameters present and NULL (as both texts require); the value is "the hash of the certification
- * request", unspecified: the signature BIT STRING holds SHA-256(certificationRequestInfo DER). POP is then done by
- * encryptedPOP/decryptedPOP (§6.7). */
+/** id-alg-noSignature (RFC 5272 Appendix C.1, RFC 10002 Appendix C.1: {id-pkix id-alg(6) 2}): the PKCS#10 of a key
+ * that cannot sign. Parameters present and NULL (as both texts require). RFC 10002 (rfc5272bis-11) C.1: the value
+ * "contains the SHA-1 hash of the certification request" and "SHOULD be ignored"; the signature BIT STRING holds
+ * SHA-1(certificationRequestInfo DER). (The 9a0a52f text left the hash open and enrolld used SHA-256 then.) POP is
+ * then done by encryptedPOP/decryptedPOP (§6.7). */
 export const OID_ALG_NO_SIGNATURE = '1.3.6.1.5.5.7.6.2';
 /** Content encryption (RFC 3565 §4.1), key wrap (RFC 3565 §4.3 / RFC 3394). */
 export const OID_AES128_CBC = '2.16.840.1.101.3.4.1.2';
