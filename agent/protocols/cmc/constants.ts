@@ -132,6 +132,10 @@ export const OID_ALG_NO_SIGNATURE = '1.3.6.1.5.5.7.6.2';
 export const OID_AES128_CBC = '2.16.840.1.101.3.4.1.2';
 export const OID_AES192_CBC = '2.16.840.1.101.3.4.1.22';
 export const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
+/** Authenticated content encryption for AuthEnvelopedData (RFC 5084 §3.2: id-aes{128,192,256}-GCM). */
+export const OID_AES128_GCM = '2.16.840.1.101.3.4.1.6';
+export const OID_AES192_GCM = '2.16.840.1.101.3.4.1.26';
+export const OID_AES256_GCM = '2.16.840.1.101.3.4.1.46';
 export const OID_AES128_WRAP = '2.16.840.1.101.3.4.1.5';
 export const OID_AES192_WRAP = '2.16.840.1.101.3.4.1.25';
 export const OID_AES256_WRAP = '2.16.840.1.101.3.4.1.45';
@@ -153,4 +157,4 @@ export const OID_ECDH_STD_SHA384_KDF = '1.3.132.1.11.2';
 export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 export const OID_P256 = '1.2.840.10045.3.1.7';
 export { OID_MGF1 } from '../../pki/algorithms.js';
-export { OID_DATA, OID_ENVELOPED_DATA } from '../../pki/cms/oids.js';
+export { OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_ENVELOPED_DATA } from '../../pki/cms/oids.js';
