@@ -13,7 +13,8 @@
 //            content AES-128-CBC or AES-256-CBC (RFC 3565)
 //            or, as RFC 10002 §6.7 (rfc5272bis-11) also allows, an AuthEnvelopedData (RFC 5083 §2.1: version 0, the
 //            same RecipientInfos, authEncryptedContentInfo AES-128-GCM / AES-256-GCM with GCMParameters { 12-byte
-//            nonce, ICV length 16 } (RFC 5084 §3.2), no authAttrs, mac = the GCM tag)
+//            nonce, aes-ICVlen } (RFC 5084 §3.2), no authAttrs, mac = the GCM tag). AES-128-GCM uses the 12-octet
+//            ICV that RFC 10004 §5.1 (rfc5274bis-11) makes mandatory (the DEFAULT, so omitted), AES-256-GCM 16)
 //   witness  SHA-256(y) | SHA-1(y) | SHAKE128(y) 256-bit (RFC 8702 §3.1)
 //   thePOP   HMAC-SHA256 | HMAC-SHA1 | KmacWithSHAKE128 (RFC 8702 §3.4) keyed with y (its first 64 bytes when
 //            longer) over the DER certification request
@@ -142,7 +143,7 @@ export function createPopChallenge(spki: Uint8Array, o: PopChallengeOptions & { 
   let encrypted: Buffer;
   let tag: Buffer | undefined;
   if (gcm) {
-    const c = createCipheriv(content === 'aes128-gcm' ? 'aes-128-gcm' : 'aes-256-gcm', cek, iv, { authTagLength: 16 });
+    const c = createCipheriv(content === 'aes128-gcm' ? 'aes-128-gcm' : 'aes-256-gcm', cek, iv, { authTagLength: content === 'aes128-gcm' ? 12 : 16 });
     encrypted = Buffer.concat([c.update(y), c.final()]);
     tag = c.getAuthTag();
     if (o.tamper === 'gcm-tag') tag[0]! ^= 1;
@@ -239,7 +240,7 @@ export function createPopChallenge(spki: Uint8Array, o: PopChallengeOptions & { 
   }
   const contentAlg = gcm
     // GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen INTEGER DEFAULT 12 } (RFC 5084 §3.2)
-    ? new pkijs.AlgorithmIdentifier({ algorithmId: content === 'aes128-gcm' ? POP_OID.aes128Gcm : POP_OID.aes256Gcm, algorithmParams: new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: iv }), new asn1js.Integer({ value: 16 })] }) })
+    ? new pkijs.AlgorithmIdentifier({ algorithmId: content === 'aes128-gcm' ? POP_OID.aes128Gcm : POP_OID.aes256Gcm, algorithmParams: new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: iv }), ...(content === 'aes128-gcm' ? [] : [new asn1js.Integer({ value: 16 })])] }) })
     : new pkijs.AlgorithmIdentifier({ algorithmId: content === 'aes128-cbc' ? POP_OID.aes128Cbc : POP_OID.aes256Cbc, algorithmParams: new asn1js.OctetString({ valueHex: iv }) });
   const eci = new pkijs.EncryptedContentInfo({
     contentType: POP_OID.data,

@@ -83,6 +83,8 @@ const FORMS: Array<{ name: string; key: 'rsa' | 'ec'; o: PopChallengeOptions; op
   { name: 'AuthEnvelopedData: ktri RSAES-OAEP-SHA-256, AES-256-GCM, HMAC-SHA256', key: 'rsa', o: { content: 'aes256-gcm' }, openssl: true, calls: ['oaep-sha256'] },
   { name: 'AuthEnvelopedData: KEMRecipientInfo RSA-KEM HKDF-SHA256, AES-128-GCM, KmacWithSHAKE128', key: 'rsa', o: { recipient: 'kem-rsa-hkdf', content: 'aes128-gcm', pop: 'kmac128' }, openssl: false, calls: ['raw'] },
   { name: 'AuthEnvelopedData: kari ECDH P-256, AES-256-GCM, HMAC-SHA256', key: 'ec', o: { content: 'aes256-gcm' }, openssl: true, calls: ['ecdh'] },
+  // OpenSSL 3.0 cannot read GCMParameters whose aes-ICVlen is left out (the DER form of the DEFAULT 12): no openssl here.
+  { name: 'AuthEnvelopedData: kari ECDH P-256, AES-128-GCM (12-octet ICV), HMAC-SHA1', key: 'ec', o: { content: 'aes128-gcm', pop: 'hmac-sha1' }, openssl: false, calls: ['ecdh'] },
 ];
 
 test('every lab challenge form: opened by the agent, ktri/kari by openssl cms -decrypt, all decoded by pyasn1; thePOP as the lab recomputes it', async () => {
@@ -109,6 +111,7 @@ test('every lab challenge form: opened by the agent, ktri/kari by openssl cms -d
         assert.is(j.version, 0, 'RFC 5083 §2.1: version 0');
         assert.is(j.encryptedContentInfo.cipher, f.o.content === 'aes128-gcm' ? '2.16.840.1.101.3.4.1.6' : '2.16.840.1.101.3.4.1.46');
         assert.is(j.encryptedContentInfo.nonceBytes, 12);
+        assert.is(j.encryptedContentInfo.icvLength, f.o.content === 'aes128-gcm' ? 12 : 16, 'RFC 10004 §5.1: the 12-octet ICV (DEFAULT) must work');
         assert.is(j.macBytes, j.encryptedContentInfo.icvLength);
         assert.is(j.encryptedContentInfo.contentBytes, ch.y.byteLength, 'GCM: no padding');
       }
@@ -168,6 +171,8 @@ test('AuthEnvelopedData made by openssl cms -encrypt -aes-256-gcm (ktri OAEP-SHA
   const asn1js = await import('asn1js');
   const { GCMParameters } = await import('../../agent/protocols/cmc/index.js');
   assert.is(GCMParameters.fromSchema(new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: new Uint8Array(12) })] })).icvLength, 12, 'DEFAULT 12');
+  // OpenSSL writes aes-ICVlen even when it is 12 (not DER, accepted)
+  assert.is(GCMParameters.fromSchema(new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: new Uint8Array(12) }), new asn1js.Integer({ value: 12 })] })).icvLength, 12);
   assert.throws(() => GCMParameters.fromSchema(new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: new Uint8Array(12) }), new asn1js.Integer({ value: 11 })] })), (x: unknown) => x instanceof CmcPopError && x.failure === 'malformed');
   assert.throws(() => GCMParameters.fromSchema(new asn1js.Sequence({ value: [new asn1js.Integer({ value: 12 })] })), (x: unknown) => x instanceof CmcPopError && x.failure === 'malformed');
 });
