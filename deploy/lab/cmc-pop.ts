@@ -1,5 +1,5 @@
-// The lab CA's side of indirect proof of possession (RFC 5272 §6.7; draft-ietf-lamps-rfc5272bis §6.7 and
-// Appendix B.3, lamps-wg/cmcbis 9a0a52f): the POP Proof Value y, its EnvelopedData to the new key, the witness, and
+// The lab CA's side of indirect proof of possession (RFC 5272 §6.7; RFC 10002 §6.7 and Appendices B.3/B.4, read as
+// draft-ietf-lamps-rfc5272bis-11): the POP Proof Value y, its (Auth)EnvelopedData to the new key, the witness, and
 // the check of the client's thePOP. Written from the texts with pkijs/asn1js and node:crypto (KMAC from
 // @noble/hashes: node:crypto has none); it shares nothing with the agent.
 //   cms      EnvelopedData (RFC 5652 §6) of id-data, content y; recipient identifier = the CSR's SKI extension when it

@@ -1,4 +1,4 @@
-// Indirect POP (RFC 5272 §6.7, rfc5272bis §6.7 / Appendix B.3) end to end with the keys in swtpm and the lab over
+// Indirect POP (RFC 5272 §6.7, RFC 10002 §6.7 / Appendix B.4) end to end with the keys in swtpm and the lab over
 // TLS: every challenge form the lab issues — ktri RSAES-OAEP / RSAES-PKCS1-v1_5 (TPM2_RSA_Decrypt OAEP / RSAES),
 // KEMRecipientInfo RSA-KEM (TPM2_RSA_Decrypt with the NULL scheme), kari ECDH (TPM2_ECDH_ZGen), and the
 // AuthEnvelopedData (AES-GCM) that RFC 10002 §6.7 also allows — answered with the

@@ -1,4 +1,4 @@
-// Indirect POP (RFC 5272 §6.7, rfc5272bis §6.7 / Appendix B.3) with software keys: the RFC 9690 Appendix C RSA-KEM
+// Indirect POP (RFC 5272 §6.7, RFC 10002 §6.7 / Appendix B.4) with software keys: the RFC 9690 Appendix C RSA-KEM
 // example opened by the agent; every challenge form of the lab (written from the texts, not with the agent's code)
 // opened by the agent, and the ktri/kari forms also by `openssl cms -decrypt`, all of them decoded by pyasn1
 // (rfc5652 + RFC 9629 KEMRecipientInfo); KMAC128 checked against `openssl mac KMAC128`; the 64-byte key truncation;
@@ -76,7 +76,7 @@ const FORMS: Array<{ name: string; key: 'rsa' | 'ec'; o: PopChallengeOptions; op
   { name: 'ktri RSAES-OAEP-SHA-256, AES-256-CBC, HMAC-SHA256', key: 'rsa', o: {}, openssl: true, calls: ['oaep-sha256'] },
   { name: 'ktri RSAES-OAEP-SHA-1, AES-128-CBC, HMAC-SHA1', key: 'rsa', o: { recipient: 'ktri-oaep-sha1', content: 'aes128-cbc', pop: 'hmac-sha1' }, openssl: true, calls: ['oaep-sha1'] },
   { name: 'ktri RSAES-PKCS1-v1_5, AES-256-CBC, KMAC128', key: 'rsa', o: { recipient: 'ktri-rsaes-pkcs1', pop: 'kmac128' }, openssl: true, calls: ['rsaes'] },
-  { name: 'KEMRecipientInfo RSA-KEM KDF3, AES-128-CBC, KmacWithSHAKE128 (Appendix B.3)', key: 'rsa', o: { recipient: 'kem-rsa-kdf3', content: 'aes128-cbc', pop: 'kmac128' }, openssl: false, calls: ['raw'] },
+  { name: 'KEMRecipientInfo RSA-KEM KDF3, AES-128-CBC, KmacWithSHAKE128 (Appendix B.4)', key: 'rsa', o: { recipient: 'kem-rsa-kdf3', content: 'aes128-cbc', pop: 'kmac128' }, openssl: false, calls: ['raw'] },
   { name: 'KEMRecipientInfo RSA-KEM HKDF-SHA256, AES-256-CBC, HMAC-SHA256', key: 'rsa', o: { recipient: 'kem-rsa-hkdf' }, openssl: false, calls: ['raw'] },
   { name: 'kari ECDH P-256 X9.63-SHA256, AES-128-CBC, KMAC128', key: 'ec', o: { content: 'aes128-cbc', pop: 'kmac128' }, openssl: true, calls: ['ecdh'] },
   // RFC 10002 §6.7: "cms is an EnvelopedData or AuthEnvelopedData" (RFC 5083, AES-GCM per RFC 5084)
