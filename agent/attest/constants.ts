@@ -1,7 +1,16 @@
 // Attestation constants, and what the specifications said when this was written (checked against the drafts'
 // own repositories; editor's copies newer than the last numbered draft are noted).
 //
-// CSR ATTESTATION — draft-ietf-lamps-csr-attestation-28 (16 June 2026; repo lamps-wg/csr-attestation, HEAD = tag -28)
+// CSR ATTESTATION — draft-ietf-lamps-csr-attestation-29 (2 September 2026), wire format unchanged from -28 (16 June
+// 2026; repo lamps-wg/csr-attestation, HEAD = tag -28). -29 read from the WG repository's gh-pages copy
+// draft-ietf-lamps-csr-attestation-29/ (570a4b8): Appendix B (module CSR-ATTESTATION-2025) is identical to -28's
+// CSR-ATTESTATION-2025.asn, and so are §4.1 AttestationStatement/AttestationBundle/LimitedCertChoices and §4.3
+// id-aa-attestation { id-aa 59 }, attr-attestations COUNTS MAX 1, ext-attestations. The changes are prose: §4.1
+// rewords the CertificateChoices rule (only certificate or other; v2AttrCert excluded because it holds no subject
+// public key) and when certs SHOULD carry the signer's certificate; §4.2 adds that the draft "does not define,
+// allocate, or register an OID for any attestation-statement format" (a format's author assigns one from its own
+// arc), which is why the quote OID below stays a placeholder; §4.3 now cites CMW as RFC 9999; §6.2 cites RFC 9810.
+// Section numbers are the same as -28's. A server on -28 sees exactly what a -29 server sees.
 // - §4.1 / Appendix B (module CSR-ATTESTATION-2025, DEFINITIONS IMPLICIT TAGS):
 //     AttestationStatement ::= SEQUENCE { type OID, stmt ANY DEFINED BY type }           -- no hint
 //     AttestationBundle ::= SEQUENCE { attestations SEQUENCE SIZE (1..MAX) OF AttestationStatement,
@@ -21,8 +30,8 @@
 //   signature OCTET STRING, tpmTPublic OCTET STRING OPTIONAL }, type OID tcg-attest-tpm-certify 2.23.133.20.1.
 //   There is no keyAlgorithm field in any version (-07 and older had a tagged TPM2B_* layout, not supported).
 //   The AK certificate travels in AttestationBundle.certs (AK cert EKU tcg-kp-AIKCertificate 2.23.133.8.3).
-// - Re-check (2 December 2026): -29 exists (IETF archive draft-ietf-lamps-csr-attestation-29.xml) but only its front
-//   matter could be read; the WG repository still ends at tag -28 (02aed20, archive bdae9fe). -29 NOT checked.
+// - Re-check (3 December 2026): -29 checked (above). The git snapshot of the WG repository still ends at tag -28
+//   (02aed20, archive bdae9fe); the -29 text is in the stored gh-pages build, not in that snapshot.
 // - Samples: draft repo sampledata/tcgAttestTpmCertify.pem is the -17..-21 format (IA5String hint
 //   "tpmverifier.example.com"; its self-signature does not verify); mwiseman32/csr-attestation-tpm-example
 //   sample_data/key1-csr.der (commit 3bdcd3b, "updated to reflect draft version -24") is the current format,
@@ -87,6 +96,13 @@
 //   main. Unmerged branch est-registry (28e21e4, 17 July 2026) proposes an "EST Well-Known URI Path Segments"
 //   registry listing `getnonce` (HTTP) and `nonce` (CoAP) for the nonce operation, while -08 §6.1 and aedda15 use
 //   /.well-known/est/nonce. If a later draft adopts it, the EST HTTP path (EST_NONCE_OPERATION) changes; not done here.
+// - Re-check (3 December 2026): the -09 body is still not readable. Tried: find_files for
+//   draft-ietf-lamps-attestation-freshness-09.{txt,xml} and for a -09 directory in the WG repository's stored gh-pages
+//   files (directories exist for -06, -07, -08 only; the root editor's copy stored is of November 2025); a fresh git
+//   snapshot of lamps-wg/lamps-attestation-freshness (main still aedda15, tags -06..-08, newest ref the pull request
+//   merge e120bd4 of 21 July 2026); find_string "lamps-attestation-freshness-09" (no hit); search in the pages and code
+//   corpora (IETF archive mirrors hold -03..-07 only). csr-attestation-29 (2 September 2026) still cites -08.
+//   The agent stays on -08.
 
 export {
   OID_ID_AA,

@@ -1,8 +1,9 @@
-// The lab's verifier side of remote-attest-01, written from draft-ietf-acme-rats-01 and draft-ietf-rats-msg-wrap-23
-// (and the TPM 2.0 Library Part 2 structures) with its own codecs: nothing here comes from the agent. The challenge
-// answer (the JWS payload) is a CMW — JSON record [type, base64url value, ? ind] or CBOR record [type, bytes, ? ind]
-// — or a compact JWE of one (RFC 7516) encrypted to the key this lab offered as verifierEncryptionCredential. The
-// record's value is a DER AttestationBundle (draft-ietf-lamps-csr-attestation) holding a TPM2_Certify statement.
+// The lab's verifier side of remote-attest-01, written from draft-ietf-acme-rats-01 (-02 has the same wire text) and
+// draft-ietf-rats-msg-wrap-23 (and the TPM 2.0 Library Part 2 structures) with its own codecs: nothing here comes
+// from the agent. The challenge answer (the JWS payload) is a CMW — JSON record [type, base64url value, ? ind] or
+// CBOR record [type, bytes, ? ind] — or a compact JWE of one (RFC 7516) encrypted to the key this lab offered as
+// verifierEncryptionCredential. The record's value is a DER AttestationBundle (draft-ietf-lamps-csr-attestation)
+// holding a TPM2_Certify statement.
 // Checks: AK certificate chain to the attestation roots with the AIK EKU, AK signature over TPMS_ATTEST, magic and
 // type, extraData == the freshness_nonce of this challenge, certified Name == nameAlg || H(tpmTPublic), the key is
 // TPM-resident; the certified public key is returned so finalize can compare it with the CSR key.

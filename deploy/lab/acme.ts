@@ -1,4 +1,4 @@
-// Lab ACME server (RFC 8555) with remote attestation as draft-ietf-acme-rats-01 describes it, written from the
+// Lab ACME server (RFC 8555) with remote attestation as draft-ietf-acme-rats-01 (and -02, same text) describes it, written from the
 // texts (the draft, msg-wrap-23) without the agent's ACME code or constants. Pebble covers the base flow in the
 // tests; this exists because no packaged ACME server verifies TPM evidence. Under /acme on the lab server:
 //   GET  /acme/directory                 directory (§7.1.1)

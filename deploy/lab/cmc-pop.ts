@@ -1,5 +1,5 @@
-// The lab CA's side of indirect proof of possession (RFC 5272 §6.7; draft-ietf-lamps-rfc5272bis §6.7 and
-// Appendix B.3, lamps-wg/cmcbis 9a0a52f): the POP Proof Value y, its EnvelopedData to the new key, the witness, and
+// The lab CA's side of indirect proof of possession (RFC 5272 §6.7; RFC 10002 §6.7 and Appendices B.3/B.4, read as
+// draft-ietf-lamps-rfc5272bis-11): the POP Proof Value y, its (Auth)EnvelopedData to the new key, the witness, and
 // the check of the client's thePOP. Written from the texts with pkijs/asn1js and node:crypto (KMAC from
 // @noble/hashes: node:crypto has none); it shares nothing with the agent.
 //   cms      EnvelopedData (RFC 5652 §6) of id-data, content y; recipient identifier = the CSR's SKI extension when it
@@ -11,6 +11,10 @@
 //     kari   ephemeral-static ECDH P-256 (RFC 5753 §3.1), dhSinglePass-stdDH-sha256kdf-scheme, X9.63 KDF over
 //            ECC-CMS-SharedInfo, AES key wrap
 //            content AES-128-CBC or AES-256-CBC (RFC 3565)
+//            or, as RFC 10002 §6.7 (rfc5272bis-11) also allows, an AuthEnvelopedData (RFC 5083 §2.1: version 0, the
+//            same RecipientInfos, authEncryptedContentInfo AES-128-GCM / AES-256-GCM with GCMParameters { 12-byte
+//            nonce, aes-ICVlen } (RFC 5084 §3.2), no authAttrs, mac = the GCM tag). AES-128-GCM uses the 12-octet
+//            ICV that RFC 10004 §5.1 (rfc5274bis-11) makes mandatory (the DEFAULT, so omitted), AES-256-GCM 16)
 //   witness  SHA-256(y) | SHA-1(y) | SHAKE128(y) 256-bit (RFC 8702 §3.1)
 //   thePOP   HMAC-SHA256 | HMAC-SHA1 | KmacWithSHAKE128 (RFC 8702 §3.4) keyed with y (its first 64 bytes when
 //            longer) over the DER certification request
@@ -41,18 +45,21 @@ export const POP_OID = {
   aes256Wrap: '2.16.840.1.101.3.4.1.45',
   data: '1.2.840.113549.1.7.1',
   envelopedData: '1.2.840.113549.1.7.3',
+  authEnvelopedData: '1.2.840.113549.1.9.16.1.23', // id-ct-authEnvelopedData (RFC 5083 §1.1)
+  aes128Gcm: '2.16.840.1.101.3.4.1.6', // RFC 5084 §3.2
+  aes256Gcm: '2.16.840.1.101.3.4.1.46',
 } as const;
 
 export type PopRecipientForm = 'ktri-oaep-sha256' | 'ktri-oaep-sha1' | 'ktri-rsaes-pkcs1' | 'kem-rsa-kdf3' | 'kem-rsa-hkdf' | 'kari-ecdh';
 export type PopAlgorithm = 'hmac-sha256' | 'hmac-sha1' | 'kmac128';
 /** Deliberately broken challenges, for the agent's bad-input tests. */
-export type PopTamper = 'kem-ciphertext-size' | 'kem-unknown' | 'kdf-unknown' | 'pop-unknown' | 'witness';
+export type PopTamper = 'kem-ciphertext-size' | 'kem-unknown' | 'kdf-unknown' | 'pop-unknown' | 'witness' | 'gcm-tag';
 
 export interface PopChallengeOptions {
   /** For RSA keys (EC keys always get kari). Default ktri-oaep-sha256. */
   recipient?: PopRecipientForm;
-  /** Default aes256-cbc. */
-  content?: 'aes128-cbc' | 'aes256-cbc';
+  /** Default aes256-cbc (EnvelopedData); the -gcm forms send an AuthEnvelopedData. */
+  content?: 'aes128-cbc' | 'aes256-cbc' | 'aes128-gcm' | 'aes256-gcm';
   /** Default hmac-sha256 (witness SHA-256); hmac-sha1 → SHA-1, kmac128 → SHAKE128. */
   pop?: PopAlgorithm;
   /** Length of y (default 32). */
@@ -130,10 +137,20 @@ export function createPopChallenge(spki: Uint8Array, o: PopChallengeOptions & { 
   const y = new Uint8Array(randomBytes(o.yBytes ?? 32));
   const pop = o.pop ?? 'hmac-sha256';
   const content = o.content ?? 'aes256-cbc';
-  const cek = randomBytes(content === 'aes128-cbc' ? 16 : 32);
-  const iv = randomBytes(16);
-  const c = createCipheriv(content === 'aes128-cbc' ? 'aes-128-cbc' : 'aes-256-cbc', cek, iv);
-  const encrypted = Buffer.concat([c.update(y), c.final()]);
+  const gcm = content.endsWith('-gcm');
+  const cek = randomBytes(content.startsWith('aes128') ? 16 : 32);
+  const iv = randomBytes(gcm ? 12 : 16);
+  let encrypted: Buffer;
+  let tag: Buffer | undefined;
+  if (gcm) {
+    const c = createCipheriv(content === 'aes128-gcm' ? 'aes-128-gcm' : 'aes-256-gcm', cek, iv, { authTagLength: content === 'aes128-gcm' ? 12 : 16 });
+    encrypted = Buffer.concat([c.update(y), c.final()]);
+    tag = c.getAuthTag();
+    if (o.tamper === 'gcm-tag') tag[0]! ^= 1;
+  } else {
+    const c = createCipheriv(content === 'aes128-cbc' ? 'aes-128-cbc' : 'aes-256-cbc', cek, iv);
+    encrypted = Buffer.concat([c.update(y), c.final()]);
+  }
   const pub = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
   const rid = ridFor(o.csrSki, o.bodyPartID);
   const form: PopRecipientForm = pub.asymmetricKeyType === 'ec' ? 'kari-ecdh' : (o.recipient ?? 'ktri-oaep-sha256');
@@ -221,14 +238,25 @@ export function createPopChallenge(spki: Uint8Array, o: PopChallengeOptions & { 
     });
     ri = new pkijs.RecipientInfo({ variant: 2, value: kari });
   }
+  const contentAlg = gcm
+    // GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen INTEGER DEFAULT 12 } (RFC 5084 §3.2)
+    ? new pkijs.AlgorithmIdentifier({ algorithmId: content === 'aes128-gcm' ? POP_OID.aes128Gcm : POP_OID.aes256Gcm, algorithmParams: new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: iv }), ...(content === 'aes128-gcm' ? [] : [new asn1js.Integer({ value: 16 })])] }) })
+    : new pkijs.AlgorithmIdentifier({ algorithmId: content === 'aes128-cbc' ? POP_OID.aes128Cbc : POP_OID.aes256Cbc, algorithmParams: new asn1js.OctetString({ valueHex: iv }) });
   const eci = new pkijs.EncryptedContentInfo({
     contentType: POP_OID.data,
-    contentEncryptionAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: content === 'aes128-cbc' ? POP_OID.aes128Cbc : POP_OID.aes256Cbc, algorithmParams: new asn1js.OctetString({ valueHex: iv }) }),
+    contentEncryptionAlgorithm: contentAlg,
     encryptedContent: new asn1js.OctetString({ valueHex: encrypted }),
     disableSplit: true,
   } as ConstructorParameters<typeof pkijs.EncryptedContentInfo>[0]);
-  const env = new pkijs.EnvelopedData({ version, recipientInfos: [ri], encryptedContentInfo: eci });
-  const cms = der(new pkijs.ContentInfo({ contentType: POP_OID.envelopedData, content: env.toSchema() }).toSchema());
+  let cms: Uint8Array;
+  if (gcm) {
+    // AuthEnvelopedData ::= SEQUENCE { version 0, recipientInfos, authEncryptedContentInfo, mac } (RFC 5083 §2.1)
+    const aed = new asn1js.Sequence({ value: [new asn1js.Integer({ value: 0 }), new asn1js.Set({ value: [ri.toSchema() as asn1js.BaseBlock] }), eci.toSchema(), new asn1js.OctetString({ valueHex: tag! })] });
+    cms = der(new pkijs.ContentInfo({ contentType: POP_OID.authEnvelopedData, content: aed }).toSchema());
+  } else {
+    const env = new pkijs.EnvelopedData({ version, recipientInfos: [ri], encryptedContentInfo: eci });
+    cms = der(new pkijs.ContentInfo({ contentType: POP_OID.envelopedData, content: env.toSchema() }).toSchema());
+  }
   const w = witnessOf(pop, y);
   if (o.tamper === 'witness') w.value[0] ^= 1;
   const popOid = o.tamper === 'pop-unknown' ? '1.3.6.1.4.1.55555.3' : pop === 'kmac128' ? POP_OID.kmac128 : pop === 'hmac-sha1' ? POP_OID.hmacSha1 : POP_OID.hmacSha256;

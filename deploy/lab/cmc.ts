@@ -6,7 +6,7 @@
 // refusals are HTTP 200 with statusInfoV2 failed + CMCFailInfo. Pending: statusInfoV2 pending + PendInfo
 // (pendToken, pendTime); the client repeats with queryPending. Responses are signed by the issuing CA key.
 // The CMC structures are the lab's own (deploy/lab/asn1/cmc.ts), not the agent's.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { EstLabConfig } from './est.js';
@@ -134,13 +134,10 @@ async function openSignedData(bytes: Uint8Array, eContentType: string): Promise<
   return { eContent: new Uint8Array(content.getValue()), signer: r.signerCertificate, others };
 }
 
-/** id-alg-noSignature PKCS#10 (RFC 5272 §3.2.1.2.1, rfc5272bis C.1): parameters present and NULL; the value the lab
- *  accepts is SHA-256 of the request info. */
+/** id-alg-noSignature PKCS#10 (RFC 10002 Appendix C.1, from rfc5272bis-11): parameters "MUST be present and MUST be
+ *  encoded as NULL"; the value (SHA-1 of the request) "SHOULD be ignored", so the lab does not look at it. */
 function noSignatureParamsOk(csr: pkijs.CertificationRequest): boolean {
   return csr.signatureAlgorithm.algorithmParams instanceof asn1js.Null;
-}
-function noSignatureValueOk(csr: pkijs.CertificationRequest): boolean {
-  return bytesEqual(new Uint8Array(csr.signatureValue.valueBlock.valueHexView), new Uint8Array(createHash('sha256').update(new Uint8Array(csr.tbsView)).digest()));
 }
 
 export function registerCmcHandlers(router: Router, config: CmcLabConfig, options: CmcLabOptions = {}): CmcLab {
@@ -360,7 +357,6 @@ export function registerCmcHandlers(router: Router, config: CmcLabConfig, option
     if (parsed.signatureAlgorithm.algorithmId === CMC_OID.noSignature) {
       // A key that cannot sign: indirect POP (RFC 5272 §6.7) — popRequired + encryptedPOP, then decryptedPOP.
       if (!noSignatureParamsOk(parsed)) return failed(tid, nonce, tcr.bodyPartID, 'badAlg', 'id-alg-noSignature parameters must be present and NULL');
-      if (!noSignatureValueOk(parsed)) return failed(tid, nonce, tcr.bodyPartID, 'badRequest', 'noSignature value is not SHA-256 of the request info');
       const spki = new Uint8Array(parsed.subjectPublicKeyInfo.toSchema().toBER(false));
       const key = tid.toString();
       let decrypted: asn1js.AsnType | undefined;

@@ -64,8 +64,9 @@ export async function buildTargets(): Promise<FuzzTarget[]> {
     createPopChallenge(spkiOf(popRsa.publicKey), { bodyPartID: 1 }).cms,
     createPopChallenge(spkiOf(popRsa.publicKey), { bodyPartID: 1, recipient: 'kem-rsa-kdf3', content: 'aes128-cbc' }).cms,
     createPopChallenge(spkiOf(popEc.publicKey), { bodyPartID: 1 }).cms,
+    createPopChallenge(spkiOf(popRsa.publicKey), { bodyPartID: 1, content: 'aes256-gcm' }).cms, // AuthEnvelopedData (RFC 10002 §6.7)
   ];
-  // One recipient for all three: the seeds name it by issuerAndSerialNumber <empty, bodyPartID 1>.
+  // One recipient for all of them: the seeds name it by issuerAndSerialNumber <empty, bodyPartID 1>.
   const popRecipient = {
     spki: spkiOf(popRsa.publicKey),
     bodyPartID: 1,

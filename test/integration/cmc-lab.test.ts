@@ -162,6 +162,15 @@ test('indirect POP for a TPM decryption key: popRequired + encryptedPOP → TPM2
       (e) => assert.ok(e instanceof CmcProtocolError || /RSA_Decrypt/.test(String(e)), String(e)),
     );
     assert.is(s.cmcLab.issued.length, 1);
+
+    // RFC 10002 Appendix C.1: the NoSignatureValue "SHOULD be ignored" — a request whose value is not SHA-1 of the
+    // request info (here its last byte flipped) still gets the indirect POP and its certificate.
+    const ke4 = await s.ks.createDecryptionKey('ke-4', 'rsa-2048');
+    const csr4 = buildNoSignatureCsr({ CN: 'dev-0001 ke 4', O: 'enrolld demo' }, ke4.spki);
+    csr4[csr4.length - 1] ^= 0xff;
+    const r4 = await cmc.enrollDecryptionKey({ operation: 'enroll', csr: csr4, decrypt: (ct) => s.ks.decrypt(ke4, ct) });
+    assert.is(r4.kind, 'issued');
+    assert.is(s.cmcLab.issued.length, 2);
     assert.is((await s.ks.listHandles()).length, 0);
   } finally {
     await teardown(s);

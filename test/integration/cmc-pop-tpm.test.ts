@@ -1,6 +1,7 @@
-// Indirect POP (RFC 5272 §6.7, rfc5272bis §6.7 / Appendix B.3) end to end with the keys in swtpm and the lab over
+// Indirect POP (RFC 5272 §6.7, RFC 10002 §6.7 / Appendix B.4) end to end with the keys in swtpm and the lab over
 // TLS: every challenge form the lab issues — ktri RSAES-OAEP / RSAES-PKCS1-v1_5 (TPM2_RSA_Decrypt OAEP / RSAES),
-// KEMRecipientInfo RSA-KEM (TPM2_RSA_Decrypt with the NULL scheme), kari ECDH (TPM2_ECDH_ZGen) — answered with the
+// KEMRecipientInfo RSA-KEM (TPM2_RSA_Decrypt with the NULL scheme), kari ECDH (TPM2_ECDH_ZGen), and the
+// AuthEnvelopedData (AES-GCM) that RFC 10002 §6.7 also allows — answered with the
 // POP algorithm it names (HMAC-SHA256, HMAC-SHA1, KmacWithSHAKE128), the lab's EnvelopedData and the agent's
 // decryptedPOP request decoded by pyasn1. Bad input: a KEM ciphertext of the wrong size, an unknown POP algorithm, a
 // wrong witness (the agent aborts with popFailed/badAlg, typed error, nothing issued), and a bad KMAC from the client
@@ -75,6 +76,9 @@ const FORMS: Array<{ name: string; key: 'rsa-2048' | 'ecc-p256'; pop: PopChallen
   { name: 'KEMRecipientInfo RSA-KEM (KDF3) + KmacWithSHAKE128/SHAKE128', key: 'rsa-2048', pop: { recipient: 'kem-rsa-kdf3', content: 'aes128-cbc', pop: 'kmac128' }, tpm: 'raw', popOid: '2.16.840.1.101.3.4.2.19', riType: 'ori' },
   { name: 'KEMRecipientInfo RSA-KEM (HKDF-SHA256) + KmacWithSHAKE128, 80-byte y', key: 'rsa-2048', pop: { recipient: 'kem-rsa-hkdf', pop: 'kmac128', yBytes: 80 }, tpm: 'raw', popOid: '2.16.840.1.101.3.4.2.19', riType: 'ori' },
   { name: 'kari ECDH P-256 + KmacWithSHAKE128', key: 'ecc-p256', pop: { pop: 'kmac128' }, tpm: 'ecdh', popOid: '2.16.840.1.101.3.4.2.19', riType: 'kari' },
+  // RFC 10002 §6.7 (rfc5272bis-11): the cms may be an AuthEnvelopedData (RFC 5083) — AES-GCM, RFC 5084
+  { name: 'AuthEnvelopedData: ktri RSAES-OAEP-SHA-256 + AES-256-GCM + HMAC-SHA256', key: 'rsa-2048', pop: { content: 'aes256-gcm' }, tpm: 'oaep-sha256', popOid: '1.2.840.113549.2.9', riType: 'ktri' },
+  { name: 'AuthEnvelopedData: kari ECDH P-256 + AES-128-GCM + KmacWithSHAKE128', key: 'ecc-p256', pop: { content: 'aes128-gcm', pop: 'kmac128' }, tpm: 'ecdh', popOid: '2.16.840.1.101.3.4.2.19', riType: 'kari' },
 ];
 
 test('every challenge form answered from the TPM; the lab EnvelopedData and the agent decryptedPOP decoded by pyasn1', async () => {
@@ -95,6 +99,7 @@ test('every challenge form answered from the TPM; the lab EnvelopedData and the 
     // The lab's EnvelopedData, decoded independently.
     const envJson = pyDecode('decode_envelope.py', lab.popEnvelopes[lab.popEnvelopes.length - 1]!);
     assert.is(envJson.recipientInfos[0].type, f.riType, f.name);
+    assert.is(envJson.type, f.pop.content?.endsWith('-gcm') ? 'authEnvelopedData' : 'envelopedData', f.name);
     if (f.riType === 'ori') assert.is(envJson.recipientInfos[0].kemri.kemctBytes, 256);
     // The agent's second request: SignedData{PKIData} with encryptedPOP echoed and decryptedPOP (pyasn1 rfc6402).
     const req = pyDecode('decode_cms.py', cmc.lastRequestDer!);

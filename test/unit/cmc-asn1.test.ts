@@ -225,6 +225,13 @@ test('indirect POP pieces: noSignature CSR, EncryptedPOP/DecryptedPOP round trip
   const tampered = new Uint8Array(csrDer);
   tampered[tampered.length - 1] ^= 1;
   assert.not.ok(checkNoSignatureCsr(new TaggedCertificationRequest({ bodyPartID: 1, certificationRequest: tampered }).csr()));
+  // RFC 10002 Appendix C.1, decoded by pyasn1 (rfc2986) and hashed by Python: parameters present and NULL, the value
+  // is SHA-1 of the certification request info.
+  const { pyDecode, requirePyasn1 } = await import('../harness/pydecode.js');
+  requirePyasn1();
+  const j = pyDecode('decode_csr.py', csrDer);
+  assert.equal(j.signatureAlgorithm, { algorithm: '1.3.6.1.5.5.7.6.2', parametersHex: '0500' });
+  assert.is(j.signatureHex, j.infoSha1Hex, 'NoSignatureValue = SHA-1(certificationRequestInfo)');
 
   const y = new Uint8Array(32).fill(5);
   const env = createPopEnvelope(spki, y);

@@ -1,4 +1,4 @@
-// Indirect POP (RFC 5272 §6.7, rfc5272bis §6.7 / Appendix B.3) with software keys: the RFC 9690 Appendix C RSA-KEM
+// Indirect POP (RFC 5272 §6.7, RFC 10002 §6.7 / Appendix B.4) with software keys: the RFC 9690 Appendix C RSA-KEM
 // example opened by the agent; every challenge form of the lab (written from the texts, not with the agent's code)
 // opened by the agent, and the ktri/kari forms also by `openssl cms -decrypt`, all of them decoded by pyasn1
 // (rfc5652 + RFC 9629 KEMRecipientInfo); KMAC128 checked against `openssl mac KMAC128`; the 64-byte key truncation;
@@ -76,9 +76,15 @@ const FORMS: Array<{ name: string; key: 'rsa' | 'ec'; o: PopChallengeOptions; op
   { name: 'ktri RSAES-OAEP-SHA-256, AES-256-CBC, HMAC-SHA256', key: 'rsa', o: {}, openssl: true, calls: ['oaep-sha256'] },
   { name: 'ktri RSAES-OAEP-SHA-1, AES-128-CBC, HMAC-SHA1', key: 'rsa', o: { recipient: 'ktri-oaep-sha1', content: 'aes128-cbc', pop: 'hmac-sha1' }, openssl: true, calls: ['oaep-sha1'] },
   { name: 'ktri RSAES-PKCS1-v1_5, AES-256-CBC, KMAC128', key: 'rsa', o: { recipient: 'ktri-rsaes-pkcs1', pop: 'kmac128' }, openssl: true, calls: ['rsaes'] },
-  { name: 'KEMRecipientInfo RSA-KEM KDF3, AES-128-CBC, KmacWithSHAKE128 (Appendix B.3)', key: 'rsa', o: { recipient: 'kem-rsa-kdf3', content: 'aes128-cbc', pop: 'kmac128' }, openssl: false, calls: ['raw'] },
+  { name: 'KEMRecipientInfo RSA-KEM KDF3, AES-128-CBC, KmacWithSHAKE128 (Appendix B.4)', key: 'rsa', o: { recipient: 'kem-rsa-kdf3', content: 'aes128-cbc', pop: 'kmac128' }, openssl: false, calls: ['raw'] },
   { name: 'KEMRecipientInfo RSA-KEM HKDF-SHA256, AES-256-CBC, HMAC-SHA256', key: 'rsa', o: { recipient: 'kem-rsa-hkdf' }, openssl: false, calls: ['raw'] },
   { name: 'kari ECDH P-256 X9.63-SHA256, AES-128-CBC, KMAC128', key: 'ec', o: { content: 'aes128-cbc', pop: 'kmac128' }, openssl: true, calls: ['ecdh'] },
+  // RFC 10002 §6.7: "cms is an EnvelopedData or AuthEnvelopedData" (RFC 5083, AES-GCM per RFC 5084)
+  { name: 'AuthEnvelopedData: ktri RSAES-OAEP-SHA-256, AES-256-GCM, HMAC-SHA256', key: 'rsa', o: { content: 'aes256-gcm' }, openssl: true, calls: ['oaep-sha256'] },
+  { name: 'AuthEnvelopedData: KEMRecipientInfo RSA-KEM HKDF-SHA256, AES-128-GCM, KmacWithSHAKE128', key: 'rsa', o: { recipient: 'kem-rsa-hkdf', content: 'aes128-gcm', pop: 'kmac128' }, openssl: false, calls: ['raw'] },
+  { name: 'AuthEnvelopedData: kari ECDH P-256, AES-256-GCM, HMAC-SHA256', key: 'ec', o: { content: 'aes256-gcm' }, openssl: true, calls: ['ecdh'] },
+  // OpenSSL 3.0 cannot read GCMParameters whose aes-ICVlen is left out (the DER form of the DEFAULT 12): no openssl here.
+  { name: 'AuthEnvelopedData: kari ECDH P-256, AES-128-GCM (12-octet ICV), HMAC-SHA1', key: 'ec', o: { content: 'aes128-gcm', pop: 'hmac-sha1' }, openssl: false, calls: ['ecdh'] },
 ];
 
 test('every lab challenge form: opened by the agent, ktri/kari by openssl cms -decrypt, all decoded by pyasn1; thePOP as the lab recomputes it', async () => {
@@ -99,8 +105,18 @@ test('every lab challenge form: opened by the agent, ktri/kari by openssl cms -d
       // pyasn1 (rfc5652 + RFC 9629 as written out in decode_envelope.py)
       const j = pyDecode('decode_envelope.py', ch.cms);
       const ri = j.recipientInfos[0];
+      const gcm = f.o.content?.endsWith('-gcm') ?? false;
+      assert.is(j.type, gcm ? 'authEnvelopedData' : 'envelopedData', f.name);
+      if (gcm) {
+        assert.is(j.version, 0, 'RFC 5083 §2.1: version 0');
+        assert.is(j.encryptedContentInfo.cipher, f.o.content === 'aes128-gcm' ? '2.16.840.1.101.3.4.1.6' : '2.16.840.1.101.3.4.1.46');
+        assert.is(j.encryptedContentInfo.nonceBytes, 12);
+        assert.is(j.encryptedContentInfo.icvLength, f.o.content === 'aes128-gcm' ? 12 : 16, 'RFC 10004 §5.1: the 12-octet ICV (DEFAULT) must work');
+        assert.is(j.macBytes, j.encryptedContentInfo.icvLength);
+        assert.is(j.encryptedContentInfo.contentBytes, ch.y.byteLength, 'GCM: no padding');
+      }
       if (f.o.recipient?.startsWith('kem')) {
-        assert.is(j.version, 3);
+        if (!gcm) assert.is(j.version, 3);
         assert.is(ri.type, 'ori');
         assert.is(ri.kemri.kem.oid, '1.0.18033.2.2.4');
         assert.is(ri.kemri.kemctBytes, 256);
@@ -120,11 +136,45 @@ test('every lab challenge form: opened by the agent, ktri/kari by openssl cms -d
         assert.equal(new Uint8Array(out), ch.y, `${f.name}: openssl`);
       }
       const printed = execFileSync('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER'], { input: Buffer.from(ch.cms) }).toString();
-      assert.match(printed, /envelopedData/);
+      assert.match(printed, f.o.content?.endsWith('-gcm') ? /authEnvelopedData/ : /envelopedData/);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('AuthEnvelopedData made by openssl cms -encrypt -aes-256-gcm (ktri OAEP-SHA-256, SKI) opens; a changed mac or bad GCMParameters are typed errors', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cmc-aed-'));
+  try {
+    const key = path.join(dir, 'key.pem');
+    writeFileSync(key, rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+    execFileSync('openssl', ['req', '-x509', '-new', '-key', key, '-subj', '/CN=ke', '-days', '1', '-out', path.join(dir, 'cert.pem')]);
+    const y = new Uint8Array(48).map((_, i) => i + 1);
+    writeFileSync(path.join(dir, 'y'), y);
+    const cms = new Uint8Array(execFileSync('openssl', ['cms', '-encrypt', '-binary', '-aes-256-gcm', '-keyid', '-in', path.join(dir, 'y'), '-outform', 'DER', '-recip', path.join(dir, 'cert.pem'), '-keyopt', 'rsa_padding_mode:oaep', '-keyopt', 'rsa_oaep_md:sha256', '-keyopt', 'rsa_mgf1_md:sha256']));
+    assert.is(pyDecode('decode_envelope.py', cms).type, 'authEnvelopedData', 'openssl wrote an AuthEnvelopedData');
+    const r = softwareRecipient(rsa.privateKey);
+    assert.equal(await openPopEnvelope(cms, r), y);
+    assert.equal(r.calls, ['oaep-sha256']);
+    // The mac is the last OCTET STRING of the DER: change its last byte → the tag does not verify.
+    const bad = new Uint8Array(cms);
+    bad[bad.length - 1] ^= 1;
+    const e = await openPopEnvelope(bad, softwareRecipient(rsa.privateKey)).catch((x: unknown) => x);
+    assert.ok(e instanceof CmcPopError && e.failure === 'decrypt' && e.cmcFailInfo === 'popFailed', String(e));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const tagged = createPopChallenge(spkiOf(rsa.publicKey), { content: 'aes128-gcm', tamper: 'gcm-tag', bodyPartID: 1 });
+  const e2 = await openPopEnvelope(tagged.cms, softwareRecipient(rsa.privateKey)).catch((x: unknown) => x);
+  assert.ok(e2 instanceof CmcPopError && e2.failure === 'decrypt', String(e2));
+  // GCMParameters (RFC 5084 §3.2): aes-ICVlen outside 12..16, or missing nonce → malformed
+  const asn1js = await import('asn1js');
+  const { GCMParameters } = await import('../../agent/protocols/cmc/index.js');
+  assert.is(GCMParameters.fromSchema(new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: new Uint8Array(12) })] })).icvLength, 12, 'DEFAULT 12');
+  // OpenSSL writes aes-ICVlen even when it is 12 (not DER, accepted)
+  assert.is(GCMParameters.fromSchema(new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: new Uint8Array(12) }), new asn1js.Integer({ value: 12 })] })).icvLength, 12);
+  assert.throws(() => GCMParameters.fromSchema(new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: new Uint8Array(12) }), new asn1js.Integer({ value: 11 })] })), (x: unknown) => x instanceof CmcPopError && x.failure === 'malformed');
+  assert.throws(() => GCMParameters.fromSchema(new asn1js.Sequence({ value: [new asn1js.Integer({ value: 12 })] })), (x: unknown) => x instanceof CmcPopError && x.failure === 'malformed');
 });
 
 test('KmacWithSHAKE128 is KMAC128 (SP 800-185, 256-bit output, empty customization) as openssl computes it; keys longer than 64 bytes are truncated', () => {

@@ -6,6 +6,8 @@ export const OID_DATA = '1.2.840.113549.1.7.1';
 export const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
 /** RFC 5652 §6.1 id-envelopedData. */
 export const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
+/** RFC 5083 §1.1 id-ct-authEnvelopedData. */
+export const OID_AUTH_ENVELOPED_DATA = '1.2.840.113549.1.9.16.1.23';
 /** RFC 5652 §8 id-encryptedData. */
 export const OID_ENCRYPTED_DATA = '1.2.840.113549.1.7.6';
 /** RFC 5652 §11.1 id-contentType attribute. */

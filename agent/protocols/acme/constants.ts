@@ -8,11 +8,14 @@ export const PEM_CERTIFICATE_CHAIN = 'application/pem-certificate-chain';
 /** RFC 8555 §6.7 error namespace. */
 export const ACME_ERROR_NS = 'urn:ietf:params:acme:error:';
 
-// REMOTE ATTESTATION — draft-ietf-acme-rats-01 (2 March 2026). Read from the WG repository
-// ietf-wg-acme/draft-ietf-acme-rats at 67616ee (13 January 2026, the editor's copy -01 was cut from; -01's title
-// "Remote Attestation Identifier and Challenge Type" and abstract match it).
-// Re-check (2 December 2026): draft-ietf-acme-rats-02 exists (IETF archive XML; only its front matter was readable:
-// same title, one more author) and is NOT checked; the WG repository (now ietf-wg-acme/draft-acme-rats) still ends at 67616ee.
+// REMOTE ATTESTATION — draft-ietf-acme-rats-02 (checked 3 December 2026), wire format unchanged from -01 (2 March 2026).
+// -02 body read from the WG repository's editor's copy of branch draft-ietf-acme-rats-02 (gh-pages build 7b07fff,
+// dated 3 September 2026, marked "same as main"). Compared with -01 (main 67616ee, 13 January 2026) the body is the
+// same text: §2.1 identifier, §2.2 / §2.2.1 challenge object (freshness_nonce, attestClaimsHint,
+// verifierEncryptionCredential), §2.2.2 response, §3 example flow, §4 / §7.1 hint registry, §6. Only the references
+// moved (msg-wrap-23 is still cited; ar4si-10, csr-attestation-29, posture-assessment-04, pkix-key-attestation-07).
+// That build lists three authors; the archived -02 XML front matter lists a fourth (G. Mallaya), so the submitted
+// -02 may differ in front matter. Nothing here changed for -02. A server on -01 sees exactly what a -02 server sees.
 // - §"'remote-attestation' identifier": newOrder may list { "type": "remote-attestation", "value": <hint> } beside the
 //   real identifiers ("" = whatever the client can attest; registry hints "hsm", "measured_boot", …). Not a name:
 //   it never goes into the CSR or the certificate. The server answers with an authorization of its own for it.
@@ -35,15 +38,20 @@ export const ACME_ERROR_NS = 'urn:ietf:params:acme:error:';
 //   acme.remoteAttestation unset). A server expecting what enrolld sent before (a {"cmw": [...]} object,
 //   extraData = SHA-256(keyAuthorization)) gets a bare CMW array and extraData = the freshness_nonce: it refuses.
 //
-// CMW — draft-ietf-rats-msg-wrap-23 (repo ietf-rats-wg/draft-ietf-rats-msg-wrap, tag -23 = f45f5a1, 10 Dec 2025;
-// re-checked 2 December 2026: nothing after -23 in the repository, newest commit 851df43 is an archive update; a
-// translated copy names it RFC 9999, July 2026, whose body could not be read, so the RFC text is NOT checked):
+// CMW — draft-ietf-rats-msg-wrap-23 (repo ietf-rats-wg/draft-ietf-rats-msg-wrap, tag -23 = f45f5a1, 10 Dec 2025),
+// published as RFC 9999 (July 2026). Re-checked 3 December 2026: the RFC body is still not readable here (the stored
+// copies give its abstract only; the repository ends at f45f5a1 / archive 851df43), so the RFC text is NOT checked.
+// What was readable: the IANA media type entries application/cmw+cbor, +jws and +cose now name RFC 9999 as the
+// published specification and "Section 8 of RFC 9999" as security considerations (the -22 entries said Section 9),
+// consistent with the RFC dropping -23's §7 Implementation Status (so -23 §8/§9 are RFC §7/§8; §3 Record/Tag/
+// Collection CMW and §4 would keep their numbers). Type names and the cmwc_t parameter are unchanged in those entries.
+// application/cmw+json's entry was not seen. Nothing the agent sends depends on the difference.
 //   json-record = [ type: media-type, value: base64url-string, ? ind: uint .bits cm-type ]  (cm-type evidence = bit 2)
 //   media types application/cmw+json and application/cmw+cbor.
 
-/** The challenge type (draft-ietf-acme-rats-01). */
+/** The challenge type (draft-ietf-acme-rats-01/-02 §2.2). */
 export const REMOTE_ATTEST_01 = 'remote-attest-01';
-/** The identifier type a client lists in newOrder to offer attestation (draft-ietf-acme-rats-01). */
+/** The identifier type a client lists in newOrder to offer attestation (draft-ietf-acme-rats-01/-02 §2.1). */
 export const IDENTIFIER_REMOTE_ATTESTATION = 'remote-attestation';
 /** msg-wrap-23 media type of a JSON CMW: the JWE content type (cty) when the CMW is encrypted. */
 export const CMW_JSON = 'application/cmw+json';

@@ -1,4 +1,4 @@
-// The remote-attest-01 challenge (draft-ietf-acme-rats-01): the challenge's freshness_nonce becomes the TPM
+// The remote-attest-01 challenge (draft-ietf-acme-rats-01, unchanged in -02 §2.2): the challenge's freshness_nonce becomes the TPM
 // qualifyingData, the answer is a JSON CMW record (draft-ietf-rats-msg-wrap-23), JWE-encrypted (RFC 7516, `jose`)
 // to the verifierEncryptionCredential when the challenge names one. Everything here that can be refused is checked
 // before any evidence is built, so a refusal never costs a TPM2_Certify and never sends evidence in the clear.

@@ -1,33 +1,46 @@
 // CMC (RFC 5272, RFC 5273, RFC 6402) over EST /fullcmc (RFC 7030 §4.3): OIDs and media types in one place.
 //
-// What the CMCbis texts said when this was written (read from the working group's repository lamps-wg/cmcbis,
-// HEAD 9a0a52f of 29 Sep 2024 = the -03 text plus "Add No Signature Example for KEM certificate"; the numbered
-// drafts published later — draft-ietf-lamps-rfc5274bis-11 of 26 Feb 2026 is the newest seen — could only be read
-// as far as their front matter here, so the numbered versions past that commit are NOT checked).
-// Published since: RFC 10002 (from draft-ietf-lamps-rfc5272bis-11) and RFC 10003 (from rfc5273bis-11), July 2026,
-// both obsoleting RFC 5272 (resp. 5273) and RFC 6402; RFC 10004 is the requirements document. Only their metadata and
-// abstracts were readable here, so the RFC text is NOT checked either; the wire format follows 9a0a52f:
-// - draft-ietf-lamps-rfc5272bis §6.7 (Encrypted and Decrypted POP Controls): EncryptedPOP/DecryptedPOP unchanged
-//   from RFC 5272. cms = EnvelopedData of id-data whose content is the POP Proof Value y; recipient identifier SHOULD
-//   be the CSR's SKI when it has one, else issuerAndSerialNumber with the IssuerName encoded as NULL (an empty Name)
-//   and the serial = the request's bodyPartID. witness = witnessAlg(y). thePOP = thePOPAlg(key = y, data = the
-//   request); "If the POP Proof Value is greater than 64 bytes, only the first 64 bytes ... is used as the secret".
-//   A client whose witness check or decryption fails MUST abort by sending a CMC Status Info control with
-//   CMCFailInfo popFailed. Appendix B.3 (Direct POP with No Signature Mechanism): a KEM key, the EnvelopedData
-//   using ori.KEMRecipientInfo (RFC 9629), thePOPAlgID KmacWithSHAKE128 and witnessAlgID SHAKE128 (RFC 8702).
-//   The module's POPAlgs are { maca-hMAC-SHA1 | maca-hMAC-SHA256, ... } and WitnessAlgs { mda-sha1 | mda-sha256, ... }.
-// - §C.1 (No-Signature Signature Mechanism): id-alg-noSignature parameters MUST be present and MUST be NULL;
-//   NoSignatureValue (OCTET STRING) "contains the hash of the certification request" (hash unspecified in the text).
-// - draft-ietf-lamps-rfc5274bis (same commit): SHA-1 MUST / SHA-256 SHOULD for witnessAlgID, HMAC-SHA1 MUST /
-//   HMAC-SHA256 SHOULD for thePOPAlgID; AES MUST for content encryption; RSA (PKCS #1 v1.5) key transport MUST,
-//   RSA-OAEP SHOULD.
+// CMCbis — RFC 10002 (structures), RFC 10003 (transport), RFC 10004 (compliance), July 2026, obsoleting RFC 5272,
+// 5273, 5274 and 6402. Their RFC text is not readable here; what is implemented is the text they were published from:
+// draft-ietf-lamps-rfc5272bis-11, rfc5273bis-11 and rfc5274bis-11, read (3 December 2026) from the stored gh-pages
+// copies of lamps-wg/cmcbis, directory draft-ietf-lamps-rfc5272bis-11/ (f3a8680). Earlier this followed the WG
+// repository's HEAD 9a0a52f (29 Sep 2024, the -03 text); the git snapshot still ends there.
+// Wire-relevant differences of -11 from 9a0a52f, all implemented:
+// - rfc5272bis-11 §6.7 step 2: "cms is an EnvelopedData or AuthEnvelopedData" (new). AuthEnvelopedData is RFC 5083
+//   with AES-GCM (RFC 5084); pop-envelope.ts opens both. Recipient identifier rules unchanged: the CSR's SKI when it
+//   has one, else issuerAndSerialNumber with the IssuerName encoded as NULL (an empty Name) and the serial = the
+//   request's bodyPartID. witness = witnessAlg(y); thePOP = HMAC (or the named MAC) keyed with y over the request,
+//   "only the first 64 bytes" of a longer y. A failed witness check or decryption: abort with CMC Status Info
+//   popFailed. EncryptedPOP / DecryptedPOP ASN.1 unchanged.
+// - Appendix C.1: id-alg-noSignature parameters "MUST be present and MUST be encoded as NULL"; NoSignatureValue
+//   "contains the SHA-1 hash of the certification request" (9a0a52f named no hash; enrolld sent SHA-256) and "SHOULD be
+//   ignored"; a SignerInfo under a noSignature key "MUST use the subjectKeyIdentifier choice" (enrolld signs the
+//   PKIData with its signing credential instead, as in Appendix B.3).
+// - Appendix B renumbered: B.3 is now "Direct POP for an RSA or KEM Certificate" (HMAC-SHA256 / SHA-256, PKIData signed
+//   by the requester's signing certificate: what enrolld does); the KEM + noSignature flow (ori KEMRecipientInfo
+//   RFC 9629, thePOPAlgID KmacWithSHAKE128, witnessAlgID SHAKE128 RFC 8702) moved to B.4. Both say "either
+//   EnvelopedData or AuthEnvelopedData can be used". The ASN.1 module's POPAlgs / WitnessAlgs still list
+//   maca-hMAC-SHA1 | maca-hMAC-SHA256 and mda-sha1 | mda-sha256.
+// - rfc5274bis-11 §5.1 (RFC 10004): SHA-256 MUST for witnessAlgID and HMAC-SHA256 MUST for thePOPAlgID (were SHA-1 /
+//   HMAC-SHA1); AES-GCM MUST for AuthEnvelopedData with a 12-octet nonce and a 12-octet ICV; RSA key transport MUST
+//   for EnvelopedData and AuthEnvelopedData; RSA-SHA256 SignedData signatures MUST be generated and verified (enrolld
+//   signs with its credential's algorithm, often ECDSA: a server insisting on RSA would refuse it). Backwards
+//   compatibility: servers MAY offer the RFC 5274 algorithms.
+// - rfc5273bis-11 (RFC 10003): the smime-type values are now written CMC-Request / CMC-Response (RFC 5273:
+//   CMC-request / CMC-response); HTTP over TLS 1.2 or later per BCP 195, no 0-RTT; TCP port 5318. Over EST /fullcmc
+//   the media types are RFC 7030's (kept below); the agent compares smime-type case-insensitively, so either spelling
+//   from a server is accepted.
+// What a server on the older text sees: an RFC 5272 CA that checked the noSignature value as SHA-256 (nothing required
+// that) would now see SHA-1; RFC 5272/10002 both say nothing binds that value, and a CA following RFC 10002 ignores it.
+// A CA that sends EnvelopedData is answered exactly as before.
 // - RFC 9629 (KEMRecipientInfo), RFC 9690 (RSA-KEM: KDF3-SHA-256 + AES-128-wrap mandatory), RFC 8702 (KMAC/SHAKE in
-//   CMS), RFC 5753 (ECDH kari, ECC-CMS-SharedInfo, X9.63 KDF), RFC 8619 (HKDF OIDs) are published RFCs.
+//   CMS), RFC 5753 (ECDH kari, ECC-CMS-SharedInfo, X9.63 KDF), RFC 8619 (HKDF OIDs), RFC 5083/5084 (AuthEnvelopedData,
+//   AES-GCM) are published RFCs.
 // No OID used here is TBD, so none is a placeholder.
 export const CMCBIS_VERSION = {
-  structures: 'draft-ietf-lamps-rfc5272bis (lamps-wg/cmcbis 9a0a52f, 2024-09-29)',
-  transport: 'draft-ietf-lamps-rfc5273bis (lamps-wg/cmcbis 9a0a52f, 2024-09-29)',
-  compliance: 'draft-ietf-lamps-rfc5274bis (lamps-wg/cmcbis 9a0a52f, 2024-09-29)',
+  structures: 'RFC 10002 as draft-ietf-lamps-rfc5272bis-11 (lamps-wg/cmcbis gh-pages f3a8680)',
+  transport: 'RFC 10003 as draft-ietf-lamps-rfc5273bis-11 (lamps-wg/cmcbis gh-pages f3a8680)',
+  compliance: 'RFC 10004 as draft-ietf-lamps-rfc5274bis-11 (lamps-wg/cmcbis gh-pages f3a8680)',
 } as const;
 const PKIX = '1.3.6.1.5.5.7';
 
@@ -69,7 +82,7 @@ export const OID_CMC = {
   identityProofV2: `${PKIX}.7.34`,
 } as const;
 
-/** Witness and POP algorithms (RFC 5272 §6.7 / rfc5272bis §6.7, Appendix B.3; RFC 5274bis §4.1). */
+/** Witness and POP algorithms (RFC 5272 §6.7 / RFC 10002 §6.7, Appendix B.3 and B.4; RFC 10004 §5.1). */
 export { OID_HMAC_SHA256, OID_SHA256, OID_SHA1 } from '../../pki/algorithms.js';
 /** hmacWithSHA1 (RFC 8018 / RFC 6268). */
 export const OID_HMAC_SHA1 = '1.2.840.113549.2.7';
@@ -122,15 +135,20 @@ export function statusName(n: number): CmcStatusName | undefined {
   return (Object.keys(CMC_STATUS) as CmcStatusName[]).find((k) => CMC_STATUS[k] === n);
 }
 
-/** id-alg-noSignature (RFC 5272 Appendix C.1, rfc5272bis Appendix C.1: {id-pkix id-alg(6) 2}): the PKCS#10 of a key
- * that cannot sign. Parameters present and NULL (as both texts require); the value is "the hash of the certification
- * request", unspecified: the signature BIT STRING holds SHA-256(certificationRequestInfo DER). POP is then done by
- * encryptedPOP/decryptedPOP (§6.7). */
+/** id-alg-noSignature (RFC 5272 Appendix C.1, RFC 10002 Appendix C.1: {id-pkix id-alg(6) 2}): the PKCS#10 of a key
+ * that cannot sign. Parameters present and NULL (as both texts require). RFC 10002 (rfc5272bis-11) C.1: the value
+ * "contains the SHA-1 hash of the certification request" and "SHOULD be ignored"; the signature BIT STRING holds
+ * SHA-1(certificationRequestInfo DER). (The 9a0a52f text left the hash open and enrolld used SHA-256 then.) POP is
+ * then done by encryptedPOP/decryptedPOP (§6.7). */
 export const OID_ALG_NO_SIGNATURE = '1.3.6.1.5.5.7.6.2';
 /** Content encryption (RFC 3565 §4.1), key wrap (RFC 3565 §4.3 / RFC 3394). */
 export const OID_AES128_CBC = '2.16.840.1.101.3.4.1.2';
 export const OID_AES192_CBC = '2.16.840.1.101.3.4.1.22';
 export const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
+/** Authenticated content encryption for AuthEnvelopedData (RFC 5084 §3.2: id-aes{128,192,256}-GCM). */
+export const OID_AES128_GCM = '2.16.840.1.101.3.4.1.6';
+export const OID_AES192_GCM = '2.16.840.1.101.3.4.1.26';
+export const OID_AES256_GCM = '2.16.840.1.101.3.4.1.46';
 export const OID_AES128_WRAP = '2.16.840.1.101.3.4.1.5';
 export const OID_AES192_WRAP = '2.16.840.1.101.3.4.1.25';
 export const OID_AES256_WRAP = '2.16.840.1.101.3.4.1.45';
@@ -152,4 +170,4 @@ export const OID_ECDH_STD_SHA384_KDF = '1.3.132.1.11.2';
 export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 export const OID_P256 = '1.2.840.10045.3.1.7';
 export { OID_MGF1 } from '../../pki/algorithms.js';
-export { OID_DATA, OID_ENVELOPED_DATA } from '../../pki/cms/oids.js';
+export { OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_ENVELOPED_DATA } from '../../pki/cms/oids.js';

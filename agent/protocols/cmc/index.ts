@@ -20,3 +20,5 @@ export * from './pop-envelope.js';
 export * from './pop-algorithms.js';
 export * from './key-derivation.js';
 export * from './kem-recipient-info.js';
+export * from './auth-enveloped-data.js';
+export * from './gcm-parameters.js';

@@ -1,7 +1,9 @@
-// A PKCS#10 for a key that cannot sign (a TPM decryption key), RFC 5272 / rfc5272bis Appendix C.1:
-// signatureAlgorithm id-alg-noSignature with parameters NULL ("MUST be present and MUST be encoded as NULL"); the
-// signature value is SHA-256 of the DER certificationRequestInfo (the text leaves the hash open, see constants.ts). Proof of possession comes later through encryptedPOP/decryptedPOP (§6.7); origin authentication
-// from the PKIData signature of the device's signing credential.
+// A PKCS#10 for a key that cannot sign (a TPM decryption key), RFC 10002 Appendix C.1 (rfc5272bis-11; RFC 5272
+// Appendix C.1): signatureAlgorithm id-alg-noSignature with parameters NULL ("MUST be present and MUST be encoded as
+// NULL"); NoSignatureValue "contains the SHA-1 hash of the certification request" — here SHA-1 of the DER
+// certificationRequestInfo, the part a signature covers — and "SHOULD be ignored" by the receiver. Proof of
+// possession comes later through encryptedPOP/decryptedPOP (§6.7); origin authentication from the PKIData signature
+// of the device's signing credential.
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
@@ -23,7 +25,7 @@ export function buildNoSignatureCsr(subject: NameInput | pkijs.RelativeDistingui
   // toSchema(true) encodes the CertificationRequestInfo from the fields; its first element is the TBS.
   const tbs = new Uint8Array((csr.toSchema(true).valueBlock.value[0] as asn1js.Sequence).toBER(false));
   csr.tbsView = tbs;
-  csr.signatureValue = new asn1js.BitString({ valueHex: createHash('sha256').update(tbs).digest() });
+  csr.signatureValue = new asn1js.BitString({ valueHex: createHash('sha1').update(tbs).digest() });
   return new Uint8Array(csr.toSchema().toBER(false));
 }
 
@@ -31,9 +33,9 @@ export function isNoSignatureCsr(csr: pkijs.CertificationRequest): boolean {
   return csr.signatureAlgorithm.algorithmId === OID_ALG_NO_SIGNATURE;
 }
 
-/** True when the noSignature value is SHA-256 of the request info (integrity only; not a proof of possession). */
+/** True when the noSignature value is SHA-1 of the request info (RFC 10002 C.1; integrity only, no proof of possession). */
 export function checkNoSignatureCsr(csr: pkijs.CertificationRequest): boolean {
   if (!isNoSignatureCsr(csr)) return false;
   const tbs = new Uint8Array(csr.tbsView);
-  return bytesEqual(new Uint8Array(csr.signatureValue.valueBlock.valueHexView), new Uint8Array(createHash('sha256').update(tbs).digest()));
+  return bytesEqual(new Uint8Array(csr.signatureValue.valueBlock.valueHexView), new Uint8Array(createHash('sha1').update(tbs).digest()));
 }

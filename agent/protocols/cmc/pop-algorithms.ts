@@ -1,4 +1,4 @@
-// The two computations of indirect POP (RFC 5272 §6.7, rfc5272bis §6.7 and Appendix B.3):
+// The two computations of indirect POP (RFC 5272 §6.7, RFC 10002 §6.7 and Appendix B.3/B.4):
 //   witness = witnessAlgID(y)                        — SHA-1, SHA-256 (RFC 5274bis), SHAKE128 with 256-bit output (RFC 8702 §3.1)
 //   thePOP  = thePOPAlgID(key = y[0..64), data = the certification request DER)
 //             — HMAC-SHA1, HMAC-SHA256 (RFC 5274bis), KMAC128 = KmacWithSHAKE128 (RFC 8702 §3.4, KMAC from @noble/hashes)

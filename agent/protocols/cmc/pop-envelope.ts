@@ -7,23 +7,28 @@
 //    KEK = kdf(SS, kekLength, CMSORIforKEMOtherInfo), CEK = AES key unwrap (RFC 3394);
 //  - kari (RFC 5753 §3.1.2, ephemeral-static ECDH): Z = TPM2_ECDH_ZGen(our key, the originator's ephemeral point),
 //    KEK = X9.63-KDF(Z, ECC-CMS-SharedInfo), CEK = AES key unwrap;
-// then AES-128/192/256-CBC content decryption (RFC 3565). The recipient is chosen by its identifier: the key's
+// then AES-128/192/256-CBC content decryption (RFC 3565). RFC 10002 §6.7 (rfc5272bis-11) also allows an
+// AuthEnvelopedData (RFC 5083) with the same RecipientInfos: AES-128/192/256-GCM (RFC 5084), `mac` the tag, authAttrs
+// (if any) the additional data; a tag that does not verify is a decryption failure (popFailed). The recipient is chosen by its identifier: the key's
 // subjectKeyIdentifier (the CSR's SKI extension, or SHA-1 of the subjectPublicKey), or issuerAndSerialNumber with an
 // empty issuer and the request's bodyPartID as serial (rfc5272bis §6.7 step 2).
 // createPopEnvelope is the CA side of the ktri RSAES-OAEP-SHA-256 / AES-256-CBC form (used by unit tests).
-import { constants, createCipheriv, createDecipheriv, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createPublicKey, publicEncrypt, randomBytes, type CipherGCMTypes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { bytesEqual } from '../../pki/der.js';
 import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
 import {
-  OID_AES128_CBC, OID_AES128_WRAP, OID_AES192_CBC, OID_AES192_WRAP, OID_AES256_CBC, OID_AES256_WRAP, OID_DATA, OID_ECDH_STD_SHA256_KDF,
+  OID_AES128_CBC, OID_AES128_GCM, OID_AES128_WRAP, OID_AES192_CBC, OID_AES192_GCM, OID_AES192_WRAP, OID_AES256_CBC, OID_AES256_GCM, OID_AES256_WRAP,
+  OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_ECDH_STD_SHA256_KDF,
   OID_ECDH_STD_SHA384_KDF, OID_EC_PUBLIC_KEY, OID_ENVELOPED_DATA, OID_KDF_KDF3, OID_KEM_RSA, OID_MGF1, OID_ORI_KEM, OID_P256, OID_RSA_ENCRYPTION,
   OID_RSAES_OAEP, OID_SHA256,
 } from './constants.js';
 import { CmcPopError } from './errors.js';
 import { deriveKey, x963Kdf } from './key-derivation.js';
 import { KEMRecipientInfo } from './kem-recipient-info.js';
+import { AuthEnvelopedData } from './auth-enveloped-data.js';
+import { GCMParameters } from './gcm-parameters.js';
 import type { AlgorithmSpec } from './pop-algorithms.js';
 
 /** The RSA decryption a recipient performs (TPM2_RSA_Decrypt inScheme OAEP / RSAES / NULL). */
@@ -52,6 +57,11 @@ const CBC: Record<string, { cipher: string; key: number }> = {
   [OID_AES128_CBC]: { cipher: 'aes-128-cbc', key: 16 },
   [OID_AES192_CBC]: { cipher: 'aes-192-cbc', key: 24 },
   [OID_AES256_CBC]: { cipher: 'aes-256-cbc', key: 32 },
+};
+const GCM: Record<string, { cipher: string; key: number }> = {
+  [OID_AES128_GCM]: { cipher: 'aes-128-gcm', key: 16 },
+  [OID_AES192_GCM]: { cipher: 'aes-192-gcm', key: 24 },
+  [OID_AES256_GCM]: { cipher: 'aes-256-gcm', key: 32 },
 };
 const WRAP: Record<string, { cipher: string; key: number }> = {
   [OID_AES128_WRAP]: { cipher: 'id-aes128-wrap', key: 16 },
@@ -265,52 +275,26 @@ async function openKari(kari: pkijs.KeyAgreeRecipientInfo, r: PopRecipient): Pro
   return unwrap(wrapOid, kek, new Uint8Array(mine.encryptedKey.valueBlock.valueHexView));
 }
 
-/**
- * Device side: the POP Proof Value y from the envelope. `recipient` names the key and its private-key operations; a
- * bare function is the RSA decryption alone (no recipient matching).
- */
-export async function openPopEnvelope(der: Uint8Array, recipient: PopRecipient | PopRecipient['decrypt']): Promise<Uint8Array> {
-  const r: PopRecipient = typeof recipient === 'function' ? { decrypt: recipient } : (recipient ?? {});
-  let env: pkijs.EnvelopedData;
-  try {
-    const parsed = asn1js.fromBER(der);
-    if (parsed.offset !== der.byteLength || parsed.result.error) throw new Error('not one BER element');
-    const ci = new pkijs.ContentInfo({ schema: parsed.result });
-    if (ci.contentType !== OID_ENVELOPED_DATA) throw new Error(`content type ${ci.contentType} is not EnvelopedData`);
-    env = new pkijs.EnvelopedData({ schema: ci.content });
-  } catch (e) {
-    throw new CmcPopError('malformed', `encryptedPOP cms: ${(e as Error).message}`, { cause: e });
-  }
-  const eci = env.encryptedContentInfo;
-  if (eci.contentType !== OID_DATA) throw new CmcPopError('malformed', `encryptedPOP cms: encrypted content type ${eci.contentType} is not id-data`);
-  const cbc = CBC[eci.contentEncryptionAlgorithm.algorithmId];
-  if (!cbc) throw new CmcPopError('unsupported-algorithm', `unsupported content encryption ${eci.contentEncryptionAlgorithm.algorithmId}`);
-  const ivNode = eci.contentEncryptionAlgorithm.algorithmParams;
-  const iv = ivNode instanceof asn1js.OctetString ? ivNode.valueBlock.valueHexView : undefined;
-  const ct = encryptedContentBytes(eci.encryptedContent);
-  if (!iv || iv.byteLength !== 16 || !ct) throw new CmcPopError('malformed', 'encryptedPOP cms: AES-CBC needs a 16-byte IV and encrypted content');
-
-  // The first RecipientInfo of a kind we handle that names our key.
-  let cek: Uint8Array | undefined;
+/** The content-encryption key from the first RecipientInfo of a kind we handle that names our key. */
+async function contentEncryptionKey(recipientInfos: pkijs.RecipientInfo[], r: PopRecipient): Promise<Uint8Array> {
   let unsupported: CmcPopError | undefined;
-  for (const ri of env.recipientInfos) {
+  for (const ri of recipientInfos) {
     try {
       if (ri.variant === 1) {
         const ktri = ri.value as pkijs.KeyTransRecipientInfo;
         if (!ridMatches(ktri.rid instanceof asn1js.OctetString ? { variant: 2, value: ktri.rid } : { variant: 1, value: ktri.rid }, r)) continue;
-        cek = await openKtri(ktri, r);
+        return await openKtri(ktri, r);
       } else if (ri.variant === 2) {
-        cek = await openKari(ri.value as pkijs.KeyAgreeRecipientInfo, r);
+        return await openKari(ri.value as pkijs.KeyAgreeRecipientInfo, r);
       } else if (ri.variant === 5) {
         const ori = ri.value as pkijs.OtherRecipientInfo;
         if (ori.oriType !== OID_ORI_KEM) throw new CmcPopError('unsupported-algorithm', `unsupported OtherRecipientInfo ${ori.oriType}`);
         const kemri = KEMRecipientInfo.fromSchema(ori.oriValue as asn1js.BaseBlock);
         if (!ridMatches({ variant: kemri.rid.variant, value: kemri.rid.value }, r)) continue;
-        cek = await openKemri(kemri, r);
+        return await openKemri(kemri, r);
       } else {
         throw new CmcPopError('unsupported-algorithm', `RecipientInfo variant ${ri.variant} (kekri/pwri) cannot name a public key`);
       }
-      break;
     } catch (e) {
       // pkijs/asn1js throw plain errors on structures that do not match their schema: malformed input, typed.
       if (!(e instanceof CmcPopError)) throw new CmcPopError('malformed', `encryptedPOP cms RecipientInfo: ${(e as Error).message}`, { cause: e });
@@ -318,13 +302,80 @@ export async function openPopEnvelope(der: Uint8Array, recipient: PopRecipient |
       unsupported ??= e;
     }
   }
-  if (!cek) throw unsupported ?? new CmcPopError('recipient', 'no RecipientInfo of the encryptedPOP cms names our key');
-  if (cek.byteLength !== cbc.key) throw new CmcPopError('decrypt', `encryptedPOP cms: the content-encryption key is ${cek.byteLength} bytes, ${cbc.cipher} needs ${cbc.key}`);
+  throw unsupported ?? new CmcPopError('recipient', 'no RecipientInfo of the encryptedPOP cms names our key');
+}
+
+/** How the content is decrypted once the CEK is known: AES-CBC (EnvelopedData) or AES-GCM (AuthEnvelopedData). */
+type ContentCipher =
+  | { aead: false; cipher: string; key: number; iv: Uint8Array; ct: Uint8Array }
+  | { aead: true; cipher: string; key: number; nonce: Uint8Array; ct: Uint8Array; tag: Uint8Array; aad: Uint8Array };
+
+/** EnvelopedData: AES-CBC with a 16-byte IV (RFC 3565). */
+function cbcContent(eci: pkijs.EncryptedContentInfo): ContentCipher {
+  const cbc = CBC[eci.contentEncryptionAlgorithm.algorithmId];
+  if (!cbc) throw new CmcPopError('unsupported-algorithm', `unsupported content encryption ${eci.contentEncryptionAlgorithm.algorithmId} in EnvelopedData`);
+  const ivNode = eci.contentEncryptionAlgorithm.algorithmParams;
+  const iv = ivNode instanceof asn1js.OctetString ? new Uint8Array(ivNode.valueBlock.valueHexView) : undefined;
+  const ct = encryptedContentBytes(eci.encryptedContent);
+  if (!iv || iv.byteLength !== 16 || !ct) throw new CmcPopError('malformed', 'encryptedPOP cms: AES-CBC needs a 16-byte IV and encrypted content');
+  return { aead: false, ...cbc, iv, ct };
+}
+
+/** AuthEnvelopedData: AES-GCM (RFC 5084 §3.2) whose tag is `mac`, of aes-ICVlen bytes (RFC 5083 §2.1, RFC 5084 §3.2). */
+function gcmContent(aed: AuthEnvelopedData): ContentCipher {
+  const eci = aed.authEncryptedContentInfo;
+  const gcm = GCM[eci.contentEncryptionAlgorithm.algorithmId];
+  if (!gcm) throw new CmcPopError('unsupported-algorithm', `unsupported content-authenticated encryption ${eci.contentEncryptionAlgorithm.algorithmId} in AuthEnvelopedData`);
+  const params = GCMParameters.fromSchema(eci.contentEncryptionAlgorithm.algorithmParams as asn1js.BaseBlock | undefined, 'encryptedPOP cms GCMParameters');
+  const ct = encryptedContentBytes(eci.encryptedContent);
+  if (!ct) throw new CmcPopError('malformed', 'encryptedPOP cms: AuthEnvelopedData without encrypted content');
+  if (aed.mac.byteLength !== params.icvLength) throw new CmcPopError('malformed', `encryptedPOP cms: mac is ${aed.mac.byteLength} bytes, aes-ICVlen says ${params.icvLength}`);
+  return { aead: true, ...gcm, nonce: params.nonce, ct, tag: aed.mac, aad: aed.aad() };
+}
+
+/**
+ * Device side: the POP Proof Value y from the envelope, an EnvelopedData or (RFC 10002 §6.7) an AuthEnvelopedData.
+ * `recipient` names the key and its private-key operations; a bare function is the RSA decryption alone (no
+ * recipient matching).
+ */
+export async function openPopEnvelope(der: Uint8Array, recipient: PopRecipient | PopRecipient['decrypt']): Promise<Uint8Array> {
+  const r: PopRecipient = typeof recipient === 'function' ? { decrypt: recipient } : (recipient ?? {});
+  let recipientInfos: pkijs.RecipientInfo[];
+  let eci: pkijs.EncryptedContentInfo;
+  let aed: AuthEnvelopedData | undefined;
   try {
-    const d = createDecipheriv(cbc.cipher, cek, iv);
-    return new Uint8Array(Buffer.concat([d.update(ct), d.final()]));
+    const parsed = asn1js.fromBER(der);
+    if (parsed.offset !== der.byteLength || parsed.result.error) throw new Error('not one BER element');
+    const ci = new pkijs.ContentInfo({ schema: parsed.result });
+    if (ci.contentType === OID_ENVELOPED_DATA) {
+      const env = new pkijs.EnvelopedData({ schema: ci.content });
+      [recipientInfos, eci] = [env.recipientInfos, env.encryptedContentInfo];
+    } else if (ci.contentType === OID_AUTH_ENVELOPED_DATA) {
+      aed = AuthEnvelopedData.fromSchema(ci.content as asn1js.BaseBlock, 'encryptedPOP cms AuthEnvelopedData');
+      [recipientInfos, eci] = [aed.recipientInfos, aed.authEncryptedContentInfo];
+    } else {
+      throw new Error(`content type ${ci.contentType} is neither EnvelopedData nor AuthEnvelopedData`);
+    }
   } catch (e) {
-    throw new CmcPopError('decrypt', `encryptedPOP cms does not decrypt: ${(e as Error).message}`, { cause: e });
+    if (e instanceof CmcPopError) throw e;
+    throw new CmcPopError('malformed', `encryptedPOP cms: ${(e as Error).message}`, { cause: e });
+  }
+  if (eci.contentType !== OID_DATA) throw new CmcPopError('malformed', `encryptedPOP cms: encrypted content type ${eci.contentType} is not id-data`);
+  const content = aed ? gcmContent(aed) : cbcContent(eci);
+
+  const cek = await contentEncryptionKey(recipientInfos, r);
+  if (cek.byteLength !== content.key) throw new CmcPopError('decrypt', `encryptedPOP cms: the content-encryption key is ${cek.byteLength} bytes, ${content.cipher} needs ${content.key}`);
+  try {
+    if (!content.aead) {
+      const d = createDecipheriv(content.cipher, cek, content.iv);
+      return new Uint8Array(Buffer.concat([d.update(content.ct), d.final()]));
+    }
+    const d = createDecipheriv(content.cipher as CipherGCMTypes, cek, content.nonce, { authTagLength: content.tag.byteLength });
+    d.setAuthTag(content.tag);
+    if (content.aad.byteLength > 0) d.setAAD(content.aad);
+    return new Uint8Array(Buffer.concat([d.update(content.ct), d.final()]));
+  } catch (e) {
+    throw new CmcPopError('decrypt', `encryptedPOP cms does not decrypt${content.aead ? ' or its mac does not verify' : ''}: ${(e as Error).message}`, { cause: e });
   } finally {
     cek.fill(0);
   }

@@ -3,8 +3,12 @@
 # extensionRequest (RFC 2985 §5.4.2, extensions per RFC 5280), challengePassword, and the CSR-attestation attribute
 # id-aa-attestation (draft-ietf-lamps-csr-attestation-28 §4.3) down to the TPM structures inside
 # Tcg-csr-tpm-certify (TPMS_ATTEST, TPMT_SIGNATURE, TPMT_PUBLIC) and TcgAttestQuote (TPMS_ATTEST quote, PCR values).
+# infoSha1Hex is SHA-1 of the DER re-encoding of certificationRequestInfo (what an id-alg-noSignature value holds,
+# RFC 10002 Appendix C.1).
+import hashlib
 import common
 from pyasn1.codec.der import decoder as der_decoder
+from pyasn1.codec.der import encoder as der_encoder
 from pyasn1.type import char, univ
 from pyasn1_modules import rfc2986, rfc5280
 import drafts
@@ -62,6 +66,7 @@ def csr_json(der):
         'spki': common.spki_json(info['subjectPKInfo']),
         'signatureAlgorithm': common.algid(csr['signatureAlgorithm']),
         'signatureHex': common.hexs(csr['signature'].asOctets()),
+        'infoSha1Hex': hashlib.sha1(der_encoder.encode(info)).hexdigest(),
         'attributes': [],
     }
     for a in info['attributes']:

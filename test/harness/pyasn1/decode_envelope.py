@@ -3,10 +3,12 @@
 # keyEncryptionAlgorithm; kari: originator key algorithm, key agreement and wrap algorithms, recipient ids; ori: oriType
 # and, for id-ori-kem, the KEMRecipientInfo decoded with the ASN.1 of RFC 9629 §3 written out below — pyasn1-modules
 # 0.2.8 has no rfc9629), encryptedContentInfo (content type, cipher, IV length). Strict DER.
+# Also ContentInfo{AuthEnvelopedData} (RFC 5083, pyasn1-modules rfc5083) with AES-GCM GCMParameters (RFC 5084,
+# rfc5084): the same RecipientInfos, authEncryptedContentInfo (nonce length, ICV length) and the mac length.
 import common
 from pyasn1.codec.der import decoder as der_decoder
 from pyasn1.type import constraint, namedtype, tag, univ
-from pyasn1_modules import rfc5280, rfc5652
+from pyasn1_modules import rfc5083, rfc5084, rfc5280, rfc5652
 
 MAX = float('inf')
 
@@ -51,12 +53,13 @@ def ias_json(ias):
 def main(der):
     common.decode(der, rfc5652.ContentInfo(), 'ContentInfo')
     ci, _ = der_decoder.decode(der, asn1Spec=rfc5652.ContentInfo())
-    if ci['contentType'] != rfc5652.id_envelopedData:
-        raise SystemExit(f'not EnvelopedData: {ci["contentType"]}')
-    env, rest = der_decoder.decode(ci['content'], asn1Spec=rfc5652.EnvelopedData())
+    auth = ci['contentType'] == rfc5083.id_ct_authEnvelopedData
+    if ci['contentType'] != rfc5652.id_envelopedData and not auth:
+        raise SystemExit(f'neither EnvelopedData nor AuthEnvelopedData: {ci["contentType"]}')
+    env, rest = der_decoder.decode(ci['content'], asn1Spec=rfc5083.AuthEnvelopedData() if auth else rfc5652.EnvelopedData())
     if rest:
-        raise SystemExit('trailing bytes after EnvelopedData')
-    out = {'version': int(env['version']), 'recipientInfos': []}
+        raise SystemExit('trailing bytes after the enveloped data')
+    out = {'type': 'authEnvelopedData' if auth else 'envelopedData', 'version': int(env['version']), 'recipientInfos': []}
     for ri in env['recipientInfos']:
         kind = ri.getName()
         r = {'type': kind}
@@ -86,6 +89,17 @@ def main(der):
                               'kdf': alg(k['kdf']), 'kekLength': int(k['kekLength']), 'wrap': alg(k['wrap']),
                               'encryptedKeyBytes': len(k['encryptedKey'])}
         out['recipientInfos'].append(r)
+    if auth:
+        eci = env['authEncryptedContentInfo']
+        gcm, rest = der_decoder.decode(eci['contentEncryptionAlgorithm']['parameters'], asn1Spec=rfc5084.GCMParameters())
+        if rest:
+            raise SystemExit('trailing bytes after GCMParameters')
+        out['encryptedContentInfo'] = {'contentType': str(eci['contentType']), 'cipher': str(eci['contentEncryptionAlgorithm']['algorithm']),
+                                       'nonceBytes': len(gcm['aes-nonce']), 'icvLength': int(gcm['aes-ICVlen']),
+                                       'contentBytes': len(eci['encryptedContent'])}
+        out['macBytes'] = len(env['mac'])
+        out['authAttrs'] = env['authAttrs'].isValue
+        return out
     eci = env['encryptedContentInfo']
     iv, _ = der_decoder.decode(eci['contentEncryptionAlgorithm']['parameters'], asn1Spec=univ.OctetString())
     out['encryptedContentInfo'] = {'contentType': str(eci['contentType']), 'cipher': str(eci['contentEncryptionAlgorithm']['algorithm']),
