@@ -33,6 +33,7 @@ import { der as parseDer } from './pki/der.js';
 import { OID } from './pki/oids.js';
 import { contentInfo, signSignedData } from './pki/signed-data.js';
 import { LabCa } from './ca.js';
+import { type EnvelopeTamper, envelopeToKek } from './enveloped-data.js';
 import { EST_PATH, type LabPalEntry } from './pal-entry.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 
@@ -64,6 +65,11 @@ export interface SymmetricPackageSpec {
   variant?: SymmetricVariant;
   /** Serve base64 (RFC 7030 style) instead of binary. */
   base64?: boolean;
+  /**
+   * Encrypt the signed package to the device KEK with the lab's own EnvelopedData (enveloped-data.ts) instead of
+   * openssl's, as EnvelopedData or RFC 6032 EncryptedKeyPackage, optionally broken (`tamper`).
+   */
+  envelope?: { form: 'enveloped' | 'encrypted-key-package'; tamper?: EnvelopeTamper };
 }
 
 export interface LabKeyPackage {
@@ -138,6 +144,8 @@ export class KeyPackageLab {
   pkcs12Password = 'lab-p12-secret';
   /** PEM certificate (issued by the lab) of the device's published KEK public key; set by setKek(). */
   private kekCertPem: string | undefined;
+  /** DER SubjectPublicKeyInfo of the device's published KEK; set by setKek(). */
+  private kekSpki: Uint8Array | undefined;
   /** SPKIs (DER) of the keys /serverkeygen generated, latest last. */
   readonly generated: Uint8Array[] = [];
 
@@ -167,6 +175,14 @@ export class KeyPackageLab {
     const now = (this.opts.now ?? (() => new Date()))();
     const cert = await this.ca.issue({ subject: { CN: 'device key-encryption key' } as never, spki: der, notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + 86_400_000), profile: 'client' });
     this.kekCertPem = certificatePem(cert);
+    this.kekSpki = der;
+  }
+
+  /** The signed package `der` in the lab's own EnvelopedData to the KEK (EncryptedKeyPackage `enveloped [0]` if asked). */
+  envelopeByHand(der: Uint8Array, form: 'enveloped' | 'encrypted-key-package', tamper: EnvelopeTamper = 'none'): Uint8Array {
+    if (!this.kekSpki) throw new Error('no KEK published to the lab (setKek)');
+    const env = envelopeToKek(der, this.kekSpki, tamper);
+    return form === 'enveloped' ? env : KeyPackageLab.encryptedKeyPackage(env);
   }
 
   /** RFC 5652 §6 EnvelopedData (DER ContentInfo) of `content` to the KEK (or to a fresh other key), by openssl cms. */
@@ -239,6 +255,7 @@ export class KeyPackageLab {
     // RFC 6032 / RFC 5652 §6: the signed package encrypted to the device's KEK (inner type id-data: openssl cannot set it)
     if (variant === 'enveloped' || variant === 'wrong-kek') der = this.envelope(der, variant === 'wrong-kek' ? 'other' : 'kek');
     if (variant === 'encrypted-key-package') der = KeyPackageLab.encryptedKeyPackage(this.envelope(der));
+    if (spec.envelope) der = this.envelopeByHand(der, spec.envelope.form, spec.envelope.tamper);
     if (variant === 'bad-signature') {
       // the signature is the last OCTET STRING in the DER: flip a byte near the end
       der = new Uint8Array(der);

@@ -34,6 +34,8 @@ import { registerKeyPackageHandlers, type ServerKeygenVariant, type SymmetricVar
 import { labPal } from '../../deploy/lab/pal.js';
 import { createLabServer } from '../../deploy/lab/server.js';
 import { startSwtpm } from '../harness/swtpm.js';
+import { pyDecode } from '../harness/pydecode.js';
+import type { EnvelopeTamper } from '../../deploy/lab/enveloped-data.js';
 
 const USERS = { device: 's3cret' };
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'enrolld-keys-'));
@@ -223,6 +225,59 @@ for (const b of BAD) {
     assert.is(r.signatureValid, true);
     assert.is(r.pkgId, b.withPkgId ? Buffer.from(p.pkgId).toString('hex') : undefined);
   });
+}
+
+// The lab's own EnvelopedData (deploy/lab/enveloped-data.ts), each break chosen to fail the same way every run: the
+// RSA-OAEP step in the TPM (a ciphertext ≥ the modulus; I2OSP(1), never a valid OAEP block), the AES-CBC step (the
+// right CEK with a 0x00 pad byte; a wrong CEK the lab checked fails the padding check; a ciphertext of a partial
+// block; a 16-byte CEK for AES-256), and a recipient id that names no KEK of the device.
+const TAMPERED: Array<{ tamper: EnvelopeTamper; code: string; rfc: string }> = [
+  { tamper: 'encrypted-key-out-of-range', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'encrypted-key-one', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'bad-padding', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'wrong-cek', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'truncated-ciphertext', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'short-cek', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'wrong-kek-id', code: 'keys.wrong_kek', rfc: 'noMatchingRecipientInfo' },
+];
+
+for (const form of ['enveloped', 'encrypted-key-package'] as const) {
+  test(`0024 in the lab's own ${form} (ktri v2 by SKI, OAEP SHA-256, AES-256-CBC, inner id-signedData): pyasn1 decodes it, the agent opens it in the TPM`, async () => {
+    const key = new Uint8Array(32).fill(0x6b);
+    const p = await lab.addSymmetricPackage({ id: `hand-${form}`, keys: [{ keyId: `hand-${form}`, key }], envelope: { form } });
+    if (form === 'enveloped') {
+      const e = pyDecode('decode_envelope.py', p.der);
+      assert.is(e.version, 2);
+      assert.equal(e.recipientInfos.map((r: any) => [r.type, r.version, r.rid.ski, r.keyEncryptionAlgorithm.oid]), [['ktri', 2, Buffer.from(kek.keyId).toString('hex'), '1.2.840.113549.1.1.7']]);
+      assert.equal([e.encryptedContentInfo.contentType, e.encryptedContentInfo.cipher, e.encryptedContentInfo.ivBytes], ['1.2.840.113549.1.7.2', '2.16.840.1.101.3.4.1.42', 16]);
+    }
+    const before = lab.returns.length;
+    const poller = await poll([p.entry, lab.symmetricReturnEntry()]);
+    assert.equal(poller.last!.results.map((r) => [r.type, r.status]), [['0024', 'ok'], ['0025', 'ok']], JSON.stringify(poller.last!.results));
+    const st = (await new KeysStateFile(stateDir).load()).symmetric.find((s) => s.keyId === `hand-${form}`)!;
+    assert.equal([...(await store.unsealSecret(st.sealed))], [...key]);
+    assert.is(lab.returns.length, before + 1);
+    assert.is(lab.returns.at(-1)!.kind, 'receipt');
+  });
+  for (const t of TAMPERED) {
+    test(`0024 ${form}, ${t.tamper}: ${t.code}, KeyPackageError ${t.rfc} returned, nothing stored, no TPM handle left`, async () => {
+      const keyId = `t-${form}-${t.tamper}`;
+      const p = await lab.addSymmetricPackage({ id: keyId, keys: [{ keyId, key: new Uint8Array(32).fill(0x77) }], envelope: { form, tamper: t.tamper } });
+      const n0 = (await new KeysStateFile(stateDir).load()).symmetric.length;
+      const before = lab.returns.length;
+      const poller = await poll([p.entry, lab.symmetricReturnEntry()]);
+      const res = poller.last!.results;
+      assert.equal(res.map((r) => [r.type, r.status]), [['0024', 'failed'], ['0025', 'ok']], JSON.stringify(res));
+      assert.is(res[0]!.code, t.code, res[0]!.message);
+      const st = await new KeysStateFile(stateDir).load();
+      assert.is(st.symmetric.length, n0, 'nothing stored');
+      assert.not.ok(st.symmetric.some((s) => s.keyId === keyId));
+      assert.is(lab.returns.length, before + 1);
+      const r = lab.returns.at(-1)!;
+      assert.equal([r.kind, r.errorCode, r.signatureValid, r.pkgId], ['error', t.rfc, true, undefined]);
+      assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+    });
+  }
 }
 
 test('oversized body (larger than the PAL size allows): transport refuses, nothing stored, no error report', async () => {
