@@ -46,6 +46,7 @@ import {
   type KeyPackagesConfig,
   KeysStateFile,
   hexOf,
+  peekPkgId,
   postReturns,
   signedError,
   signedReceipt,
@@ -154,7 +155,13 @@ export class ServerKeygen {
   }
 
   /** The key part as PKCS#8 (the caller wipes it), with the PFX's certificates and the signed package's pkgID. */
-  private async openKeyPart(kind: KeyKind, part: Uint8Array, anchors: ReadonlyArray<Uint8Array>, now: Date): Promise<{ pkcs8: Uint8Array; certificates: Uint8Array[]; pkgId?: Uint8Array }> {
+  private async openKeyPart(
+    kind: KeyKind,
+    part: Uint8Array,
+    anchors: ReadonlyArray<Uint8Array>,
+    now: Date,
+    seen: { pkgId?: Uint8Array },
+  ): Promise<{ pkcs8: Uint8Array; certificates: Uint8Array[]; pkgId?: Uint8Array }> {
     if (kind === 'pkcs8') return { pkcs8: this.keyAsPkcs8(part), certificates: [] };
     if (kind === 'pkcs12') {
       const src = this.cfg.pkcs12Password;
@@ -175,6 +182,9 @@ export class ServerKeygen {
     let inner: Uint8Array | undefined;
     try {
       inner = await openIfEncrypted(part, this.cfg.keystore, this.state);
+      // RFC 7191 §4 errorOf: the pkgID the package names, read before verification as for 0024
+      const peeked = peekPkgId(inner);
+      if (peeked) seen.pkgId = new Uint8Array(peeked); // a copy: `inner` is wiped below
       const v = await verifySignedKeyPackage(inner, anchors, now);
       if (v.eContentType === OID_CT_KP_SKEY_PACKAGE) throw new KeyPackageRefused('wrong_package', 'unsupportedSymmetricKeyPackage', 'a symmetric key package on /serverkeygen');
       if (v.eContentType !== OID_CT_KP_AKEY_PACKAGE) throw new KeyPackageRefused('content_type', 'badEncapContent', `content type ${v.eContentType} is not an asymmetric key package`);
@@ -182,7 +192,7 @@ export class ServerKeygen {
       try {
         akp = AsymmetricKeyPackage.fromDer(v.eContent);
         if (akp.keys.length !== 1) throw new KeyPackageRefused('akp_keys', 'badKeyPackage', `the AsymmetricKeyPackage holds ${akp.keys.length} keys (one expected)`);
-        return { pkcs8: this.keyAsPkcs8(akp.keys[0]!.toPkcs8()), certificates: [], ...(v.idAndReq?.pkgID ? { pkgId: v.idAndReq.pkgID } : {}) };
+        return { pkcs8: this.keyAsPkcs8(akp.keys[0]!.toPkcs8()), certificates: [], ...(v.idAndReq?.pkgID ? { pkgId: new Uint8Array(v.idAndReq.pkgID) } : {}) };
       } catch (e) {
         if (e instanceof Asn1DecodeError) throw new KeyPackageRefused('bad_key', 'badKeyPackage', `AsymmetricKeyPackage: ${e.message}`, { cause: e });
         throw e;
@@ -243,7 +253,10 @@ export class ServerKeygen {
       let record: KeyRecord;
       let pkcs8: Uint8Array | undefined;
       try {
-        const opened = await this.openKeyPart(kind, keyPart!, await this.cfg.trustAnchors(), now);
+        const seen: { pkgId?: Uint8Array } = {};
+        const opened = await this.openKeyPart(kind, keyPart!, await this.cfg.trustAnchors(), now, seen).finally(() => {
+          signedPkgId = seen.pkgId;
+        });
         pkcs8 = opened.pkcs8;
         signedPkgId = opened.pkgId;
         if (!certs && opened.certificates.length) certs = parseCertsOnly(createCertsOnly(opened.certificates));
