@@ -112,6 +112,7 @@ export type ServerKeygenVariant =
   | 'oversized' // 200 KB of epilogue after the parts
   | 'cms' // 0021: SignedData(AsymmetricKeyPackage) inside EnvelopedData to the device KEK
   | 'cms-signed' // 0021: SignedData(AsymmetricKeyPackage), not encrypted
+  | 'cms-multi' // 0021: SignedData(AsymmetricKeyPackage) of two OneAsymmetricKeys (the certified key and another)
   | 'pkcs12' // 0022: openssl pkcs12 -export with pkcs12Password, certificate in the PFX
   | 'pkcs12-wrong-password' // 0022: the PFX under another password
   | 'pkcs12-weak'; // 0022: SHA-1/3DES PBE and a SHA-1 MAC
@@ -322,9 +323,11 @@ export class KeyPackageLab {
       const boundary = `est-${randomBytes(8).toString('hex')}`;
       return { status: 200, headers: { 'content-type': `multipart/mixed; boundary=${boundary}` }, body: multipartMixed(boundary, [{ contentType: 'application/pkcs12', body: pfx }]) };
     }
-    if (v === 'cms' || v === 'cms-signed') {
-      // RFC 5958 AsymmetricKeyPackage of one OneAsymmetricKey (v0: the PKCS #8 PrivateKeyInfo), signed, then enveloped
-      const akp = new Uint8Array(new asn1js.Sequence({ value: [asn1js.fromBER(pkcs8).result] }).toBER(false));
+    if (v === 'cms' || v === 'cms-signed' || v === 'cms-multi') {
+      // RFC 5958 AsymmetricKeyPackage of one OneAsymmetricKey (v0: the PKCS #8 PrivateKeyInfo), signed, then enveloped;
+      // SEQUENCE SIZE (1..MAX): 'cms-multi' adds a second key
+      const extra = v === 'cms-multi' ? [asn1js.fromBER(new Uint8Array(gen().privateKey.export({ type: 'pkcs8', format: 'der' }))).result] : [];
+      const akp = new Uint8Array(new asn1js.Sequence({ value: [asn1js.fromBER(pkcs8).result, ...extra] }).toBER(false));
       const signed = signSignedData({ eContentType: OID_CT_KP_AKEY_PACKAGE, eContent: akp, signingKey: this.ca.issuing.privateKey, certificate: this.ca.issuing.der, signingTime: now, attributes: [keyPkgIdAndReceiptReqAttribute(new Uint8Array(randomBytes(8)))] });
       const body = v === 'cms' ? this.envelope(signed) : signed;
       const boundary = `est-${randomBytes(8).toString('hex')}`;

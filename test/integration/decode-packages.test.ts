@@ -301,6 +301,18 @@ test('0021 enveloped to the KEK as the lab sends it (rfc5652 EnvelopedData, ktri
   assert.is(r.receiptOf.pkgID, rec.pkgId);
 });
 
+test('0021 with two OneAsymmetricKeys: pyasn1 rfc5958 decodes both; the agent’s KeyPackageError says unsupportedAsymmetricKeyPackage with the pkgID', async () => {
+  keysLab.serverKeygenVariant = 'cms-multi';
+  await poll([keysLab.serverKeygenEntry('0021'), keysLab.serverKeygenReturnEntry()]);
+  const sd = pyDecode('decode_cms.py', lastServerKeygenParts()[0]!.der).signedData;
+  assert.is(sd.eContent.value.length, 2);
+  assert.equal(sd.eContent.value.map((k: any) => k.privateKeyAlgorithm.algorithm), ['1.2.840.10045.2.1', '1.2.840.10045.2.1']);
+  const e = assertSignedByDevice(keysLab.returns.at(-1)!.der, '2.16.840.1.101.2.1.2.78.6');
+  assert.equal(e.errorCode, { enum: 'unsupportedAsymmetricKeyPackage' });
+  assert.equal(e.errorOf, { pkgID: sd.signerInfos[0].signedAttrs['2.16.840.1.101.2.1.5.65'][0].pkgID });
+  keysLab.serverKeygenVariant = 'good';
+});
+
 test('0021 from a signer the device does not authorize: the agent’s KeyPackageError (rfc7191) says noTrustAnchor and names the pkgID', async () => {
   keysLab.serverKeygenVariant = 'cms-signed';
   await poll([keysLab.serverKeygenEntry('0021'), keysLab.serverKeygenReturnEntry()], { trustAnchors: async () => [server.ca.root.der] });

@@ -498,6 +498,29 @@ for (const [type, variant] of [['0021', 'cms'], ['0021', 'cms-signed'], ['0022',
   });
 }
 
+test('0021 with two keys in its AsymmetricKeyPackage (RFC 5958 SIZE(1..MAX)): refused before any import, unsupportedAsymmetricKeyPackage returned with the pkgID, nothing stored', async () => {
+  lab.serverKeygenVariant = 'cms-multi';
+  lab.serverKeygenAlgorithm = 'ecc-p256';
+  const before = lab.returns.length;
+  const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+  const stats0 = JSON.stringify(store.stats()['op.importKey'] ?? null);
+  try {
+    const poller = await poll([lab.serverKeygenEntry('0021'), lab.serverKeygenReturnEntry()]);
+    const res = poller.last!.results;
+    assert.equal(res.map((r) => [r.type, r.status]), [['0021', 'failed'], ['0023', 'ok']], JSON.stringify(res));
+    assert.is(res[0]!.code, 'keys.akp_keys', res[0]!.message);
+  } finally {
+    lab.serverKeygenVariant = 'good';
+  }
+  assert.is(JSON.stringify(store.stats()['op.importKey'] ?? null), stats0, 'no TPM import was attempted');
+  assert.is((await new KeysStateFile(stateDir).load()).serverKeys.length, n0);
+  assert.is(lab.returns.length, before + 1);
+  const r = lab.returns.at(-1)!;
+  assert.equal([r.kind, r.errorCode, r.signatureValid], ['error', 'unsupportedAsymmetricKeyPackage', true]);
+  assert.match(String(r.pkgId), /^[0-9a-f]{16}$/, 'errorOf names the package');
+  assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
+
 const BAD_P12: Array<{ variant: ServerKeygenVariant; code: string; rfc: string; cfg?: Partial<ServerKeygenConfig> }> = [
   { variant: 'pkcs12-wrong-password', code: 'keys.pkcs12_password', rfc: 'invalidMAC' },
   { variant: 'pkcs12-weak', code: 'keys.pkcs12_weak_pbe', rfc: 'badMACAlgorithm' },

@@ -12,7 +12,8 @@
 //     §4.4.2 requires; Cisco libest's estserver sends PKCS#1) is accepted with a warning unless acceptPkcs1 is false;
 //   • application/pkcs7-mime; smime-type=server-generated-key (0021, RFC 7030 §4.4.2): ContentInfo(SignedData(
 //     AsymmetricKeyPackage, RFC 5958)), optionally inside EnvelopedData / EncryptedKeyPackage to the TPM-held KEK
-//     (kek.ts); the SignedData must verify to a key-package TA; the package must hold exactly one key;
+//     (kek.ts); the SignedData must verify to a key-package TA; the package must hold exactly one key (RFC 5958 allows
+//     SIZE(1..MAX): more keys are refused with unsupportedAsymmetricKeyPackage before anything is imported);
 //   • application/pkcs12 (0022, RFC 7292): opened with the provisioned password (pkcs12.ts: 0600 file or TPM-sealed
 //     secret; weak PBE/MAC refused); its certificate bags count as the certificates when no certs-only part comes.
 // /fullcmc URIs are refused. pkgID of the receipt: the SignedData's keyPkgIdAndReceiptReq pkgID for 0021 when it
@@ -171,7 +172,7 @@ export class ServerKeygen {
         const p12 = await openPkcs12(part, password);
         if (p12.keys.length !== 1) {
           for (const k of p12.keys) k.fill(0);
-          throw new KeyPackageRefused('pkcs12_keys', 'badKeyPackage', `the PFX holds ${p12.keys.length} keys (one expected)`);
+          throw new KeyPackageRefused('pkcs12_keys', 'unsupportedAsymmetricKeyPackage', `the PFX holds ${p12.keys.length} keys; a /serverkeygen answer carries exactly one (RFC 7030 §4.4.2)`);
         }
         return { pkcs8: p12.keys[0]!, certificates: p12.certificates };
       } finally {
@@ -191,7 +192,9 @@ export class ServerKeygen {
       let akp: AsymmetricKeyPackage | undefined;
       try {
         akp = AsymmetricKeyPackage.fromDer(v.eContent);
-        if (akp.keys.length !== 1) throw new KeyPackageRefused('akp_keys', 'badKeyPackage', `the AsymmetricKeyPackage holds ${akp.keys.length} keys (one expected)`);
+        // Refused, not imported all-or-nothing: one /serverkeygen request is answered with one key and its certificate
+        // (RFC 7030 §4.4.2), so further keys would sit in the TPM with no certificate to use them with.
+        if (akp.keys.length !== 1) throw new KeyPackageRefused('akp_keys', 'unsupportedAsymmetricKeyPackage', `the AsymmetricKeyPackage holds ${akp.keys.length} keys; a /serverkeygen answer carries exactly one (RFC 7030 §4.4.2)`);
         return { pkcs8: this.keyAsPkcs8(akp.keys[0]!.toPkcs8()), certificates: [], ...(v.idAndReq?.pkgID ? { pkgId: new Uint8Array(v.idAndReq.pkgID) } : {}) };
       } catch (e) {
         if (e instanceof Asn1DecodeError) throw new KeyPackageRefused('bad_key', 'badKeyPackage', `AsymmetricKeyPackage: ${e.message}`, { cause: e });
