@@ -115,7 +115,15 @@ export type ServerKeygenVariant =
   | 'cms-multi' // 0021: SignedData(AsymmetricKeyPackage) of two OneAsymmetricKeys (the certified key and another)
   | 'pkcs12' // 0022: openssl pkcs12 -export with pkcs12Password, certificate in the PFX
   | 'pkcs12-wrong-password' // 0022: the PFX under another password
-  | 'pkcs12-weak'; // 0022: SHA-1/3DES PBE and a SHA-1 MAC
+  | 'pkcs12-weak' // 0022: SHA-1/3DES PBE and a SHA-1 MAC
+  | 'pkcs12-legacy' // 0022: `openssl pkcs12 -export -legacy` (RC2-40 certificates, 3DES key, SHA-1 MAC)
+  | 'pkcs12-rc2-40' // 0022: -legacy with a SHA-256 MAC: pbeWithSHAAnd40BitRC2-CBC is the weak part
+  | 'pkcs12-low-iter' // 0022: modern algorithms, -iter 1000 (PBKDF2 and MAC)
+  | 'pkcs12-nomaciter' // 0022: modern algorithms, MAC iteration count 1
+  | 'pkcs12-nomac' // 0022: no MacData at all
+  | 'pkcs12-signed' // 0022: public-key integrity mode (RFC 7292 §4): the AuthenticatedSafe in SignedData by the key-package signer
+  | 'pkcs12-signed-untrusted' // 0022: the same, signed by a CA the device does not hold
+  | 'pkcs12-signed-tampered'; // 0022: the same, one signature byte flipped
 
 export interface KeyLabOptions {
   /** EST base URL of the lab server (server.url). */
@@ -147,6 +155,8 @@ export class KeyPackageLab {
   private kekCertPem: string | undefined;
   /** DER SubjectPublicKeyInfo of the device's published KEK; set by setKek(). */
   private kekSpki: Uint8Array | undefined;
+  /** The PFX of the last 0022 answer (for independent checks of what was sent). */
+  lastPkcs12: Uint8Array | undefined;
   /** SPKIs (DER) of the keys /serverkeygen generated, latest last. */
   readonly generated: Uint8Array[] = [];
 
@@ -211,20 +221,31 @@ export class KeyPackageLab {
     return contentInfo(OID_CT_KP_ENCRYPTED_KEY_PACKAGE, new Uint8Array(tagged.toBER(false)));
   }
 
-  /** A PFX of key + certificates by `openssl pkcs12 -export`. */
-  private pkcs12(keyPem: string, certPems: string[], password: string, weak: boolean): Uint8Array {
+  /** A PFX of key + certificates by `openssl pkcs12 -export` (`options`: its algorithm options). */
+  private pkcs12(keyPem: string, certPems: string[], password: string, options: string[]): Uint8Array {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lab-p12-'));
     try {
       const at = (f: string): string => path.join(dir, f);
       writeFileSync(at('k.pem'), keyPem, { mode: 0o600 });
       writeFileSync(at('c.pem'), certPems.join(''));
       writeFileSync(at('pw'), password, { mode: 0o600 });
-      const alg = weak ? ['-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1'] : [];
-      execFileSync('openssl', ['pkcs12', '-export', '-inkey', at('k.pem'), '-in', at('c.pem'), '-passout', `file:${at('pw')}`, ...alg, '-out', at('o.p12')], { stdio: 'pipe' });
+      execFileSync('openssl', ['pkcs12', '-export', '-inkey', at('k.pem'), '-in', at('c.pem'), '-passout', `file:${at('pw')}`, ...options, '-out', at('o.p12')], { stdio: 'pipe' });
       return new Uint8Array(readFileSync(at('o.p12')));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * RFC 7292 §4 public-key integrity mode: the PFX's AuthenticatedSafe (password privacy unchanged) moved into a
+   * SignedData (eContentType id-data) signed by `signer`'s issuing CA; PFX { version 3, authSafe }, no MacData.
+   */
+  private publicKeyIntegrity(passwordModePfx: Uint8Array, signer: LabCa, now: Date, tamper: boolean): Uint8Array {
+    const pfx = new pkijs.PFX({ schema: asn1js.fromBER(passwordModePfx.slice().buffer).result });
+    const authenticatedSafe = new Uint8Array((pfx.authSafe.content as asn1js.OctetString).getValue());
+    const signed = signSignedData({ eContentType: OID.data, eContent: authenticatedSafe, signingKey: signer.issuing.privateKey, certificate: signer.issuing.der, signingTime: now });
+    if (tamper) signed[signed.length - 4]! ^= 0x55; // inside the signature, the last field
+    return new Uint8Array(new asn1js.Sequence({ value: [new asn1js.Integer({ value: 3 }), asn1js.fromBER(signed.slice().buffer).result] }).toBER(false));
   }
 
   /** The key-package TA a device provisions. */
@@ -317,9 +338,18 @@ export class KeyPackageLab {
     if (v === 'bad-key') pkcs8 = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]);
     if (v === 'pkcs1') pkcs8 = traditional();
     if (v === 'bad-pkcs1') pkcs8 = traditional().subarray(0, 600);
-    const p12 = v === 'pkcs12' || v === 'pkcs12-wrong-password' || v === 'pkcs12-weak';
-    if (p12) {
-      const pfx = this.pkcs12(key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, [certificatePem(cert), certificatePem(ca.issuing.der)], v === 'pkcs12-wrong-password' ? 'not-the-password' : this.pkcs12Password, v === 'pkcs12-weak');
+    if (v.startsWith('pkcs12')) {
+      const options: Partial<Record<ServerKeygenVariant, string[]>> = {
+        'pkcs12-weak': ['-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1'],
+        'pkcs12-legacy': ['-legacy'],
+        'pkcs12-rc2-40': ['-legacy', '-macalg', 'sha256'],
+        'pkcs12-low-iter': ['-iter', '1000'],
+        'pkcs12-nomaciter': ['-nomaciter'],
+        'pkcs12-nomac': ['-nomac'],
+      };
+      let pfx = this.pkcs12(key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, [certificatePem(cert), certificatePem(ca.issuing.der)], v === 'pkcs12-wrong-password' ? 'not-the-password' : this.pkcs12Password, options[v] ?? []);
+      if (v.startsWith('pkcs12-signed')) pfx = this.publicKeyIntegrity(pfx, v === 'pkcs12-signed-untrusted' ? this.rogueCa : this.ca, now, v === 'pkcs12-signed-tampered');
+      this.lastPkcs12 = pfx;
       const boundary = `est-${randomBytes(8).toString('hex')}`;
       return { status: 200, headers: { 'content-type': `multipart/mixed; boundary=${boundary}` }, body: multipartMixed(boundary, [{ contentType: 'application/pkcs12', body: pfx }]) };
     }

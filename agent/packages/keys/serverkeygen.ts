@@ -169,7 +169,7 @@ export class ServerKeygen {
       if (!src) throw new KeyPackageRefused('pkcs12_password', 'noDecryptKey', 'a PKCS #12 key part, and no password is provisioned (keyPackages.serverKeygen.pkcs12PasswordFile)');
       const password = 'file' in src ? await readPasswordFile(src.file) : await this.sealedPassword(src.sealedKeyId);
       try {
-        const p12 = await openPkcs12(part, password);
+        const p12 = await openPkcs12(part, password, { anchors, at: now });
         if (p12.keys.length !== 1) {
           for (const k of p12.keys) k.fill(0);
           throw new KeyPackageRefused('pkcs12_keys', 'unsupportedAsymmetricKeyPackage', `the PFX holds ${p12.keys.length} keys; a /serverkeygen answer carries exactly one (RFC 7030 §4.4.2)`);
