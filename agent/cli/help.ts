@@ -94,6 +94,17 @@ export const COMMANDS: CommandHelp[] = [
     exit: ['0  done ("nothing changed" on a rerun)', '1  error', '2  usage', '3  done but a CA answer is still pending'],
   },
   {
+    name: 'kek',
+    synopsis: '[--config FILE] [--out FILE] [--json]',
+    summary: 'manufacture: create the key-encryption key in the TPM if missing, print its public key and key identifier',
+    description: [
+      'Creates the RSA-2048 decrypt-only key-encryption key of encrypted key packages (EnvelopedData, RFC 6032 EncryptedKeyPackage) under the SRK when the device has none — the key the agent would otherwise create at its first start — and writes its SubjectPublicKeyInfo PEM to keyPackages.kek.publicKeyFile (default <stateDir>/keys/kek.pub.pem).',
+      'Prints the PEM and the key identifier (SHA-1 of the subjectPublicKey, RFC 5280 §4.2.1.2 method 1): hand both to the key server, which encrypts the content-encryption key with RSAES-OAEP SHA-256 / MGF1-SHA-256 and names the recipient by that subjectKeyIdentifier (e.g. `openssl cms -encrypt -keyid` with a certificate it issues for the key). Running it again prints the same key. Needs keyPackages in the configuration with keyPackages.kek.enabled.',
+    ],
+    options: [CONFIG, { flag: '--out', arg: 'FILE', text: 'also write the public key PEM to FILE (0644, replaced atomically)' }, JSON_OUT, HELP],
+    exit: EXIT_COMMON,
+  },
+  {
     name: 'enroll',
     synopsis: '--now [--config FILE]',
     summary: 'enroll or renew now',

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// enrolld — command line: run | once | status | provision | enroll --now | pal | fleet | demo | help
+// enrolld — command line: run | once | status | provision | kek | enroll --now | pal | fleet | demo | help
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadConfig, ConfigError } from '../config.js';
 import { composeAgent } from './compose.js';
@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
   if (answered !== undefined) return answered;
   // Loaded on demand: manufacture provisioning is not on `enrolld run`'s start-up path.
   if (argv[0] === 'provision') return (await import('./provision.js')).runProvisionCli(argv.slice(1));
+  if (argv[0] === 'kek') return (await import('./kek.js')).runKekCli(argv.slice(1));
   if (argv[0] === 'fleet') return (await import('./fleet.js')).runFleetCli(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,

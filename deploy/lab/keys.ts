@@ -33,6 +33,7 @@ import { der as parseDer } from './pki/der.js';
 import { OID } from './pki/oids.js';
 import { contentInfo, signSignedData } from './pki/signed-data.js';
 import { LabCa } from './ca.js';
+import { type EnvelopeTamper, envelopeToKek } from './enveloped-data.js';
 import { EST_PATH, type LabPalEntry } from './pal-entry.js';
 import { text, type LabRequest, type LabResponse, type Router } from './router.js';
 
@@ -64,6 +65,11 @@ export interface SymmetricPackageSpec {
   variant?: SymmetricVariant;
   /** Serve base64 (RFC 7030 style) instead of binary. */
   base64?: boolean;
+  /**
+   * Encrypt the signed package to the device KEK with the lab's own EnvelopedData (enveloped-data.ts) instead of
+   * openssl's, as EnvelopedData or RFC 6032 EncryptedKeyPackage, optionally broken (`tamper`).
+   */
+  envelope?: { form: 'enveloped' | 'encrypted-key-package'; tamper?: EnvelopeTamper };
 }
 
 export interface LabKeyPackage {
@@ -106,9 +112,18 @@ export type ServerKeygenVariant =
   | 'oversized' // 200 KB of epilogue after the parts
   | 'cms' // 0021: SignedData(AsymmetricKeyPackage) inside EnvelopedData to the device KEK
   | 'cms-signed' // 0021: SignedData(AsymmetricKeyPackage), not encrypted
+  | 'cms-multi' // 0021: SignedData(AsymmetricKeyPackage) of two OneAsymmetricKeys (the certified key and another)
   | 'pkcs12' // 0022: openssl pkcs12 -export with pkcs12Password, certificate in the PFX
   | 'pkcs12-wrong-password' // 0022: the PFX under another password
-  | 'pkcs12-weak'; // 0022: SHA-1/3DES PBE and a SHA-1 MAC
+  | 'pkcs12-weak' // 0022: SHA-1/3DES PBE and a SHA-1 MAC
+  | 'pkcs12-legacy' // 0022: `openssl pkcs12 -export -legacy` (RC2-40 certificates, 3DES key, SHA-1 MAC)
+  | 'pkcs12-rc2-40' // 0022: -legacy with a SHA-256 MAC: pbeWithSHAAnd40BitRC2-CBC is the weak part
+  | 'pkcs12-low-iter' // 0022: modern algorithms, -iter 1000 (PBKDF2 and MAC)
+  | 'pkcs12-nomaciter' // 0022: modern algorithms, MAC iteration count 1
+  | 'pkcs12-nomac' // 0022: no MacData at all
+  | 'pkcs12-signed' // 0022: public-key integrity mode (RFC 7292 §4): the AuthenticatedSafe in SignedData by the key-package signer
+  | 'pkcs12-signed-untrusted' // 0022: the same, signed by a CA the device does not hold
+  | 'pkcs12-signed-tampered'; // 0022: the same, one signature byte flipped
 
 export interface KeyLabOptions {
   /** EST base URL of the lab server (server.url). */
@@ -138,6 +153,10 @@ export class KeyPackageLab {
   pkcs12Password = 'lab-p12-secret';
   /** PEM certificate (issued by the lab) of the device's published KEK public key; set by setKek(). */
   private kekCertPem: string | undefined;
+  /** DER SubjectPublicKeyInfo of the device's published KEK; set by setKek(). */
+  private kekSpki: Uint8Array | undefined;
+  /** The PFX of the last 0022 answer (for independent checks of what was sent). */
+  lastPkcs12: Uint8Array | undefined;
   /** SPKIs (DER) of the keys /serverkeygen generated, latest last. */
   readonly generated: Uint8Array[] = [];
 
@@ -167,6 +186,14 @@ export class KeyPackageLab {
     const now = (this.opts.now ?? (() => new Date()))();
     const cert = await this.ca.issue({ subject: { CN: 'device key-encryption key' } as never, spki: der, notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + 86_400_000), profile: 'client' });
     this.kekCertPem = certificatePem(cert);
+    this.kekSpki = der;
+  }
+
+  /** The signed package `der` in the lab's own EnvelopedData to the KEK (EncryptedKeyPackage `enveloped [0]` if asked). */
+  envelopeByHand(der: Uint8Array, form: 'enveloped' | 'encrypted-key-package', tamper: EnvelopeTamper = 'none'): Uint8Array {
+    if (!this.kekSpki) throw new Error('no KEK published to the lab (setKek)');
+    const env = envelopeToKek(der, this.kekSpki, tamper);
+    return form === 'enveloped' ? env : KeyPackageLab.encryptedKeyPackage(env);
   }
 
   /** RFC 5652 §6 EnvelopedData (DER ContentInfo) of `content` to the KEK (or to a fresh other key), by openssl cms. */
@@ -194,20 +221,31 @@ export class KeyPackageLab {
     return contentInfo(OID_CT_KP_ENCRYPTED_KEY_PACKAGE, new Uint8Array(tagged.toBER(false)));
   }
 
-  /** A PFX of key + certificates by `openssl pkcs12 -export`. */
-  private pkcs12(keyPem: string, certPems: string[], password: string, weak: boolean): Uint8Array {
+  /** A PFX of key + certificates by `openssl pkcs12 -export` (`options`: its algorithm options). */
+  private pkcs12(keyPem: string, certPems: string[], password: string, options: string[]): Uint8Array {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lab-p12-'));
     try {
       const at = (f: string): string => path.join(dir, f);
       writeFileSync(at('k.pem'), keyPem, { mode: 0o600 });
       writeFileSync(at('c.pem'), certPems.join(''));
       writeFileSync(at('pw'), password, { mode: 0o600 });
-      const alg = weak ? ['-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1'] : [];
-      execFileSync('openssl', ['pkcs12', '-export', '-inkey', at('k.pem'), '-in', at('c.pem'), '-passout', `file:${at('pw')}`, ...alg, '-out', at('o.p12')], { stdio: 'pipe' });
+      execFileSync('openssl', ['pkcs12', '-export', '-inkey', at('k.pem'), '-in', at('c.pem'), '-passout', `file:${at('pw')}`, ...options, '-out', at('o.p12')], { stdio: 'pipe' });
       return new Uint8Array(readFileSync(at('o.p12')));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * RFC 7292 §4 public-key integrity mode: the PFX's AuthenticatedSafe (password privacy unchanged) moved into a
+   * SignedData (eContentType id-data) signed by `signer`'s issuing CA; PFX { version 3, authSafe }, no MacData.
+   */
+  private publicKeyIntegrity(passwordModePfx: Uint8Array, signer: LabCa, now: Date, tamper: boolean): Uint8Array {
+    const pfx = new pkijs.PFX({ schema: asn1js.fromBER(passwordModePfx.slice().buffer).result });
+    const authenticatedSafe = new Uint8Array((pfx.authSafe.content as asn1js.OctetString).getValue());
+    const signed = signSignedData({ eContentType: OID.data, eContent: authenticatedSafe, signingKey: signer.issuing.privateKey, certificate: signer.issuing.der, signingTime: now });
+    if (tamper) signed[signed.length - 4]! ^= 0x55; // inside the signature, the last field
+    return new Uint8Array(new asn1js.Sequence({ value: [new asn1js.Integer({ value: 3 }), asn1js.fromBER(signed.slice().buffer).result] }).toBER(false));
   }
 
   /** The key-package TA a device provisions. */
@@ -239,6 +277,7 @@ export class KeyPackageLab {
     // RFC 6032 / RFC 5652 §6: the signed package encrypted to the device's KEK (inner type id-data: openssl cannot set it)
     if (variant === 'enveloped' || variant === 'wrong-kek') der = this.envelope(der, variant === 'wrong-kek' ? 'other' : 'kek');
     if (variant === 'encrypted-key-package') der = KeyPackageLab.encryptedKeyPackage(this.envelope(der));
+    if (spec.envelope) der = this.envelopeByHand(der, spec.envelope.form, spec.envelope.tamper);
     if (variant === 'bad-signature') {
       // the signature is the last OCTET STRING in the DER: flip a byte near the end
       der = new Uint8Array(der);
@@ -299,15 +338,26 @@ export class KeyPackageLab {
     if (v === 'bad-key') pkcs8 = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]);
     if (v === 'pkcs1') pkcs8 = traditional();
     if (v === 'bad-pkcs1') pkcs8 = traditional().subarray(0, 600);
-    const p12 = v === 'pkcs12' || v === 'pkcs12-wrong-password' || v === 'pkcs12-weak';
-    if (p12) {
-      const pfx = this.pkcs12(key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, [certificatePem(cert), certificatePem(ca.issuing.der)], v === 'pkcs12-wrong-password' ? 'not-the-password' : this.pkcs12Password, v === 'pkcs12-weak');
+    if (v.startsWith('pkcs12')) {
+      const options: Partial<Record<ServerKeygenVariant, string[]>> = {
+        'pkcs12-weak': ['-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1'],
+        'pkcs12-legacy': ['-legacy'],
+        'pkcs12-rc2-40': ['-legacy', '-macalg', 'sha256'],
+        'pkcs12-low-iter': ['-iter', '1000'],
+        'pkcs12-nomaciter': ['-nomaciter'],
+        'pkcs12-nomac': ['-nomac'],
+      };
+      let pfx = this.pkcs12(key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, [certificatePem(cert), certificatePem(ca.issuing.der)], v === 'pkcs12-wrong-password' ? 'not-the-password' : this.pkcs12Password, options[v] ?? []);
+      if (v.startsWith('pkcs12-signed')) pfx = this.publicKeyIntegrity(pfx, v === 'pkcs12-signed-untrusted' ? this.rogueCa : this.ca, now, v === 'pkcs12-signed-tampered');
+      this.lastPkcs12 = pfx;
       const boundary = `est-${randomBytes(8).toString('hex')}`;
       return { status: 200, headers: { 'content-type': `multipart/mixed; boundary=${boundary}` }, body: multipartMixed(boundary, [{ contentType: 'application/pkcs12', body: pfx }]) };
     }
-    if (v === 'cms' || v === 'cms-signed') {
-      // RFC 5958 AsymmetricKeyPackage of one OneAsymmetricKey (v0: the PKCS #8 PrivateKeyInfo), signed, then enveloped
-      const akp = new Uint8Array(new asn1js.Sequence({ value: [asn1js.fromBER(pkcs8).result] }).toBER(false));
+    if (v === 'cms' || v === 'cms-signed' || v === 'cms-multi') {
+      // RFC 5958 AsymmetricKeyPackage of one OneAsymmetricKey (v0: the PKCS #8 PrivateKeyInfo), signed, then enveloped;
+      // SEQUENCE SIZE (1..MAX): 'cms-multi' adds a second key
+      const extra = v === 'cms-multi' ? [asn1js.fromBER(new Uint8Array(gen().privateKey.export({ type: 'pkcs8', format: 'der' }))).result] : [];
+      const akp = new Uint8Array(new asn1js.Sequence({ value: [asn1js.fromBER(pkcs8).result, ...extra] }).toBER(false));
       const signed = signSignedData({ eContentType: OID_CT_KP_AKEY_PACKAGE, eContent: akp, signingKey: this.ca.issuing.privateKey, certificate: this.ca.issuing.der, signingTime: now, attributes: [keyPkgIdAndReceiptReqAttribute(new Uint8Array(randomBytes(8)))] });
       const body = v === 'cms' ? this.envelope(signed) : signed;
       const boundary = `est-${randomBytes(8).toString('hex')}`;

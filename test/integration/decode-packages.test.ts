@@ -2,6 +2,8 @@
 // firmware load receipts and errors, RFC 5934 TAMP status response / update confirm / error, RFC 7191 key package
 // receipt and error — decoded field by field by pyasn1-modules (rfc5652 + rfc4108 / rfc5934 / rfc7191) and verified
 // by `openssl cms -verify` with only the lab root as CA file (the answers carry the device certificate's chain).
+// And what the lab sends for 0021: SignedData(AsymmetricKeyPackage) decoded by pyasn1 rfc5652 + rfc5958 (its key
+// checked by node against the certificate's key), its EnvelopedData to the KEK by rfc5652.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +24,10 @@ import { FirmwareManager } from '../../agent/packages/firmware/manager.js';
 import { createStreamingHttpsClient } from '../../agent/packages/firmware/download.js';
 import { TampManager } from '../../agent/packages/tamp/manager.js';
 import { SymmetricKeyPackages } from '../../agent/packages/keys/symmetric.js';
+import { ServerKeygen, type ServerKeygenConfig } from '../../agent/packages/keys/serverkeygen.js';
+import { KeysStateFile } from '../../agent/packages/keys/common.js';
+import { ensureKek, kekPublicKeyPem } from '../../agent/packages/keys/kek.js';
+import { createECDH } from 'node:crypto';
 import { CrlStore } from '../../agent/store/crl-store.js';
 import { TrustAnchorStore } from '../../agent/store/ta-store.js';
 import { memoryLogger } from '../../agent/util/log.js';
@@ -31,7 +37,7 @@ import { labPal } from '../../deploy/lab/pal.js';
 import { createLabServer } from '../../deploy/lab/server.js';
 import { registerTampHandlers } from '../../deploy/lab/tamp.js';
 import { startSwtpm } from '../harness/swtpm.js';
-import { hex, opensslText, pyDecode, requirePyasn1 } from '../harness/pydecode.js';
+import { hex, opensslText, pyDecode, requirePyasn1, tapRouter } from '../harness/pydecode.js';
 
 requirePyasn1();
 const USERS = { device: 's3cret' };
@@ -75,12 +81,18 @@ test.after(async () => {
 const tamp = () => new TampManager({ stateDir, apexTaFile: apexFile, module: { hwType: HW_TYPE, hwSerialNum: HW_SERIAL }, returnSigner });
 const sym = () => new SymmetricKeyPackages({ keystore: store, stateDir, deviceName, trustAnchors: async () => [keysLab.trustAnchorDer], returnSigner, maxPackageBytes: 64 * 1024 });
 
-async function poll(entries: PalEntry[]): Promise<void> {
+const wire = tapRouter(server.router);
+const skg = (o: Partial<ServerKeygenConfig> = {}) =>
+  new ServerKeygen({ keystore: store, stateDir, deviceName, trustAnchors: async () => [keysLab.trustAnchorDer], returnSigner, subject: { CN: 'device-pkg-1 tls' }, ...o });
+const kek = await ensureKek(new KeysStateFile(stateDir), store, new Date());
+await keysLab.setKek(kekPublicKeyPem(kek));
+
+async function poll(entries: PalEntry[], skgOptions?: Partial<ServerKeygenConfig>): Promise<void> {
   const clock = new ManualClock(new Date());
   const ta = await TrustAnchorStore.open(taFile);
   const crls = await CrlStore.open(path.join(tmp, 'crls.json'), { taStore: ta, now: () => clock.now() });
   const transport = createHttpsTransport({ trustAnchors: ta.certificatesFor('est-server'), basicAuth: { username: 'device', password: USERS.device } });
-  const poller = new PalPoller({ est: new EstClient({ baseUrl: server.url, transport }), taStore: ta, crlStore: crls, log: memoryLogger('warn'), clock, registry: createPackageRegistry({ handlers: [tamp().handler(), sym().handler()] }) });
+  const poller = new PalPoller({ est: new EstClient({ baseUrl: server.url, transport }), taStore: ta, crlStore: crls, log: memoryLogger('warn'), clock, registry: createPackageRegistry({ handlers: [tamp().handler(), sym().handler(), skg(skgOptions).handler()] }) });
   pal.setPal('device', entries);
   await poller.poll({ schema: 1, phase: 'enrolled', history: [] } as unknown as AgentState);
 }
@@ -221,6 +233,97 @@ test('RFC 7191 key package receipt and error (signed by the TPM key) decoded by 
   assert.is(e.errorBy.sirenValue, hex(deviceName));
   assert.equal(e.errorCode, { enum: 'signatureFailure' }, 'ErrorCodeChoice.enum (RFC 7191 §3)');
   assert.equal(await store.listHandles(), []);
+});
+
+/** The parts of the lab's last /serverkeygen answer (RFC 2046 multipart/mixed, base64 parts), split here by hand. */
+function lastServerKeygenParts(): Array<{ contentType: string; der: Uint8Array }> {
+  const t = wire.filter((w) => w.method === 'POST' && /\/serverkeygen$/.test(w.path)).at(-1)!;
+  const boundary = /boundary=([^;\s]+)/.exec(t.responseType ?? '')![1]!;
+  const text = Buffer.from(t.response).toString('latin1');
+  return text
+    .split(`--${boundary}`)
+    .slice(1, -1)
+    .map((chunk) => {
+      const [head, body] = chunk.split('\r\n\r\n') as [string, string];
+      return { contentType: /Content-Type: ([^\r\n]+)/i.exec(head)![1]!, der: new Uint8Array(Buffer.from(body.replace(/\s/g, ''), 'base64')) };
+    });
+}
+
+test('0021 as the lab sends it: SignedData(AsymmetricKeyPackage) decoded by pyasn1 rfc5958, its key the certificate’s; the agent’s receipt names its pkgID (rfc7191)', async () => {
+  keysLab.serverKeygenVariant = 'cms-signed';
+  keysLab.serverKeygenAlgorithm = 'ecc-p256';
+  await poll([keysLab.serverKeygenEntry('0021'), keysLab.serverKeygenReturnEntry()]);
+  const parts = lastServerKeygenParts();
+  assert.equal(parts.map((p) => p.contentType), ['application/pkcs7-mime; smime-type=server-generated-key', 'application/pkcs7-mime; smime-type=certs-only']);
+  const j = pyDecode('decode_cms.py', parts[0]!.der);
+  assert.is(j.contentType, '1.2.840.113549.1.7.2');
+  const sd = j.signedData;
+  assert.is(sd.eContentType, '2.16.840.1.101.2.1.2.78.5', 'id-ct-KP-aKeyPackage (RFC 5958 §3)');
+  assert.is(sd.version, 3);
+  assert.is(sd.signerInfos.length, 1);
+  assert.is(sd.signerInfos[0].messageDigestOk, true);
+  const req = sd.signerInfos[0].signedAttrs['2.16.840.1.101.2.1.5.65'];
+  assert.ok(req?.[0]?.pkgID, `keyPkgIdAndReceiptReq (RFC 7191 §2): ${JSON.stringify(sd.signerInfos[0].signedAttrs)}`);
+  const akp = sd.eContent.value;
+  assert.ok(Array.isArray(akp) && akp.length === 1, JSON.stringify(akp));
+  const oak = akp[0];
+  assert.is(oak.version, 0, 'OneAsymmetricKey v1(0): a PrivateKeyInfo');
+  assert.is(oak.privateKeyAlgorithm.algorithm, '1.2.840.10045.2.1');
+  // the privateKey OCTET STRING is an RFC 5915 ECPrivateKey { version 1, privateKey OCTET STRING (32), ... }: node's
+  // ECDH derives the public point from that scalar; it is the point of the SPKI the lab generated (its last 65 bytes)
+  const m = /^30(?:81)?[0-9a-f]{2}0201010420([0-9a-f]{64})/.exec(oak.privateKey);
+  assert.ok(m, oak.privateKey.slice(0, 40));
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(Buffer.from(m[1]!, 'hex'));
+  const point = ecdh.getPublicKey();
+  assert.is(hex(point), hex(keysLab.generated.at(-1)!.subarray(-65)));
+  const certs = pyDecode('decode_cms.py', parts[1]!.der).signedData;
+  assert.is(certs.certsOnly, true);
+  // the agent's receipt, decoded by rfc7191, names the package's pkgID
+  const rec = keysLab.returns.at(-1)!;
+  assert.is(rec.kind, 'receipt');
+  const r = assertSignedByDevice(rec.der, '2.16.840.1.101.2.1.2.78.3');
+  assert.equal(r.receiptOf, { pkgID: req[0].pkgID });
+  assert.is(r.receivedBy.sirenValue, hex(deviceName));
+  assert.equal(await store.listHandles(), []);
+});
+
+test('0021 enveloped to the KEK as the lab sends it (rfc5652 EnvelopedData, ktri by the KEK’s SKI); the agent’s receipt after opening it in the TPM names the inner pkgID', async () => {
+  keysLab.serverKeygenVariant = 'cms';
+  await poll([keysLab.serverKeygenEntry('0021'), keysLab.serverKeygenReturnEntry()]);
+  const env = pyDecode('decode_envelope.py', lastServerKeygenParts()[0]!.der);
+  assert.equal(env.recipientInfos.map((x: any) => [x.type, x.rid.ski, x.keyEncryptionAlgorithm.oid]), [['ktri', hex(kek.keyId), '1.2.840.113549.1.1.7']]);
+  const rec = keysLab.returns.at(-1)!;
+  assert.is(rec.kind, 'receipt');
+  const r = assertSignedByDevice(rec.der, '2.16.840.1.101.2.1.2.78.3');
+  assert.is(r.receiptOf.pkgID.length, 16, 'the 8-byte pkgID of the lab');
+  assert.not.match(r.receiptOf.pkgID, /^(00)+$/, 'not a wiped buffer');
+  assert.is(r.receiptOf.pkgID, rec.pkgId);
+});
+
+test('0021 with two OneAsymmetricKeys: pyasn1 rfc5958 decodes both; the agent’s KeyPackageError says unsupportedAsymmetricKeyPackage with the pkgID', async () => {
+  keysLab.serverKeygenVariant = 'cms-multi';
+  await poll([keysLab.serverKeygenEntry('0021'), keysLab.serverKeygenReturnEntry()]);
+  const sd = pyDecode('decode_cms.py', lastServerKeygenParts()[0]!.der).signedData;
+  assert.is(sd.eContent.value.length, 2);
+  assert.equal(sd.eContent.value.map((k: any) => k.privateKeyAlgorithm.algorithm), ['1.2.840.10045.2.1', '1.2.840.10045.2.1']);
+  const e = assertSignedByDevice(keysLab.returns.at(-1)!.der, '2.16.840.1.101.2.1.2.78.6');
+  assert.equal(e.errorCode, { enum: 'unsupportedAsymmetricKeyPackage' });
+  assert.equal(e.errorOf, { pkgID: sd.signerInfos[0].signedAttrs['2.16.840.1.101.2.1.5.65'][0].pkgID });
+  keysLab.serverKeygenVariant = 'good';
+});
+
+test('0021 from a signer the device does not authorize: the agent’s KeyPackageError (rfc7191) says noTrustAnchor and names the pkgID', async () => {
+  keysLab.serverKeygenVariant = 'cms-signed';
+  await poll([keysLab.serverKeygenEntry('0021'), keysLab.serverKeygenReturnEntry()], { trustAnchors: async () => [server.ca.root.der] });
+  const sent = pyDecode('decode_cms.py', lastServerKeygenParts()[0]!.der).signedData.signerInfos[0].signedAttrs['2.16.840.1.101.2.1.5.65'][0].pkgID;
+  const erec = keysLab.returns.at(-1)!;
+  assert.is(erec.kind, 'error');
+  const e = assertSignedByDevice(erec.der, '2.16.840.1.101.2.1.2.78.6');
+  assert.equal(e.errorCode, { enum: 'noTrustAnchor' });
+  assert.equal(e.errorOf, { pkgID: sent });
+  assert.is(e.errorBy.sirenValue, hex(deviceName));
+  keysLab.serverKeygenVariant = 'good';
 });
 
 test.run();

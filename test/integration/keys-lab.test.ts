@@ -3,7 +3,7 @@
 // signed receipt (device TPM key) returned by 0025 and verified by the lab — and by `openssl cms -verify`; 0020
 // /serverkeygen (P-256 and RSA-2048) keys imported into the TPM with their certificate checked, receipt by 0023;
 // 0021 (SignedData(AsymmetricKeyPackage), bare and enveloped to the TPM KEK by openssl cms) and 0022 (openssl pkcs12
-// PFX under a 0600 password file) imported; encrypted 0024 packages opened with the KEK; every bad variant refused with a KeyPackageError returned and nothing stored; no transient TPM handle left.
+// PFX under a 0600 password file, in password or public-key integrity mode) imported; legacy/weak PFX refused; encrypted 0024 packages opened with the KEK; every bad variant refused with a KeyPackageError returned and nothing stored; no transient TPM handle left.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,6 +34,8 @@ import { registerKeyPackageHandlers, type ServerKeygenVariant, type SymmetricVar
 import { labPal } from '../../deploy/lab/pal.js';
 import { createLabServer } from '../../deploy/lab/server.js';
 import { startSwtpm } from '../harness/swtpm.js';
+import { pyDecode } from '../harness/pydecode.js';
+import type { EnvelopeTamper } from '../../deploy/lab/enveloped-data.js';
 
 const USERS = { device: 's3cret' };
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'enrolld-keys-'));
@@ -223,6 +225,59 @@ for (const b of BAD) {
     assert.is(r.signatureValid, true);
     assert.is(r.pkgId, b.withPkgId ? Buffer.from(p.pkgId).toString('hex') : undefined);
   });
+}
+
+// The lab's own EnvelopedData (deploy/lab/enveloped-data.ts), each break chosen to fail the same way every run: the
+// RSA-OAEP step in the TPM (a ciphertext ≥ the modulus; I2OSP(1), never a valid OAEP block), the AES-CBC step (the
+// right CEK with a 0x00 pad byte; a wrong CEK the lab checked fails the padding check; a ciphertext of a partial
+// block; a 16-byte CEK for AES-256), and a recipient id that names no KEK of the device.
+const TAMPERED: Array<{ tamper: EnvelopeTamper; code: string; rfc: string }> = [
+  { tamper: 'encrypted-key-out-of-range', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'encrypted-key-one', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'bad-padding', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'wrong-cek', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'truncated-ciphertext', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'short-cek', code: 'keys.decrypt', rfc: 'decryptFailure' },
+  { tamper: 'wrong-kek-id', code: 'keys.wrong_kek', rfc: 'noMatchingRecipientInfo' },
+];
+
+for (const form of ['enveloped', 'encrypted-key-package'] as const) {
+  test(`0024 in the lab's own ${form} (ktri v2 by SKI, OAEP SHA-256, AES-256-CBC, inner id-signedData): pyasn1 decodes it, the agent opens it in the TPM`, async () => {
+    const key = new Uint8Array(32).fill(0x6b);
+    const p = await lab.addSymmetricPackage({ id: `hand-${form}`, keys: [{ keyId: `hand-${form}`, key }], envelope: { form } });
+    if (form === 'enveloped') {
+      const e = pyDecode('decode_envelope.py', p.der);
+      assert.is(e.version, 2);
+      assert.equal(e.recipientInfos.map((r: any) => [r.type, r.version, r.rid.ski, r.keyEncryptionAlgorithm.oid]), [['ktri', 2, Buffer.from(kek.keyId).toString('hex'), '1.2.840.113549.1.1.7']]);
+      assert.equal([e.encryptedContentInfo.contentType, e.encryptedContentInfo.cipher, e.encryptedContentInfo.ivBytes], ['1.2.840.113549.1.7.2', '2.16.840.1.101.3.4.1.42', 16]);
+    }
+    const before = lab.returns.length;
+    const poller = await poll([p.entry, lab.symmetricReturnEntry()]);
+    assert.equal(poller.last!.results.map((r) => [r.type, r.status]), [['0024', 'ok'], ['0025', 'ok']], JSON.stringify(poller.last!.results));
+    const st = (await new KeysStateFile(stateDir).load()).symmetric.find((s) => s.keyId === `hand-${form}`)!;
+    assert.equal([...(await store.unsealSecret(st.sealed))], [...key]);
+    assert.is(lab.returns.length, before + 1);
+    assert.is(lab.returns.at(-1)!.kind, 'receipt');
+  });
+  for (const t of TAMPERED) {
+    test(`0024 ${form}, ${t.tamper}: ${t.code}, KeyPackageError ${t.rfc} returned, nothing stored, no TPM handle left`, async () => {
+      const keyId = `t-${form}-${t.tamper}`;
+      const p = await lab.addSymmetricPackage({ id: keyId, keys: [{ keyId, key: new Uint8Array(32).fill(0x77) }], envelope: { form, tamper: t.tamper } });
+      const n0 = (await new KeysStateFile(stateDir).load()).symmetric.length;
+      const before = lab.returns.length;
+      const poller = await poll([p.entry, lab.symmetricReturnEntry()]);
+      const res = poller.last!.results;
+      assert.equal(res.map((r) => [r.type, r.status]), [['0024', 'failed'], ['0025', 'ok']], JSON.stringify(res));
+      assert.is(res[0]!.code, t.code, res[0]!.message);
+      const st = await new KeysStateFile(stateDir).load();
+      assert.is(st.symmetric.length, n0, 'nothing stored');
+      assert.not.ok(st.symmetric.some((s) => s.keyId === keyId));
+      assert.is(lab.returns.length, before + 1);
+      const r = lab.returns.at(-1)!;
+      assert.equal([r.kind, r.errorCode, r.signatureValid, r.pkgId], ['error', t.rfc, true, undefined]);
+      assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+    });
+  }
 }
 
 test('oversized body (larger than the PAL size allows): transport refuses, nothing stored, no error report', async () => {
@@ -419,7 +474,7 @@ for (const want of ['rsa-2048', 'ecc-p256'] as const) {
   });
 }
 
-for (const [type, variant] of [['0021', 'cms'], ['0021', 'cms-signed'], ['0022', 'pkcs12']] as const) {
+for (const [type, variant] of [['0021', 'cms'], ['0021', 'cms-signed'], ['0022', 'pkcs12'], ['0022', 'pkcs12-signed']] as const) {
   test(`${type} (${variant}): key imported into the TPM, certificate matches, receipt returned`, async () => {
     lab.serverKeygenVariant = variant;
     lab.serverKeygenAlgorithm = 'ecc-p256';
@@ -443,14 +498,76 @@ for (const [type, variant] of [['0021', 'cms'], ['0021', 'cms-signed'], ['0022',
   });
 }
 
+test('0021 with two keys in its AsymmetricKeyPackage (RFC 5958 SIZE(1..MAX)): refused before any import, unsupportedAsymmetricKeyPackage returned with the pkgID, nothing stored', async () => {
+  lab.serverKeygenVariant = 'cms-multi';
+  lab.serverKeygenAlgorithm = 'ecc-p256';
+  const before = lab.returns.length;
+  const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+  const stats0 = JSON.stringify(store.stats()['op.importKey'] ?? null);
+  try {
+    const poller = await poll([lab.serverKeygenEntry('0021'), lab.serverKeygenReturnEntry()]);
+    const res = poller.last!.results;
+    assert.equal(res.map((r) => [r.type, r.status]), [['0021', 'failed'], ['0023', 'ok']], JSON.stringify(res));
+    assert.is(res[0]!.code, 'keys.akp_keys', res[0]!.message);
+  } finally {
+    lab.serverKeygenVariant = 'good';
+  }
+  assert.is(JSON.stringify(store.stats()['op.importKey'] ?? null), stats0, 'no TPM import was attempted');
+  assert.is((await new KeysStateFile(stateDir).load()).serverKeys.length, n0);
+  assert.is(lab.returns.length, before + 1);
+  const r = lab.returns.at(-1)!;
+  assert.equal([r.kind, r.errorCode, r.signatureValid], ['error', 'unsupportedAsymmetricKeyPackage', true]);
+  assert.match(String(r.pkgId), /^[0-9a-f]{16}$/, 'errorOf names the package');
+  assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
+
+const wrongPwFile = path.join(tmp, 'p12-wrong.pass');
+writeFileSync(wrongPwFile, 'not-the-lab-password\n', { mode: 0o600 });
+
+test('0022 public-key integrity mode as the lab sends it: openssl sees authSafe pkcs7-signedData and no MAC, and `openssl cms -verify` checks it to the key-package root', async () => {
+  lab.serverKeygenVariant = 'pkcs12-signed';
+  try {
+    await poll([lab.serverKeygenEntry('0022'), lab.serverKeygenReturnEntry()]);
+  } finally {
+    lab.serverKeygenVariant = 'good';
+  }
+  const pfx = lab.lastPkcs12!;
+  const dir = mkdtempSync(path.join(tmp, 'p12s-'));
+  writeFileSync(path.join(dir, 'p.der'), pfx);
+  const top = execFileSync('openssl', ['asn1parse', '-inform', 'DER', '-in', path.join(dir, 'p.der')], { encoding: 'utf8' }).split('\n');
+  assert.match(top[1]!, /d=1 .*INTEGER\s+:03/);
+  assert.match(top[3]!, /d=2 .*OBJECT\s+:pkcs7-signedData/);
+  // the authSafe's bytes, cut by the offsets openssl printed: header at d=1 line 2, up to the end (no MacData after it)
+  const off = Number(/^\s*(\d+):/.exec(top[2]!)![1]);
+  writeFileSync(path.join(dir, 'authsafe.der'), pfx.subarray(off));
+  writeFileSync(path.join(dir, 'ta.pem'), `-----BEGIN CERTIFICATE-----\n${Buffer.from(lab.trustAnchorDer).toString('base64')}\n-----END CERTIFICATE-----\n`);
+  execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-in', path.join(dir, 'authsafe.der'), '-CAfile', path.join(dir, 'ta.pem'), '-purpose', 'any', '-binary', '-out', path.join(dir, 'safe.der')], { stdio: 'pipe' });
+  // the verified content is an AuthenticatedSafe: SEQUENCE OF ContentInfo (encrypted certificates, shrouded key)
+  const safe = execFileSync('openssl', ['asn1parse', '-inform', 'DER', '-in', path.join(dir, 'safe.der')], { encoding: 'utf8' });
+  assert.match(safe, /pkcs7-encryptedData/);
+  assert.match(safe, /pkcs7-data/);
+  assert.is(lab.returns.at(-1)!.kind, 'receipt');
+});
+
 const BAD_P12: Array<{ variant: ServerKeygenVariant; code: string; rfc: string; cfg?: Partial<ServerKeygenConfig> }> = [
   { variant: 'pkcs12-wrong-password', code: 'keys.pkcs12_password', rfc: 'invalidMAC' },
   { variant: 'pkcs12-weak', code: 'keys.pkcs12_weak_pbe', rfc: 'badMACAlgorithm' },
+  // RFC 7292 Appendix C pkcs-12PbeIds and RFC 8018 §4.2 iteration counts, in files `openssl pkcs12 -export` made
+  { variant: 'pkcs12-legacy', code: 'keys.pkcs12_weak_pbe', rfc: 'badMACAlgorithm' },
+  { variant: 'pkcs12-rc2-40', code: 'keys.pkcs12_weak_pbe', rfc: 'badEncryptAlgorithm' },
+  { variant: 'pkcs12-low-iter', code: 'keys.pkcs12_weak_pbe', rfc: 'unsupportedParameters' },
+  { variant: 'pkcs12-nomaciter', code: 'keys.pkcs12_weak_pbe', rfc: 'unsupportedParameters' },
+  { variant: 'pkcs12-nomac', code: 'keys.pkcs12_integrity', rfc: 'badMACAlgorithm' },
+  // RFC 7292 §4 public-key integrity mode: the SignedData must verify to a key-package TA
+  { variant: 'pkcs12-signed-untrusted', code: 'keys.not_authorized', rfc: 'noTrustAnchor' },
+  { variant: 'pkcs12-signed-tampered', code: 'keys.signature', rfc: 'signatureFailure' },
   { variant: 'pkcs12', code: 'keys.pkcs12_password', rfc: 'noDecryptKey', cfg: { pkcs12Password: { file: path.join(tmp, 'no-such-password-file') } } },
+  // public-key integrity has no MAC to catch a wrong password: the bag decryption fails instead
+  { variant: 'pkcs12-signed', code: 'keys.pkcs12_decrypt', rfc: 'decryptFailure', cfg: { pkcs12Password: { file: wrongPwFile } } },
 ];
 
 for (const b of BAD_P12) {
-  test(`bad 0022 (${b.variant}${b.cfg ? ', no password file' : ''}): ${b.code}, KeyPackageError ${b.rfc} returned, nothing imported or stored`, async () => {
+  test(`bad 0022 (${b.variant}${b.cfg ? (b.variant === 'pkcs12' ? ', no password file' : ', wrong password') : ''}): ${b.code}, KeyPackageError ${b.rfc} returned, nothing imported or stored`, async () => {
     lab.serverKeygenVariant = b.variant;
     const before = lab.returns.length;
     const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;

@@ -1,6 +1,7 @@
 // The PKCS #12 and encrypted-key-package openers against files made by an independent peer (`openssl pkcs12
 // -export`, `openssl cms -encrypt`): a good PFX opens to its key and certificate; a wrong password fails as `openssl
-// pkcs12 -info` does; a 3DES/SHA-1 PFX is refused as weak before any decryption; a password file readable by others
+// pkcs12 -info` does; a 3DES/SHA-1 PFX, -legacy (RC2-40), and iteration counts below 2048 are refused as weak before
+// any decryption; a password file readable by others
 // is refused. EnvelopedData to an RSA KEK (rid = subjectKeyIdentifier, RSAES-OAEP SHA-256) opens; another KEK is
 // noMatchingRecipientInfo. (The RSA step is node's here; in the agent it is the TPM's, tpm-decrypt covers it.)
 import { execFileSync } from 'node:child_process';
@@ -22,6 +23,9 @@ ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', at('k.pem'))
 ossl('req', '-x509', '-key', at('k.pem'), '-out', at('c.pem'), '-subj', '/CN=p12 peer', '-days', '1');
 ossl('pkcs12', '-export', '-inkey', at('k.pem'), '-in', at('c.pem'), '-passout', 'pass:correct horse', '-out', at('good.p12'));
 ossl('pkcs12', '-export', '-inkey', at('k.pem'), '-in', at('c.pem'), '-passout', 'pass:correct horse', '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1', '-out', at('weak.p12'));
+for (const [name, opts] of [['legacy', ['-legacy']], ['rc2-40', ['-legacy', '-macalg', 'sha256']], ['iter-1000', ['-iter', '1000']], ['iter-2048', ['-iter', '2048']], ['nomaciter', ['-nomaciter']]] as const) {
+  ossl('pkcs12', '-export', '-inkey', at('k.pem'), '-in', at('c.pem'), '-passout', 'pass:correct horse', ...opts, '-out', at(`${name}.p12`));
+}
 const pw = new TextEncoder().encode('correct horse');
 
 const refused = async (p: Promise<unknown>, code: string, rfc: string): Promise<void> => {
@@ -52,6 +56,15 @@ test('wrong password: refused (invalidMAC), as openssl pkcs12 -info fails too', 
 test('weak PBE (SHA-1 3DES, SHA-1 MAC) is refused before decryption, with the right password', async () => {
   await refused(openPkcs12(new Uint8Array(readFileSync(at('weak.p12'))), pw), 'keys.pkcs12_weak_pbe', 'badMACAlgorithm');
   await refused(openPkcs12(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x03]), pw), 'keys.pkcs12_decode', 'decodeFailure');
+});
+
+test('RFC 7292 Appendix C / RFC 8018 §4.2 weak files from openssl pkcs12 -export: -legacy, RC2-40, 1000 iterations, MAC iteration 1 refused; 2048 iterations open', async () => {
+  const file = (n: string) => new Uint8Array(readFileSync(at(`${n}.p12`)));
+  await refused(openPkcs12(file('legacy'), pw), 'keys.pkcs12_weak_pbe', 'badMACAlgorithm');
+  await refused(openPkcs12(file('rc2-40'), pw), 'keys.pkcs12_weak_pbe', 'badEncryptAlgorithm');
+  await refused(openPkcs12(file('iter-1000'), pw), 'keys.pkcs12_weak_pbe', 'unsupportedParameters');
+  await refused(openPkcs12(file('nomaciter'), pw), 'keys.pkcs12_weak_pbe', 'unsupportedParameters');
+  assert.is((await openPkcs12(file('iter-2048'), pw)).keys.length, 1);
 });
 
 test('password file: 0600 read (trailing newline dropped), 0644 refused', async () => {

@@ -22,13 +22,8 @@ export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<
     await ta.add(readAnchors(k.trustAnchorsFile).map((c, i) => ({ name: `key-packages-${i}`, source: 'config', uses: ['key-packages'] as const, certificate: c })));
   }
   const stateDir = keysStateDir(ctx.config.stateDir);
-  if (k.kek.enabled) {
-    // kek.ts: created once in the TPM; its public key is (re)written for provisioning at every start
-    const { KeysStateFile } = await import('../../packages/keys/index.js');
-    const { ensureKek, kekPublicKeyPem } = await import('../../packages/keys/kek.js');
-    const kek = await ensureKek(new KeysStateFile(stateDir), keystore, ctx.clock.now());
-    await writeFileAtomic(k.kek.publicKeyFile ?? stateLayout(ctx.config.stateDir).kekPublicKey, kekPublicKeyPem(kek));
-  }
+  // kek.ts: created once in the TPM; its public key is (re)written for provisioning at every start
+  if (k.kek.enabled) await publishKek(ctx.config.stateDir, k, keystore, ctx.clock.now());
   const pw = k.serverKeygen.pkcs12PasswordFile ? { file: k.serverKeygen.pkcs12PasswordFile } : k.serverKeygen.pkcs12PasswordSealedKeyId ? { sealedKeyId: k.serverKeygen.pkcs12PasswordSealedKeyId } : undefined;
   const handlers = createKeyPackageHandlers({
     ...(pw ? { pkcs12Password: pw } : {}),
@@ -45,6 +40,33 @@ export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<
     now: () => ctx.clock.now(),
   });
   return { handlers };
+}
+
+/** The device KEK as `enrolld kek` and the feature's start publish it. */
+export interface PublishedKek {
+  /** RFC 5280 §4.2.1.2 method 1 key identifier (the ktri rid subjectKeyIdentifier), hex. */
+  keyId: string;
+  /** SubjectPublicKeyInfo, PEM "PUBLIC KEY". */
+  publicKeyPem: string;
+  /** Where the PEM was written (keyPackages.kek.publicKeyFile, default <state>/keys/kek.pub.pem). */
+  file: string;
+  /** True when this call created the key in the TPM. */
+  created: boolean;
+  createdAt: string;
+}
+
+/** Creates the KEK in the TPM when it is missing (ensureKek) and writes its public key file (0600, atomic). */
+export async function publishKek(stateDir: string, k: KeyPackageSettings, keystore: KeyStore, now: Date): Promise<PublishedKek> {
+  const { KeysStateFile } = await import('../../packages/keys/index.js');
+  const { ensureKek, kekPublicKeyPem, storedKeks, DEFAULT_KEK_NAME } = await import('../../packages/keys/kek.js');
+  const state = new KeysStateFile(keysStateDir(stateDir));
+  const had = (await storedKeks(state)).some((x) => x.name === DEFAULT_KEK_NAME);
+  const kek = await ensureKek(state, keystore, now);
+  const file = k.kek.publicKeyFile ?? stateLayout(stateDir).kekPublicKey;
+  const publicKeyPem = kekPublicKeyPem(kek);
+  await writeFileAtomic(file, publicKeyPem);
+  const createdAt = (await state.load()).keks?.find((x) => x.name === DEFAULT_KEK_NAME)?.createdAt ?? now.toISOString();
+  return { keyId: Buffer.from(kek.keyId).toString('hex'), publicKeyPem, file, created: !had, createdAt };
 }
 
 /** RFC 4108 §2.2.5: a firmware-decryption key named by decrypt-key-identifier, from the symmetric keys sealed by key packages. */

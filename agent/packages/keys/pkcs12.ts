@@ -1,8 +1,14 @@
 // 0022 "Asymmetric Key Package (PKCS #12)" (RFC 8295 §2.1.1; RFC 7292): the PFX is parsed with pkijs (PFX,
-// AuthenticatedSafe, SafeContents, PKCS8ShroudedKeyBag, CertBag) under the provisioned password. Only password
-// integrity mode with an HMAC of SHA-256 or stronger (RFC 7292 §4; Appendix B key derivation) and password privacy
-// with PBES2 (PBKDF2 with an HMAC-SHA-2 PRF, AES-CBC; RFC 8018 §6.2) are accepted: the RFC 7292 Appendix C
-// pkcs-12PbeIds (SHA-1 with RC2/RC4/3DES), PBES1, a SHA-1 MAC or no MAC are weak and refused before any decryption.
+// AuthenticatedSafe, SafeContents, PKCS8ShroudedKeyBag, CertBag) under the provisioned password. Integrity (RFC 7292
+// §4), either mode:
+//   • password integrity: MacData with an HMAC of SHA-256 or stronger (Appendix B key derivation);
+//   • public-key integrity: authSafe is a SignedData over the AuthenticatedSafe (id-data), accepted when it verifies
+//     (pki/cms/open-signed) to a TA authorized for key packages — the same TAs as signed 0021 packages.
+// Privacy: password privacy with PBES2 (PBKDF2 with an HMAC-SHA-2 PRF, AES-CBC; RFC 8018 §6.2). Weak and refused
+// before any decryption: the RFC 7292 Appendix C pkcs-12PbeIds (SHA-1 with RC2/RC4/3DES, as `openssl pkcs12 -legacy`
+// writes), PBES1, a SHA-1 MAC, no integrity at all, an unencrypted keyBag, and an iteration count (MAC or PBKDF2)
+// below 2048 — RFC 8018 §4.2 recommends at least 1000; 2048 is what `openssl pkcs12 -export` uses by default, so a
+// count lowered on purpose is refused.
 // Password sources (RFC 8295 is silent; our choice): a provisioned file that must be 0600 (or stricter) and owned
 // by us, or a secret sealed in the TPM (a symmetric key delivered by 0024, named by its keyId).
 import { readFile, stat } from 'node:fs/promises';
@@ -10,10 +16,17 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { AES_CBC, OID_PBES2, OID_PBKDF2, OID_PKCS12_PBE_ARC, OID_SHA1, PBKDF2_STRONG_PRFS } from '../../pki/algorithms.js';
 import { OID_PKCS12_CERT_BAG, OID_PKCS12_KEY_BAG, OID_PKCS12_SHROUDED_KEY_BAG, OID_PKCS9_X509_CERTIFICATE } from '../../pki/asn1/key-package-oids.js';
-import { OID_DATA, OID_ENCRYPTED_DATA } from '../../pki/cms/oids.js';
-import { KeyPackageRefused } from './common.js';
+import { OID_DATA, OID_ENCRYPTED_DATA, OID_SIGNED_DATA } from '../../pki/cms/oids.js';
+import { KeyPackageRefused, verifySignedKeyPackage } from './common.js';
 
-const MIN_MAC_ITERATIONS = 1;
+/** Smallest MAC and PBKDF2 iteration count accepted (see the header). */
+export const MIN_PKCS12_ITERATIONS = 2048;
+
+/** Who may sign a PFX in public-key integrity mode: the key-package TAs, at the time of use. */
+export interface Pkcs12Trust {
+  anchors: ReadonlyArray<Uint8Array>;
+  at: Date;
+}
 
 /** Where the PKCS #12 password comes from. */
 export type Pkcs12PasswordSource = { file: string } | { sealedKeyId: string };
@@ -61,14 +74,19 @@ function checkPbe(alg: pkijs.AlgorithmIdentifier, what: string): void {
     throw new KeyPackageRefused('pkcs12_weak_pbe', 'unsupportedParameters', `${what}: PBES2-params: ${(e as Error).message}`, { cause: e });
   }
   if (p.keyDerivationFunc.algorithmId !== OID_PBKDF2) throw new KeyPackageRefused('pkcs12_weak_pbe', 'badEncryptAlgorithm', `${what}: key derivation ${p.keyDerivationFunc.algorithmId} is not PBKDF2`);
-  const kdf = new pkijs.PBKDF2Params({ schema: p.keyDerivationFunc.algorithmParams });
+  let kdf: pkijs.PBKDF2Params;
+  try {
+    kdf = new pkijs.PBKDF2Params({ schema: p.keyDerivationFunc.algorithmParams });
+  } catch (e) {
+    throw new KeyPackageRefused('pkcs12_weak_pbe', 'unsupportedParameters', `${what}: PBKDF2-params: ${(e as Error).message}`, { cause: e });
+  }
   const prf = kdf.prf?.algorithmId ?? '1.2.840.113549.2.7'; // RFC 8018 A.2: the default PRF is hmacWithSHA1
   if (!PBKDF2_STRONG_PRFS.includes(prf)) throw new KeyPackageRefused('pkcs12_weak_pbe', 'badEncryptAlgorithm', `${what}: PBKDF2 PRF ${prf} is weak (HMAC-SHA-256 or stronger required)`);
+  if (kdf.iterationCount < MIN_PKCS12_ITERATIONS) throw new KeyPackageRefused('pkcs12_weak_pbe', 'unsupportedParameters', `${what}: PBKDF2 iteration count ${kdf.iterationCount} is below ${MIN_PKCS12_ITERATIONS}`);
   if (!AES_CBC[p.encryptionScheme.algorithmId]) throw new KeyPackageRefused('pkcs12_weak_pbe', 'badEncryptAlgorithm', `${what}: PBES2 encryption ${p.encryptionScheme.algorithmId} is not AES-CBC`);
 }
 
-/** Checks every algorithm of the PFX on a tree of its own (pkijs's parse of the real one must not see this walk). */
-function checkAlgorithms(der: Uint8Array): void {
+function parsePfx(der: Uint8Array): pkijs.PFX {
   let pfx: pkijs.PFX;
   try {
     pfx = pkijs.PFX.fromBER(ab(der));
@@ -76,16 +94,38 @@ function checkAlgorithms(der: Uint8Array): void {
     throw new KeyPackageRefused('pkcs12_decode', 'decodeFailure', `PFX: ${(e as Error).message}`, { cause: e });
   }
   if (pfx.version !== 3) throw new KeyPackageRefused('pkcs12_decode', 'versionNumberMismatch', `PFX version ${pfx.version} (3 expected)`);
-  if (pfx.authSafe.contentType !== OID_DATA) throw new KeyPackageRefused('pkcs12_integrity', 'badMACAlgorithm', 'public-key integrity mode (authSafe SignedData) is not supported: password integrity (MacData) required');
+  return pfx;
+}
+
+/** Password integrity mode: a MacData with a strong digest and enough iterations (the MAC itself is checked later). */
+function checkMacData(pfx: pkijs.PFX): void {
   if (!pfx.macData) throw new KeyPackageRefused('pkcs12_integrity', 'badMACAlgorithm', 'PFX without MacData (no integrity protection)');
   const mac = pfx.macData.mac.digestAlgorithm.algorithmId;
   if (mac === OID_SHA1 || !['2.16.840.1.101.3.4.2.1', '2.16.840.1.101.3.4.2.2', '2.16.840.1.101.3.4.2.3'].includes(mac)) {
     throw new KeyPackageRefused('pkcs12_weak_pbe', 'badMACAlgorithm', `PFX MAC digest ${mac} is weak (SHA-256 or stronger required)`);
   }
-  if ((pfx.macData.iterations ?? 1) < MIN_MAC_ITERATIONS) throw new KeyPackageRefused('pkcs12_weak_pbe', 'badMACAlgorithm', 'PFX MAC iteration count below 1');
+  const iterations = pfx.macData.iterations ?? 1; // RFC 7292 §4: DEFAULT 1
+  if (iterations < MIN_PKCS12_ITERATIONS) throw new KeyPackageRefused('pkcs12_weak_pbe', 'unsupportedParameters', `PFX MAC iteration count ${iterations} is below ${MIN_PKCS12_ITERATIONS}`);
+}
+
+/**
+ * Public-key integrity mode (RFC 7292 §4): the authSafe ContentInfo(SignedData) as sent, verified to `trust`; its
+ * encapsulated id-data content is the AuthenticatedSafe DER.
+ */
+async function verifiedAuthenticatedSafe(der: Uint8Array, trust: Pkcs12Trust | undefined): Promise<Uint8Array> {
+  if (!trust) throw new KeyPackageRefused('pkcs12_integrity', 'noTrustAnchor', 'public-key integrity mode (authSafe SignedData), and no trust anchor to verify it with');
+  // the authSafe's own encoding (the second element of the PFX SEQUENCE), not a re-encoding
+  const node = (asn1js.fromBER(der).result as asn1js.Sequence).valueBlock.value[1] as asn1js.BaseBlock;
+  const v = await verifySignedKeyPackage(new Uint8Array(node.valueBeforeDecodeView), trust.anchors, trust.at);
+  if (v.eContentType !== OID_DATA) throw new KeyPackageRefused('content_type', 'badEncapContent', `PFX authSafe SignedData encapsulates ${v.eContentType}, not id-data (RFC 7292 §4)`);
+  return v.eContent;
+}
+
+/** The privacy algorithms of every SafeContents (PBES2 only) on a tree of its own (pkijs's decryption must not see it). */
+function checkSafeAlgorithms(authenticatedSafe: Uint8Array): void {
   let safe: pkijs.AuthenticatedSafe;
   try {
-    safe = pkijs.AuthenticatedSafe.fromBER((pfx.authSafe.content as asn1js.OctetString).getValue());
+    safe = pkijs.AuthenticatedSafe.fromBER(ab(authenticatedSafe));
   } catch (e) {
     throw new KeyPackageRefused('pkcs12_decode', 'decodeFailure', `AuthenticatedSafe: ${(e as Error).message}`, { cause: e });
   }
@@ -97,24 +137,36 @@ function checkAlgorithms(der: Uint8Array): void {
         if (bag.bagId === OID_PKCS12_SHROUDED_KEY_BAG) checkPbe((bag.bagValue as pkijs.PKCS8ShroudedKeyBag).encryptionAlgorithm, `safeContents[${i}].bags[${j}]`);
         else if (bag.bagId === OID_PKCS12_KEY_BAG) throw new KeyPackageRefused('pkcs12_weak_pbe', 'badEncryptAlgorithm', `safeContents[${i}].bags[${j}]: an unencrypted keyBag`);
       }
-    } else throw new KeyPackageRefused('pkcs12_decode', 'badContentInfo', `safeContents[${i}]: content type ${ci.contentType} is not supported`);
+    } else throw new KeyPackageRefused('pkcs12_decode', 'badContentInfo', `safeContents[${i}]: content type ${ci.contentType} is not supported (public-key privacy mode is not)`);
   }
 }
 
 /**
- * Opens a PFX with `password` (UTF-8 bytes; RFC 7292 Appendix B.1 BMPString conversion is pkijs's): weak algorithms
- * are refused first, then the MAC is checked (a wrong password fails here: invalidMAC), then the bags decrypted.
+ * Opens a PFX with `password` (UTF-8 bytes; RFC 7292 Appendix B.1 BMPString conversion is pkijs's). Integrity first:
+ * password mode — weak MAC parameters refused, then the algorithms, then the MAC checked (a wrong password fails
+ * here: invalidMAC); public-key mode — the SignedData verified to `trust`, then the algorithms. Then the bags are
+ * decrypted.
  */
-export async function openPkcs12(der: Uint8Array, password: Uint8Array): Promise<OpenedPkcs12> {
-  checkAlgorithms(der);
+export async function openPkcs12(der: Uint8Array, password: Uint8Array, trust?: Pkcs12Trust): Promise<OpenedPkcs12> {
+  const pfx = parsePfx(der);
   const pw = ab(password);
-  const pfx = pkijs.PFX.fromBER(ab(der));
-  try {
-    await pfx.parseInternalValues({ password: pw, checkIntegrity: true });
-  } catch (e) {
-    throw new KeyPackageRefused('pkcs12_password', 'invalidMAC', `PFX integrity check failed (wrong password?): ${(e as Error).message}`, { cause: e });
+  let safe: pkijs.AuthenticatedSafe;
+  if (pfx.authSafe.contentType === OID_DATA) {
+    checkMacData(pfx);
+    checkSafeAlgorithms(new Uint8Array((pfx.authSafe.content as asn1js.OctetString).getValue()));
+    try {
+      await pfx.parseInternalValues({ password: pw, checkIntegrity: true });
+    } catch (e) {
+      throw new KeyPackageRefused('pkcs12_password', 'invalidMAC', `PFX integrity check failed (wrong password?): ${(e as Error).message}`, { cause: e });
+    }
+    safe = pfx.parsedValue!.authenticatedSafe!;
+  } else if (pfx.authSafe.contentType === OID_SIGNED_DATA) {
+    const authenticatedSafe = await verifiedAuthenticatedSafe(der, trust);
+    checkSafeAlgorithms(authenticatedSafe);
+    safe = pkijs.AuthenticatedSafe.fromBER(ab(authenticatedSafe));
+  } else {
+    throw new KeyPackageRefused('pkcs12_decode', 'badContentInfo', `PFX authSafe content type ${pfx.authSafe.contentType} is neither data nor signedData (RFC 7292 §4)`);
   }
-  const safe = pfx.parsedValue!.authenticatedSafe!;
   try {
     await safe.parseInternalValues({ safeContents: safe.safeContents.map(() => ({ password: pw })) });
   } catch (e) {

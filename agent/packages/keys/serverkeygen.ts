@@ -12,7 +12,8 @@
 //     §4.4.2 requires; Cisco libest's estserver sends PKCS#1) is accepted with a warning unless acceptPkcs1 is false;
 //   • application/pkcs7-mime; smime-type=server-generated-key (0021, RFC 7030 §4.4.2): ContentInfo(SignedData(
 //     AsymmetricKeyPackage, RFC 5958)), optionally inside EnvelopedData / EncryptedKeyPackage to the TPM-held KEK
-//     (kek.ts); the SignedData must verify to a key-package TA; the package must hold exactly one key;
+//     (kek.ts); the SignedData must verify to a key-package TA; the package must hold exactly one key (RFC 5958 allows
+//     SIZE(1..MAX): more keys are refused with unsupportedAsymmetricKeyPackage before anything is imported);
 //   • application/pkcs12 (0022, RFC 7292): opened with the provisioned password (pkcs12.ts: 0600 file or TPM-sealed
 //     secret; weak PBE/MAC refused); its certificate bags count as the certificates when no certs-only part comes.
 // /fullcmc URIs are refused. pkgID of the receipt: the SignedData's keyPkgIdAndReceiptReq pkgID for 0021 when it
@@ -46,6 +47,7 @@ import {
   type KeyPackagesConfig,
   KeysStateFile,
   hexOf,
+  peekPkgId,
   postReturns,
   signedError,
   signedReceipt,
@@ -154,17 +156,23 @@ export class ServerKeygen {
   }
 
   /** The key part as PKCS#8 (the caller wipes it), with the PFX's certificates and the signed package's pkgID. */
-  private async openKeyPart(kind: KeyKind, part: Uint8Array, anchors: ReadonlyArray<Uint8Array>, now: Date): Promise<{ pkcs8: Uint8Array; certificates: Uint8Array[]; pkgId?: Uint8Array }> {
+  private async openKeyPart(
+    kind: KeyKind,
+    part: Uint8Array,
+    anchors: ReadonlyArray<Uint8Array>,
+    now: Date,
+    seen: { pkgId?: Uint8Array },
+  ): Promise<{ pkcs8: Uint8Array; certificates: Uint8Array[]; pkgId?: Uint8Array }> {
     if (kind === 'pkcs8') return { pkcs8: this.keyAsPkcs8(part), certificates: [] };
     if (kind === 'pkcs12') {
       const src = this.cfg.pkcs12Password;
       if (!src) throw new KeyPackageRefused('pkcs12_password', 'noDecryptKey', 'a PKCS #12 key part, and no password is provisioned (keyPackages.serverKeygen.pkcs12PasswordFile)');
       const password = 'file' in src ? await readPasswordFile(src.file) : await this.sealedPassword(src.sealedKeyId);
       try {
-        const p12 = await openPkcs12(part, password);
+        const p12 = await openPkcs12(part, password, { anchors, at: now });
         if (p12.keys.length !== 1) {
           for (const k of p12.keys) k.fill(0);
-          throw new KeyPackageRefused('pkcs12_keys', 'badKeyPackage', `the PFX holds ${p12.keys.length} keys (one expected)`);
+          throw new KeyPackageRefused('pkcs12_keys', 'unsupportedAsymmetricKeyPackage', `the PFX holds ${p12.keys.length} keys; a /serverkeygen answer carries exactly one (RFC 7030 §4.4.2)`);
         }
         return { pkcs8: p12.keys[0]!, certificates: p12.certificates };
       } finally {
@@ -175,14 +183,19 @@ export class ServerKeygen {
     let inner: Uint8Array | undefined;
     try {
       inner = await openIfEncrypted(part, this.cfg.keystore, this.state);
+      // RFC 7191 §4 errorOf: the pkgID the package names, read before verification as for 0024
+      const peeked = peekPkgId(inner);
+      if (peeked) seen.pkgId = new Uint8Array(peeked); // a copy: `inner` is wiped below
       const v = await verifySignedKeyPackage(inner, anchors, now);
       if (v.eContentType === OID_CT_KP_SKEY_PACKAGE) throw new KeyPackageRefused('wrong_package', 'unsupportedSymmetricKeyPackage', 'a symmetric key package on /serverkeygen');
       if (v.eContentType !== OID_CT_KP_AKEY_PACKAGE) throw new KeyPackageRefused('content_type', 'badEncapContent', `content type ${v.eContentType} is not an asymmetric key package`);
       let akp: AsymmetricKeyPackage | undefined;
       try {
         akp = AsymmetricKeyPackage.fromDer(v.eContent);
-        if (akp.keys.length !== 1) throw new KeyPackageRefused('akp_keys', 'badKeyPackage', `the AsymmetricKeyPackage holds ${akp.keys.length} keys (one expected)`);
-        return { pkcs8: this.keyAsPkcs8(akp.keys[0]!.toPkcs8()), certificates: [], ...(v.idAndReq?.pkgID ? { pkgId: v.idAndReq.pkgID } : {}) };
+        // Refused, not imported all-or-nothing: one /serverkeygen request is answered with one key and its certificate
+        // (RFC 7030 §4.4.2), so further keys would sit in the TPM with no certificate to use them with.
+        if (akp.keys.length !== 1) throw new KeyPackageRefused('akp_keys', 'unsupportedAsymmetricKeyPackage', `the AsymmetricKeyPackage holds ${akp.keys.length} keys; a /serverkeygen answer carries exactly one (RFC 7030 §4.4.2)`);
+        return { pkcs8: this.keyAsPkcs8(akp.keys[0]!.toPkcs8()), certificates: [], ...(v.idAndReq?.pkgID ? { pkgId: new Uint8Array(v.idAndReq.pkgID) } : {}) };
       } catch (e) {
         if (e instanceof Asn1DecodeError) throw new KeyPackageRefused('bad_key', 'badKeyPackage', `AsymmetricKeyPackage: ${e.message}`, { cause: e });
         throw e;
@@ -243,7 +256,10 @@ export class ServerKeygen {
       let record: KeyRecord;
       let pkcs8: Uint8Array | undefined;
       try {
-        const opened = await this.openKeyPart(kind, keyPart!, await this.cfg.trustAnchors(), now);
+        const seen: { pkgId?: Uint8Array } = {};
+        const opened = await this.openKeyPart(kind, keyPart!, await this.cfg.trustAnchors(), now, seen).finally(() => {
+          signedPkgId = seen.pkgId;
+        });
         pkcs8 = opened.pkcs8;
         signedPkgId = opened.pkgId;
         if (!certs && opened.certificates.length) certs = parseCertsOnly(createCertsOnly(opened.certificates));
