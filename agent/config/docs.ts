@@ -4,6 +4,7 @@
 import type * as v from 'valibot';
 import { docOf, entriesOf, type FieldDoc } from './fields.js';
 import { documentSchema, PROTOCOLS, type Protocol } from './schema.js';
+import { DEFAULT_CONFIG_PATH } from '../store/layout.js';
 
 export interface FieldRow {
   /** Dotted path, e.g. "est.basicAuth.passwordFile". */
@@ -89,7 +90,7 @@ const md = (s: string): string => s.replace(/\|/g, '\\|');
 
 export function configurationMarkdown(): string {
   const out = ['# Configuration', '', '<!-- Generated from agent/config/schema.ts by `node deploy/man/generate-config.mjs`; do not edit. -->', ''];
-  out.push(`\`/etc/enrolld/config.json\` (\`--config\` elsewhere), also described in enrolld.json(5). Examples, one per protocol: ${PROTOCOLS.map((p) => `[\`${EXAMPLES[p]}\`](../deploy/examples/${EXAMPLES[p]})`).join(', ')}.`, '');
+  out.push(`\`${DEFAULT_CONFIG_PATH}\` (\`--config\` elsewhere), also described in enrolld.json(5). Examples, one per protocol: ${PROTOCOLS.map((p) => `[\`${EXAMPLES[p]}\`](../deploy/examples/${EXAMPLES[p]})`).join(', ')}.`, '');
   for (const p of UNION_TEXT) out.push(p, '');
   let open = false;
   const header = () => out.push('| Field | Type | Default | Meaning |', '|---|---|---|---|');
@@ -127,7 +128,7 @@ function roff(text: string): string {
 }
 
 export function manPage(): string {
-  const out = ['.\\" Generated from agent/config/schema.ts by deploy/man/generate-config.mjs; do not edit.', '.TH ENROLLD.JSON 5 "" "enrolld" "File Formats"', '.SH NAME', 'enrolld.json \\- enrolld configuration file', '.SH SYNOPSIS', '\\fI/etc/enrolld/config.json\\fR', '.SH DESCRIPTION'];
+  const out = ['.\\" Generated from agent/config/schema.ts by deploy/man/generate-config.mjs; do not edit.', '.TH ENROLLD.JSON 5 "" "enrolld" "File Formats"', '.SH NAME', 'enrolld.json \\- enrolld configuration file', '.SH SYNOPSIS', `\\fI${DEFAULT_CONFIG_PATH}\\fR`, '.SH DESCRIPTION'];
   UNION_TEXT.forEach((p, i) => out.push(...(i ? ['.PP'] : []), roff(p)));
   out.push('.SH TOP-LEVEL FIELDS');
   for (const r of fieldRows()) {
@@ -139,7 +140,7 @@ export function manPage(): string {
   }
   out.push('.SH EXAMPLE', '.nf', ...roff(formatJson(exampleConfig('est'))).split('\n'), '.fi');
   out.push('.PP', roff(`One example per protocol is in the source tree, deploy/examples/ (${PROTOCOLS.map((p) => EXAMPLES[p]).join(', ')}).`));
-  out.push('.SH FILES', '\\fI/etc/enrolld/config.json\\fR (a conffile of the Debian package: an edited copy', 'is kept on upgrade).', '.SH SEE ALSO', '\\fBenrolld\\fR(8)');
+  out.push('.SH FILES', `\\fI${DEFAULT_CONFIG_PATH}\\fR (a conffile of the Debian package: an edited copy`, 'is kept on upgrade).', '.SH SEE ALSO', '\\fBenrolld\\fR(8)');
   return out.join('\n') + '\n';
 }
 
