@@ -15,6 +15,7 @@ import type * as LabKit from '../../deploy/lab/demo-kit.js';
 import { packageRoot } from '../keystore/addon.js';
 import { EnrolldError } from '../util/errors.js';
 import { DEMO_FILES, configLayout } from '../store/layout.js';
+import { signatureByOid } from '../pki/algorithms.js';
 import { composeAgent, type AgentParts } from './compose.js';
 import { parseConfig } from '../config.js';
 import { createLogger } from '../util/log.js';
@@ -296,7 +297,7 @@ async function runPlainDemo(kit: typeof LabKit, out: Out, verbose: boolean): Pro
     const t2 = performance.now();
     const rec1 = env.lab.issued.at(-1)!;
     describe(out, `  enrolled in ${(t2 - t1).toFixed(0)} ms (wall clock; ${Math.round(clock.offsetMs / 1000)} s of Retry-After skipped)`, first.state.credential!);
-    out(`  server:    asked for "${rec1.requestedSubject}", issued "${rec1.subject}"; CSR key ${rec1.key}, signature ${SIG_NAMES[rec1.csrSignatureAlgorithm] ?? rec1.csrSignatureAlgorithm}`);
+    out(`  server:    asked for "${rec1.requestedSubject}", issued "${rec1.subject}"; CSR key ${rec1.key}, signature ${signatureByOid(rec1.csrSignatureAlgorithm)?.asn1 ?? rec1.csrSignatureAlgorithm}`);
 
     // 2. A root key update on the server, then the agent's own /cacerts refresh: the server has no PAL, so the agent
     // runs RFC 7030 §4.1.3 itself (NewWithOld validated to the held root, NewWithNew added as a TA).
@@ -323,10 +324,3 @@ async function runPlainDemo(kit: typeof LabKit, out: Out, verbose: boolean): Pro
     await shutdown(agent, keystore, env);
   }
 }
-
-const SIG_NAMES: Record<string, string> = {
-  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
-  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
-  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
-  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
-};

@@ -14,10 +14,11 @@
 import { constants, createCipheriv, createDecipheriv, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { AES_CBC, AES_KEY_WRAP, OID_SHA1, digestByOid } from '../../pki/algorithms.js';
 import { bytesEqual } from '../../pki/der.js';
 import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
 import {
-  OID_AES128_CBC, OID_AES128_WRAP, OID_AES192_CBC, OID_AES192_WRAP, OID_AES256_CBC, OID_AES256_WRAP, OID_DATA, OID_ECDH_STD_SHA256_KDF,
+  OID_AES128_WRAP, OID_AES192_WRAP, OID_AES256_CBC, OID_AES256_WRAP, OID_DATA, OID_ECDH_STD_SHA256_KDF,
   OID_ECDH_STD_SHA384_KDF, OID_EC_PUBLIC_KEY, OID_ENVELOPED_DATA, OID_KDF_KDF3, OID_KEM_RSA, OID_MGF1, OID_ORI_KEM, OID_P256, OID_RSA_ENCRYPTION,
   OID_RSAES_OAEP, OID_SHA256,
 } from './constants.js';
@@ -42,23 +43,9 @@ export interface PopRecipient {
   ecdhZGen?: (peer: { x: Uint8Array; y: Uint8Array }) => Promise<Uint8Array>;
 }
 
-const OAEP_HASHES: Record<string, 'sha1' | 'sha256' | 'sha384' | 'sha512'> = {
-  '1.3.14.3.2.26': 'sha1',
-  '2.16.840.1.101.3.4.2.1': 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-const CBC: Record<string, { cipher: string; key: number }> = {
-  [OID_AES128_CBC]: { cipher: 'aes-128-cbc', key: 16 },
-  [OID_AES192_CBC]: { cipher: 'aes-192-cbc', key: 24 },
-  [OID_AES256_CBC]: { cipher: 'aes-256-cbc', key: 32 },
-};
-const WRAP: Record<string, { cipher: string; key: number }> = {
-  [OID_AES128_WRAP]: { cipher: 'id-aes128-wrap', key: 16 },
-  [OID_AES192_WRAP]: { cipher: 'id-aes192-wrap', key: 24 },
-  [OID_AES256_WRAP]: { cipher: 'id-aes256-wrap', key: 32 },
-};
 const AES_WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex'); // RFC 3394 §2.2.3.1
+/** RFC 3565 §4.3: the AES key wrap of RFC 3394 (the padded RFC 5649 form is not offered here). */
+const KEY_WRAP = Object.fromEntries([OID_AES128_WRAP, OID_AES192_WRAP, OID_AES256_WRAP].map((o) => [o, AES_KEY_WRAP[o]!]));
 
 function oaepSha256(): pkijs.AlgorithmIdentifier {
   const sha256 = new pkijs.AlgorithmIdentifier({ algorithmId: OID_SHA256 });
@@ -121,9 +108,9 @@ function ridMatches(rid: { variant: number; value: unknown }, r: PopRecipient): 
 }
 
 function unwrap(wrapOid: string, kek: Uint8Array, wrapped: Uint8Array): Uint8Array {
-  const w = WRAP[wrapOid]!;
+  const w = KEY_WRAP[wrapOid]!;
   try {
-    const d = createDecipheriv(w.cipher, kek, AES_WRAP_IV);
+    const d = createDecipheriv(w.node, kek, AES_WRAP_IV);
     return new Uint8Array(Buffer.concat([d.update(wrapped), d.final()]));
   } catch (e) {
     throw new CmcPopError('decrypt', `AES key unwrap failed (wrong key-encryption key): ${(e as Error).message}`, { cause: e });
@@ -157,10 +144,10 @@ async function openKtri(ktri: pkijs.KeyTransRecipientInfo, r: PopRecipient): Pro
   } catch (e) {
     throw new CmcPopError('malformed', `RSAES-OAEP-params: ${(e as Error).message}`, { cause: e });
   }
-  const hash = OAEP_HASHES[oaep.hashAlgorithm.algorithmId];
+  const hash = digestByOid(oaep.hashAlgorithm.algorithmId)?.node;
   if (!hash) throw new CmcPopError('unsupported-algorithm', `RSAES-OAEP with hash ${oaep.hashAlgorithm.algorithmId}`);
   const mgf = oaep.maskGenAlgorithm;
-  const mgfHash = mgf.algorithmParams ? new pkijs.AlgorithmIdentifier({ schema: mgf.algorithmParams }).algorithmId : '1.3.14.3.2.26';
+  const mgfHash = mgf.algorithmParams ? new pkijs.AlgorithmIdentifier({ schema: mgf.algorithmParams }).algorithmId : OID_SHA1;
   if (mgf.algorithmId !== OID_MGF1 || mgfHash !== oaep.hashAlgorithm.algorithmId) throw new CmcPopError('unsupported-algorithm', 'RSAES-OAEP: MGF1 with the OAEP hash is the only mask generation supported (the TPM uses it)');
   // pSourceAlgorithm [2] (pkijs fills a default when it is absent): only the empty label (the DEFAULT) is supported.
   const fields = alg.algorithmParams instanceof asn1js.Sequence ? alg.algorithmParams.valueBlock.value : [];
@@ -175,10 +162,10 @@ async function openKtri(ktri: pkijs.KeyTransRecipientInfo, r: PopRecipient): Pro
 /** ori KEMRecipientInfo with RSA-KEM (RFC 9629 §3–§5, RFC 9690 §3 and Appendix A.2). */
 async function openKemri(kemri: KEMRecipientInfo, r: PopRecipient): Promise<Uint8Array> {
   if (kemri.kem.oid !== OID_KEM_RSA) throw new CmcPopError('unsupported-algorithm', `unsupported KEM ${kemri.kem.oid}`);
-  const wrap = WRAP[kemri.wrap.oid];
+  const wrap = KEY_WRAP[kemri.wrap.oid];
   if (!wrap) throw new CmcPopError('unsupported-algorithm', `unsupported key-encryption (wrap) algorithm ${kemri.wrap.oid}`);
   if (kemri.wrap.params !== undefined) throw new CmcPopError('malformed', 'AES key wrap: parameters must be absent (RFC 3565 §4.3)');
-  if (kemri.kekLength !== wrap.key) throw new CmcPopError('malformed', `kekLength ${kemri.kekLength} does not fit ${wrap.cipher} (${wrap.key})`);
+  if (kemri.kekLength !== wrap.keyBytes) throw new CmcPopError('malformed', `kekLength ${kemri.kekLength} does not fit ${wrap.node} (${wrap.keyBytes})`);
   // RSA-KEM's own KDF (RFC 9690 Appendix B): RsaKemParameters { keyDerivationFunction, keyLength } or KDF3-SHA-256.
   let inner: AlgorithmSpec = { oid: OID_KDF_KDF3, params: derOf(new pkijs.AlgorithmIdentifier({ algorithmId: OID_SHA256, algorithmParams: new asn1js.Null() })) };
   let ssLen = kemri.kekLength;
@@ -239,7 +226,7 @@ async function openKari(kari: pkijs.KeyAgreeRecipientInfo, r: PopRecipient): Pro
   } catch (e) {
     throw new CmcPopError('malformed', `key agreement parameters are not a KeyWrapAlgorithm: ${(e as Error).message}`, { cause: e });
   }
-  const wrap = WRAP[wrapOid];
+  const wrap = KEY_WRAP[wrapOid];
   if (!wrap) throw new CmcPopError('unsupported-algorithm', `unsupported key wrap ${wrapOid}`);
   if (kari.originator.variant !== 3) throw new CmcPopError('malformed', 'kari originator must be originatorKey (RFC 5753 §3.1.1)');
   const opk = kari.originator.value as pkijs.OriginatorPublicKey;
@@ -260,7 +247,7 @@ async function openKari(kari: pkijs.KeyAgreeRecipientInfo, r: PopRecipient): Pro
     throw new CmcPopError('decrypt', `ECDH failed: ${(e as Error).message}`, { cause: e });
   }
   const ukm = kari.ukm ? new Uint8Array(kari.ukm.valueBlock.valueHexView) : undefined;
-  const kek = x963Kdf(kdfHash, z, wrap.key, eccCmsSharedInfo(wrapOid, wrap.key, ukm));
+  const kek = x963Kdf(kdfHash, z, wrap.keyBytes, eccCmsSharedInfo(wrapOid, wrap.keyBytes, ukm));
   z.fill(0);
   return unwrap(wrapOid, kek, new Uint8Array(mine.encryptedKey.valueBlock.valueHexView));
 }
@@ -283,7 +270,7 @@ export async function openPopEnvelope(der: Uint8Array, recipient: PopRecipient |
   }
   const eci = env.encryptedContentInfo;
   if (eci.contentType !== OID_DATA) throw new CmcPopError('malformed', `encryptedPOP cms: encrypted content type ${eci.contentType} is not id-data`);
-  const cbc = CBC[eci.contentEncryptionAlgorithm.algorithmId];
+  const cbc = AES_CBC[eci.contentEncryptionAlgorithm.algorithmId];
   if (!cbc) throw new CmcPopError('unsupported-algorithm', `unsupported content encryption ${eci.contentEncryptionAlgorithm.algorithmId}`);
   const ivNode = eci.contentEncryptionAlgorithm.algorithmParams;
   const iv = ivNode instanceof asn1js.OctetString ? ivNode.valueBlock.valueHexView : undefined;
@@ -319,9 +306,9 @@ export async function openPopEnvelope(der: Uint8Array, recipient: PopRecipient |
     }
   }
   if (!cek) throw unsupported ?? new CmcPopError('recipient', 'no RecipientInfo of the encryptedPOP cms names our key');
-  if (cek.byteLength !== cbc.key) throw new CmcPopError('decrypt', `encryptedPOP cms: the content-encryption key is ${cek.byteLength} bytes, ${cbc.cipher} needs ${cbc.key}`);
+  if (cek.byteLength !== cbc.keyBytes) throw new CmcPopError('decrypt', `encryptedPOP cms: the content-encryption key is ${cek.byteLength} bytes, ${cbc.node} needs ${cbc.keyBytes}`);
   try {
-    const d = createDecipheriv(cbc.cipher, cek, iv);
+    const d = createDecipheriv(cbc.node, cek, iv);
     return new Uint8Array(Buffer.concat([d.update(ct), d.final()]));
   } catch (e) {
     throw new CmcPopError('decrypt', `encryptedPOP cms does not decrypt: ${(e as Error).message}`, { cause: e });
