@@ -5,7 +5,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Asn1DecodeError } from '../../agent/pki/asn1/errors.js';
 import { ApexContingencyKey } from '../../agent/pki/asn1/tamp-apex-contingency-key.js';
 import { TAMPApexUpdate } from '../../agent/pki/asn1/tamp-apex-update.js';
 import { TAMPApexUpdateConfirm } from '../../agent/pki/asn1/tamp-apex-update-confirm.js';
@@ -26,20 +25,11 @@ import { trustAnchorChoiceFromDer, trustAnchorChoiceToDer, type TrustAnchorChoic
 import { TrustAnchorInfo } from '../../agent/pki/asn1/trust-anchor-info.js';
 import { certificateFromDer } from '../../agent/pki/cert.js';
 import { LabCa } from '../../deploy/lab/ca.js';
+import { throwsDecode } from '../harness/asn1-assert.js';
 
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 
-function throwsDecode(fn: () => unknown, reason?: string): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, Asn1DecodeError, (err as Error).message);
-    if (reason) assert.is((err as Asn1DecodeError).reason, reason, (err as Error).message);
-    return;
-  }
-  assert.unreachable('expected Asn1DecodeError');
-}
 
 const ca = await LabCa.create({ name: 'tamp unit' });
 const certDer = ca.root.der;

@@ -5,7 +5,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createUnsignedContentInfo } from '../../agent/pki/asn1/cms-signed-data-create.js';
-import { Asn1DecodeError } from '../../agent/pki/asn1/errors.js';
 import { TAMPMsgRef } from '../../agent/pki/asn1/tamp-msg-ref.js';
 import { OID_CT_TAMP_UPDATE } from '../../agent/pki/asn1/tamp-oids.js';
 import { TAMPSequenceNumber } from '../../agent/pki/asn1/tamp-sequence-number.js';
@@ -16,20 +15,11 @@ import { TrustAnchorUpdate } from '../../agent/pki/asn1/trust-anchor-update.js';
 import { certificateFromDer } from '../../agent/pki/cert.js';
 import { LabCa } from '../../deploy/lab/ca.js';
 import { pyDecodeMany, requirePyasn1 } from '../harness/pydecode.js';
+import { throwsDecode } from '../harness/asn1-assert.js';
 
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 
-function throwsDecode(fn: () => unknown, reason: string): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, Asn1DecodeError, (err as Error).message);
-    assert.is((err as Asn1DecodeError).reason, reason, (err as Error).message);
-    return;
-  }
-  assert.unreachable('expected Asn1DecodeError');
-}
 
 const ca = await LabCa.create({ name: 'tamp trust anchor update' });
 const cert: TrustAnchorChoice = { kind: 'certificate', der: ca.root.der, certificate: certificateFromDer(ca.root.der) };
