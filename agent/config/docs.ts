@@ -4,7 +4,7 @@
 import type * as v from 'valibot';
 import { docOf, entriesOf, type FieldDoc } from './fields.js';
 import { documentSchema, PROTOCOLS, type Protocol } from './schema.js';
-import { DEFAULT_CONFIG_PATH } from '../store/layout.js';
+import { CONFIG_DIR_FILES, DEFAULT_CONFIG_PATH } from '../store/layout.js';
 
 export interface FieldRow {
   /** Dotted path, e.g. "est.basicAuth.passwordFile". */
@@ -75,7 +75,8 @@ export function summary(d: FieldDoc, section: boolean): string {
   return parts.join(', ');
 }
 
-const EXAMPLES: Record<Protocol, string> = { est: 'config.json', cmp: 'config-cmp.json', cmc: 'config-cmc.json', acme: 'config-acme.json' };
+// deploy/examples/: the EST example carries the configuration file's own name
+const EXAMPLES: Record<Protocol, string> = { est: CONFIG_DIR_FILES.config, cmp: 'config-cmp.json', cmc: 'config-cmc.json', acme: 'config-acme.json' };
 
 const UNION_TEXT = [
   'The file is one JSON object. Unknown fields are errors (the message lists the known ones), so a typing mistake never goes unnoticed; enrolld exits with status 2 on any configuration error and the service is not restarted for it. Relative file names are resolved against the directory of the configuration file. Secrets (passwords, MAC secrets) are read from files of their own (mode 0600 or 0640 root:enrolld), never from this file.',
