@@ -6,10 +6,11 @@ import path from 'node:path';
 import * as v from 'valibot';
 import { EnrolldError } from './util/errors.js';
 import { configSchema, type Config } from './config/schema.js';
+import { DEFAULT_CONFIG_PATH } from './store/layout.js';
 
 export type { AcmeSettings, CmcSettings, CmpSettings, Config, ConfigWarning, EstConfig, FirmwareSettings, KeyPackageSettings, Protocol, TampSettings } from './config/schema.js';
 
-export const DEFAULT_CONFIG_PATH = '/etc/enrolld/config.json';
+export { DEFAULT_CONFIG_PATH };
 
 export class ConfigError extends EnrolldError {
   readonly field: string;

@@ -14,6 +14,8 @@ import { pathToFileURL } from 'node:url';
 import type * as LabKit from '../../deploy/lab/demo-kit.js';
 import { packageRoot } from '../keystore/addon.js';
 import { EnrolldError } from '../util/errors.js';
+import { DEMO_FILES, configLayout } from '../store/layout.js';
+import { signatureByOid } from '../pki/algorithms.js';
 import { composeAgent, type AgentParts } from './compose.js';
 import { parseConfig } from '../config.js';
 import { createLogger } from '../util/log.js';
@@ -117,21 +119,24 @@ export async function runDemo(opts: { protocol?: string; server?: string; verbos
 
     // 0. Manufacture: the AK is created in the TPM and certified by the (lab) attestation CA; firmware trust is set.
     keystore = await TpmKeyStore.open({ tcti: env.tpm.tcti });
-    const akKeyFile = path.join(env.dir, 'factory', 'ak.json');
-    const akCertFile = path.join(env.dir, 'factory', 'ak-chain.pem');
+    const factory = configLayout(path.join(env.dir, DEMO_FILES.factoryDir));
+    const akKeyFile = factory.ak;
+    const akCertFile = factory.akChain;
     const ak = await provisionAttestationKey({ keystore, certifier: labAkCertifier(attCa), deviceId: env.config.deviceId, akKeyFile, akCertFile });
     const fwLab = await FirmwareLab.create(env.lab.router, { dir: path.join(env.dir, 'fwlab'), baseUrl: env.lab.url });
-    writeFileSync(path.join(env.dir, 'firmware-ta.pem'), fwLab.trustAnchorPem);
+    writeFileSync(path.join(env.dir, DEMO_FILES.firmwareTa), fwLab.trustAnchorPem);
     const applied = path.join(env.dir, 'slot-b.img');
     const hook = path.join(env.dir, 'install-firmware.sh');
     writeFileSync(hook, `#!/bin/sh\n# demo installer: "writes" the inactive slot\nset -e\ncp "$1" "${applied}"\n`);
     chmodSync(hook, 0o755);
-    const doc = JSON.parse(readFileSync(path.join(env.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const doc = JSON.parse(readFileSync(env.configPath, 'utf8')) as Record<string, unknown>;
+    // ACME and CMP trust the lab's TLS certificate through the EST trust-anchor file the lab environment wrote
+    const estTa = (doc.est as { trustAnchorsFile: string }).trustAnchorsFile;
     doc.attestation = { enabled: true, akKeyFile, akCertFile };
     const acmeLab = protocol === 'acme' ? registerAcmeHandlers(env.lab.router, { baseUrl: env.lab.url, ca: env.lab.ca, attestation: env.lab.attestation }) : undefined;
     if (acmeLab) {
       doc.protocol = 'acme';
-      doc.acme = { directoryUrl: acmeLab.directoryUrl, trustAnchorsFile: 'est-ta.pem' };
+      doc.acme = { directoryUrl: acmeLab.directoryUrl, trustAnchorsFile: estTa };
       out(`  ACME:      ${acmeLab.directoryUrl} (lab ACME server with remote-attest-01)`);
     }
     let labSaw: () => string = () => {
@@ -141,9 +146,9 @@ export async function runDemo(opts: { protocol?: string; server?: string; verbos
     if (acmeLab) labSaw = () => `${acmeLab.orders.size} orders from ${acmeLab.accounts.size} account(s)`;
     if (protocol === 'cmp') {
       const records = registerCmpHandlers(env.lab.router, { ca: env.lab.ca, attestation: env.lab.attestation, reference: env.config.deviceId, secret: new Uint8Array(Buffer.from('demo-cmp-secret')) });
-      writeFileSync(path.join(env.dir, 'cmp-secret'), 'demo-cmp-secret\n', { mode: 0o600 });
+      writeFileSync(path.join(env.dir, DEMO_FILES.cmpSecret), 'demo-cmp-secret\n', { mode: 0o600 });
       doc.protocol = 'cmp';
-      doc.cmp = { url: `${env.lab.url}/.well-known/cmp`, trustAnchorsFile: 'est-ta.pem', mac: { reference: env.config.deviceId, secretFile: 'cmp-secret' } };
+      doc.cmp = { url: `${env.lab.url}/.well-known/cmp`, trustAnchorsFile: estTa, mac: { reference: env.config.deviceId, secretFile: DEMO_FILES.cmpSecret } };
       out(`  CMP:       ${env.lab.url}/.well-known/cmp (lab CMP, lightweight profile)`);
       labSaw = () => records.filter((r) => r.outcome === 'issued').map((r) => r.body).join(', ') + ' issued';
     }
@@ -151,19 +156,19 @@ export async function runDemo(opts: { protocol?: string; server?: string; verbos
       // Manufacture also gives the device an IDevID (a TPM key certified by the factory CA): it signs the first CMC request.
       const idevid = await keystore.createKey('idevid', 'ecc-p256');
       const t = new Date();
-      const factory = await LabCa.create({ name: 'enrolld factory', now: t });
-      const cert = await factory.issue({ subject: env.config.identity.subject, spki: idevid.spki, notBefore: new Date(t.getTime() - 60_000), notAfter: new Date(t.getTime() + 365 * 86_400_000), profile: 'client', extensions: [subjectAltName({ dns: env.config.identity.dnsNames })] });
-      writeFileSync(path.join(env.dir, 'factory', 'idevid.json'), akRecordToJson(idevid), { mode: 0o600 });
-      writeFileSync(path.join(env.dir, 'factory', 'idevid-cert.pem'), certificatePem(cert) + factory.issuing.pem);
-      const cmcLab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { [env.config.deviceId]: 'factory-secret' }, idevidCaDers: [factory.root.der], checkEvidence: (csr, at) => env.lab.attestation.checkCsr(csr, at) }, { nonces: env.lab.attestation.nonces });
+      const factoryCa = await LabCa.create({ name: 'enrolld factory', now: t });
+      const cert = await factoryCa.issue({ subject: env.config.identity.subject, spki: idevid.spki, notBefore: new Date(t.getTime() - 60_000), notAfter: new Date(t.getTime() + 365 * 86_400_000), profile: 'client', extensions: [subjectAltName({ dns: env.config.identity.dnsNames })] });
+      writeFileSync(factory.idevid, akRecordToJson(idevid), { mode: 0o600 });
+      writeFileSync(factory.idevidCert, certificatePem(cert) + factoryCa.issuing.pem);
+      const cmcLab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { [env.config.deviceId]: 'factory-secret' }, idevidCaDers: [factoryCa.root.der], checkEvidence: (csr, at) => env.lab.attestation.checkCsr(csr, at) }, { nonces: env.lab.attestation.nonces });
       doc.protocol = 'cmc';
-      (doc.identity as Record<string, unknown>).bootstrapCertFile = 'factory/idevid-cert.pem';
-      (doc.identity as Record<string, unknown>).bootstrapKeyFile = 'factory/idevid.json';
+      (doc.identity as Record<string, unknown>).bootstrapCertFile = factory.idevidCert;
+      (doc.identity as Record<string, unknown>).bootstrapKeyFile = factory.idevid;
       out(`  CMC:       ${env.lab.estUrl()}/fullcmc (lab CMC)`);
       labSaw = () => cmcLab.issued.map((r) => `${r.operation} as ${r.authenticatedAs}`).join(', ');
     }
     const steps = STEPS[protocol as keyof typeof STEPS];
-    doc.firmware = { trustAnchorsFile: 'firmware-ta.pem', hook: { path: hook, timeoutSeconds: 60 }, hardware: { type: DEMO_HW_TYPE, serialHex: '00c0ffee' } };
+    doc.firmware = { trustAnchorsFile: DEMO_FILES.firmwareTa, hook: { path: hook, timeoutSeconds: 60 }, hardware: { type: DEMO_HW_TYPE, serialHex: '00c0ffee' } };
     const config = parseConfig(doc, env.dir);
     out(`\n0. manufacture: AK ${ak.ak.id} created in the TPM, certified by the lab attestation CA (${ak.chain.length} certs); firmware TA installed`);
 
@@ -292,7 +297,7 @@ async function runPlainDemo(kit: typeof LabKit, out: Out, verbose: boolean): Pro
     const t2 = performance.now();
     const rec1 = env.lab.issued.at(-1)!;
     describe(out, `  enrolled in ${(t2 - t1).toFixed(0)} ms (wall clock; ${Math.round(clock.offsetMs / 1000)} s of Retry-After skipped)`, first.state.credential!);
-    out(`  server:    asked for "${rec1.requestedSubject}", issued "${rec1.subject}"; CSR key ${rec1.key}, signature ${SIG_NAMES[rec1.csrSignatureAlgorithm] ?? rec1.csrSignatureAlgorithm}`);
+    out(`  server:    asked for "${rec1.requestedSubject}", issued "${rec1.subject}"; CSR key ${rec1.key}, signature ${signatureByOid(rec1.csrSignatureAlgorithm)?.asn1 ?? rec1.csrSignatureAlgorithm}`);
 
     // 2. A root key update on the server, then the agent's own /cacerts refresh: the server has no PAL, so the agent
     // runs RFC 7030 §4.1.3 itself (NewWithOld validated to the held root, NewWithNew added as a TA).
@@ -319,10 +324,3 @@ async function runPlainDemo(kit: typeof LabKit, out: Out, verbose: boolean): Pro
     await shutdown(agent, keystore, env);
   }
 }
-
-const SIG_NAMES: Record<string, string> = {
-  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
-  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
-  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
-  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
-};

@@ -29,6 +29,7 @@ import { pemDecodeAll, pemEncode } from '../pki/pem.js';
 import { buildCsr, csrSpki, parseCsr } from '../pki/csr.js';
 import { bytesEqual } from '../pki/der.js';
 import { ensurePrivateDir, writeFileAtomic } from '../store/atomic-file.js';
+import { CONFIG_DIR_FILES, configLayout } from '../store/layout.js';
 import { parseConfig } from '../config.js';
 import { EstEnrollment } from '../protocols/est/enrollment.js';
 import { EnrolldError } from '../util/errors.js';
@@ -68,19 +69,6 @@ export interface ProvisionResult {
   configFile: string;
 }
 
-export const FILES = {
-  config: 'config.json',
-  estTa: 'est-ta.pem',
-  estPassword: 'est-password',
-  ekCert: 'ek-cert.pem',
-  ak: 'ak.json',
-  akRequest: 'ak-request.json',
-  akChain: 'ak-chain.pem',
-  idevid: 'idevid.json',
-  idevidCsr: 'idevid-csr.pem',
-  idevidCert: 'idevid-cert.pem',
-} as const;
-
 async function readOptional(file: string): Promise<Buffer | undefined> {
   try {
     return await readFile(file);
@@ -113,9 +101,9 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     steps.push({ name, outcome, ...(detail ? { detail } : {}) });
     say(`${name} ${outcome}${detail ? ' ' + detail : ''}`);
   };
-  const cfgDir = path.resolve(o.configDir);
+  const at = configLayout(o.configDir);
+  const cfgDir = at.dir;
   const stateDir = path.resolve(o.stateDir);
-  const f = (name: string): string => path.join(cfgDir, name);
 
   // Inputs are checked before anything is written or any TPM object is created.
   const taPem = (await readRequired(o.estTaFile, 'EST trust anchor file')).toString('utf8');
@@ -127,8 +115,8 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   if (!/^https:\/\//.test(o.estUrl)) throw new ProvisionCliError(`--est-url ${o.estUrl} must use https`);
 
   /** Writes `content` unless the file already holds exactly it with mode 0600 (and the right owner). */
-  const put = async (name: string, content: string | Uint8Array): Promise<StepOutcome> => {
-    const file = f(name);
+  const put = async (which: keyof typeof CONFIG_DIR_FILES, content: string | Uint8Array): Promise<StepOutcome> => {
+    const file = at[which];
     const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
     const old = await readOptional(file);
     let outcome: StepOutcome = old === undefined ? 'created' : old.equals(buf) ? 'unchanged' : 'updated';
@@ -183,20 +171,20 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       } catch (cause) {
         throw new ProvisionCliError('the EK certificate in NV is not a valid X.509 certificate', { cause });
       }
-      step('ek-cert', await put(FILES.ekCert, certificateToPem(ek)), desc);
+      step('ek-cert', await put('ekCert', certificateToPem(ek)), desc);
     }
     // 4. AK (+ request for the attestation CA, + its answer)
     let ak: KeyRecord;
-    const akText = await readOptional(f(FILES.ak));
+    const akText = await readOptional(at.ak);
     if (akText) {
-      ak = akRecordFromJson(akText.toString('utf8'), f(FILES.ak));
-      step('ak', await put(FILES.ak, akRecordToJson(ak)), ak.id);
+      ak = akRecordFromJson(akText.toString('utf8'), at.ak);
+      step('ak', await put('ak', akRecordToJson(ak)), ak.id);
     } else {
       ak = await ks.createAttestationKey('ak');
-      step('ak', await put(FILES.ak, akRecordToJson(ak)), ak.id);
+      step('ak', await put('ak', akRecordToJson(ak)), ak.id);
     }
     const pub = ak.location.public;
-    if (typeof pub !== 'string') throw new ProvisionCliError(`${f(FILES.ak)} has no TPM public area`);
+    if (typeof pub !== 'string') throw new ProvisionCliError(`${at.ak} has no TPM public area`);
     const request = {
       schema: 'enrolld-ak-request/1',
       deviceId: o.deviceId,
@@ -204,34 +192,34 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       tpmtPublic: Buffer.from(publicArea(new Uint8Array(Buffer.from(pub, 'base64')))).toString('base64'),
       ...(ek ? { ekCertificate: Buffer.from(ek).toString('base64') } : {}),
     };
-    step('ak-request', await put(FILES.akRequest, JSON.stringify(request, null, 2) + '\n'));
+    step('ak-request', await put('akRequest', JSON.stringify(request, null, 2) + '\n'));
     let haveAkChain = false;
     if (akChainPem !== undefined) {
       const chain = pemDecodeAll(akChainPem, 'CERTIFICATE').map((b) => b.der);
       if (chain.length === 0) throw new ProvisionCliError(`${o.akChainFile} holds no certificate`);
-      if (!certificateHasKey(certificateFromDer(chain[0]!), ak.spki)) throw new ProvisionCliError(`${o.akChainFile}: the first certificate does not certify the AK in ${f(FILES.ak)}`);
-      step('ak-chain', await put(FILES.akChain, chain.map((d) => certificateToPem(d)).join('')));
+      if (!certificateHasKey(certificateFromDer(chain[0]!), ak.spki)) throw new ProvisionCliError(`${o.akChainFile}: the first certificate does not certify the AK in ${at.ak}`);
+      step('ak-chain', await put('akChain', chain.map((d) => certificateToPem(d)).join('')));
       haveAkChain = true;
     } else {
-      const existing = await readOptional(f(FILES.akChain));
+      const existing = await readOptional(at.akChain);
       if (existing) {
         const chain = pemDecodeAll(existing.toString('utf8'), 'CERTIFICATE').map((b) => b.der);
-        if (chain.length === 0 || !certificateHasKey(certificateFromDer(chain[0]!), ak.spki)) throw new ProvisionCliError(`${f(FILES.akChain)} does not certify the AK in ${f(FILES.ak)}`);
+        if (chain.length === 0 || !certificateHasKey(certificateFromDer(chain[0]!), ak.spki)) throw new ProvisionCliError(`${at.akChain} does not certify the AK in ${at.ak}`);
         haveAkChain = true;
         step('ak-chain', 'unchanged');
       } else {
-        step('ak-chain', 'pending', `send ${f(FILES.akRequest)} to the attestation CA, then rerun with --ak-chain`);
+        step('ak-chain', 'pending', `send ${at.akRequest} to the attestation CA, then rerun with --ak-chain`);
       }
     }
     // 5. IDevID key, CSR, certificate
     const subject = o.subject ?? `CN=${o.deviceId}`;
     let idevid: KeyRecord;
-    const idText = await readOptional(f(FILES.idevid));
-    if (idText) idevid = akRecordFromJson(idText.toString('utf8'), f(FILES.idevid));
+    const idText = await readOptional(at.idevid);
+    if (idText) idevid = akRecordFromJson(idText.toString('utf8'), at.idevid);
     else idevid = await ks.createKey('idevid', 'ecc-p256');
     // Same JSON form as the AK record (agent/attest/provision.ts), so one reader serves both.
-    step('idevid', await put(FILES.idevid, akRecordToJson(idevid)), idevid.id);
-    const oldCsr = await readOptional(f(FILES.idevidCsr));
+    step('idevid', await put('idevid', akRecordToJson(idevid)), idevid.id);
+    const oldCsr = await readOptional(at.idevidCsr);
     let csrDer: Uint8Array | undefined;
     if (oldCsr) {
       try {
@@ -245,9 +233,9 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     else {
       // ECDSA signatures are randomized: the CSR is written once per key, never re-signed on a rerun.
       csrDer = (await buildCsr({ subject, signer: ks.signer(idevid) })).der;
-      step('idevid-csr', await put(FILES.idevidCsr, pemEncode('CERTIFICATE REQUEST', csrDer)));
+      step('idevid-csr', await put('idevidCsr', pemEncode('CERTIFICATE REQUEST', csrDer)));
     }
-    const oldCert = await readOptional(f(FILES.idevidCert));
+    const oldCert = await readOptional(at.idevidCert);
     let haveIdevidCert = false;
     if (oldCert && certificatesFromPem(oldCert.toString('utf8')).some((c, i) => i === 0 && certificateHasKey(c, idevid.spki))) {
       haveIdevidCert = true;
@@ -258,15 +246,15 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       if (r.kind === 'pending') step('idevid-cert', 'pending', `the EST server answered 202; rerun after ${r.retryAfterSeconds} s`);
       else {
         if (!certificateHasKey(certificateFromDer(r.cert), idevid.spki)) throw new ProvisionCliError('the EST server issued a certificate for another key');
-        step('idevid-cert', await put(FILES.idevidCert, [r.cert, ...r.chain].map((d) => certificateToPem(d)).join('')));
+        step('idevid-cert', await put('idevidCert', [r.cert, ...r.chain].map((d) => certificateToPem(d)).join('')));
         haveIdevidCert = true;
       }
     } else {
-      step('idevid-cert', 'pending', `send ${f(FILES.idevidCsr)} to the factory CA`);
+      step('idevid-cert', 'pending', `send ${at.idevidCsr} to the factory CA`);
     }
     // 6. trust anchors and password
-    step('est-ta', await put(FILES.estTa, anchors.map((c) => certificateToPem(c)).join('')));
-    if (password !== undefined) step('est-password', await put(FILES.estPassword, password + '\n'));
+    step('est-ta', await put('estTa', anchors.map((c) => certificateToPem(c)).join('')));
+    if (password !== undefined) step('est-password', await put('estPassword', password + '\n'));
     // 7. config (validated before it is written; written last)
     const doc = {
       deviceId: o.deviceId,
@@ -275,20 +263,20 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       protocol: 'est',
       est: {
         url: o.estUrl,
-        trustAnchorsFile: FILES.estTa,
-        ...(password !== undefined ? { basicAuth: { username: o.estUser ?? o.deviceId, passwordFile: FILES.estPassword } } : {}),
+        trustAnchorsFile: CONFIG_DIR_FILES.estTa,
+        ...(password !== undefined ? { basicAuth: { username: o.estUser ?? o.deviceId, passwordFile: CONFIG_DIR_FILES.estPassword } } : {}),
       },
       identity: {
         subject,
         keyAlgorithm: 'ecc-p256',
-        ...(haveIdevidCert ? { bootstrapCertFile: FILES.idevidCert, bootstrapKeyFile: FILES.idevid } : {}),
+        ...(haveIdevidCert ? { bootstrapCertFile: CONFIG_DIR_FILES.idevidCert, bootstrapKeyFile: CONFIG_DIR_FILES.idevid } : {}),
       },
       // Attestation is switched on once the AK is certified (the agent needs the chain for every CSR).
-      attestation: { enabled: haveAkChain, akKeyFile: FILES.ak, akCertFile: FILES.akChain },
+      attestation: { enabled: haveAkChain, akKeyFile: CONFIG_DIR_FILES.ak, akCertFile: CONFIG_DIR_FILES.akChain },
     };
     parseConfig(doc, cfgDir);
-    step('config', await put(FILES.config, JSON.stringify(doc, null, 2) + '\n'), f(FILES.config));
-    return { tpm, steps, changed: steps.some((s) => s.outcome === 'created' || s.outcome === 'updated'), configFile: f(FILES.config) };
+    step('config', await put('config', JSON.stringify(doc, null, 2) + '\n'), at.config);
+    return { tpm, steps, changed: steps.some((s) => s.outcome === 'created' || s.outcome === 'updated'), configFile: at.config };
   } finally {
     await ks.close();
   }

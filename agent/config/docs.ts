@@ -4,6 +4,7 @@
 import type * as v from 'valibot';
 import { docOf, entriesOf, type FieldDoc } from './fields.js';
 import { documentSchema, PROTOCOLS, type Protocol } from './schema.js';
+import { CONFIG_DIR_FILES, DEFAULT_CONFIG_PATH } from '../store/layout.js';
 
 export interface FieldRow {
   /** Dotted path, e.g. "est.basicAuth.passwordFile". */
@@ -74,7 +75,8 @@ export function summary(d: FieldDoc, section: boolean): string {
   return parts.join(', ');
 }
 
-const EXAMPLES: Record<Protocol, string> = { est: 'config.json', cmp: 'config-cmp.json', cmc: 'config-cmc.json', acme: 'config-acme.json' };
+// deploy/examples/: the EST example carries the configuration file's own name
+const EXAMPLES: Record<Protocol, string> = { est: CONFIG_DIR_FILES.config, cmp: 'config-cmp.json', cmc: 'config-cmc.json', acme: 'config-acme.json' };
 
 const UNION_TEXT = [
   'The file is one JSON object. Unknown fields are errors (the message lists the known ones), so a typing mistake never goes unnoticed; enrolld exits with status 2 on any configuration error and the service is not restarted for it. Relative file names are resolved against the directory of the configuration file. Secrets (passwords, MAC secrets) are read from files of their own (mode 0600 or 0640 root:enrolld), never from this file.',
@@ -89,7 +91,7 @@ const md = (s: string): string => s.replace(/\|/g, '\\|');
 
 export function configurationMarkdown(): string {
   const out = ['# Configuration', '', '<!-- Generated from agent/config/schema.ts by `node deploy/man/generate-config.mjs`; do not edit. -->', ''];
-  out.push(`\`/etc/enrolld/config.json\` (\`--config\` elsewhere), also described in enrolld.json(5). Examples, one per protocol: ${PROTOCOLS.map((p) => `[\`${EXAMPLES[p]}\`](../deploy/examples/${EXAMPLES[p]})`).join(', ')}.`, '');
+  out.push(`\`${DEFAULT_CONFIG_PATH}\` (\`--config\` elsewhere), also described in enrolld.json(5). Examples, one per protocol: ${PROTOCOLS.map((p) => `[\`${EXAMPLES[p]}\`](../deploy/examples/${EXAMPLES[p]})`).join(', ')}.`, '');
   for (const p of UNION_TEXT) out.push(p, '');
   let open = false;
   const header = () => out.push('| Field | Type | Default | Meaning |', '|---|---|---|---|');
@@ -127,7 +129,7 @@ function roff(text: string): string {
 }
 
 export function manPage(): string {
-  const out = ['.\\" Generated from agent/config/schema.ts by deploy/man/generate-config.mjs; do not edit.', '.TH ENROLLD.JSON 5 "" "enrolld" "File Formats"', '.SH NAME', 'enrolld.json \\- enrolld configuration file', '.SH SYNOPSIS', '\\fI/etc/enrolld/config.json\\fR', '.SH DESCRIPTION'];
+  const out = ['.\\" Generated from agent/config/schema.ts by deploy/man/generate-config.mjs; do not edit.', '.TH ENROLLD.JSON 5 "" "enrolld" "File Formats"', '.SH NAME', 'enrolld.json \\- enrolld configuration file', '.SH SYNOPSIS', `\\fI${DEFAULT_CONFIG_PATH}\\fR`, '.SH DESCRIPTION'];
   UNION_TEXT.forEach((p, i) => out.push(...(i ? ['.PP'] : []), roff(p)));
   out.push('.SH TOP-LEVEL FIELDS');
   for (const r of fieldRows()) {
@@ -139,7 +141,7 @@ export function manPage(): string {
   }
   out.push('.SH EXAMPLE', '.nf', ...roff(formatJson(exampleConfig('est'))).split('\n'), '.fi');
   out.push('.PP', roff(`One example per protocol is in the source tree, deploy/examples/ (${PROTOCOLS.map((p) => EXAMPLES[p]).join(', ')}).`));
-  out.push('.SH FILES', '\\fI/etc/enrolld/config.json\\fR (a conffile of the Debian package: an edited copy', 'is kept on upgrade).', '.SH SEE ALSO', '\\fBenrolld\\fR(8)');
+  out.push('.SH FILES', `\\fI${DEFAULT_CONFIG_PATH}\\fR (a conffile of the Debian package: an edited copy`, 'is kept on upgrade).', '.SH SEE ALSO', '\\fBenrolld\\fR(8)');
   return out.join('\n') + '\n';
 }
 

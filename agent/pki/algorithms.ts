@@ -12,6 +12,8 @@ export const OID_SHA1 = '1.3.14.3.2.26';
 export const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
 export const OID_SHA384 = '2.16.840.1.101.3.4.2.2';
 export const OID_SHA512 = '2.16.840.1.101.3.4.2.3';
+/** RFC 5754 §2 id-sha224: only as the hash of a KDF2/KDF3 (RFC 9690 Appendix B), never in DIGEST_ALGORITHMS. */
+export const OID_SHA224 = '2.16.840.1.101.3.4.2.4';
 
 export interface DigestAlgorithm {
   oid: string;
@@ -56,6 +58,8 @@ export const OID_RSASSA_PSS = '1.2.840.113549.1.1.10';
 export const OID_MGF1 = '1.2.840.113549.1.1.8';
 /** RFC 8410 §3 id-Ed25519. */
 export const OID_ED25519 = '1.3.101.112';
+/** RFC 5480 §2.1.1.1 secp256r1 (prime256v1). */
+export const OID_P256 = '1.2.840.10045.3.1.7';
 
 export interface SignatureAlgorithm {
   oid: string;
@@ -98,6 +102,10 @@ export const RSA_MIN_BITS = 2048;
 
 /** RFC 8018 B.1.2 / RFC 4231 hmacWithSHA256 (the OID RFC 4211 §4.4 and RFC 5272 §6.7 use). */
 export const OID_HMAC_SHA256 = '1.2.840.113549.2.9';
+export const OID_HMAC_SHA384 = '1.2.840.113549.2.10';
+export const OID_HMAC_SHA512 = '1.2.840.113549.2.11';
+/** RFC 8018 B.1.1 hmacWithSHA1 (the PBKDF2 default PRF, RFC 8018 A.2). */
+export const OID_HMAC_SHA1 = '1.2.840.113549.2.7';
 /** RFC 4211 §4.4 id-PasswordBasedMac. */
 export const OID_PASSWORD_BASED_MAC = '1.2.840.113533.7.66.13';
 /** RFC 8018 §5.2 id-PBKDF2. */
@@ -113,10 +121,10 @@ export interface MacAlgorithm {
 
 export const MAC_ALGORITHMS: readonly MacAlgorithm[] = [
   { oid: OID_HMAC_SHA256, asn1: 'hmacWithSHA256', node: 'sha256', webCrypto: { name: 'HMAC', hash: 'SHA-256' } },
-  { oid: '1.2.840.113549.2.10', asn1: 'hmacWithSHA384', node: 'sha384', webCrypto: { name: 'HMAC', hash: 'SHA-384' } },
-  { oid: '1.2.840.113549.2.11', asn1: 'hmacWithSHA512', node: 'sha512', webCrypto: { name: 'HMAC', hash: 'SHA-512' } },
+  { oid: OID_HMAC_SHA384, asn1: 'hmacWithSHA384', node: 'sha384', webCrypto: { name: 'HMAC', hash: 'SHA-384' } },
+  { oid: OID_HMAC_SHA512, asn1: 'hmacWithSHA512', node: 'sha512', webCrypto: { name: 'HMAC', hash: 'SHA-512' } },
   /** RFC 8018 B.1.1 hmacWithSHA1 and RFC 3370 §3.1 / RFC 2104 hMAC-SHA1 (the CMP PBM of older peers). */
-  { oid: '1.2.840.113549.2.7', asn1: 'hmacWithSHA1', node: 'sha1', webCrypto: { name: 'HMAC', hash: 'SHA-1' } },
+  { oid: OID_HMAC_SHA1, asn1: 'hmacWithSHA1', node: 'sha1', webCrypto: { name: 'HMAC', hash: 'SHA-1' } },
   { oid: '1.3.6.1.5.5.8.1.2', asn1: 'hMAC-SHA1', node: 'sha1', webCrypto: { name: 'HMAC', hash: 'SHA-1' } },
 ];
 
@@ -128,13 +136,42 @@ export const KDF_ALGORITHMS: ReadonlyArray<{ oid: string; asn1: string; webCrypt
 /** RFC 4055 §4.1 id-RSAES-OAEP (the only key transport the TPM KEK performs: SHA-256, MGF1-SHA-256, empty label). */
 export const OID_RSAES_OAEP = '1.2.840.113549.1.1.7';
 /** RFC 3565 §4.1 AES-CBC content encryption (parameters: the 16-byte IV). */
+export const OID_AES128_CBC = '2.16.840.1.101.3.4.1.2';
+export const OID_AES192_CBC = '2.16.840.1.101.3.4.1.22';
+export const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
 export const AES_CBC: Readonly<Record<string, { node: 'aes-128-cbc' | 'aes-192-cbc' | 'aes-256-cbc'; keyBytes: number }>> = {
-  '2.16.840.1.101.3.4.1.2': { node: 'aes-128-cbc', keyBytes: 16 },
-  '2.16.840.1.101.3.4.1.22': { node: 'aes-192-cbc', keyBytes: 24 },
-  '2.16.840.1.101.3.4.1.42': { node: 'aes-256-cbc', keyBytes: 32 },
+  [OID_AES128_CBC]: { node: 'aes-128-cbc', keyBytes: 16 },
+  [OID_AES192_CBC]: { node: 'aes-192-cbc', keyBytes: 24 },
+  [OID_AES256_CBC]: { node: 'aes-256-cbc', keyBytes: 32 },
+};
+/** RFC 5084 §3.2 AES-GCM authenticated content encryption (AuthEnvelopedData, RFC 5083). */
+export const OID_AES128_GCM = '2.16.840.1.101.3.4.1.6';
+export const OID_AES192_GCM = '2.16.840.1.101.3.4.1.26';
+export const OID_AES256_GCM = '2.16.840.1.101.3.4.1.46';
+export const AES_GCM: Readonly<Record<string, { node: 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm'; keyBytes: number }>> = {
+  [OID_AES128_GCM]: { node: 'aes-128-gcm', keyBytes: 16 },
+  [OID_AES192_GCM]: { node: 'aes-192-gcm', keyBytes: 24 },
+  [OID_AES256_GCM]: { node: 'aes-256-gcm', keyBytes: 32 },
+};
+/** RFC 3565 §4.3 / RFC 3394 AES key wrap (parameters absent; default IV A6A6A6A6A6A6A6A6). */
+export const OID_AES128_WRAP = '2.16.840.1.101.3.4.1.5';
+export const OID_AES192_WRAP = '2.16.840.1.101.3.4.1.25';
+export const OID_AES256_WRAP = '2.16.840.1.101.3.4.1.45';
+/** RFC 5649 §6 AES key wrap with padding (alternative initial value A65959A6 || MLI). */
+export const OID_AES128_WRAP_PAD = '2.16.840.1.101.3.4.1.8';
+export const OID_AES192_WRAP_PAD = '2.16.840.1.101.3.4.1.28';
+export const OID_AES256_WRAP_PAD = '2.16.840.1.101.3.4.1.48';
+/** The AES key-wrap algorithms by OID: node:crypto cipher name, KEK length and the IV node:crypto is given. */
+export const AES_KEY_WRAP: Readonly<Record<string, { node: string; keyBytes: number; iv: string }>> = {
+  [OID_AES128_WRAP]: { node: 'id-aes128-wrap', keyBytes: 16, iv: 'a6a6a6a6a6a6a6a6' },
+  [OID_AES192_WRAP]: { node: 'id-aes192-wrap', keyBytes: 24, iv: 'a6a6a6a6a6a6a6a6' },
+  [OID_AES256_WRAP]: { node: 'id-aes256-wrap', keyBytes: 32, iv: 'a6a6a6a6a6a6a6a6' },
+  [OID_AES128_WRAP_PAD]: { node: 'id-aes128-wrap-pad', keyBytes: 16, iv: 'a65959a6' },
+  [OID_AES192_WRAP_PAD]: { node: 'id-aes192-wrap-pad', keyBytes: 24, iv: 'a65959a6' },
+  [OID_AES256_WRAP_PAD]: { node: 'id-aes256-wrap-pad', keyBytes: 32, iv: 'a65959a6' },
 };
 /** RFC 8018 §6.2 id-PBES2 and RFC 8018 Appendix B.1.2 hmacWithSHA256/384/512 (PBKDF2 PRFs accepted in PKCS #12). */
 export const OID_PBES2 = '1.2.840.113549.1.5.13';
-export const PBKDF2_STRONG_PRFS: readonly string[] = ['1.2.840.113549.2.9', '1.2.840.113549.2.10', '1.2.840.113549.2.11'];
+export const PBKDF2_STRONG_PRFS: readonly string[] = [OID_HMAC_SHA256, OID_HMAC_SHA384, OID_HMAC_SHA512];
 /** RFC 7292 Appendix C pkcs-12PbeIds (SHA-1 with RC4/3DES/2DES/RC2): weak, refused. */
 export const OID_PKCS12_PBE_ARC = '1.2.840.113549.1.12.1';

@@ -5,6 +5,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { bytesEqual, decodeAsn1, toArrayBuffer } from './der.js';
 import { PkiDecodeError } from './errors.js';
+import { ATTRIBUTE_OIDS } from './name.js';
 import { pemDecodeAll, pemEncode } from './pem.js';
 import './schema-memo.js';
 import { lruGet } from '../util/lru.js';
@@ -137,14 +138,13 @@ export function findExtension(
   return exts?.find((e) => e.extnID === oid);
 }
 
+/** The attribute types describeName prints by their short name (the rest by OID). */
+const SHORT_NAMES: Record<string, string> = Object.fromEntries(['CN', 'C', 'L', 'ST', 'O', 'OU', 'serialNumber', 'emailAddress', 'DC'].map((k) => [ATTRIBUTE_OIDS[k]!, k]));
+
 /** Human-readable one-line subject, e.g. "CN=device-1, O=Acme" (for logs and error messages only). */
 export function describeName(name: pkijs.RelativeDistinguishedNames): string {
-  const short: Record<string, string> = {
-    '2.5.4.3': 'CN', '2.5.4.6': 'C', '2.5.4.7': 'L', '2.5.4.8': 'ST', '2.5.4.10': 'O', '2.5.4.11': 'OU',
-    '2.5.4.5': 'serialNumber', '1.2.840.113549.1.9.1': 'emailAddress', '0.9.2342.19200300.100.1.25': 'DC',
-  };
   return name.typesAndValues
-    .map((tv) => `${short[tv.type] ?? tv.type}=${(tv.value.valueBlock as { value?: unknown }).value ?? '?'}`)
+    .map((tv) => `${SHORT_NAMES[tv.type] ?? tv.type}=${(tv.value.valueBlock as { value?: unknown }).value ?? '?'}`)
     .join(', ');
 }
 

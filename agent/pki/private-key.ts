@@ -12,11 +12,9 @@ import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './asn1/errors.js';
 import { type AsnNode, Tag, isContext, isUniversal, parseDer, readOid, readSmallInt, seqChildren } from './asn1/der.js';
 import { PkiDecodeError } from './errors.js';
+import { OID_EC_PUBLIC_KEY, OID_P256, OID_RSA_ENCRYPTION } from './algorithms.js';
 import type { KeyAlgorithm } from './signer.js';
 
-const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
-const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
-const OID_P256 = '1.2.840.10045.3.1.7';
 
 export type PrivateKeyMaterial =
   | { algorithm: Extract<KeyAlgorithm, 'ecc-p256'>; d: Uint8Array; x: Uint8Array; y: Uint8Array; wipe(): void }

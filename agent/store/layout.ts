@@ -1,6 +1,7 @@
 // Every file the agent keeps in its state directory (config.stateDir, 0700), named once. JSON documents go through
 // DocumentStore (checksummed envelope + `<name>.prev`, atomic, 0600) unless noted; binary content (DER packages,
-// images, key blobs) stays in plain files written with writeFileAtomic, named here too.
+// images, key blobs) stays in plain files written with writeFileAtomic, named here too. The files of the
+// configuration directory (what `enrolld provision` and `enrolld demo` write beside config.json) are named at the end.
 import path from 'node:path';
 
 /** The lifecycle state (phase, credential, pending request): DocumentStore kind "enrolld-state". */
@@ -71,9 +72,13 @@ export function partFiles(dest: string): { part: string; meta: string } {
   return { part, meta: part + PART_META_SUFFIX };
 }
 
+/** Suffixes of the two files of one firmware outbox item: the DER report and its metadata. */
+export const OUTBOX_DER_SUFFIX = '.der';
+export const OUTBOX_META_SUFFIX = '.json';
+
 /** The two files of one firmware outbox item: the DER report and its metadata (`<id>.der`, `<id>.json`). */
 export function outboxItemFiles(outboxDir: string, id: string): { der: string; meta: string } {
-  return { der: path.join(outboxDir, `${id}.der`), meta: path.join(outboxDir, `${id}.json`) };
+  return { der: path.join(outboxDir, id + OUTBOX_DER_SUFFIX), meta: path.join(outboxDir, id + OUTBOX_META_SUFFIX) };
 }
 
 /** Absolute paths of the firmware manager's files under its work directory (0700). */
@@ -141,4 +146,41 @@ export type StateLayout = ReturnType<typeof stateLayout>;
 /** The bdSeq file: `stateDirOrFile` is the state directory, or already the file itself (a path ending in BDSEQ_FILE). */
 export function bdseqPath(stateDirOrFile: string): string {
   return path.basename(stateDirOrFile) === BDSEQ_FILE ? stateDirOrFile : stateLayout(stateDirOrFile).bdseq;
+}
+
+// ---- the configuration directory ----------------------------------------------------------------------------------
+
+/** Where the packaged agent finds its configuration (the Debian conffile). */
+export const DEFAULT_CONFIG_DIR = '/etc/enrolld';
+
+/** The files `enrolld provision` writes into the configuration directory (0700; files 0600), config.json last. */
+export const CONFIG_DIR_FILES = {
+  config: 'config.json',
+  estTa: 'est-ta.pem',
+  estPassword: 'est-password',
+  ekCert: 'ek-cert.pem',
+  ak: 'ak.json',
+  akRequest: 'ak-request.json',
+  akChain: 'ak-chain.pem',
+  idevid: 'idevid.json',
+  idevidCsr: 'idevid-csr.pem',
+  idevidCert: 'idevid-cert.pem',
+} as const;
+
+/** What `enrolld demo` adds: manufacturing's output (AK, IDevID, as provision names them) under factory/, the firmware TA, the CMP shared secret. */
+export const DEMO_FILES = {
+  factoryDir: 'factory',
+  firmwareTa: 'firmware-ta.pem',
+  cmpSecret: 'cmp-secret',
+} as const;
+
+/** The packaged agent's configuration file. */
+export const DEFAULT_CONFIG_PATH = path.join(DEFAULT_CONFIG_DIR, CONFIG_DIR_FILES.config);
+
+/** Absolute paths of the configuration directory's files. */
+export function configLayout(configDir: string): { dir: string } & { [K in keyof typeof CONFIG_DIR_FILES]: string } {
+  const dir = path.resolve(configDir);
+  const out = { dir } as { dir: string } & Record<keyof typeof CONFIG_DIR_FILES, string>;
+  for (const [k, name] of Object.entries(CONFIG_DIR_FILES)) out[k as keyof typeof CONFIG_DIR_FILES] = path.join(dir, name);
+  return out;
 }

@@ -16,7 +16,7 @@ import { createLabServer, type LabServer } from '../../deploy/lab/server.js';
 import { createAttestationCa, labAkCertifier } from '../../deploy/lab/attestation.js';
 import type { LabCa } from '../../deploy/lab/ca.js';
 import { loadConfig } from '../../agent/config.js';
-import { FILES } from '../../agent/cli/provision.js';
+import { CONFIG_DIR_FILES as FILES } from '../../agent/store/layout.js';
 import { certificateToPem } from '../../agent/pki/cert.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agent/cli/main.js');

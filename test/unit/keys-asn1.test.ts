@@ -7,7 +7,7 @@ import * as pkijs from 'pkijs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AsymmetricKeyPackage } from '../../agent/pki/asn1/asymmetric-key-package.js';
-import { Asn1DecodeError, Asn1EncodeError } from '../../agent/pki/asn1/errors.js';
+import { Asn1EncodeError } from '../../agent/pki/asn1/errors.js';
 import { KeyPackageError } from '../../agent/pki/asn1/key-package-error.js';
 import * as O from '../../agent/pki/asn1/key-package-oids.js';
 import { KeyPackageReceipt } from '../../agent/pki/asn1/key-package-receipt.js';
@@ -20,20 +20,11 @@ import { SIREntityName } from '../../agent/pki/asn1/siren-entity-name.js';
 import { SymmetricKeyPackage } from '../../agent/pki/asn1/symmetric-key-package.js';
 import { PkiDecodeError } from '../../agent/pki/errors.js';
 import { decodePrivateKey, pkcs8FromTraditional, privateKeyForm } from '../../agent/pki/private-key.js';
+import { throwsDecode } from '../harness/asn1-assert.js';
 
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 
-function throwsDecode(fn: () => unknown, reason?: string): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, Asn1DecodeError);
-    if (reason) assert.is((err as Asn1DecodeError).reason, reason, (err as Error).message);
-    return;
-  }
-  assert.unreachable('expected Asn1DecodeError');
-}
 
 test('OIDs match RFC 6031 / 5958 / 7191', () => {
   assert.is(O.OID_CT_KP_SKEY_PACKAGE, '1.2.840.113549.1.9.16.1.25');

@@ -1,7 +1,9 @@
 // store/layout.ts: every state and firmware work file is named there once; the helpers agree with each other.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as L from '../../agent/store/layout.js';
 import { FileBdSeqStore } from '../../agent/status/bdseq.js';
 
@@ -43,6 +45,45 @@ test('bdseqPath: a state directory gets mqtt-bdseq in it; the file itself stays;
   assert.is(L.bdseqPath('/s/mqtt-bdseq'), '/s/mqtt-bdseq');
   assert.is(L.bdseqPath('/s/other-mqtt-bdseq'), '/s/other-mqtt-bdseq/mqtt-bdseq');
   assert.is(new FileBdSeqStore('/s').file, L.stateLayout('/s').bdseq);
+});
+
+test('configLayout: the configuration directory files provision writes; the default config path; no two share a path', () => {
+  const c = L.configLayout('rel/etc');
+  const dir = path.resolve('rel/etc');
+  assert.is(c.dir, dir);
+  assert.is(c.config, path.join(dir, 'config.json'));
+  assert.is(c.akRequest, path.join(dir, 'ak-request.json'));
+  assert.is(c.idevidCert, path.join(dir, 'idevid-cert.pem'));
+  const files = Object.entries(c).filter(([k]) => k !== 'dir').map(([, v]) => v);
+  assert.is(new Set(files).size, Object.keys(L.CONFIG_DIR_FILES).length);
+  assert.is(L.DEFAULT_CONFIG_PATH, '/etc/enrolld/config.json');
+});
+
+test('no agent module outside store/layout.ts spells a state or configuration-directory file name', () => {
+  // dist/test/unit → the source tree's agent/
+  const agentDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../agent');
+  // the names with an extension (the bare ones, est-password or lock, double as step and field names)
+  const names = [
+    ...Object.values(L.CONFIG_DIR_FILES).filter((n) => n.includes('.')),
+    ...Object.values(L.DEMO_FILES).filter((n) => n.includes('.')),
+    L.STATE_FILE, L.TRUST_ANCHORS_FILE, L.CRLS_FILE, L.PEER_CERTIFICATES_FILE, L.TAMP_FILE, L.PAL_PROBE_FILE, L.PAL_LAST_POLL_FILE,
+    L.FEATURE_STATUS_FILE, L.NEXT_RUN_FILE, L.CMP_PENDING_FILE, L.CMP_ROOT_UPDATE_FILE, L.CMC_PENDING_FILE,
+    L.ACME_PENDING_FILE, L.ACME_ACCOUNT_FILE, L.KEYS_FILE, L.FIRMWARE_STATE_FILE, L.DOWNLOAD_PROGRESS_FILE,
+  ];
+  const offenders: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts') && p !== path.join(agentDir, 'store', 'layout.ts') && p !== path.join(agentDir, 'config', 'schema.ts')) {
+        // string literals only (comments may name the files they describe); schema.ts examples are documentation
+        const code = readFileSync(p, 'utf8').split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l)).join('\n');
+        for (const n of names) if (code.includes(`'${n}'`) || code.includes(`"${n}"`) || code.includes(`/${n}'`)) offenders.push(`${path.relative(agentDir, p)}: ${n}`);
+      }
+    }
+  };
+  walk(agentDir);
+  assert.equal(offenders, []);
 });
 
 test.run();

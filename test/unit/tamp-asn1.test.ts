@@ -5,7 +5,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Asn1DecodeError } from '../../agent/pki/asn1/errors.js';
 import { ApexContingencyKey } from '../../agent/pki/asn1/tamp-apex-contingency-key.js';
 import { TAMPApexUpdate } from '../../agent/pki/asn1/tamp-apex-update.js';
 import { TAMPApexUpdateConfirm } from '../../agent/pki/asn1/tamp-apex-update-confirm.js';
@@ -19,26 +18,18 @@ import { SequenceNumberAdjustConfirm } from '../../agent/pki/asn1/tamp-sequence-
 import { TAMPStatusQuery } from '../../agent/pki/asn1/tamp-status-query.js';
 import { TAMPStatusResponse } from '../../agent/pki/asn1/tamp-status-response.js';
 import { targetMatches, type TargetIdentifierFields } from '../../agent/pki/asn1/tamp-target-identifier.js';
-import { TAMPUpdate, taTitleChange } from '../../agent/pki/asn1/tamp-update.js';
+import { TAMPUpdate } from '../../agent/pki/asn1/tamp-update.js';
+import { TrustAnchorChangeInfoChoice } from '../../agent/pki/asn1/trust-anchor-change-info-choice.js';
 import { TAMPUpdateConfirm } from '../../agent/pki/asn1/tamp-update-confirm.js';
 import { trustAnchorChoiceFromDer, trustAnchorChoiceToDer, type TrustAnchorChoice } from '../../agent/pki/asn1/trust-anchor-choice.js';
 import { TrustAnchorInfo } from '../../agent/pki/asn1/trust-anchor-info.js';
 import { certificateFromDer } from '../../agent/pki/cert.js';
 import { LabCa } from '../../deploy/lab/ca.js';
+import { throwsDecode } from '../harness/asn1-assert.js';
 
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 
-function throwsDecode(fn: () => unknown, reason?: string): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, Asn1DecodeError, (err as Error).message);
-    if (reason) assert.is((err as Asn1DecodeError).reason, reason, (err as Error).message);
-    return;
-  }
-  assert.unreachable('expected Asn1DecodeError');
-}
 
 const ca = await LabCa.create({ name: 'tamp unit' });
 const certDer = ca.root.der;
@@ -138,15 +129,15 @@ test('TAMPStatusQuery / TAMPStatusResponse (terse and verbose) round-trip; DEFAU
 test('TAMPUpdate (add certificate, add taInfo, remove, change) and TAMPUpdateConfirm round-trip', () => {
   const u = new TAMPUpdate({
     msgRef: ref(3n),
-    updates: [{ kind: 'add', ta: cert }, { kind: 'add', ta: taInfo }, { kind: 'remove', pubKey: spki }, { kind: 'change', change: taTitleChange(spki, 'renamed') }],
+    updates: [{ kind: 'add', ta: cert }, { kind: 'add', ta: taInfo }, { kind: 'remove', pubKey: spki }, { kind: 'change', change: TrustAnchorChangeInfoChoice.taTitleChange(spki, 'renamed') }],
     tampSeqNumbers: [{ keyId: fromHex('0102'), seqNumber: 0n }],
   });
   const der = u.toDer();
   const b = TAMPUpdate.fromDer(der);
   assert.is(hex(b.toDer()), hex(der));
   assert.equal(b.updates.map((x) => x.kind), ['add', 'add', 'remove', 'change']);
-  assert.ok(b.updates[2]!.kind === 'remove' && hex(b.updates[2]!.pubKey) === hex(spki));
-  assert.ok(b.updates[3]!.kind === 'change' && b.updates[3]!.change.form === 'taChange' && b.updates[3]!.change.taTitle === 'renamed');
+  assert.ok(b.updates[2]!.value.kind === 'remove' && hex(b.updates[2]!.value.pubKey) === hex(spki));
+  assert.ok(b.updates[3]!.value.kind === 'change' && b.updates[3]!.value.change.form === 'taChange' && b.updates[3]!.value.change.taTitle === 'renamed');
   assert.is(b.tampSeqNumbers![0]!.seqNumber, 0n);
   throwsDecode(() => TAMPUpdate.fromDer(new TAMPUpdate({ msgRef: ref(3n), updates: [{ kind: 'add', ta: cert }] }).toDer().subarray(0, 50)), 'malformed');
   for (const conf of [

@@ -3,7 +3,7 @@
 // TAMPStatusQuery's TAMPMsgRef, a bare ContentInfo) to the same fields; malformed input is an Asn1DecodeError.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Asn1DecodeError, Asn1EncodeError } from '../../agent/pki/asn1/errors.js';
+import { Asn1EncodeError } from '../../agent/pki/asn1/errors.js';
 import { createUnsignedContentInfo } from '../../agent/pki/asn1/cms-signed-data-create.js';
 import { encodeNode } from '../../agent/pki/asn1/der.js';
 import { TAMPMsgRef } from '../../agent/pki/asn1/tamp-msg-ref.js';
@@ -11,6 +11,7 @@ import { OID_CT_TAMP_STATUS_QUERY } from '../../agent/pki/asn1/tamp-oids.js';
 import { TAMPStatusQuery } from '../../agent/pki/asn1/tamp-status-query.js';
 import { TargetIdentifier, targetMatches, type TargetIdentifierFields } from '../../agent/pki/asn1/tamp-target-identifier.js';
 import { pyDecodeMany, requirePyasn1 } from '../harness/pydecode.js';
+import { throwsDecode } from '../harness/asn1-assert.js';
 
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
@@ -24,16 +25,6 @@ const all: TargetIdentifierFields[] = [
   { kind: 'otherName', typeId: '1.3.6.1.4.1.99999.9', value: fromHex('a0030c0161') },
 ];
 
-function throwsDecode(fn: () => unknown, reason: string): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, Asn1DecodeError, (err as Error).message);
-    assert.is((err as Asn1DecodeError).reason, reason, (err as Error).message);
-    return;
-  }
-  assert.unreachable('expected Asn1DecodeError');
-}
 
 test('every alternative: toSchema → fromSchema → toSchema is byte-identical; fields and toJSON survive', () => {
   for (const f of all) {

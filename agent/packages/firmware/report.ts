@@ -3,7 +3,7 @@
 // 0027) as application/cms; the server answers 204. Signed with the configured Signer (TPM key) + certificate as
 // SignedData when configured (RECOMMENDED by §3/§4), otherwise the unsigned ContentInfo form the RFC allows.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { outboxItemFiles } from '../../store/layout.js';
+import { OUTBOX_META_SUFFIX, outboxItemFiles } from '../../store/layout.js';
 import { type SignerWithChain, createSignedData, createUnsignedContentInfo, signerWithChainOptions } from '../../pki/asn1/cms-signed-data-create.js';
 import { FirmwarePackageLoadError } from '../../pki/asn1/firmware-load-error.js';
 import { FirmwarePackageLoadReceipt } from '../../pki/asn1/firmware-load-receipt.js';
@@ -107,8 +107,8 @@ export class Outbox {
       return [];
     }
     const items: OutboxItem[] = [];
-    for (const n of names.filter((x) => x.endsWith('.json')).sort()) {
-      const id = n.slice(0, -5);
+    for (const n of names.filter((x) => x.endsWith(OUTBOX_META_SUFFIX)).sort()) {
+      const id = n.slice(0, -OUTBOX_META_SUFFIX.length);
       const f = outboxItemFiles(this.dir, id);
       try {
         const meta = JSON.parse(await readFile(f.meta, 'utf8')) as { kind: OutboxItem['kind']; signed: boolean; summary: string };

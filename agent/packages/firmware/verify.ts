@@ -25,7 +25,7 @@ import { pipeline } from 'node:stream/promises';
 import { createInflate } from 'node:zlib';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { digestByOid } from '../../pki/algorithms.js';
+import { AES_CBC, digestByOid } from '../../pki/algorithms.js';
 import { certificateFromDer, certificateKeyId, certificateSpki } from '../../pki/cert.js';
 import { CmsOpenError, RFC5934_STATUS_NAMES, checkMessageDigest, checkSignerInfo, findSigner, validateSigner, verifySignerSignature, type CmsOpenReason } from '../../pki/cms/open-signed.js';
 import { CmsStreamError, readCompressedDataLayout, readEncryptedDataLayout, readSignedDataLayout, type ByteRange, type CmsStreamStage, type EncryptedDataLayout } from '../../pki/asn1/cms-signed-data-stream.js';
@@ -347,13 +347,6 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
   };
 }
 
-/** RFC 3565 AES-CBC content-encryption algorithms (the IV is the parameter). */
-const AES_CBC: Record<string, { cipher: string; keyBytes: number }> = {
-  '2.16.840.1.101.3.4.1.2': { cipher: 'aes-128-cbc', keyBytes: 16 },
-  '2.16.840.1.101.3.4.1.22': { cipher: 'aes-192-cbc', keyBytes: 24 },
-  '2.16.840.1.101.3.4.1.42': { cipher: 'aes-256-cbc', keyBytes: 32 },
-};
-
 /**
  * §2.1.3: content.bin holds an EncryptedData; the decrypt-key-identifier signed attribute names the key. Decrypts
  * the encryptedContent in a stream into content.bin (replacing it) and returns what the plaintext is.
@@ -391,8 +384,8 @@ async function decryptContent(
   if (!key) return failN('noDecryptKey', `no firmware-decryption key ${Buffer.from(keyId).toString('hex')} is held`, { code: 'firmware.no_decrypt_key' });
   const plainPath = `${contentPath}.plain`;
   try {
-    if (key.byteLength !== alg.keyBytes) failN('decryptFailure', `key ${Buffer.from(keyId).toString('hex')} has ${key.byteLength} bytes, ${alg.cipher} needs ${alg.keyBytes}`);
-    const decipher = createDecipheriv(alg.cipher, key, new Uint8Array(ivNode.valueBlock.valueHexView));
+    if (key.byteLength !== alg.keyBytes) failN('decryptFailure', `key ${Buffer.from(keyId).toString('hex')} has ${key.byteLength} bytes, ${alg.node} needs ${alg.keyBytes}`);
+    const decipher = createDecipheriv(alg.node, key, new Uint8Array(ivNode.valueBlock.valueHexView));
     async function* cipherChunks(): AsyncGenerator<Buffer> {
       for (const r of el.encryptedContent) for await (const c of createReadStream(contentPath, { start: r.offset, end: r.offset + r.length - 1, highWaterMark: IO_CHUNK })) yield c as Buffer;
     }

@@ -14,7 +14,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { AES_CBC, OID_PBES2, OID_PBKDF2, OID_PKCS12_PBE_ARC, OID_SHA1, PBKDF2_STRONG_PRFS } from '../../pki/algorithms.js';
+import { AES_CBC, OID_HMAC_SHA1, OID_PBES2, OID_PBKDF2, OID_PKCS12_PBE_ARC, OID_SHA256, OID_SHA384, OID_SHA512, PBKDF2_STRONG_PRFS } from '../../pki/algorithms.js';
 import { OID_PKCS12_CERT_BAG, OID_PKCS12_KEY_BAG, OID_PKCS12_SHROUDED_KEY_BAG, OID_PKCS9_X509_CERTIFICATE } from '../../pki/asn1/key-package-oids.js';
 import { OID_DATA, OID_ENCRYPTED_DATA, OID_SIGNED_DATA } from '../../pki/cms/oids.js';
 import { KeyPackageRefused, verifySignedKeyPackage } from './common.js';
@@ -80,7 +80,7 @@ function checkPbe(alg: pkijs.AlgorithmIdentifier, what: string): void {
   } catch (e) {
     throw new KeyPackageRefused('pkcs12_weak_pbe', 'unsupportedParameters', `${what}: PBKDF2-params: ${(e as Error).message}`, { cause: e });
   }
-  const prf = kdf.prf?.algorithmId ?? '1.2.840.113549.2.7'; // RFC 8018 A.2: the default PRF is hmacWithSHA1
+  const prf = kdf.prf?.algorithmId ?? OID_HMAC_SHA1; // RFC 8018 A.2: the default PRF is hmacWithSHA1
   if (!PBKDF2_STRONG_PRFS.includes(prf)) throw new KeyPackageRefused('pkcs12_weak_pbe', 'badEncryptAlgorithm', `${what}: PBKDF2 PRF ${prf} is weak (HMAC-SHA-256 or stronger required)`);
   if (kdf.iterationCount < MIN_PKCS12_ITERATIONS) throw new KeyPackageRefused('pkcs12_weak_pbe', 'unsupportedParameters', `${what}: PBKDF2 iteration count ${kdf.iterationCount} is below ${MIN_PKCS12_ITERATIONS}`);
   if (!AES_CBC[p.encryptionScheme.algorithmId]) throw new KeyPackageRefused('pkcs12_weak_pbe', 'badEncryptAlgorithm', `${what}: PBES2 encryption ${p.encryptionScheme.algorithmId} is not AES-CBC`);
@@ -101,7 +101,7 @@ function parsePfx(der: Uint8Array): pkijs.PFX {
 function checkMacData(pfx: pkijs.PFX): void {
   if (!pfx.macData) throw new KeyPackageRefused('pkcs12_integrity', 'badMACAlgorithm', 'PFX without MacData (no integrity protection)');
   const mac = pfx.macData.mac.digestAlgorithm.algorithmId;
-  if (mac === OID_SHA1 || !['2.16.840.1.101.3.4.2.1', '2.16.840.1.101.3.4.2.2', '2.16.840.1.101.3.4.2.3'].includes(mac)) {
+  if (![OID_SHA256, OID_SHA384, OID_SHA512].includes(mac)) {
     throw new KeyPackageRefused('pkcs12_weak_pbe', 'badMACAlgorithm', `PFX MAC digest ${mac} is weak (SHA-256 or stronger required)`);
   }
   const iterations = pfx.macData.iterations ?? 1; // RFC 7292 §4: DEFAULT 1

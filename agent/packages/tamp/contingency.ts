@@ -17,17 +17,10 @@ import { OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, OID_CT_TAMP_APEX_UPDATE
 import { type TrustAnchorChoice, trustAnchorCertificate } from '../../pki/asn1/trust-anchor-choice.js';
 import { certificateFromDer, keyIdentifierFromSpki } from '../../pki/cert.js';
 import { CmsOpenError, RFC5934_STATUS_NAMES, checkMessageDigest, checkSignerInfo, sidKeyId, verifySignerSignature, type CmsOpenReason } from '../../pki/cms/open-signed.js';
+import { AES_KEY_WRAP } from '../../pki/algorithms.js';
 import { bytesEqual } from '../../pki/der.js';
 import { TampFailure } from './verify.js';
 
-const WRAP: Record<string, { cipher: string; iv: string }> = {
-  '2.16.840.1.101.3.4.1.8': { cipher: 'id-aes128-wrap-pad', iv: 'a65959a6' },
-  '2.16.840.1.101.3.4.1.28': { cipher: 'id-aes192-wrap-pad', iv: 'a65959a6' },
-  '2.16.840.1.101.3.4.1.48': { cipher: 'id-aes256-wrap-pad', iv: 'a65959a6' },
-  '2.16.840.1.101.3.4.1.5': { cipher: 'id-aes128-wrap', iv: 'a6a6a6a6a6a6a6a6' },
-  '2.16.840.1.101.3.4.1.25': { cipher: 'id-aes192-wrap', iv: 'a6a6a6a6a6a6a6a6' },
-  '2.16.840.1.101.3.4.1.45': { cipher: 'id-aes256-wrap', iv: 'a6a6a6a6a6a6a6a6' },
-};
 /** §5 StatusCode of the SignerInfo refusals; an unloadable unwrapped key: contingencyPublicKeyDecrypt. */
 const CONTINGENCY_STATUS: Record<CmsOpenReason, TampStatusCodeName> = { ...RFC5934_STATUS_NAMES, 'bad-public-key': 'contingencyPublicKeyDecrypt' };
 
@@ -67,11 +60,11 @@ export function verifyContingencySigned(req: { sd: pkijs.SignedData; decryptKey:
     if (e.eContentType !== OID_CT_TAMP_APEX_UPDATE) throw new TampFailure('notAuthorized', 'only an apex update may be signed with the contingency key');
     const ck = apex ? contingencyExtension(apex) : undefined;
     if (!ck || ck.empty) throw new TampFailure('contingencyPublicKeyDecrypt', 'the apex trust anchor has no contingency key');
-    const w = WRAP[ck.wrapAlgorithm!];
+    const w = AES_KEY_WRAP[ck.wrapAlgorithm!];
     if (!w) throw new TampFailure('unsupportedContinPubKeyDecryptAlg', `wrap algorithm ${ck.wrapAlgorithm} is not AES key wrap`);
     let spki: Uint8Array;
     try {
-      const d = createDecipheriv(w.cipher, decryptKey, Buffer.from(w.iv, 'hex'));
+      const d = createDecipheriv(w.node, decryptKey, Buffer.from(w.iv, 'hex'));
       spki = new Uint8Array(Buffer.concat([d.update(ck.wrappedContinPubKey!), d.final()]));
       createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }); // it must be a public key
     } catch (err) {

@@ -36,7 +36,7 @@ function checkKey(spki: Uint8Array, ctx: TampActionContext): void {
 export function trustAnchorUpdate(ctx: TampActionContext, m: TAMPUpdate): TampPlan {
   const next = asInputs(ctx.view.anchors);
   const apexSpki = ctx.view.apex ? trustAnchorSpki(ctx.view.apex) : undefined;
-  m.updates.forEach((u, i) => {
+  m.updates.forEach(({ value: u }, i) => {
     const where = `update ${i + 1}/${m.updates.length}`;
     if (u.kind === 'add') {
       const der = trustAnchorCertificate(u.ta);

@@ -4,7 +4,7 @@
 // response built from the configuration as it is after the plan.
 import { certificateFromDer } from '../../pki/cert.js';
 import type { TampStatusCodeName } from '../../pki/asn1/tamp-oids.js';
-import type { TAMPSequenceNumber } from '../../pki/asn1/tamp-sequence-number.js';
+import { TAMPSequenceNumber } from '../../pki/asn1/tamp-sequence-number.js';
 import { type TrustAnchorChoice, trustAnchorCertificate } from '../../pki/asn1/trust-anchor-choice.js';
 import type { TaUse, TrustAnchor, TrustAnchorInput } from '../../store/ta-store.js';
 import type { TampStateDoc } from './state.js';
@@ -52,7 +52,7 @@ export function keyIdOfChoice(c: TrustAnchorChoice): Uint8Array | undefined {
 }
 
 export function seqNumbers(v: TampView): TAMPSequenceNumber[] | undefined {
-  const list = Object.entries(v.seq).map(([k, n]) => ({ keyId: new Uint8Array(Buffer.from(k, 'hex')), seqNumber: BigInt(n) }));
+  const list = Object.entries(v.seq).map(([k, n]) => new TAMPSequenceNumber({ keyId: new Uint8Array(Buffer.from(k, 'hex')), seqNumber: BigInt(n) }));
   return list.length ? list : undefined;
 }
 

@@ -11,22 +11,24 @@ import { implicitConstructed, oidNodes, readOidList, readStatusCode, readTaggedS
 import { TAMPMsgRef } from './tamp-msg-ref.js';
 import { versionSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_APEX_UPDATE_CONFIRM, type TampStatusCodeName } from './tamp-oids.js';
-import { type TAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
+import { type TAMPSequenceNumber, type TAMPSequenceNumberFields, asTAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
 import { taListFromNode, taListNode } from './tamp-status-response.js';
 import type { TrustAnchorChoice } from './trust-anchor-choice.js';
 
-export type ApexUpdateConfirm =
+/** `S`: the sequence-number entries (class instances once constructed; their plain fields are accepted). */
+export type ApexUpdateConfirm<S extends TAMPSequenceNumberFields = TAMPSequenceNumber> =
   | { kind: 'terse'; status: TampStatusCodeName }
-  | { kind: 'verbose'; status: TampStatusCodeName; taInfo: TrustAnchorChoice[]; communities?: string[]; tampSeqNumbers?: TAMPSequenceNumber[] };
+  | { kind: 'verbose'; status: TampStatusCodeName; taInfo: TrustAnchorChoice[]; communities?: string[]; tampSeqNumbers?: S[] };
 
 export class TAMPApexUpdateConfirm {
   static readonly CONTENT_TYPE = OID_CT_TAMP_APEX_UPDATE_CONFIRM;
   apexReplace: TAMPMsgRef;
   apexConfirm: ApexUpdateConfirm;
 
-  constructor(p: { apexReplace: TAMPMsgRef; apexConfirm: ApexUpdateConfirm }) {
+  constructor(p: { apexReplace: TAMPMsgRef; apexConfirm: ApexUpdateConfirm<TAMPSequenceNumberFields> }) {
+    const c = p.apexConfirm;
     this.apexReplace = p.apexReplace;
-    this.apexConfirm = p.apexConfirm;
+    this.apexConfirm = c.kind === 'verbose' && c.tampSeqNumbers ? { ...c, tampSeqNumbers: c.tampSeqNumbers.map(asTAMPSequenceNumber) } : (c as ApexUpdateConfirm);
   }
   static schema(): asn1js.Sequence {
     return new asn1js.Sequence({ value: [versionSchema(), new asn1js.Sequence({ name: 'apexReplace' }), new asn1js.Any({ name: 'apexConfirm' })] });

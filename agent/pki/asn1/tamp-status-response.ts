@@ -11,7 +11,7 @@ import { communityList, communityListNode, implicitConstructed, oidNodes, readBo
 import { TAMPMsgRef } from './tamp-msg-ref.js';
 import { versionSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_STATUS_RESPONSE } from './tamp-oids.js';
-import { type TAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
+import { type TAMPSequenceNumber, type TAMPSequenceNumberFields, asTAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
 import { type TrustAnchorChoice, trustAnchorChoiceFromNode, trustAnchorChoiceToSchema } from './trust-anchor-choice.js';
 
 export interface TerseStatusResponse {
@@ -19,15 +19,16 @@ export interface TerseStatusResponse {
   taKeyIds: Uint8Array[];
   communities?: string[];
 }
-export interface VerboseStatusResponse {
+/** `S`: the sequence-number entries (class instances once constructed; their plain fields are accepted). */
+export interface VerboseStatusResponse<S extends TAMPSequenceNumberFields = TAMPSequenceNumber> {
   kind: 'verbose';
   taInfo: TrustAnchorChoice[];
   /** DER AlgorithmIdentifier ([0] re-tagged as SEQUENCE). */
   continPubKeyDecryptAlg?: Uint8Array;
   communities?: string[];
-  tampSeqNumbers?: TAMPSequenceNumber[];
+  tampSeqNumbers?: S[];
 }
-export type StatusResponse = TerseStatusResponse | VerboseStatusResponse;
+export type StatusResponse<S extends TAMPSequenceNumberFields = TAMPSequenceNumber> = TerseStatusResponse | VerboseStatusResponse<S>;
 
 export function taListFromNode(node: AsnNode | undefined, path: string): TrustAnchorChoice[] {
   const k = seqChildren(node, path);
@@ -45,9 +46,10 @@ export class TAMPStatusResponse {
   response: StatusResponse;
   usesApex: boolean;
 
-  constructor(p: { query: TAMPMsgRef; response: StatusResponse; usesApex?: boolean }) {
+  constructor(p: { query: TAMPMsgRef; response: StatusResponse<TAMPSequenceNumberFields>; usesApex?: boolean }) {
+    const r = p.response;
     this.query = p.query;
-    this.response = p.response;
+    this.response = r.kind === 'verbose' && r.tampSeqNumbers ? { ...r, tampSeqNumbers: r.tampSeqNumbers.map(asTAMPSequenceNumber) } : (r as StatusResponse);
     this.usesApex = p.usesApex ?? true;
   }
 

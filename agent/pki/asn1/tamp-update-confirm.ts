@@ -9,22 +9,24 @@ import { implicitConstructed, readBoolean, readStatusCodeList, readVersion, stat
 import { TAMPMsgRef } from './tamp-msg-ref.js';
 import { versionSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_UPDATE_CONFIRM, type TampStatusCodeName } from './tamp-oids.js';
-import { type TAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
+import { type TAMPSequenceNumber, type TAMPSequenceNumberFields, asTAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
 import { taListFromNode, taListNode } from './tamp-status-response.js';
 import type { TrustAnchorChoice } from './trust-anchor-choice.js';
 
-export type UpdateConfirm =
+/** `S`: the sequence-number entries (class instances once constructed; their plain fields are accepted). */
+export type UpdateConfirm<S extends TAMPSequenceNumberFields = TAMPSequenceNumber> =
   | { kind: 'terse'; status: TampStatusCodeName[] }
-  | { kind: 'verbose'; status: TampStatusCodeName[]; taInfo: TrustAnchorChoice[]; tampSeqNumbers?: TAMPSequenceNumber[]; usesApex: boolean };
+  | { kind: 'verbose'; status: TampStatusCodeName[]; taInfo: TrustAnchorChoice[]; tampSeqNumbers?: S[]; usesApex: boolean };
 
 export class TAMPUpdateConfirm {
   static readonly CONTENT_TYPE = OID_CT_TAMP_UPDATE_CONFIRM;
   update: TAMPMsgRef;
   confirm: UpdateConfirm;
 
-  constructor(p: { update: TAMPMsgRef; confirm: UpdateConfirm }) {
+  constructor(p: { update: TAMPMsgRef; confirm: UpdateConfirm<TAMPSequenceNumberFields> }) {
+    const c = p.confirm;
     this.update = p.update;
-    this.confirm = p.confirm;
+    this.confirm = c.kind === 'verbose' && c.tampSeqNumbers ? { ...c, tampSeqNumbers: c.tampSeqNumbers.map(asTAMPSequenceNumber) } : (c as UpdateConfirm);
   }
   static schema(): asn1js.Sequence {
     return new asn1js.Sequence({ value: [versionSchema(), new asn1js.Sequence({ name: 'update' }), new asn1js.Any({ name: 'confirm' })] });

@@ -85,7 +85,7 @@ export const OID_CMC = {
 /** Witness and POP algorithms (RFC 5272 §6.7 / RFC 10002 §6.7, Appendix B.3 and B.4; RFC 10004 §5.1). */
 export { OID_HMAC_SHA256, OID_SHA256, OID_SHA1 } from '../../pki/algorithms.js';
 /** hmacWithSHA1 (RFC 8018 / RFC 6268). */
-export const OID_HMAC_SHA1 = '1.2.840.113549.2.7';
+export { OID_HMAC_SHA1 } from '../../pki/algorithms.js';
 /** id-shake128 (RFC 8702 §3.1): a 256-bit output as a witness/digest; parameters absent. */
 export const OID_SHAKE128 = '2.16.840.1.101.3.4.2.11';
 /** id-KMACWithSHAKE128 (RFC 8702 §3.4): parameters KMACwithSHAKE128-params OPTIONAL (256-bit output, '' customization). */
@@ -142,19 +142,9 @@ export function statusName(n: number): CmcStatusName | undefined {
  * then done by encryptedPOP/decryptedPOP (§6.7). */
 export const OID_ALG_NO_SIGNATURE = '1.3.6.1.5.5.7.6.2';
 /** Content encryption (RFC 3565 §4.1), key wrap (RFC 3565 §4.3 / RFC 3394). */
-export const OID_AES128_CBC = '2.16.840.1.101.3.4.1.2';
-export const OID_AES192_CBC = '2.16.840.1.101.3.4.1.22';
-export const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
-/** Authenticated content encryption for AuthEnvelopedData (RFC 5084 §3.2: id-aes{128,192,256}-GCM). */
-export const OID_AES128_GCM = '2.16.840.1.101.3.4.1.6';
-export const OID_AES192_GCM = '2.16.840.1.101.3.4.1.26';
-export const OID_AES256_GCM = '2.16.840.1.101.3.4.1.46';
-export const OID_AES128_WRAP = '2.16.840.1.101.3.4.1.5';
-export const OID_AES192_WRAP = '2.16.840.1.101.3.4.1.25';
-export const OID_AES256_WRAP = '2.16.840.1.101.3.4.1.45';
+export { OID_AES128_CBC, OID_AES192_CBC, OID_AES256_CBC, OID_AES128_GCM, OID_AES192_GCM, OID_AES256_GCM, OID_AES128_WRAP, OID_AES192_WRAP, OID_AES256_WRAP } from '../../pki/algorithms.js';
 /** Key transport: RSAES-OAEP (RFC 8017 Appendix A.2.1, RFC 4055 §4.1), RSAES-PKCS1-v1_5 = rsaEncryption (RFC 3370 §4.2.1). */
-export const OID_RSAES_OAEP = '1.2.840.113549.1.1.7';
-export const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
+export { OID_RSAES_OAEP, OID_RSA_ENCRYPTION } from '../../pki/algorithms.js';
 /** id-ori-kem (RFC 9629 §3) and id-kem-rsa (RFC 9690 Appendix B: { is18033-2 key-encapsulation-mechanism(2) rsa(4) }). */
 export const OID_ORI_KEM = '1.2.840.113549.1.9.16.13.3';
 export const OID_KEM_RSA = '1.0.18033.2.2.4';
@@ -167,7 +157,6 @@ export const OID_HKDF_SHA512 = '1.2.840.113549.1.9.16.3.30';
 /** ECDH ephemeral-static key agreement (RFC 5753 §7.1.4): dhSinglePass-stdDH-sha*kdf-scheme. */
 export const OID_ECDH_STD_SHA256_KDF = '1.3.132.1.11.1';
 export const OID_ECDH_STD_SHA384_KDF = '1.3.132.1.11.2';
-export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
-export const OID_P256 = '1.2.840.10045.3.1.7';
+export { OID_EC_PUBLIC_KEY, OID_P256 } from '../../pki/algorithms.js';
 export { OID_MGF1 } from '../../pki/algorithms.js';
 export { OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_ENVELOPED_DATA } from '../../pki/cms/oids.js';

@@ -6,16 +6,13 @@
 //  - ANSI X9.63 KDF (RFC 5753 §7.2, SEC 1 §3.6.1) for ECDH kari: Hash(Z || counter || SharedInfo), counter from 1.
 import { createHash, hkdfSync } from 'node:crypto';
 import * as asn1js from 'asn1js';
+import { OID_SHA1, OID_SHA224, digestByOid } from '../../pki/algorithms.js';
 import { OID_HKDF_SHA256, OID_HKDF_SHA384, OID_HKDF_SHA512, OID_KDF_KDF2, OID_KDF_KDF3 } from './constants.js';
 import { CmcPopError } from './errors.js';
 import type { AlgorithmSpec } from './pop-algorithms.js';
 
-const HASHES: Record<string, { node: string; bytes: number }> = {
-  '2.16.840.1.101.3.4.2.4': { node: 'sha224', bytes: 28 },
-  '2.16.840.1.101.3.4.2.1': { node: 'sha256', bytes: 32 },
-  '2.16.840.1.101.3.4.2.2': { node: 'sha384', bytes: 48 },
-  '2.16.840.1.101.3.4.2.3': { node: 'sha512', bytes: 64 },
-};
+/** The KDF2/KDF3 hashes: SHA-224 and the SHA-2 digests of the algorithm table (SHA-1 is refused before). */
+const kdfHashByOid = (oid: string): string | undefined => (oid === OID_SHA224 ? 'sha224' : oid === OID_SHA1 ? undefined : digestByOid(oid)?.node);
 
 function counterKdf(hash: string, z: Uint8Array, length: number, otherInfo: Uint8Array, order: 'kdf2' | 'kdf3'): Uint8Array {
   const out: Buffer[] = [];
@@ -40,10 +37,10 @@ function kdfHash(params: Uint8Array | undefined, what: string): string {
   const seq = p.result instanceof asn1js.Sequence ? p.result.valueBlock.value : undefined;
   const oid = seq?.[0] instanceof asn1js.ObjectIdentifier ? seq[0].valueBlock.toString() : undefined;
   if (p.offset !== params.byteLength || !oid || seq!.length > 2) throw new CmcPopError('malformed', `${what}: the hash parameter is not an AlgorithmIdentifier`);
-  if (oid === '1.3.14.3.2.26') throw new CmcPopError('unsupported-algorithm', `${what} with SHA-1 (RFC 9690: SHA-1 MUST NOT be used)`);
-  const h = HASHES[oid];
+  if (oid === OID_SHA1) throw new CmcPopError('unsupported-algorithm', `${what} with SHA-1 (RFC 9690: SHA-1 MUST NOT be used)`);
+  const h = kdfHashByOid(oid);
   if (!h) throw new CmcPopError('unsupported-algorithm', `${what} with unsupported hash ${oid}`);
-  return h.node;
+  return h;
 }
 
 /** KDF(IKM, L, info) as a KEMRecipientInfo `kdf` (RFC 9629 §5) or the RSA-KEM inner KDF (RFC 9690, info empty). */

@@ -16,11 +16,11 @@
 import { constants, createCipheriv, createDecipheriv, createPublicKey, publicEncrypt, randomBytes, type CipherGCMTypes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { AES_CBC, AES_GCM, AES_KEY_WRAP, OID_SHA1, digestByOid } from '../../pki/algorithms.js';
 import { bytesEqual } from '../../pki/der.js';
 import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
 import {
-  OID_AES128_CBC, OID_AES128_GCM, OID_AES128_WRAP, OID_AES192_CBC, OID_AES192_GCM, OID_AES192_WRAP, OID_AES256_CBC, OID_AES256_GCM, OID_AES256_WRAP,
-  OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_ECDH_STD_SHA256_KDF,
+  OID_AES128_WRAP, OID_AES192_WRAP, OID_AES256_CBC, OID_AES256_WRAP, OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_ECDH_STD_SHA256_KDF,
   OID_ECDH_STD_SHA384_KDF, OID_EC_PUBLIC_KEY, OID_ENVELOPED_DATA, OID_KDF_KDF3, OID_KEM_RSA, OID_MGF1, OID_ORI_KEM, OID_P256, OID_RSA_ENCRYPTION,
   OID_RSAES_OAEP, OID_SHA256,
 } from './constants.js';
@@ -47,27 +47,13 @@ export interface PopRecipient {
   ecdhZGen?: (peer: { x: Uint8Array; y: Uint8Array }) => Promise<Uint8Array>;
 }
 
-const OAEP_HASHES: Record<string, 'sha1' | 'sha256' | 'sha384' | 'sha512'> = {
-  '1.3.14.3.2.26': 'sha1',
-  '2.16.840.1.101.3.4.2.1': 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-const CBC: Record<string, { cipher: string; key: number }> = {
-  [OID_AES128_CBC]: { cipher: 'aes-128-cbc', key: 16 },
-  [OID_AES192_CBC]: { cipher: 'aes-192-cbc', key: 24 },
-  [OID_AES256_CBC]: { cipher: 'aes-256-cbc', key: 32 },
-};
-const GCM: Record<string, { cipher: string; key: number }> = {
-  [OID_AES128_GCM]: { cipher: 'aes-128-gcm', key: 16 },
-  [OID_AES192_GCM]: { cipher: 'aes-192-gcm', key: 24 },
-  [OID_AES256_GCM]: { cipher: 'aes-256-gcm', key: 32 },
-};
-const WRAP: Record<string, { cipher: string; key: number }> = {
-  [OID_AES128_WRAP]: { cipher: 'id-aes128-wrap', key: 16 },
-  [OID_AES192_WRAP]: { cipher: 'id-aes192-wrap', key: 24 },
-  [OID_AES256_WRAP]: { cipher: 'id-aes256-wrap', key: 32 },
-};
+/** The algorithm table's AES entries (RFC 3565 CBC and key wrap without padding, RFC 5084 GCM) as this file uses them. */
+const ciphers = (t: Readonly<Record<string, { node: string; keyBytes: number }>>, only?: string[]): Record<string, { cipher: string; key: number }> =>
+  Object.fromEntries(Object.entries(t).filter(([o]) => !only || only.includes(o)).map(([o, a]) => [o, { cipher: a.node, key: a.keyBytes }]));
+const CBC = ciphers(AES_CBC);
+const GCM = ciphers(AES_GCM);
+/** RFC 3565 §4.3: the AES key wrap of RFC 3394 (the padded RFC 5649 form is not offered here). */
+const WRAP = ciphers(AES_KEY_WRAP, [OID_AES128_WRAP, OID_AES192_WRAP, OID_AES256_WRAP]);
 const AES_WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex'); // RFC 3394 §2.2.3.1
 
 function oaepSha256(): pkijs.AlgorithmIdentifier {
@@ -167,10 +153,10 @@ async function openKtri(ktri: pkijs.KeyTransRecipientInfo, r: PopRecipient): Pro
   } catch (e) {
     throw new CmcPopError('malformed', `RSAES-OAEP-params: ${(e as Error).message}`, { cause: e });
   }
-  const hash = OAEP_HASHES[oaep.hashAlgorithm.algorithmId];
+  const hash = digestByOid(oaep.hashAlgorithm.algorithmId)?.node;
   if (!hash) throw new CmcPopError('unsupported-algorithm', `RSAES-OAEP with hash ${oaep.hashAlgorithm.algorithmId}`);
   const mgf = oaep.maskGenAlgorithm;
-  const mgfHash = mgf.algorithmParams ? new pkijs.AlgorithmIdentifier({ schema: mgf.algorithmParams }).algorithmId : '1.3.14.3.2.26';
+  const mgfHash = mgf.algorithmParams ? new pkijs.AlgorithmIdentifier({ schema: mgf.algorithmParams }).algorithmId : OID_SHA1;
   if (mgf.algorithmId !== OID_MGF1 || mgfHash !== oaep.hashAlgorithm.algorithmId) throw new CmcPopError('unsupported-algorithm', 'RSAES-OAEP: MGF1 with the OAEP hash is the only mask generation supported (the TPM uses it)');
   // pSourceAlgorithm [2] (pkijs fills a default when it is absent): only the empty label (the DEFAULT) is supported.
   const fields = alg.algorithmParams instanceof asn1js.Sequence ? alg.algorithmParams.valueBlock.value : [];

@@ -2,6 +2,7 @@
 // RFC 8951 clarifies transfer encoding (always base64 DER bodies, Content-Transfer-Encoding ignored).
 import {
   OID_EC_PUBLIC_KEY,
+  OID_P256,
   OID_ECDSA_WITH_SHA256,
   OID_ECDSA_WITH_SHA384,
   OID_ECDSA_WITH_SHA512,
@@ -10,6 +11,7 @@ import {
   OID_SHA384_WITH_RSA,
   OID_SHA512_WITH_RSA,
 } from '../../pki/algorithms.js';
+import { OID_CHALLENGE_PASSWORD, OID_EXTENSION_REQUEST } from '../../pki/csr.js';
 
 /** §3.2.2: all EST operations live under this well-known prefix (RFC 8615). */
 export const EST_WELL_KNOWN_PATH = '/.well-known/est';
@@ -60,10 +62,10 @@ export const CSRATTRS_MAX_BYTES = 64 * 1024;
 /** §4.5.2 / RFC 9908 OIDs a server lists or a template carries. */
 export const OIDS = {
   /** RFC 2985 §5.4.1; in /csrattrs: "link the CSR to the TLS session" (§3.5 tls-unique in challengePassword). */
-  challengePassword: '1.2.840.113549.1.9.7',
-  extensionRequest: '1.2.840.113549.1.9.14',
+  challengePassword: OID_CHALLENGE_PASSWORD,
+  extensionRequest: OID_EXTENSION_REQUEST,
   ecPublicKey: OID_EC_PUBLIC_KEY,
-  secp256r1: '1.2.840.10045.3.1.7',
+  secp256r1: OID_P256,
   secp384r1: '1.3.132.0.34',
   secp521r1: '1.3.132.0.35',
   ecdsaWithSHA256: OID_ECDSA_WITH_SHA256,
