@@ -9,6 +9,7 @@ import path from 'node:path';
 import { renderStatus, statusView, wakeReason, type StatusExtras } from './status-view.js';
 import { readFeatureStatus } from '../status/feature-status.js';
 import { readDownloadProgress } from '../packages/firmware/progress.js';
+import { readDecryptionKeyStatus } from '../features/cmc/decryption-key.js';
 import { FileStateStore } from '../store/state-store.js';
 import { STATE_SCHEMA, isAgentState, type AgentState } from '../lifecycle/state.js';
 import { loadAddon } from '../keystore/addon.js';
@@ -19,10 +20,10 @@ import { readNextRun, writeNextRun } from './next-run.js';
 import { commandUsage, configUsage, findCommand, mainUsage } from './help.js';
 
 
-/** Files `enrolld status` shows besides the state: the last firmware download and the per-feature outcomes. */
+/** Files `enrolld status` shows besides the state: the last firmware download, the per-feature outcomes, the CMC decryption key. */
 async function readExtras(stateDir: string): Promise<StatusExtras> {
-  const [firmwareDownload, features] = await Promise.all([readDownloadProgress(stateLayout(stateDir).firmwareDir), readFeatureStatus(stateDir)]);
-  return { ...(firmwareDownload ? { firmwareDownload } : {}), features };
+  const [firmwareDownload, features, decryptionKey] = await Promise.all([readDownloadProgress(stateLayout(stateDir).firmwareDir), readFeatureStatus(stateDir), readDecryptionKeyStatus(stateDir)]);
+  return { ...(firmwareDownload ? { firmwareDownload } : {}), features, ...(decryptionKey ? { decryptionKey } : {}) };
 }
 
 function notify(state: string): void {

@@ -5,6 +5,7 @@ import type { NextRun } from './next-run.js';
 import type { DownloadProgressReport } from '../packages/firmware/progress.js';
 import { FEATURES, type FeatureStatus } from '../status/feature-status.js';
 import { formatBytes } from './fleet-view.js';
+import type { DecryptionKeyStatus } from '../status/schema.js';
 
 /** Why the daemon wakes at `at`: the enrollment deadline (`due`, from Enroller.nextDue) if that is what `at` is. */
 export function wakeReason(s: AgentState, due: Date | undefined, at: Date): string {
@@ -20,6 +21,7 @@ export function wakeReason(s: AgentState, due: Date | undefined, at: Date): stri
 export interface StatusExtras {
   firmwareDownload?: DownloadProgressReport;
   features?: FeatureStatus;
+  decryptionKey?: DecryptionKeyStatus;
 }
 
 export interface StatusView {
@@ -35,6 +37,8 @@ export interface StatusView {
   firmwareDownload?: DownloadProgressReport;
   /** Last success and last error per feature (enroll, pal, firmware). */
   features?: FeatureStatus;
+  /** The CMC decryption key (cmc-decryption-key.json), when cmc.decryptionKey has run. */
+  decryptionKey?: DecryptionKeyStatus;
 }
 
 export function statusView(s: AgentState | undefined, lastPalPoll?: PalPollSummary, nextRun?: NextRun, extras: StatusExtras = {}): StatusView {
@@ -43,6 +47,7 @@ export function statusView(s: AgentState | undefined, lastPalPoll?: PalPollSumma
     ...(nextRun ? { nextRun } : {}),
     ...(extras.firmwareDownload ? { firmwareDownload: extras.firmwareDownload } : {}),
     ...(extras.features && Object.keys(extras.features).length ? { features: extras.features } : {}),
+    ...(extras.decryptionKey ? { decryptionKey: extras.decryptionKey } : {}),
   };
   if (!s) return { phase: 'unprovisioned', history: [], ...pal };
   const c = s.credential;
@@ -91,6 +96,12 @@ export function renderStatus(v: StatusView, now: Date = new Date()): string {
     const pct = d.total ? ` of ${formatBytes(d.total)} (${Math.min(100, Math.floor((100 * d.bytes) / d.total))} %)` : '';
     const eta = d.etaSeconds !== undefined ? `, ETA ${d.etaSeconds} s` : '';
     lines.push(`firmware download: ${d.phase}${d.error ? ` (${d.error})` : ''}: ${formatBytes(d.bytes)}${pct} at ${formatBytes(d.rate)}/s${eta}, ${d.at}`);
+  }
+  if (v.decryptionKey) {
+    const d = v.decryptionKey;
+    const iso = (t: Date | string): string => (typeof t === 'string' ? t : t.toISOString());
+    lines.push(d.serial ? `decryption key: serial ${d.serial}, valid to ${iso(d.notAfter ?? '?')}, renew at ${iso(d.renewAt ?? '?')}` : 'decryption key: none certified yet');
+    if (d.result) lines.push(`  last:       ${d.result}${d.code ? ` (${d.code})` : ''} at ${iso(d.at ?? '?')}${d.until ? `, next try ${iso(d.until)}` : ''}`);
   }
   if (v.features) {
     lines.push('last errors:');

@@ -47,9 +47,25 @@ export interface DeviceStatus {
   fw?: { running: string; pending?: string; progress?: FirmwareProgress };
   /** Trust-anchor store: SHA-256 digest (hex) and the TAMP sequence number if TAMP manages it. */
   ta?: { digest: string; tampSeq?: number };
+  /** The CMC decryption key (cmc.decryptionKey): the certified key, the last attempt, the next one. */
+  dk?: DecryptionKeyStatus;
   tpm: { ok: boolean; rc?: number };
   /** Most recent errors, oldest first; only the last MAX_ERRORS are sent. Codes are EnrolldError codes. */
   errors?: Array<{ code: string; at: Date | string }>;
+}
+
+/** The CMC decryption key's part of the snapshot (agent/features/cmc/decryption-key.ts). */
+export interface DecryptionKeyStatus {
+  /** The certified key's certificate serial (hex), its notAfter and when its successor is enrolled. */
+  serial?: string;
+  notAfter?: Date | string;
+  renewAt?: Date | string;
+  /** The last attempt: its outcome, when, and the error code when it failed. */
+  result?: 'enrolled' | 'renewed' | 'pending' | 'failed';
+  at?: Date | string;
+  code?: string;
+  /** No attempt before this (the backoff, or the CA's pendTime). */
+  until?: Date | string;
 }
 
 /** A firmware download in progress: bytes so far, expected total, bytes/s, seconds left. */
@@ -85,6 +101,7 @@ export interface StatusPayload {
   pal?: { lastPoll: number; result: PalResult; code?: string };
   fw?: { running: string; pending?: string; progress?: FirmwareProgress };
   ta?: { digest: Uint8Array; tampSeq?: number };
+  dk?: { serial?: Uint8Array; notAfter?: number; renewAt?: number; result?: string; at?: number; code?: string; until?: number };
   tpm: { ok: boolean; rc?: number };
   errors: Array<{ code: string; at: number }>;
   /** Events this agent process dropped so far (queue overflow while the broker was unreachable); absent when 0. */
@@ -151,6 +168,18 @@ export function statusPayload(s: DeviceStatus, ts: Date, seq: number, dropped = 
   if (s.ta) {
     p.ta = { digest: hexBytes(s.ta.digest) };
     if (s.ta.tampSeq !== undefined) p.ta.tampSeq = s.ta.tampSeq;
+  }
+  if (s.dk) {
+    const d = s.dk;
+    const dk: NonNullable<StatusPayload['dk']> = {};
+    if (d.serial !== undefined) dk.serial = hexBytes(d.serial);
+    if (d.notAfter !== undefined) dk.notAfter = epochSeconds(d.notAfter);
+    if (d.renewAt !== undefined) dk.renewAt = epochSeconds(d.renewAt);
+    if (d.result !== undefined) dk.result = d.result;
+    if (d.at !== undefined) dk.at = epochSeconds(d.at);
+    if (d.code !== undefined) dk.code = d.code;
+    if (d.until !== undefined) dk.until = epochSeconds(d.until);
+    p.dk = dk;
   }
   if (dropped > 0) p.dr = dropped;
   return p;

@@ -21,6 +21,13 @@ import { registerCmpHandlers, CMP_WELL_KNOWN_PATH, type LabCmpRecord } from '../
 import { startSwtpm, type Swtpm } from '../harness/swtpm.js';
 import { ConfigError, parseConfig } from '../../agent/config.js';
 import { FRESHNESS_OID_PLACEHOLDERS } from '../../agent/attest/constants.js';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { NonceRequest } from '../../agent/pki/asn1/nonce-request.js';
+import { NonceRequestTypeInfo } from '../../agent/pki/asn1/nonce-request-type-info.js';
+import { NonceResponse } from '../../agent/pki/asn1/nonce-response.js';
+import { OID_ID_IT_NONCE_REQUEST, OID_ID_IT_NONCE_RESPONSE } from '../../agent/pki/asn1/oids.js';
+import { buildAttestationExtension } from '../../agent/pki/asn1/evidence-attribute.js';
+import { InfoTypeAndValue } from '../../agent/protocols/cmp/asn1/info-type-and-value.js';
 
 const SECRET = new TextEncoder().encode('lab-cmp-secret');
 const OTHER_TYPES = { request: '1.3.6.1.4.1.99999.7.1', response: '1.3.6.1.4.1.99999.7.2' };
@@ -83,6 +90,27 @@ test('genm and ir in one transactionID: issued; reqInfo comes back as respInfo',
   const key = await ks.createKey('fc-1', 'ecc-p256');
   const r = await p.enroll({ operation: 'enroll', csr: await attestedCsr(key, n.nonce), key });
   assert.is(r.kind, 'issued', JSON.stringify(records.slice(-3)));
+  assert.equal(lab.attestation.events.at(-1), { ok: true });
+});
+
+test('genm NonceRequest then cr in the same transactionID (CmpClient.requestCertificate): issued; the same cr in another transaction → badPOP attest.nonce-other-session', async () => {
+  const p = cmp();
+  const tid = new Uint8Array(randomBytes(16));
+  const req = new NonceRequest({ len: 32, reqTypeInfo: new NonceRequestTypeInfo({ type: CERTIFY_NONCE_REQUEST.type! }) });
+  const itavs = await p.client.generalMessage([new InfoTypeAndValue({ infoType: OID_ID_IT_NONCE_REQUEST, infoValue: req.toSchema() })], { kind: 'mac' }, tid);
+  const it = itavs.find((i) => i.infoType === OID_ID_IT_NONCE_RESPONSE);
+  assert.ok(it, 'genp carries the nonce response');
+  const nonce = NonceResponse.fromInfoTypeAndValue(it.toSchema(), 'InfoTypeAndValue', OID_ID_IT_NONCE_RESPONSE).nonce;
+  const key = await ks.createKey('fc-cr', 'ecc-p256');
+  const ev = await buildCertifyEvidence({ keystore: ks, key, ak: ak.ak, akChain: ak.chain, nonce });
+  const params = { newKey: ks.signer(key), subject: { CN: 'dev-0001', O: 'enrolld' }, extensions: [buildAttestationExtension(ev.bundle)], protection: { kind: 'mac' as const } };
+  const before = issuedCount();
+  assert.match((await rejected(p.client.requestCertificate('cr', { ...params, transactionID: new Uint8Array(randomBytes(16)) }))).message, /attest\.nonce-other-session/);
+  assert.is(issuedCount(), before);
+  const r = await p.client.requestCertificate('cr', { ...params, transactionID: tid });
+  assert.is(r.kind, 'issued', JSON.stringify(records.slice(-3)));
+  assert.equal(records.filter((x) => x.outcome === 'issued').at(-1)!.body, 'cr');
+  if (r.kind === 'issued') assert.ok(new X509Certificate(Buffer.from(r.cert)).publicKey.export({ type: 'spki', format: 'der' }).equals(Buffer.from(key.spki)));
   assert.equal(lab.attestation.events.at(-1), { ok: true });
 });
 

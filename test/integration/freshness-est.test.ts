@@ -64,6 +64,28 @@ test('enroll and re-enroll: nonce and CSR on the same TLS connection, cookie sen
   }
 });
 
+test('reqTypeInfo.reqInfo reaches the lab\'s /nonce and its respTypeInfo.respInfo comes back; the attested CSR on that session is issued', async () => {
+  const seen: unknown[] = [];
+  const type = CERTIFY_NONCE_REQUEST.type!;
+  const c = await start({}, {
+    nonce: { ttlSeconds: 120, types: { [type]: { responseType: type, acceptReqInfo: (x) => (seen.push(x), typeof x === 'object' && x !== null), respInfo: (x) => ({ echo: x, 'certificate-name': 'aik-1' }) } } },
+  });
+  try {
+    const est = c.agent.protocol as EstEnrollment;
+    const reqInfo = { 'certificate-name': ['aik-1', 'aik-2'] };
+    const n = await est.nonce({ ...CERTIFY_NONCE_REQUEST, reqInfo });
+    assert.equal(seen, [reqInfo], 'the lab saw the reqInfo as sent');
+    assert.is(n.type, type);
+    assert.equal(n.respInfo, { echo: reqInfo, 'certificate-name': 'aik-1' }, 'respInfo passed through to the caller');
+    const key = await c.ks.createKey('req-info', 'ecc-p256');
+    const r = await est.enroll({ operation: 'enroll', csr: await attestedCsr(c, key, n.nonce) });
+    assert.is(r.kind, 'issued');
+    assert.equal(c.env.lab.attestation.events, [{ ok: true }]);
+  } finally {
+    await stop(c);
+  }
+});
+
 test('the server closed the idle connection: the cookie alone binds the CSR to the nonce', async () => {
   const c = await start({ keepAliveTimeoutMs: 1 });
   try {

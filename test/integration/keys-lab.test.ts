@@ -587,6 +587,33 @@ for (const b of BAD_P12) {
   });
 }
 
+test('0022 with the password a 0024 sealed in the TPM (pkcs12Password sealedKeyId): imported, receipt returned; an unknown sealed keyId → keys.pkcs12_password, noDecryptKey returned, nothing imported', async () => {
+  // the password arrives as a symmetric key package and is kept only sealed in the TPM
+  const pw = new Uint8Array(Buffer.from(lab.pkcs12Password, 'utf8'));
+  const p = await lab.addSymmetricPackage({ id: 'p12-password', keys: [{ keyId: 'p12-password', key: pw }] });
+  const sealed = await poll([p.entry, lab.symmetricReturnEntry()]);
+  assert.equal(sealed.last!.results.map((r) => [r.type, r.status]), [['0024', 'ok'], ['0025', 'ok']], JSON.stringify(sealed.last!.results));
+  assert.is(readFileSync(path.join(stateDir, 'keys.json')).indexOf(Buffer.from(pw)), -1, 'the password is not on disk in clear');
+  lab.serverKeygenVariant = 'pkcs12';
+  try {
+    const n0 = (await new KeysStateFile(stateDir).load()).serverKeys.length;
+    const before = lab.returns.length;
+    const ok = await poll([lab.serverKeygenEntry('0022'), lab.serverKeygenReturnEntry()], { pkcs12Password: { sealedKeyId: 'p12-password' } });
+    assert.equal(ok.last!.results.map((r) => [r.type, r.status]), [['0022', 'ok'], ['0023', 'ok']], JSON.stringify(ok.last!.results));
+    assert.is((await new KeysStateFile(stateDir).load()).serverKeys.length, n0 + 1);
+    await assertUsableServerKey('ecc-p256');
+    assert.is(lab.returns.at(-1)!.kind, 'receipt');
+    assert.is(lab.returns.length, before + 1);
+    const bad = await poll([lab.serverKeygenEntry('0022'), lab.serverKeygenReturnEntry()], { pkcs12Password: { sealedKeyId: 'no-such-sealed-key' } });
+    assert.equal(bad.last!.results.map((r) => [r.type, r.status, r.code]), [['0022', 'failed', 'keys.pkcs12_password'], ['0023', 'ok', undefined]], JSON.stringify(bad.last!.results));
+    assert.is((await new KeysStateFile(stateDir).load()).serverKeys.length, n0 + 1, 'nothing imported');
+    assert.is(lab.returns.at(-1)!.errorCode, 'noDecryptKey');
+  } finally {
+    lab.serverKeygenVariant = 'good';
+  }
+  assert.equal(await store.listHandles(TPM_HT.TRANSIENT), []);
+});
+
 test.after(async () => {
   await store.close();
   await swtpm.stop();

@@ -85,6 +85,19 @@ test('status keeps only the last MAX_ERRORS errors and reports drops as dr', () 
   assert.is(statusPayload(TYPICAL, NOW, 1, 0).dr, undefined, 'dr absent when nothing was dropped');
 });
 
+test('the CMC decryption key part dk: serial as bytes, times as epoch seconds, the last attempt; absent when not given', () => {
+  const p = statusPayload({ ...TYPICAL, dk: { serial: '0A1B2C', notAfter: '2026-05-30T12:00:00Z', renewAt: '2026-04-30T12:00:00Z', result: 'failed', at: NOW, code: 'cmc.pop-failed', until: '2026-03-01T12:10:00Z' } }, NOW, 2);
+  assert.equal(Object.keys(p).slice(-1), ['dk']);
+  assert.equal({ ...p.dk, serial: Buffer.from(p.dk!.serial!).toString('hex') }, {
+    serial: '0a1b2c', notAfter: epochSeconds('2026-05-30T12:00:00Z'), renewAt: epochSeconds('2026-04-30T12:00:00Z'),
+    result: 'failed', at: epochSeconds(NOW), code: 'cmc.pop-failed', until: epochSeconds('2026-03-01T12:10:00Z'),
+  });
+  const back = decodeCbor(encodeCbor(p)) as { dk: { serial: Uint8Array; code: string } };
+  assert.is(Buffer.from(back.dk.serial).toString('hex'), '0a1b2c');
+  assert.equal(statusPayload({ phase: 'enrolled', tpm: { ok: true }, dk: { result: 'pending', at: NOW } }, NOW, 3).dk, { result: 'pending', at: epochSeconds(NOW) });
+  assert.is(statusPayload(TYPICAL, NOW, 1).dk, undefined);
+});
+
 test('odd-length and colon hex, unparsable times never throw', () => {
   assert.equal([...hexBytes('a:bc')], [0x0a, 0xbc]);
   assert.equal([...hexBytes('zz')], [0x7a, 0x7a]);

@@ -21,6 +21,7 @@ import { DocumentStore } from '../../store/document-store.js';
 import { CMC_DECRYPTION_KEY_FILE } from '../../store/layout.js';
 import { EnrolldError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
+import type { DecryptionKeyStatus } from '../../status/schema.js';
 
 export type DecryptionKeyAlgorithm = 'rsa-2048' | 'ecc-p256';
 
@@ -90,11 +91,30 @@ export interface DecryptionKeyEnrollerOptions {
 
 const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 
+const decryptionKeyStore = (stateDir: string): DocumentStore<DecryptionKeyState> =>
+  new DocumentStore<DecryptionKeyState>({ dir: stateDir, name: CMC_DECRYPTION_KEY_FILE, kind: 'enrolld-cmc-decryption-key', version: 1, validate: isState });
+
+/** The status snapshot's `dk` part: the certified key, the last attempt and the next one; undefined before any. */
+export function decryptionKeyStatus(s: DecryptionKeyState | undefined): DecryptionKeyStatus | undefined {
+  if (!s || (!s.current && !s.last)) return undefined;
+  return {
+    ...(s.current ? { serial: s.current.serial, notAfter: s.current.notAfter, renewAt: s.current.renewAt } : {}),
+    ...(s.last ? { result: s.last.result, at: s.last.at, ...(s.last.code !== undefined ? { code: s.last.code } : {}) } : {}),
+    ...(s.nextCheck ? { until: s.nextCheck } : {}),
+  };
+}
+
+/** The persisted decryption key state for `enrolld status` (reads the file only; never throws). */
+export async function readDecryptionKeyStatus(stateDir: string): Promise<DecryptionKeyStatus | undefined> {
+  const s = await decryptionKeyStore(stateDir).peekData().catch(() => undefined);
+  return isState(s) ? decryptionKeyStatus(s) : undefined;
+}
+
 export class DecryptionKeyEnroller implements Poller {
   private readonly store: DocumentStore<DecryptionKeyState>;
 
   constructor(private readonly o: DecryptionKeyEnrollerOptions) {
-    this.store = new DocumentStore<DecryptionKeyState>({ dir: o.stateDir, name: CMC_DECRYPTION_KEY_FILE, kind: 'enrolld-cmc-decryption-key', version: 1, validate: isState });
+    this.store = decryptionKeyStore(o.stateDir);
   }
 
   async state(): Promise<DecryptionKeyState> {

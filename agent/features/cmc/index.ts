@@ -1,7 +1,7 @@
 // CMC enrollment (RFC 5272/5273 over the EST server's /fullcmc, RFC 7030 §4.3): signed with the bootstrap credential
 // until the device has its own; a pending request (pendToken) survives a restart, queryPending resumes it. With
 // cmc.decryptionKey.enabled a decrypt-only TPM key is kept certified by indirect POP on the daemon cycle
-// (decryption-key.ts).
+// (decryption-key.ts); its certificate, last attempt and next attempt are part of the status snapshot (`dk`).
 import { readFileSync } from 'node:fs';
 import type { CmcSettings } from '../../config.js';
 import { akRecordFromJson } from '../../attest/provision.js';
@@ -11,7 +11,8 @@ import { StoredPendingTransactions } from '../../protocols/pending.js';
 import { stateLayout } from '../../store/layout.js';
 import { readAnchors } from '../config-files.js';
 import { EnrolldError } from '../../util/errors.js';
-import { DecryptionKeyEnroller, isDecryptionKeyStore } from './decryption-key.js';
+import { DecryptionKeyEnroller, decryptionKeyStatus, isDecryptionKeyStore, type DecryptionKeyState } from './decryption-key.js';
+import type { Poller } from '../../lifecycle/daemon.js';
 import type { FeatureContext, FeatureParts } from '../feature.js';
 
 export async function compose(ctx: FeatureContext<CmcSettings | undefined>): Promise<FeatureParts> {
@@ -48,5 +49,34 @@ export async function compose(ctx: FeatureContext<CmcSettings | undefined>): Pro
     backoffMinSeconds: schedule.backoffMinSeconds,
     backoffMaxSeconds: schedule.backoffMaxSeconds,
   });
-  return { protocol: { protocol }, poller: decryptionKey };
+  let state: DecryptionKeyState | undefined = await decryptionKey.state().catch(() => undefined);
+  const reload = async (): Promise<boolean> => {
+    const next = await decryptionKey.state().catch(() => state);
+    const changed = JSON.stringify(next) !== JSON.stringify(state);
+    state = next;
+    return changed;
+  };
+  // the status board hears of each change of the persisted record (enrolled, renewed, pending, failed)
+  const poller: Poller = {
+    async poll(agent) {
+      try {
+        return await decryptionKey.poll(agent);
+      } finally {
+        if (await reload()) void ctx.status.republish();
+      }
+    },
+  };
+  return {
+    protocol: { protocol },
+    poller,
+    statusPart: {
+      current: () => {
+        const dk = decryptionKeyStatus(state);
+        return dk ? { dk } : {};
+      },
+      refresh: async () => {
+        await reload();
+      },
+    },
+  };
 }
