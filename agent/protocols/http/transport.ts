@@ -114,6 +114,8 @@ export interface HttpsTransportOptions {
 export class HttpSession {
   readonly agent = new https.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
   private readonly cookies = new Map<string, string>();
+  /** The TLS session each origin's connections offer, fixed at the session's first request to it (see offer()). */
+  private readonly offered = new Map<string, Buffer | undefined>();
   /** TLS connections opened (1 when every request of the session used the same connection). */
   connections = 0;
   private closed = false;
@@ -144,6 +146,16 @@ export class HttpSession {
     }
   }
 
+  /**
+   * The resumption session to offer for `key`: the one `pick()` gives at the first request, then the same one. Node
+   * 24's https.Agent names its pooled sockets by the `session` option too, so a different ticket per request would
+   * open a new connection instead of riding the kept-alive one.
+   */
+  offer(key: string, pick: () => Buffer | undefined): Buffer | undefined {
+    if (!this.offered.has(key)) this.offered.set(key, pick());
+    return this.offered.get(key);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -151,6 +163,7 @@ export class HttpSession {
   close(): void {
     this.closed = true;
     this.cookies.clear();
+    this.offered.clear();
     this.agent.destroy();
   }
 }
@@ -269,7 +282,8 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
       const servername = opts.servername ?? (isIP(host) ? undefined : host);
       const port = url.port ? Number(url.port) : 443;
       const sessionKey = `${setup}|${host}|${port}|${servername ?? ''}`;
-      const session = resume ? tlsSessions.get(sessionKey) : undefined;
+      const pick = (): Buffer | undefined => (resume ? tlsSessions.get(sessionKey) : undefined);
+      const session = httpSession ? httpSession.offer(sessionKey, pick) : pick();
       const wantPeerCertificates = req.peerCertificates ?? opts.unauthenticatedBootstrap === true;
       try {
         secureContext ??= sharedSecureContext(setup, contextOptions);
