@@ -69,32 +69,18 @@ export interface WriteOptions {
  * untouched.
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
-  const mode = options.mode ?? FILE_MODE;
-  const tmp = tempPathFor(target);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let created = false;
-  try {
-    const fh = await open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
-    created = true;
-    try {
-      await fh.chmod(mode); // the open mode is filtered by the umask
+  await writeFileAtomicStream(
+    target,
+    async (fh) => {
       let off = 0;
       while (off < bytes.length) {
         const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
         off += bytesWritten;
       }
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    crashpoint('atomic.before-rename', path.basename(target));
-    await rename(tmp, target);
-    created = false;
-  } catch (err) {
-    if (created) await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  if (options.syncDir ?? true) await fsyncDir(path.dirname(target));
+    },
+    options,
+  );
 }
 
 /**
@@ -167,6 +153,7 @@ export async function writeFileAtomicStream<T>(target: string, fill: (fh: FileHa
     } finally {
       await fh.close();
     }
+    crashpoint('atomic.before-rename', path.basename(target));
     await rename(tmp, target);
     created = false;
   } catch (err) {

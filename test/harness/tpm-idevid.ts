@@ -3,7 +3,9 @@
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
 import type { TpmKeyStore, TpmSigner } from '../../agent/keystore/tpm.js';
 import { certificateToDer } from '../../agent/pki/cert.js';
+import type { CmcEnrollmentOptions } from '../../agent/protocols/cmc/index.js';
 import { LabCa } from '../../deploy/lab/ca.js';
+import type { AgentEnv } from './agent-env.js';
 
 export interface TpmIdevid {
   /** The manufacturer CA that issued it. */
@@ -22,4 +24,9 @@ export async function createTpmIdevid(ks: TpmKeyStore, subject: Parameters<LabCa
   const signer = ks.signer(key);
   const der = certificateToDer(await mfg.issue({ subject, spki: signer.spki, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), profile: 'client' }));
   return { mfg, key, signer, der, bootstrap: { signer, certificate: der, chain: [mfg.issuing.der] } };
+}
+
+/** CMC client options for the lab of `env` (its CA trusted for TLS and issued certificates), signing with the IDevID. */
+export function cmcIdevidOptions(env: AgentEnv, ks: TpmKeyStore, idevid: TpmIdevid, extra: Partial<CmcEnrollmentOptions> = {}): CmcEnrollmentOptions {
+  return { baseUrl: env.lab.url, trustAnchors: [env.lab.trustAnchorPem], issuerTrustAnchors: [env.lab.trustAnchorPem], ...extra, bootstrap: idevid.bootstrap, keystore: ks };
 }

@@ -19,7 +19,7 @@ import { DecryptionKeyEnroller, type DecryptionKeyAlgorithm } from '../../agent/
 import { CMC_DECRYPTION_KEY_FILE } from '../../agent/store/layout.js';
 import { registerCmcHandlers, type CmcLab } from '../../deploy/lab/cmc.js';
 import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
-import { createTpmIdevid } from '../harness/tpm-idevid.js';
+import { cmcIdevidOptions, createTpmIdevid } from '../harness/tpm-idevid.js';
 import { pyDecode, requirePyasn1 } from '../harness/pydecode.js';
 
 const DAY = 86_400_000;
@@ -36,13 +36,7 @@ test.before(async () => {
   ks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
   const idevid = await createTpmIdevid(ks);
   lab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, idevidCaDers: [idevid.mfg.root.der] }, {});
-  options = {
-    baseUrl: env.lab.url,
-    trustAnchors: [env.lab.trustAnchorPem],
-    issuerTrustAnchors: [env.lab.trustAnchorPem],
-    bootstrap: idevid.bootstrap,
-    keystore: ks,
-  };
+  options = cmcIdevidOptions(env, ks, idevid);
   // the device's signing credential (with a SAN the decryption key's request must repeat)
   const key = await ks.createKey('ldevid', 'ecc-p256');
   const csr = (await buildCsr({ subject: 'CN=dev-0001,O=enrolld demo', signer: ks.signer(key), san: { dns: ['dev-0001.devices.example'] } })).der;

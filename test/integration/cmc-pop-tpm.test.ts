@@ -20,7 +20,7 @@ import { encodeBase64Body, decodeEstBody } from '../../agent/protocols/est/base6
 import { registerCmcHandlers, type CmcLab } from '../../deploy/lab/cmc.js';
 import type { PopChallengeOptions } from '../../deploy/lab/cmc-pop.js';
 import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
-import { createTpmIdevid } from '../harness/tpm-idevid.js';
+import { cmcIdevidOptions, createTpmIdevid } from '../harness/tpm-idevid.js';
 import { pyDecode, requirePyasn1 } from '../harness/pydecode.js';
 
 let env: AgentEnv;
@@ -34,13 +34,7 @@ test.before(async () => {
   ks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
   const idevid = await createTpmIdevid(ks);
   lab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, idevidCaDers: [idevid.mfg.root.der] }, {});
-  options = {
-    baseUrl: env.lab.url,
-    trustAnchors: [env.lab.trustAnchorPem],
-    issuerTrustAnchors: [env.lab.trustAnchorPem],
-    bootstrap: idevid.bootstrap,
-    keystore: ks,
-  };
+  options = cmcIdevidOptions(env, ks, idevid);
 });
 
 test.after(async () => {

@@ -20,7 +20,7 @@ import { readCmcResponse } from '../../agent/protocols/cmc/response.js';
 import { pemDecode } from '../../agent/pki/pem.js';
 import { registerCmcHandlers } from '../../deploy/lab/cmc.js';
 import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
-import { createTpmIdevid } from '../harness/tpm-idevid.js';
+import { cmcIdevidOptions, createTpmIdevid } from '../harness/tpm-idevid.js';
 import { hex, openssl, opensslText, pyDecode, pyEncode, requirePyasn1, tapRouter, unbase64, type Tapped } from '../harness/pydecode.js';
 
 const OID_PKIDATA = '1.3.6.1.5.5.7.12.2';
@@ -40,14 +40,7 @@ test.before(async () => {
   idevidDer = idevid.der;
   registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { 'dev-0001': 'factory-secret' }, idevidCaDers: [idevid.mfg.root.der] });
   wire = tapRouter(env.lab.router);
-  options = {
-    baseUrl: env.lab.url,
-    trustAnchors: [env.lab.trustAnchorPem],
-    issuerTrustAnchors: [env.lab.trustAnchorPem],
-    basicAuth: { username: 'dev-0001', password: 'factory-secret' },
-    bootstrap: idevid.bootstrap,
-    keystore: ks,
-  };
+  options = cmcIdevidOptions(env, ks, idevid, { basicAuth: { username: 'dev-0001', password: 'factory-secret' } });
 });
 
 test.after(async () => {
