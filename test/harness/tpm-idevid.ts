@@ -1,11 +1,12 @@
 // A device's IDevID for the tests: a P-256 key created in the TPM (swtpm) and certified by a manufacturer LabCa
 // (its root is what a CA that accepts IDevID-signed requests trusts; its issuing CA is the chain the device sends).
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
-import type { TpmKeyStore, TpmSigner } from '../../agent/keystore/tpm.js';
+import { TpmKeyStore, type TpmSigner } from '../../agent/keystore/tpm.js';
 import { certificateToDer } from '../../agent/pki/cert.js';
 import type { CmcEnrollmentOptions } from '../../agent/protocols/cmc/index.js';
 import { LabCa } from '../../deploy/lab/ca.js';
-import type { AgentEnv } from './agent-env.js';
+import { registerCmcHandlers, type CmcLab } from '../../deploy/lab/cmc.js';
+import { startAgentEnv, type AgentEnv } from './agent-env.js';
 
 export interface TpmIdevid {
   /** The manufacturer CA that issued it. */
@@ -29,4 +30,13 @@ export async function createTpmIdevid(ks: TpmKeyStore, subject: Parameters<LabCa
 /** CMC client options for the lab of `env` (its CA trusted for TLS and issued certificates), signing with the IDevID. */
 export function cmcIdevidOptions(env: AgentEnv, ks: TpmKeyStore, idevid: TpmIdevid, extra: Partial<CmcEnrollmentOptions> = {}): CmcEnrollmentOptions {
   return { baseUrl: env.lab.url, trustAnchors: [env.lab.trustAnchorPem], issuerTrustAnchors: [env.lab.trustAnchorPem], ...extra, bootstrap: idevid.bootstrap, keystore: ks };
+}
+
+/** An agent environment (swtpm + lab) whose CMC side trusts the manufacturer of an IDevID created in the TPM. */
+export async function startCmcIdevidLab(): Promise<{ env: AgentEnv; ks: TpmKeyStore; idevid: TpmIdevid; lab: CmcLab; options: CmcEnrollmentOptions }> {
+  const env = await startAgentEnv();
+  const ks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
+  const idevid = await createTpmIdevid(ks);
+  const lab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, idevidCaDers: [idevid.mfg.root.der] }, {});
+  return { env, ks, idevid, lab, options: cmcIdevidOptions(env, ks, idevid) };
 }

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { X509Certificate, constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { TpmKeyStore } from '../../agent/keystore/tpm.js';
+import type { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import { buildCsr } from '../../agent/pki/csr.js';
 import { pemEncode } from '../../agent/pki/pem.js';
 import { ManualClock } from '../../agent/lifecycle/clock.js';
@@ -17,9 +17,9 @@ import { memoryLogger } from '../../agent/util/log.js';
 import { CmcEnrollment, OID_CMC, type CmcEnrollmentOptions } from '../../agent/protocols/cmc/index.js';
 import { DecryptionKeyEnroller, type DecryptionKeyAlgorithm } from '../../agent/features/cmc/decryption-key.js';
 import { CMC_DECRYPTION_KEY_FILE } from '../../agent/store/layout.js';
-import { registerCmcHandlers, type CmcLab } from '../../deploy/lab/cmc.js';
-import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
-import { cmcIdevidOptions, createTpmIdevid } from '../harness/tpm-idevid.js';
+import type { CmcLab } from '../../deploy/lab/cmc.js';
+import type { AgentEnv } from '../harness/agent-env.js';
+import { startCmcIdevidLab } from '../harness/tpm-idevid.js';
 import { pyDecode, requirePyasn1 } from '../harness/pydecode.js';
 
 const DAY = 86_400_000;
@@ -32,11 +32,7 @@ let n = 0;
 
 test.before(async () => {
   requirePyasn1();
-  env = await startAgentEnv();
-  ks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
-  const idevid = await createTpmIdevid(ks);
-  lab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, idevidCaDers: [idevid.mfg.root.der] }, {});
-  options = cmcIdevidOptions(env, ks, idevid);
+  ({ env, ks, lab, options } = await startCmcIdevidLab());
   // the device's signing credential (with a SAN the decryption key's request must repeat)
   const key = await ks.createKey('ldevid', 'ecc-p256');
   const csr = (await buildCsr({ subject: 'CN=dev-0001,O=enrolld demo', signer: ks.signer(key), san: { dns: ['dev-0001.devices.example'] } })).der;

@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { X509Certificate } from 'node:crypto';
-import { TpmKeyStore } from '../../agent/keystore/tpm.js';
+import type { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
 import {
   CmcEnrollment, CmcFailedError, CmcPopError, DecryptedPOP, EncryptedPOP, OID_CMC, REQUEST_BODY_PART_ID, TaggedAttribute, buildNoSignatureCsr,
@@ -17,10 +17,10 @@ import {
 } from '../../agent/protocols/cmc/index.js';
 import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { encodeBase64Body, decodeEstBody } from '../../agent/protocols/est/base64-body.js';
-import { registerCmcHandlers, type CmcLab } from '../../deploy/lab/cmc.js';
+import type { CmcLab } from '../../deploy/lab/cmc.js';
 import type { PopChallengeOptions } from '../../deploy/lab/cmc-pop.js';
-import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
-import { cmcIdevidOptions, createTpmIdevid } from '../harness/tpm-idevid.js';
+import type { AgentEnv } from '../harness/agent-env.js';
+import { startCmcIdevidLab } from '../harness/tpm-idevid.js';
 import { pyDecode, requirePyasn1 } from '../harness/pydecode.js';
 
 let env: AgentEnv;
@@ -30,11 +30,7 @@ let options: CmcEnrollmentOptions;
 
 test.before(async () => {
   requirePyasn1();
-  env = await startAgentEnv();
-  ks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
-  const idevid = await createTpmIdevid(ks);
-  lab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, idevidCaDers: [idevid.mfg.root.der] }, {});
-  options = cmcIdevidOptions(env, ks, idevid);
+  ({ env, ks, lab, options } = await startCmcIdevidLab());
 });
 
 test.after(async () => {
