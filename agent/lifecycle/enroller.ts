@@ -11,6 +11,7 @@ import type { EnrollmentProtocol, EnrollResult } from '../protocols/protocol.js'
 import type { Logger } from '../util/log.js';
 import { EnrolldError } from '../util/errors.js';
 import type { Clock } from './clock.js';
+import { serverRetryAfterSeconds } from './due-check.js';
 import { RENEW_RETRY_MAX_SECONDS, RENEW_RETRY_SPREAD, backoffSeconds, clampRetryAfter, renewAt, type Random } from './schedule.js';
 import {
   transition,
@@ -107,11 +108,6 @@ function asEnrolldError(err: unknown): EnrolldError {
   return new EnrolldError('internal', err instanceof Error ? err.message : String(err), { cause: err });
 }
 
-/** The wait a failed response asked for (bounded by clampRetryAfter), if it carried one. */
-function serverRetryAfterSeconds(error: EnrolldError): number | undefined {
-  const v = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? clampRetryAfter(v) : undefined;
-}
 
 export class Enroller {
   private busy = false;

@@ -58,8 +58,10 @@ export const OID_RSASSA_PSS = '1.2.840.113549.1.1.10';
 export const OID_MGF1 = '1.2.840.113549.1.1.8';
 /** RFC 8410 §3 id-Ed25519. */
 export const OID_ED25519 = '1.3.101.112';
-/** RFC 5480 §2.1.1.1 secp256r1 (prime256v1). */
+/** RFC 5480 §2.1.1.1 secp256r1 (prime256v1), secp384r1, secp521r1. */
 export const OID_P256 = '1.2.840.10045.3.1.7';
+export const OID_P384 = '1.3.132.0.34';
+export const OID_P521 = '1.3.132.0.35';
 
 export interface SignatureAlgorithm {
   oid: string;

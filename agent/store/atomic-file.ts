@@ -1,10 +1,11 @@
-// Crash-safe file primitives (DESIGN.md "agent/store"): a file is replaced by writing a temp file in the same
+// Crash-safe file primitives: a file is replaced by writing a temp file in the same
 // directory (mode 0600, O_EXCL), fsync'ing it, renaming it over the target and fsync'ing the directory, so after a
 // crash or power loss the target holds either the complete old or the complete new content — never a mix.
 import { crashpoint } from '../util/crashpoint.js';
 import { closeSync, constants as C, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 
 export const FILE_MODE = 0o600;
@@ -68,32 +69,18 @@ export interface WriteOptions {
  * untouched.
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
-  const mode = options.mode ?? FILE_MODE;
-  const tmp = tempPathFor(target);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let created = false;
-  try {
-    const fh = await open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
-    created = true;
-    try {
-      await fh.chmod(mode); // the open mode is filtered by the umask
+  await writeFileAtomicStream(
+    target,
+    async (fh) => {
       let off = 0;
       while (off < bytes.length) {
         const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
         off += bytesWritten;
       }
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    crashpoint('atomic.before-rename', path.basename(target));
-    await rename(tmp, target);
-    created = false;
-  } catch (err) {
-    if (created) await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  if (options.syncDir ?? true) await fsyncDir(path.dirname(target));
+    },
+    options,
+  );
 }
 
 /**
@@ -142,6 +129,54 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array, o
       /* some filesystems refuse directory fsync; the rename is still atomic */
     }
   }
+}
+
+/**
+ * The streaming form of writeFileAtomic, for files too large to hold in memory (firmware images): `fill` writes the
+ * temp file (same directory, O_CREAT|O_EXCL, mode 0600) through its handle, or through `sink()`, a Writable to end a
+ * pipeline with (fh.createWriteStream would hold the handle open past the fsync); then fsync → close → rename over
+ * `target` → fsync directory. If `fill` throws, the temp file is removed and the target is untouched.
+ */
+export async function writeFileAtomicStream<T>(target: string, fill: (fh: FileHandle, sink: () => Writable) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+  const mode = options.mode ?? FILE_MODE;
+  const tmp = tempPathFor(target);
+  let created = false;
+  let result: T;
+  try {
+    const fh = await open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
+    created = true;
+    try {
+      await fh.chmod(mode); // the open mode is filtered by the umask
+      const sink = (): Writable => new Writable({ write: (chunk: Buffer, _enc, cb) => void fh.write(chunk).then(() => cb(), cb) });
+      result = await fill(fh, sink);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    crashpoint('atomic.before-rename', path.basename(target));
+    await rename(tmp, target);
+    created = false;
+  } catch (err) {
+    if (created) await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  if (options.syncDir ?? true) await fsyncDir(path.dirname(target));
+  return result;
+}
+
+/**
+ * Puts a file written in several sittings (a resumable download's `.part`) in place as `target`: fsync it, rename it
+ * over `target`, fsync the directory — the same commit as writeFileAtomic's, for a file its writer kept across calls.
+ */
+export async function commitFile(file: string, target: string): Promise<void> {
+  const fh = await open(file, C.O_RDONLY | C.O_NOFOLLOW);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(file, target);
+  await fsyncDir(path.dirname(target));
 }
 
 /** The file's bytes, or undefined when it does not exist. */

@@ -8,9 +8,8 @@ import * as assert from 'uvu/assert';
 import { X509Certificate, constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { TpmKeyStore } from '../../agent/keystore/tpm.js';
+import type { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import { buildCsr } from '../../agent/pki/csr.js';
-import { certificateToDer } from '../../agent/pki/cert.js';
 import { pemEncode } from '../../agent/pki/pem.js';
 import { ManualClock } from '../../agent/lifecycle/clock.js';
 import { fromStoredKey, toStoredKey, type AgentState } from '../../agent/lifecycle/state.js';
@@ -18,9 +17,9 @@ import { memoryLogger } from '../../agent/util/log.js';
 import { CmcEnrollment, OID_CMC, type CmcEnrollmentOptions } from '../../agent/protocols/cmc/index.js';
 import { DecryptionKeyEnroller, type DecryptionKeyAlgorithm } from '../../agent/features/cmc/decryption-key.js';
 import { CMC_DECRYPTION_KEY_FILE } from '../../agent/store/layout.js';
-import { LabCa } from '../../deploy/lab/ca.js';
-import { registerCmcHandlers, type CmcLab } from '../../deploy/lab/cmc.js';
-import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
+import type { CmcLab } from '../../deploy/lab/cmc.js';
+import type { AgentEnv } from '../harness/agent-env.js';
+import { startCmcIdevidLab } from '../harness/tpm-idevid.js';
 import { pyDecode, requirePyasn1 } from '../harness/pydecode.js';
 
 const DAY = 86_400_000;
@@ -33,21 +32,7 @@ let n = 0;
 
 test.before(async () => {
   requirePyasn1();
-  env = await startAgentEnv();
-  ks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
-  const mfg = await LabCa.create({ name: 'enrolld manufacturer' });
-  const idevidKey = await ks.createKey('idevid', 'ecc-p256');
-  const idevid = certificateToDer(
-    await mfg.issue({ subject: { CN: 'dev-0001 IDevID', O: 'enrolld manufacturer' }, spki: ks.signer(idevidKey).spki, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + DAY), profile: 'client' }),
-  );
-  lab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, idevidCaDers: [mfg.root.der] }, {});
-  options = {
-    baseUrl: env.lab.url,
-    trustAnchors: [env.lab.trustAnchorPem],
-    issuerTrustAnchors: [env.lab.trustAnchorPem],
-    bootstrap: { signer: ks.signer(idevidKey), certificate: idevid, chain: [mfg.issuing.der] },
-    keystore: ks,
-  };
+  ({ env, ks, lab, options } = await startCmcIdevidLab());
   // the device's signing credential (with a SAN the decryption key's request must repeat)
   const key = await ks.createKey('ldevid', 'ecc-p256');
   const csr = (await buildCsr({ subject: 'CN=dev-0001,O=enrolld demo', signer: ks.signer(key), san: { dns: ['dev-0001.devices.example'] } })).der;

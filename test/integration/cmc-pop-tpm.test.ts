@@ -9,8 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { X509Certificate } from 'node:crypto';
-import { TpmKeyStore } from '../../agent/keystore/tpm.js';
-import { certificateToDer } from '../../agent/pki/cert.js';
+import type { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import type { KeyRecord } from '../../agent/keystore/keystore.js';
 import {
   CmcEnrollment, CmcFailedError, CmcPopError, DecryptedPOP, EncryptedPOP, OID_CMC, REQUEST_BODY_PART_ID, TaggedAttribute, buildNoSignatureCsr,
@@ -18,10 +17,10 @@ import {
 } from '../../agent/protocols/cmc/index.js';
 import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { encodeBase64Body, decodeEstBody } from '../../agent/protocols/est/base64-body.js';
-import { LabCa } from '../../deploy/lab/ca.js';
-import { registerCmcHandlers, type CmcLab } from '../../deploy/lab/cmc.js';
+import type { CmcLab } from '../../deploy/lab/cmc.js';
 import type { PopChallengeOptions } from '../../deploy/lab/cmc-pop.js';
-import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
+import type { AgentEnv } from '../harness/agent-env.js';
+import { startCmcIdevidLab } from '../harness/tpm-idevid.js';
 import { pyDecode, requirePyasn1 } from '../harness/pydecode.js';
 
 let env: AgentEnv;
@@ -31,21 +30,7 @@ let options: CmcEnrollmentOptions;
 
 test.before(async () => {
   requirePyasn1();
-  env = await startAgentEnv();
-  ks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
-  const mfg = await LabCa.create({ name: 'enrolld manufacturer' });
-  const idevidKey = await ks.createKey('idevid', 'ecc-p256');
-  const idevid = certificateToDer(
-    await mfg.issue({ subject: { CN: 'dev-0001 IDevID', O: 'enrolld manufacturer' }, spki: ks.signer(idevidKey).spki, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), profile: 'client' }),
-  );
-  lab = registerCmcHandlers(env.lab.router, { ca: env.lab.ca, idevidCaDers: [mfg.root.der] }, {});
-  options = {
-    baseUrl: env.lab.url,
-    trustAnchors: [env.lab.trustAnchorPem],
-    issuerTrustAnchors: [env.lab.trustAnchorPem],
-    bootstrap: { signer: ks.signer(idevidKey), certificate: idevid, chain: [mfg.issuing.der] },
-    keystore: ks,
-  };
+  ({ env, ks, lab, options } = await startCmcIdevidLab());
 });
 
 test.after(async () => {

@@ -12,16 +12,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TpmKeyStore } from '../../agent/keystore/tpm.js';
 import { buildCsr } from '../../agent/pki/csr.js';
-import { certificateToDer } from '../../agent/pki/cert.js';
 import { createCertsOnly, parseCertsOnly } from '../../agent/pki/certs-only.js';
 import { createHttpsTransport } from '../../agent/protocols/http/transport.js';
 import { EstClient } from '../../agent/protocols/est/client.js';
 import { CmcEnrollment, CmcFailedError, type CmcEnrollmentOptions } from '../../agent/protocols/cmc/index.js';
 import { readCmcResponse } from '../../agent/protocols/cmc/response.js';
 import { pemDecode } from '../../agent/pki/pem.js';
-import { LabCa } from '../../deploy/lab/ca.js';
 import { registerCmcHandlers } from '../../deploy/lab/cmc.js';
 import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
+import { cmcIdevidOptions, createTpmIdevid } from '../harness/tpm-idevid.js';
 import { hex, openssl, opensslText, pyDecode, pyEncode, requirePyasn1, tapRouter, unbase64, type Tapped } from '../harness/pydecode.js';
 
 const OID_PKIDATA = '1.3.6.1.5.5.7.12.2';
@@ -37,21 +36,11 @@ test.before(async () => {
   requirePyasn1();
   env = await startAgentEnv();
   ks = await TpmKeyStore.open({ tcti: env.tpm.tcti });
-  const mfg = await LabCa.create({ name: 'enrolld manufacturer' });
-  const idevidKey = await ks.createKey('idevid', 'ecc-p256');
-  idevidDer = certificateToDer(
-    await mfg.issue({ subject: { CN: 'dev-0001 IDevID', O: 'enrolld manufacturer' }, spki: ks.signer(idevidKey).spki, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), profile: 'client' }),
-  );
-  registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { 'dev-0001': 'factory-secret' }, idevidCaDers: [mfg.root.der] });
+  const idevid = await createTpmIdevid(ks);
+  idevidDer = idevid.der;
+  registerCmcHandlers(env.lab.router, { ca: env.lab.ca, users: { 'dev-0001': 'factory-secret' }, idevidCaDers: [idevid.mfg.root.der] });
   wire = tapRouter(env.lab.router);
-  options = {
-    baseUrl: env.lab.url,
-    trustAnchors: [env.lab.trustAnchorPem],
-    issuerTrustAnchors: [env.lab.trustAnchorPem],
-    basicAuth: { username: 'dev-0001', password: 'factory-secret' },
-    bootstrap: { signer: ks.signer(idevidKey), certificate: idevidDer, chain: [mfg.issuing.der] },
-    keystore: ks,
-  };
+  options = cmcIdevidOptions(env, ks, idevid, { basicAuth: { username: 'dev-0001', password: 'factory-secret' } });
 });
 
 test.after(async () => {

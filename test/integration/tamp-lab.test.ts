@@ -276,7 +276,7 @@ test('apex update: the new apex is installed; the old apex is no longer accepted
   assert.ok(c.apexConfirm.kind === 'verbose' && c.apexConfirm.status === 'success');
   assert.is(await digest(), d0, 'clearTrustAnchors false: the other TAs stay');
   const apex = await manager().apex();
-  assert.ok(apex?.kind === 'certificate' && Buffer.from(apex.der).equals(Buffer.from(apex2.root.der)));
+  assert.ok(apex?.value.kind === 'certificate' && Buffer.from(apex.value.der).equals(Buffer.from(apex2.root.der)));
   const old = await lab.publish({ kind: 'statusQuery', signer: 'apex' });
   assert.equal((await poll([old.entry])).results.map((r) => r.code), ['tamp.noTrustAnchor']);
   lab.rotateApex(apex2, 10n);
@@ -292,7 +292,7 @@ test('contingency key (§2.2.4.1/§4.5): wrong decrypt key and wrong signer refu
   const inst = await lab.publish({ kind: 'apexUpdate', apexTA: c.apexTA, newApexSeq: 0n });
   assert.equal((await poll([inst.entry])).results.map((r) => r.status), ['ok']);
   const held = await manager().apex();
-  assert.ok(held?.kind === 'taInfo' && held.info.exts !== undefined, 'the apex TrustAnchorInfo keeps its contingency extension');
+  assert.ok(held?.value.kind === 'taInfo' && held.value.info.exts !== undefined, 'the apex TrustAnchorInfo keeps its contingency extension');
   lab.rotateApex(apex3, 0n);
   const apex4 = await LabCa.create({ name: 'enrolld lab TAMP apex 4' });
   const newTA = { kind: 'certificate' as const, der: apex4.root.der, certificate: apex4.root.certificate };
@@ -315,7 +315,7 @@ test('contingency key (§2.2.4.1/§4.5): wrong decrypt key and wrong signer refu
   assert.equal((await poll([good.entry])).results.map((r) => r.status), ['ok']);
   assert.instance(lastReturn().message, TAMPApexUpdateConfirm);
   const now4 = await manager().apex();
-  assert.ok(now4?.kind === 'certificate' && Buffer.from(now4.der).equals(Buffer.from(apex4.root.der)));
+  assert.ok(now4?.value.kind === 'certificate' && Buffer.from(now4.value.der).equals(Buffer.from(apex4.root.der)));
   lab.rotateApex(apex4, 0n);
   const q = await lab.publish({ kind: 'statusQuery', signer: 'apex' });
   assert.equal((await poll([q.entry])).results.map((r) => r.status), ['ok']);

@@ -4,6 +4,9 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { commitFile, writeFileAtomicStream } from '../../agent/store/atomic-file.js';
 import {
   BlobCorruptError,
   BlobStore,
@@ -51,6 +54,36 @@ test('writeFileAtomic: a failure leaves the target untouched and no temp file', 
   }
   assert.equal(readdirSync(dir).sort(), ['sub', 'target']);
   assert.is(readFileSync(f, 'utf8'), 'keep');
+});
+
+test('writeFileAtomicStream: a pipeline fills a 0600 temp that replaces the target; a failed pipeline leaves the target and no temp', async () => {
+  const dir = mkdtempSync(path.join(root, 's'));
+  const f = path.join(dir, 'image.bin');
+  writeFileSync(f, 'old', { mode: 0o644 });
+  chmodSync(f, 0o644);
+  const n = await writeFileAtomicStream(f, async (_fh, sink) => {
+    assert.equal(readFileSync(f, 'utf8'), 'old', 'the target is untouched while the temp fills');
+    await pipeline(Readable.from([Buffer.from('new '), Buffer.from('image')]), sink());
+    return 9;
+  });
+  assert.is(n, 9);
+  assert.is(readFileSync(f, 'utf8'), 'new image');
+  assert.is(mode(f), 0o600);
+  assert.equal(readdirSync(dir), ['image.bin']);
+  const broken = async function* (): AsyncGenerator<Buffer> {
+    yield Buffer.from('partial');
+    throw new Error('stream broke');
+  };
+  await writeFileAtomicStream(f, (_fh, sink) => pipeline(broken(), sink())).then(
+    () => assert.unreachable('the failure must surface'),
+    (e: Error) => assert.is(e.message, 'stream broke'),
+  );
+  assert.is(readFileSync(f, 'utf8'), 'new image');
+  assert.equal(readdirSync(dir), ['image.bin']);
+  writeFileSync(path.join(dir, 'image.bin.part'), 'resumed', { mode: 0o600 });
+  await commitFile(path.join(dir, 'image.bin.part'), f);
+  assert.is(readFileSync(f, 'utf8'), 'resumed');
+  assert.equal(readdirSync(dir), ['image.bin']);
 });
 
 test('envelope: exact-bytes checksum; valid JSON; every defect is classified', () => {

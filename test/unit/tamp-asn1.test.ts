@@ -21,7 +21,7 @@ import { targetMatches, type TargetIdentifierFields } from '../../agent/pki/asn1
 import { TAMPUpdate } from '../../agent/pki/asn1/tamp-update.js';
 import { TrustAnchorChangeInfoChoice } from '../../agent/pki/asn1/trust-anchor-change-info-choice.js';
 import { TAMPUpdateConfirm } from '../../agent/pki/asn1/tamp-update-confirm.js';
-import { trustAnchorChoiceFromDer, trustAnchorChoiceToDer, type TrustAnchorChoice } from '../../agent/pki/asn1/trust-anchor-choice.js';
+import { TrustAnchorChoice } from '../../agent/pki/asn1/trust-anchor-choice.js';
 import { TrustAnchorInfo } from '../../agent/pki/asn1/trust-anchor-info.js';
 import { certificateFromDer } from '../../agent/pki/cert.js';
 import { LabCa } from '../../deploy/lab/ca.js';
@@ -33,12 +33,12 @@ const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(
 
 const ca = await LabCa.create({ name: 'tamp unit' });
 const certDer = ca.root.der;
-const cert: TrustAnchorChoice = { kind: 'certificate', der: certDer, certificate: certificateFromDer(certDer) };
+const cert = new TrustAnchorChoice({ kind: 'certificate', der: certDer, certificate: certificateFromDer(certDer) });
 const spki = new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }));
-const taInfo: TrustAnchorChoice = {
+const taInfo = new TrustAnchorChoice({
   kind: 'taInfo',
   info: new TrustAnchorInfo({ pubKey: new Uint8Array(ca.root.certificate.subjectPublicKeyInfo.toSchema().toBER(false)), keyId: ca.root.keyId, taTitle: 'lab root', certPath: { taName: new Uint8Array(ca.root.certificate.subject.toSchema().toBER(false)), certificate: certDer } }),
-};
+});
 const targets: TargetIdentifierFields[] = [
   { kind: 'allModules' },
   { kind: 'communities', communities: ['1.3.6.1.4.1.99999.1', '1.3.6.1.4.1.99999.2'] },
@@ -90,16 +90,16 @@ test('targetMatches: hwModules single/block/all, communities, uri, otherName uns
 
 test('TrustAnchorChoice: certificate and taInfo round-trip; taInfo [2] EXPLICIT', () => {
   for (const c of [cert, taInfo]) {
-    const der = trustAnchorChoiceToDer(c);
-    const back = trustAnchorChoiceFromDer(der);
+    const der = c.toDer();
+    const back = TrustAnchorChoice.fromDer(der);
     assert.is(back.kind, c.kind);
-    assert.is(hex(trustAnchorChoiceToDer(back)), hex(der));
+    assert.is(hex(back.toDer()), hex(der));
   }
-  const d = trustAnchorChoiceToDer(taInfo);
+  const d = taInfo.toDer();
   assert.is(d[0], 0xa2);
-  const back = trustAnchorChoiceFromDer(d);
+  const back = TrustAnchorChoice.fromDer(d).value;
   assert.ok(back.kind === 'taInfo' && back.info.taTitle === 'lab root' && hex(back.info.certPath!.certificate!) === hex(certDer));
-  throwsDecode(() => trustAnchorChoiceFromDer(fromHex('a3020500')), 'bad-tag');
+  throwsDecode(() => TrustAnchorChoice.fromDer(fromHex('a3020500')), 'bad-tag');
 });
 
 test('TAMPStatusQuery / TAMPStatusResponse (terse and verbose) round-trip; DEFAULTs omitted', () => {

@@ -10,7 +10,7 @@ import { OID_CT_TAMP_UPDATE } from '../../agent/pki/asn1/tamp-oids.js';
 import { TAMPSequenceNumber } from '../../agent/pki/asn1/tamp-sequence-number.js';
 import { TAMPUpdate } from '../../agent/pki/asn1/tamp-update.js';
 import { TrustAnchorChangeInfoChoice } from '../../agent/pki/asn1/trust-anchor-change-info-choice.js';
-import type { TrustAnchorChoice } from '../../agent/pki/asn1/trust-anchor-choice.js';
+import { TrustAnchorChoice } from '../../agent/pki/asn1/trust-anchor-choice.js';
 import { TrustAnchorUpdate } from '../../agent/pki/asn1/trust-anchor-update.js';
 import { certificateFromDer } from '../../agent/pki/cert.js';
 import { LabCa } from '../../deploy/lab/ca.js';
@@ -22,7 +22,7 @@ const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'))
 
 
 const ca = await LabCa.create({ name: 'tamp trust anchor update' });
-const cert: TrustAnchorChoice = { kind: 'certificate', der: ca.root.der, certificate: certificateFromDer(ca.root.der) };
+const cert = new TrustAnchorChoice({ kind: 'certificate', der: ca.root.der, certificate: certificateFromDer(ca.root.der) });
 const spki = new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }));
 const ref = new TAMPMsgRef({ target: { kind: 'allModules' }, seqNum: 12n });
 

@@ -10,7 +10,8 @@ import { X509Certificate } from 'node:crypto';
 import type { KeyRecord } from '../../keystore/keystore.js';
 import type { Clock } from '../../lifecycle/clock.js';
 import type { PollOutcome, Poller } from '../../lifecycle/daemon.js';
-import { backoffSeconds, clampRetryAfter, renewAt, type Random } from '../../lifecycle/schedule.js';
+import { failedLook, isoAfter, pollQuietly } from '../../lifecycle/due-check.js';
+import { clampRetryAfter, renewAt, type Random } from '../../lifecycle/schedule.js';
 import { fromStoredKey, toStoredKey, type AgentState, type StoredKey } from '../../lifecycle/state.js';
 import { certificateFromDer, certificatesFromPem } from '../../pki/cert.js';
 import { pemEncode } from '../../pki/pem.js';
@@ -128,13 +129,8 @@ export class DecryptionKeyEnroller implements Poller {
   }
 
   /** One look, when due; never throws (the cycle it rides on must not back off for it). */
-  async poll(agent: AgentState): Promise<PollOutcome> {
-    try {
-      await this.check(agent);
-    } catch (err) {
-      this.o.log.warn('cmc.decryption-key.error', { err });
-    }
-    return {};
+  poll(agent: AgentState): Promise<PollOutcome> {
+    return pollQuietly(this.o.log, 'cmc.decryption-key.error', () => this.check(agent));
   }
 
   /** Returns what was done (tests), or 'not-due'. */
@@ -170,7 +166,7 @@ export class DecryptionKeyEnroller implements Poller {
       });
       if (result.kind === 'pending') {
         const wait = clampRetryAfter(result.retryAfterSeconds);
-        await this.store.save({ ...s, pending: { key: toStoredKey(k), csr: Buffer.from(csr).toString('base64') }, nextCheck: new Date(now.getTime() + wait * 1000).toISOString(), last: { at, result: 'pending' } });
+        await this.store.save({ ...s, pending: { key: toStoredKey(k), csr: Buffer.from(csr).toString('base64') }, nextCheck: isoAfter(now, wait), last: { at, result: 'pending' } });
         return 'pending';
       }
       const x = new X509Certificate(Buffer.from(result.cert));
@@ -195,15 +191,11 @@ export class DecryptionKeyEnroller implements Poller {
       this.o.log.info('cmc.decryption-key.stored', { serial: record.serial, algorithm: this.o.algorithm, renewAt: record.renewAt });
       return outcome;
     } catch (err) {
-      const failures = s.failures + 1;
-      const asked = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
-      const serverWait = typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? clampRetryAfter(asked) : 0;
-      const secs = Math.max(backoffSeconds(failures, this.o.backoffMinSeconds, this.o.backoffMaxSeconds, this.o.random), serverWait);
-      const code = err instanceof EnrolldError ? err.code : 'internal';
-      this.o.log.warn('cmc.decryption-key.failed', { code, err, failures, retryInSeconds: secs });
+      const { failures, code, retryInSeconds, nextCheck } = failedLook(err, s.failures, now, this.o);
+      this.o.log.warn('cmc.decryption-key.failed', { code, err, failures, retryInSeconds });
       // nothing of the failed request is kept: the next attempt starts with a new key
       const { pending: _dropped, ...rest } = s;
-      await this.store.save({ ...rest, failures, nextCheck: new Date(now.getTime() + secs * 1000).toISOString(), last: { at, result: 'failed', code } });
+      await this.store.save({ ...rest, failures, nextCheck, last: { at, result: 'failed', code } });
       if (key) await this.o.keystore.deleteKey(key).catch(() => undefined);
       return 'failed';
     }

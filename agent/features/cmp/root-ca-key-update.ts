@@ -10,7 +10,8 @@ import { certificateFingerprint, certificateFromDer } from '../../pki/cert.js';
 import { CmpWaitingError, isCmpPendingTransaction, rootCaKeyUpdateRequest, verifyRootCaKeyUpdate, type CmpClient, type CmpPendingTransaction, type Protection } from '../../protocols/cmp/client.js';
 import type { Clock } from '../../lifecycle/clock.js';
 import type { PollOutcome, Poller } from '../../lifecycle/daemon.js';
-import { backoffSeconds, clampRetryAfter, renewAt, type Random } from '../../lifecycle/schedule.js';
+import { failedLook, isoAfter, pollQuietly } from '../../lifecycle/due-check.js';
+import { clampRetryAfter, renewAt, type Random } from '../../lifecycle/schedule.js';
 import type { AgentState } from '../../lifecycle/state.js';
 import { DocumentStore } from '../../store/document-store.js';
 import { CMP_ROOT_UPDATE_FILE } from '../../store/layout.js';
@@ -87,13 +88,8 @@ export class RootCaKeyUpdater implements Poller {
   }
 
   /** One look, when due; never throws (the PAL cycle it rides on must not back off for it). */
-  async poll(agent: AgentState): Promise<PollOutcome> {
-    try {
-      await this.check(agent);
-    } catch (err) {
-      this.o.log.warn('cmp.root-update.error', { err });
-    }
-    return {};
+  poll(agent: AgentState): Promise<PollOutcome> {
+    return pollQuietly(this.o.log, 'cmp.root-update.error', () => this.check(agent));
   }
 
   /** Returns what was done (tests), or 'not-due'. */
@@ -126,18 +122,14 @@ export class RootCaKeyUpdater implements Poller {
     } catch (err) {
       if (err instanceof CmpWaitingError) {
         const wait = clampRetryAfter(err.retryAfterSeconds);
-        await this.store.save({ failures: s.failures, pending: err.transaction, nextCheck: new Date(now.getTime() + wait * 1000).toISOString(), last: { at, result: 'waiting' } });
+        await this.store.save({ failures: s.failures, pending: err.transaction, nextCheck: isoAfter(now, wait), last: { at, result: 'waiting' } });
         return 'waiting';
       }
-      const failures = s.failures + 1;
-      // an HTTP 503/429 Retry-After (RFC 9110 §10.2.3) lengthens the backoff, bounded as for enrollment
-      const asked = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
-      const serverWait = typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? clampRetryAfter(asked) : 0;
-      const secs = Math.max(backoffSeconds(failures, this.o.backoffMinSeconds, this.o.backoffMaxSeconds, this.o.random), serverWait);
-      const code = err instanceof EnrolldError ? err.code : 'internal';
-      this.o.log.warn('cmp.root-update.failed', { code, err, failures, retryInSeconds: secs });
+      // an HTTP 503/429 Retry-After lengthens the backoff, bounded as for enrollment
+      const { failures, code, retryInSeconds, nextCheck } = failedLook(err, s.failures, now, this.o);
+      this.o.log.warn('cmp.root-update.failed', { code, err, failures, retryInSeconds });
       // a failed resume starts over with a new genm
-      await this.store.save({ failures, nextCheck: new Date(now.getTime() + secs * 1000).toISOString(), last: { at, result: 'failed', code } });
+      await this.store.save({ failures, nextCheck, last: { at, result: 'failed', code } });
       return 'failed';
     }
   }

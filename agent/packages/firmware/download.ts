@@ -14,7 +14,7 @@
 // certificate / Basic auth) but hands the body out as a stream; transport.ts buffers bodies by design.
 import { crashpoint } from '../../util/crashpoint.js';
 import { createHash, type Hash } from 'node:crypto';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
@@ -23,6 +23,7 @@ import { ConnectionError, TimeoutError, TlsError, TransportConfigError, type Tra
 import type { HttpsTransportOptions } from '../../protocols/http/transport.js';
 import { FirmwareDownloadError, FirmwareLoadFailure } from './errors.js';
 import { partFiles } from '../../store/layout.js';
+import { commitFile } from '../../store/atomic-file.js';
 import { atomicWriteFile } from './state.js';
 import type { DownloadProgress } from './progress.js';
 
@@ -342,7 +343,7 @@ export async function downloadToFile(client: StreamingHttpClient, url: string, d
     await fh.close().catch(() => {});
   }
   if (encoding === 'base64') await rm(metaFile, { force: true }); // not resumable
-  await rename(part, dest);
+  await commitFile(part, dest); // fsync, rename, directory fsync
   await rm(metaFile, { force: true });
   o.progress?.finish(bytes);
   return { path: dest, bytes, sha256: hash.digest('hex'), resumedFrom: append ? offset : 0, contentType: h('content-type') };

@@ -16,6 +16,7 @@ import type { PreferredOrLegacyPackageIdentifier } from '../../pki/asn1/firmware
 import { FIRMWARE_PATH, FIRMWARE_RETURN_PATH } from '../../pki/asn1/firmware-media-types.js';
 import type { Transport } from '../../protocols/http/transport.js';
 import type { Logger } from '../../util/log.js';
+import { removeDeadWritersTemps } from '../../store/atomic-file.js';
 import { firmwareLayout, type FirmwareLayout } from '../../store/layout.js';
 import { downloadToFile, type StreamingHttpClient } from './download.js';
 import { DownloadProgress, type DownloadProgressReport } from './progress.js';
@@ -119,6 +120,8 @@ export class FirmwareManager {
     await mkdir(this.cfg.workDir, { recursive: true, mode: 0o700 });
     await chmod(this.cfg.workDir, 0o700);
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+    // an image or content file half-written by a process that was killed: its temp file goes (live writers' stay)
+    await removeDeadWritersTemps(this.cfg.workDir);
   }
 
   /** A lock file holding our pid; a lock whose pid is gone (kill -9, power cut) is taken over. */

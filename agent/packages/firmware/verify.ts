@@ -18,8 +18,8 @@
 //     image; the optional firmware-package-message-digest (§2.2.10) is checked against the final image.
 // Every rejection is a FirmwareLoadFailure with the §4.1.3 error code.
 import { createDecipheriv, createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflate } from 'node:zlib';
@@ -44,6 +44,7 @@ import {
 } from '../../pki/asn1/firmware-oids.js';
 import type { PreferredOrLegacyPackageIdentifier } from '../../pki/asn1/firmware-package-name.js';
 import { TargetHardwareIdentifiers } from '../../pki/asn1/firmware-target-hardware-ids.js';
+import { commitFile, writeFileAtomicStream } from '../../store/atomic-file.js';
 import { firmwareLayout } from '../../store/layout.js';
 import { IO_CHUNK, forEachChunk, gcTicker } from './download.js';
 import { FirmwareLoadFailure } from './errors.js';
@@ -140,17 +141,14 @@ function cmsStep<T>(step: () => T, onFail: Fail): T {
   return r;
 }
 
-/** Copies the byte ranges of `src` into `dest` (created 0600), feeding every byte to `hashes`. Constant memory. */
-async function copyRanges(src: string, ranges: ByteRange[], dest: string, hashes: Array<ReturnType<typeof createHash> | undefined>): Promise<number> {
-  const out = await open(dest, 'w', 0o600);
-  try {
-    return await forEachChunk(src, ranges, async (c) => {
+/** Copies the byte ranges of `src` into `dest` (atomic, 0600), feeding every byte to `hashes`. Constant memory. */
+function copyRanges(src: string, ranges: ByteRange[], dest: string, hashes: Array<ReturnType<typeof createHash> | undefined>): Promise<number> {
+  return writeFileAtomicStream(dest, (out) =>
+    forEachChunk(src, ranges, async (c) => {
       for (const h of hashes) h?.update(c);
       await out.write(c);
-    });
-  } finally {
-    await out.close();
-  }
+    }),
+  );
 }
 
 const fail = (code: FirmwareErrorCodeName, message: string, extra: { code?: string; fwPkgName?: PreferredOrLegacyPackageIdentifier; cause?: unknown } = {}): never => {
@@ -319,7 +317,7 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
       for (const r of cl.eContent!) for await (const c of createReadStream(contentPath, { start: r.offset, end: r.offset + r.length - 1, highWaterMark: IO_CHUNK })) yield c as Buffer;
     }
     try {
-      await pipeline(compressedChunks(), createInflate(), meter, createWriteStream(imagePath, { mode: 0o600 }));
+      await writeFileAtomicStream(imagePath, (_fh, sink) => pipeline(compressedChunks(), createInflate(), meter, sink()));
     } catch (e) {
       if (e instanceof FirmwareLoadFailure) throw e;
       failN('decompressFailure', `zlib: ${(e as Error).message}`, { cause: e });
@@ -327,12 +325,9 @@ export async function verifyFirmwarePackage(packagePath: string, o: VerifyOption
     await rm(contentPath, { force: true });
   } else {
     imageSize = decryptKeyId ? (await stat(contentPath)).size : contentLength; // content.bin is the image, already hashed
-    await rename(contentPath, imagePath);
+    await commitFile(contentPath, imagePath);
   }
   if (fwMd && mHash && !eq(new Uint8Array(mHash.digest()), fwMd.msgDigest)) failN('badFirmware', 'firmware-package-message-digest does not match the recovered image');
-  const fh = await open(imagePath, 'r');
-  await fh.sync().catch(() => {});
-  await fh.close();
   return {
     identifier,
     imagePath,
@@ -382,22 +377,20 @@ async function decryptContent(
   if (!(ivNode instanceof asn1js.OctetString) || ivNode.valueBlock.valueHexView.byteLength !== 16) return failN('badEncryptAlgorithm', 'AES-CBC parameters must be a 16-byte IV');
   const key = o.decryptKey ? await o.decryptKey(keyId) : undefined;
   if (!key) return failN('noDecryptKey', `no firmware-decryption key ${Buffer.from(keyId).toString('hex')} is held`, { code: 'firmware.no_decrypt_key' });
-  const plainPath = `${contentPath}.plain`;
   try {
     if (key.byteLength !== alg.keyBytes) failN('decryptFailure', `key ${Buffer.from(keyId).toString('hex')} has ${key.byteLength} bytes, ${alg.node} needs ${alg.keyBytes}`);
     const decipher = createDecipheriv(alg.node, key, new Uint8Array(ivNode.valueBlock.valueHexView));
     async function* cipherChunks(): AsyncGenerator<Buffer> {
       for (const r of el.encryptedContent) for await (const c of createReadStream(contentPath, { start: r.offset, end: r.offset + r.length - 1, highWaterMark: IO_CHUNK })) yield c as Buffer;
     }
-    await pipeline(cipherChunks(), decipher, createWriteStream(plainPath, { mode: 0o600 }));
+    // the plaintext replaces content.bin atomically (the temp file is read from content.bin, then renamed over it)
+    await writeFileAtomicStream(contentPath, (_fh, sink) => pipeline(cipherChunks(), decipher, sink()));
   } catch (e) {
-    await rm(plainPath, { force: true });
     if (e instanceof FirmwareLoadFailure) throw e;
     return failN('decryptFailure', `decryption with key ${Buffer.from(keyId).toString('hex')} failed: ${(e as Error).message}`, { cause: e });
   } finally {
     key.fill(0);
   }
-  await rename(plainPath, contentPath);
   return { contentType: el.contentType, keyId };
 }
 

@@ -7,23 +7,22 @@
 // A message signed with the apex's contingency key (§2.2.4.1) is verified by contingency.ts before it gets here.
 import { TAMPApexUpdateConfirm } from '../../pki/asn1/tamp-apex-update-confirm.js';
 import type { TAMPApexUpdate } from '../../pki/asn1/tamp-apex-update.js';
-import { trustAnchorCertificate, trustAnchorChoiceToDer, trustAnchorSpki } from '../../pki/asn1/trust-anchor-choice.js';
 import { bytesEqual } from '../../pki/der.js';
 import { certificateFromDer, certificateSpki } from '../../pki/cert.js';
 import { type TampActionContext, type TampPlan, asInputs, fail, keyIdOfChoice, seqNumbers, taInfoList } from './view.js';
 
 export function apexUpdate(ctx: TampActionContext, m: TAMPApexUpdate): TampPlan {
-  const der = trustAnchorCertificate(m.apexTA);
+  const der = m.apexTA.certificateDer();
   if (!der) return fail('unsupportedTrustAnchorFormat', `a ${m.apexTA.kind} apex without a certificate cannot be installed`, ctx.msgRef);
   const spki = certificateSpki(certificateFromDer(der));
-  const declared = trustAnchorSpki(m.apexTA);
+  const declared = m.apexTA.spki();
   if (declared && !bytesEqual(declared, spki)) fail('improperTAAddition', "the apex TrustAnchorInfo pubKey differs from its certificate's key", ctx.msgRef);
   const keyId = Buffer.from(keyIdOfChoice(m.apexTA)!).toString('hex');
   const anchors = m.clearTrustAnchors ? [] : asInputs(ctx.view.anchors).filter((a) => !bytesEqual(certificateSpki(certificateFromDer(a.certificate as Uint8Array)), spki));
   return {
     anchors,
     mutate: (d) => {
-      d.apex = Buffer.from(trustAnchorChoiceToDer(m.apexTA)).toString('base64');
+      d.apex = Buffer.from(m.apexTA.toDer()).toString('base64');
       if (m.clearCommunities) d.communities = [];
       if (m.seqNumber !== undefined) d.seq[keyId] = m.seqNumber.toString();
     },

@@ -14,7 +14,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { ApexContingencyKey } from '../../pki/asn1/tamp-apex-contingency-key.js';
 import { OID_AA_TAMP_CONTINGENCY_PUBLIC_KEY_DECRYPT_KEY, OID_CT_TAMP_APEX_UPDATE, OID_PE_WRAPPED_APEX_CONTIN_KEY, type TampStatusCodeName } from '../../pki/asn1/tamp-oids.js';
-import { type TrustAnchorChoice, trustAnchorCertificate } from '../../pki/asn1/trust-anchor-choice.js';
+import type { TrustAnchorChoice } from '../../pki/asn1/trust-anchor-choice.js';
 import { certificateFromDer, keyIdentifierFromSpki } from '../../pki/cert.js';
 import { CmsOpenError, RFC5934_STATUS_NAMES, checkMessageDigest, checkSignerInfo, sidKeyId, verifySignerSignature, type CmsOpenReason } from '../../pki/cms/open-signed.js';
 import { AES_KEY_WRAP } from '../../pki/algorithms.js';
@@ -42,9 +42,10 @@ export function contingencyRequest(der: Uint8Array): { sd: pkijs.SignedData; dec
 
 function contingencyExtension(apex: TrustAnchorChoice): ApexContingencyKey | undefined {
   let exts: pkijs.Extension[] | undefined;
-  if (apex.kind === 'taInfo' && apex.info.exts) exts = new pkijs.Extensions({ schema: asn1js.fromBER(apex.info.exts).result }).extensions;
+  const a = apex.value;
+  if (a.kind === 'taInfo' && a.info.exts) exts = new pkijs.Extensions({ schema: asn1js.fromBER(a.info.exts).result }).extensions;
   else {
-    const der = trustAnchorCertificate(apex);
+    const der = apex.certificateDer();
     exts = der ? certificateFromDer(der).extensions : undefined;
   }
   const ext = exts?.find((e) => e.extnID === OID_PE_WRAPPED_APEX_CONTIN_KEY);

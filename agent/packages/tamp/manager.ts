@@ -23,7 +23,7 @@ import { SequenceNumberAdjust } from '../../pki/asn1/tamp-sequence-number-adjust
 import { TAMPStatusQuery } from '../../pki/asn1/tamp-status-query.js';
 import { type TampModuleIdentity, targetMatches } from '../../pki/asn1/tamp-target-identifier.js';
 import { TAMPUpdate } from '../../pki/asn1/tamp-update.js';
-import { type TrustAnchorChoice, trustAnchorCertificate, trustAnchorChoiceFromDer, trustAnchorChoiceToDer } from '../../pki/asn1/trust-anchor-choice.js';
+import { TrustAnchorChoice } from '../../pki/asn1/trust-anchor-choice.js';
 import { certificateFromDer, certificateToDer } from '../../pki/cert.js';
 import { pemDecodeAll } from '../../pki/pem.js';
 import { decodeEstBody } from '../../protocols/est/base64-body.js';
@@ -96,9 +96,9 @@ export class TampManager {
       choice = certificateToDer(certificateFromDer(der[0]!));
     } else {
       // DER: a Certificate or a TrustAnchorChoice (e.g. [2] TrustAnchorInfo carrying a contingency key); must hold a certificate
-      const c = trustAnchorChoiceFromDer(new Uint8Array(raw));
-      if (!trustAnchorCertificate(c)) throw new TampFailure('unsupportedTrustAnchorFormat', `${this.cfg.apexTaFile}: the apex TA must carry a certificate`);
-      choice = trustAnchorChoiceToDer(c);
+      const c = TrustAnchorChoice.fromDer(new Uint8Array(raw));
+      if (!c.certificateDer()) throw new TampFailure('unsupportedTrustAnchorFormat', `${this.cfg.apexTaFile}: the apex TA must carry a certificate`);
+      choice = c.toDer();
     }
     await this.state.update((s) => {
       if (s.apex === undefined) s.apex = Buffer.from(choice).toString('base64');
@@ -109,11 +109,11 @@ export class TampManager {
   /** The installed apex TA, if any. */
   async apex(): Promise<TrustAnchorChoice | undefined> {
     const d = await this.state.load();
-    return d.apex ? trustAnchorChoiceFromDer(Buffer.from(d.apex, 'base64')) : undefined;
+    return d.apex ? TrustAnchorChoice.fromDer(Buffer.from(d.apex, 'base64')) : undefined;
   }
 
   private view(d: TampStateDoc, ta: TrustAnchorStore): TampView {
-    return { ...(d.apex ? { apex: trustAnchorChoiceFromDer(Buffer.from(d.apex, 'base64')) } : {}), anchors: ta.list(), communities: [...d.communities], seq: { ...d.seq } };
+    return { ...(d.apex ? { apex: TrustAnchorChoice.fromDer(Buffer.from(d.apex, 'base64')) } : {}), anchors: ta.list(), communities: [...d.communities], seq: { ...d.seq } };
   }
 
   private async sign(contentType: string, content: Uint8Array): Promise<Uint8Array> {
@@ -158,12 +158,12 @@ export class TampManager {
       }
       request = peekContentType(der) ?? expected;
       const d0 = await this.state.load();
-      const apexDer = d0.apex ? trustAnchorCertificate(trustAnchorChoiceFromDer(Buffer.from(d0.apex, 'base64'))) : undefined;
+      const apexDer = d0.apex ? TrustAnchorChoice.fromDer(Buffer.from(d0.apex, 'base64')).certificateDer() : undefined;
       const cont = contingencyRequest(der);
       let v: { contentType: string; content: Uint8Array; anchor: 'apex' | 'tamp'; anchorKeyId: string };
       if (cont) {
         // §4.5: an apex update signed with the apex's contingency key (contingency.ts); same sequence slot as the apex
-        const apexChoice = d0.apex ? trustAnchorChoiceFromDer(Buffer.from(d0.apex, 'base64')) : undefined;
+        const apexChoice = d0.apex ? TrustAnchorChoice.fromDer(Buffer.from(d0.apex, 'base64')) : undefined;
         const r = verifyContingencySigned(cont, apexChoice);
         v = { ...r, anchor: 'apex', anchorKeyId: Buffer.from(keyIdOfChoice(apexChoice!)!).toString('hex') };
       } else v = await verifyTampMessage(der, { ...(apexDer ? { apex: apexDer } : {}), tamp: ta.certificatesFor('tamp'), all: ta.list().map((a) => a.der) }, this.now());

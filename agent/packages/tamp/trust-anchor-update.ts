@@ -13,7 +13,6 @@ import { createPublicKey } from 'node:crypto';
 import { bytesEqual } from '../../pki/der.js';
 import { TAMPUpdateConfirm } from '../../pki/asn1/tamp-update-confirm.js';
 import type { TAMPUpdate } from '../../pki/asn1/tamp-update.js';
-import { trustAnchorCertificate, trustAnchorSpki } from '../../pki/asn1/trust-anchor-choice.js';
 import { certificateFingerprint, certificateFromDer, certificateSpki } from '../../pki/cert.js';
 import type { TrustAnchorInput } from '../../store/ta-store.js';
 import { type TampActionContext, type TampPlan, asInputs, fail, seqNumbers, taInfoList } from './view.js';
@@ -35,21 +34,21 @@ function checkKey(spki: Uint8Array, ctx: TampActionContext): void {
 
 export function trustAnchorUpdate(ctx: TampActionContext, m: TAMPUpdate): TampPlan {
   const next = asInputs(ctx.view.anchors);
-  const apexSpki = ctx.view.apex ? trustAnchorSpki(ctx.view.apex) : undefined;
+  const apexSpki = ctx.view.apex ? ctx.view.apex.spki() : undefined;
   m.updates.forEach(({ value: u }, i) => {
     const where = `update ${i + 1}/${m.updates.length}`;
     if (u.kind === 'add') {
-      const der = trustAnchorCertificate(u.ta);
+      const der = u.ta.certificateDer();
       if (!der) return fail('unsupportedTrustAnchorFormat', `${where}: a ${u.ta.kind} without a certificate cannot be installed`, ctx.msgRef);
       const cert = certificateFromDer(der);
       const spki = certificateSpki(cert);
       checkKey(spki, ctx);
-      if (u.ta.kind === 'taInfo' && !bytesEqual(u.ta.info.pubKey, spki)) fail('improperTAAddition', `${where}: TrustAnchorInfo pubKey differs from its certificate's key`, ctx.msgRef);
+      if (u.ta.value.kind === 'taInfo' && !bytesEqual(u.ta.value.info.pubKey, spki)) fail('improperTAAddition', `${where}: TrustAnchorInfo pubKey differs from its certificate's key`, ctx.msgRef);
       const fp = certificateFingerprint(der);
       if (next.some((x) => certificateFingerprint(x.certificate as Uint8Array) === fp) || (apexSpki && bytesEqual(apexSpki, spki))) {
         fail('improperTAAddition', `${where}: the trust anchor is already installed`, ctx.msgRef);
       }
-      const title = u.ta.kind === 'taInfo' ? u.ta.info.taTitle : undefined;
+      const title = u.ta.value.kind === 'taInfo' ? u.ta.value.info.taTitle : undefined;
       let name = title && /^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/.test(title) ? title : `tamp-${fp.slice(0, 16)}`;
       if (next.some((x) => x.name === name)) name = `${name.slice(0, 40)}-${fp.slice(0, 16)}`;
       next.push({ name, source: 'tamp', uses: [...ctx.addedUses], certificate: der });

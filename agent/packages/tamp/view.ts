@@ -5,7 +5,7 @@
 import { certificateFromDer } from '../../pki/cert.js';
 import type { TampStatusCodeName } from '../../pki/asn1/tamp-oids.js';
 import { TAMPSequenceNumber } from '../../pki/asn1/tamp-sequence-number.js';
-import { type TrustAnchorChoice, trustAnchorCertificate } from '../../pki/asn1/trust-anchor-choice.js';
+import { TrustAnchorChoice } from '../../pki/asn1/trust-anchor-choice.js';
 import type { TaUse, TrustAnchor, TrustAnchorInput } from '../../store/ta-store.js';
 import type { TampStateDoc } from './state.js';
 import { TampFailure, taKeyId } from './verify.js';
@@ -41,13 +41,13 @@ export const fail = (status: TampStatusCodeName, message: string, msgRef?: TAMPM
 /** The TA list of a status response / verbose confirm: the apex first, then every installed TA as a certificate. */
 export function taInfoList(v: TampView): TrustAnchorChoice[] {
   const out: TrustAnchorChoice[] = v.apex ? [v.apex] : [];
-  for (const a of v.anchors) out.push({ kind: 'certificate', der: a.der, certificate: a.certificate });
+  for (const a of v.anchors) out.push(TrustAnchorChoice.fromCertificate(a.der, a.certificate));
   return out;
 }
 
 export function keyIdOfChoice(c: TrustAnchorChoice): Uint8Array | undefined {
-  if (c.kind === 'taInfo') return c.info.keyId;
-  const der = trustAnchorCertificate(c);
+  if (c.value.kind === 'taInfo') return c.value.info.keyId;
+  const der = c.certificateDer();
   return der ? taKeyId(certificateFromDer(der)) : undefined;
 }
 

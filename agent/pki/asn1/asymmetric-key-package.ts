@@ -2,7 +2,7 @@
 //   AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, type Bytes, encodeNode, parseDer, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, encodeNode, parseDer, seqChildren, verifySchema } from './der.js';
 import { OID_CT_KP_AKEY_PACKAGE } from './key-package-oids.js';
 import { OneAsymmetricKey } from './one-asymmetric-key.js';
 
@@ -10,11 +10,21 @@ export class AsymmetricKeyPackage {
   static readonly CONTENT_TYPE = OID_CT_KP_AKEY_PACKAGE;
   keys: OneAsymmetricKey[];
 
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Repeated({ name: 'keys', value: OneAsymmetricKey.schema() })] });
+  }
+
   constructor(params: { schema: AsnNode } | { keys: OneAsymmetricKey[] }) {
     if ('schema' in params) {
       const items = seqChildren(params.schema, 'AsymmetricKeyPackage');
       if (items.length === 0) throw new Asn1DecodeError('constraint', 'AsymmetricKeyPackage', 'no keys');
       this.keys = items.map((k) => new OneAsymmetricKey({ schema: k }));
+      try {
+        verifySchema(params.schema, AsymmetricKeyPackage.schema(), 'AsymmetricKeyPackage');
+      } catch (e) {
+        this.wipe();
+        throw e;
+      }
       return;
     }
     if (params.keys.length === 0) throw new Asn1EncodeError('AsymmetricKeyPackage must hold at least one key');

@@ -202,3 +202,18 @@ export function verifySchema(node: AsnNode | undefined, schema: AsnNode, path: s
 export function explicitSchema(n: number, name: string, optional = true): asn1js.Constructed {
   return new asn1js.Constructed({ name, optional, idBlock: { tagClass: CONTEXT, tagNumber: n }, value: [new asn1js.Any()] });
 }
+
+/** Schema of a `name SEQUENCE OF <anything>` field; verifySchema puts its elements under `${name}Items`. */
+export function sequenceOfSchema(name: string): asn1js.Sequence {
+  return new asn1js.Sequence({ name, value: [new asn1js.Repeated({ name: `${name}Items`, value: new asn1js.Any() })] });
+}
+
+/** The elements of a sequenceOfSchema field, each decoded by `from` at `path.name[i]`. */
+export function readSequenceOf<T>(match: SchemaMatch, name: string, path: string, from: (node: AsnNode, path: string) => T): T[] {
+  return ((match[`${name}Items`] ?? []) as AsnNode[]).map((n, i) => from(n, `${path}.${name}[${i}]`));
+}
+
+/** A SEQUENCE OF the items' encodings. */
+export function sequenceOfNode(items: readonly { toSchema(): AsnNode }[]): asn1js.Sequence {
+  return new asn1js.Sequence({ value: items.map((x) => x.toSchema()) as asn1js.BaseBlock[] });
+}

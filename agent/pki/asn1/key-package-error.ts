@@ -8,7 +8,7 @@
 // Enumerated values outside EnumeratedErrorCode are refused (the type has no extension marker).
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, checkOid, contextChildren, encodeNode, isContext, isUniversal, parseDer, readOid, readSmallInt, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, checkOid, contextChildren, encodeNode, isContext, isUniversal, parseDer, readOid, readSmallInt, seqChildren, verifySchema } from './der.js';
 import { KeyPackageErrorCode, OID_CT_KP_KEY_PACKAGE_ERROR, keyPackageErrorCodeName, type KeyPackageErrorCodeName } from './key-package-oids.js';
 import { KeyPkgIdentifier } from './key-pkg-identifier.js';
 import { KEY_PKG_VERSION_V2 } from './key-package-receipt.js';
@@ -30,6 +30,17 @@ export class KeyPackageError {
   errorOf?: KeyPkgIdentifier;
   errorBy: SIREntityName;
   errorCode: ErrorCodeChoice;
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Integer({ name: 'version', optional: true }),
+        new asn1js.Constructed({ name: 'errorOf', optional: true, idBlock: { tagClass: 3, tagNumber: 0 }, value: [KeyPkgIdentifier.schema() as unknown as asn1js.BaseBlock] }),
+        SIREntityName.schema(),
+        new asn1js.Choice({ value: [new asn1js.Enumerated({ name: 'enum' }), new asn1js.ObjectIdentifier({ name: 'oid' })] }),
+      ],
+    });
+  }
 
   constructor(params: { schema: AsnNode } | KeyPackageErrorFields) {
     if ('schema' in params) {
@@ -55,6 +66,7 @@ export class KeyPackageError {
         this.errorCode = { oid: readOid(ec, `${path}.errorCode.oid`) };
       }
       if (kids.length > i) throw new Asn1DecodeError('extra-field', path, `${kids.length - i} extra element(s)`);
+      verifySchema(params.schema, KeyPackageError.schema(), path);
       return;
     }
     if ('enum' in params.errorCode && !(params.errorCode.enum in KeyPackageErrorCode)) {

@@ -7,7 +7,7 @@
 // DER omits the default version; an explicit v2 is accepted on decode, any other version refused.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, encodeNode, isUniversal, parseDer, readSmallInt, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, encodeNode, isUniversal, parseDer, readSmallInt, seqChildren, verifySchema } from './der.js';
 import { OID_CT_KP_KEY_PACKAGE_RECEIPT } from './key-package-oids.js';
 import { KeyPkgIdentifier } from './key-pkg-identifier.js';
 import { SIREntityName } from './siren-entity-name.js';
@@ -19,6 +19,12 @@ export class KeyPackageReceipt {
   readonly version = KEY_PKG_VERSION_V2;
   receiptOf: KeyPkgIdentifier;
   receivedBy: SIREntityName;
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [new asn1js.Integer({ name: 'version', optional: true }), KeyPkgIdentifier.schema() as unknown as asn1js.BaseBlock, SIREntityName.schema()],
+    });
+  }
 
   constructor(params: { schema: AsnNode } | { receiptOf: KeyPkgIdentifier; receivedBy: SIREntityName }) {
     if ('schema' in params) {
@@ -33,6 +39,7 @@ export class KeyPackageReceipt {
       this.receiptOf = new KeyPkgIdentifier({ schema: kids[i]! });
       this.receivedBy = SIREntityName.fromSchema(kids[i + 1] as AsnNode);
       if (kids.length > i + 2) throw new Asn1DecodeError('extra-field', path, `${kids.length - i - 2} extra element(s)`);
+      verifySchema(params.schema, KeyPackageReceipt.schema(), path);
       return;
     }
     this.receiptOf = params.receiptOf;

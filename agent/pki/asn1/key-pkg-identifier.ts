@@ -2,11 +2,12 @@
 //   KeyPkgID ::= OCTET STRING; SingleAttribute = Attribute with exactly one value.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, Tag, checkOid, cloneNode, encodeNode, isUniversal, readOctets, readOid, seqChildren } from './der.js';
+import { type AsnNode, Tag, checkOid, cloneNode, encodeNode, isUniversal, readOctets, readOid, seqChildren, verifySchema } from './der.js';
 
 export type KeyPkgIdentifierFields = { pkgID: Uint8Array } | { attribute: { type: string; value: AsnNode } };
 
 export class KeyPkgIdentifier {
+  static readonly CLASS_NAME = 'KeyPkgIdentifier';
   pkgID?: Uint8Array;
   attribute?: { type: string; value: AsnNode };
 
@@ -24,10 +25,21 @@ export class KeyPkgIdentifier {
     }
   }
 
+  /** The two alternatives; the attribute's value is checked by fromSchema's reader (exactly one). */
+  static schema(): asn1js.Choice {
+    return new asn1js.Choice({
+      value: [
+        new asn1js.OctetString({ name: 'pkgID' }),
+        new asn1js.Sequence({ name: 'attribute', value: [new asn1js.ObjectIdentifier({ name: 'attrType' }), new asn1js.Set({ name: 'attrValues' })] }),
+      ],
+    });
+  }
+
   private fromSchema(node: AsnNode): void {
-    const path = 'KeyPkgIdentifier';
+    const path = KeyPkgIdentifier.CLASS_NAME;
     if (isUniversal(node, Tag.OCTET_STRING)) {
       this.pkgID = readOctets(node, `${path}.pkgID`);
+      verifySchema(node, KeyPkgIdentifier.schema() as unknown as AsnNode, path);
       return;
     }
     const [t, values, ...extra] = seqChildren(node, `${path}.attribute`);
@@ -35,6 +47,7 @@ export class KeyPkgIdentifier {
     const type = readOid(t, `${path}.attribute.attrType`);
     const vals = seqChildren(values, `${path}.attribute.attrValues`, Tag.SET);
     if (vals.length !== 1) throw new Asn1DecodeError('constraint', `${path}.attribute.attrValues`, `SingleAttribute has ${vals.length} values`);
+    verifySchema(node, KeyPkgIdentifier.schema() as unknown as AsnNode, path);
     this.attribute = { type, value: cloneNode(vals[0]!, `${path}.attribute.attrValues[0]`) };
   }
 

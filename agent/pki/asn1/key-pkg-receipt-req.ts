@@ -5,7 +5,7 @@
 // SIREntityNames ::= SEQUENCE SIZE (1..MAX) OF SIREntityName
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, contextChildren, isContext, isUniversal, seqChildren } from './der.js';
+import { type AsnNode, contextChildren, isContext, isUniversal, seqChildren, verifySchema } from './der.js';
 import { SIREntityName } from './siren-entity-name.js';
 
 const BOOLEAN = 1;
@@ -20,6 +20,18 @@ export class KeyPkgReceiptReq {
   encryptReceipt: boolean;
   receiptsFrom?: SIREntityName[];
   receiptsTo: SIREntityName[];
+
+  static schema(parameters: { name?: string; optional?: boolean } = {}): asn1js.Sequence {
+    return new asn1js.Sequence({
+      name: parameters.name ?? '',
+      optional: parameters.optional ?? false,
+      value: [
+        new asn1js.Boolean({ name: 'encryptReceipt', optional: true }),
+        new asn1js.Constructed({ name: 'receiptsFrom', optional: true, idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.Repeated({ value: SIREntityName.schema() })] }),
+        new asn1js.Sequence({ name: 'receiptsTo', value: [new asn1js.Repeated({ value: SIREntityName.schema() })] }),
+      ],
+    });
+  }
 
   constructor(params: { schema: AsnNode } | KeyPkgReceiptReqFields) {
     if ('schema' in params) {
@@ -43,6 +55,7 @@ export class KeyPkgReceiptReq {
       if (to.length === 0) throw new Asn1DecodeError('constraint', `${path}.receiptsTo`, 'empty SIREntityNames');
       this.receiptsTo = to.map((n) => SIREntityName.fromSchema(n));
       if (kids.length > i + 1) throw new Asn1DecodeError('extra-field', path, `${kids.length - i - 1} extra element(s)`);
+      verifySchema(params.schema, KeyPkgReceiptReq.schema(), path);
       return;
     }
     if (params.receiptsTo.length === 0) throw new Asn1EncodeError('KeyPkgReceiptReq.receiptsTo must not be empty');

@@ -10,7 +10,7 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { Asn1DecodeError } from './errors.js';
-import { type AsnNode, cloneNode, encodeNode, isContext, readOctets, readSmallInt, seqChildren } from './der.js';
+import { type AsnNode, cloneNode, encodeNode, isContext, readOctets, readSmallInt, seqChildren, verifySchema } from './der.js';
 
 export class OneAsymmetricKey {
   version: 0 | 1;
@@ -18,6 +18,18 @@ export class OneAsymmetricKey {
   privateKey: Uint8Array;
   attributes?: AsnNode[];
   publicKey?: Uint8Array;
+
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Integer({ name: 'version' }),
+        pkijs.AlgorithmIdentifier.schema({ names: { blockName: 'privateKeyAlgorithm' } }),
+        new asn1js.OctetString({ name: 'privateKey' }),
+        new asn1js.Constructed({ name: 'attributes', optional: true, idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.Repeated({ value: new asn1js.Sequence() })] }),
+        new asn1js.Primitive({ name: 'publicKey', optional: true, idBlock: { tagClass: 3, tagNumber: 1 } }),
+      ],
+    });
+  }
 
   constructor(params: { schema: AsnNode } | { privateKeyAlgorithm: pkijs.AlgorithmIdentifier; privateKey: Uint8Array; publicKey?: Uint8Array }) {
     if ('schema' in params) {
@@ -39,6 +51,12 @@ export class OneAsymmetricKey {
       }
       if (kids.length > i) throw new Asn1DecodeError('extra-field', path, `${kids.length - i} unknown trailing element(s)`);
       if (this.publicKey && this.version !== 1) throw new Asn1DecodeError('constraint', `${path}.version`, 'publicKey present but version is v1');
+      try {
+        verifySchema(params.schema, OneAsymmetricKey.schema(), path);
+      } catch (e) {
+        this.wipe();
+        throw e;
+      }
       return;
     }
     this.version = params.publicKey ? 1 : 0;

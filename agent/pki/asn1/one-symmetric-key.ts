@@ -7,7 +7,7 @@
 // enforced for sKeyPkgAttrs). sKey is secret: wipe() zeros it.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, Tag, checkOid, cloneNode, isUniversal, readOctets, readOid, seqChildren } from './der.js';
+import { type AsnNode, Tag, checkOid, cloneNode, isUniversal, readOctets, readOid, seqChildren, verifySchema } from './der.js';
 import { OID_PSKC_ALGORITHM, OID_PSKC_KEY_ID } from './key-package-oids.js';
 
 export interface KeyAttribute {
@@ -68,6 +68,11 @@ export class OneSymmetricKey {
   sKeyAttrs?: KeyAttribute[];
   sKey?: Uint8Array;
 
+  /** Both fields OPTIONAL (one of them present, checked by the reader); the attributes by readAttributeList. */
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({ value: [new asn1js.Sequence({ name: 'sKeyAttrs', optional: true }), new asn1js.OctetString({ name: 'sKey', optional: true })] });
+  }
+
   constructor(params: { schema: AsnNode } | { sKeyAttrs?: KeyAttribute[]; sKey?: Uint8Array }) {
     if ('schema' in params) {
       const path = 'OneSymmetricKey';
@@ -77,6 +82,12 @@ export class OneSymmetricKey {
       if (isUniversal(kids[i], Tag.OCTET_STRING)) this.sKey = readOctets(kids[i++], `${path}.sKey`);
       if (kids.length > i) throw new Asn1DecodeError('extra-field', path, `${kids.length - i} extra or misplaced element(s)`);
       if (!this.sKeyAttrs && !this.sKey) throw new Asn1DecodeError('missing-field', path, 'neither sKeyAttrs nor sKey present');
+      try {
+        verifySchema(params.schema, OneSymmetricKey.schema(), path);
+      } catch (e) {
+        this.wipe();
+        throw e;
+      }
       return;
     }
     if (!params.sKeyAttrs && !params.sKey) throw new Asn1EncodeError('OneSymmetricKey needs sKeyAttrs or sKey');

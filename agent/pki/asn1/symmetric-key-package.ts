@@ -9,7 +9,7 @@
 // place (no hidden copy of the keys); the caller wipes the input, wipe() the decoded keys.
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { type AsnNode, type Bytes, Tag, encodeNode, isContext, isUniversal, parseDer, readSmallInt, seqChildren } from './der.js';
+import { type AsnNode, type Bytes, Tag, encodeNode, isContext, isUniversal, parseDer, readSmallInt, seqChildren, verifySchema } from './der.js';
 import { OID_CT_KP_SKEY_PACKAGE } from './key-package-oids.js';
 import { type KeyAttribute, OneSymmetricKey, attributeListSchema, checkAttributeList, readAttributeList } from './one-symmetric-key.js';
 
@@ -20,6 +20,17 @@ export class SymmetricKeyPackage {
   readonly version = SKEY_PKG_VERSION_V1;
   sKeyPkgAttrs?: KeyAttribute[];
   sKeys: OneSymmetricKey[];
+
+  /** sKeys' entries are checked by OneSymmetricKey (named paths); the attributes by readAttributeList. */
+  static schema(): asn1js.Sequence {
+    return new asn1js.Sequence({
+      value: [
+        new asn1js.Integer({ name: 'version', optional: true }),
+        new asn1js.Constructed({ name: 'sKeyPkgAttrs', optional: true, idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.Repeated({ value: new asn1js.Sequence() })] }),
+        new asn1js.Sequence({ name: 'sKeys', value: [new asn1js.Repeated({ value: OneSymmetricKey.schema() })] }),
+      ],
+    });
+  }
 
   constructor(params: { schema: AsnNode } | { sKeyPkgAttrs?: KeyAttribute[]; sKeys: OneSymmetricKey[] }) {
     if ('schema' in params) {
@@ -36,6 +47,12 @@ export class SymmetricKeyPackage {
       if (keys.length === 0) throw new Asn1DecodeError('constraint', `${path}.sKeys`, 'no keys');
       this.sKeys = keys.map((k) => new OneSymmetricKey({ schema: k }));
       if (kids.length > i) throw new Asn1DecodeError('extra-field', path, `${kids.length - i} extra element(s)`);
+      try {
+        verifySchema(params.schema, SymmetricKeyPackage.schema(), path);
+      } catch (e) {
+        this.wipe();
+        throw e;
+      }
       return;
     }
     if (params.sKeys.length === 0) throw new Asn1EncodeError('SymmetricKeyPackage.sKeys must not be empty');

@@ -8,7 +8,7 @@ import { readBoolean, readSeqNumber, seqNumberNode, terseFields, type TerseOrVer
 import { TAMPMsgRef } from './tamp-msg-ref.js';
 import { readTampHead, tampHeadSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_APEX_UPDATE } from './tamp-oids.js';
-import { type TrustAnchorChoice, trustAnchorChoiceFromNode, trustAnchorChoiceToSchema } from './trust-anchor-choice.js';
+import { TrustAnchorChoice } from './trust-anchor-choice.js';
 
 export class TAMPApexUpdate {
   static readonly CONTENT_TYPE = OID_CT_TAMP_APEX_UPDATE;
@@ -45,7 +45,7 @@ export class TAMPApexUpdate {
     const clearTrustAnchors = readBoolean(k[i++], `${path}.clearTrustAnchors`);
     const clearCommunities = readBoolean(k[i++], `${path}.clearCommunities`);
     const seqNumber = isUniversal(k[i], Tag.INTEGER) ? readSeqNumber(k[i++], `${path}.seqNumber`) : undefined;
-    const apexTA = trustAnchorChoiceFromNode(k[i++], `${path}.apexTA`);
+    const apexTA = TrustAnchorChoice.fromSchema(k[i++], `${path}.apexTA`);
     if (i !== k.length) throw new Asn1DecodeError('extra-field', path, 'unexpected elements');
     verifySchema(node, TAMPApexUpdate.schema(), path);
     return new TAMPApexUpdate({ terse, msgRef, clearTrustAnchors, clearCommunities, ...(seqNumber !== undefined ? { seqNumber } : {}), apexTA });
@@ -61,7 +61,7 @@ export class TAMPApexUpdate {
         new asn1js.Boolean({ value: this.clearTrustAnchors }),
         new asn1js.Boolean({ value: this.clearCommunities }),
         ...(this.seqNumber !== undefined ? [seqNumberNode(this.seqNumber)] : []),
-        trustAnchorChoiceToSchema(this.apexTA),
+        this.apexTA.toSchema(),
       ] as asn1js.BaseBlock[],
     });
   }

@@ -12,7 +12,7 @@ import { TAMPMsgRef } from './tamp-msg-ref.js';
 import { versionSchema } from './tamp-schema.js';
 import { OID_CT_TAMP_STATUS_RESPONSE } from './tamp-oids.js';
 import { type TAMPSequenceNumber, type TAMPSequenceNumberFields, asTAMPSequenceNumber, sequenceNumberNodes, sequenceNumbersFromChildren } from './tamp-sequence-number.js';
-import { type TrustAnchorChoice, trustAnchorChoiceFromNode, trustAnchorChoiceToSchema } from './trust-anchor-choice.js';
+import { TrustAnchorChoice } from './trust-anchor-choice.js';
 
 export interface TerseStatusResponse {
   kind: 'terse';
@@ -33,11 +33,11 @@ export type StatusResponse<S extends TAMPSequenceNumberFields = TAMPSequenceNumb
 export function taListFromNode(node: AsnNode | undefined, path: string): TrustAnchorChoice[] {
   const k = seqChildren(node, path);
   if (k.length === 0) throw new Asn1DecodeError('constraint', path, 'TrustAnchorChoiceList needs at least one entry');
-  return k.map((n, i) => trustAnchorChoiceFromNode(n, `${path}[${i}]`));
+  return k.map((n, i) => TrustAnchorChoice.fromSchema(n, `${path}[${i}]`));
 }
 export function taListNode(list: readonly TrustAnchorChoice[]): asn1js.Sequence {
   if (list.length === 0) throw new Asn1EncodeError('TrustAnchorChoiceList needs at least one entry');
-  return new asn1js.Sequence({ value: list.map(trustAnchorChoiceToSchema) as asn1js.BaseBlock[] });
+  return new asn1js.Sequence({ value: list.map((c) => c.toSchema()) as asn1js.BaseBlock[] });
 }
 
 export class TAMPStatusResponse {

@@ -47,7 +47,7 @@ export class TcgAttestCertify extends TpmAttestStatement {
   }
 
   static fromSchema(node: AsnNode, path = TcgAttestCertify.CLASS_NAME): TcgAttestCertify {
-    const f = readTpmStatement(node, path, TcgAttestCertify.CLASS_NAME, 'tpmTPublic');
+    const f = readTpmStatement(node, path, TcgAttestCertify.CLASS_NAME, 'tpmTPublic', TcgAttestCertify.schema());
     return new TcgAttestCertify({ tpmSAttest: f.tpmSAttest, signature: f.signature, ...(f.third !== undefined ? { tpmTPublic: f.third } : {}) });
   }
 

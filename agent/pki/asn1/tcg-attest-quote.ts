@@ -43,7 +43,7 @@ export class TcgAttestQuote extends TpmAttestStatement {
   }
 
   static fromSchema(node: AsnNode, path = TcgAttestQuote.CLASS_NAME): TcgAttestQuote {
-    const f = readTpmStatement(node, path, TcgAttestQuote.CLASS_NAME, 'pcrValues');
+    const f = readTpmStatement(node, path, TcgAttestQuote.CLASS_NAME, 'pcrValues', TcgAttestQuote.schema());
     return new TcgAttestQuote({ tpmSAttest: f.tpmSAttest, signature: f.signature, ...(f.third !== undefined ? { pcrValues: f.third } : {}) });
   }
 

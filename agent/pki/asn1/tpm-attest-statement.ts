@@ -30,13 +30,13 @@ export function tpmStatementSchema(names: TpmStatementNames, thirdName: string):
   });
 }
 
-/** Reads the three fields (errors name `path.<field>`, the third by `thirdName`), then checks the node against the schema. */
-export function readTpmStatement(node: AsnNode, path: string, className: string, thirdName: string): TpmStatementFields {
+/** Reads the three fields (errors name `path.<field>`, the third by `thirdName`), then checks the node against the class's schema. */
+export function readTpmStatement(node: AsnNode, path: string, className: string, thirdName: string, schema: asn1js.Sequence): TpmStatementFields {
   const kids = seqChildren(node, path);
   const out: TpmStatementFields = { tpmSAttest: readOctets(kids[0], `${path}.tpmSAttest`), signature: readOctets(kids[1], `${path}.signature`) };
   if (kids.length > 2) out.third = readOctets(kids[2], `${path}.${thirdName}`);
   if (kids.length > 3) throw new Asn1DecodeError('extra-field', `${path}[3]`, `${className} has ${kids.length} elements, expected 2 or 3`);
-  verifySchema(node, tpmStatementSchema({}, thirdName), path);
+  verifySchema(node, schema, path);
   return out;
 }
 

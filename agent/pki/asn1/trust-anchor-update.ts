@@ -7,7 +7,7 @@ import { Asn1DecodeError } from './errors.js';
 import { type AsnNode, type Bytes, encodeNode, isContext, parseDer, seqChildren, verifySchema } from './der.js';
 import { asSequence, explicit, explicitInner, implicitConstructed } from './tamp-fields.js';
 import { TrustAnchorChangeInfoChoice } from './trust-anchor-change-info-choice.js';
-import { type TrustAnchorChoice, trustAnchorChoiceFromNode, trustAnchorChoiceToSchema } from './trust-anchor-choice.js';
+import { TrustAnchorChoice } from './trust-anchor-choice.js';
 
 /** The alternative a TrustAnchorUpdate holds, as plain data (constructor parameters). */
 export type TrustAnchorUpdateFields =
@@ -53,7 +53,7 @@ export class TrustAnchorUpdate {
 
   toSchema(): AsnNode {
     const u = this.value;
-    if (u.kind === 'add') return explicit(1, trustAnchorChoiceToSchema(u.ta));
+    if (u.kind === 'add') return explicit(1, u.ta.toSchema());
     if (u.kind === 'remove') return implicitConstructed(2, seqChildren(parseDer(u.pubKey, 'SubjectPublicKeyInfo'), 'SubjectPublicKeyInfo'));
     return explicit(3, u.change.toSchema());
   }
@@ -66,7 +66,7 @@ export class TrustAnchorUpdate {
 export const asTrustAnchorUpdate = (u: TrustAnchorUpdate | TrustAnchorUpdateFields): TrustAnchorUpdate => (u instanceof TrustAnchorUpdate ? u : new TrustAnchorUpdate(u));
 
 function readAlternative(node: AsnNode | undefined, path: string): TrustAnchorUpdateFields {
-  if (isContext(node, 1, true)) return { kind: 'add', ta: trustAnchorChoiceFromNode(explicitInner(node, 1, `${path}.add`), `${path}.add`) };
+  if (isContext(node, 1, true)) return { kind: 'add', ta: TrustAnchorChoice.fromSchema(explicitInner(node, 1, `${path}.add`), `${path}.add`) };
   if (isContext(node, 2, true)) return { kind: 'remove', pubKey: encodeNode(asSequence(node!, 2, `${path}.remove`)) };
   if (isContext(node, 3, true)) return { kind: 'change', change: TrustAnchorChangeInfoChoice.fromSchema(explicitInner(node, 3, `${path}.change`), `${path}.change`) };
   throw new Asn1DecodeError(node ? 'bad-tag' : 'missing-field', path, 'not a TrustAnchorUpdate alternative');

@@ -2,7 +2,7 @@
 //   PKIData ::= SEQUENCE { controlSequence SEQUENCE OF TaggedAttribute, reqSequence SEQUENCE OF TaggedRequest,
 //                          cmsSequence SEQUENCE OF TaggedContentInfo, otherMsgSequence SEQUENCE OF OtherMsg }
 import * as asn1js from 'asn1js';
-import { encodeNode, parseDer, verifySchema, type Bytes, type AsnNode } from '../../pki/asn1/der.js';
+import { encodeNode, parseDer, readSequenceOf, sequenceOfNode, sequenceOfSchema, verifySchema, type Bytes, type AsnNode } from '../../pki/asn1/der.js';
 import { OtherMsg } from './other-msg.js';
 import { TaggedAttribute } from './tagged-attribute.js';
 import { TaggedContentInfo } from './tagged-content-info.js';
@@ -30,23 +30,13 @@ export class PKIData {
 
   static schema(): asn1js.Sequence {
     return new asn1js.Sequence({
-      value: [
-        new asn1js.Sequence({ name: 'controlSequence', value: [new asn1js.Repeated({ name: 'controlSequenceItems', value: new asn1js.Any() })] }),
-        new asn1js.Sequence({ name: 'reqSequence', value: [new asn1js.Repeated({ name: 'reqSequenceItems', value: new asn1js.Any() })] }),
-        new asn1js.Sequence({ name: 'cmsSequence', value: [new asn1js.Repeated({ name: 'cmsSequenceItems', value: new asn1js.Any() })] }),
-        new asn1js.Sequence({ name: 'otherMsgSequence', value: [new asn1js.Repeated({ name: 'otherMsgSequenceItems', value: new asn1js.Any() })] }),
-      ],
+      value: [sequenceOfSchema('controlSequence'), sequenceOfSchema('reqSequence'), sequenceOfSchema('cmsSequence'), sequenceOfSchema('otherMsgSequence')],
     });
   }
 
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({
-      value: [
-        new asn1js.Sequence({ value: this.controlSequence.map((a) => a.toSchema()) }),
-        new asn1js.Sequence({ value: this.reqSequence.map((r) => r.toSchema()) }),
-        new asn1js.Sequence({ value: this.cmsSequence.map((c) => c.toSchema()) }),
-        new asn1js.Sequence({ value: this.otherMsgSequence.map((o) => o.toSchema()) }),
-      ],
+      value: [sequenceOfNode(this.controlSequence), sequenceOfNode(this.reqSequence), sequenceOfNode(this.cmsSequence), sequenceOfNode(this.otherMsgSequence)],
     });
   }
 
@@ -56,12 +46,11 @@ export class PKIData {
 
   static fromSchema(node: AsnNode, path = 'PKIData'): PKIData {
     const m = verifySchema(node, PKIData.schema(), path);
-    const items = (name: string): AsnNode[] => (m[`${name}Items`] ?? []) as AsnNode[];
     return new PKIData({
-      controlSequence: items('controlSequence').map((n, i) => TaggedAttribute.fromSchema(n, `${path}.controlSequence[${i}]`)),
-      reqSequence: items('reqSequence').map((n, i) => TaggedCertificationRequest.fromSchema(n, `${path}.reqSequence[${i}]`)),
-      cmsSequence: items('cmsSequence').map((n, i) => TaggedContentInfo.fromSchema(n, `${path}.cmsSequence[${i}]`)),
-      otherMsgSequence: items('otherMsgSequence').map((n, i) => OtherMsg.fromSchema(n, `${path}.otherMsgSequence[${i}]`)),
+      controlSequence: readSequenceOf(m, 'controlSequence', path, TaggedAttribute.fromSchema),
+      reqSequence: readSequenceOf(m, 'reqSequence', path, TaggedCertificationRequest.fromSchema),
+      cmsSequence: readSequenceOf(m, 'cmsSequence', path, TaggedContentInfo.fromSchema),
+      otherMsgSequence: readSequenceOf(m, 'otherMsgSequence', path, OtherMsg.fromSchema),
     });
   }
 

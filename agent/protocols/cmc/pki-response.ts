@@ -3,7 +3,7 @@
 //   PKIResponse ::= SEQUENCE { controlSequence SEQUENCE OF TaggedAttribute, cmsSequence SEQUENCE OF
 //                              TaggedContentInfo, otherMsgSequence SEQUENCE OF OtherMsg }
 import * as asn1js from 'asn1js';
-import { encodeNode, parseDer, verifySchema, type AsnNode, type Bytes } from '../../pki/asn1/der.js';
+import { encodeNode, parseDer, readSequenceOf, sequenceOfNode, sequenceOfSchema, verifySchema, type AsnNode, type Bytes } from '../../pki/asn1/der.js';
 import { OtherMsg } from './other-msg.js';
 import { TaggedAttribute } from './tagged-attribute.js';
 import { TaggedContentInfo } from './tagged-content-info.js';
@@ -27,21 +27,13 @@ export class PKIResponse {
 
   static schema(): asn1js.Sequence {
     return new asn1js.Sequence({
-      value: [
-        new asn1js.Sequence({ name: 'controlSequence', value: [new asn1js.Repeated({ name: 'controlSequenceItems', value: new asn1js.Any() })] }),
-        new asn1js.Sequence({ name: 'cmsSequence', value: [new asn1js.Repeated({ name: 'cmsSequenceItems', value: new asn1js.Any() })] }),
-        new asn1js.Sequence({ name: 'otherMsgSequence', value: [new asn1js.Repeated({ name: 'otherMsgSequenceItems', value: new asn1js.Any() })] }),
-      ],
+      value: [sequenceOfSchema('controlSequence'), sequenceOfSchema('cmsSequence'), sequenceOfSchema('otherMsgSequence')],
     });
   }
 
   toSchema(): asn1js.Sequence {
     return new asn1js.Sequence({
-      value: [
-        new asn1js.Sequence({ value: this.controlSequence.map((a) => a.toSchema()) }),
-        new asn1js.Sequence({ value: this.cmsSequence.map((c) => c.toSchema()) }),
-        new asn1js.Sequence({ value: this.otherMsgSequence.map((o) => o.toSchema()) }),
-      ],
+      value: [sequenceOfNode(this.controlSequence), sequenceOfNode(this.cmsSequence), sequenceOfNode(this.otherMsgSequence)],
     });
   }
 
@@ -51,11 +43,10 @@ export class PKIResponse {
 
   static fromSchema(node: AsnNode, path = 'PKIResponse'): PKIResponse {
     const m = verifySchema(node, PKIResponse.schema(), path);
-    const items = (name: string): AsnNode[] => (m[`${name}Items`] ?? []) as AsnNode[];
     return new PKIResponse({
-      controlSequence: items('controlSequence').map((n, i) => TaggedAttribute.fromSchema(n, `${path}.controlSequence[${i}]`)),
-      cmsSequence: items('cmsSequence').map((n, i) => TaggedContentInfo.fromSchema(n, `${path}.cmsSequence[${i}]`)),
-      otherMsgSequence: items('otherMsgSequence').map((n, i) => OtherMsg.fromSchema(n, `${path}.otherMsgSequence[${i}]`)),
+      controlSequence: readSequenceOf(m, 'controlSequence', path, TaggedAttribute.fromSchema),
+      cmsSequence: readSequenceOf(m, 'cmsSequence', path, TaggedContentInfo.fromSchema),
+      otherMsgSequence: readSequenceOf(m, 'otherMsgSequence', path, OtherMsg.fromSchema),
     });
   }
 

@@ -1,16 +1,5 @@
 // RFC 7030 (EST) constants: paths, operation names, media types. Section references are to RFC 7030 unless noted;
 // RFC 8951 clarifies transfer encoding (always base64 DER bodies, Content-Transfer-Encoding ignored).
-import {
-  OID_EC_PUBLIC_KEY,
-  OID_P256,
-  OID_ECDSA_WITH_SHA256,
-  OID_ECDSA_WITH_SHA384,
-  OID_ECDSA_WITH_SHA512,
-  OID_RSA_ENCRYPTION,
-  OID_SHA256_WITH_RSA,
-  OID_SHA384_WITH_RSA,
-  OID_SHA512_WITH_RSA,
-} from '../../pki/algorithms.js';
 import { OID_CHALLENGE_PASSWORD, OID_EXTENSION_REQUEST } from '../../pki/csr.js';
 
 /** §3.2.2: all EST operations live under this well-known prefix (RFC 8615). */
@@ -59,22 +48,12 @@ export const CSRATTRS_SPEC = 'RFC 9908';
 /** A /csrattrs answer larger than this is refused (RFC 9908 answers are a few hundred bytes). */
 export const CSRATTRS_MAX_BYTES = 64 * 1024;
 
-/** §4.5.2 / RFC 9908 OIDs a server lists or a template carries. */
+/** §4.5.2 / RFC 9908 OIDs a server lists or a template carries, besides the key, curve and signature algorithm OIDs
+ * (those are agent/pki/algorithms.ts's). */
 export const OIDS = {
   /** RFC 2985 §5.4.1; in /csrattrs: "link the CSR to the TLS session" (§3.5 tls-unique in challengePassword). */
   challengePassword: OID_CHALLENGE_PASSWORD,
   extensionRequest: OID_EXTENSION_REQUEST,
-  ecPublicKey: OID_EC_PUBLIC_KEY,
-  secp256r1: OID_P256,
-  secp384r1: '1.3.132.0.34',
-  secp521r1: '1.3.132.0.35',
-  ecdsaWithSHA256: OID_ECDSA_WITH_SHA256,
-  ecdsaWithSHA384: OID_ECDSA_WITH_SHA384,
-  ecdsaWithSHA512: OID_ECDSA_WITH_SHA512,
-  rsaEncryption: OID_RSA_ENCRYPTION,
-  sha256WithRSAEncryption: OID_SHA256_WITH_RSA,
-  sha384WithRSAEncryption: OID_SHA384_WITH_RSA,
-  sha512WithRSAEncryption: OID_SHA512_WITH_RSA,
   /** RFC 9908 §3.4 id-aa-certificationRequestInfoTemplate { id-aa 61 }. */
   certificationRequestInfoTemplate: '1.2.840.113549.1.9.16.2.61',
   /** RFC 9908 §3.4 id-aa-extensionReqTemplate { id-aa 62 }. */

@@ -20,6 +20,7 @@ import { CertificationRequestInfoTemplate, type NameAttributeTemplate } from '..
 import { extensionTemplatesFromSchema } from '../../pki/asn1/extension-template.js';
 import { signatureAlgorithmInfo } from '../../pki/sign.js';
 import { defaultHashFor, isEcc, type HashAlgorithm, type KeyAlgorithm } from '../../pki/signer.js';
+import { OID_EC_PUBLIC_KEY, OID_P256, OID_P384, OID_P521, OID_RSA_ENCRYPTION } from '../../pki/algorithms.js';
 import { CSRATTRS_MAX_BYTES, EST_OPERATIONS, MEDIA_TYPES, OIDS } from './constants.js';
 import { estUrl, nowOf, type EstContext } from './context.js';
 import { decodeEstBody } from './base64-body.js';
@@ -130,8 +131,8 @@ export interface CsrPlan {
 
 export const EMPTY_CSR_PLAN: CsrPlan = { form: 'none', extensions: [], attributes: [], linking: false, ignored: [], unsatisfied: [] };
 
-const CURVES: Record<string, KeyAlgorithm | undefined> = { [OIDS.secp256r1]: 'ecc-p256', [OIDS.secp384r1]: 'ecc-p384' };
-const CURVE_NAMES: Record<string, string> = { [OIDS.secp256r1]: 'P-256', [OIDS.secp384r1]: 'P-384', [OIDS.secp521r1]: 'P-521' };
+const CURVES: Record<string, KeyAlgorithm | undefined> = { [OID_P256]: 'ecc-p256', [OID_P384]: 'ecc-p384' };
+const CURVE_NAMES: Record<string, string> = { [OID_P256]: 'P-256', [OID_P384]: 'P-384', [OID_P521]: 'P-521' };
 const RSA_SIZES: Record<number, KeyAlgorithm | undefined> = { 2048: 'rsa-2048', 3072: 'rsa-3072' };
 
 const der = (n: asn1js.AsnType): Uint8Array => new Uint8Array(n.toBER(false));
@@ -157,8 +158,8 @@ class PlanBuilder {
   /** A bare OID (OID-list form) or an attribute type with no value (template form). */
   oid(oid: string, where: string): void {
     if (oid === OIDS.challengePassword) this.plan.linking = true;
-    else if (oid === OIDS.ecPublicKey) this.keyKind = 'ecc';
-    else if (oid === OIDS.rsaEncryption) this.keyKind = 'rsa';
+    else if (oid === OID_EC_PUBLIC_KEY) this.keyKind = 'ecc';
+    else if (oid === OID_RSA_ENCRYPTION) this.keyKind = 'rsa';
     else if (CURVE_NAMES[oid]) {
       this.keyKind = 'ecc';
       this.curve = oid;
@@ -177,7 +178,7 @@ class PlanBuilder {
   /** An Attribute (OID-list form) or a template attribute with values. */
   attribute(type: string, values: asn1js.AsnType[], where: string): void {
     if (values.length === 0) return this.oid(type, where);
-    if (type === OIDS.ecPublicKey) {
+    if (type === OID_EC_PUBLIC_KEY) {
       // RFC 9908 §3.3: Attribute { id-ecPublicKey, { namedCurve } }
       const curve = oidOf(values[0]);
       this.keyKind = 'ecc';
@@ -185,7 +186,7 @@ class PlanBuilder {
       else this.plan.ignored.push(`${where} ecPublicKey value that is not a curve OID`);
       return;
     }
-    if (type === OIDS.rsaEncryption) {
+    if (type === OID_RSA_ENCRYPTION) {
       // RFC 9908 §3.3: Attribute { rsaEncryption, { INTEGER keySize } }
       this.keyKind = 'rsa';
       const v = values[0];
@@ -246,11 +247,11 @@ class PlanBuilder {
     if (t.subject) this.plan.subject = t.subject.map((rdn) => rdn.map((a: NameAttributeTemplate) => ({ type: a.type, ...(a.value ? { value: der(a.value) } : {}) })));
     if (t.subjectPKInfo) {
       const k = t.subjectPKInfo;
-      if (k.algorithm === OIDS.ecPublicKey) {
+      if (k.algorithm === OID_EC_PUBLIC_KEY) {
         this.keyKind = 'ecc';
         const curve = oidOf(k.parameters);
         if (curve) this.curve = curve;
-      } else if (k.algorithm === OIDS.rsaEncryption) {
+      } else if (k.algorithm === OID_RSA_ENCRYPTION) {
         this.keyKind = 'rsa';
         const bits = k.subjectPublicKey ? rsaModulusBits(k.subjectPublicKey) : undefined;
         if (bits) this.rsaBits = bits;
@@ -266,7 +267,7 @@ class PlanBuilder {
     let key: KeyAlgorithm | undefined;
     const kind = this.keyKind ?? this.hashKind;
     if (kind === 'ecc') {
-      const c = this.curve ?? (isEcc(configured) ? undefined : OIDS.secp256r1);
+      const c = this.curve ?? (isEcc(configured) ? undefined : OID_P256);
       key = c === undefined ? configured : CURVES[c];
       if (!key) p.unsatisfied.push(`EC curve ${CURVE_NAMES[c!] ?? c} (the TPM keystore makes P-256 and P-384)`);
     } else if (kind === 'rsa') {
