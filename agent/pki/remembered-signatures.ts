@@ -5,6 +5,7 @@
 import { createHash, webcrypto } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { lruSet } from '../util/lru.js';
 
 const REMEMBERED_MAX = 32;
 
@@ -32,16 +33,12 @@ export class RememberingCryptoEngine extends pkijs.CryptoEngine {
       .update(shaAlgorithm ?? '')
       .digest('base64');
     if (this.verified.has(key)) {
-      this.verified.delete(key); // most recently used last
-      this.verified.set(key, true);
+      lruSet(this.verified, key, REMEMBERED_MAX, true);
       return true;
     }
     this.checked++;
     const ok = await super.verifyWithPublicKey(data, signature, publicKeyInfo, signatureAlgorithm, shaAlgorithm);
-    if (ok) {
-      if (this.verified.size >= REMEMBERED_MAX) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(key, true);
-    }
+    if (ok) lruSet(this.verified, key, REMEMBERED_MAX, true);
     return ok;
   }
 }

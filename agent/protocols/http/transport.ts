@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { TlsKeyOptions } from '../../keystore/keystore.js';
 import { pemEncode } from '../../pki/pem.js';
-import { lruGet } from '../../util/lru.js';
+import { lruGet, lruSet } from '../../util/lru.js';
 import {
   ConnectionError,
   ResponseTooLargeError,
@@ -194,12 +194,6 @@ function sharedSecureContext(setup: string, o: SecureContextOptions): SecureCont
 const SESSIONS_MAX = 16;
 const tlsSessions = new Map<string, Buffer>();
 
-function rememberSession(key: string, session: Buffer): void {
-  tlsSessions.delete(key); // most recently stored last
-  if (tlsSessions.size >= SESSIONS_MAX) tlsSessions.delete(tlsSessions.keys().next().value!);
-  tlsSessions.set(key, session);
-}
-
 function toPem(c: string | Uint8Array): string {
   return typeof c === 'string' ? c : pemEncode('CERTIFICATE', c);
 }
@@ -359,7 +353,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
           }
           if (httpSession) httpSession.connections++;
           sock.once('connect', () => (tcpConnected = true));
-          if (resume) sock.on('session', (sess: Buffer) => rememberSession(sessionKey, sess));
+          if (resume) sock.on('session', (sess: Buffer) => lruSet(tlsSessions, sessionKey, SESSIONS_MAX, sess));
           sock.once('secureConnect', established);
         });
         r.on('error', (e) => finish(classify(e, handshakeDone, tcpConnected)));
