@@ -13,7 +13,8 @@ import type { PollOutcome, Poller } from '../../lifecycle/daemon.js';
 import { failedLook, isoAfter, pollQuietly } from '../../lifecycle/due-check.js';
 import { clampRetryAfter, renewAt, type Random } from '../../lifecycle/schedule.js';
 import { fromStoredKey, toStoredKey, type AgentState, type StoredKey } from '../../lifecycle/state.js';
-import { certificateFromDer, certificatesFromPem } from '../../pki/cert.js';
+import { certificateFromDer, findExtension, sharedCertificatesFromPem } from '../../pki/cert.js';
+import { OID_SUBJECT_ALT_NAME } from '../../pki/csr.js';
 import { pemEncode } from '../../pki/pem.js';
 import { buildNoSignatureCsr } from '../../protocols/cmc/no-signature-csr.js';
 import type { CmcEnrollment } from '../../protocols/cmc/enrollment.js';
@@ -90,8 +91,6 @@ export interface DecryptionKeyEnrollerOptions {
   random?: Random;
 }
 
-const OID_SUBJECT_ALT_NAME = '2.5.29.17';
-
 const decryptionKeyStore = (stateDir: string): DocumentStore<DecryptionKeyState> =>
   new DocumentStore<DecryptionKeyState>({ dir: stateDir, name: CMC_DECRYPTION_KEY_FILE, kind: 'enrolld-cmc-decryption-key', version: 1, validate: isState });
 
@@ -138,11 +137,12 @@ export class DecryptionKeyEnroller implements Poller {
     const now = this.o.clock.now();
     const s = await this.state();
     const cred = agent.credential;
-    const leaf = cred ? certificatesFromPem(cred.certPem)[0] : undefined;
     // the PKIData is signed by the device's credential: none yet, nothing to do
-    if (!cred || !leaf) return 'not-due';
+    if (!cred) return 'not-due';
     if (s.nextCheck && now < new Date(s.nextCheck)) return 'not-due';
     if (!s.pending && s.current && now < new Date(s.current.renewAt)) return 'not-due';
+    const leaf = sharedCertificatesFromPem(cred.certPem)[0];
+    if (!leaf) return 'not-due';
     const at = now.toISOString();
     let key: KeyRecord | undefined;
     try {
@@ -153,7 +153,7 @@ export class DecryptionKeyEnroller implements Poller {
       } else {
         key = await this.o.keystore.createDecryptionKey(`cmc-decrypt-${now.getTime()}`, this.o.algorithm);
         // the lab and RFC 7030 §4.2.2-style CAs tie a request signed by a credential to its subject and SAN
-        const san = leaf.extensions?.find((e) => e.extnID === OID_SUBJECT_ALT_NAME);
+        const san = findExtension(leaf.extensions, OID_SUBJECT_ALT_NAME);
         csr = buildNoSignatureCsr(leaf.subject, key.spki, san ? [san] : []);
       }
       const k = key;
