@@ -70,17 +70,16 @@ export interface WriteOptions {
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  await writeFileAtomicStream(
-    target,
-    async (fh) => {
-      let off = 0;
-      while (off < bytes.length) {
-        const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
-        off += bytesWritten;
-      }
-    },
-    options,
-  );
+  await writeFileAtomicStream(target, (fh) => writeAll(fh, bytes), options);
+}
+
+/** Writes all of `bytes` at the handle's position (a write may take fewer bytes than asked). */
+async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
+    off += bytesWritten;
+  }
 }
 
 /**
@@ -147,7 +146,7 @@ export async function writeFileAtomicStream<T>(target: string, fill: (fh: FileHa
     created = true;
     try {
       await fh.chmod(mode); // the open mode is filtered by the umask
-      const sink = (): Writable => new Writable({ write: (chunk: Buffer, _enc, cb) => void fh.write(chunk).then(() => cb(), cb) });
+      const sink = (): Writable => new Writable({ write: (chunk: Buffer, _enc, cb) => void writeAll(fh, chunk).then(() => cb(), cb) });
       result = await fill(fh, sink);
       await fh.sync();
     } finally {
