@@ -163,11 +163,12 @@ test('attestation.pcrBank the TPM lacks: a clear error, into the persisted backo
   assert.ok(missing, `swtpm allocates every bank (${[...allocated].join(',')})`);
   const c = await start({ pcrs: [0, 7], pcrBank: missing });
   try {
+    const t0 = Date.now(); // the failure happens after this, so a backoff of ≥ 30 s from it ends ≥ t0 + 30 s
     const r = await c.agent.enroller.step();
     assert.is(r.action, 'failed');
     assert.is(r.error?.code, 'attest.evidence');
     assert.match(r.error!.message, new RegExp(`TPM2_Quote of attestation.pcrs 0,7 in bank ${missing} failed: PCR bank ${missing.replace('sm3-256', 'sm3')} is not allocated in this TPM \\(allocated: `));
-    assert.ok(r.nextDue && r.nextDue.getTime() - Date.now() >= 30_000, `backoff until ${r.nextDue?.toISOString()}`);
+    assert.ok(r.nextDue && r.nextDue.getTime() - t0 >= 30_000, `backoff until ${r.nextDue?.toISOString()}`);
     // the next step before the backoff ends does nothing: no new nonce, no CSR
     const before = c.wire.length;
     assert.is((await c.agent.enroller.step()).action, 'none');
