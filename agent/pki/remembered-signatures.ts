@@ -11,7 +11,7 @@ const REMEMBERED_MAX = 32;
 
 export class RememberingCryptoEngine extends pkijs.CryptoEngine {
   private readonly verified = new Map<string, true>();
-  /** Checks that reached WebCrypto (for tests and the bench). */
+  /** Checks that reached WebCrypto (for tests). */
   checked = 0;
 
   constructor() {
