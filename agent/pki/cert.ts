@@ -7,6 +7,7 @@ import { bytesEqual, decodeAsn1, toArrayBuffer } from './der.js';
 import { PkiDecodeError } from './errors.js';
 import { ATTRIBUTE_OIDS } from './name.js';
 import { pemDecodeAll, pemEncode } from './pem.js';
+import './name-equality.js';
 import './schema-memo.js';
 import { lruGet } from '../util/lru.js';
 

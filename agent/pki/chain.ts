@@ -68,7 +68,7 @@ export async function validateChain(opts: ValidateChainOptions): Promise<Validat
   const leaf = asCert(opts.leaf);
   // A leaf that is itself one of the anchors is trusted as-is (still subject to its validity period).
   const spki = certificateSpki(leaf);
-  const anchorItself = trustAnchors.find((ta) => ta.subject.isEqual(leaf.subject) && certificateHasKey(ta, spki));
+  const anchorItself = trustAnchors.find((ta) => certificateHasKey(ta, spki) && ta.subject.isEqual(leaf.subject));
   if (anchorItself) {
     if (leaf.notBefore.value > at || leaf.notAfter.value < at) {
       throw new ChainValidationError('validity', 'trust anchor certificate is not valid at the validation time', 8);
