@@ -37,6 +37,12 @@ export function sharedCertificateFromDer(der: Uint8Array): pkijs.Certificate {
   return lruGet(shared, sharedKey(der), SHARED_MAX, () => certificateFromDer(der));
 }
 
+/** The shared parse of `der` when there is one (no parse otherwise): read-only use. */
+export function sharedCertificateIfParsed(der: Uint8Array): pkijs.Certificate | undefined {
+  const key = sharedKey(der);
+  return shared.has(key) ? lruGet(shared, key, SHARED_MAX, () => shared.get(key)!) : undefined;
+}
+
 /** Puts an already parsed certificate (its exact DER `der`) into the shared cache: read-only from then on. */
 export function shareCertificate(der: Uint8Array, cert: pkijs.Certificate): void {
   const key = sharedKey(der);

@@ -2,7 +2,7 @@
 // signers and no content, used to carry certificates (EST /cacerts and enrollment responses, RFC 7030 §4.1.3/§4.2.3).
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { certificateFromDer, certificateToDer } from './cert.js';
+import { certificateFromDer, certificateToDer, sharedCertificateIfParsed } from './cert.js';
 import { decodeAsn1 } from './der.js';
 import { PkiDecodeError } from './errors.js';
 
@@ -24,8 +24,10 @@ export interface CertsOnly {
  * certificate (unless `allowEmpty`). Other certificate choices (attribute certificates, other formats) are ignored.
  * Signer infos are not expected; if a server adds some they are ignored (nothing here is trusted because of a CMS
  * signature — certificates are validated against the TA store by the caller).
+ * `reuseShared`: a certificate already in the shared cache (cert.ts sharedCertificateFromDer: the anchors, the
+ * current credential and its chain) is returned as that read-only object instead of being built again.
  */
-export function parseCertsOnly(der: Uint8Array, opts: { allowEmpty?: boolean } = {}): CertsOnly {
+export function parseCertsOnly(der: Uint8Array, opts: { allowEmpty?: boolean; reuseShared?: boolean } = {}): CertsOnly {
   const asn1 = decodeAsn1(der, 'certs-only ContentInfo');
   let signed: CertsOnlySignedData;
   try {
@@ -51,6 +53,12 @@ export function parseCertsOnly(der: Uint8Array, opts: { allowEmpty?: boolean } =
   for (const el of signed.certificates) {
     if (!(el instanceof asn1js.Sequence)) continue;
     const raw = el.valueBeforeDecodeView;
+    const known = opts.reuseShared && raw.byteLength > 0 ? sharedCertificateIfParsed(raw) : undefined;
+    if (known) {
+      certificates.push(known);
+      certificatesDer.push(new Uint8Array(raw));
+      continue;
+    }
     let cert: pkijs.Certificate;
     try {
       cert = new pkijs.Certificate({ schema: el });

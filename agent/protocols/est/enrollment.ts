@@ -116,7 +116,7 @@ export class EstEnrollment implements EnrollmentProtocol {
         result = await send(true);
       }
     } else {
-      result = await this.client(this.transport(this.o.bootstrapClientAuth, true, session)).simpleEnroll(req.csr, validate);
+      result = await this.client(this.transport(this.o.bootstrapClientAuth, true, session)).simpleEnroll(req.csr, { ...validate, ...(req.key ? { csrKey: req.key.spki } : {}) });
     }
     if (result.kind === 'pending') return { kind: 'pending', retryAfterSeconds: result.retryAfterSeconds };
     return { kind: 'issued', cert: result.certificateDer, chain: result.chainDer, parsed: { cert: result.certificate, chain: result.chain } };

@@ -58,12 +58,15 @@ export function checkContentType(res: TransportResponse, expected: string, opera
   }
 }
 
-/** 200 + application/pkcs7-mime body → certificates (typed errors for bad base64 / DER / CMS). */
-export function certsOnlyFrom(res: TransportResponse, operation: string): { certificates: pkijs.Certificate[]; certificatesDer: Uint8Array[] } {
+/**
+ * 200 + application/pkcs7-mime body → certificates (typed errors for bad base64 / DER / CMS). `reuseShared`: see
+ * parseCertsOnly (the certificates are then read-only).
+ */
+export function certsOnlyFrom(res: TransportResponse, operation: string, opts: { reuseShared?: boolean } = {}): { certificates: pkijs.Certificate[]; certificatesDer: Uint8Array[] } {
   checkContentType(res, MEDIA_TYPES.pkcs7Mime, operation);
   const der = decodeEstBody(res.body, `EST ${operation} response`);
   try {
-    return parseCertsOnly(der);
+    return parseCertsOnly(der, opts);
   } catch (e) {
     throw new EstProtocolError('certs_only', `EST ${operation}: ${(e as Error).message}`, { cause: e });
   }
