@@ -82,9 +82,19 @@ export function certificateToPem(cert: pkijs.Certificate | Uint8Array): string {
   return pemEncode('CERTIFICATE', cert instanceof Uint8Array ? cert : certificateToDer(cert));
 }
 
-/** DER SubjectPublicKeyInfo of a certificate. */
+/** SPKI encodings of parsed certificates (read-only objects, see sharedCertificateFromDer): each encoded once. */
+const spkiOf = new WeakMap<pkijs.Certificate, Uint8Array>();
+
+/** DER SubjectPublicKeyInfo of a certificate (callers only read it). */
 export function certificateSpki(cert: pkijs.Certificate): Uint8Array {
-  return new Uint8Array(cert.subjectPublicKeyInfo.toSchema().toBER(false));
+  // a certificate built here (no to-be-signed bytes yet) may still change: encoded every time
+  if (cert.tbsView.byteLength === 0) return new Uint8Array(cert.subjectPublicKeyInfo.toSchema().toBER(false));
+  let spki = spkiOf.get(cert);
+  if (!spki) {
+    spki = new Uint8Array(cert.subjectPublicKeyInfo.toSchema().toBER(false));
+    spkiOf.set(cert, spki);
+  }
+  return spki;
 }
 
 /** True when the certificate certifies exactly the key `spki` (DER SubjectPublicKeyInfo). */
