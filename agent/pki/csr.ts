@@ -130,10 +130,13 @@ export async function buildCsr(opts: BuildCsrOptions): Promise<BuiltCsr> {
   csr.signatureValue = new asn1js.BitString({ valueHex: toArrayBuffer(sig) });
   const der = new Uint8Array(csr.toSchema().toBER(false));
   let parsed: pkijs.CertificationRequest | undefined;
+  let pem: string | undefined;
+  // PEM and the parse are made from the DER when first asked for (most callers only send the DER)
   return {
     der,
-    pem: pemEncode('CERTIFICATE REQUEST', der),
-    // parsed from the DER when first asked for (most callers only send the DER)
+    get pem() {
+      return (pem ??= pemEncode('CERTIFICATE REQUEST', der));
+    },
     get csr() {
       return (parsed ??= parseCsr(der));
     },
