@@ -123,12 +123,14 @@ export async function buildCsr(opts: BuildCsrOptions): Promise<BuiltCsr> {
   const hash = opts.hash ?? 'sha256';
   const sigAlg = signatureAlgorithmFor(opts.signer.algorithm, hash);
   csr.signatureAlgorithm = sigAlg;
-  // toSchema(true) encodes the CertificationRequestInfo from the fields; its first element is the TBS.
-  const tbs = new Uint8Array((csr.toSchema(true).valueBlock.value[0] as asn1js.Sequence).toBER(false));
+  // The CertificationRequestInfo is built from the fields once; the signed request wraps that same tree (pkijs's
+  // toSchema() would decode the TBS bytes again to wrap them).
+  const info = csr.toSchema(true).valueBlock.value[0] as asn1js.Sequence;
+  const tbs = new Uint8Array(info.toBER(false));
   csr.tbsView = tbs;
   const sig = await signTbs(tbs, opts.signer, hash);
   csr.signatureValue = new asn1js.BitString({ valueHex: toArrayBuffer(sig) });
-  const der = new Uint8Array(csr.toSchema().toBER(false));
+  const der = new Uint8Array(new asn1js.Sequence({ value: [info, sigAlg.toSchema(), csr.signatureValue] }).toBER(false));
   let parsed: pkijs.CertificationRequest | undefined;
   let pem: string | undefined;
   // PEM and the parse are made from the DER when first asked for (most callers only send the DER)
