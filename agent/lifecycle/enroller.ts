@@ -4,7 +4,7 @@
 import { crashpoint } from '../util/crashpoint.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import type * as pkijs from 'pkijs';
-import { certificateHasKey, shareCertificate } from '../pki/cert.js';
+import { certificateHasKey, certificateToPem, shareCertificate } from '../pki/cert.js';
 import type { KeyStore, KeyRecord } from '../keystore/keystore.js';
 import type { KeyAlgorithm, Signer } from '../pki/signer.js';
 import type { EnrollmentProtocol, EnrollResult } from '../protocols/protocol.js';
@@ -96,11 +96,6 @@ function isPermanent(err: unknown): boolean {
   if ((err as { permanent?: unknown }).permanent === true) return true;
   const status = (err as { status?: number }).status;
   return typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429;
-}
-
-function pemOf(der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
-  return `-----BEGIN CERTIFICATE-----\n${b64.replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
 }
 
 function asEnrolldError(err: unknown): EnrolldError {
@@ -304,8 +299,8 @@ export class Enroller {
     if (parsed) shareCertificate(certDer, parsed.cert);
     return {
       key: pending.key,
-      certPem: pemOf(certDer),
-      chainPem: chain.map(pemOf),
+      certPem: certificateToPem(certDer),
+      chainPem: chain.map((c) => certificateToPem(c)),
       subject: info.subject.split('\n').join(','),
       serial: info.serialNumber.toLowerCase(),
       notBefore: notBefore.toISOString(),
