@@ -8,6 +8,9 @@ import { webcrypto } from 'node:crypto';
 import { LabCa, signCertificate } from '../../deploy/lab/ca.js';
 import { chainCrypto } from '../../agent/pki/remembered-signatures.js';
 import { certificateToDer } from '../../agent/pki/cert.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { basicConstraints, keyUsage } from '../../deploy/lab/pki/issue.js';
+import { buildName } from '../../agent/pki/name.js';
 
 const NOW = new Date('2026-04-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -116,6 +119,22 @@ test('a signature check that passed is remembered; a new or altered certificate 
     n = chainCrypto.checked;
     await rejects(validateChain({ leaf: new Uint8Array(der), ...opts }), 'untrusted');
     assert.is(chainCrypto.checked - n, 1, 'the altered leaf reached the signature check');
+  }
+});
+
+test('RSA issuers: PKCS#1 v1.5 signatures are checked (a 2048-bit key by OpenSSL, a 1024-bit one by pkijs as before)', async () => {
+  for (const modulusLength of [2048, 1024]) {
+    const root = generateKeyPairSync('rsa', { modulusLength });
+    const rootName = buildName(`CN=RSA root ${modulusLength}`);
+    const rootSpki = new Uint8Array(root.publicKey.export({ type: 'spki', format: 'der' }));
+    const anchor = await signCertificate({ issuer: rootName, subject: rootName, spki: rootSpki, notBefore: new Date(NOW.getTime() - DAY), notAfter: new Date(NOW.getTime() + 30 * DAY), extensions: [basicConstraints(true), keyUsage([5, 6])], signingKey: root.privateKey, hash: 'sha384' });
+    const { csr } = await buildCsr({ subject: 'CN=rsa-issued leaf', signer: SoftwareSigner.generate() });
+    const leaf = await signCertificate({ issuer: rootName, subject: csr.subject, spki: csr.subjectPublicKeyInfo, notBefore: new Date(NOW.getTime() - DAY), notAfter: new Date(NOW.getTime() + DAY), extensions: [basicConstraints(false), keyUsage([0])], signingKey: root.privateKey });
+    const { path } = await validateChain({ leaf, trustAnchors: [anchor], at: NOW });
+    assert.is(path.length, 2);
+    const bad = certificateToDer(leaf);
+    bad[bad.length - 3]! ^= 1;
+    await rejects(validateChain({ leaf: bad, trustAnchors: [anchor], at: NOW }), 'untrusted');
   }
 });
 
