@@ -1,6 +1,6 @@
 // Certificate signature checks for path validation (RFC 5280 §6.1.3 (a)(1)) are a pure function of the signed bytes,
 // the signature, its algorithm and the issuer's public key. A device validates the same CA chain on every renewal
-// and poll, so a check that succeeded is remembered (by a SHA-256 of all four) and not repeated through WebCrypto;
+// and poll, so a check that succeeded is remembered (by a SHA-256 of all four) and not repeated;
 // a failed check is never remembered, and a new certificate (its own bytes) is always checked.
 // A check not remembered runs through OpenSSL (node:crypto verify) for the plain algorithms — ECDSA on P-256/384/521
 // and PKCS#1 v1.5 RSA of at least RSA_MIN_BITS, each with its SHA-2 hash named by the signature OID — rather than
