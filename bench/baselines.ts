@@ -6,8 +6,11 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AgentEnv } from '../test/harness/agent-env.js';
-import { median } from './proc-status.js';
+import { median, procMemory, type ProcMemory } from './proc-status.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface ProcessRun {
   wallMs: number;
@@ -48,6 +51,42 @@ export async function nodeBaseline(runs: number): Promise<RunSummary> {
   const out: ProcessRun[] = [];
   for (let i = 0; i < runs; i++) out.push(await timedRun(process.execPath, ['-e', '0']));
   return summarize(out);
+}
+
+/**
+ * The libraries the design requires (pkijs, asn1js) and node's TLS/HTTPS stack, imported by a bare node: the
+ * floor under the start-up and memory targets that no agent built on them goes below.
+ */
+const LIBRARY_IMPORTS = "await import('pkijs'); await import('asn1js'); await import('node:tls'); await import('node:https');";
+
+export interface IdleFloor {
+  /** spawn → exit of `node -e <imports>`, median. */
+  wallMs: number;
+  /** /proc status `settleMs` after the imports, median by VmRSS. */
+  idle: ProcMemory;
+}
+
+/** node with `nodeArgs`, nothing imported (`libraries` false) or the required libraries: wall to exit, and resident memory once idle. */
+export async function idleFloor(runs: number, o: { nodeArgs?: string[]; libraries: boolean; settleMs?: number }): Promise<IdleFloor> {
+  const code = o.libraries ? LIBRARY_IMPORTS : '';
+  const walls: number[] = [];
+  const idles: ProcMemory[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    const quick = spawn(process.execPath, [...(o.nodeArgs ?? []), '--input-type=module', '-e', code], { cwd: ROOT, stdio: 'ignore' });
+    const [qc] = (await once(quick, 'exit')) as [number | null];
+    if (qc !== 0) throw new Error(`node -e <library imports> exited ${qc}`);
+    walls.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--input-type=module', '-e', `${code} process.stdout.write('up\\n'); setInterval(() => {}, 1000);`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await once(child.stdout!, 'data');
+      await new Promise((r) => setTimeout(r, o.settleMs ?? 3000));
+      idles.push(procMemory(child.pid!));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }
+  return { wallMs: median(walls), idle: [...idles].sort((a, b) => a.rss - b.rss)[Math.floor(idles.length / 2)]! };
 }
 
 /** A shell enrollment: a fresh P-256 key and CSR from `openssl req -new`, POSTed with curl to /simpleenroll (Basic auth, the EST TA). */

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startAgentEnv } from '../test/harness/agent-env.js';
-import { enrollNow, nodeBaseline, shellEnrollment } from './baselines.js';
+import { enrollNow, idleFloor, nodeBaseline, shellEnrollment } from './baselines.js';
 import { BUNDLE_MAIN, TSC_MAIN, daemonStart, startupPhases, type DaemonStartOptions } from './daemon-start.js';
 import { FLEET_SCENARIOS, simulateFleet } from './fleet-schedule.js';
 import { enrollLatency } from './enroll-latency.js';
@@ -72,6 +72,18 @@ const JITLESS = ['--jitless', ...(Number(process.versions.node.split('.')[0]) < 
 const load0 = os.loadavg();
 const node0 = await nodeBaseline(quick ? 5 : 11);
 row('baseline: node -e 0 (wall / peak RSS, median)', `${ms(node0.wallMs)} / ${mb(node0.maxRss)}`);
+// Floors under the start-up and memory targets, same node, same run: a bare node idle, and node with the libraries
+// the design requires (pkijs, asn1js) plus node's TLS/HTTPS imported — what any agent on them holds resident.
+const WRAPPER = [...JITLESS, '--max-semi-space-size=1'];
+for (const [tag, nodeArgs] of want('startup') ? ([['', []], [', .deb wrapper flags', WRAPPER]] as const) : []) {
+  const n = quick ? 3 : 5;
+  for (const [what, libraries] of [['bare node', false], ['node + pkijs + asn1js + node:tls/https imported', true]] as const) {
+    const f = await idleFloor(n, { nodeArgs: [...nodeArgs], libraries });
+    const m = f.idle;
+    row(`floor${tag}: ${what}, idle 3 s: VmRSS (vs node -e 0 peak) / RssAnon / RssFile`, `${mb(m.rss)} (base${m.rss >= node0.maxRss ? '+' : '−'}${mb(Math.abs(m.rss - node0.maxRss))}) / ${mb(m.rssAnon)} / ${mb(m.rssFile)}`, { target: 'base+10 MB; anon ≤ 12 MB' });
+    if (libraries) row(`floor${tag}: ${what} (from node_modules, not bundled): spawn → exit, median of ${n}`, ms(f.wallMs), { baseline: ms(node0.wallMs), ratio: f.wallMs / node0.wallMs, target: '≤ 1.5× (READY)' });
+  }
+}
 const env = await startAgentEnv();
 let idleRss = NaN;
 try {
@@ -82,7 +94,7 @@ try {
     ['bundle', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir } }],
     ['bundle, --max-semi-space-size=1 --max-old-space-size=64', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: ['--max-semi-space-size=1', '--max-old-space-size=64'] }],
     ['bundle, --jitless', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: JITLESS } ],
-    ['bundle, --jitless --max-semi-space-size=1 (the .deb wrapper)', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: [...JITLESS, '--max-semi-space-size=1'] }],
+    ['bundle, --jitless --max-semi-space-size=1 (the .deb wrapper)', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: WRAPPER }],
   ];
   for (const [tag, opts] of want('startup') ? variants : []) {
     const d = await daemonStart(env, restarts, opts);

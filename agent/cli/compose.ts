@@ -105,7 +105,8 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       state: stores.state,
       ...(part.prepare ? { prepare: part.prepare } : {}),
       buildCsr: csrBuilder(config.identity, part, ctx.attestation),
-      verifyIssued: issuedVerifier(stores.ta, part.issuerAnchors ?? [], ctx.factoryAnchors),
+      // the factory anchors are parsed only when an issued certificate is checked against them
+      verifyIssued: (cert, chain, at) => issuedVerifier(stores.ta, part.issuerAnchors ?? [], ctx.factoryAnchors())(cert, chain, at),
       policy: {
         keyAlgorithm: config.identity.keyAlgorithm,
         renewFraction: config.schedule.renewFraction,

@@ -1,5 +1,6 @@
 // The one context every feature is composed over: keystore, stores, the device identity, the device-authenticated
 // EST client, the status board (over the configured sinks), and attestation when enabled.
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { stateLayout } from '../store/layout.js';
 import type * as pkijs from 'pkijs';
@@ -18,6 +19,8 @@ import { removeDeadWritersTemps } from '../store/atomic-file.js';
 import { CrlStore } from '../store/crl-store.js';
 import { FileStateStore } from '../store/state-store.js';
 import { TrustAnchorStore } from '../store/ta-store.js';
+import { pemDecodeAll } from '../pki/pem.js';
+import { EnrolldError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { createAttestation } from './attestation/index.js';
 import { readAnchors, readSecret } from './config-files.js';
@@ -26,8 +29,8 @@ import { composeStatusSink } from './mqtt/index.js';
 
 export type SharedContext = Omit<FeatureContext, 'section'> & {
   sink: StatusSink;
-  /** The EST server's anchors from config (the TA store's seed, and the last resort for issued certificates). */
-  factoryAnchors: pkijs.Certificate[];
+  /** The EST server's anchors from config (the TA store's seed, and the last resort for issued certificates), parsed on first use. */
+  factoryAnchors(): pkijs.Certificate[];
 };
 
 export interface ContextOptions {
@@ -58,14 +61,16 @@ export async function openKeystore(config: Config, log: Logger, given?: KeyStore
 export async function createSharedContext(config: Config, keystore: KeyStore, o: ContextOptions): Promise<SharedContext> {
   const { clock, log } = o;
   const trustAnchorsPem = readFileSync(config.est.trustAnchorsFile, 'utf8');
-  const factoryAnchors = readAnchors(config.est.trustAnchorsFile);
+  checkAnchorsPem(trustAnchorsPem, config.est.trustAnchorsFile);
+  let anchors: pkijs.Certificate[] | undefined;
+  const factoryAnchors = (): pkijs.Certificate[] => (anchors ??= readAnchors(config.est.trustAnchorsFile));
   const state = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState, now: () => clock.now(), log });
   const swept = await removeDeadWritersTemps(config.stateDir).catch(() => []);
   if (swept.length) log.info('state.stale-temps-removed', { count: swept.length });
   const ta = await TrustAnchorStore.open(stateLayout(config.stateDir).trustAnchors, { now: () => clock.now(), log });
   if (ta.list().length === 0) {
     // First start: the manufacture-time TA file seeds the TA database (RFC 7030 §4.1.1 explicit TA).
-    await ta.add(factoryAnchors.map((c, i) => ({ name: `factory-${i}`, source: 'config', uses: ['est-server', 'cacerts', 'crl'] as const, certificate: c })));
+    await ta.add(factoryAnchors().map((c, i) => ({ name: `factory-${i}`, source: 'config', uses: ['est-server', 'cacerts', 'crl'] as const, certificate: c })));
   }
   const crl = await CrlStore.open(stateLayout(config.stateDir).crls, { taStore: ta, now: () => clock.now(), log });
   const basicAuth = config.est.basicAuth ? { username: config.est.basicAuth.username, password: readSecret(config.est.basicAuth.passwordFile) } : undefined;
@@ -95,4 +100,20 @@ export async function createSharedContext(config: Config, keystore: KeyStore, o:
     ...(config.attestation.enabled ? { attestation: createAttestation(config.attestation, keystore, clock) } : {}),
     ...(o.progressIntervalMs !== undefined ? { progressIntervalMs: o.progressIntervalMs } : {}),
   };
+}
+
+/**
+ * The trust-anchor file holds certificates: checked at start with OpenSSL (node:crypto X509Certificate, what TLS
+ * reads the same PEM with), while the pkijs parse (`factoryAnchors`) waits for its first use — the first pkijs parse
+ * compiles and runs the ASN.1 decoders (≈ 10 ms), which nothing before READY=1 needs.
+ */
+function checkAnchorsPem(pem: string, file: string): void {
+  let blocks: ReturnType<typeof pemDecodeAll>;
+  try {
+    blocks = pemDecodeAll(pem, 'CERTIFICATE');
+    for (const b of blocks) new X509Certificate(b.der);
+  } catch (err) {
+    throw new EnrolldError('config.trust-anchors', `${file}: not a certificate: ${(err as Error).message}`, { cause: err });
+  }
+  if (blocks.length === 0) throw new EnrolldError('config.trust-anchors', `${file} holds no certificate`);
 }

@@ -16,7 +16,7 @@
 // state and status are published again.
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 import { lazyRequire } from '../util/lazy-require.js';
 import type { Phase } from '../lifecycle/state.js';
@@ -189,7 +189,8 @@ export function mqttSecureContext(t: MqttTlsOptions): SecureContext {
     throw new MqttStatusConfigError('privateKeyEngine and privateKeyIdentifier go together');
   }
   try {
-    return createSecureContext(o);
+    // node:tls is loaded here, not at import: it is not in node's start-up snapshot and only an MQTT sink needs it
+    return process.getBuiltinModule('node:tls').createSecureContext(o);
   } catch (err) {
     throw new MqttStatusConfigError(`TLS client configuration rejected: ${(err as Error).message}`, { cause: err });
   }

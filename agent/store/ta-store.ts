@@ -12,7 +12,7 @@
 // Digest (reported in status): SHA-256 over the sorted lines "<sha256 of the TA certificate DER> <uses sorted,
 // comma-separated>\n" — names/sources/dates are descriptive and do not change it; any change in which keys are
 // trusted for what does.
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import type * as pkijs from 'pkijs';
 import { certificateFingerprint, certificateFromDer, certificateToDer, certificatesFromPem, describeName } from '../pki/cert.js';
 import { EnrolldError } from '../util/errors.js';
@@ -90,9 +90,7 @@ function toDer(c: TrustAnchorInput['certificate'], where: string): Uint8Array {
 }
 
 function makeTa(input: TrustAnchorInput, addedAt: string, where: string): TrustAnchor {
-  if (typeof input.name !== 'string' || !NAME_RE.test(input.name)) throw new TaStoreError('invalid', `${where}: invalid name ${JSON.stringify(input.name)}`);
-  if (typeof input.source !== 'string' || !NAME_RE.test(input.source)) throw new TaStoreError('invalid', `${where}: invalid source ${JSON.stringify(input.source)}`);
-  const uses = normUses(input.uses, where);
+  const { name, source, uses } = checkFields(input, where);
   let der: Uint8Array;
   let certificate: pkijs.Certificate;
   try {
@@ -102,7 +100,34 @@ function makeTa(input: TrustAnchorInput, addedAt: string, where: string): TrustA
     if (e instanceof TaStoreError) throw e;
     throw new TaStoreError('invalid', `${where}: not a certificate: ${(e as Error).message}`, { cause: e });
   }
-  return { name: input.name, source: input.source, uses, fingerprint: certificateFingerprint(der), der, certificate, subject: describeName(certificate.subject), addedAt };
+  return { name, source, uses, fingerprint: certificateFingerprint(der), der, certificate, subject: describeName(certificate.subject), addedAt };
+}
+
+/**
+ * An anchor read back from the store: its certificate was parsed when it was added; here OpenSSL checks it is one
+ * (node:crypto X509Certificate, ≈ 0.1–0.7 ms) and pkijs parses it on first use of `certificate`/`subject`, so opening
+ * the store at start-up does not compile and run the ASN.1 decoders (≈ 10 ms for the first certificate).
+ */
+function storedTa(input: { name: string; source: string; uses: readonly TaUse[]; der: Uint8Array }, addedAt: string, where: string): TrustAnchor {
+  const { name, source, uses } = checkFields(input, where);
+  const der = input.der;
+  try {
+    new X509Certificate(der);
+  } catch (e) {
+    throw new TaStoreError('invalid', `${where}: not a certificate: ${(e as Error).message}`, { cause: e });
+  }
+  let parsed: pkijs.Certificate | undefined;
+  const certificate = (): pkijs.Certificate => (parsed ??= certificateFromDer(der));
+  return Object.defineProperties({ name, source, uses, fingerprint: certificateFingerprint(der), der, addedAt } as Omit<TrustAnchor, 'certificate' | 'subject'>, {
+    certificate: { get: certificate, enumerable: true },
+    subject: { get: () => describeName(certificate().subject), enumerable: true },
+  }) as TrustAnchor;
+}
+
+function checkFields(input: Pick<TrustAnchorInput, 'name' | 'source' | 'uses'>, where: string): { name: string; source: string; uses: TaUse[] } {
+  if (typeof input.name !== 'string' || !NAME_RE.test(input.name)) throw new TaStoreError('invalid', `${where}: invalid name ${JSON.stringify(input.name)}`);
+  if (typeof input.source !== 'string' || !NAME_RE.test(input.source)) throw new TaStoreError('invalid', `${where}: invalid source ${JSON.stringify(input.source)}`);
+  return { name: input.name, source: input.source, uses: normUses(input.uses, where) };
 }
 
 export function trustAnchorSetDigest(anchors: readonly Pick<TrustAnchor, 'fingerprint' | 'uses'>[]): string {
@@ -133,7 +158,7 @@ function decodeDoc(doc: unknown, file: string): TrustAnchor[] {
     const where = `${file}: anchors[${i}]`;
     if (!a || typeof a.cert !== 'string' || typeof a.addedAt !== 'string') throw new TaStoreError('corrupt', `${where}: malformed record`);
     try {
-      out.push(makeTa({ name: a.name, source: a.source, uses: a.uses, certificate: new Uint8Array(Buffer.from(a.cert, 'base64')) }, a.addedAt, where));
+      out.push(storedTa({ name: a.name, source: a.source, uses: a.uses, der: new Uint8Array(Buffer.from(a.cert, 'base64')) }, a.addedAt, where));
     } catch (e) {
       throw new TaStoreError('corrupt', (e as Error).message, { cause: e });
     }

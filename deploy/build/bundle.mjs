@@ -51,6 +51,8 @@ const common = {
   sourcemap: 'linked',
   sourcesContent: false,
   legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
   absWorkingDir: top,
 };
@@ -161,6 +163,13 @@ async function mergeStartupPath(meta) {
   });
   rmSync(stage, { recursive: true, force: true });
 }
+
+// The start-up path loads node's HTTP/HTTPS/TLS modules on first use (protocols/http/transport.ts, status/mqtt.ts):
+// they are not in node's snapshot and nothing before READY=1 needs them. A static import in main.mjs would bring
+// their compilation back onto every start.
+const startup = readFileSync(path.join(out, 'main.mjs'), 'utf8');
+const eager = [...startup.matchAll(/(?:^|[;\s])import\s*(?:[\w$*{},\s]+?from\s*)?"(?:node:)?(https|http|tls)"/g)].map((m) => m[1]);
+if (eager.length) throw new Error(`dist/bundle/main.mjs imports node:${eager.join(', node:')} at start-up; load it on first use (process.getBuiltinModule)`);
 
 const rows = [];
 const walk = (d) => {

@@ -2,6 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CronSchedule, backoffSeconds, renewAt, withJitter, clampRetryAfter, ScheduleError, RENEW_SPREAD } from '../../agent/lifecycle/schedule.js';
 import { ManualClock } from '../../agent/lifecycle/clock.js';
+import { createTask } from 'node-cron';
+
+// A zone with DST changes (read by Date and Intl when first used after this line): the local-time search below must
+// agree with node-cron's own matcher across them.
+process.env.TZ = 'Europe/Berlin';
 
 test('cron next() is strictly after and matches the pattern', () => {
   const s = new CronSchedule('*/15 * * * *', 'UTC');
@@ -12,6 +17,30 @@ test('cron next() is strictly after and matches the pattern', () => {
   const daily = new CronSchedule('30 3 * * *', 'UTC');
   assert.is(daily.next(new Date('2026-01-01T04:00:00Z')).toISOString(), '2026-01-02T03:30:00.000Z');
   daily.close();
+});
+
+test('without a timezone, next() is the first minute node-cron itself matches, across DST changes (Europe/Berlin)', () => {
+  const starts = ['2026-03-29T00:10:00Z', '2026-10-25T00:10:00Z', '2026-06-30T23:59:30Z'].flatMap((iso) => [0, 25, 50, 55, 70, 95].map((min) => new Date(Date.parse(iso) + min * 60_000)));
+  for (const p of ['*/15 * * * *', '30 2 * * *', '5 1,2,3 * * *', '* 2 * * *']) {
+    const s = new CronSchedule(p);
+    const cron = createTask(p, () => undefined);
+    for (const from of starts) {
+      let t = Math.floor(from.getTime() / 60_000) * 60_000 + 60_000;
+      while (!cron.match(new Date(t))) t += 60_000;
+      assert.is(s.next(from).toISOString(), new Date(t).toISOString(), `${p} after ${from.toISOString()}`);
+    }
+    s.close();
+    void cron.destroy();
+  }
+});
+
+test('patterns with L/W/# tokens go to node-cron\'s matcher', () => {
+  const s = new CronSchedule('0 12 L * *', 'UTC');
+  assert.is(s.next(new Date('2026-02-03T00:00:00Z')).toISOString(), '2026-02-28T12:00:00.000Z');
+  s.close();
+  const nth = new CronSchedule('0 9 * * 1#2');
+  assert.is(nth.next(new Date('2026-03-01T00:00:00Z')).toISOString(), '2026-03-09T08:00:00.000Z');
+  nth.close();
 });
 
 test('invalid cron patterns are refused', () => {

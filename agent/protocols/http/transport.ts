@@ -3,10 +3,9 @@
 // identity checked by node's checkServerIdentity, optional TLS client auth with a keystore key (PEM or TPM engine),
 // optional HTTP Basic auth (RFC 7617), a response-size cap enforced while streaming, connect/total timeouts.
 import { createHash } from 'node:crypto';
-import https from 'node:https';
-import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import type * as Https from 'node:https';
+import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
-import { isIP } from 'node:net';
 import type { TlsKeyOptions } from '../../keystore/keystore.js';
 import { pemEncode } from '../../pki/pem.js';
 import { lruGet, lruSet } from '../../util/lru.js';
@@ -18,6 +17,12 @@ import {
   TransportConfigError,
   TransportError,
 } from './errors.js';
+
+// node's HTTPS/TLS/net modules are not in its start-up snapshot (compiling them costs 5–10 ms): loaded at the first
+// connection instead of at import, so nothing before READY=1 waits for them.
+const https = (): typeof Https => process.getBuiltinModule('node:https');
+const tls = (): typeof import('node:tls') => process.getBuiltinModule('node:tls');
+const isIP = (host: string): number => process.getBuiltinModule('node:net').isIP(host);
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
@@ -112,7 +117,7 @@ export interface HttpsTransportOptions {
  * the connection and forgets the cookies.
  */
 export class HttpSession {
-  readonly agent = new https.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+  readonly agent = new (https().Agent)({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
   private readonly cookies = new Map<string, string>();
   /** The TLS session each origin's connections offer, fixed at the session's first request to it (see offer()). */
   private readonly offered = new Map<string, Buffer | undefined>();
@@ -184,7 +189,7 @@ function setupKey(o: SecureContextOptions): string {
 }
 
 function sharedSecureContext(setup: string, o: SecureContextOptions): SecureContext {
-  return lruGet(contexts, setup, CONTEXTS_MAX, () => createSecureContext(o));
+  return lruGet(contexts, setup, CONTEXTS_MAX, () => tls().createSecureContext(o));
 }
 
 /**
@@ -285,7 +290,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
         return Promise.reject(classify(e, false, false));
       }
 
-      const options: https.RequestOptions & { secureContext: SecureContext } = {
+      const options: Https.RequestOptions & { secureContext: SecureContext } = {
         method: req.method,
         host,
         port,
@@ -323,9 +328,9 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
         };
         const onAbort = (): void => finish(new TransportError('transport.aborted', `request aborted: ${String(req.signal?.reason ?? '')}`));
 
-        let r: ReturnType<typeof https.request>;
+        let r: ReturnType<typeof Https.request>;
         try {
-          r = https.request(options);
+          r = https().request(options);
         } catch (e) {
           reject(classify(e, false, false));
           return;
