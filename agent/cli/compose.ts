@@ -105,8 +105,8 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       state: stores.state,
       ...(part.prepare ? { prepare: part.prepare } : {}),
       buildCsr: csrBuilder(config.identity, part, ctx.attestation),
-      // the factory anchors are parsed only when an issued certificate is checked against them
-      verifyIssued: (cert, chain, at) => issuedVerifier(stores.ta, part.issuerAnchors ?? [], ctx.factoryAnchors())(cert, chain, at),
+      // the factory anchors are parsed only when the TA store and the protocol have no anchor to check against
+      verifyIssued: issuedVerifier(stores.ta, part.issuerAnchors ?? [], ctx.factoryAnchors),
       policy: {
         keyAlgorithm: config.identity.keyAlgorithm,
         renewFraction: config.schedule.renewFraction,

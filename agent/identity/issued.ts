@@ -5,9 +5,9 @@ import type { EnrollerDeps } from '../lifecycle/enroller.js';
 import { validateChain } from '../pki/chain.js';
 import type { TrustAnchorStore } from '../store/ta-store.js';
 
-export function issuedVerifier(taStore: TrustAnchorStore, issuerAnchors: pkijs.Certificate[], fallback: pkijs.Certificate[]): EnrollerDeps['verifyIssued'] {
+export function issuedVerifier(taStore: TrustAnchorStore, issuerAnchors: pkijs.Certificate[], fallback: () => pkijs.Certificate[]): EnrollerDeps['verifyIssued'] {
   return async (cert, chain, at) => {
     const anchors = [...taStore.certificatesFor('cacerts'), ...issuerAnchors];
-    await validateChain({ leaf: cert, intermediates: chain, trustAnchors: anchors.length ? anchors : fallback, at });
+    await validateChain({ leaf: cert, intermediates: chain, trustAnchors: anchors.length ? anchors : fallback(), at });
   };
 }

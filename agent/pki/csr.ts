@@ -2,7 +2,6 @@
 // Attributes: extensionRequest (PKCS#9, RFC 2985 §5.4.2) carries SAN and caller extensions; challengePassword
 // (RFC 2985 §5.4.1) optional; `attributes` lets other layers (CSR attestation evidence) add their own.
 import * as asn1js from 'asn1js';
-import { isIP } from 'node:net';
 import * as pkijs from 'pkijs';
 import type { HashAlgorithm, Signer } from './signer.js';
 import { decodeAsn1, toArrayBuffer } from './der.js';
@@ -10,6 +9,9 @@ import { PkiDecodeError, PkiSignError } from './errors.js';
 import { buildName, type NameInput } from './name.js';
 import { pemEncode } from './pem.js';
 import { signatureAlgorithmFor, signTbs } from './sign.js';
+
+// node:net is not in node's start-up snapshot; the CSR needs only its isIP, loaded on first use
+const isIP = (host: string): number => process.getBuiltinModule('node:net').isIP(host);
 
 export const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 export const OID_CHALLENGE_PASSWORD = '1.2.840.113549.1.9.7';

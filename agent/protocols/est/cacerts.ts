@@ -5,7 +5,6 @@
 //    are accepted ONLY if the caller's out-of-band check (e.g. a SHA-256 fingerprint from the device label or an
 //    operator) approves them. Then the server's own TLS chain must validate to the accepted roots and name the host.
 import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 import type * as pkijs from 'pkijs';
 import { certificateFingerprint, certificateToDer, describeName, isSelfIssued } from '../../pki/cert.js';
 import { validateChain } from '../../pki/chain.js';
@@ -14,6 +13,9 @@ import { EST_OPERATIONS } from './constants.js';
 import { estUrl, nowOf, type EstContext } from './context.js';
 import { EstBootstrapError, EstProtocolError } from './errors.js';
 import { certsOnlyFrom, throwForStatus } from './response.js';
+
+// node:net is not in node's start-up snapshot; only isIP is needed, loaded on first use
+const isIP = (host: string): number => process.getBuiltinModule('node:net').isIP(host);
 
 type CertInput = pkijs.Certificate | Uint8Array;
 
