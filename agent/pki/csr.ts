@@ -9,9 +9,7 @@ import { PkiDecodeError, PkiSignError } from './errors.js';
 import { buildName, type NameInput } from './name.js';
 import { pemEncode } from './pem.js';
 import { signatureAlgorithmFor, signTbs } from './sign.js';
-
-// node:net is not in node's start-up snapshot; the CSR needs only its isIP, loaded on first use
-const isIP = (host: string): number => process.getBuiltinModule('node:net').isIP(host);
+import { isIP } from '../util/net.js';
 
 export const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 export const OID_CHALLENGE_PASSWORD = '1.2.840.113549.1.9.7';

@@ -13,9 +13,7 @@ import { EST_OPERATIONS } from './constants.js';
 import { estUrl, nowOf, type EstContext } from './context.js';
 import { EstBootstrapError, EstProtocolError } from './errors.js';
 import { certsOnlyFrom, throwForStatus } from './response.js';
-
-// node:net is not in node's start-up snapshot; only isIP is needed, loaded on first use
-const isIP = (host: string): number => process.getBuiltinModule('node:net').isIP(host);
+import { isIP } from '../../util/net.js';
 
 type CertInput = pkijs.Certificate | Uint8Array;
 

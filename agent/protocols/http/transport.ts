@@ -8,6 +8,7 @@ import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TlsKeyOptions } from '../../keystore/keystore.js';
 import { pemEncode } from '../../pki/pem.js';
+import { isIP } from '../../util/net.js';
 import { lruGet, lruSet } from '../../util/lru.js';
 import {
   ConnectionError,
@@ -18,11 +19,10 @@ import {
   TransportError,
 } from './errors.js';
 
-// node's HTTPS/TLS/net modules are not in its start-up snapshot (compiling them costs 5–10 ms): loaded at the first
+// node's HTTPS/TLS modules are not in its start-up snapshot (compiling them costs 5–10 ms): loaded at the first
 // connection instead of at import, so nothing before READY=1 waits for them.
 const https = (): typeof Https => process.getBuiltinModule('node:https');
 const tls = (): typeof import('node:tls') => process.getBuiltinModule('node:tls');
-const isIP = (host: string): number => process.getBuiltinModule('node:net').isIP(host);
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
