@@ -1,6 +1,5 @@
 // The one context every feature is composed over: keystore, stores, the device identity, the device-authenticated
 // EST client, the status board (over the configured sinks), and attestation when enabled.
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { stateLayout } from '../store/layout.js';
 import type * as pkijs from 'pkijs';
@@ -19,11 +18,9 @@ import { removeDeadWritersTemps } from '../store/atomic-file.js';
 import { CrlStore } from '../store/crl-store.js';
 import { FileStateStore } from '../store/state-store.js';
 import { TrustAnchorStore } from '../store/ta-store.js';
-import { pemDecodeAll } from '../pki/pem.js';
-import { EnrolldError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { createAttestation } from './attestation/index.js';
-import { readAnchors, readSecret } from './config-files.js';
+import { anchorsFromPem, checkAnchorsPem, readSecret } from './config-files.js';
 import type { DeviceHttp, FeatureContext } from './feature.js';
 import { composeStatusSink } from './mqtt/index.js';
 
@@ -63,7 +60,7 @@ export async function createSharedContext(config: Config, keystore: KeyStore, o:
   const trustAnchorsPem = readFileSync(config.est.trustAnchorsFile, 'utf8');
   checkAnchorsPem(trustAnchorsPem, config.est.trustAnchorsFile);
   let anchors: pkijs.Certificate[] | undefined;
-  const factoryAnchors = (): pkijs.Certificate[] => (anchors ??= readAnchors(config.est.trustAnchorsFile));
+  const factoryAnchors = (): pkijs.Certificate[] => (anchors ??= anchorsFromPem(trustAnchorsPem, config.est.trustAnchorsFile));
   const state = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState, now: () => clock.now(), log });
   const swept = await removeDeadWritersTemps(config.stateDir).catch(() => []);
   if (swept.length) log.info('state.stale-temps-removed', { count: swept.length });
@@ -100,20 +97,4 @@ export async function createSharedContext(config: Config, keystore: KeyStore, o:
     ...(config.attestation.enabled ? { attestation: createAttestation(config.attestation, keystore, clock) } : {}),
     ...(o.progressIntervalMs !== undefined ? { progressIntervalMs: o.progressIntervalMs } : {}),
   };
-}
-
-/**
- * The trust-anchor file holds certificates: checked at start with OpenSSL (node:crypto X509Certificate, what TLS
- * reads the same PEM with), while the pkijs parse (`factoryAnchors`) waits for its first use — the first pkijs parse
- * compiles and runs the ASN.1 decoders (≈ 10 ms), which nothing before READY=1 needs.
- */
-function checkAnchorsPem(pem: string, file: string): void {
-  let blocks: ReturnType<typeof pemDecodeAll>;
-  try {
-    blocks = pemDecodeAll(pem, 'CERTIFICATE');
-    for (const b of blocks) new X509Certificate(b.der);
-  } catch (err) {
-    throw new EnrolldError('config.trust-anchors', `${file}: not a certificate: ${(err as Error).message}`, { cause: err });
-  }
-  if (blocks.length === 0) throw new EnrolldError('config.trust-anchors', `${file} holds no certificate`);
 }
