@@ -33,6 +33,8 @@ export interface EnrollBreakdown {
 export interface EnrollLatencyResult {
   enroll?: EnrollBreakdown;
   reenroll: EnrollBreakdown;
+  /** Loading the modules deferred at start-up, before the initial enrollment (timed apart from it). */
+  load?: { cpuMs: number; wallMs: number; modules: number };
   /** Re-enrollment CPU by thread (mean; /proc per-thread ticks). */
   threads: { mainMsPerReenroll: number; otherMsPerReenroll: number };
 }
@@ -40,7 +42,7 @@ export interface EnrollLatencyResult {
 export async function enrollLatency(env: AgentEnv, reenrolls = 10): Promise<EnrollLatencyResult> {
   const relay = await startRelay(env.lab.port);
   try {
-    const { result, marks } = await runProbe<{ samples: EnrollSample[]; threads: EnrollLatencyResult['threads'] }>(relayConfig(env, relay, 'config-enroll.json', `state-enroll-${Date.now()}`), relay, 'enroll', reenrolls);
+    const { result, marks } = await runProbe<{ samples: EnrollSample[]; threads: EnrollLatencyResult['threads']; load?: EnrollLatencyResult['load'] }>(relayConfig(env, relay, 'config-enroll.json', `state-enroll-${Date.now()}`), relay, 'enroll', reenrolls);
     const withBytes = result.samples.map((s, i) => {
       const name = s.op === 'enroll' ? 'enroll' : `reenroll-${result.samples[0]!.op === 'enroll' ? i - 1 : i}`;
       const d = delta(marks[`${name}-start`]!, marks[`${name}-end`]!);
@@ -60,7 +62,7 @@ export async function enrollLatency(env: AgentEnv, reenrolls = 10): Promise<Enro
       };
     };
     const first = withBytes.filter((s) => s.op === 'enroll');
-    return { ...(first.length ? { enroll: summarize(first) } : {}), reenroll: summarize(withBytes.filter((s) => s.op === 'reenroll')), threads: result.threads };
+    return { ...(first.length ? { enroll: summarize(first) } : {}), reenroll: summarize(withBytes.filter((s) => s.op === 'reenroll')), threads: result.threads, ...(result.load ? { load: result.load } : {}) };
   } finally {
     await relay.close();
   }

@@ -124,6 +124,7 @@ try {
 
   if (want('enroll')) {
   const e = await enrollLatency(env, reenrolls);
+  if (e.load) row(`before the initial enroll: loading the ${e.load.modules} deferred module groups (ASN.1 stack, EST operations), CPU / wall`, `${ms(e.load.cpuMs)} / ${ms(e.load.wallMs)}`);
   for (const [tag, b, limit] of [['initial enroll (Basic), 1 sample', e.enroll, 40], [`re-enroll (TPM TLS client auth), median of ${reenrolls}`, e.reenroll, 25]] as const) {
     if (!b) continue;
     row(`${tag}: wall`, ms(b.wallMs));
