@@ -34,6 +34,7 @@ import { pemDecode, pemDecodeAll } from '../pki/pem.js';
 
 /** pki/cert.ts (the ASN.1 stack), for the credential handed to package handlers: loaded at the first dispatch. */
 const certModule = lazyImport(() => import('../pki/cert.js'));
+type CertModule = Awaited<ReturnType<typeof certModule>>;
 
 export interface PalPollerOptions {
   est: EstClient;
@@ -107,10 +108,9 @@ export interface PalPollRecord {
   error?: { code: string; message: string };
 }
 
-async function credentialOf(state: AgentState): Promise<PackageContext['credential']> {
+function credentialOf(state: AgentState, { certificateToDer, certificatesFromPem, sharedCertificateFromDer }: CertModule): PackageContext['credential'] {
   const c = state.credential;
   if (!c) return undefined;
-  const { certificateToDer, certificatesFromPem, sharedCertificateFromDer } = await certModule();
   try {
     return { certificate: sharedCertificateFromDer(pemDecode(c.certPem, 'CERTIFICATE')), chainDer: c.chainPem.flatMap((p) => certificatesFromPem(p).map(certificateToDer)) };
   } catch {
@@ -142,7 +142,11 @@ function credentialCache(): (state: AgentState) => Promise<PackageContext['crede
     if (last && last.certPem === c.certPem && last.chainPem.length === c.chainPem.length && last.chainPem.every((p, i) => p === c.chainPem[i])) {
       return last.value && { certificate: last.value.certificate, chainDer: [...last.value.chainDer] };
     }
-    const value = await credentialOf(state);
+    // pki/cert.ts not loadable: no credential this time (the handlers needing it fail to load the same way), and
+    // nothing remembered, so the next dispatch tries again
+    const mod = await certModule().catch(() => undefined);
+    if (!mod) return undefined;
+    const value = credentialOf(state, mod);
     last = { certPem: c.certPem, chainPem: [...c.chainPem], value };
     return value && { certificate: value.certificate, chainDer: [...value.chainDer] };
   };
