@@ -24,7 +24,8 @@ import { certificateHasKey, certificateToPem } from '../pki/cert.js';
 import { validateChain } from '../pki/chain.js';
 import { EST_OPERATIONS } from '../protocols/est/constants.js';
 import type { EstIssued } from '../protocols/est/enroll-response.js';
-import { certsOnlyFrom, pendingFrom, serverText } from '../protocols/est/response.js';
+import { certsOnlyFrom } from '../protocols/est/certs-only-response.js';
+import { pendingFrom, serverText } from '../protocols/est/response.js';
 import { clientFor, entryUri, failed, infoNamesCertificate } from './common.js';
 import type { EnrollmentRetrieval, PackageContext } from './context.js';
 

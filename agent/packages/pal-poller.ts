@@ -13,7 +13,7 @@ import type { Clock } from '../lifecycle/clock.js';
 import type { AgentState } from '../lifecycle/state.js';
 import { loadPalChain, type PalChainResult } from '../pal/chain.js';
 import { dispatchPal, type EntryResult, type EntryStatus, type PackageHandlerRegistry } from '../pal/dispatch.js';
-import { certificateToDer, certificatesFromPem, sharedCertificateFromDer } from '../pki/cert.js';
+import { lazyImport } from '../util/lazy-import.js';
 import type { EstClient } from '../protocols/est/client.js';
 import { EST_EXT_OPERATIONS } from '../protocols/est/constants.js';
 import { resolvePackageUri } from '../protocols/est/package-uri.js';
@@ -30,7 +30,11 @@ import { estUrl } from '../protocols/est/context.js';
 import { PackageType, type PalEntry } from '../pal/model.js';
 import type { EnrollmentRetrieval, PackageContext, PackagePolicy, PeerCertificateStore, RenewalRequest } from './context.js';
 import { createPackageRegistry, PLACEHOLDER_CODE, PLACEHOLDER_DETAIL } from './registry.js';
-import { pemDecode } from '../pki/pem.js';
+import { pemDecode, pemDecodeAll } from '../pki/pem.js';
+
+/** pki/cert.ts (the ASN.1 stack), for the credential handed to package handlers: loaded at the first dispatch. */
+const certModule = lazyImport(() => import('../pki/cert.js'));
+type CertModule = Awaited<ReturnType<typeof certModule>>;
 
 export interface PalPollerOptions {
   est: EstClient;
@@ -104,7 +108,7 @@ export interface PalPollRecord {
   error?: { code: string; message: string };
 }
 
-function credentialOf(state: AgentState): PackageContext['credential'] {
+function credentialOf(state: AgentState, { certificateToDer, certificatesFromPem, sharedCertificateFromDer }: CertModule): PackageContext['credential'] {
   const c = state.credential;
   if (!c) return undefined;
   try {
@@ -114,16 +118,35 @@ function credentialOf(state: AgentState): PackageContext['credential'] {
   }
 }
 
+/**
+ * The DER of the credential's chain certificates as stored (PEM blocks only, no ASN.1 parse): what cacertsDue reads
+ * the notAfter of (node:crypto), on every RFC 7030 poll; none when the credential's PEM is unreadable.
+ */
+function chainDerOf(state: AgentState): Uint8Array[] {
+  const c = state.credential;
+  if (!c) return [];
+  try {
+    pemDecode(c.certPem, 'CERTIFICATE');
+    return c.chainPem.flatMap((p) => pemDecodeAll(p, 'CERTIFICATE').map((b) => b.der));
+  } catch {
+    return [];
+  }
+}
+
 /** credentialOf for the credential of the last call again (the same certificate is polled with for weeks). */
-function credentialCache(): (state: AgentState) => PackageContext['credential'] {
+function credentialCache(): (state: AgentState) => Promise<PackageContext['credential']> {
   let last: { certPem: string; chainPem: string[]; value: PackageContext['credential'] } | undefined;
-  return (state) => {
+  return async (state) => {
     const c = state.credential;
     if (!c) return undefined;
     if (last && last.certPem === c.certPem && last.chainPem.length === c.chainPem.length && last.chainPem.every((p, i) => p === c.chainPem[i])) {
       return last.value && { certificate: last.value.certificate, chainDer: [...last.value.chainDer] };
     }
-    const value = credentialOf(state);
+    // pki/cert.ts not loadable: no credential this time (the handlers needing it fail to load the same way), and
+    // nothing remembered, so the next dispatch tries again
+    const mod = await certModule().catch(() => undefined);
+    if (!mod) return undefined;
+    const value = credentialOf(state, mod);
     last = { certPem: c.certPem, chainPem: [...c.chainPem], value };
     return value && { certificate: value.certificate, chainDer: [...value.chainDer] };
   };
@@ -221,7 +244,7 @@ export class PalPoller implements Poller {
     const last = Date.parse(m.cacertsAt);
     const refresh = this.o.cacertsRefreshMs ?? DAY_MS;
     // §4.1.3: fetch an up-to-date set before the stored CA certificates expire
-    const held = [...this.o.taStore.certificatesFor('cacerts'), ...(this.credentialOf(state)?.chainDer ?? [])];
+    const held = [...this.o.taStore.certificatesFor('cacerts'), ...chainDerOf(state)];
     let earliest = Infinity;
     if (this.notAfterMs.size > 256) this.notAfterMs.clear();
     for (const der of held) {
@@ -304,7 +327,8 @@ export class PalPoller implements Poller {
   ): Promise<{ outcome: PollOutcome; results: EntryResult[] }> {
     const { log, clock } = this.o;
     const renewals: RenewalRequest[] = [];
-    const credential = this.credentialOf(state);
+    // Handlers are the only readers of the credential: a poll with nothing to dispatch does not parse it.
+    const credential = entries.length ? await this.credentialOf(state) : undefined;
     const context: PackageContext = {
       est: this.o.est,
       taStore: this.o.taStore,

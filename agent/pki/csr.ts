@@ -10,10 +10,9 @@ import { buildName, type NameInput } from './name.js';
 import { pemEncode } from './pem.js';
 import { signatureAlgorithmFor, signTbs } from './sign.js';
 import { isIP } from '../util/net.js';
+import { OID_CHALLENGE_PASSWORD, OID_EXTENSION_REQUEST, OID_SUBJECT_ALT_NAME } from './oids.js';
 
-export const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
-export const OID_CHALLENGE_PASSWORD = '1.2.840.113549.1.9.7';
-export const OID_SUBJECT_ALT_NAME = '2.5.29.17';
+export { OID_CHALLENGE_PASSWORD, OID_EXTENSION_REQUEST, OID_SUBJECT_ALT_NAME };
 
 export interface OtherNameInput {
   /** type-id OID, e.g. 1.3.6.1.5.5.7.8.4 (id-on-hardwareModuleName). */

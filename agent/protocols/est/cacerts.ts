@@ -12,7 +12,8 @@ import { createHttpsTransport, type Transport } from '../http/transport.js';
 import { EST_OPERATIONS } from './constants.js';
 import { estUrl, nowOf, type EstContext } from './context.js';
 import { EstBootstrapError, EstProtocolError } from './errors.js';
-import { certsOnlyFrom, throwForStatus } from './response.js';
+import { certsOnlyFrom } from './certs-only-response.js';
+import { throwForStatus } from './response.js';
 import { isIP } from '../../util/net.js';
 
 type CertInput = pkijs.Certificate | Uint8Array;

@@ -1,11 +1,17 @@
-// Convenience facade over the per-operation functions, bound to one EST server (+ label) and Transport.
+// Convenience facade over the per-operation functions, bound to one EST server (+ label) and Transport. Every
+// operation decodes or builds DER: its module (and the ASN.1 stack) is loaded at the first call, not with the facade.
 import type * as pkijs from 'pkijs';
-import { bootstrapCaCerts, getCaCerts, type BootstrapOptions, type CaCertsResult } from './cacerts.js';
+import type { BootstrapOptions, CaCertsResult } from './cacerts.js';
 import { checkLabel, type EstContext } from './context.js';
-import { getCsrAttrs, type CsrAttrs } from './csrattrs.js';
+import type { CsrAttrs } from './csrattrs.js';
 import type { EnrollOptions, EstEnrollResult } from './enroll-response.js';
-import { simpleEnroll } from './simpleenroll.js';
-import { simpleReenroll, type ReenrollOptions } from './simplereenroll.js';
+import type { ReenrollOptions } from './simplereenroll.js';
+import { lazyImport } from '../../util/lazy-import.js';
+
+const cacertsOp = lazyImport(() => import('./cacerts.js'));
+const csrattrsOp = lazyImport(() => import('./csrattrs.js'));
+const simpleEnrollOp = lazyImport(() => import('./simpleenroll.js'));
+const simpleReenrollOp = lazyImport(() => import('./simplereenroll.js'));
 
 export class EstClient {
   constructor(readonly ctx: EstContext) {
@@ -20,20 +26,20 @@ export class EstClient {
   withTransport(transport: EstContext['transport']): EstClient {
     return new EstClient({ ...this.ctx, transport });
   }
-  cacerts(opts?: { trustAnchors?: Array<pkijs.Certificate | Uint8Array> }): Promise<CaCertsResult> {
-    return getCaCerts(this.ctx, opts);
+  async cacerts(opts?: { trustAnchors?: Array<pkijs.Certificate | Uint8Array> }): Promise<CaCertsResult> {
+    return (await cacertsOp()).getCaCerts(this.ctx, opts);
   }
-  csrattrs(): Promise<CsrAttrs> {
-    return getCsrAttrs(this.ctx);
+  async csrattrs(): Promise<CsrAttrs> {
+    return (await csrattrsOp()).getCsrAttrs(this.ctx);
   }
-  simpleEnroll(csrDer: Uint8Array, opts?: EnrollOptions): Promise<EstEnrollResult> {
-    return simpleEnroll(this.ctx, csrDer, opts);
+  async simpleEnroll(csrDer: Uint8Array, opts?: EnrollOptions): Promise<EstEnrollResult> {
+    return (await simpleEnrollOp()).simpleEnroll(this.ctx, csrDer, opts);
   }
-  simpleReenroll(csrDer: Uint8Array, opts?: ReenrollOptions): Promise<EstEnrollResult> {
-    return simpleReenroll(this.ctx, csrDer, opts);
+  async simpleReenroll(csrDer: Uint8Array, opts?: ReenrollOptions): Promise<EstEnrollResult> {
+    return (await simpleReenrollOp()).simpleReenroll(this.ctx, csrDer, opts);
   }
-  static bootstrap(opts: BootstrapOptions): Promise<CaCertsResult> {
-    return bootstrapCaCerts(opts);
+  static async bootstrap(opts: BootstrapOptions): Promise<CaCertsResult> {
+    return (await cacertsOp()).bootstrapCaCerts(opts);
   }
 }
 

@@ -1,6 +1,6 @@
 // RFC 7030 (EST) constants: paths, operation names, media types. Section references are to RFC 7030 unless noted;
 // RFC 8951 clarifies transfer encoding (always base64 DER bodies, Content-Transfer-Encoding ignored).
-import { OID_CHALLENGE_PASSWORD, OID_EXTENSION_REQUEST } from '../../pki/csr.js';
+import { OID_CHALLENGE_PASSWORD, OID_EXTENSION_REQUEST } from '../../pki/oids.js';
 
 /** §3.2.2: all EST operations live under this well-known prefix (RFC 8615). */
 export const EST_WELL_KNOWN_PATH = '/.well-known/est';

@@ -9,7 +9,8 @@ import { validateChain } from '../../pki/chain.js';
 import { EST_EXT_OPERATIONS } from './constants.js';
 import { nowOf, type EstContext } from './context.js';
 import { resolvePackageUri, type PackageUriOptions } from './package-uri.js';
-import { certsOnlyFrom, throwForStatus } from './response.js';
+import { certsOnlyFrom } from './certs-only-response.js';
+import { throwForStatus } from './response.js';
 
 type CertInput = pkijs.Certificate | Uint8Array;
 

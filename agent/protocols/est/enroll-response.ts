@@ -11,7 +11,8 @@ import { encodeBase64Body } from './base64-body.js';
 import { MEDIA_TYPES, type EstOperation } from './constants.js';
 import { estUrl, nowOf, type EstContext } from './context.js';
 import { EstProtocolError, EstUsageError } from './errors.js';
-import { certsOnlyFrom, pendingFrom, throwForStatus, type EstPending } from './response.js';
+import { certsOnlyFrom } from './certs-only-response.js';
+import { pendingFrom, throwForStatus, type EstPending } from './response.js';
 
 type CertInput = pkijs.Certificate | Uint8Array;
 

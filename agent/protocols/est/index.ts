@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './base64-body.js';
 export * from './context.js';
 export * from './response.js';
+export * from './certs-only-response.js';
 export * from './cacerts.js';
 export * from './csrattrs.js';
 export * from './enroll-response.js';

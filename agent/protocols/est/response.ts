@@ -1,11 +1,8 @@
 // Shared EST response handling: status classes (§4.2.3: 200 issued, 202 + Retry-After pending, 4xx/5xx errors with
-// text), content-type checks, body decoding (base64-body.ts) and certs-only parsing.
-import type * as pkijs from 'pkijs';
-import { parseCertsOnly } from '../../pki/certs-only.js';
+// text) and content-type checks. The certs-only body itself is read by certs-only-response.ts (it needs the ASN.1 stack).
 import { parseMediaType } from '../http/media-type.js';
 import { parseRetryAfter } from '../http/retry-after.js';
 import { headerValue, type TransportResponse } from '../http/transport.js';
-import { decodeEstBody } from './base64-body.js';
 import { EST_ERROR_TEXT_MAX, MEDIA_TYPES } from './constants.js';
 import { EstAuthError, EstHttpError, EstProtocolError } from './errors.js';
 
@@ -55,19 +52,5 @@ export function checkContentType(res: TransportResponse, expected: string, opera
   }
   if (expected === MEDIA_TYPES.pkcs7Mime && mt.params['smime-type'] !== undefined && mt.params['smime-type'].toLowerCase() !== 'certs-only') {
     throw new EstProtocolError('content_type', `EST ${operation}: smime-type=${mt.params['smime-type']} is not certs-only`);
-  }
-}
-
-/**
- * 200 + application/pkcs7-mime body → certificates (typed errors for bad base64 / DER / CMS). `reuseShared`: see
- * parseCertsOnly (the certificates are then read-only).
- */
-export function certsOnlyFrom(res: TransportResponse, operation: string, opts: { reuseShared?: boolean } = {}): { certificates: pkijs.Certificate[]; certificatesDer: Uint8Array[] } {
-  checkContentType(res, MEDIA_TYPES.pkcs7Mime, operation);
-  const der = decodeEstBody(res.body, `EST ${operation} response`);
-  try {
-    return parseCertsOnly(der, opts);
-  } catch (e) {
-    throw new EstProtocolError('certs_only', `EST ${operation}: ${(e as Error).message}`, { cause: e });
   }
 }
