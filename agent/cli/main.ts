@@ -9,11 +9,12 @@ import path from 'node:path';
 import { renderStatus, statusView, wakeReason, type StatusExtras } from './status-view.js';
 import { readFeatureStatus } from '../status/feature-status.js';
 import { readDownloadProgress } from '../packages/firmware/progress.js';
-import { readDecryptionKeyStatus } from '../features/cmc/decryption-key.js';
+import { readDecryptionKeyStatus } from '../features/cmc/decryption-key-state.js';
 import { FileStateStore } from '../store/state-store.js';
 import { STATE_SCHEMA, isAgentState, type AgentState } from '../lifecycle/state.js';
 import { loadAddon } from '../keystore/addon.js';
 import { EnrolldError } from '../util/errors.js';
+import { loadCert } from '../pki/lazy-modules.js';
 import { fetchPalPage } from '../protocols/est/pal.js';
 import { parsePal, describePackageType } from '../pal/index.js';
 import { readNextRun, writeNextRun } from './next-run.js';
@@ -83,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
       let runDemo: typeof import('./demo.js').runDemo;
       try {
         ({ runDemo } = await import('./demo.js'));
+        // the demo prints the TA store's anchors (TrustAnchor.subject): their decoder is loaded with it
+        await loadCert();
       } catch (cause) {
         if ((cause as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw cause;
         throw new EnrolldError('cli.demo', 'the demo needs the lab server from the source tree (deploy/lab/); this build does not include it', { cause });

@@ -18,16 +18,20 @@ import { removeDeadWritersTemps } from '../store/atomic-file.js';
 import { CrlStore } from '../store/crl-store.js';
 import { FileStateStore } from '../store/state-store.js';
 import { TrustAnchorStore } from '../store/ta-store.js';
+import { lazyModule } from '../pki/lazy-modules.js';
 import type { Logger } from '../util/log.js';
 import { createAttestation } from './attestation/index.js';
-import { anchorsFromPem, checkAnchorsPem, readSecret } from './config-files.js';
+import { checkAnchorsPem, readSecret } from './config-checks.js';
 import type { DeviceHttp, FeatureContext } from './feature.js';
 import { composeStatusSink } from './mqtt/index.js';
+
+/** The pkijs parse of trust-anchor files: the seed of a first start, the last resort for issued certificates. */
+const configFiles = lazyModule('the trust-anchor file parser', () => import('./config-files.js'));
 
 export type SharedContext = Omit<FeatureContext, 'section'> & {
   sink: StatusSink;
   /** The EST server's anchors from config (the TA store's seed, and the last resort for issued certificates), parsed on first use. */
-  factoryAnchors(): pkijs.Certificate[];
+  factoryAnchors(): Promise<pkijs.Certificate[]>;
 };
 
 export interface ContextOptions {
@@ -60,14 +64,14 @@ export async function createSharedContext(config: Config, keystore: KeyStore, o:
   const trustAnchorsPem = readFileSync(config.est.trustAnchorsFile, 'utf8');
   checkAnchorsPem(trustAnchorsPem, config.est.trustAnchorsFile);
   let anchors: pkijs.Certificate[] | undefined;
-  const factoryAnchors = (): pkijs.Certificate[] => (anchors ??= anchorsFromPem(trustAnchorsPem, config.est.trustAnchorsFile));
+  const factoryAnchors = async (): Promise<pkijs.Certificate[]> => (anchors ??= (await configFiles()).anchorsFromPem(trustAnchorsPem, config.est.trustAnchorsFile));
   const state = new FileStateStore<AgentState>({ dir: config.stateDir, version: STATE_SCHEMA, validate: isAgentState, now: () => clock.now(), log });
   const swept = await removeDeadWritersTemps(config.stateDir).catch(() => []);
   if (swept.length) log.info('state.stale-temps-removed', { count: swept.length });
   const ta = await TrustAnchorStore.open(stateLayout(config.stateDir).trustAnchors, { now: () => clock.now(), log });
   if (ta.list().length === 0) {
     // First start: the manufacture-time TA file seeds the TA database (RFC 7030 §4.1.1 explicit TA).
-    await ta.add(factoryAnchors().map((c, i) => ({ name: `factory-${i}`, source: 'config', uses: ['est-server', 'cacerts', 'crl'] as const, certificate: c })));
+    await ta.add((await factoryAnchors()).map((c, i) => ({ name: `factory-${i}`, source: 'config', uses: ['est-server', 'cacerts', 'crl'] as const, certificate: c })));
   }
   const crl = await CrlStore.open(stateLayout(config.stateDir).crls, { taStore: ta, now: () => clock.now(), log });
   const basicAuth = config.est.basicAuth ? { username: config.est.basicAuth.username, password: readSecret(config.est.basicAuth.passwordFile) } : undefined;

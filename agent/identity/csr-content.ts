@@ -4,14 +4,20 @@
 import type { Config } from '../config.js';
 import type { Attestation, ProtocolPart } from '../features/feature.js';
 import type { EnrollerDeps } from '../lifecycle/enroller.js';
-import { sharedCertificatesFromPem } from '../pki/cert.js';
-import { buildCsr, type BuildCsrOptions } from '../pki/csr.js';
-import { reenrollIdentity } from '../protocols/est/simplereenroll.js';
+import type { BuildCsrOptions } from '../pki/csr.js';
+import { lazyModule } from '../pki/lazy-modules.js';
+
+// The PKCS#10 encoder and the certificate decoder (pkijs) load at the first request built.
+const csrModules = lazyModule('the CSR encoder', async () => {
+  const [cert, csr, reenroll] = await Promise.all([import('../pki/cert.js'), import('../pki/csr.js'), import('../protocols/est/simplereenroll.js')]);
+  return { sharedCertificatesFromPem: cert.sharedCertificatesFromPem, buildCsr: csr.buildCsr, reenrollIdentity: reenroll.reenrollIdentity };
+});
 
 export function csrBuilder(identity: Config['identity'], part: ProtocolPart, attestation?: Attestation): EnrollerDeps['buildCsr'] {
   const { protocol } = part;
   return async (key, signer, ctx) => {
     const attributes = attestation && protocol.nonce ? [await attestation.csrAttribute(key, protocol, ctx)] : [];
+    const { sharedCertificatesFromPem, buildCsr, reenrollIdentity } = await csrModules();
     const renewed = ctx.operation === 'reenroll' && ctx.current ? reenrollIdentity(sharedCertificatesFromPem(ctx.current.certPem)[0]!) : undefined;
     const base: BuildCsrOptions = {
       subject: renewed?.subject ?? identity.subject,

@@ -8,16 +8,18 @@ import type * as pkijs from 'pkijs';
 import type { KeyRecord, KeyStore } from '../keystore/keystore.js';
 import { fromStoredKey, type Credential } from '../lifecycle/state.js';
 import type { SignerWithChain } from '../pki/asn1/cms-signed-data-create.js';
-import { certificateToDer, certificatesFromPem } from '../pki/cert.js';
+import { loadedCert } from '../pki/lazy-modules.js';
+import { pemDecodeAll } from '../pki/pem.js';
 import type { ClientAuthOptions } from '../protocols/http/transport.js';
 import type { Logger } from '../util/log.js';
 
-/** One issued credential of the device, in the forms its users need (parsed lazily, each once). */
+/** One issued credential of the device, in the forms its users need (decoded lazily, each once). */
 export class DeviceCredential {
   /** Identifies the credential (certificate serial + key id): a new id means new TLS clients. */
   readonly id: string;
   readonly key: KeyRecord;
-  private parsed?: { certificate: pkijs.Certificate; certDer: Uint8Array; chainDer: Uint8Array[] };
+  private ders?: { certDer: Uint8Array; chainDer: Uint8Array[] };
+  private parsed?: pkijs.Certificate;
   private tlsOptions?: Promise<ClientAuthOptions>;
 
   constructor(
@@ -34,16 +36,16 @@ export class DeviceCredential {
     return this.record.serial;
   }
 
-  private get certs(): { certificate: pkijs.Certificate; certDer: Uint8Array; chainDer: Uint8Array[] } {
-    if (!this.parsed) {
-      const certificate = certificatesFromPem(this.record.certPem)[0]!;
-      this.parsed = { certificate, certDer: certificateToDer(certificate), chainDer: this.record.chainPem.flatMap((p) => certificatesFromPem(p).map(certificateToDer)) };
-    }
-    return this.parsed;
+  // TLS and the CMS signer need only the DER (pki/pem.ts); the pkijs parse is for callers that decode it anyway.
+  private get certs(): { certDer: Uint8Array; chainDer: Uint8Array[] } {
+    this.ders ??= { certDer: pemDecodeAll(this.record.certPem, 'CERTIFICATE')[0]!.der, chainDer: this.record.chainPem.flatMap((p) => pemDecodeAll(p, 'CERTIFICATE').map((b) => b.der)) };
+    return this.ders;
   }
 
+  /** The certificate decoded (pkijs): read after the ASN.1 stack was loaded (pki/lazy-modules.ts loadCert). */
   get certificate(): pkijs.Certificate {
-    return this.certs.certificate;
+    this.parsed ??= loadedCert().certificatesFromPem(this.record.certPem)[0]!;
+    return this.parsed;
   }
 
   get certDer(): Uint8Array {

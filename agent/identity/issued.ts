@@ -2,12 +2,16 @@
 // anchors plus those the protocol names (ACME issuer anchors); with none of those, the manufacture-time EST anchors.
 import type * as pkijs from 'pkijs';
 import type { EnrollerDeps } from '../lifecycle/enroller.js';
-import { validateChain } from '../pki/chain.js';
+import { lazyModule } from '../pki/lazy-modules.js';
 import type { TrustAnchorStore } from '../store/ta-store.js';
 
-export function issuedVerifier(taStore: TrustAnchorStore, issuerAnchors: pkijs.Certificate[], fallback: () => pkijs.Certificate[]): EnrollerDeps['verifyIssued'] {
+// The path validator (pkijs) loads at the first issued certificate.
+const chainModule = lazyModule('the certificate path validator', () => import('../pki/chain.js'));
+
+export function issuedVerifier(taStore: TrustAnchorStore, issuerAnchors: pkijs.Certificate[], fallback: () => Promise<pkijs.Certificate[]>): EnrollerDeps['verifyIssued'] {
   return async (cert, chain, at) => {
     const anchors = [...taStore.certificatesFor('cacerts'), ...issuerAnchors];
-    await validateChain({ leaf: cert, intermediates: chain, trustAnchors: anchors.length ? anchors : fallback(), at });
+    const { validateChain } = await chainModule();
+    await validateChain({ leaf: cert, intermediates: chain, trustAnchors: anchors.length ? anchors : await fallback(), at });
   };
 }

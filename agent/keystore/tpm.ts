@@ -2,7 +2,6 @@
 // the SRK (persistent 0x81000001); every operation loads, uses and flushes its keys inside one queue job, so with or
 // without a resource manager no transient handle outlives the job. All TPM structure policy is here and in agent/tpm2.
 import { createHash, createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
-import { decodePrivateKey } from '../pki/private-key.js';
 import { HASH_SIZES, type HashAlgorithm, type KeyAlgorithm, type Signer } from '../pki/signer.js';
 import {
   HASH_INFO,
@@ -59,6 +58,10 @@ import { EnrolldError } from '../util/errors.js';
 import { type CommandStats, TpmClient } from './addon.js';
 import type { KeyImportStore, KeyRecord, KeyStore, KeyStoreHealth, SealedRecord, TlsKeyOptions } from './keystore.js';
 import { PromiseQueue } from './queue.js';
+import { lazyModule } from '../pki/lazy-modules.js';
+
+/** The PKCS#8 decoder (asn1js), for importKey only. */
+const privateKeyModule = lazyModule('the PKCS#8 decoder', () => import('../pki/private-key.js'));
 
 export class TpmKeyStoreError extends EnrolldError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -462,7 +465,7 @@ export class TpmKeyStore implements KeyStore, KeyImportStore {
   importKey(id: string, pkcs8: Uint8Array): Promise<KeyRecord> {
     return this.job('importKey', async () => {
       if (!ID_RE.test(id)) throw new TpmKeyStoreError(`invalid key id "${id}"`);
-      const material = decodePrivateKey(pkcs8);
+      const material = (await privateKeyModule()).decodePrivateKey(pkcs8);
       const seed = new Uint8Array(randomBytes(32));
       let pub: TpmtPublic;
       let duplicate: Uint8Array;

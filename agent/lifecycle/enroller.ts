@@ -4,7 +4,8 @@
 import { crashpoint } from '../util/crashpoint.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import type * as pkijs from 'pkijs';
-import { certificateHasKey, certificateToPem, shareCertificate } from '../pki/cert.js';
+import { ModuleLoadError, loadCert } from '../pki/lazy-modules.js';
+import { pemEncode } from '../pki/pem.js';
 import type { KeyStore, KeyRecord } from '../keystore/keystore.js';
 import type { KeyAlgorithm, Signer } from '../pki/signer.js';
 import type { EnrollmentProtocol, EnrollResult } from '../protocols/protocol.js';
@@ -215,7 +216,8 @@ export class Enroller {
     try {
       credential = await this.verify(pending, result.cert, result.chain, result.parsed);
     } catch (err) {
-      return this.failed(s, asEnrolldError(err), true);
+      // a verifier that could not be loaded said nothing about the certificate: the request is asked again later
+      return this.failed(s, asEnrolldError(err), !(err instanceof ModuleLoadError));
     }
     const old = s.credential;
     s = await this.commit(s, { type: 'issued', credential });
@@ -288,7 +290,9 @@ export class Enroller {
     const info = { subject: cert.subject, serialNumber: cert.serialNumber, notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) };
     const keySpki = Buffer.from(pending.key.spki, 'base64');
     // With the protocol's parse at hand its SPKI is compared (as in postCsr); else node's (an export costs a decode).
-    const certifiesKey = parsed ? certificateHasKey(parsed.cert, keySpki) : cert.publicKey.export({ type: 'spki', format: 'der' }).equals(keySpki);
+    // the protocol's parse means the ASN.1 stack is loaded: pki/cert.ts costs no decoder start-up here
+    const pki = parsed ? await loadCert() : undefined;
+    const certifiesKey = parsed && pki ? pki.certificateHasKey(parsed.cert, keySpki) : cert.publicKey.export({ type: 'spki', format: 'der' }).equals(keySpki);
     if (!certifiesKey) {
       throw new IssuedCertificateError('enroll.key-mismatch', 'issued certificate does not certify the requested key');
     }
@@ -296,11 +300,11 @@ export class Enroller {
     await this.d.verifyIssued(usable ? parsed.cert : certDer, usable ? parsed.chain : chain, this.d.clock.now());
     const { notBefore, notAfter } = info;
     // the new credential is what the next polls and the next renewal parse from the state: they find this parse
-    if (parsed) shareCertificate(certDer, parsed.cert);
+    if (parsed && pki) pki.shareCertificate(certDer, parsed.cert);
     return {
       key: pending.key,
-      certPem: certificateToPem(certDer),
-      chainPem: chain.map((c) => certificateToPem(c)),
+      certPem: pemEncode('CERTIFICATE', certDer),
+      chainPem: chain.map((c) => pemEncode('CERTIFICATE', c)),
       subject: info.subject.split('\n').join(','),
       serial: info.serialNumber.toLowerCase(),
       notBefore: notBefore.toISOString(),

@@ -14,7 +14,7 @@
 // trusted for what does.
 import { X509Certificate, createHash } from 'node:crypto';
 import type * as pkijs from 'pkijs';
-import { certificateFingerprint, certificateFromDer, certificateToDer, certificatesFromPem, describeName } from '../pki/cert.js';
+import { loadCert, loadedCert } from '../pki/lazy-modules.js';
 import { EnrolldError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { CheckedDocument } from './document-store.js';
@@ -79,18 +79,28 @@ function normUses(uses: readonly string[], where: string): TaUse[] {
   return [...new Set(uses as TaUse[])].sort();
 }
 
+/** Lower-case hex SHA-256 of a DER certificate (pki/cert.ts certificateFingerprint, without loading the decoder). */
+const fingerprintOf = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
+
+/** certificateToDer of a certificate the caller decoded (so pkijs is loaded): its encoding. */
+const derOf = (cert: pkijs.Certificate): Uint8Array => new Uint8Array(cert.toSchema().toBER(false));
+
+// The anchors' certificate decoder (pki/cert.ts) is loaded by the operations that add anchors and by the features
+// that read `certificate`/`subject` (loadCert): opening the store and reading DER, fingerprints and uses do not.
 function toDer(c: TrustAnchorInput['certificate'], where: string): Uint8Array {
   if (c instanceof Uint8Array) return c;
   if (typeof c === 'string') {
+    const { certificatesFromPem, certificateToDer } = loadedCert();
     const certs = certificatesFromPem(c);
     if (certs.length !== 1) throw new TaStoreError('invalid', `${where}: expected exactly one PEM certificate, found ${certs.length}`);
     return certificateToDer(certs[0]!);
   }
-  return certificateToDer(c);
+  return loadedCert().certificateToDer(c);
 }
 
 function makeTa(input: TrustAnchorInput, addedAt: string, where: string): TrustAnchor {
   const { name, source, uses } = checkFields(input, where);
+  const { certificateFromDer, describeName } = loadedCert();
   let der: Uint8Array;
   let certificate: pkijs.Certificate;
   try {
@@ -100,13 +110,14 @@ function makeTa(input: TrustAnchorInput, addedAt: string, where: string): TrustA
     if (e instanceof TaStoreError) throw e;
     throw new TaStoreError('invalid', `${where}: not a certificate: ${(e as Error).message}`, { cause: e });
   }
-  return { name, source, uses, fingerprint: certificateFingerprint(der), der, certificate, subject: describeName(certificate.subject), addedAt };
+  return { name, source, uses, fingerprint: fingerprintOf(der), der, certificate, subject: describeName(certificate.subject), addedAt };
 }
 
 /**
  * An anchor read back from the store: its certificate was parsed when it was added; here OpenSSL checks it is one
  * (node:crypto X509Certificate, ≈ 0.1–0.7 ms) and pkijs parses it on first use of `certificate`/`subject`, so opening
- * the store at start-up does not compile and run the ASN.1 decoders (≈ 10 ms for the first certificate).
+ * the store at start-up does not load or run the ASN.1 decoders (pki/cert.ts is loaded by loadCert() before the
+ * first read of `certificate`/`subject`).
  */
 function storedTa(input: { name: string; source: string; uses: readonly TaUse[]; der: Uint8Array }, addedAt: string, where: string): TrustAnchor {
   const { name, source, uses } = checkFields(input, where);
@@ -117,10 +128,10 @@ function storedTa(input: { name: string; source: string; uses: readonly TaUse[];
     throw new TaStoreError('invalid', `${where}: not a certificate: ${(e as Error).message}`, { cause: e });
   }
   let parsed: pkijs.Certificate | undefined;
-  const certificate = (): pkijs.Certificate => (parsed ??= certificateFromDer(der));
-  return Object.defineProperties({ name, source, uses, fingerprint: certificateFingerprint(der), der, addedAt } as Omit<TrustAnchor, 'certificate' | 'subject'>, {
+  const certificate = (): pkijs.Certificate => (parsed ??= loadedCert().certificateFromDer(der));
+  return Object.defineProperties({ name, source, uses, fingerprint: fingerprintOf(der), der, addedAt } as Omit<TrustAnchor, 'certificate' | 'subject'>, {
     certificate: { get: certificate, enumerable: true },
-    subject: { get: () => describeName(certificate().subject), enumerable: true },
+    subject: { get: () => loadedCert().describeName(certificate().subject), enumerable: true },
   }) as TrustAnchor;
 }
 
@@ -229,7 +240,7 @@ export class TrustAnchorStore {
 
   /** The anchor holding exactly this certificate, if any. */
   find(cert: Uint8Array | pkijs.Certificate): TrustAnchor | undefined {
-    const fp = certificateFingerprint(cert instanceof Uint8Array ? cert : certificateToDer(cert));
+    const fp = fingerprintOf(cert instanceof Uint8Array ? cert : derOf(cert));
     return this.anchors.find((a) => a.fingerprint === fp);
   }
 
@@ -255,6 +266,7 @@ export class TrustAnchorStore {
   add(inputs: TrustAnchorInput | readonly TrustAnchorInput[]): Promise<TaChange[]> {
     const list = Array.isArray(inputs) ? (inputs as readonly TrustAnchorInput[]) : [inputs as TrustAnchorInput];
     return this.doc.serial(async () => {
+      await loadCert();
       const now = this.now();
       const next = [...this.anchors];
       const changes: TaChange[] = [];
@@ -293,6 +305,7 @@ export class TrustAnchorStore {
   /** Replaces the whole set (e.g. provisioning). An anchor kept across the replace keeps its addedAt. */
   replace(inputs: readonly TrustAnchorInput[]): Promise<void> {
     return this.doc.serial(async () => {
+      await loadCert();
       const now = this.now();
       const next = inputs.map((input, i) => {
         const ta = makeTa(input, now, `trust anchor #${i}`);

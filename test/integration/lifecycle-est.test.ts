@@ -14,6 +14,7 @@ import { buildCsr } from '../../agent/pki/csr.js';
 import { validateChain } from '../../agent/pki/chain.js';
 import { certificatesFromPem } from '../../agent/pki/cert.js';
 import { memoryLogger } from '../../agent/util/log.js';
+import { ModuleLoadError } from '../../agent/pki/lazy-modules.js';
 import type { AgentState } from '../../agent/lifecycle/state.js';
 import { simulateUntil, waitUntilAsleep } from '../harness/sim.js';
 
@@ -33,7 +34,7 @@ function memoryState(): StateAccess & { saves: number; doc?: AgentState } {
   return s;
 }
 
-function setup(lab: LabServer, clock: ManualClock, state = memoryState()) {
+function setup(lab: LabServer, clock: ManualClock, state = memoryState(), verifier?: (cert: Uint8Array | object, chain: Array<Uint8Array | object>, at: Date) => Promise<void>) {
   const keystore = new SoftwareKeyStore();
   const log = memoryLogger('info');
   const anchors = certificatesFromPem(lab.trustAnchorPem);
@@ -52,6 +53,7 @@ function setup(lab: LabServer, clock: ManualClock, state = memoryState()) {
     state,
     buildCsr: async (_key, signer) => (await buildCsr({ subject: 'CN=dev-1,O=enrolld test', signer })).der,
     verifyIssued: async (cert, chain, at) => {
+      if (verifier) await verifier(cert, chain, at);
       await validateChain({ leaf: cert, intermediates: chain, trustAnchors: anchors, at });
     },
     policy: { keyAlgorithm: 'ecc-p256', renewFraction: 2 / 3, backoffMinSeconds: 60, backoffMaxSeconds: 3600 },
@@ -177,4 +179,25 @@ test('an expired credential falls back to initial enrollment (Basic auth) instea
 });
 
 void waitUntilAsleep;
+test('a verifier that cannot be loaded: a transient failure (backoff, the request kept), then issued', async () => {
+  const clock = new ManualClock(new Date());
+  const lab = await createLabServer({ users: { 'dev-1': 'pw-1' }, now: () => clock.now() });
+  try {
+    let broken = true;
+    const { enroller, state } = setup(lab, clock, memoryState(), async () => {
+      if (broken) throw new ModuleLoadError('the certificate path validator', new Error('Cannot find module'));
+    });
+    const first = await enroller.step();
+    assert.is(first.action, 'failed', 'not abandoned: the certificate was not judged');
+    assert.is(first.error?.code, 'module.load');
+    assert.ok(state.doc?.pending, 'the request stays pending');
+    assert.ok(first.nextDue && first.nextDue.getTime() > clock.now().getTime(), 'persisted backoff');
+    broken = false;
+    await clock.advanceTo(first.nextDue!);
+    assert.is((await enroller.step()).action, 'issued');
+  } finally {
+    await lab.close();
+  }
+});
+
 test.run();
