@@ -44,6 +44,21 @@ export function lazyRequire<T>(id: string): () => T {
   },
 };
 
+// node-cron's entry imports child_process for its background tasks (`fork`), which the agent never creates: loading
+// child_process (with net, dgram and the stream internals it brings) was ≈ 55 M instructions of every start under
+// --jitless on Node 20 (callgrind; its built-in code cache is not used with V8 flags). In the bundle node-cron gets
+// a `fork` that loads child_process when called.
+const lazyChildProcessPlugin = {
+  name: 'node-cron-lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (a) => (/[\\/]node_modules[\\/]node-cron[\\/]/.test(a.importer) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      loader: 'js',
+      contents: "export function fork(...args) { return process.getBuiltinModule('node:child_process').fork(...args); }\n",
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -73,7 +88,7 @@ const pass1 = await build({
   chunkNames: '[name]-[hash]',
   // ESM output still meets CommonJS code in some dependencies (pvtsutils & co. use require for node builtins).
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  plugins: [lazyRequirePlugin],
+  plugins: [lazyRequirePlugin, lazyChildProcessPlugin],
   metafile: true,
 });
 await mergeStartupPath(pass1.metafile);
@@ -124,6 +139,10 @@ async function mergeStartupPath(meta) {
         if (i.kind === 'import-statement' && !i.external && !inCore.has(t)) (inCore.add(t), (grew = true));
       }
   }
+  // The ASN.1 stack is loaded at the first operation that needs it (agent/util/lazy-import.ts): it must stay out of
+  // the start-up file, or every start parses it again (≈ 30 ms of main.mjs's compile on Node 20).
+  const stack = [...inCore].flatMap((f) => Object.keys(outs.get(f).inputs).filter((i) => /node_modules\/(pkijs|asn1js)\//.test(i)).map((i) => `${f}: ${i}`));
+  if (stack.length) throw new Error(`the start-up path (main.mjs) would hold the ASN.1 stack, imported statically:\n  ${stack.slice(0, 5).join('\n  ')}\n(test/unit/startup-graph.test.ts shows the import chain)`);
   const merged = [...inCore].filter((f) => f !== 'main.mjs');
   const entry = ["import './main.mjs';"];
   merged.forEach((f, n) => {
@@ -164,11 +183,11 @@ async function mergeStartupPath(meta) {
   rmSync(stage, { recursive: true, force: true });
 }
 
-// The start-up path loads node's HTTP/HTTPS/TLS modules on first use (protocols/http/transport.ts, status/mqtt.ts):
+// The start-up path loads node's HTTP/HTTPS/TLS and child_process modules on first use (protocols/http/transport.ts, status/mqtt.ts):
 // they are not in node's snapshot and nothing before READY=1 needs them. A static import in main.mjs would bring
 // their compilation back onto every start.
 const startup = readFileSync(path.join(out, 'main.mjs'), 'utf8');
-const eager = [...startup.matchAll(/(?:^|[;\s])import\s*(?:[\w$*{},\s]+?from\s*)?"(?:node:)?(https|http|tls)"/g)].map((m) => m[1]);
+const eager = [...startup.matchAll(/(?:^|[;\s])import\s*(?:[\w$*{},\s]+?from\s*)?"(?:node:)?(https|http|tls|child_process)"/g)].map((m) => m[1]);
 if (eager.length) throw new Error(`dist/bundle/main.mjs imports node:${eager.join(', node:')} at start-up; load it on first use (process.getBuiltinModule)`);
 
 const rows = [];
