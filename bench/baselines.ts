@@ -58,6 +58,14 @@ export async function nodeBaseline(runs: number): Promise<RunSummary> {
  * floor under the start-up and memory targets that no agent built on them goes below.
  */
 const LIBRARY_IMPORTS = "await import('pkijs'); await import('asn1js'); await import('node:tls'); await import('node:https');";
+/**
+ * The node built-ins the agent's start-up path loads before READY=1 (crypto: the state checksum and the TA check;
+ * fs/promises and stream: the stores). They are outside node's start-up snapshot, and with V8 flags on the command
+ * line (the .deb wrapper's --jitless) Node 20 compiles them from source: its built-in code cache is not used then.
+ */
+const BUILTIN_IMPORTS = "await import('node:crypto'); await import('node:fs/promises'); await import('node:stream');";
+export type FloorImports = 'none' | 'builtins' | 'libraries';
+const FLOOR_CODE: Record<FloorImports, string> = { none: '', builtins: BUILTIN_IMPORTS, libraries: LIBRARY_IMPORTS };
 
 export interface IdleFloor {
   /** spawn → exit of `node -e <imports>`, median. */
@@ -66,9 +74,9 @@ export interface IdleFloor {
   idle: ProcMemory;
 }
 
-/** node with `nodeArgs`, nothing imported (`libraries` false) or the required libraries: wall to exit, and resident memory once idle. */
-export async function idleFloor(runs: number, o: { nodeArgs?: string[]; libraries: boolean; settleMs?: number }): Promise<IdleFloor> {
-  const code = o.libraries ? LIBRARY_IMPORTS : '';
+/** node with `nodeArgs` and nothing, the start-up built-ins or the required libraries imported: wall to exit, and resident memory once idle. */
+export async function idleFloor(runs: number, o: { nodeArgs?: string[]; imports: FloorImports; settleMs?: number }): Promise<IdleFloor> {
+  const code = FLOOR_CODE[o.imports];
   const walls: number[] = [];
   const idles: ProcMemory[] = [];
   for (let i = 0; i < runs; i++) {
