@@ -69,8 +69,15 @@ const row = (what: string, value: string, o: { baseline?: string; ratio?: number
 
 // Node 24 refuses --no-expose-wasm (bad option; Node 20 and 22 accept it and need it to silence --jitless's warning).
 const JITLESS = ['--jitless', ...(Number(process.versions.node.split('.')[0]) < 24 ? ['--no-expose-wasm'] : [])];
+// Every process the bench starts runs as a device's unit would: without NODE_EXTRA_CA_CERTS. Node 20 reads that
+// file at every start, before any script (a 146-certificate bundle here: ≈ 75 ms and 416 M instructions, more than
+// `node -e 0` itself); a shell or CI environment that sets it inflates the baseline and every start-up figure alike.
+// enrolld gives every TLS context its configured anchors as `ca`, so the variable never reaches its trust decisions.
+const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS;
+delete process.env.NODE_EXTRA_CA_CERTS;
 const load0 = os.loadavg();
 const node0 = await nodeBaseline(quick ? 5 : 11);
+if (extraCaCerts !== undefined) row('environment: NODE_EXTRA_CA_CERTS removed for every process the bench starts (was set)', extraCaCerts);
 row('baseline: node -e 0 (wall / peak RSS, median)', `${ms(node0.wallMs)} / ${mb(node0.maxRss)}`);
 // Floors under the start-up and memory targets, same node, same run: a bare node idle, and node with the libraries
 // the design requires (pkijs, asn1js) plus node's TLS/HTTPS imported — what any agent on them holds resident.
