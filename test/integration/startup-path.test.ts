@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
 import { notifyReceiver } from '../harness/notify-socket.js';
+import { LabCa } from '../../deploy/lab/ca.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agent/cli/main.js');
 const ASN1_STACK = /\/node_modules\/(pkijs|asn1js|pvtsutils|pvutils|bytestreamjs)\//;
@@ -68,6 +69,20 @@ test('enrolld run: the first start enrolls with the ASN.1 stack; a restart with 
     const restart = await runUntilIdle(env, 'restart');
     assert.ok(restart.some((u) => u.includes('/agent/packages/pal-poller.js')), 'the restart did not load the PAL poller');
     assert.equal(restart.filter((u) => ASN1_STACK.test(u)), [], 'modules of the ASN.1 stack loaded by an idle restart');
+  } finally {
+    await env.stop();
+  }
+});
+
+test('enrolld run with firmware configured: a restart composes the firmware feature without the ASN.1 stack', async () => {
+  // the first start seeds the firmware TA from its file (that decodes it); a restart finds it in the TA store
+  const env = await startAgentEnv({ config: { firmware: { trustAnchorsFile: 'fw-ta.pem', hook: { path: '/bin/true', timeoutSeconds: 20 }, hardware: { type: '1.3.6.1.4.1.99999.2', serialHex: '00c0ffee' } } } });
+  try {
+    writeFileSync(path.join(env.dir, 'fw-ta.pem'), (await LabCa.create()).root.pem);
+    await runUntilIdle(env, 'first');
+    const restart = await runUntilIdle(env, 'restart');
+    assert.ok(restart.some((u) => u.includes('/agent/packages/firmware/manager.js')), 'the restart did not compose the firmware feature');
+    assert.equal(restart.filter((u) => ASN1_STACK.test(u)), [], 'modules of the ASN.1 stack loaded by an idle restart with firmware configured');
   } finally {
     await env.stop();
   }

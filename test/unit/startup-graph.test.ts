@@ -12,7 +12,16 @@ import * as assert from 'uvu/assert';
 const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** What `enrolld run` loads for an EST device: the CLI and the features composed for every configuration. */
-const STARTUP_ENTRIES = ['agent/cli/main.ts', 'agent/features/est/index.ts', 'agent/features/pal/index.ts', 'agent/features/mqtt/index.ts', 'agent/features/attestation/index.ts'];
+const STARTUP_ENTRIES = [
+  'agent/cli/main.ts',
+  'agent/features/est/index.ts',
+  'agent/features/pal/index.ts',
+  'agent/features/mqtt/index.ts',
+  'agent/features/attestation/index.ts',
+  // loaded at composition when `firmware` is configured (the feature imports the manager there)
+  'agent/features/firmware/index.ts',
+  'agent/packages/firmware/manager.ts',
+];
 /** pkijs and what only it brings (asn1js, its byte helpers). */
 const ASN1_STACK = /^node_modules\/(pkijs|asn1js|pvtsutils|pvutils|bytestreamjs)\//;
 

@@ -9,7 +9,6 @@ import type { DownloadProgressReport } from '../../packages/firmware/progress.js
 import type { FirmwarePackageNameJson } from '../../pki/asn1/firmware-package-name.js';
 import { credentialScoped } from '../../protocols/http/credential-transport.js';
 import type { DeviceStatus, FirmwareProgress } from '../../status/schema.js';
-import { readAnchors } from '../config-files.js';
 import type { FeatureContext, FeatureParts } from '../feature.js';
 import { sealedKeyLookup } from '../key-packages/index.js';
 
@@ -27,7 +26,9 @@ export async function compose(ctx: FeatureContext<FirmwareSettings>): Promise<Fe
   const { createStreamingHttpsClient } = await import('../../packages/firmware/download.js');
   const fw = ctx.section;
   const { ta, outcomes } = ctx.stores;
+  // first start only (no firmware anchor in the store yet): the anchors file is decoded with pki/cert.ts
   if (ta.anchorsFor('firmware').length === 0) {
+    const { readAnchors } = await import('../config-files.js');
     await ta.add(readAnchors(fw.trustAnchorsFile).map((c, i) => ({ name: `firmware-${i}`, source: 'config', uses: ['firmware'] as const, certificate: c })));
   }
   const { trustAnchorsPem, basicAuth } = ctx.device;
@@ -54,7 +55,7 @@ export async function compose(ctx: FeatureContext<FirmwareSettings>): Promise<Fe
       hwSerialNum: new Uint8Array(Buffer.from(fw.hardware.serialHex, 'hex')),
       ...(fw.hardware.communities.length ? { communities: fw.hardware.communities } : {}),
     },
-    trustAnchors: async (purpose) => (purpose === 'firmware' ? ta.certificatesFor('firmware') : ta.list().map((a) => a.certificate)),
+    trustAnchors: async (purpose) => (purpose === 'firmware' ? ta.certificatesFor('firmware') : ta.list().map((a) => a.der)),
     hook: { path: fw.hook.path, args: fw.hook.args, timeoutMs: fw.hook.timeoutSeconds * 1000 },
     http,
     transport: ctx.device.transport,

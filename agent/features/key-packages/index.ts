@@ -4,9 +4,7 @@ import { writeFileAtomic } from '../../store/atomic-file.js';
 import { stateLayout } from '../../store/layout.js';
 import type { KeyPackageSettings } from '../../config.js';
 import { isKeyImportStore, type KeyStore } from '../../keystore/keystore.js';
-import { buildName } from '../../pki/name.js';
 import { EnrolldError } from '../../util/errors.js';
-import { readAnchors } from '../config-files.js';
 import type { FeatureContext, FeatureParts } from '../feature.js';
 
 /** Where the key-package handlers keep their state (sealed symmetric keys, imported keys). */
@@ -14,6 +12,9 @@ export const keysStateDir = (stateDir: string): string => stateLayout(stateDir).
 
 export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<FeatureParts> {
   const { createKeyPackageHandlers } = await import('../../packages/keys/index.js');
+  // loaded here, not by a static import, so the firmware feature can import sealedKeyLookup without the ASN.1 stack
+  const { readAnchors } = await import('../config-files.js');
+  const { buildName } = await import('../../pki/name.js');
   const k = ctx.section;
   const keystore = ctx.keystore;
   if (!isKeyImportStore(keystore)) throw new EnrolldError('config.keyPackages', 'key packages need the TPM keystore (import/seal)');

@@ -24,9 +24,16 @@ import { EnrolldError } from '../../util/errors.js';
 import { FirmwareConfigError, FirmwareDownloadError, FirmwareLoadFailure, VendorErrorCode } from './errors.js';
 import { runHook, type HookSpec } from './hook.js';
 import type { SignerWithChain } from '../../pki/asn1/cms-signed-data-create.js';
-import { Outbox, buildLoadError, buildReceipt, postOutbox, type PostResult } from './report.js';
+import { Outbox, postOutbox, type PostResult } from './outbox.js';
+import type { ReportOptions } from './report.js';
 import { loadState, saveState, withApplied, withBootConfirmed, type FirmwareState, type LegacyCompare } from './state.js';
-import { verifyFirmwarePackage, type DeviceIdentity, type TrustAnchorsProvider, type VerifiedPackage } from './verify.js';
+import type { DeviceIdentity, TrustAnchorsProvider, VerifiedPackage } from './verify.js';
+import { lazyModule } from '../../pki/lazy-modules.js';
+
+// The package verifier (CMS, certificate path) and the receipt/error builders (DER, CMS SignedData) load at the first
+// package run: composition, the state, boot confirmation and returning queued reports do not need the ASN.1 stack.
+const loadVerify = lazyModule('the firmware package verifier', () => import('./verify.js'));
+const loadReports = lazyModule('the firmware receipt builder', () => import('./report.js'));
 
 export const FIRMWARE_PACKAGE_TYPE = '0026';
 export const FIRMWARE_RETURN_TYPE = '0027';
@@ -152,7 +159,7 @@ export class FirmwareManager {
     throw new FirmwareConfigError('could not take the firmware work dir lock');
   }
 
-  private async reportOptions(): Promise<Parameters<typeof buildReceipt>[2]> {
+  private async reportOptions(): Promise<ReportOptions> {
     const rs = this.cfg.returnSigner;
     const signer = typeof rs === 'function' ? await rs() : rs;
     return {
@@ -165,6 +172,8 @@ export class FirmwareManager {
   /** Downloads, verifies and applies one package; queues the receipt or load error. Never throws for package problems. */
   async processPackage(url: string, palSize: number, signal?: AbortSignal): Promise<FirmwareOutcome> {
     const log = this.cfg.log;
+    // before anything is touched: a failed load (module.load) fails this run only and leaves no report
+    const [{ verifyFirmwarePackage }, { buildLoadError, buildReceipt }] = await Promise.all([loadVerify(), loadReports()]);
     await this.prepareWorkDir();
     const unlock = await this.lock();
     this.lastPackageUrl = url;

@@ -17,7 +17,7 @@ import { writeFileAtomic } from '../../store/atomic-file.js';
 import { DocumentStore } from '../../store/document-store.js';
 import { FIRMWARE_STATE_FILE } from '../../store/layout.js';
 import type { FirmwarePackageIdentifier } from '../../pki/asn1/firmware-package-identifier.js';
-import { PreferredOrLegacyPackageIdentifier, type FirmwarePackageNameJson } from '../../pki/asn1/firmware-package-name.js';
+import { firmwarePackageNameFromJson, firmwarePackageNameText, type FirmwarePackageNameJson } from '../../pki/asn1/firmware-package-name-json.js';
 
 export { FIRMWARE_STATE_FILE };
 export const MAX_STALE_ENTRIES = 64;
@@ -87,13 +87,13 @@ export type LegacyCompare = (a: Uint8Array, b: Uint8Array) => number;
 
 /** Returns a reason string when the package is stale / a downgrade, undefined when it may be loaded. */
 export function checkStale(state: FirmwareState, id: FirmwarePackageIdentifier, compareLegacy: LegacyCompare = compareLegacyNames): string | undefined {
-  const known = [state.installed, state.pending].filter((r): r is FirmwareRecord => r !== undefined).map((r) => PreferredOrLegacyPackageIdentifier.fromJSON(r.name));
+  const known = [state.installed, state.pending].filter((r): r is FirmwareRecord => r !== undefined).map((r) => firmwarePackageNameFromJson(r.name));
   const name = id.name;
   for (const k of known) {
     if (name.preferred && k.preferred && k.preferred.fwPkgID === name.preferred.fwPkgID && name.preferred.verNum <= k.preferred.verNum) {
       return `version ${name.preferred.verNum} of ${name.preferred.fwPkgID} is not newer than the installed/pending version ${k.preferred.verNum}`;
     }
-    if (name.legacy && k.legacy && compareLegacy(name.legacy, k.legacy) <= 0) return `legacy package ${name.toString()} is not newer than ${k.toString()}`;
+    if (name.legacy && k.legacy && compareLegacy(name.legacy, k.legacy) <= 0) return `legacy package ${name.toString()} is not newer than ${firmwarePackageNameText(k)}`;
   }
   for (const s of state.stale) {
     if (name.preferred && 'fwPkgID' in s && s.fwPkgID === name.preferred.fwPkgID && name.preferred.verNum <= BigInt(s.staleVerNum)) {

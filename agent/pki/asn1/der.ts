@@ -161,9 +161,7 @@ export function checkRange(name: string, n: number, min: number, max: number): v
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new Asn1EncodeError(`${name} must be an integer in ${min}..${max}, got ${n}`);
 }
 
-export function checkOid(name: string, oid: string): void {
-  if (typeof oid !== 'string' || !/^[0-2](\.(0|[1-9]\d*))+$/.test(oid)) throw new Asn1EncodeError(`${name} is not a dotted-decimal OID: ${String(oid)}`);
-}
+export { checkOid } from './dotted-oid.js';
 
 /** Hex string of bytes, for toJSON(). */
 export function hex(bytes: Uint8Array): string {

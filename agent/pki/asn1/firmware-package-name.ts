@@ -8,6 +8,7 @@
 //     verNum INTEGER (0..MAX) }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
+import { checkNonNegative, type FirmwarePackageNameJson } from './firmware-package-name-json.js';
 import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, hex, isUniversal, parseDer, readBigInt, readOctets, readOid, seqChildren, verifySchema } from './der.js';
 
 export type FirmwarePackageNameFields =
@@ -16,13 +17,8 @@ export type FirmwarePackageNameFields =
   /** Legacy form: an opaque octet string whose ordering only the signer and the loader understand. */
   | { legacy: Uint8Array };
 
-export type FirmwarePackageNameJson = { preferred: { fwPkgID: string; verNum: string } } | { legacy: string };
-
-export function checkNonNegative(name: string, v: bigint | number): bigint {
-  const b = typeof v === 'bigint' ? v : Number.isSafeInteger(v) ? BigInt(v) : NaN;
-  if (typeof b !== 'bigint' || b < 0n) throw new Asn1EncodeError(`${name} must be a non-negative integer (0..MAX), got ${String(v)}`);
-  return b;
-}
+// the JSON form and the checks that need no ASN.1 stack (the firmware state reads them without it)
+export { checkNonNegative, type FirmwarePackageNameJson } from './firmware-package-name-json.js';
 
 export function readNonNegative(node: AsnNode | undefined, path: string): bigint {
   const v = readBigInt(node, path);
