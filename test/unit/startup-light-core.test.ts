@@ -2,12 +2,12 @@
 // verifier, attestation, TPM keystore, the decryption-key status reader, the config checks) load pkijs/asn1js only
 // at their first DER operation: a child process imports them and does what start-up and an idle cycle do with them,
 // while a module hook records every pkijs/asn1js module loaded. Then the first DER operations load them.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { asn1LoadsOf as loadsOf } from '../harness/asn1-loads.js';
 import { TrustAnchorStore } from '../../agent/store/ta-store.js';
 import { LabCa } from '../../deploy/lab/ca.js';
 
@@ -19,25 +19,7 @@ await (await TrustAnchorStore.open(taFile, { now: () => NOW })).add({ name: 'lab
 
 const agent = (p: string): string => new URL(`../../agent/${p}`, import.meta.url).href;
 
-const HOOK = `import { appendFileSync } from 'node:fs';
-let out;
-export function initialize(d) { out = d.out; }
-export async function load(url, context, next) {
-  if (/[\\\\/]node_modules[\\\\/](pkijs|asn1js)[\\\\/]/.test(url)) appendFileSync(out, url + '\\n');
-  return next(url, context);
-}`;
-
-/** Runs `body` (ESM, top-level await) in a child whose pkijs/asn1js module loads are recorded; returns them. */
-function asn1LoadsOf(body: string): string[] {
-  const out = path.join(dir, `loads-${Math.random().toString(36).slice(2)}.txt`);
-  const script = `import { register } from 'node:module';
-import { writeFileSync } from 'node:fs';
-writeFileSync(${JSON.stringify(out)}, '');
-register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(HOOK)}), { data: { out: ${JSON.stringify(out)} } });
-${body}`;
-  execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'inherit', 'inherit'] });
-  return readFileSync(out, 'utf8').split('\n').filter(Boolean);
-}
+const asn1LoadsOf = (body: string): string[] => loadsOf(dir, body);
 
 const startUp = `
 const { TrustAnchorStore } = await import(${JSON.stringify(agent('store/ta-store.js'))});

@@ -2,12 +2,12 @@
 // path): a child process composes the firmware feature on a later start (the TA store already holds the firmware
 // anchor; a package waits for the reboot), reads its status, confirms the boot and returns a queued report, while a
 // module hook records every pkijs/asn1js module loaded. Then a package run loads them (verify, the load error).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { asn1LoadsOf as loadsOf } from '../harness/asn1-loads.js';
 import { saveState } from '../../agent/packages/firmware/state.js';
 import { stateLayout } from '../../agent/store/layout.js';
 import { TrustAnchorStore } from '../../agent/store/ta-store.js';
@@ -26,25 +26,7 @@ await (await TrustAnchorStore.open(taFile, { now: () => NOW })).add({ name: 'fir
 
 const agent = (p: string): string => new URL(`../../agent/${p}`, import.meta.url).href;
 
-const HOOK = `import { appendFileSync } from 'node:fs';
-let out;
-export function initialize(d) { out = d.out; }
-export async function load(url, context, next) {
-  if (/[\\\\/]node_modules[\\\\/](pkijs|asn1js)[\\\\/]/.test(url)) appendFileSync(out, url + '\\n');
-  return next(url, context);
-}`;
-
-/** Runs `body` (ESM, top-level await) in a child whose pkijs/asn1js module loads are recorded; returns them. */
-function asn1LoadsOf(body: string): string[] {
-  const out = path.join(dir, `loads-${Math.random().toString(36).slice(2)}.txt`);
-  const script = `import { register } from 'node:module';
-import { writeFileSync } from 'node:fs';
-writeFileSync(${JSON.stringify(out)}, '');
-register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(HOOK)}), { data: { out: ${JSON.stringify(out)} } });
-${body}`;
-  execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'inherit', 'inherit'] });
-  return readFileSync(out, 'utf8').split('\n').filter(Boolean);
-}
+const asn1LoadsOf = (body: string): string[] => loadsOf(dir, body);
 
 const pending = { name: { preferred: { fwPkgID: '1.3.6.1.4.1.99999.1', verNum: '7' } }, imageSha256: '00'.repeat(32), at: NOW.toISOString() };
 
