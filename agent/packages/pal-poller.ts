@@ -13,7 +13,7 @@ import type { Clock } from '../lifecycle/clock.js';
 import type { AgentState } from '../lifecycle/state.js';
 import { loadPalChain, type PalChainResult } from '../pal/chain.js';
 import { dispatchPal, type EntryResult, type EntryStatus, type PackageHandlerRegistry } from '../pal/dispatch.js';
-import { lazyImport } from '../util/lazy-import.js';
+import { loadCert, type CertModule } from '../pki/lazy-modules.js';
 import type { EstClient } from '../protocols/est/client.js';
 import { EST_EXT_OPERATIONS } from '../protocols/est/constants.js';
 import { resolvePackageUri } from '../protocols/est/package-uri.js';
@@ -32,9 +32,6 @@ import type { EnrollmentRetrieval, PackageContext, PackagePolicy, PeerCertificat
 import { createPackageRegistry, PLACEHOLDER_CODE, PLACEHOLDER_DETAIL } from './registry.js';
 import { pemDecode, pemDecodeAll } from '../pki/pem.js';
 
-/** pki/cert.ts (the ASN.1 stack), for the credential handed to package handlers: loaded at the first dispatch. */
-const certModule = lazyImport(() => import('../pki/cert.js'));
-type CertModule = Awaited<ReturnType<typeof certModule>>;
 
 export interface PalPollerOptions {
   est: EstClient;
@@ -144,7 +141,7 @@ function credentialCache(): (state: AgentState) => Promise<PackageContext['crede
     }
     // pki/cert.ts not loadable: no credential this time (the handlers needing it fail to load the same way), and
     // nothing remembered, so the next dispatch tries again
-    const mod = await certModule().catch(() => undefined);
+    const mod = await loadCert().catch(() => undefined);
     if (!mod) return undefined;
     const value = credentialOf(state, mod);
     last = { certPem: c.certPem, chainPem: [...c.chainPem], value };

@@ -12,14 +12,11 @@ import { nonceHttpRequest, parseNonceResponse, type NonceRequestParams, type Rec
 import { EST_NONCE_OPERATION } from '../../attest/constants.js';
 import { createHttpsTransport, HttpSession, type ClientAuthOptions, type HttpsTransportOptions, type Transport } from '../http/transport.js';
 import { RequestRejectedError, type NonceContext, type EnrollmentProtocol, type EnrollRequest, type EnrollResult } from '../protocol.js';
-import { lazyImport } from '../../util/lazy-import.js';
+import { loadCert } from '../../pki/lazy-modules.js';
 import { EstClient } from './client.js';
 import { estUrl } from './context.js';
 import { EstHttpError, EstUsageError } from './errors.js';
 import type { EstOperation } from './constants.js';
-
-/** pki/cert.ts (the ASN.1 stack) for the certificate being renewed: loaded at the first re-enrollment. */
-const certModule = lazyImport(() => import('../../pki/cert.js'));
 
 export interface EstEnrollmentOptions {
   baseUrl: string;
@@ -104,7 +101,8 @@ export class EstEnrollment implements EnrollmentProtocol {
     if (req.operation === 'reenroll') {
       if (!req.current) throw new Error('re-enrollment needs the current credential');
       const clientAuth = await this.reenrollAuth(req.current);
-      const { sharedCertificatesFromPem } = await certModule();
+      // pki/cert.ts (the ASN.1 stack) for the certificate being renewed: loaded at the first re-enrollment
+      const { sharedCertificatesFromPem } = await loadCert();
       const opts = { ...validate, currentCertificate: sharedCertificatesFromPem(req.current.certPem)[0]! };
       const send = (basic: boolean) => this.client(this.transport(clientAuth, basic, session)).simpleReenroll(req.csr, opts);
       const withBasic = this.basicOnReenroll;
