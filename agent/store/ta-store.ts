@@ -12,12 +12,13 @@
 // Digest (reported in status): SHA-256 over the sorted lines "<sha256 of the TA certificate DER> <uses sorted,
 // comma-separated>\n" — names/sources/dates are descriptive and do not change it; any change in which keys are
 // trusted for what does.
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type * as pkijs from 'pkijs';
 import { loadCert, loadedCert } from '../pki/lazy-modules.js';
 import { EnrolldError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { CheckedDocument } from './document-store.js';
+import { sha256Hex } from './envelope.js';
 
 /** What a TA may be used to validate ('cmp': CMP message protection, RFC 9483 §3.5 — a root from a CMP root CA key update). */
 export const TA_USES = ['est-server', 'cacerts', 'firmware', 'tamp', 'crl', 'key-packages', 'cmp'] as const;
@@ -79,8 +80,8 @@ function normUses(uses: readonly string[], where: string): TaUse[] {
   return [...new Set(uses as TaUse[])].sort();
 }
 
-/** Lower-case hex SHA-256 of a DER certificate (pki/cert.ts certificateFingerprint, without loading the decoder). */
-const fingerprintOf = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
+/** Lower-case hex SHA-256 of a DER certificate: pki/cert.ts certificateFingerprint, without loading the decoder. */
+const fingerprintOf = sha256Hex;
 
 /** certificateToDer of a certificate the caller decoded (so pkijs is loaded): its encoding. */
 const derOf = (cert: pkijs.Certificate): Uint8Array => new Uint8Array(cert.toSchema().toBER(false));
@@ -143,7 +144,7 @@ function checkFields(input: Pick<TrustAnchorInput, 'name' | 'source' | 'uses'>, 
 
 export function trustAnchorSetDigest(anchors: readonly Pick<TrustAnchor, 'fingerprint' | 'uses'>[]): string {
   const lines = anchors.map((a) => `${a.fingerprint} ${[...a.uses].sort().join(',')}\n`).sort();
-  return createHash('sha256').update(lines.join('')).digest('hex');
+  return sha256Hex(lines.join(''));
 }
 
 export type TaChange = 'added' | 'updated' | 'unchanged';
