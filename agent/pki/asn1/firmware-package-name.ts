@@ -8,7 +8,7 @@
 //     verNum INTEGER (0..MAX) }
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError, Asn1EncodeError } from './errors.js';
-import { checkNonNegative, type FirmwarePackageNameJson } from './firmware-package-name-json.js';
+import { checkNonNegative, firmwarePackageNameText, type FirmwarePackageNameJson } from './firmware-package-name-json.js';
 import { type AsnNode, type Bytes, Tag, checkOid, encodeNode, hex, isUniversal, parseDer, readBigInt, readOctets, readOid, seqChildren, verifySchema } from './der.js';
 
 export type FirmwarePackageNameFields =
@@ -73,7 +73,7 @@ export class PreferredOrLegacyPackageIdentifier {
 
   /** Stable text form for logs and state: "oid#version" (preferred) or "legacy:<hex>". */
   toString(): string {
-    return this.preferred ? `${this.preferred.fwPkgID}#${this.preferred.verNum}` : `legacy:${hex(this.legacy ?? new Uint8Array())}`;
+    return firmwarePackageNameText(this);
   }
 
   toJSON(): FirmwarePackageNameJson {
