@@ -79,6 +79,8 @@ export class FleetClient {
       throw new ConfigError('--url', `invalid broker URL '${conn.url}'`);
     }
     if (!['mqtt:', 'mqtts:'].includes(url.protocol)) throw new ConfigError('--url', `must be mqtt:// or mqtts:// (got ${url.protocol})`);
+    // TLS trusts only explicitly configured anchors, never node's default store
+    if (url.protocol === 'mqtts:' && !conn.caFile) throw new ConfigError('--ca', 'an mqtts:// broker needs its CA: give --ca or a configuration with mqtt.caFile');
     const tls = url.protocol === 'mqtts:' ? { secureContext: mqttSecureContext({ ...(conn.caFile ? { caFile: conn.caFile } : {}), ...(conn.certFile ? { certFile: conn.certFile } : {}), ...(conn.keyFile ? { keyFile: conn.keyFile } : {}) }), rejectUnauthorized: true } : {};
     const options: IClientOptions = {
       protocolVersion: 5,

@@ -133,7 +133,7 @@ export const COMMANDS: CommandHelp[] = [
     options: [
       CONFIG,
       { flag: '--url', arg: 'URL', text: 'broker URL, mqtt:// or mqtts:// (default: mqtt.url of the configuration)' },
-      { flag: '--ca', arg: 'FILE', text: 'PEM CA of the broker (default: mqtt.caFile of the configuration)' },
+      { flag: '--ca', arg: 'FILE', text: 'PEM CA of the broker, required for mqtts:// (default: mqtt.caFile of the configuration)' },
       { flag: '--cert', arg: 'FILE', text: 'client certificate, PEM (TLS client authentication)' },
       { flag: '--key', arg: 'FILE', text: 'client private key, PEM' },
       { flag: '--username', arg: 'NAME', text: 'MQTT user name' },

@@ -190,11 +190,12 @@ export function documentSchema(baseDir: string) {
     {
       enabled: bool({ default: false, example: true, doc: 'Publish state and status to MQTT; needs mqtt.url.' }),
       url: str({ optional: true, type: 'mqtt:// or mqtts:// URL', example: 'mqtts://broker.example.com:8883', doc: 'The broker.' }),
-      caFile: f({ optional: true, type: 'PEM file', example: 'mqtt-ta.pem', doc: 'Trust anchors of an mqtts broker.' }),
+      caFile: f({ optional: true, type: 'PEM file', example: 'mqtt-ta.pem', doc: 'Trust anchors of an mqtts broker (required for mqtts://: the broker is trusted only through them, never through the system store).' }),
       topicPrefix: str({ default: 'dev/v1', doc: 'Topics are prefix/deviceId/{state,status,event}.' }),
     },
     { default: {}, doc: 'Device status over MQTT.' },
     rule((m) => !m.enabled || m.url !== undefined, 'required when mqtt.enabled is true', 'url'),
+    rule((m) => !m.enabled || !m.url?.toLowerCase().startsWith('mqtts:') || m.caFile !== undefined, 'required for an mqtts:// broker (TLS trusts only configured anchors)', 'caFile'),
   );
 
   const log = section({ level: oneOf(['debug', 'info', 'warn', 'error'], { default: 'info', example: 'info', doc: 'Lowest level logged.' }) }, { default: {}, doc: 'Logging.' });

@@ -262,6 +262,8 @@ export class MqttStatusSink implements StatusSink {
     const t = opts.tls ?? {};
     const tls: Record<string, unknown> = {};
     if (url.protocol === 'mqtts:') {
+      // TLS trusts only explicitly configured anchors: without them node would fall back to its default store
+      if (t.caFile === undefined && t.ca === undefined) throw new MqttStatusConfigError('an mqtts:// broker needs its trust anchors (tls.caFile or tls.ca); the system store is never used');
       this.secureContext = MqttStatusSink.secureContext(t);
       this.tlsBase = { ...(t.caFile !== undefined ? { caFile: t.caFile } : {}), ...(t.ca !== undefined ? { ca: t.ca } : {}) };
       tls.secureContext = this.secureContext;
@@ -363,7 +365,8 @@ export class MqttStatusSink implements StatusSink {
   setClientCredential(t: MqttTlsOptions): boolean {
     if (!this.secureContext) return false;
     try {
-      const ctx = MqttStatusSink.secureContext(t);
+      // the broker's anchors of the constructor stay unless the caller names others
+      const ctx = MqttStatusSink.secureContext({ ...this.tlsBase, ...t });
       this.secureContext = ctx;
       (this.client.options as Record<string, unknown>).secureContext = ctx;
       return true;

@@ -182,6 +182,10 @@ test('no broker: exit 1 with fleet.unreachable after --timeout; no URL and no co
   assert.match(r.stderr, /fleet\.unreachable: broker mqtt:\/\/127\.0\.0\.1:\d+ not reachable within 2000 ms/);
   const n = await runCli('fleet', '--config', '/nonexistent/enrolld.json');
   assert.is(n.status, 2);
+  // an mqtts:// broker is trusted only through a given CA, never through node's default store
+  const t = await runCli('fleet', '--url', `mqtts://127.0.0.1:${port}`, '--timeout', '2s');
+  assert.is.not(t.status, 0);
+  assert.match(t.stderr, /--ca.*mqtts:\/\/ broker needs its CA/);
 });
 
 test.run();

@@ -119,6 +119,25 @@ test('wrong CA or no client certificate: no connection, a logged error, nothing 
   }
 });
 
+test('an mqtts:// broker without configured anchors is a configuration error: node\'s default store is never used', () => {
+  assert.throws(
+    () => new MqttStatusSink({ url: `mqtts://127.0.0.1:${tlsPort}`, deviceId: 'dev-noca', bdSeq: new MemoryBdSeqStore(), tls: { certFile: f('device.pem'), keyFile: f('device.key') } }),
+    (err: unknown) => err instanceof MqttStatusConfigError && /trust anchors/.test((err as Error).message),
+  );
+});
+
+test('a renewed client credential keeps the broker anchors given at construction (reconnects with them)', async () => {
+  const log = memoryLogger();
+  const sink = new MqttStatusSink({ url: `mqtts://127.0.0.1:${tlsPort}`, deviceId: 'dev-keepca', log, bdSeq: new MemoryBdSeqStore(), tls: { caFile: f('ca.pem'), certFile: f('device.pem'), keyFile: f('device.key') }, reconnectMinMs: 100, closeTimeoutMs: 300 });
+  cleanups.push(() => sink.close());
+  await waitFor('first connection', () => sink.stats().connects >= 1);
+  // the renewed credential names no CA: the broker must still be verified with ca.pem, not node's default store
+  assert.ok(sink.setClientCredential({ certFile: f('device.pem'), keyFile: f('device.key') }));
+  sink.stream?.destroy();
+  await waitFor('reconnected with the new credential and the constructor\'s anchors', () => sink.stats().connects >= 2);
+  await sink.close();
+});
+
 test('a key engine that cannot be loaded is a configuration error at construction, not a crash later', () => {
   assert.throws(
     () => new MqttStatusSink({ url: `mqtts://127.0.0.1:${tlsPort}`, deviceId: 'dev-eng', bdSeq: new MemoryBdSeqStore(), tls: { caFile: f('ca.pem'), certFile: f('device.pem'), privateKeyEngine: 'enrolld-no-such-engine', privateKeyIdentifier: 'handle:0x81000002' } }),

@@ -31,6 +31,7 @@ const bad: Array<[string, (d: any) => void, string]> = [
   ['attestation without AK', (d) => (d.attestation = { enabled: true }), 'attestation'],
   ['pcr out of range', (d) => (d.attestation = { pcrs: [24] }), 'attestation.pcrs'],
   ['mqtt without url', (d) => (d.mqtt = { enabled: true }), 'mqtt.url'],
+  ['mqtts broker without its CA file', (d) => (d.mqtt = { enabled: true, url: 'mqtts://broker.example:8883' }), 'mqtt.caFile'],
   ['label with slash', (d) => (d.est.label = 'a/b'), 'est.label'],
 ];
 for (const [name, mutate, field] of bad) {
