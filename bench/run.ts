@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startAgentEnv } from '../test/harness/agent-env.js';
+import { startDeviceConfigEnv } from './device-config.js';
 import { enrollNow, idleFloor, nodeBaseline, shellEnrollment } from './baselines.js';
 import { BUNDLE_MAIN, TSC_MAIN, daemonStart, startupPhases, type DaemonStartOptions } from './daemon-start.js';
 import { FLEET_SCENARIOS, simulateFleet } from './fleet-schedule.js';
@@ -114,6 +115,18 @@ try {
     row(`enrolld run (${tag}): idle RssAnon / RssFile`, `${mb(anon.rssAnon)} / ${mb(anon.rssFile)}`, { target: 'anon ≤ 12 MB', ok: anon.rssAnon <= 12 * MB });
   }
   if (want('startup')) {
+    // the shipped example config's features (firmware, TAMP, key packages with the KEK, MQTT): a real device's start
+    const dev = await startDeviceConfigEnv();
+    try {
+      const d = await daemonStart(dev, restarts, { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: `${dev.dir}/compile-cache` }, nodeArgs: WRAPPER });
+      const anon = [...d.restarts].sort((a, b) => a.idle.rss - b.idle.rss)[Math.floor(d.restarts.length / 2)]!.idle;
+      const tag = 'the .deb wrapper, the example config\'s features: firmware, TAMP, key packages, MQTT';
+      row(`enrolld run (${tag}): spawn → READY=1, median of ${restarts}`, ms(d.readyMsMedian), { baseline: ms(node0.wallMs), ratio: d.readyMsMedian / node0.wallMs, target: '≤ 1.5×', ok: d.readyMsMedian / node0.wallMs <= 1.5 });
+      row(`enrolld run (${tag}): idle VmRSS 3 s after the first loop`, mb(d.idleRssMedian), { baseline: mb(node0.maxRss), ratio: d.idleRssMedian / node0.maxRss, target: '≤ base+10 MB', ok: d.idleRssMedian <= node0.maxRss + 10 * MB });
+      row(`enrolld run (${tag}): idle RssAnon / RssFile`, `${mb(anon.rssAnon)} / ${mb(anon.rssFile)}`, { target: 'anon ≤ 12 MB', ok: anon.rssAnon <= 12 * MB });
+    } finally {
+      await dev.stop();
+    }
   const ph = await startupPhases(env, restarts);
   row('startup phases, tsc output (median): node boot / import / compose / bootstrap', `${ms(ph.nodeBoot)} / ${ms(ph.importModules)} / ${ms(ph.compose)} / ${ms(ph.bootstrap)}`);
   }
