@@ -194,7 +194,7 @@ export async function runDemo(opts: { protocol?: string; server?: string; verbos
     const poll = await agent.poller.poll(first.state);
     const last = agent.poller.last;
     out(`\n2. PAL polled (TLS client auth with the new TPM credential): ${last?.entries ?? 0} entries — ok ${last?.counts.ok ?? 0}, failed ${last?.counts.failed ?? 0}; renew requested: ${poll.renew === true}`);
-    out(`  CRLs:      ${agent.crlStore.list().length} held`);
+    out(`  CRLs:      ${agent.crlStore.size} held`);
     const fwState = await agent.firmware!.state();
     const ret = fwLab.returns.at(-1);
     out(`  firmware:  ${pkg.bytes} B package verified to the firmware TA, hook installed ${existsSync(applied) ? statSync(applied).size : 0} B → ${fwState.pending?.status ?? 'not applied'}`);

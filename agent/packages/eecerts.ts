@@ -41,6 +41,8 @@ export class EeCertsHandler implements PackageHandler<PackageContext> {
     const at = s.clock.now();
     const anchors = s.taStore.certificatesFor(s.policy.certificateUse ?? 'cacerts');
     const intermediates = [...r.caIndexes.map((i) => r.certificatesDer[i]!), ...s.intermediates];
+    // the stored CRLs, decoded here: an unusable CRL store fails the package before any peer is judged or replaced
+    const isRevoked = await s.crlStore.revocationCheck();
     const accepted: PeerCertificate[] = [];
     const rejected: string[] = [];
     for (const i of r.eeIndexes) {
@@ -48,7 +50,7 @@ export class EeCertsHandler implements PackageHandler<PackageContext> {
       const subject = describeName(cert.subject);
       try {
         const { path } = await validateChain({ leaf: cert, intermediates, trustAnchors: anchors, at });
-        const revoked = path.find((c) => s.crlStore.isRevoked(c));
+        const revoked = path.find((c) => isRevoked(c));
         if (revoked) throw new Error(`${describeName(revoked.subject)} is revoked`);
         const der = r.certificatesDer[i]!;
         accepted.push({ der, subject, fingerprint: certificateFingerprint(der), notAfter: cert.notAfter.value });

@@ -1,12 +1,12 @@
 // The CRL decoding and admission checks of the CRL store (what is checked and why: crl-store.ts), over pkijs:
-// loaded by the store when it holds CRLs to decode or is offered one, so a device with no stored CRL starts without
-// the ASN.1 stack.
+// loaded by the store's first query that needs a decoded CRL (a revocation check, an offer), never by opening it, so
+// a device starts without the ASN.1 stack whether or not it holds CRLs.
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { certificateFingerprint, certificateFromDer, certificateToDer, describeName, findExtension, nameDer } from '../pki/cert.js';
 import { validateChain } from '../pki/chain.js';
 import { decodeAsn1 } from '../pki/der.js';
-import { CRL_FUTURE_SKEW_MS, CrlRejectedError, CrlStoreError, type CrlScope, type StoredCrl } from './crl-store.js';
+import { CRL_FUTURE_SKEW_MS, CrlRejectedError, CrlStoreError, type CrlRecord, type CrlScope, type StoredCrl } from './crl-store.js';
 import type { TaUse, TrustAnchor } from './ta-store.js';
 
 const OID_CRL_NUMBER = '2.5.29.20';
@@ -74,12 +74,12 @@ function permitsCrlSign(cert: pkijs.Certificate): boolean {
   return bits.length > 0 && (bits[0]! & 0x02) !== 0;
 }
 
-/** The CRLs of a stored document whose shape crl-store.ts checked; throws CrlStoreError corrupt naming `file`. */
-export function decodeEntries(crls: ReadonlyArray<{ der: string; signer: unknown; storedAt: unknown }>, file: string): StoredCrl[] {
-  return crls.map((r, i) => {
+/** The CRLs of the records crl-store.ts read (their shape checked at open); throws CrlStoreError corrupt naming `file`. */
+export function decodeEntries(records: readonly CrlRecord[], file: string): StoredCrl[] {
+  return records.map((r, i) => {
     try {
-      const { crl, der } = parseCrl(new Uint8Array(Buffer.from(r.der, 'base64')));
-      return describe(crl, der, String(r.signer), String(r.storedAt));
+      const { crl, der } = parseCrl(r.der);
+      return describe(crl, der, r.signer, r.storedAt);
     } catch (e) {
       throw new CrlStoreError('corrupt', `${file}: crls[${i}]: ${(e as Error).message}`, { cause: e });
     }

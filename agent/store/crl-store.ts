@@ -11,7 +11,12 @@
 // Persistence as in ta-store.ts: a DocumentStore (crls.json: checksummed, previous-good copy, atomic, 0600; the bare
 // JSON of earlier releases converted once); both copies unusable → CrlStoreError crl.store.corrupt, never an empty
 // set (that would un-revoke everything until the next /crls). Memory updated after the write, writes serialized.
-import { stat } from 'node:fs/promises';
+// Opening the store does not load the ASN.1 stack: the envelope's checksum and each record's shape are checked, and
+// each CRL's DER is walked (RFC 5280 §5.1 CertificateList outline, every length consistent) without decoding it, so
+// a damaged file is still refused at open. The CRLs are decoded (crl-decode.ts, pkijs) by the first query that needs
+// them — a revocation check, an offer from /crls — behind a lazyModule seam: a failed load is ModuleLoadError
+// (module.load, transient), a CRL that does not decode is CrlStoreError crl.store.corrupt for that query; neither
+// touches the file.
 import type * as pkijs from 'pkijs';
 import { lazyModule, loadCert } from '../pki/lazy-modules.js';
 import { EnrolldError } from '../util/errors.js';
@@ -93,6 +98,13 @@ interface StoredDoc {
   crls: Array<{ der: string; signer: string; storedAt: string }>;
 }
 
+/** A stored CRL as read at open: its DER checked for shape, not decoded. */
+export interface CrlRecord {
+  readonly der: Uint8Array;
+  readonly signer: string;
+  readonly storedAt: string;
+}
+
 /** True when `a` supersedes `b` (same issuer and scope). */
 function isNewer(a: StoredCrl, b: StoredCrl): boolean {
   if (a.crlNumber !== undefined && b.crlNumber !== undefined) return a.crlNumber > b.crlNumber;
@@ -101,47 +113,146 @@ function isNewer(a: StoredCrl, b: StoredCrl): boolean {
 
 type CrlDecode = typeof import('./crl-decode.js');
 
-/** The CRL decoder (crl-decode.ts, pkijs): loaded when there is a CRL to decode. */
+/** The CRL decoder (crl-decode.ts, pkijs): loaded by the first query that needs a decoded CRL. */
 const importDecode = lazyModule('the CRL decoder', () => import('./crl-decode.js'));
-let decoder: CrlDecode | undefined;
 async function loadDecode(): Promise<CrlDecode> {
   // the TA certificates it verifies CRL signatures with are read through the TA store's decoder
   await loadCert();
-  return (decoder ??= await importDecode());
+  return importDecode();
 }
 
-/** The document's shape (schema, records); the CRLs themselves are decoded by decodeDoc. */
-function checkShape(doc: unknown, file: string): StoredDoc {
-  const d = doc as StoredDoc;
-  if (!d || typeof d !== 'object' || d.schema !== CRL_STORE_SCHEMA || !Array.isArray(d.crls)) throw new CrlStoreError('corrupt', `${file}: not a schema-${CRL_STORE_SCHEMA} CRL file`);
-  return d;
+// X.690 §8.1 identifier octets the CertificateList outline is checked with.
+const SEQUENCE = 0x30;
+const INTEGER = 0x02;
+const BIT_STRING = 0x03;
+const BIT_STRING_CONSTRUCTED = 0x23;
+const UTC_TIME = 0x17;
+const GENERALIZED_TIME = 0x18;
+const CONTEXT_0 = 0xa0;
+/** Deeper nesting than any CRL has: refused rather than walked. */
+const MAX_DEPTH = 32;
+
+/** One BER element: its first identifier octet, where its contents lie, and where the element after it starts. */
+interface Element {
+  id: number;
+  start: number;
+  end: number;
+  next: number;
 }
+
+/** The element at `at` (which must end by `limit`); `deep`: every element inside a constructed one is walked too. */
+function element(b: Uint8Array, at: number, limit: number, deep: boolean, depth = 0): Element {
+  const truncated = (): Error => new Error(`truncated element at byte ${at}`);
+  if (depth > MAX_DEPTH) throw new Error(`nested deeper than ${MAX_DEPTH} levels at byte ${at}`);
+  let p = at;
+  if (p >= limit) throw truncated();
+  const id = b[p++]!;
+  if ((id & 0x1f) === 0x1f) {
+    // high tag number form: base-128 octets, the last without bit 8
+    for (let n = 0; ; n++) {
+      if (p >= limit || n >= 4) throw truncated();
+      if ((b[p++]! & 0x80) === 0) break;
+    }
+  }
+  if (p >= limit) throw truncated();
+  const l0 = b[p++]!;
+  const constructed = (id & 0x20) !== 0;
+  if (l0 === 0x80) {
+    // indefinite length (BER): contents up to the end-of-contents octets 00 00
+    if (!constructed) throw new Error(`indefinite length of a primitive element at byte ${at}`);
+    for (let q = p; ; ) {
+      if (q + 2 > limit) throw truncated();
+      if (b[q] === 0 && b[q + 1] === 0) return { id, start: p, end: q, next: q + 2 };
+      q = element(b, q, limit, deep, depth + 1).next;
+    }
+  }
+  let len = l0;
+  if (l0 & 0x80) {
+    const n = l0 & 0x7f;
+    if (n > 4) throw new Error(`length of ${n} octets at byte ${at}`);
+    len = 0;
+    for (let i = 0; i < n; i++) {
+      if (p >= limit) throw truncated();
+      len = len * 256 + b[p++]!;
+    }
+  }
+  const end = p + len;
+  if (end > limit) throw new Error(`element at byte ${at} (${len} bytes) overruns its container`);
+  if (constructed && deep) for (let q = p; q < end; ) q = element(b, q, end, true, depth + 1).next;
+  return { id, start: p, end, next: end };
+}
+
+function children(b: Uint8Array, e: Element): Element[] {
+  const out: Element[] = [];
+  for (let q = e.start; q < e.end; ) {
+    const c = element(b, q, e.end, false);
+    out.push(c);
+    q = c.next;
+  }
+  return out;
+}
+
+const isTime = (e: Element | undefined): boolean => e?.id === UTC_TIME || e?.id === GENERALIZED_TIME;
 
 /**
- * The CRLs a stored document holds; throws CrlStoreError corrupt naming `file`. The store loads the decoder before
- * it reads a file that exists (reload) or saves one (offer), so every CRL read or written is decoded here.
+ * Throws naming what is wrong unless `der` is one well-formed BER element spanning all of it, shaped as RFC 5280
+ * §5.1 CertificateList: SEQUENCE { tbsCertList SEQUENCE { version INTEGER OPTIONAL, signature SEQUENCE, issuer
+ * SEQUENCE, thisUpdate Time, nextUpdate Time OPTIONAL, revokedCertificates SEQUENCE OPTIONAL, crlExtensions [0]
+ * OPTIONAL }, signatureAlgorithm SEQUENCE, signatureValue BIT STRING }. What the check at open does without the
+ * ASN.1 stack; the decoder checks the rest at the first query.
  */
-function decodeDoc(doc: unknown, file: string): StoredCrl[] {
-  const d = checkShape(doc, file);
-  if (d.crls.length === 0) return [];
-  if (!decoder) throw new CrlStoreError('corrupt', `${file}: holds CRLs but the CRL decoder is not loaded`);
-  return decoder.decodeEntries(d.crls, file);
-}
-
-/** True when `file` or its previous copy exists (so a load may find CRLs to decode). */
-async function storeExists(file: string): Promise<boolean> {
-  for (const f of [file, `${file}.prev`]) {
-    if (await stat(f).then(() => true, (e: NodeJS.ErrnoException) => e.code !== 'ENOENT')) return true;
+export function checkCertificateListShape(der: Uint8Array): void {
+  if (der.length === 0) throw new Error('empty');
+  const top = element(der, 0, der.length, true);
+  if (top.next !== der.length) throw new Error(`${der.length - top.next} trailing byte(s) after the CertificateList`);
+  if (top.id !== SEQUENCE) throw new Error('not a SEQUENCE');
+  const [tbs, alg, sig, ...more] = children(der, top);
+  if (tbs?.id !== SEQUENCE || alg?.id !== SEQUENCE || (sig?.id !== BIT_STRING && sig?.id !== BIT_STRING_CONSTRUCTED) || more.length > 0) {
+    throw new Error('not a CertificateList (tbsCertList, signatureAlgorithm, signatureValue)');
   }
-  return false;
+  const f = children(der, tbs);
+  let i = 0;
+  if (f[i]?.id === INTEGER) i++;
+  if (f[i++]?.id !== SEQUENCE) throw new Error('TBSCertList: no signature AlgorithmIdentifier');
+  if (f[i++]?.id !== SEQUENCE) throw new Error('TBSCertList: no issuer Name');
+  if (!isTime(f[i++])) throw new Error('TBSCertList: no thisUpdate Time');
+  if (isTime(f[i])) i++;
+  if (f[i]?.id === SEQUENCE) i++;
+  if (f[i]?.id === CONTEXT_0) i++;
+  if (i !== f.length) throw new Error(`TBSCertList: unexpected element ${i + 1} (identifier 0x${f[i]!.id.toString(16).padStart(2, '0')})`);
 }
 
-function encodeDoc(entries: readonly StoredCrl[]): StoredDoc {
+/** The records of a stored document (shape checked, CRLs not decoded); throws CrlStoreError corrupt naming `file`. */
+function checkDoc(doc: unknown, file: string): CrlRecord[] {
+  const d = doc as StoredDoc;
+  if (!d || typeof d !== 'object' || d.schema !== CRL_STORE_SCHEMA || !Array.isArray(d.crls)) throw new CrlStoreError('corrupt', `${file}: not a schema-${CRL_STORE_SCHEMA} CRL file`);
+  return d.crls.map((r, i) => {
+    const where = `${file}: crls[${i}]`;
+    if (!r || typeof r !== 'object' || typeof r.der !== 'string' || typeof r.signer !== 'string' || typeof r.storedAt !== 'string') {
+      throw new CrlStoreError('corrupt', `${where}: malformed record`);
+    }
+    const der = new Uint8Array(Buffer.from(r.der, 'base64'));
+    try {
+      checkCertificateListShape(der);
+    } catch (e) {
+      throw new CrlStoreError('corrupt', `${where}: not a CRL: ${(e as Error).message}`, { cause: e });
+    }
+    return { der, signer: r.signer, storedAt: r.storedAt };
+  });
+}
+
+function encodeDoc(entries: readonly CrlRecord[]): StoredDoc {
   return { schema: CRL_STORE_SCHEMA, crls: entries.map((e) => ({ der: Buffer.from(e.der).toString('base64'), signer: e.signer, storedAt: e.storedAt })) };
 }
 
+/** What the store holds: the records read or written, and their decoded CRLs once a query needed them. */
+interface Held {
+  readonly records: readonly CrlRecord[];
+  decoded?: StoredCrl[];
+}
+
 export class CrlStore {
-  private entries: StoredCrl[] = [];
+  private held: Held = { records: [] };
 
   private constructor(
     /** The store file (crls.json; its previous copy is `<file>.prev`). */
@@ -150,68 +261,111 @@ export class CrlStore {
     private readonly opts: CrlStoreOptions,
   ) {}
 
-  /** Opens (loads, or starts empty when no file exists); both copies unusable → CrlStoreError crl.store.corrupt. */
+  /**
+   * Opens (loads, or starts empty when no file exists) without decoding a CRL (see the file comment); both copies
+   * unusable → CrlStoreError crl.store.corrupt.
+   */
   static async open(file: string, opts: CrlStoreOptions): Promise<CrlStore> {
-    // The bare JSON of earlier releases is converted once; a damaged one is refused with decodeDoc's reason.
-    const doc = new CheckedDocument<StoredDoc>(file, { kind: CRL_STORE_KIND, version: CRL_STORE_SCHEMA, check: decodeDoc, error: CrlStoreError, now: opts.now, log: opts.log });
+    // The bare JSON of earlier releases is converted once; a damaged one is refused with checkDoc's reason.
+    const doc = new CheckedDocument<StoredDoc>(file, { kind: CRL_STORE_KIND, version: CRL_STORE_SCHEMA, check: checkDoc, error: CrlStoreError, now: opts.now, log: opts.log });
     const s = new CrlStore(doc.file, doc, opts);
     await s.reload();
     return s;
   }
 
+  /** Re-reads the file (what another process or an operator wrote); the CRLs are decoded again when next needed. */
   async reload(): Promise<void> {
-    await this.doc.serial(async () => {
-      // no file: nothing to decode, and the ASN.1 stack stays unloaded until a CRL is offered
-      if (!decoder && (await storeExists(this.file))) await loadDecode();
-      const doc = await this.doc.load();
-      this.entries = doc ? decodeDoc(doc, this.file) : [];
-    });
+    await this.doc.reload((doc) => (this.held = { records: doc ? checkDoc(doc, this.file) : [] }));
   }
 
   private now(): Date {
     return this.opts.now ? this.opts.now() : new Date();
   }
 
-  list(): StoredCrl[] {
-    return [...this.entries];
+  /** How many CRLs are stored (nothing decoded). */
+  get size(): number {
+    return this.held.records.length;
+  }
+
+  /**
+   * The stored CRLs, decoded: the decoder is loaded and the records decoded by the first call after open, reload or
+   * a write (none when nothing is stored). A failed load → ModuleLoadError (module.load); a record that does not
+   * decode → CrlStoreError crl.store.corrupt; either way nothing is written and the next call tries again.
+   */
+  private async decoded(): Promise<StoredCrl[]> {
+    const held = this.held;
+    if (held.decoded) return held.decoded;
+    if (held.records.length === 0) return (held.decoded = []);
+    const { decodeEntries } = await loadDecode();
+    try {
+      return (held.decoded = decodeEntries(held.records, this.file));
+    } catch (e) {
+      this.opts.log?.error('crl.store.undecodable', { file: this.file, error: e as Error });
+      throw e;
+    }
+  }
+
+  /** The stored CRLs (decoded on first use). */
+  async list(): Promise<StoredCrl[]> {
+    return [...(await this.decoded())];
   }
 
   /** The pkijs CRLs (for chain validation). */
-  crls(): pkijs.CertificateRevocationList[] {
-    return this.entries.map((e) => e.crl);
+  async crls(): Promise<pkijs.CertificateRevocationList[]> {
+    return (await this.decoded()).map((e) => e.crl);
   }
 
   /** Stored CRLs issued by `issuer` (a certificate: its subject; or a name). */
-  forIssuer(issuer: pkijs.Certificate | pkijs.RelativeDistinguishedNames): StoredCrl[] {
-    // entries exist only once the decoder was loaded (they were decoded with it)
-    if (this.entries.length === 0 || !decoder) return [];
-    const prefix = decoder.issuerKeyPrefix(issuer);
-    return this.entries.filter((e) => e.key.startsWith(prefix));
+  async forIssuer(issuer: pkijs.Certificate | pkijs.RelativeDistinguishedNames): Promise<StoredCrl[]> {
+    return (await this.issuedBy())(issuer);
   }
 
-  /** True when a stored CRL from the certificate's issuer lists it. */
-  isRevoked(cert: pkijs.Certificate): boolean {
-    return this.forIssuer(cert.issuer).some((e) => e.crl.isCertificateRevoked(cert));
+  /**
+   * The revocation check over the CRLs stored now: a function telling whether a stored CRL from the certificate's
+   * issuer lists it. Decoding happens here (a failure is this call's), so a caller checking several certificates
+   * learns of an unusable store before it judged any.
+   */
+  async revocationCheck(): Promise<(cert: pkijs.Certificate) => boolean> {
+    const issuedBy = await this.issuedBy();
+    return (cert) => issuedBy(cert.issuer).some((e) => e.crl.isCertificateRevoked(cert));
+  }
+
+  /** True when a stored CRL from the certificate's issuer lists it (revocationCheck for one certificate). */
+  async isRevoked(cert: pkijs.Certificate): Promise<boolean> {
+    return (await this.revocationCheck())(cert);
+  }
+
+  private async issuedBy(): Promise<(issuer: pkijs.Certificate | pkijs.RelativeDistinguishedNames) => StoredCrl[]> {
+    const entries = await this.decoded();
+    if (entries.length === 0) return () => [];
+    // entries exist only once the decoder was loaded (they were decoded with it)
+    const { issuerKeyPrefix } = await loadDecode();
+    return (issuer) => {
+      const prefix = issuerKeyPrefix(issuer);
+      return entries.filter((e) => e.key.startsWith(prefix));
+    };
   }
 
   /**
    * Validates `input` (see the file comment) and stores it when it is newer than what is stored for its issuer.
-   * Throws CrlRejectedError for a CRL that must not be used.
+   * Throws CrlRejectedError for a CRL that must not be used; the stored CRLs are decoded first (so a store that does
+   * not decode is reported, CrlStoreError crl.store.corrupt, and left as it is).
    */
   offer(input: Uint8Array | pkijs.CertificateRevocationList, opts: CrlOfferOptions = {}): Promise<CrlOfferResult> {
     return this.doc.serial(async () => {
       const at = opts.at ?? this.now();
+      const entries = await this.decoded();
       const { admitCrl } = await loadDecode();
       const use = this.opts.use ?? 'crl';
       const candidate = await admitCrl(input, { intermediates: opts.intermediates ?? [], anchors: this.opts.taStore.anchorsFor(use), use, at });
       const der = candidate.der;
-      const idx = this.entries.findIndex((e) => e.key === candidate.key);
-      const current = idx >= 0 ? this.entries[idx] : undefined;
+      const idx = entries.findIndex((e) => e.key === candidate.key);
+      const current = idx >= 0 ? entries[idx] : undefined;
       if (current) {
         if (Buffer.compare(Buffer.from(current.der), Buffer.from(der)) === 0) return { status: 'unchanged', crl: current };
         if (!isNewer(candidate, current)) return { status: 'older', crl: current };
       }
-      const next = [...this.entries];
+      const next = [...entries];
       if (idx >= 0) next[idx] = candidate;
       else next.push(candidate);
       await this.commit(next);
@@ -219,8 +373,9 @@ export class CrlStore {
     });
   }
 
+  /** Persists `next` (the document store checks it before the write) and, once durable, makes it what is held. */
   private async commit(next: StoredCrl[]): Promise<void> {
     await this.doc.save(encodeDoc(next));
-    this.entries = next;
+    this.held = { records: next.map((e) => ({ der: e.der, signer: e.signer, storedAt: e.storedAt })), decoded: next };
   }
 }

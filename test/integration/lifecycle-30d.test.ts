@@ -31,7 +31,7 @@ test('30 days: renewals, PAL packages, 503 storm, CRL refresh — bounded reques
     await simulateUntil(clock, new Date(start + 10 * DAY + 12 * HOUR));
     sim.fault = undefined;
     const stormRequests = sim.faulted;
-    const crlBefore = agent.crlStore.crls()[0]?.thisUpdate.value.getTime();
+    const crlBefore = (await agent.crlStore.crls())[0]?.thisUpdate.value.getTime();
     await pal.reissueCrl();
     await simulateUntil(clock, new Date(start + 30 * DAY));
     await sim.halt();
@@ -50,7 +50,7 @@ test('30 days: renewals, PAL packages, 503 storm, CRL refresh — bounded reques
     assert.ok(palCycles >= 700 && palCycles <= 760, `PAL fetches ${palCycles}`);
     assert.ok(requests <= 3 * 760 + 40, `total requests ${requests}`);
     // CRL refreshed after the lab reissued it.
-    const crlAfter = agent.crlStore.crls()[0]?.thisUpdate.value.getTime();
+    const crlAfter = (await agent.crlStore.crls())[0]?.thisUpdate.value.getTime();
     assert.ok(crlBefore !== undefined && crlAfter !== undefined && crlAfter > crlBefore, `CRL ${crlBefore} → ${crlAfter}`);
     // Always a credential once enrolled; ends enrolled with a valid certificate.
     const s = await agent.enroller.loadState();

@@ -184,7 +184,7 @@ test('PAL with cacerts + crls + eecerts + reenroll, JSON and XML: §2.3 order, s
     assert.is(rec.taDigest, d.ta.digest());
 
     // CRL store: the lab issuing CA's CRL, validated through the issuing CA certificate from /cacerts.
-    const stored = d.crls.list();
+    const stored = await d.crls.list();
     assert.is(stored.length, 1);
     assert.is(stored[0]!.issuer, describeName(lab.ca.issuing.certificate.subject));
 
@@ -215,7 +215,7 @@ test('a paged PAL (3 pages, 0001 pointers with absolute https URIs on the lab) i
     assert.equal(rec.counts, { ok: 1, failed: 0, skipped: 6, notRun: 0 });
     assert.equal(rec.codes, ['pal.package.unhandled']);
     assert.is(rec.results.find((r) => r.type === '0005')!.status, 'ok');
-    assert.is(d.crls.list().length, 1);
+    assert.is(d.crls.size, 1);
   } finally {
     pal.pageSize = 100;
   }
@@ -226,7 +226,7 @@ test('malformed PALs → typed errors from the poller, stores unchanged', async 
   const digest = d.ta.digest();
   const unchanged = (): void => {
     assert.is(d.ta.digest(), digest);
-    assert.is(d.crls.list().length, 0);
+    assert.is(d.crls.size, 0);
     assert.is(d.peers.list().length, 0);
     assert.is(d.poller.last!.outcome, 'error');
   };
@@ -275,11 +275,11 @@ test('a CRL signed by an untrusted key (same issuer name) is rejected; the real 
   const rec = d.poller.last!;
   assert.equal(rec.results.map((r) => [r.type, r.status]), [['0002', 'ok'], ['0005', 'failed']]);
   assert.equal(rec.codes, ['crl.rejected.signature']);
-  assert.is(d.crls.list().length, 0);
+  assert.is(d.crls.size, 0);
   pal.setCrls(undefined);
   await d.poller.poll(agentState());
   assert.equal(d.poller.last!.codes, []);
-  assert.is(d.crls.list().length, 1);
+  assert.is(d.crls.size, 1);
 });
 
 test('a /cacerts response with a new unrelated root: not added to the TA store (unless the config trusts it)', async () => {

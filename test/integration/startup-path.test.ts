@@ -1,6 +1,7 @@
 // The start-up path at run time (ARCHITECTURE.md §Start-up path): `enrolld run` on an enrolled device whose PAL
 // has nothing new reaches READY=1 and goes idle without loading pkijs or asn1js; the first start on an empty state
-// directory, which enrolls, does load them (so the recorder sees what it should). Every module node loads is
+// directory, which enrolls, does load them (so the recorder sees what it should); a restart whose state directory
+// holds CRLs (crls.json, as /crls leaves it) does not decode them at start either. Every module node loads is
 // recorded by a module.register() load hook given with --import, as systemd would start the tsc output.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,6 +13,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startAgentEnv, type AgentEnv } from '../harness/agent-env.js';
 import { notifyReceiver } from '../harness/notify-socket.js';
 import { LabCa } from '../../deploy/lab/ca.js';
+import { issueLabCrl } from '../../deploy/lab/pal.js';
+import { CrlStore } from '../../agent/store/crl-store.js';
+import { stateLayout } from '../../agent/store/layout.js';
+import { TrustAnchorStore } from '../../agent/store/ta-store.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agent/cli/main.js');
 const ASN1_STACK = /\/node_modules\/(pkijs|asn1js|pvtsutils|pvutils|bytestreamjs)\//;
@@ -60,15 +65,32 @@ async function runUntilIdle(env: AgentEnv, tag: string): Promise<string[]> {
   return readFileSync(loaded, 'utf8').split('\n').filter(Boolean);
 }
 
-test('enrolld run: the first start enrolls with the ASN.1 stack; a restart with nothing to do never loads it', async () => {
+/** Stores a CRL of the lab's issuing CA and one of its root in the stopped agent's state directory, as /crls would. */
+async function storeCrls(env: AgentEnv): Promise<string> {
+  const files = stateLayout(env.config.stateDir);
+  const ta = await TrustAnchorStore.open(files.trustAnchors);
+  const crls = await CrlStore.open(files.crls, { taStore: ta });
+  const ca = env.lab.ca;
+  const thisUpdate = new Date(Date.now() - 60_000);
+  await crls.offer(await issueLabCrl(ca.issuing, { thisUpdate, crlNumber: 1n, revoked: [{ serial: '0badc0de' }] }), { intermediates: [ca.issuing.der] });
+  await crls.offer(await issueLabCrl(ca.root, { thisUpdate, crlNumber: 1n }));
+  assert.is(crls.size, 2);
+  return files.crls;
+}
+
+test('enrolld run: the first start enrolls with the ASN.1 stack; a restart with nothing to do, CRLs stored, never loads it', async () => {
   const env = await startAgentEnv();
   try {
     const first = await runUntilIdle(env, 'first');
     assert.ok(first.some((u) => u.endsWith('/agent/cli/main.js')), `the recorder saw no agent module: ${first.slice(0, 5).join(', ')}`);
     assert.ok(first.some((u) => ASN1_STACK.test(u)), 'the enrolling start loaded no pkijs/asn1js: the recorder misses them');
+    const crlsFile = await storeCrls(env);
+    const crlsBytes = readFileSync(crlsFile);
     const restart = await runUntilIdle(env, 'restart');
     assert.ok(restart.some((u) => u.includes('/agent/packages/pal-poller.js')), 'the restart did not load the PAL poller');
-    assert.equal(restart.filter((u) => ASN1_STACK.test(u)), [], 'modules of the ASN.1 stack loaded by an idle restart');
+    assert.ok(restart.some((u) => u.includes('/agent/store/crl-store.js')), 'the restart did not open the CRL store');
+    assert.equal(restart.filter((u) => ASN1_STACK.test(u)), [], 'modules of the ASN.1 stack loaded by an idle restart holding CRLs');
+    assert.equal(readFileSync(crlsFile), crlsBytes, 'crls.json as stored');
   } finally {
     await env.stop();
   }

@@ -36,7 +36,7 @@ checkAnchorsPem(${JSON.stringify(ca.root.pem)}, 'ta.pem');
 const ta = await TrustAnchorStore.open(${JSON.stringify(taFile)});
 if (ta.size !== 1 || ta.certificatesFor('cacerts').length !== 1 || !ta.get('lab-root') || !ta.find(ta.list()[0].der) || !ta.digest()) throw new Error('TA store');
 const crl = await CrlStore.open(${JSON.stringify(path.join(dir, 'crls.json'))}, { taStore: ta });
-if (crl.list().length !== 0 || crl.crls().length !== 0) throw new Error('CRL store');
+if (crl.size !== 0 || (await crl.list()).length !== 0 || (await crl.crls()).length !== 0 || (await crl.revocationCheck())({}) !== false) throw new Error('CRL store');
 const record = { key: { id: 'k', algorithm: 'ecc-p256', spki: '', location: {} }, certPem: ${JSON.stringify(ca.issuing.pem)}, chainPem: [${JSON.stringify(ca.root.pem)}], subject: 's', serial: '01', notBefore: '', notAfter: '', renewAt: '' };
 const c = new DeviceCredential(record, { signer: () => ({}) });
 if (c.certDer.length === 0 || c.chainDer.length !== 1 || !c.signer) throw new Error('credential');
