@@ -53,11 +53,11 @@ import {
   signedReceipt,
   verifySignedKeyPackage,
 } from './common.js';
-import { openIfEncrypted } from './kek.js';
+import { openIfEncrypted } from './enveloped-data.js';
+import { SERVERKEYGEN_RETURN_TYPE, SERVERKEYGEN_TYPES } from './package-types.js';
 import { openPkcs12, readPasswordFile } from './pkcs12.js';
 
-export const SERVERKEYGEN_TYPES = ['0020', '0021', '0022'] as const;
-export const SERVERKEYGEN_RETURN_TYPE = '0023';
+export { SERVERKEYGEN_RETURN_TYPE, SERVERKEYGEN_TYPES } from './package-types.js';
 
 export interface ServerKeygenConfig extends KeyPackagesConfig {
   /** Subject of the CSR sent to /serverkeygen. */

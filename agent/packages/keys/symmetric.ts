@@ -29,10 +29,10 @@ import {
   signedReceipt,
   verifySignedKeyPackage,
 } from './common.js';
-import { openIfEncrypted } from './kek.js';
+import { openIfEncrypted } from './enveloped-data.js';
+import { SYMMETRIC_KEY_PACKAGE_TYPE, SYMMETRIC_KEY_RETURN_TYPE } from './package-types.js';
 
-export const SYMMETRIC_KEY_PACKAGE_TYPE = '0024';
-export const SYMMETRIC_KEY_RETURN_TYPE = '0025';
+export { SYMMETRIC_KEY_PACKAGE_TYPE, SYMMETRIC_KEY_RETURN_TYPE } from './package-types.js';
 const KEY_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 export class SymmetricKeyPackages {
