@@ -16,17 +16,16 @@ import { type SignerWithChain, createSignedData, signerWithChainOptions } from '
 import { CmsOpenError, openSigned, type CmsOpenReason, type OpenedSigned } from '../../pki/cms/open-signed.js';
 import { OID_ENVELOPED_DATA } from '../../pki/cms/oids.js';
 import { KeyPackageError, type ErrorCodeChoice } from '../../pki/asn1/key-package-error.js';
-import { type KeyPackageErrorCodeName, MEDIA_TYPE_CMS, OID_CT_KP_ENCRYPTED_KEY_PACKAGE } from '../../pki/asn1/key-package-oids.js';
+import { type KeyPackageErrorCodeName, OID_CT_KP_ENCRYPTED_KEY_PACKAGE } from '../../pki/asn1/key-package-oids.js';
 import { KeyPackageReceipt } from '../../pki/asn1/key-package-receipt.js';
 import { KeyPkgIdentifier } from '../../pki/asn1/key-pkg-identifier.js';
 import { KeyPkgIdentifierAndReceiptReq } from '../../pki/asn1/key-pkg-identifier-and-receipt-req.js';
 import { SIREntityName } from '../../pki/asn1/siren-entity-name.js';
-import type { Transport } from '../../protocols/http/transport.js';
 import { EnrolldError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
-import type { KeysStateFile, OutboxItem } from './state.js';
 
 // the persisted state lives in state.ts (light: the feature's start and the firmware feature read it)
+export { postReturns, returnMediaType } from './returns.js';
 export { KeysStateFile, type KeysState, type OutboxItem, type StoredKek, type StoredServerKey, type StoredSymmetricKey } from './state.js';
 
 /** What the composition root fills in for the key package handlers. */
@@ -150,9 +149,6 @@ export async function verifySignedKeyPackage(der: Uint8Array, anchors: ReadonlyA
 
 // ---- receipts and errors ---------------------------------------------------------------------------------------
 
-export function returnMediaType(kind: 'receipt' | 'error'): string {
-  return `${MEDIA_TYPE_CMS}; encapsulatingContent=signedData; innerContent=${kind === 'receipt' ? 'keyPackageReceipt' : 'keyPackageError'}`;
-}
 
 export async function signedReceipt(cfg: KeyPackagesConfig, pkgId: Uint8Array): Promise<Uint8Array> {
   const r = new KeyPackageReceipt({ receiptOf: new KeyPkgIdentifier({ pkgID: pkgId }), receivedBy: SIREntityName.fromDistinguishedName(cfg.deviceName) });
@@ -176,38 +172,6 @@ export async function signedError(cfg: KeyPackagesConfig, code: ErrorCodeChoice,
     ...(await signerFields(cfg)),
     signingTime: (cfg.now ?? (() => new Date()))(),
   });
-}
-
-/** POSTs the outbox items for `which` to `url`; an item leaves the outbox only on 204. */
-export async function postReturns(
-  state: KeysStateFile,
-  transport: Transport,
-  which: OutboxItem['path'],
-  url: URL,
-  signal?: AbortSignal,
-): Promise<{ sent: number; failed: string[] }> {
-  const items = (await state.load()).outbox.filter((i) => i.path === which);
-  const failed: string[] = [];
-  let sent = 0;
-  for (const item of items) {
-    try {
-      const res = await transport.request({
-        method: 'POST',
-        url,
-        headers: { 'content-type': returnMediaType(item.kind) },
-        body: new Uint8Array(Buffer.from(item.der, 'base64')),
-        ...(signal ? { signal } : {}),
-      });
-      if (res.status !== 204) throw new Error(`HTTP ${res.status}`);
-      await state.update((s) => {
-        s.outbox = s.outbox.filter((o) => o.der !== item.der);
-      });
-      sent++;
-    } catch (e) {
-      failed.push(`${item.kind} ${item.pkgId ?? ''}: ${(e as Error).message}`);
-    }
-  }
-  return { sent, failed };
 }
 
 export const hexOf = (b: Uint8Array | undefined): string | undefined => (b ? Buffer.from(b).toString('hex') : undefined);
