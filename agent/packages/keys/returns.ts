@@ -36,7 +36,7 @@ export async function postReturns(
       });
       if (res.status !== 204) throw new Error(`HTTP ${res.status}`);
       await state.update((s) => {
-        s.outbox = s.outbox.filter((o) => o.der !== item.der);
+        s.outbox = s.outbox.filter((o) => o.der !== item.der || o.path !== item.path);
       });
       sent++;
     } catch (e) {
