@@ -110,4 +110,17 @@ test('enrolld run with firmware configured: a restart composes the firmware feat
   }
 });
 
+test('enrolld run with keyPackages configured: a restart composes the key-packages feature without the ASN.1 stack', async () => {
+  // the first start seeds the key-package TA from its file (that decodes it) and creates the KEK; a restart reads both
+  const env = await startAgentEnv({ config: { keyPackages: { trustAnchorsFile: 'est-ta.pem' } } });
+  try {
+    await runUntilIdle(env, 'first');
+    const restart = await runUntilIdle(env, 'restart');
+    assert.ok(restart.some((u) => u.includes('/agent/packages/keys/kek.js')), 'the restart did not compose the key-packages feature');
+    assert.equal(restart.filter((u) => ASN1_STACK.test(u)), [], 'modules of the ASN.1 stack loaded by an idle restart with keyPackages configured');
+  } finally {
+    await env.stop();
+  }
+});
+
 test.run();

@@ -21,6 +21,8 @@ const STARTUP_ENTRIES = [
   // loaded at composition when `firmware` is configured (the feature imports the manager there)
   'agent/features/firmware/index.ts',
   'agent/packages/firmware/manager.ts',
+  // loaded at composition when `keyPackages` is configured (the handlers' types, keys.json, the KEK)
+  'agent/features/key-packages/index.ts', 'agent/packages/keys/index.ts', 'agent/packages/keys/state.ts', 'agent/packages/keys/kek.ts',
 ];
 /** pkijs and what only it brings (asn1js, its byte helpers). */
 const ASN1_STACK = /^node_modules\/(pkijs|asn1js|pvtsutils|pvutils|bytestreamjs)\//;

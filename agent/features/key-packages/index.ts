@@ -1,5 +1,7 @@
 // Key packages (RFC 8295 0020–0025): TAs seeded once from config, server-generated keys imported and symmetric keys
-// sealed in the TPM keystore; receipts signed with the device identity.
+// sealed in the TPM keystore; receipts signed with the device identity. Composes without the ASN.1 stack (a light
+// feature): a later start reads the TA store and keys.json and republishes the KEK; the handlers load it at their
+// first entry.
 import { writeFileAtomic } from '../../store/atomic-file.js';
 import { stateLayout } from '../../store/layout.js';
 import type { KeyPackageSettings } from '../../config.js';
@@ -11,15 +13,15 @@ import type { FeatureContext, FeatureParts } from '../feature.js';
 export const keysStateDir = (stateDir: string): string => stateLayout(stateDir).keysDir;
 
 export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<FeatureParts> {
+  // light modules: the handlers load the ASN.1 stack at their first entry (packages/keys/index.ts)
   const { createKeyPackageHandlers } = await import('../../packages/keys/index.js');
-  // loaded here, not by a static import, so the firmware feature can import sealedKeyLookup without the ASN.1 stack
-  const { readAnchors } = await import('../config-files.js');
-  const { buildName } = await import('../../pki/name.js');
   const k = ctx.section;
   const keystore = ctx.keystore;
   if (!isKeyImportStore(keystore)) throw new EnrolldError('config.keyPackages', 'key packages need the TPM keystore (import/seal)');
   const ta = ctx.stores.ta;
+  // first start only (no key-package anchor in the store yet): the anchors file is decoded with pki/cert.ts
   if (ta.anchorsFor('key-packages').length === 0) {
+    const { readAnchors } = await import('../config-files.js');
     await ta.add(readAnchors(k.trustAnchorsFile).map((c, i) => ({ name: `key-packages-${i}`, source: 'config', uses: ['key-packages'] as const, certificate: c })));
   }
   const stateDir = keysStateDir(ctx.config.stateDir);
@@ -30,7 +32,7 @@ export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<
     ...(pw ? { pkcs12Password: pw } : {}),
     keystore,
     stateDir,
-    deviceName: new Uint8Array(buildName(ctx.config.identity.subject).toSchema().toBER(false)),
+    // deviceName: the DER of this subject, encoded at the first key package
     subject: ctx.config.identity.subject,
     trustAnchors: async () => ta.certificatesFor('key-packages'),
     returnSigner: () => ctx.identity.returnSigner(),
@@ -58,7 +60,7 @@ export interface PublishedKek {
 
 /** Creates the KEK in the TPM when it is missing (ensureKek) and writes its public key file (0600, atomic). */
 export async function publishKek(stateDir: string, k: KeyPackageSettings, keystore: KeyStore, now: Date): Promise<PublishedKek> {
-  const { KeysStateFile } = await import('../../packages/keys/index.js');
+  const { KeysStateFile } = await import('../../packages/keys/state.js');
   const { ensureKek, kekPublicKeyPem, storedKeks, DEFAULT_KEK_NAME } = await import('../../packages/keys/kek.js');
   const state = new KeysStateFile(keysStateDir(stateDir));
   const had = (await storedKeks(state)).some((x) => x.name === DEFAULT_KEK_NAME);
@@ -76,7 +78,7 @@ export function sealedKeyLookup(stateDir: string, keystore: KeyStore): ((keyId: 
   const ks = keystore;
   const dir = keysStateDir(stateDir);
   return async (keyId) => {
-    const { KeysStateFile } = await import('../../packages/keys/index.js');
+    const { KeysStateFile } = await import('../../packages/keys/state.js');
     const store = new KeysStateFile(dir);
     const wanted = [Buffer.from(keyId).toString('utf8'), Buffer.from(keyId).toString('hex')];
     const hit = (await store.load()).symmetric.find((s) => wanted.includes(s.keyId));

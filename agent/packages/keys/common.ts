@@ -1,7 +1,7 @@
 // What the key package handlers (0020–0025, RFC 8295 §5 and RFC 7030 §4.4) share: their configuration, the signed
 // package check (CMS SignedData, one signer, chain to a TA authorized for key packages), the RFC 7191 receipt/error
-// built and signed by the device key, a persisted outbox POSTed to the /return path (204), and the metadata store
-// of keys held in the TPM. Policy choices (documented in the report):
+// built and signed by the device key, and the POST of the persisted outbox to the /return path (204); the outbox and
+// the metadata of the keys held in the TPM are in state.ts. Policy choices (documented in the report):
 //   • a receipt is produced when the package's signed attributes carry id-aa-KP-keyPkgIdAndReceiptReq with a
 //     receiptReq (RFC 7191 §2); an error is produced for every refused package (errorOf = its pkgID when known);
 //     receiptsTo is not used for routing — RFC 8295 names the /return path;
@@ -9,25 +9,24 @@
 //     (RFC 6032) to the device's TPM-held key-encryption key (kek.ts); an encrypted package that reaches the
 //     signature check undecrypted (no KEK) is refused with noDecryptKey.
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import type { KeyImportStore, KeyRecord, KeyStore, SealedRecord } from '../../keystore/keystore.js';
+import type { KeyImportStore, KeyStore } from '../../keystore/keystore.js';
 import { type SignerWithChain, createSignedData, signerWithChainOptions } from '../../pki/asn1/cms-signed-data-create.js';
 import { CmsOpenError, openSigned, type CmsOpenReason, type OpenedSigned } from '../../pki/cms/open-signed.js';
 import { OID_ENVELOPED_DATA } from '../../pki/cms/oids.js';
 import { KeyPackageError, type ErrorCodeChoice } from '../../pki/asn1/key-package-error.js';
-import { type KeyPackageErrorCodeName, MEDIA_TYPE_CMS, OID_CT_KP_ENCRYPTED_KEY_PACKAGE } from '../../pki/asn1/key-package-oids.js';
+import { type KeyPackageErrorCodeName, OID_CT_KP_ENCRYPTED_KEY_PACKAGE } from '../../pki/asn1/key-package-oids.js';
 import { KeyPackageReceipt } from '../../pki/asn1/key-package-receipt.js';
 import { KeyPkgIdentifier } from '../../pki/asn1/key-pkg-identifier.js';
 import { KeyPkgIdentifierAndReceiptReq } from '../../pki/asn1/key-pkg-identifier-and-receipt-req.js';
 import { SIREntityName } from '../../pki/asn1/siren-entity-name.js';
-import type { Transport } from '../../protocols/http/transport.js';
-import { DocumentStore } from '../../store/document-store.js';
-import { StateCorruptError } from '../../store/errors.js';
-import { KEYS_FILE } from '../../store/layout.js';
 import { EnrolldError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
+
+// the persisted state lives in state.ts (light: the feature's start and the firmware feature read it)
+export { postReturns, returnMediaType } from './returns.js';
+export { KeysStateFile, type KeysState, type OutboxItem, type StoredKek, type StoredServerKey, type StoredSymmetricKey } from './state.js';
 
 /** What the composition root fills in for the key package handlers. */
 export interface KeyPackagesConfig {
@@ -150,19 +149,6 @@ export async function verifySignedKeyPackage(der: Uint8Array, anchors: ReadonlyA
 
 // ---- receipts and errors ---------------------------------------------------------------------------------------
 
-export interface OutboxItem {
-  kind: 'receipt' | 'error';
-  /** Which /return path: 'symmetrickeys' or 'serverkeygen'. */
-  path: 'symmetrickeys' | 'serverkeygen';
-  /** base64 DER ContentInfo(SignedData(receipt|error)). */
-  der: string;
-  /** hex pkgID, for logs. */
-  pkgId?: string;
-}
-
-export function returnMediaType(kind: 'receipt' | 'error'): string {
-  return `${MEDIA_TYPE_CMS}; encapsulatingContent=signedData; innerContent=${kind === 'receipt' ? 'keyPackageReceipt' : 'keyPackageError'}`;
-}
 
 export async function signedReceipt(cfg: KeyPackagesConfig, pkgId: Uint8Array): Promise<Uint8Array> {
   const r = new KeyPackageReceipt({ receiptOf: new KeyPkgIdentifier({ pkgID: pkgId }), receivedBy: SIREntityName.fromDistinguishedName(cfg.deviceName) });
@@ -186,127 +172,6 @@ export async function signedError(cfg: KeyPackagesConfig, code: ErrorCodeChoice,
     ...(await signerFields(cfg)),
     signingTime: (cfg.now ?? (() => new Date()))(),
   });
-}
-
-// ---- persisted state: key metadata and the outbox --------------------------------------------------------------
-
-export interface StoredSymmetricKey {
-  keyId: string;
-  algorithm?: string;
-  pkgId?: string;
-  receivedAt: string;
-  sealed: SealedRecord;
-}
-
-export interface StoredServerKey {
-  id: string;
-  receivedAt: string;
-  key: { id: string; algorithm: string; spki: string; location: KeyRecord['location'] };
-  certificatePem: string;
-  chainPem: string[];
-}
-
-export interface KeysState {
-  schema: 1;
-  symmetric: StoredSymmetricKey[];
-  serverKeys: StoredServerKey[];
-  outbox: OutboxItem[];
-  /** TPM-held key-encryption keys (RFC 5652 §6.2.1 ktri recipients of encrypted key packages), by name. */
-  keks?: StoredKek[];
-}
-
-/** A key-encryption key in the TPM (a decrypt-only RSA key under the SRK); holds no secret. */
-export interface StoredKek {
-  name: string;
-  /** RFC 5280 §4.2.1.2 method 1 key identifier (hex): the ktri rid subjectKeyIdentifier the sender uses. */
-  keyId: string;
-  createdAt: string;
-  key: { id: string; algorithm: string; spki: string; location: KeyRecord['location'] };
-}
-
-const isKeysState = (d: unknown): d is KeysState => {
-  const x = d as KeysState;
-  return (
-    typeof x === 'object' && x !== null && x.schema === 1 && Array.isArray(x.symmetric) && Array.isArray(x.serverKeys) && Array.isArray(x.outbox) &&
-    (x.keks === undefined || Array.isArray(x.keks))
-  );
-};
-
-const emptyKeysState = (): KeysState => ({ schema: 1, symmetric: [], serverKeys: [], outbox: [] });
-
-/** One store per file in this process: the handlers of one directory share its serialised read-modify-write. */
-const keyStores = new Map<string, DocumentStore<KeysState>>();
-
-/**
- * `stateDir/keys.json` as a DocumentStore (checksummed, previous-good copy, atomic, 0600). Holds TPM blobs and
- * metadata, never a plaintext key. The bare-JSON file of earlier versions is converted once on the first load; a
- * damaged file with no usable previous copy is an error (keys.state), never a silent reset.
- */
-export class KeysStateFile {
-  readonly file: string;
-  private readonly store: DocumentStore<KeysState>;
-  constructor(dir: string) {
-    this.file = path.join(path.resolve(dir), KEYS_FILE);
-    let store = keyStores.get(this.file);
-    if (!store) {
-      store = new DocumentStore<KeysState>({ dir, name: KEYS_FILE, kind: 'enrolld-keys', version: 1, validate: isKeysState, legacy: (j) => (isKeysState(j) ? j : undefined) });
-      keyStores.set(this.file, store);
-    }
-    this.store = store;
-  }
-  async load(): Promise<KeysState> {
-    try {
-      return (await this.store.load()) ?? emptyKeysState();
-    } catch (e) {
-      throw this.wrap(e);
-    }
-  }
-  async update(fn: (s: KeysState) => void): Promise<KeysState> {
-    try {
-      return await this.store.update((cur) => {
-        const s = cur ?? emptyKeysState();
-        fn(s);
-        return s;
-      });
-    } catch (e) {
-      throw this.wrap(e);
-    }
-  }
-  private wrap(e: unknown): unknown {
-    return e instanceof StateCorruptError ? new EnrolldError('keys.state', `${this.file}: ${e.message}`, { cause: e }) : e;
-  }
-}
-
-/** POSTs the outbox items for `which` to `url`; an item leaves the outbox only on 204. */
-export async function postReturns(
-  state: KeysStateFile,
-  transport: Transport,
-  which: OutboxItem['path'],
-  url: URL,
-  signal?: AbortSignal,
-): Promise<{ sent: number; failed: string[] }> {
-  const items = (await state.load()).outbox.filter((i) => i.path === which);
-  const failed: string[] = [];
-  let sent = 0;
-  for (const item of items) {
-    try {
-      const res = await transport.request({
-        method: 'POST',
-        url,
-        headers: { 'content-type': returnMediaType(item.kind) },
-        body: new Uint8Array(Buffer.from(item.der, 'base64')),
-        ...(signal ? { signal } : {}),
-      });
-      if (res.status !== 204) throw new Error(`HTTP ${res.status}`);
-      await state.update((s) => {
-        s.outbox = s.outbox.filter((o) => o.der !== item.der);
-      });
-      sent++;
-    } catch (e) {
-      failed.push(`${item.kind} ${item.pkgId ?? ''}: ${(e as Error).message}`);
-    }
-  }
-  return { sent, failed };
 }
 
 export const hexOf = (b: Uint8Array | undefined): string | undefined => (b ? Buffer.from(b).toString('hex') : undefined);

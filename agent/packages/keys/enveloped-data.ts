@@ -12,8 +12,10 @@ import * as pkijs from 'pkijs';
 import { AES_CBC, OID_MGF1, OID_RSAES_OAEP, OID_SHA256 } from '../../pki/algorithms.js';
 import { OID_CT_KP_ENCRYPTED_KEY_PACKAGE } from '../../pki/asn1/key-package-oids.js';
 import { OID_DATA, OID_ENCRYPTED_DATA, OID_ENVELOPED_DATA, OID_SIGNED_DATA } from '../../pki/cms/oids.js';
+import type { KeyStore } from '../../keystore/keystore.js';
 import { KeyPackageRefused } from './common.js';
-import type { Kek } from './kek.js';
+import { isKeyDecryptStore, storedKeks, type Kek } from './kek.js';
+import type { KeysStateFile } from './state.js';
 
 /** Content types of an encrypted key package (the caller decides to open one). */
 export const ENCRYPTED_CONTENT_TYPES: readonly string[] = [OID_ENVELOPED_DATA, OID_CT_KP_ENCRYPTED_KEY_PACKAGE];
@@ -148,4 +150,16 @@ export async function openEncryptedKeyPackage(der: Uint8Array, keks: readonly Ke
   if (inner === OID_DATA) return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);
   plain.fill(0);
   throw new KeyPackageRefused('content_type', 'badEncapContent', `encrypted content type ${inner} is neither SignedData nor data`);
+}
+
+/**
+ * `der` itself when it is not an encrypted key package; else its decrypted inner ContentInfo (opened with the KEKs
+ * recorded in `state`, the RSA step in the TPM). The caller wipes the result when it differs from `der`.
+ */
+export async function openIfEncrypted(der: Uint8Array, keystore: KeyStore, state: KeysStateFile): Promise<Uint8Array> {
+  const ct = outerContentType(der);
+  if (!ct || !ENCRYPTED_CONTENT_TYPES.includes(ct)) return der;
+  if (!isKeyDecryptStore(keystore)) throw new KeyPackageRefused('no_kek', 'noDecryptKey', 'an encrypted key package, and the keystore holds no key-encryption key');
+  const ks = keystore;
+  return openEncryptedKeyPackage(der, await storedKeks(state), (kek, ek) => ks.decrypt(kek.record, ek));
 }

@@ -7,11 +7,14 @@
 // at its first start and writes its SubjectPublicKeyInfo as a PEM "PUBLIC KEY" file (keyPackages.kek.publicKeyFile,
 // default <state>/keys/kek.pub.pem; 0600 like every state file) which manufacturing hands to the server; the server wraps it in a
 // certificate of its own if its CMS tool needs one (`openssl cms -encrypt -keyid` then names it by the same SKI).
+// Light (no ASN.1 stack): the feature's start creates or reads the KEK and publishes it; opening an encrypted package
+// (openIfEncrypted) is in enveloped-data.ts.
+import { createHash, createPublicKey } from 'node:crypto';
 import type { KeyRecord, KeyStore } from '../../keystore/keystore.js';
-import { keyIdentifierFromSpki } from '../../pki/asn1/cms-signed-data-create.js';
 import type { KeyAlgorithm } from '../../pki/signer.js';
-import { KeyPackageRefused, type KeysStateFile, type StoredKek } from './common.js';
-import { ENCRYPTED_CONTENT_TYPES, openEncryptedKeyPackage, outerContentType } from './enveloped-data.js';
+import { pemEncode } from '../../pki/pem.js';
+import { EnrolldError } from '../../util/errors.js';
+import type { KeysStateFile, StoredKek } from './state.js';
 
 /** A keystore that holds decrypt-only keys and decrypts with them inside the device (TpmKeyStore). */
 export interface KeyDecryptStore {
@@ -55,7 +58,7 @@ export async function ensureKek(state: KeysStateFile, keystore: KeyStore, now: D
   const record = await keystore.createDecryptionKey(`kek-${name}-${now.getTime()}`, 'rsa-2048');
   const stored: StoredKek = {
     name,
-    keyId: Buffer.from(keyIdentifierFromSpki(record.spki)).toString('hex'),
+    keyId: Buffer.from(spkiKeyIdentifier(record.spki)).toString('hex'),
     createdAt: now.toISOString(),
     key: { id: record.id, algorithm: record.algorithm, spki: Buffer.from(record.spki).toString('base64'), location: record.location },
   };
@@ -65,20 +68,45 @@ export async function ensureKek(state: KeysStateFile, keystore: KeyStore, now: D
   return kekFromStored(stored);
 }
 
-/** SubjectPublicKeyInfo of the KEK as PEM "PUBLIC KEY" (what a server encrypts to). */
+/** SubjectPublicKeyInfo of the KEK as PEM "PUBLIC KEY" (what a server encrypts to; RFC 7468 §13). */
 export function kekPublicKeyPem(kek: Kek): string {
-  const b64 = Buffer.from(kek.record.spki).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-  return `-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n`;
+  return pemEncode('PUBLIC KEY', kek.record.spki);
+}
+
+/** One DER TLV at `at`: where its contents start and end (definite lengths only, as DER has). */
+function derElement(der: Uint8Array, at: number, tag: number, what: string): { start: number; end: number } {
+  const bad = (why: string): never => {
+    throw new EnrolldError('keys.kek_spki', `SubjectPublicKeyInfo: ${what} ${why}`);
+  };
+  if (der[at] !== tag) bad(`is not tagged 0x${tag.toString(16)}`);
+  let len = der[at + 1] ?? bad('is truncated');
+  let start = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 3) bad('has an unsupported length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + (der[start + i] ?? bad('is truncated'));
+    start += n;
+  }
+  if (start + len > der.byteLength) bad('is truncated');
+  return { start, end: start + len };
 }
 
 /**
- * `der` itself when it is not an encrypted key package; else its decrypted inner ContentInfo (opened with the KEKs
- * recorded in `state`, the RSA step in the TPM). The caller wipes the result when it differs from `der`.
+ * RFC 5280 §4.2.1.2 method (1): SHA-1 of the value of the subjectPublicKey BIT STRING (excluding the tag, length and
+ * unused-bits octet) of a DER SubjectPublicKeyInfo — pki/cert.ts keyIdentifierFromSpki without the ASN.1 stack.
+ * node:crypto checks first that `spki` is a public key it can use.
  */
-export async function openIfEncrypted(der: Uint8Array, keystore: KeyStore, state: KeysStateFile): Promise<Uint8Array> {
-  const ct = outerContentType(der);
-  if (!ct || !ENCRYPTED_CONTENT_TYPES.includes(ct)) return der;
-  if (!isKeyDecryptStore(keystore)) throw new KeyPackageRefused('no_kek', 'noDecryptKey', 'an encrypted key package, and the keystore holds no key-encryption key');
-  const ks = keystore;
-  return openEncryptedKeyPackage(der, await storedKeks(state), (kek, ek) => ks.decrypt(kek.record, ek));
+export function spkiKeyIdentifier(spki: Uint8Array): Uint8Array {
+  try {
+    createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch (e) {
+    throw new EnrolldError('keys.kek_spki', `SubjectPublicKeyInfo rejected by node:crypto: ${(e as Error).message}`, { cause: e });
+  }
+  // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
+  const info = derElement(spki, 0, 0x30, 'SEQUENCE');
+  const algorithm = derElement(spki, info.start, 0x30, 'algorithm');
+  const key = derElement(spki, algorithm.end, 0x03, 'subjectPublicKey');
+  if (key.end !== info.end || spki[key.start] !== 0) throw new EnrolldError('keys.kek_spki', 'SubjectPublicKeyInfo: subjectPublicKey is not a whole-octet BIT STRING ending the SEQUENCE');
+  return new Uint8Array(createHash('sha1').update(spki.subarray(key.start + 1, key.end)).digest());
 }

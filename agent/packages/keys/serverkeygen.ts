@@ -48,16 +48,16 @@ import {
   KeysStateFile,
   hexOf,
   peekPkgId,
-  postReturns,
   signedError,
   signedReceipt,
   verifySignedKeyPackage,
 } from './common.js';
-import { openIfEncrypted } from './kek.js';
+import { openIfEncrypted } from './enveloped-data.js';
+import { handleReturnEntry } from './returns.js';
+import { SERVERKEYGEN_RETURN_TYPE, SERVERKEYGEN_TYPES } from './package-types.js';
 import { openPkcs12, readPasswordFile } from './pkcs12.js';
 
-export const SERVERKEYGEN_TYPES = ['0020', '0021', '0022'] as const;
-export const SERVERKEYGEN_RETURN_TYPE = '0023';
+export { SERVERKEYGEN_RETURN_TYPE, SERVERKEYGEN_TYPES } from './package-types.js';
 
 export interface ServerKeygenConfig extends KeyPackagesConfig {
   /** Subject of the CSR sent to /serverkeygen. */
@@ -89,13 +89,7 @@ export class ServerKeygen {
   private async handle(entry: PalEntry, ctx: HandlerContext<PackageContext>): Promise<HandlerResult> {
     const s = ctx.shared;
     const opts = s.policy.allowedOrigins ? { allowedOrigins: s.policy.allowedOrigins } : {};
-    if (entry.type === SERVERKEYGEN_RETURN_TYPE) {
-      const url = resolvePackageUri(s.est.ctx, entry.info.kind === 'uri' ? entry.info.uri : undefined, ['serverkeygen'], opts).url;
-      if (!/\/serverkeygen\/return$/.test(url.pathname)) url.pathname = url.pathname.replace(/\/serverkeygen(\/.*)?$/, '/serverkeygen/return');
-      const r = await postReturns(this.state, s.est.ctx.transport, 'serverkeygen', url, ctx.signal);
-      if (r.failed.length) return failed('keys.return', r.failed.join('; '));
-      return { status: 'ok', detail: `${r.sent} report(s) returned` };
-    }
+    if (entry.type === SERVERKEYGEN_RETURN_TYPE) return handleReturnEntry(this.state, 'serverkeygen', entry, ctx);
     const resolved = resolvePackageUri(s.est.ctx, entry.info.kind === 'uri' ? entry.info.uri : undefined, ['serverkeygen', 'fullcmc'], opts);
     if (resolved.operation !== 'serverkeygen') {
       const why = '/fullcmc is not supported';

@@ -24,15 +24,15 @@ import {
   type StoredSymmetricKey,
   hexOf,
   peekPkgId,
-  postReturns,
   signedError,
   signedReceipt,
   verifySignedKeyPackage,
 } from './common.js';
-import { openIfEncrypted } from './kek.js';
+import { openIfEncrypted } from './enveloped-data.js';
+import { handleReturnEntry } from './returns.js';
+import { SYMMETRIC_KEY_PACKAGE_TYPE, SYMMETRIC_KEY_RETURN_TYPE } from './package-types.js';
 
-export const SYMMETRIC_KEY_PACKAGE_TYPE = '0024';
-export const SYMMETRIC_KEY_RETURN_TYPE = '0025';
+export { SYMMETRIC_KEY_PACKAGE_TYPE, SYMMETRIC_KEY_RETURN_TYPE } from './package-types.js';
 const KEY_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 export class SymmetricKeyPackages {
@@ -51,13 +51,7 @@ export class SymmetricKeyPackages {
   private async handle(entry: PalEntry, ctx: HandlerContext<PackageContext>): Promise<HandlerResult> {
     const s = ctx.shared;
     const opts = s.policy.allowedOrigins ? { allowedOrigins: s.policy.allowedOrigins } : {};
-    if (entry.type === SYMMETRIC_KEY_RETURN_TYPE) {
-      const url = resolvePackageUri(s.est.ctx, entry.info.kind === 'uri' ? entry.info.uri : undefined, ['symmetrickeys'], opts).url;
-      if (!/\/symmetrickeys\/return$/.test(url.pathname)) url.pathname = url.pathname.replace(/\/symmetrickeys(\/.*)?$/, '/symmetrickeys/return');
-      const r = await postReturns(this.state, s.est.ctx.transport, 'symmetrickeys', url, ctx.signal);
-      if (r.failed.length) return failed('keys.return', r.failed.join('; '));
-      return { status: 'ok', detail: `${r.sent} report(s) returned` };
-    }
+    if (entry.type === SYMMETRIC_KEY_RETURN_TYPE) return handleReturnEntry(this.state, 'symmetrickeys', entry, ctx);
     if (entry.info.kind !== 'uri') return failed('keys.pal_entry', 'a 0024 entry must carry the package URI (info.uri)');
     const url = resolvePackageUri(s.est.ctx, entry.info.uri, ['symmetrickeys'], opts).url;
     const max = Math.min(this.cfg.maxPackageBytes ?? DEFAULT_MAX_PACKAGE_BYTES, entry.size > 0 ? entry.size * 2 + 1024 : Infinity);
