@@ -21,6 +21,9 @@ const STARTUP_ENTRIES = [
   // loaded at composition when `firmware` is configured (the feature imports the manager there)
   'agent/features/firmware/index.ts',
   'agent/packages/firmware/manager.ts',
+  // and when `tamp` is configured
+  'agent/features/tamp/index.ts',
+  'agent/packages/tamp/manager.ts',
 ];
 /** pkijs and what only it brings (asn1js, its byte helpers). */
 const ASN1_STACK = /^node_modules\/(pkijs|asn1js|pvtsutils|pvutils|bytestreamjs)\//;
