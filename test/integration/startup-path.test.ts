@@ -88,4 +88,18 @@ test('enrolld run with firmware configured: a restart composes the firmware feat
   }
 });
 
+test('enrolld run with tamp configured: a restart composes the TAMP feature without the ASN.1 stack', async () => {
+  // the first start installs the apex TA from its file (that decodes it); a restart finds it in the TAMP state
+  const env = await startAgentEnv({ config: { tamp: { apexTrustAnchorFile: 'tamp-apex.pem', communities: [], hardware: { type: '1.3.6.1.4.1.32473.8.1', serialHex: '00c0ffee' } } } });
+  try {
+    writeFileSync(path.join(env.dir, 'tamp-apex.pem'), (await LabCa.create()).root.pem);
+    await runUntilIdle(env, 'first');
+    const restart = await runUntilIdle(env, 'restart');
+    assert.ok(restart.some((u) => u.includes('/agent/packages/tamp/manager.js')), 'the restart did not compose the TAMP feature');
+    assert.equal(restart.filter((u) => ASN1_STACK.test(u)), [], 'modules of the ASN.1 stack loaded by an idle restart with tamp configured');
+  } finally {
+    await env.stop();
+  }
+});
+
 test.run();
