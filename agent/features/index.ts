@@ -10,7 +10,7 @@ interface FeatureEntry {
   /** `{ section }` (the feature's config section) when it is enabled, undefined when not. */
   section(config: Config): { section: unknown } | undefined;
   load(): Promise<{ compose(ctx: FeatureContext<never>): Promise<FeatureParts> }>;
-  /** Starts without the ASN.1 stack (EST, firmware, key packages: their modules load it at their first DER operation). */
+  /** Starts without the ASN.1 stack (EST, firmware, TAMP, key packages: their modules load it at their first DER operation). */
   light?: true;
 }
 
@@ -22,7 +22,7 @@ export const FEATURES: readonly FeatureEntry[] = [
   { name: 'cmc', section: (c) => when(c.protocol === 'cmc', c.cmc), load: () => import('./cmc/index.js') },
   { name: 'acme', section: (c) => when(c.protocol === 'acme', c.acme), load: () => import('./acme/index.js') },
   { name: 'firmware', section: (c) => when(!!c.firmware, c.firmware), load: () => import('./firmware/index.js'), light: true },
-  { name: 'tamp', section: (c) => when(!!c.tamp, c.tamp), load: () => import('./tamp/index.js') },
+  { name: 'tamp', section: (c) => when(!!c.tamp, c.tamp), load: () => import('./tamp/index.js'), light: true },
   { name: 'key-packages', section: (c) => when(!!c.keyPackages, c.keyPackages), load: () => import('./key-packages/index.js'), light: true },
 ];
 

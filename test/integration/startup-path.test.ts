@@ -96,31 +96,28 @@ test('enrolld run: the first start enrolls with the ASN.1 stack; a restart with 
   }
 });
 
-test('enrolld run with firmware configured: a restart composes the firmware feature without the ASN.1 stack', async () => {
-  // the first start seeds the firmware TA from its file (that decodes it); a restart finds it in the TA store
-  const env = await startAgentEnv({ config: { firmware: { trustAnchorsFile: 'fw-ta.pem', hook: { path: '/bin/true', timeoutSeconds: 20 }, hardware: { type: '1.3.6.1.4.1.99999.2', serialHex: '00c0ffee' } } } });
-  try {
-    writeFileSync(path.join(env.dir, 'fw-ta.pem'), (await LabCa.create()).root.pem);
-    await runUntilIdle(env, 'first');
-    const restart = await runUntilIdle(env, 'restart');
-    assert.ok(restart.some((u) => u.includes('/agent/packages/firmware/manager.js')), 'the restart did not compose the firmware feature');
-    assert.equal(restart.filter((u) => ASN1_STACK.test(u)), [], 'modules of the ASN.1 stack loaded by an idle restart with firmware configured');
-  } finally {
-    await env.stop();
-  }
-});
-
-test('enrolld run with keyPackages configured: a restart composes the key-packages feature without the ASN.1 stack', async () => {
-  // the first start seeds the key-package TA from its file (that decodes it) and creates the KEK; a restart reads both
-  const env = await startAgentEnv({ config: { keyPackages: { trustAnchorsFile: 'est-ta.pem' } } });
-  try {
-    await runUntilIdle(env, 'first');
-    const restart = await runUntilIdle(env, 'restart');
-    assert.ok(restart.some((u) => u.includes('/agent/packages/keys/kek.js')), 'the restart did not compose the key-packages feature');
-    assert.equal(restart.filter((u) => ASN1_STACK.test(u)), [], 'modules of the ASN.1 stack loaded by an idle restart with keyPackages configured');
-  } finally {
-    await env.stop();
-  }
-});
+// Each feature that composes light, alone and all together as the shipped example config enables them: the first
+// start seeds its TA from the file (that decodes it), a restart finds it in the store and loads no ASN.1 stack.
+const HW = { type: '1.3.6.1.4.1.32473.8.1', serialHex: '00c0ffee' };
+const LIGHT_FEATURES: Record<string, { config: Record<string, unknown>; marker: string }> = {
+  firmware: { config: { firmware: { trustAnchorsFile: 'feature-ta.pem', hook: { path: '/bin/true', timeoutSeconds: 20 }, hardware: HW } }, marker: '/agent/packages/firmware/manager.js' },
+  tamp: { config: { tamp: { apexTrustAnchorFile: 'feature-ta.pem', communities: [], hardware: HW } }, marker: '/agent/packages/tamp/manager.js' },
+  keyPackages: { config: { keyPackages: { trustAnchorsFile: 'feature-ta.pem' } }, marker: '/agent/packages/keys/kek.js' },
+};
+const cases: Array<[string, string[]]> = [...Object.keys(LIGHT_FEATURES).map((k): [string, string[]] => [k, [k]]), ['firmware, tamp and keyPackages together', Object.keys(LIGHT_FEATURES)]];
+for (const [label, names] of cases) {
+  test(`enrolld run with ${label} configured: a restart composes ${names.length > 1 ? 'them' : 'it'} without the ASN.1 stack`, async () => {
+    const env = await startAgentEnv({ config: Object.assign({}, ...names.map((n) => LIGHT_FEATURES[n]!.config)) });
+    try {
+      writeFileSync(path.join(env.dir, 'feature-ta.pem'), (await LabCa.create()).root.pem);
+      await runUntilIdle(env, 'first');
+      const restart = await runUntilIdle(env, 'restart');
+      for (const n of names) assert.ok(restart.some((u) => u.includes(LIGHT_FEATURES[n]!.marker)), `the restart did not compose ${n}`);
+      assert.equal(restart.filter((u) => ASN1_STACK.test(u)), [], `modules of the ASN.1 stack loaded by an idle restart with ${label} configured`);
+    } finally {
+      await env.stop();
+    }
+  });
+}
 
 test.run();

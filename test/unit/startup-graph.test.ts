@@ -23,6 +23,9 @@ const STARTUP_ENTRIES = [
   'agent/packages/firmware/manager.ts',
   // loaded at composition when `keyPackages` is configured (the handlers' types, keys.json, the KEK)
   'agent/features/key-packages/index.ts', 'agent/packages/keys/index.ts', 'agent/packages/keys/state.ts', 'agent/packages/keys/kek.ts',
+  // and when `tamp` is configured
+  'agent/features/tamp/index.ts',
+  'agent/packages/tamp/manager.ts',
 ];
 /** pkijs and what only it brings (asn1js, its byte helpers). */
 const ASN1_STACK = /^node_modules\/(pkijs|asn1js|pvtsutils|pvutils|bytestreamjs)\//;

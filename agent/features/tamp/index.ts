@@ -1,5 +1,7 @@
 // TAMP (RFC 5934): the apex TA installed once from config; responses signed with the device identity; the highest
-// accepted sequence number in the status snapshot (§6).
+// accepted sequence number in the status snapshot (§6). Composes without the ASN.1 stack: the state, the status part
+// and returning queued responses are light; the manager loads its message processor at the first package run and
+// decodes the apex file only at the first start.
 import type { TampSettings } from '../../config.js';
 import type { TampManager } from '../../packages/tamp/manager.js';
 import type { FeatureContext, FeatureParts } from '../feature.js';

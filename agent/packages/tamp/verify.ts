@@ -6,22 +6,11 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { CmsOpenError, RFC5934_STATUS_NAMES, openSigned, type CmsOpenReason } from '../../pki/cms/open-signed.js';
-import type { TAMPMsgRef } from '../../pki/asn1/tamp-msg-ref.js';
 import type { TampStatusCodeName } from '../../pki/asn1/tamp-oids.js';
 import { certificateKeyId } from '../../pki/cert.js';
-import { EnrolldError } from '../../util/errors.js';
+import { TampFailure } from './failure.js';
 
-/** A refused TAMP message: `status` is the RFC 5934 StatusCode returned in the TAMPError. */
-export class TampFailure extends EnrolldError {
-  constructor(
-    readonly status: TampStatusCodeName,
-    message: string,
-    readonly msgRef?: TAMPMsgRef,
-    options?: { cause?: unknown },
-  ) {
-    super(`tamp.${status}`, message, options);
-  }
-}
+export { TampFailure };
 
 /** Key identifier of a TA certificate: its subjectKeyIdentifier, else RFC 5280 §4.2.1.2 method 1. */
 export const taKeyId = certificateKeyId;
