@@ -71,7 +71,7 @@ export async function createSharedContext(config: Config, keystore: KeyStore, o:
   const ta = await TrustAnchorStore.open(stateLayout(config.stateDir).trustAnchors, { now: () => clock.now(), log });
   if (ta.list().length === 0) {
     // First start: the manufacture-time TA file seeds the TA database (RFC 7030 §4.1.1 explicit TA).
-    await ta.add((await factoryAnchors()).map((c, i) => ({ name: `factory-${i}`, source: 'config', uses: ['est-server', 'cacerts', 'crl'] as const, certificate: c })));
+    await ta.seed((await factoryAnchors()).map((c, i) => ({ name: `factory-${i}`, source: 'config', uses: ['est-server', 'cacerts', 'crl'] as const, certificate: c })));
   }
   const crl = await CrlStore.open(stateLayout(config.stateDir).crls, { taStore: ta, now: () => clock.now(), log });
   const basicAuth = config.est.basicAuth ? { username: config.est.basicAuth.username, password: readSecret(config.est.basicAuth.passwordFile) } : undefined;

@@ -292,6 +292,32 @@ export class TrustAnchorStore {
     });
   }
 
+  /**
+   * Seeds anchors from the configuration: adds those not present; one already present (the same certificate, e.g.
+   * one CA both for the EST server and for firmware) keeps its name, source and uses and gains the input's uses —
+   * add() would replace its uses, so two features seeding the same certificate would take it from each other.
+   * One atomic write for the batch; nothing is written when nothing changes.
+   */
+  seed(inputs: readonly TrustAnchorInput[]): Promise<TaChange[]> {
+    return this.doc.serial(async () => {
+      await loadCert();
+      const now = this.now();
+      const next = [...this.anchors];
+      const changes = inputs.map((input, i): TaChange => {
+        const ta = makeTa(input, now, `trust anchor #${i}`);
+        const at = next.findIndex((a) => a.fingerprint === ta.fingerprint);
+        if (at < 0) return (next.push(ta), 'added');
+        const old = next[at]!;
+        const missing = ta.uses.filter((u) => !old.uses.includes(u));
+        if (missing.length === 0) return 'unchanged';
+        next[at] = { ...old, uses: [...old.uses, ...missing] };
+        return 'updated';
+      });
+      if (changes.some((c) => c !== 'unchanged')) await this.commit(next);
+      return changes;
+    });
+  }
+
   /** Removes by fingerprint or name. Returns false when there was no such anchor. */
   remove(fingerprintOrName: string): Promise<boolean> {
     return this.doc.serial(async () => {

@@ -117,6 +117,27 @@ test('remove and replace', async () => {
   assert.is(r.digest(), s.digest());
 });
 
+test('seed: one certificate seeded by two features keeps its name and holds both uses; a repeat writes nothing', async () => {
+  const file = path.join(tmp(), 'ta.json');
+  const s = await open(file);
+  assert.equal(await s.seed([{ name: 'factory-0', source: 'config', uses: ['est-server', 'cacerts', 'crl'], certificate: ca.root.der }]), ['added']);
+  // the same CA configured as the firmware anchor, and another for key packages
+  assert.equal(
+    await s.seed([
+      { name: 'firmware-0', source: 'config', uses: ['firmware'], certificate: ca.root.der },
+      { name: 'firmware-1', source: 'config', uses: ['firmware'], certificate: other.root.der },
+    ]),
+    ['updated', 'added'],
+  );
+  const bytes = await readFile(file);
+  assert.equal(await s.seed([{ name: 'firmware-0', source: 'config', uses: ['firmware'], certificate: ca.root.der }]), ['unchanged']);
+  assert.equal(await readFile(file), bytes, 'nothing written when nothing changes');
+  const r = await open(file);
+  assert.equal(r.anchorsFor('est-server').map((a) => a.name), ['factory-0']);
+  assert.equal(r.anchorsFor('firmware').map((a) => a.name).sort(), ['factory-0', 'firmware-1']);
+  assert.equal([...(await stored(file)).anchors.find((a) => a.name === 'factory-0')!.uses].sort(), ['cacerts', 'crl', 'est-server', 'firmware']);
+});
+
 test('invalid input and name clashes are refused; memory and disk unchanged', async () => {
   const file = path.join(tmp(), 'ta.json');
   const s = await open(file);

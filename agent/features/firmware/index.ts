@@ -29,7 +29,7 @@ export async function compose(ctx: FeatureContext<FirmwareSettings>): Promise<Fe
   // first start only (no firmware anchor in the store yet): the anchors file is decoded with pki/cert.ts
   if (ta.anchorsFor('firmware').length === 0) {
     const { readAnchors } = await import('../config-files.js');
-    await ta.add(readAnchors(fw.trustAnchorsFile).map((c, i) => ({ name: `firmware-${i}`, source: 'config', uses: ['firmware'] as const, certificate: c })));
+    await ta.seed(readAnchors(fw.trustAnchorsFile).map((c, i) => ({ name: `firmware-${i}`, source: 'config', uses: ['firmware'] as const, certificate: c })));
   }
   const { trustAnchorsPem, basicAuth } = ctx.device;
   const streaming = credentialScoped(

@@ -22,7 +22,7 @@ export async function compose(ctx: FeatureContext<KeyPackageSettings>): Promise<
   // first start only (no key-package anchor in the store yet): the anchors file is decoded with pki/cert.ts
   if (ta.anchorsFor('key-packages').length === 0) {
     const { readAnchors } = await import('../config-files.js');
-    await ta.add(readAnchors(k.trustAnchorsFile).map((c, i) => ({ name: `key-packages-${i}`, source: 'config', uses: ['key-packages'] as const, certificate: c })));
+    await ta.seed(readAnchors(k.trustAnchorsFile).map((c, i) => ({ name: `key-packages-${i}`, source: 'config', uses: ['key-packages'] as const, certificate: c })));
   }
   const stateDir = keysStateDir(ctx.config.stateDir);
   // kek.ts: created once in the TPM; its public key is (re)written for provisioning at every start
