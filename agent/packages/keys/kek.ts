@@ -7,13 +7,12 @@
 // at its first start and writes its SubjectPublicKeyInfo as a PEM "PUBLIC KEY" file (keyPackages.kek.publicKeyFile,
 // default <state>/keys/kek.pub.pem; 0600 like every state file) which manufacturing hands to the server; the server wraps it in a
 // certificate of its own if its CMS tool needs one (`openssl cms -encrypt -keyid` then names it by the same SKI).
-// Light (no ASN.1 stack): the feature's start creates or reads the KEK and publishes it; opening an encrypted package
-// (openIfEncrypted) is in enveloped-data.ts.
-import { createHash, createPublicKey } from 'node:crypto';
+// Light (no ASN.1 stack): the feature's start reads the KEK and publishes it (creating it loads pki/cert.ts for the key
+// identifier); opening an encrypted package (openIfEncrypted) is in enveloped-data.ts.
 import type { KeyRecord, KeyStore } from '../../keystore/keystore.js';
 import type { KeyAlgorithm } from '../../pki/signer.js';
+import { loadCert } from '../../pki/lazy-modules.js';
 import { pemEncode } from '../../pki/pem.js';
-import { EnrolldError } from '../../util/errors.js';
 import type { KeysStateFile, StoredKek } from './state.js';
 
 /** A keystore that holds decrypt-only keys and decrypts with them inside the device (TpmKeyStore). */
@@ -58,7 +57,8 @@ export async function ensureKek(state: KeysStateFile, keystore: KeyStore, now: D
   const record = await keystore.createDecryptionKey(`kek-${name}-${now.getTime()}`, 'rsa-2048');
   const stored: StoredKek = {
     name,
-    keyId: Buffer.from(spkiKeyIdentifier(record.spki)).toString('hex'),
+    // RFC 5280 §4.2.1.2 method 1; computed once, when the KEK is created (a first start, which enrolls and so loads pki/cert.ts anyway)
+    keyId: Buffer.from((await loadCert()).keyIdentifierFromSpki(record.spki)).toString('hex'),
     createdAt: now.toISOString(),
     key: { id: record.id, algorithm: record.algorithm, spki: Buffer.from(record.spki).toString('base64'), location: record.location },
   };
@@ -73,40 +73,3 @@ export function kekPublicKeyPem(kek: Kek): string {
   return pemEncode('PUBLIC KEY', kek.record.spki);
 }
 
-/** One DER TLV at `at`: where its contents start and end (definite lengths only, as DER has). */
-function derElement(der: Uint8Array, at: number, tag: number, what: string): { start: number; end: number } {
-  const bad = (why: string): never => {
-    throw new EnrolldError('keys.kek_spki', `SubjectPublicKeyInfo: ${what} ${why}`);
-  };
-  if (der[at] !== tag) bad(`is not tagged 0x${tag.toString(16)}`);
-  let len = der[at + 1] ?? bad('is truncated');
-  let start = at + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 3) bad('has an unsupported length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + (der[start + i] ?? bad('is truncated'));
-    start += n;
-  }
-  if (start + len > der.byteLength) bad('is truncated');
-  return { start, end: start + len };
-}
-
-/**
- * RFC 5280 §4.2.1.2 method (1): SHA-1 of the value of the subjectPublicKey BIT STRING (excluding the tag, length and
- * unused-bits octet) of a DER SubjectPublicKeyInfo — pki/cert.ts keyIdentifierFromSpki without the ASN.1 stack.
- * node:crypto checks first that `spki` is a public key it can use.
- */
-export function spkiKeyIdentifier(spki: Uint8Array): Uint8Array {
-  try {
-    createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-  } catch (e) {
-    throw new EnrolldError('keys.kek_spki', `SubjectPublicKeyInfo rejected by node:crypto: ${(e as Error).message}`, { cause: e });
-  }
-  // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
-  const info = derElement(spki, 0, 0x30, 'SEQUENCE');
-  const algorithm = derElement(spki, info.start, 0x30, 'algorithm');
-  const key = derElement(spki, algorithm.end, 0x03, 'subjectPublicKey');
-  if (key.end !== info.end || spki[key.start] !== 0) throw new EnrolldError('keys.kek_spki', 'SubjectPublicKeyInfo: subjectPublicKey is not a whole-octet BIT STRING ending the SEQUENCE');
-  return new Uint8Array(createHash('sha1').update(spki.subarray(key.start + 1, key.end)).digest());
-}
