@@ -289,6 +289,9 @@ export class MqttStatusSink implements StatusSink {
       reconnectOnConnackError: true,
       resubscribe: false,
       queueQoSZero: false,
+      // mqtt-packet would otherwise build a cache of 65,536 two-byte Buffers at the first packet (≈ 6 MB of heap
+      // for the life of the daemon) to save one allocation per packet id written; a status publisher writes a few
+      writeCache: false,
       properties: { sessionExpiryInterval: this.o.sessionExpirySeconds },
       will: this.will(),
       ...(tls as IClientOptions),
