@@ -26,6 +26,22 @@ const LAZY = ['mqtt', 'fast-xml-parser', 'cbor-x'];
 // Features merged into main.mjs: EST is the default protocol (config.protocol) and the one real servers speak.
 const CORE_FEATURES = ['agent/features/est/index.ts'];
 
+// mqtt.js builds a stream for every transport it knows; the agent and `enrolld fleet` speak mqtt:// and mqtts://
+// only (status/mqtt.ts and cli/fleet.ts refuse other URLs). Its WebSocket, WeChat/Alipay mini-program and SOCKS
+// proxy transports (ws, socks, ip-address, smart-buffer: 155 KiB of the 510 KiB vendor file, ≈ 1.5 MB of idle heap
+// once connect() has required them) become stubs that throw if ever called.
+const mqttTransportsPlugin = {
+  name: 'mqtt-tcp-tls-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(ws|wx|ali|socks)$/ }, (a) => (/[\\/]node_modules[\\/]mqtt[\\/]build[\\/]lib[\\/]connect$/.test(a.resolveDir) ? { path: a.path, namespace: 'mqtt-transport-stub' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'mqtt-transport-stub' }, (a) => ({
+      loader: 'js',
+      contents: `const no = () => { throw new Error(${JSON.stringify(`the mqtt transport ${a.path} is not in enrolld's bundle (mqtt:// and mqtts:// only)`)}); };
+module.exports = { default: no, streamBuilder: no, browserStreamBuilder: no };`,
+    }));
+  },
+};
+
 // lazyRequire(id) resolves a bare id from node_modules; in the bundle it loads the vendored copy beside the file.
 const lazyRequirePlugin = {
   name: 'lazy-require-vendor',
@@ -100,6 +116,7 @@ for (const id of LAZY) {
     format: 'cjs',
     // cbor-x's native string extractor is optional (it falls back to JavaScript when require throws).
     external: ['cbor-extract'],
+    plugins: id === 'mqtt' ? [mqttTransportsPlugin] : [],
   });
 }
 writeFileSync(path.join(out, 'package.json'), '{ "type": "module" }\n');

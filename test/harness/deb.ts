@@ -88,7 +88,7 @@ function once(lock: string, done: () => boolean, build: () => void): void {
  * dist/bundle as `npm run build:bundle` makes it, rebuilt when missing or older than the tsc output (a fresh
  * `npm run build` means the sources changed; the suite's pretest runs only tsc).
  */
-function ensureBundle(): void {
+export function ensureBundle(): void {
   const bundle = path.join(ROOT, 'dist/bundle/enrolld.mjs');
   const tsc = path.join(ROOT, 'dist/agent/cli/main.js');
   const fresh = (): boolean => existsSync(bundle) && (!existsSync(tsc) || statSync(bundle).mtimeMs >= statSync(tsc).mtimeMs);

@@ -13,6 +13,8 @@ import { MqttStatusConfigError, MqttStatusSink } from '../../agent/status/mqtt.j
 import { MemoryBdSeqStore } from '../../agent/status/bdseq.js';
 import { decodeCbor } from '../../agent/status/schema.js';
 import { memoryLogger } from '../../agent/util/log.js';
+import { createRequire } from 'node:module';
+import { ensureBundle } from '../harness/deb.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'enrolld-status-tls-'));
 const f = (n: string): string => path.join(dir, n);
@@ -136,6 +138,30 @@ test('a renewed client credential keeps the broker anchors given at construction
   sink.stream?.destroy();
   await waitFor('reconnected with the new credential and the constructor\'s anchors', () => sink.stats().connects >= 2);
   await sink.close();
+});
+
+test('the bundle\'s vendored mqtt.js (TCP and TLS transports only) publishes over mutual TLS; a ws:// URL is refused by name', async () => {
+  ensureBundle();
+  const vendored = createRequire(import.meta.url)(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../bundle/vendor/mqtt.cjs')) as typeof mqtt;
+  const url = `mqtts://127.0.0.1:${tlsPort}`;
+  const sub = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, ...tlsFiles('monitor') });
+  const got: string[] = [];
+  sub.on('error', () => undefined);
+  sub.on('message', (topic, payload) => got.push(`${topic}=${payload.toString()}`));
+  cleanups.push(() => new Promise<void>((r) => sub.end(true, () => r())));
+  await new Promise<void>((resolve, reject) => {
+    sub.once('error', reject);
+    sub.once('connect', () => sub.subscribe('bundle/#', { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+  });
+  const pub = vendored.connect(url, { protocolVersion: 5, reconnectPeriod: 0, writeCache: false, ...tlsFiles('device') });
+  cleanups.push(() => new Promise<void>((r) => pub.end(true, () => r())));
+  pub.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    pub.once('error', reject);
+    pub.once('connect', () => pub.publish('bundle/x', 'from the bundle', { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+  });
+  await waitFor('the monitor got the message', () => got.includes('bundle/x=from the bundle'));
+  assert.throws(() => vendored.connect('ws://127.0.0.1:1/mqtt', { reconnectPeriod: 0 }), /mqtt transport \.\/ws is not in enrolld's bundle/);
 });
 
 test('a key engine that cannot be loaded is a configuration error at construction, not a crash later', () => {
