@@ -18,7 +18,7 @@ import { removeDeadWritersTemps } from '../store/atomic-file.js';
 import { CrlStore } from '../store/crl-store.js';
 import { FileStateStore } from '../store/state-store.js';
 import { TrustAnchorStore } from '../store/ta-store.js';
-import { lazyModule } from '../pki/lazy-modules.js';
+import { lazyModule } from '../util/lazy-import.js';
 import type { Logger } from '../util/log.js';
 import { createAttestation } from './attestation/index.js';
 import { checkAnchorsPem, readSecret } from './config-checks.js';

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { Attestation, ProtocolPart } from '../features/feature.js';
 import type { EnrollerDeps } from '../lifecycle/enroller.js';
 import type { BuildCsrOptions } from '../pki/csr.js';
-import { lazyModule } from '../pki/lazy-modules.js';
+import { lazyModule } from '../util/lazy-import.js';
 
 // The PKCS#10 encoder and the certificate decoder (pkijs) load at the first request built.
 const csrModules = lazyModule('the CSR encoder', async () => {

@@ -2,7 +2,7 @@
 // anchors plus those the protocol names (ACME issuer anchors); with none of those, the manufacture-time EST anchors.
 import type * as pkijs from 'pkijs';
 import type { EnrollerDeps } from '../lifecycle/enroller.js';
-import { lazyModule } from '../pki/lazy-modules.js';
+import { lazyModule } from '../util/lazy-import.js';
 import type { TrustAnchorStore } from '../store/ta-store.js';
 
 // The path validator (pkijs) loads at the first issued certificate.

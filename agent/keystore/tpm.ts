@@ -58,7 +58,7 @@ import { EnrolldError } from '../util/errors.js';
 import { type CommandStats, TpmClient } from './addon.js';
 import type { KeyImportStore, KeyRecord, KeyStore, KeyStoreHealth, SealedRecord, TlsKeyOptions } from './keystore.js';
 import { PromiseQueue } from './queue.js';
-import { lazyModule } from '../pki/lazy-modules.js';
+import { lazyModule } from '../util/lazy-import.js';
 
 /** The PKCS#8 decoder (asn1js), for importKey only. */
 const privateKeyModule = lazyModule('the PKCS#8 decoder', () => import('../pki/private-key.js'));

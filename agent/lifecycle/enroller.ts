@@ -4,7 +4,8 @@
 import { crashpoint } from '../util/crashpoint.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import type * as pkijs from 'pkijs';
-import { ModuleLoadError, loadCert } from '../pki/lazy-modules.js';
+import { loadCert } from '../pki/lazy-modules.js';
+import { ModuleLoadError } from '../util/lazy-import.js';
 import { pemEncode } from '../pki/pem.js';
 import type { KeyStore, KeyRecord } from '../keystore/keystore.js';
 import type { KeyAlgorithm, Signer } from '../pki/signer.js';

@@ -8,16 +8,16 @@
 import { PackageHandlerRegistry, type HandlerContext, type HandlerResult, type PackageHandler } from '../pal/dispatch.js';
 import { describePackageType, PackageType, type PalEntry } from '../pal/model.js';
 import type { PackageContext } from './context.js';
-import { lazyImport } from '../util/lazy-import.js';
+import { lazyModule } from '../util/lazy-import.js';
 
-/** A built-in handler registered by its types; its module is loaded (once) at its first entry. */
+/** A built-in handler registered by its types; its module is loaded (once) at its first entry (module.load if not). */
 export class LazyPackageHandler implements PackageHandler<PackageContext> {
   private readonly handler: () => Promise<PackageHandler<PackageContext>>;
   constructor(
     readonly types: readonly string[],
     load: () => Promise<PackageHandler<PackageContext>>,
   ) {
-    this.handler = lazyImport(load);
+    this.handler = lazyModule(`the package handler of ${types.map(describePackageType).join(', ')}`, load);
   }
   async handle(entry: PalEntry, hctx: HandlerContext<PackageContext>): Promise<HandlerResult> {
     return (await this.handler()).handle(entry, hctx);

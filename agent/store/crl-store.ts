@@ -18,7 +18,8 @@
 // (module.load, transient), a CRL that does not decode is CrlStoreError crl.store.corrupt for that query; neither
 // touches the file.
 import type * as pkijs from 'pkijs';
-import { lazyModule, loadCert } from '../pki/lazy-modules.js';
+import { loadCert } from '../pki/lazy-modules.js';
+import { lazyModule } from '../util/lazy-import.js';
 import { EnrolldError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { CheckedDocument } from './document-store.js';

@@ -14,7 +14,7 @@ import { buildCsr } from '../../agent/pki/csr.js';
 import { validateChain } from '../../agent/pki/chain.js';
 import { certificatesFromPem } from '../../agent/pki/cert.js';
 import { memoryLogger } from '../../agent/util/log.js';
-import { ModuleLoadError } from '../../agent/pki/lazy-modules.js';
+import { ModuleLoadError } from '../../agent/util/lazy-import.js';
 import type { AgentState } from '../../agent/lifecycle/state.js';
 import { simulateUntil, waitUntilAsleep } from '../harness/sim.js';
 

@@ -44,7 +44,8 @@ test('a module that fails to load fails its entry, the next entries run, and the
   const reg = createPackageRegistry({ handlers: [failing] });
   const first = await dispatchPal([e('0026'), e('0027')], reg, { context: { log: memoryLogger() } as unknown as PackageContext });
   assert.equal(first.results.map((r) => [r.type, r.status, r.code]), [
-    ['0026', 'failed', 'pal.handler.exception'],
+    // a ModuleLoadError names what did not load; dispatch keeps its code
+    ['0026', 'failed', 'module.load'],
     ['0027', 'ok', undefined],
   ]);
   const second = await dispatchPal([e('0026')], reg, { context: { log: memoryLogger() } as unknown as PackageContext });

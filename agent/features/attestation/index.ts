@@ -9,7 +9,7 @@ import type { RequestContext } from '../../lifecycle/enroller.js';
 import { fromStoredKey } from '../../lifecycle/state.js';
 import type { NonceContext } from '../../protocols/protocol.js';
 import { EnrolldError } from '../../util/errors.js';
-import { lazyModule } from '../../pki/lazy-modules.js';
+import { lazyModule } from '../../util/lazy-import.js';
 import type { Attestation } from '../feature.js';
 
 // The evidence encoders and the AK certificate parse (pkijs) load at the first attestation.

@@ -3,10 +3,10 @@
 import type { EstConfig } from '../../config.js';
 import { EstEnrollment } from '../../protocols/est/enrollment.js';
 import { isCsrPlan } from '../../protocols/est/csr-plan.js';
-import { lazyImport } from '../../util/lazy-import.js';
+import { lazyModule } from '../../util/lazy-import.js';
 import type { FeatureContext, FeatureParts } from '../feature.js';
 
-const csrattrsModule = lazyImport(() => import('../../protocols/est/csrattrs.js'));
+const csrattrsModule = lazyModule('the EST /csrattrs decoder', () => import('../../protocols/est/csrattrs.js'));
 
 export async function compose(ctx: FeatureContext<EstConfig>): Promise<FeatureParts> {
   const est = ctx.section;

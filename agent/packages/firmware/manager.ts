@@ -28,7 +28,7 @@ import { Outbox, postOutbox, type PostResult } from './outbox.js';
 import type { ReportOptions } from './report.js';
 import { loadState, saveState, withApplied, withBootConfirmed, type FirmwareState, type LegacyCompare } from './state.js';
 import type { DeviceIdentity, TrustAnchorsProvider, VerifiedPackage } from './verify.js';
-import { lazyModule } from '../../pki/lazy-modules.js';
+import { lazyModule } from '../../util/lazy-import.js';
 
 // The package verifier (CMS, certificate path) and the receipt/error builders (DER, CMS SignedData) load at the first
 // package run: composition, the state, boot confirmation and returning queued reports do not need the ASN.1 stack.

@@ -6,7 +6,7 @@
 // entry (ModuleLoadError, code module.load, transient) and is loaded again at the next one.
 import type { HandlerContext, HandlerResult, PackageHandler } from '../../pal/dispatch.js';
 import type { PalEntry } from '../../pal/model.js';
-import { lazyModule } from '../../pki/lazy-modules.js';
+import { lazyModule } from '../../util/lazy-import.js';
 import type { PackageContext } from '../context.js';
 import type { KeyPackagesConfig } from './common.js';
 import { SERVERKEYGEN_RETURN_TYPE, SERVERKEYGEN_TYPES, SYMMETRIC_KEY_PACKAGE_TYPE, SYMMETRIC_KEY_RETURN_TYPE } from './package-types.js';

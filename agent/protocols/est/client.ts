@@ -6,12 +6,12 @@ import { checkLabel, type EstContext } from './context.js';
 import type { CsrAttrs } from './csrattrs.js';
 import type { EnrollOptions, EstEnrollResult } from './enroll-response.js';
 import type { ReenrollOptions } from './simplereenroll.js';
-import { lazyImport } from '../../util/lazy-import.js';
+import { lazyModule } from '../../util/lazy-import.js';
 
-const cacertsOp = lazyImport(() => import('./cacerts.js'));
-const csrattrsOp = lazyImport(() => import('./csrattrs.js'));
-const simpleEnrollOp = lazyImport(() => import('./simpleenroll.js'));
-const simpleReenrollOp = lazyImport(() => import('./simplereenroll.js'));
+const cacertsOp = lazyModule('the EST /cacerts operation', () => import('./cacerts.js'));
+const csrattrsOp = lazyModule('the EST /csrattrs operation', () => import('./csrattrs.js'));
+const simpleEnrollOp = lazyModule('the EST /simpleenroll operation', () => import('./simpleenroll.js'));
+const simpleReenrollOp = lazyModule('the EST /simplereenroll operation', () => import('./simplereenroll.js'));
 
 export class EstClient {
   constructor(readonly ctx: EstContext) {
