@@ -2,7 +2,8 @@
 // interpreter that has it) through the scripts in test/harness/pyasn1/, and openssl. Nothing here uses the agent's
 // own ASN.1 code. A missing pyasn1_modules is a test failure with the package name, never a silent skip.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,3 +103,16 @@ export function unbase64(b: Uint8Array): Uint8Array {
 }
 
 export const hex = (b: Uint8Array | ArrayBuffer): string => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
+
+/** RFC 5280 §4.2.1.2 method 1 key identifier of a PEM public key, by openssl (not the agent's code): SHA-1 of the subjectPublicKey BIT STRING contents. */
+export function opensslKeyId(pem: string): string {
+  const parsed = opensslText(['asn1parse', '-in', '{dir}/k.pem'], { 'k.pem': pem });
+  const offset = Number(/^\s*(\d+):/.exec(parsed.split('\n').find((l) => /BIT STRING/.test(l)) ?? '')?.[1]);
+  if (!Number.isInteger(offset)) throw new Error(`no BIT STRING in the public key: ${parsed}`);
+  const r = openssl(['asn1parse', '-in', '{dir}/k.pem', '-strparse', String(offset), '-noout', '-out', '{dir}/pk.der'], { 'k.pem': pem });
+  try {
+    return createHash('sha1').update(readFileSync(path.join(r.dir, 'pk.der'))).digest('hex');
+  } finally {
+    r.cleanup();
+  }
+}

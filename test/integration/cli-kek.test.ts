@@ -2,7 +2,7 @@
 // and prints its SubjectPublicKeyInfo PEM and key identifier; `openssl pkey -pubin` reads the PEM as an RSA-2048
 // public key, the key identifier is openssl's SHA-1 of the subjectPublicKey (RFC 5280 §4.2.1.2 method 1), a rerun
 // gives the same key, and what a server encrypts to that PEM (RSAES-OAEP SHA-256) the TPM decrypts.
-import { constants, createHash, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -12,7 +12,7 @@ import { KeysStateFile } from '../../agent/packages/keys/common.js';
 import { kekFromStored } from '../../agent/packages/keys/kek.js';
 import { startAgentEnv } from '../harness/agent-env.js';
 import { runCli } from '../harness/cli.js';
-import { openssl, opensslText } from '../harness/pydecode.js';
+import { opensslKeyId, opensslText } from '../harness/pydecode.js';
 
 const env = await startAgentEnv();
 const cfg = path.join(env.dir, 'kek-config.json');
@@ -22,20 +22,6 @@ const out = path.join(env.dir, 'handed-to-server.pem');
 test.after(async () => {
   await env.stop();
 });
-
-/** SHA-1 of the subjectPublicKey BIT STRING contents, by openssl asn1parse (not the agent's code). */
-function opensslKeyId(pem: string): string {
-  const parsed = opensslText(['asn1parse', '-in', '{dir}/k.pem'], { 'k.pem': pem });
-  const bitString = parsed.split('\n').find((l) => /BIT STRING/.test(l));
-  const offset = Number(/^\s*(\d+):/.exec(bitString ?? '')?.[1]);
-  assert.ok(Number.isInteger(offset), parsed);
-  const r = openssl(['asn1parse', '-in', '{dir}/k.pem', '-strparse', String(offset), '-noout', '-out', '{dir}/pk.der'], { 'k.pem': pem });
-  try {
-    return createHash('sha1').update(readFileSync(path.join(r.dir, 'pk.der'))).digest('hex');
-  } finally {
-    r.cleanup();
-  }
-}
 
 test('enrolld kek: creates the KEK in the TPM, writes and prints its PEM and key identifier; openssl pkey -pubin reads it', async () => {
   const r = await runCli('kek', '--config', cfg, '--out', out);

@@ -6,7 +6,6 @@
 // every pkijs/asn1js module loaded. Then a key package loads them, and a handler module that fails to load fails
 // its entry with module.load and loads at the next one. The published key: the key identifier is pki/cert.ts's
 // (RFC 5280 §4.2.1.2 method 1) and openssl's, the PEM the earlier encoder's and one `openssl pkey -pubin` reads.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +17,7 @@ import { stateLayout } from '../../agent/store/layout.js';
 import { TrustAnchorStore } from '../../agent/store/ta-store.js';
 import { LabCa } from '../../deploy/lab/ca.js';
 import { asn1LoadsOf as loadsOf } from '../harness/asn1-loads.js';
-import { openssl, opensslText } from '../harness/pydecode.js';
+import { opensslKeyId, opensslText } from '../harness/pydecode.js';
 import { startSwtpm } from '../harness/swtpm.js';
 
 const ca = await LabCa.create();
@@ -94,19 +93,6 @@ async function published(): Promise<Published> {
 /** The PEM as kek.ts wrote it before it used pki/pem.ts. */
 const earlierPem = (spki: Uint8Array): string =>
   `-----BEGIN PUBLIC KEY-----\n${Buffer.from(spki).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
-
-/** SHA-1 of the subjectPublicKey BIT STRING contents, by openssl asn1parse (not the agent's code). */
-function opensslKeyId(pem: string): string {
-  const parsed = opensslText(['asn1parse', '-in', '{dir}/k.pem'], { 'k.pem': pem });
-  const offset = Number(/^\s*(\d+):/.exec(parsed.split('\n').find((l) => /BIT STRING/.test(l)) ?? '')?.[1]);
-  assert.ok(Number.isInteger(offset), parsed);
-  const r = openssl(['asn1parse', '-in', '{dir}/k.pem', '-strparse', String(offset), '-noout', '-out', '{dir}/pk.der'], { 'k.pem': pem });
-  try {
-    return createHash('sha1').update(readFileSync(path.join(r.dir, 'pk.der'))).digest('hex');
-  } finally {
-    r.cleanup();
-  }
-}
 
 test('first start: the KEK is created in the TPM and published, the handlers registered, reports returned — only the certificate decoder for the key id', async () => {
   // creating the KEK computes its key identifier with pki/cert.ts (a first start enrolls, which loads it anyway)
