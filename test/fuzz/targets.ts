@@ -81,8 +81,6 @@ export async function buildTargets(): Promise<FuzzTarget[]> {
     { name: 'pal-xml', seeds: [fx('valid-all-info.xml'), fx('valid-prefixed.xml'), fx('valid-empty.xml')], run: (b) => parsePalXml(b) },
     { name: 'est-base64', seeds: [bytes(encodeBase64Body(certsOnly)), bytes(encodeBase64Body(csr, { lineLength: 76, eol: '\n', finalNewline: false }))], run: (b) => decodeBase64Body(b) },
     { name: 'certs-only', seeds: [certsOnly], run: (b) => parseCertsOnly(b) },
-    // the enrollment responses' path: the DER split, with the chain certificates parsed before
-    { name: 'certs-only-shared', seeds: [certsOnly], run: (b) => parseCertsOnly(b, { reuseShared: true }) },
     { name: 'pkcs10', seeds: [csr], run: (b) => (parseCsr(b), csrIdentifiers(b)) },
     {
       name: 'nonce-json',

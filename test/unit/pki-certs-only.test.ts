@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { createCertsOnly, parseCertsOnly, OID_SIGNED_DATA } from '../../agent/pki/certs-only.js';
-import { certificateFingerprint, certificateToDer, describeName, shareCertificate, sharedCertificateIfParsed } from '../../agent/pki/cert.js';
+import { certificateFingerprint, certificateToDer, describeName } from '../../agent/pki/cert.js';
 import { PkiDecodeError } from '../../agent/pki/errors.js';
 import { pemDecode, pemEncode, pemDecodeAll } from '../../agent/pki/pem.js';
 import { decodeBase64Body } from '../../agent/protocols/est/base64-body.js';
@@ -50,41 +50,6 @@ test('malformed input → typed errors, never a crash', async () => {
   // id-data ContentInfo instead of signedData
   const data = new pkijs.ContentInfo({ contentType: '1.2.840.113549.1.7.1', content: new (await import('asn1js')).OctetString({ valueHex: new ArrayBuffer(2) }) });
   assert.throws(() => parseCertsOnly(new Uint8Array(data.toSchema().toBER(false))), isDecodeError('pki.cms.content_type'));
-});
-
-test('reuseShared: the certificates parsed before are reused, the result and every error are those of the full decode', async () => {
-  const ca = await LabCa.create();
-  const issuing = parseCertsOnly(createCertsOnly([ca.issuing.der])).certificates[0]!;
-  shareCertificate(ca.issuing.der, issuing);
-  const good = createCertsOnly([ca.root.der, ca.issuing.der]);
-  const outcome = (der: Uint8Array, opts: { allowEmpty?: boolean; reuseShared?: boolean }): string => {
-    try {
-      const r = parseCertsOnly(der, opts);
-      return JSON.stringify([r.certificatesDer.map((d) => Buffer.from(d).toString('base64')), r.certificates.map((c) => certificateFingerprint(c)), r.crls.length]);
-    } catch (e) {
-      return `${(e as PkiDecodeError).code}: ${(e as Error).message}`;
-    }
-  };
-  const r = parseCertsOnly(good, { reuseShared: true });
-  assert.is(r.certificates[1], issuing, 'the shared parse of the issuing certificate is returned as is');
-  assert.ok(sharedCertificateIfParsed(ca.root.der) === undefined || r.certificates[0] === sharedCertificateIfParsed(ca.root.der));
-  const openssl = decodeBase64Body(readFileSync(new URL('cacerts-openssl-crlf-76.b64', fixtures)));
-  const inputs: Uint8Array[] = [good, openssl, createCertsOnly([]), createCertsOnly([ca.issuing.der])];
-  // single-byte changes and truncations all along a message holding a shared certificate
-  for (let i = 0; i < good.length; i++) {
-    if (i % 7 === 0) inputs.push(good.slice(0, i));
-    if (i % 3 !== 0 && i >= 40) continue; // every byte of the outer structure, every third one further on
-    for (const x of [0x80, 0xff]) {
-      const m = good.slice();
-      m[i] = m[i]! ^ x || 0x01;
-      inputs.push(m);
-    }
-  }
-  for (const der of inputs) {
-    for (const allowEmpty of [false, true]) {
-      assert.is(outcome(der, { allowEmpty, reuseShared: true }), outcome(der, { allowEmpty }), `input of ${der.length} bytes`);
-    }
-  }
 });
 
 test('PEM helpers', async () => {
