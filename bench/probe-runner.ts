@@ -24,9 +24,10 @@ export interface ProbeOutput<T> {
   marks: Record<string, RelayCounters>;
 }
 
-export function runProbe<T>(configFile: string, relay: Relay, mode: 'poll' | 'enroll', n: number, timeoutMs = 300_000): Promise<ProbeOutput<T>> {
+/** `nodeArgs`: V8/node flags for the probe process (e.g. the .deb wrapper's); none by default. */
+export function runProbe<T>(configFile: string, relay: Relay, mode: 'poll' | 'enroll', n: number, timeoutMs = 300_000, nodeArgs: string[] = []): Promise<ProbeOutput<T>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PROBE, configFile, mode, String(n)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, PROBE, configFile, mode, String(n)], { stdio: ['pipe', 'pipe', 'pipe'] });
     const marks: Record<string, RelayCounters> = {};
     let result: T | undefined;
     let buf = '';

@@ -82,6 +82,8 @@ export async function getCsrAttrs(ctx: EstContext): Promise<CsrAttrs> {
     method: 'GET',
     url: estUrl(ctx, op),
     maxResponseBytes: Math.min(ctx.maxResponseBytes ?? CSRATTRS_MAX_BYTES, CSRATTRS_MAX_BYTES),
+    // §4.5: the /simple(re)enroll this plans follows on the same connection when its TLS identity is the same
+    keepConnection: 'open',
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (res.status === 204 || res.status === 404) return { oids: [], attributes: [] };

@@ -51,6 +51,8 @@ export async function postCsr(ctx: EstContext, op: EstOperation, csrDer: Uint8Ar
     url: estUrl(ctx, op),
     headers: { 'content-type': MEDIA_TYPES.pkcs10 },
     body: encodeBase64Body(csrDer),
+    // rides the connection /csrattrs left open for it (same TLS identity), and closes it
+    keepConnection: 'close',
     ...(ctx.maxResponseBytes !== undefined ? { maxResponseBytes: ctx.maxResponseBytes } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });

@@ -42,6 +42,14 @@ export interface TransportRequest {
   basicAuth?: boolean;
   /** Report the server's certificate chain in the response (default: only in bootstrap mode; it costs a copy). */
   peerCertificates?: boolean;
+  /**
+   * A request of a short sequence on one connection (e.g. GET /csrattrs, then the /simple(re)enroll it plans): it
+   * rides the connection of this TLS setup (trust anchors + client identity) and host that an earlier request of the
+   * sequence left open, if any. 'open' leaves this one open afterwards for the next (closed after KEPT_IDLE_MS idle);
+   * 'close' closes it after this request. Without it (and outside an HttpSession) every request has a connection of
+   * its own. Never in bootstrap mode.
+   */
+  keepConnection?: 'open' | 'close';
 }
 
 export interface TransportResponse {
@@ -199,6 +207,62 @@ function sharedSecureContext(setup: string, o: SecureContextOptions): SecureCont
 const SESSIONS_MAX = 16;
 const tlsSessions = new Map<string, Buffer>();
 
+/**
+ * Connections left open by a `keepConnection: 'open'` request, per TLS setup and host:port:SNI (the session key), for
+ * the next request of its sequence: an https.Agent holding at most one socket, closed after KEPT_IDLE_MS without a
+ * request (the socket is unref'd while idle: it never keeps the process alive), at once after a 'close' request, and
+ * when evicted. KEPT_IDLE_MS stays below the usual server keep-alive timeouts (5 s in node and Apache): a server that
+ * closes the connection as the next request goes out fails that request like any connection reset (the lifecycle's
+ * persisted backoff resends it), it is not resent here. The TLS session it offers is fixed when it is made (Node 24's
+ * agent names sockets by it too, see HttpSession.offer). Bounded like the contexts.
+ */
+export const KEPT_IDLE_MS = 2000;
+const KEPT_MAX = 4;
+interface Kept {
+  agent: Https.Agent;
+  session: Buffer | undefined;
+  timer?: NodeJS.Timeout;
+}
+const kept = new Map<string, Kept>();
+
+function keptFor(key: string, pick: () => Buffer | undefined): Kept {
+  let k = kept.get(key);
+  if (k) {
+    clearTimeout(k.timer);
+    kept.delete(key); // re-inserted below: the map's order is the LRU order
+  } else {
+    k = { agent: new (https().Agent)({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }), session: pick() };
+  }
+  kept.set(key, k);
+  while (kept.size > KEPT_MAX) {
+    const [oldest, o] = kept.entries().next().value as [string, Kept];
+    kept.delete(oldest);
+    closeKept(o);
+  }
+  return k;
+}
+
+function closeKept(k: Kept): void {
+  clearTimeout(k.timer);
+  k.agent.destroy();
+}
+
+/** After a request on `k`: kept for the next one (idle timer) or closed. */
+function releaseKept(key: string, k: Kept, keep: boolean): void {
+  if (kept.get(key) !== k) return; // evicted meanwhile (closed then)
+  if (!keep) {
+    kept.delete(key);
+    closeKept(k);
+    return;
+  }
+  clearTimeout(k.timer);
+  k.timer = setTimeout(() => {
+    if (kept.get(key) === k) kept.delete(key);
+    closeKept(k);
+  }, KEPT_IDLE_MS);
+  k.timer.unref();
+}
+
 function toPem(c: string | Uint8Array): string {
   return typeof c === 'string' ? c : pemEncode('CERTIFICATE', c);
 }
@@ -282,7 +346,10 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
       const port = url.port ? Number(url.port) : 443;
       const sessionKey = `${setup}|${host}|${port}|${servername ?? ''}`;
       const pick = (): Buffer | undefined => (resume ? tlsSessions.get(sessionKey) : undefined);
-      const session = httpSession ? httpSession.offer(sessionKey, pick) : pick();
+      const keepMode = httpSession || opts.unauthenticatedBootstrap ? undefined : req.keepConnection;
+      // the kept connection this request rides (and leaves open or closes); 'close' rides one only when there is one
+      const k = keepMode === 'open' || (keepMode === 'close' && kept.has(sessionKey)) ? keptFor(sessionKey, pick) : undefined;
+      const session = httpSession ? httpSession.offer(sessionKey, pick) : k ? k.session : pick();
       const wantPeerCertificates = req.peerCertificates ?? opts.unauthenticatedBootstrap === true;
       try {
         secureContext ??= sharedSecureContext(setup, contextOptions);
@@ -296,9 +363,9 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
         port,
         path: url.pathname + url.search,
         headers,
-        agent: httpSession ? httpSession.agent : false,
-        // tls.connect uses secureContext as is; the options it was built from are repeated because an https.Agent
-        // (the HttpSession's) names its pooled connections by them, so different identities never share a socket.
+        agent: httpSession ? httpSession.agent : k ? k.agent : false,
+        // tls.connect uses secureContext as is; the options it was built from are repeated because an https.Agent (the
+        // HttpSession's, a kept connection's) names its pooled connections by them, so identities never share a socket.
         secureContext,
         ...contextOptions,
         rejectUnauthorized: !opts.unauthenticatedBootstrap,
@@ -320,6 +387,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
           settled = true;
           timers.forEach(clearTimeout);
           req.signal?.removeEventListener('abort', onAbort);
+          if (k) releaseKept(sessionKey, k, keepMode === 'open' && !err);
           if (err) {
             if (err instanceof TlsError) tlsSessions.delete(sessionKey); // a handshake failure: start afresh next time
             r.destroy();
@@ -332,6 +400,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
         try {
           r = https().request(options);
         } catch (e) {
+          if (k) releaseKept(sessionKey, k, false);
           reject(classify(e, false, false));
           return;
         }
@@ -351,7 +420,7 @@ export function createHttpsTransport(opts: HttpsTransportOptions): Transport {
             if (opts.unauthenticatedBootstrap && !sock.authorized) authorizationError = String(sock.authorizationError ?? 'unauthorized');
           };
           if (r.reusedSocket) {
-            // a kept-alive connection of the HttpSession: already connected and authenticated
+            // a kept-alive connection (HttpSession, kept connection): already connected and authenticated
             tcpConnected = true;
             established();
             return;
