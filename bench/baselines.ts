@@ -119,13 +119,13 @@ test -s cert.p7
 }
 
 /** Whole-process `enrolld enroll --now` (initial enrollment on a fresh state directory each time) with `main`. */
-export async function enrollNow(env: AgentEnv, main: string, runs: number, nodeArgs: string[] = []): Promise<RunSummary> {
+export async function enrollNow(env: AgentEnv, main: string, runs: number, nodeArgs: string[] = [], nodeEnv: Record<string, string> = {}): Promise<RunSummary> {
   const doc = JSON.parse(readFileSync(path.join(env.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const out: ProcessRun[] = [];
   for (let i = 0; i < runs; i++) {
     const file = path.join(env.dir, `config-now-${i}-${Date.now()}.json`);
     writeFileSync(file, JSON.stringify({ ...doc, stateDir: path.join(env.dir, `state-now-${i}-${Date.now()}`) }), { mode: 0o600 });
-    out.push(await timedRun(process.execPath, [...nodeArgs, main, 'enroll', '--now', '--config', file]));
+    out.push(await timedRun(process.execPath, [...nodeArgs, main, 'enroll', '--now', '--config', file], { ...process.env, ...nodeEnv }));
   }
   return summarize(out);
 }

@@ -40,10 +40,10 @@ export interface EnrollLatencyResult {
 }
 
 /** `nodeArgs`: flags for the probe process (the .deb wrapper's, for the rows of the agent as a device runs it). */
-export async function enrollLatency(env: AgentEnv, reenrolls = 10, nodeArgs: string[] = []): Promise<EnrollLatencyResult> {
+export async function enrollLatency(env: AgentEnv, reenrolls = 10, nodeArgs: string[] = [], nodeEnv: Record<string, string> = {}): Promise<EnrollLatencyResult> {
   const relay = await startRelay(env.lab.port);
   try {
-    const { result, marks } = await runProbe<{ samples: EnrollSample[]; threads: EnrollLatencyResult['threads']; load?: EnrollLatencyResult['load'] }>(relayConfig(env, relay, 'config-enroll.json', `state-enroll-${Date.now()}`), relay, 'enroll', reenrolls, undefined, nodeArgs);
+    const { result, marks } = await runProbe<{ samples: EnrollSample[]; threads: EnrollLatencyResult['threads']; load?: EnrollLatencyResult['load'] }>(relayConfig(env, relay, 'config-enroll.json', `state-enroll-${Date.now()}`), relay, 'enroll', reenrolls, undefined, nodeArgs, nodeEnv);
     const withBytes = result.samples.map((s, i) => {
       const name = s.op === 'enroll' ? 'enroll' : `reenroll-${result.samples[0]!.op === 'enroll' ? i - 1 : i}`;
       const d = delta(marks[`${name}-start`]!, marks[`${name}-end`]!);

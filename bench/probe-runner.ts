@@ -24,10 +24,10 @@ export interface ProbeOutput<T> {
   marks: Record<string, RelayCounters>;
 }
 
-/** `nodeArgs`: V8/node flags for the probe process (e.g. the .deb wrapper's); none by default. */
-export function runProbe<T>(configFile: string, relay: Relay, mode: 'poll' | 'enroll', n: number, timeoutMs = 300_000, nodeArgs: string[] = []): Promise<ProbeOutput<T>> {
+/** `nodeArgs` / `env`: node flags and environment for the probe process (e.g. the .deb wrapper's); none by default. */
+export function runProbe<T>(configFile: string, relay: Relay, mode: 'poll' | 'enroll', n: number, timeoutMs = 300_000, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<ProbeOutput<T>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, PROBE, configFile, mode, String(n)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, PROBE, configFile, mode, String(n)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     const marks: Record<string, RelayCounters> = {};
     let result: T | undefined;
     let buf = '';
