@@ -110,25 +110,29 @@ try {
     ['bundle, --jitless', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir }, nodeArgs: JITLESS } ],
     ['bundle, the .deb wrapper\'s flags and environment', { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: ccDir, ...WRAPPER_ENV }, nodeArgs: WRAPPER }],
   ];
+  // READY, and the memory `settleMs` after the first loop: 3 s (the target's moment), and 15 s for the .deb wrapper,
+  // once V8's memory reducer has run (≈ 8–10 s into an idle period: the steady state a sleeping device keeps)
+  const daemonRows = (tag: string, d: Awaited<ReturnType<typeof daemonStart>>, settle = '3 s'): void => {
+    const anon = [...d.restarts].sort((a, b) => a.idle.rss - b.idle.rss)[Math.floor(d.restarts.length / 2)]!.idle;
+    const readyRatio = d.readyMsMedian / node0.wallMs;
+    if (settle === '3 s') row(`enrolld run (${tag}): spawn → READY=1, median of ${restarts}`, ms(d.readyMsMedian), { baseline: ms(node0.wallMs), ratio: readyRatio, target: '≤ 1.5×', ok: readyRatio <= 1.5 });
+    row(`enrolld run (${tag}): idle VmRSS ${settle} after the first loop`, mb(d.idleRssMedian), { baseline: mb(node0.maxRss), ratio: d.idleRssMedian / node0.maxRss, target: '≤ base+10 MB', ok: d.idleRssMedian <= node0.maxRss + 10 * MB });
+    row(`enrolld run (${tag}): idle RssAnon / RssFile ${settle} after the first loop`, `${mb(anon.rssAnon)} / ${mb(anon.rssFile)}`, { target: 'anon ≤ 12 MB', ok: anon.rssAnon <= 12 * MB });
+  };
   for (const [tag, opts] of want('startup') ? variants : []) {
     const d = await daemonStart(env, restarts, opts);
     if (tag === 'tsc output') idleRss = d.idleRssMedian;
-    const anon = [...d.restarts].sort((a, b) => a.idle.rss - b.idle.rss)[Math.floor(d.restarts.length / 2)]!.idle;
-    const readyRatio = d.readyMsMedian / node0.wallMs;
-    row(`enrolld run (${tag}): spawn → READY=1, median of ${restarts}`, ms(d.readyMsMedian), { baseline: ms(node0.wallMs), ratio: readyRatio, target: '≤ 1.5×', ok: readyRatio <= 1.5 });
-    row(`enrolld run (${tag}): idle VmRSS 3 s after the first loop`, mb(d.idleRssMedian), { baseline: mb(node0.maxRss), ratio: d.idleRssMedian / node0.maxRss, target: '≤ base+10 MB', ok: d.idleRssMedian <= node0.maxRss + 10 * MB });
-    row(`enrolld run (${tag}): idle RssAnon / RssFile`, `${mb(anon.rssAnon)} / ${mb(anon.rssFile)}`, { target: 'anon ≤ 12 MB', ok: anon.rssAnon <= 12 * MB });
+    daemonRows(tag, d);
+    if (opts.nodeArgs === WRAPPER) daemonRows(tag, await daemonStart(env, restarts, { ...opts, settleMs: 15_000 }), '15 s');
   }
   if (want('startup')) {
     // the shipped example config's features (firmware, TAMP, key packages with the KEK, MQTT): a real device's start
     const dev = await startDeviceConfigEnv();
     try {
-      const d = await daemonStart(dev, restarts, { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: `${dev.dir}/compile-cache`, ...WRAPPER_ENV }, nodeArgs: WRAPPER });
-      const anon = [...d.restarts].sort((a, b) => a.idle.rss - b.idle.rss)[Math.floor(d.restarts.length / 2)]!.idle;
+      const opts: DaemonStartOptions = { main: BUNDLE_MAIN, env: { ENROLLD_COMPILE_CACHE: `${dev.dir}/compile-cache`, ...WRAPPER_ENV }, nodeArgs: WRAPPER };
       const tag = 'the .deb wrapper, the example config\'s features: firmware, TAMP, key packages, MQTT';
-      row(`enrolld run (${tag}): spawn → READY=1, median of ${restarts}`, ms(d.readyMsMedian), { baseline: ms(node0.wallMs), ratio: d.readyMsMedian / node0.wallMs, target: '≤ 1.5×', ok: d.readyMsMedian / node0.wallMs <= 1.5 });
-      row(`enrolld run (${tag}): idle VmRSS 3 s after the first loop`, mb(d.idleRssMedian), { baseline: mb(node0.maxRss), ratio: d.idleRssMedian / node0.maxRss, target: '≤ base+10 MB', ok: d.idleRssMedian <= node0.maxRss + 10 * MB });
-      row(`enrolld run (${tag}): idle RssAnon / RssFile`, `${mb(anon.rssAnon)} / ${mb(anon.rssFile)}`, { target: 'anon ≤ 12 MB', ok: anon.rssAnon <= 12 * MB });
+      daemonRows(tag, await daemonStart(dev, restarts, opts));
+      daemonRows(tag, await daemonStart(dev, restarts, { ...opts, settleMs: 15_000 }), '15 s');
     } finally {
       await dev.stop();
     }
