@@ -41,10 +41,16 @@ test('enrolld kek: creates the KEK in the TPM, writes and prints its PEM and key
   assert.is(keyId, opensslKeyId(pem));
 
   // a rerun: the same key, nothing created; --json for scripts
+  const written = statSync(stateFile);
   const again = await runCli('kek', '--config', cfg, '--json');
   assert.is(again.status, 0, again.stderr);
   const j = JSON.parse(again.stdout) as { keyId: string; created: boolean; publicKeyPem: string; file: string };
   assert.equal([j.keyId, j.created, j.publicKeyPem, j.file], [keyId, false, pem, stateFile]);
+  // the file already holds the key: not written again (same inode, same mtime); a changed one is rewritten
+  assert.equal([statSync(stateFile).ino, statSync(stateFile).mtimeMs], [written.ino, written.mtimeMs]);
+  writeFileSync(stateFile, 'not the key\n', { mode: 0o600 });
+  assert.is((await runCli('kek', '--config', cfg)).status, 0);
+  assert.is(readFileSync(stateFile, 'utf8'), pem);
 
   // what a server encrypts to the PEM, the TPM decrypts (the key lives there, not in a file)
   const kek = kekFromStored((await new KeysStateFile(path.join(env.dir, 'state', 'keys')).load()).keks![0]!);

@@ -2,6 +2,7 @@
 // sealed in the TPM keystore; receipts signed with the device identity. Composes without the ASN.1 stack (a light
 // feature): a later start reads the TA store and keys.json and republishes the KEK; the handlers load it at their
 // first entry.
+import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../../store/atomic-file.js';
 import { stateLayout } from '../../store/layout.js';
 import type { KeyPackageSettings } from '../../config.js';
@@ -58,7 +59,17 @@ export interface PublishedKek {
   createdAt: string;
 }
 
-/** Creates the KEK in the TPM when it is missing (ensureKek) and writes its public key file (0600, atomic). */
+/** True when `file` exists with mode 0600 and holds exactly `text`. */
+async function fileHolds(file: string, text: string): Promise<boolean> {
+  try {
+    const [st, got] = await Promise.all([stat(file), readFile(file, 'utf8')]);
+    return (st.mode & 0o777) === 0o600 && got === text;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the KEK in the TPM when it is missing (ensureKek) and writes its public key file (0600, atomic) when it differs. */
 export async function publishKek(stateDir: string, k: KeyPackageSettings, keystore: KeyStore, now: Date): Promise<PublishedKek> {
   const { KeysStateFile } = await import('../../packages/keys/state.js');
   const { ensureKek, kekPublicKeyPem, storedKeks, DEFAULT_KEK_NAME } = await import('../../packages/keys/kek.js');
@@ -67,7 +78,8 @@ export async function publishKek(stateDir: string, k: KeyPackageSettings, keysto
   const kek = await ensureKek(state, keystore, now);
   const file = k.kek.publicKeyFile ?? stateLayout(stateDir).kekPublicKey;
   const publicKeyPem = kekPublicKeyPem(kek);
-  await writeFileAtomic(file, publicKeyPem);
+  // rewritten (atomic, fsync'd) only when it differs: a start that finds the same key wears no flash
+  if (!(await fileHolds(file, publicKeyPem))) await writeFileAtomic(file, publicKeyPem);
   const createdAt = (await state.load()).keks?.find((x) => x.name === DEFAULT_KEK_NAME)?.createdAt ?? now.toISOString();
   return { keyId: Buffer.from(kek.keyId).toString('hex'), publicKeyPem, file, created: !had, createdAt };
 }
