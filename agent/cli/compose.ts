@@ -63,6 +63,8 @@ export interface ComposeOptions {
   status?: StatusSink;
   /** Minimum time between firmware download progress reports, ms (default 30 s; tests shorten it). */
   progressIntervalMs?: number;
+  /** MQTT status connects only at `status.start()` (the daemon: after READY=1); default: at composition. */
+  deferStatusConnect?: boolean;
 }
 
 export async function composeAgent(config: Config, opts: ComposeOptions = {}): Promise<AgentParts> {
@@ -80,6 +82,7 @@ export async function composeAgent(config: Config, opts: ComposeOptions = {}): P
       log,
       ...(opts.status ? { status: opts.status } : {}),
       ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}),
+      ...(opts.deferStatusConnect ? { deferStatusConnect: true } : {}),
     });
     const { identity, stores, status } = ctx;
     closers.push(() => ctx.sink.close(), () => identity.settled());

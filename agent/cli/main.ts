@@ -137,7 +137,8 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'run': {
-      const agent = await composeAgent(loadConfig(values.config));
+      // MQTT status connects after READY=1: mqtt.js and the node modules it requires are not on the start-up path
+      const agent = await composeAgent(loadConfig(values.config), { deferStatusConnect: true });
       const metricsFile = values['metrics-file'];
       const ac = new AbortController();
       const stop = (sig: string): void => {
@@ -154,7 +155,10 @@ async function main(argv: string[]): Promise<number> {
       const watchdog = Number.isFinite(usec) && usec > 0 && forUs ? setInterval(() => notify('WATCHDOG=1'), Math.max(1, Math.floor(usec / 2000))) : undefined;
       watchdog?.unref();
       const daemon = agent.daemon({
-        onReady: (s) => notify(`READY=1\nSTATUS=${s.phase}`),
+        onReady: (s) => {
+          notify(`READY=1\nSTATUS=${s.phase}`);
+          agent.status.start?.();
+        },
         onIdle: (s, next) => {
           notify(`WATCHDOG=1\nSTATUS=${s.phase}, next wake ${next.toISOString()}`);
           const dir = agent.config.stateDir;

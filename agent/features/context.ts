@@ -39,6 +39,7 @@ export interface ContextOptions {
   log: Logger;
   status?: StatusSink;
   progressIntervalMs?: number;
+  deferStatusConnect?: boolean;
 }
 
 /** Opens the TPM named by config.tpm (or takes `keystore`), reporting stale transients flushed. */
@@ -84,7 +85,7 @@ export async function createSharedContext(config: Config, keystore: KeyStore, o:
   });
   const est = new EstClient({ baseUrl: config.est.url, ...(config.est.label !== undefined ? { label: config.est.label } : {}), transport, now: () => clock.now() });
   const device: DeviceHttp = { est, transport, trustAnchorsPem, ...(basicAuth ? { basicAuth } : {}) };
-  const sink = await composeStatusSink({ config, clock, log, identity, ...(o.status ? { sink: o.status } : {}) });
+  const sink = await composeStatusSink({ config, clock, log, identity, ...(o.status ? { sink: o.status } : {}), ...(o.deferStatusConnect ? { deferConnect: true } : {}) });
   const status = new DeviceStatusBoard({ sink, clock, health: () => keystore.health?.(), load: () => state.load() });
   status.add({ current: () => ({ ta: { digest: ta.digest() } }) });
   return {

@@ -101,6 +101,11 @@ export interface MqttStatusOptions {
   maxInflight?: number;
   /** Bound on close(), ms (default 3000). */
   closeTimeoutMs?: number;
+  /**
+   * Load mqtt.js and connect only when start() is called (the daemon: after READY=1, so the client library and the
+   * node modules it requires are not on the start-up path). Messages given before are queued as when disconnected.
+   */
+  deferConnect?: boolean;
 }
 
 export interface MqttStatusStats {
@@ -198,12 +203,15 @@ export function mqttSecureContext(t: MqttTlsOptions): SecureContext {
 
 export class MqttStatusSink implements StatusSink {
   readonly topics: { state: string; status: string; event: string };
-  private readonly o: Required<Omit<MqttStatusOptions, 'tls' | 'bdSeq' | 'stateDir' | 'log' | 'clock' | 'random' | 'clientId' | 'topicPrefix'>>;
+  private readonly o: Required<Omit<MqttStatusOptions, 'tls' | 'bdSeq' | 'stateDir' | 'log' | 'clock' | 'random' | 'clientId' | 'topicPrefix' | 'deferConnect'>>;
   private readonly clock: Clock;
   private readonly log: Logger | undefined;
   private readonly random: () => number;
   private readonly bdStore: BdSeqStore;
-  private readonly client: MqttClient;
+  /** Undefined until start() (deferConnect); then the one client for the life of the sink. */
+  private client: MqttClient | undefined;
+  private readonly clientOptions: IClientOptions;
+  private readonly url: string;
   private secureContext: SecureContext | undefined;
   /** CA and servername of the TLS options (kept for credential switches). */
   private tlsBase: MqttTlsOptions = {};
@@ -296,11 +304,28 @@ export class MqttStatusSink implements StatusSink {
       will: this.will(),
       ...(tls as IClientOptions),
     };
-    this.client = mqttModule().connect(opts.url, options);
-    this.client.on('connect', () => guarded(() => this.onConnect(), (e) => this.internal('connect', e)));
-    this.client.on('reconnect', () => guarded(() => this.onReconnect(), (e) => this.internal('reconnect', e)));
-    this.client.on('close', () => guarded(() => this.onClose(), (e) => this.internal('close', e)));
-    this.client.on('error', (err) => guarded(() => this.onError(err), (e) => this.internal('error', e)));
+    this.url = opts.url;
+    this.clientOptions = options;
+    if (opts.deferConnect !== true) this.start();
+  }
+
+  /** Loads mqtt.js and starts connecting (at construction unless deferConnect). Later calls are no-ops. */
+  start(): void {
+    if (this.client || this.closing) return;
+    guarded(() => {
+      const c = mqttModule().connect(this.url, this.clientOptions);
+      c.on('connect', () => guarded(() => this.onConnect(), (e) => this.internal('connect', e)));
+      c.on('reconnect', () => guarded(() => this.onReconnect(), (e) => this.internal('reconnect', e)));
+      c.on('close', () => guarded(() => this.onClose(), (e) => this.internal('close', e)));
+      c.on('error', (err) => guarded(() => this.onError(err), (e) => this.internal('error', e)));
+      this.client = c;
+    }, (e) => this.internal('start', e));
+  }
+
+  /** The client once started; the connection handlers run only then. */
+  private get started(): MqttClient {
+    if (!this.client) throw new Error('MQTT client used before start()');
+    return this.client;
   }
 
   // ---- StatusSink ------------------------------------------------------------------------------------------
@@ -340,7 +365,7 @@ export class MqttStatusSink implements StatusSink {
 
   stats(): MqttStatusStats {
     return {
-      connected: this.client.connected,
+      connected: this.client?.connected ?? false,
       bd: this.bd,
       connects: this.counters.connects,
       connectAttempts: this.counters.connectAttempts,
@@ -358,7 +383,7 @@ export class MqttStatusSink implements StatusSink {
 
   /** For tests: the underlying network stream (to simulate an abrupt connection loss). */
   get stream(): { destroy(): void } | undefined {
-    return (this.client as unknown as { stream?: { destroy(): void } }).stream;
+    return (this.client as unknown as { stream?: { destroy(): void } } | undefined)?.stream;
   }
 
   /**
@@ -371,7 +396,8 @@ export class MqttStatusSink implements StatusSink {
       // the broker's anchors of the constructor stay unless the caller names others
       const ctx = MqttStatusSink.secureContext({ ...this.tlsBase, ...t });
       this.secureContext = ctx;
-      (this.client.options as Record<string, unknown>).secureContext = ctx;
+      // the running client's options, or those it will start with
+      ((this.client?.options ?? this.clientOptions) as Record<string, unknown>).secureContext = ctx;
       return true;
     } catch (err) {
       this.log?.warn('status.mqtt.credential-rejected', { err });
@@ -396,13 +422,14 @@ export class MqttStatusSink implements StatusSink {
     }
     if (!tls || !this.setClientCredential({ ...this.tlsBase, ...tls })) return false;
     this.credentialLabel = c.label;
-    if (!this.client.connected) {
+    const client = this.client;
+    if (!client?.connected) {
       this.log?.info('status.mqtt.credential-switched', { credential: c.label, reconnect: false });
       return true;
     }
     const connected = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
-        this.client.removeListener('connect', onConnect);
+        client.removeListener('connect', onConnect);
         resolve(false);
       }, this.o.connectTimeoutMs + this.o.reconnectMinMs);
       timer.unref?.();
@@ -410,7 +437,7 @@ export class MqttStatusSink implements StatusSink {
         clearTimeout(timer);
         resolve(true);
       };
-      this.client.once('connect', onConnect);
+      client.once('connect', onConnect);
     });
     // Ends the TLS connection made with the old key; mqtt.js reconnects after reconnectPeriod with the new context.
     this.stream?.destroy();
@@ -476,16 +503,16 @@ export class MqttStatusSink implements StatusSink {
       this.saveBd(this.bd);
       this.bdUsed = false;
     }
-    this.client.options.will = this.will();
+    this.started.options.will = this.will();
     // The period mqtt.js waits after *this* attempt fails: capped exponential backoff with jitter.
     this.attempt++;
-    this.client.options.reconnectPeriod = this.delay(this.attempt);
+    this.started.options.reconnectPeriod = this.delay(this.attempt);
   }
 
   private onConnect(): void {
     this.bdUsed = true;
     this.attempt = 0;
-    this.client.options.reconnectPeriod = this.delay(0);
+    this.started.options.reconnectPeriod = this.delay(0);
     this.counters.connects++;
     this.lastConnectError = '';
     this.log?.info('status.mqtt.connected', { url: this.o.url, bd: this.bd });
@@ -500,7 +527,7 @@ export class MqttStatusSink implements StatusSink {
   private onClose(): void {
     if (this.closing) return;
     if (this.counters.connects > 0 && this.bdUsed && this.lastConnectError !== 'closed') {
-      this.log?.warn('status.mqtt.disconnected', { url: this.o.url, bd: this.bd, retryInMs: this.client.options.reconnectPeriod });
+      this.log?.warn('status.mqtt.disconnected', { url: this.o.url, bd: this.bd, retryInMs: this.started.options.reconnectPeriod });
       this.lastConnectError = 'closed';
     }
   }
@@ -544,7 +571,7 @@ export class MqttStatusSink implements StatusSink {
   }
 
   private drain(): void {
-    while (this.client.connected && this.inflight < this.o.maxInflight) {
+    while (this.client?.connected && this.inflight < this.o.maxInflight) {
       const st = this.stateSlot.take();
       if (st) {
         this.send(this.topics.state, encodeCbor(statePayload(st.st, this.bd, st.at, st.extra)), { qos: 1, retain: true });
@@ -591,7 +618,7 @@ export class MqttStatusSink implements StatusSink {
       if (!this.closing) this.scheduleDrain();
     };
     try {
-      this.client.publish(topic, payload, pub, (err) => finish(err ?? undefined));
+      this.started.publish(topic, payload, pub, (err) => finish(err ?? undefined));
     } catch (err) {
       finish(err as Error);
     }
@@ -599,19 +626,26 @@ export class MqttStatusSink implements StatusSink {
 
   private async doClose(): Promise<void> {
     if (this.closing) return;
+    const client = this.client;
+    if (!client) {
+      // never started: nothing was sent, nothing to flush or say goodbye on
+      this.closing = true;
+      if (this.events.size > 0) this.log?.info('status.mqtt.close-unsent', { events: this.events.size });
+      return;
+    }
     const deadline = Date.now() + this.o.closeTimeoutMs;
     const remaining = (): number => Math.max(0, deadline - Date.now());
     // Closing right after start: let the first connection attempt finish (bounded) so the goodbye gets out.
-    if (!this.client.connected && !this.client.reconnecting && this.counters.connects === 0) {
-      await this.waitFor(() => this.client.connected || this.client.reconnecting, remaining() / 2);
+    if (!client.connected && !client.reconnecting && this.counters.connects === 0) {
+      await this.waitFor(() => client.connected || client.reconnecting, remaining() / 2);
     }
     // Flush what is queued while connected (bounded), then say goodbye.
-    if (this.client.connected) {
+    if (client.connected) {
       this.drain();
-      await this.waitFor(() => !this.client.connected || (this.inflight === 0 && this.events.size === 0 && !this.statusSlot.isPending && !this.stateSlot.isPending), remaining() / 2);
+      await this.waitFor(() => !client.connected || (this.inflight === 0 && this.events.size === 0 && !this.statusSlot.isPending && !this.stateSlot.isPending), remaining() / 2);
     }
     this.closing = true;
-    if (this.client.connected) {
+    if (client.connected) {
       const offline = encodeCbor(statePayload('offline', this.bd, this.clock.now()));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining());
@@ -627,14 +661,14 @@ export class MqttStatusSink implements StatusSink {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         // The broker did not answer in time: drop the connection (the will may then fire after its delay).
-        guarded(() => this.client.end(true, () => resolve()));
+        guarded(() => client.end(true, () => resolve()));
         setTimeout(resolve, 200).unref?.();
       }, remaining());
       timer.unref?.();
       guarded(
         () =>
-          this.client.end(
-            !this.client.connected,
+          client.end(
+            !client.connected,
             // Normal disconnection (no will) and end the session now: nothing is left for the broker to keep.
             { reasonCode: 0, properties: { sessionExpiryInterval: 0 } },
             () => {

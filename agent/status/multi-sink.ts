@@ -18,6 +18,9 @@ export class MultiSink implements StatusSink {
   event(name: string, fields?: EventFields): void {
     for (const s of this.sinks) guarded(() => s.event(name, fields));
   }
+  start(): void {
+    for (const s of this.sinks) guarded(() => s.start?.());
+  }
   async useClientCredential(credential: DeviceCredential): Promise<boolean> {
     const results = await Promise.all(this.sinks.map((s) => (s.useClientCredential ? s.useClientCredential(credential).catch(() => false) : Promise.resolve(true))));
     return results.every(Boolean);

@@ -20,6 +20,8 @@ export interface StatusSink {
    * the previous key may be dropped only after it resolved. Never rejects. Optional: other sinks do not implement it.
    */
   useClientCredential?(credential: DeviceCredential): Promise<boolean>;
+  /** Starts a transport whose connection was deferred (MQTT with deferConnect). Optional; later calls are no-ops. */
+  start?(): void;
 }
 
 /** A sink that discards everything (status reporting disabled). */

@@ -118,6 +118,28 @@ test('state, status and event arrive as CBOR with MQTT 5 properties and the righ
   assert.is(late.of('event').length, 0);
 });
 
+test('deferConnect: nothing reaches the broker before start(); what was given before is published after it', async () => {
+  const sub = await subscriber('dev-defer');
+  const log = memoryLogger();
+  const s = sink('dev-defer', { deferConnect: true, bdSeq: new MemoryBdSeqStore(6), log });
+  s.state('enrolled');
+  s.snapshot(STATUS);
+  s.event('pal.polled', { entries: 0 });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal([sub.got.length, s.stats().connected, s.stats().connects], [0, false, 0], 'no connection before start()');
+  s.start();
+  s.start(); // a second call is a no-op
+  await waitFor('the queued messages after start()', () => sub.of('state').length >= 1 && sub.of('status').length >= 1 && sub.of('event').length >= 1);
+  assert.is(sub.of('state')[0]!.body.st, 'enrolled');
+  assert.is(s.stats().connects, 1);
+  // a sink closed without ever starting says nothing and does not hang
+  const never = sink('dev-never', { deferConnect: true, bdSeq: new MemoryBdSeqStore(), closeTimeoutMs: 500 });
+  never.event('x');
+  const t0 = Date.now();
+  await never.close();
+  assert.ok(Date.now() - t0 < 400, 'close of an unstarted sink returns at once');
+});
+
 test('last will: killing the publisher process publishes retained {st:lost, bd} after the will delay', async () => {
   const sub = await subscriber('dev-will');
   const moduleUrl = new URL('../../agent/status/mqtt.js', import.meta.url).href;

@@ -20,6 +20,8 @@ export interface StatusSinkDeps {
   identity: DeviceIdentity;
   /** Another sink (tests); default: the journal, plus MQTT when configured. */
   sink?: StatusSink;
+  /** The MQTT sink connects at its start() (see MqttStatusOptions.deferConnect). */
+  deferConnect?: boolean;
 }
 
 export async function composeStatusSink(d: StatusSinkDeps): Promise<StatusSink> {
@@ -27,7 +29,7 @@ export async function composeStatusSink(d: StatusSinkDeps): Promise<StatusSink> 
   const tlsWithIdentity = mqtt.enabled && mqtt.url?.startsWith('mqtts:');
   const initial = tlsWithIdentity ? await d.identity.current() : undefined;
   const initialTls = initial ? await engineTls(initial).catch((err) => void d.log.warn('status.mqtt.credential-unavailable', { err })) : undefined;
-  const sink = d.sink ?? createStatusSink(d.config, { log: d.log, clock: d.clock, ...(initialTls ? { tls: initialTls } : {}) });
+  const sink = d.sink ?? createStatusSink(d.config, { log: d.log, clock: d.clock, ...(initialTls ? { tls: initialTls } : {}), ...(d.deferConnect ? { mqtt: { deferConnect: true } } : {}) });
   if (tlsWithIdentity && sink.useClientCredential) {
     d.identity.hold(
       { name: 'status.mqtt', switchTo: async (c) => ((await engineTls(c)) ? sink.useClientCredential!(c) : false) },
